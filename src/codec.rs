@@ -1,0 +1,253 @@
+//! Line framing shared by every reader (stdin, files, TCP): a tokio-util
+//! [`Decoder`] that cuts a byte stream into chunks of whole `\n`-terminated lines.
+//!
+//! It hands out many lines per frame rather than one, because at millions of lines
+//! per second a channel send or a reference-count bump per line costs more than
+//! the work on it. Lines longer than `max_line_bytes` are dropped without being
+//! buffered and reported as [`Line::TooLong`], so memory stays bounded whatever
+//! the peer sends. Bytes are not checked for UTF-8 here: that is the decoder's job,
+//! which counts such lines as bad records.
+
+use bytes::{Buf, Bytes, BytesMut};
+use std::io::{self, Read};
+use tokio_util::codec::Decoder;
+
+/// Default limit on one line: 1 MiB.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
+
+/// One line of a [`Chunk`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// The line without its `\n` (a `\r` before it is kept, as Python's
+    /// `split('\n')` keeps it).
+    Ok(&'a [u8]),
+    /// A line over the limit, dropped; `len` is how many bytes it had.
+    TooLong { len: usize },
+}
+
+/// Whole lines, in order, as read.
+#[derive(Debug, Default, Clone)]
+pub struct Chunk {
+    /// Complete lines, each ending in `\n`, except the last one at end of stream
+    /// when `unterminated` is set.
+    data: Bytes,
+    /// Lines over the limit that were dropped before `data` (their lengths).
+    dropped_before: Vec<usize>,
+    /// The stream ended in the middle of the last line of `data`.
+    pub unterminated: bool,
+    max_line_bytes: usize,
+}
+
+impl Chunk {
+    /// Calls `f` on every line, in stream order.
+    pub fn for_each_line(&self, mut f: impl FnMut(Line<'_>)) {
+        for &len in &self.dropped_before {
+            f(Line::TooLong { len });
+        }
+        let mut rest = &self.data[..];
+        while !rest.is_empty() {
+            let (line, next) = match memchr::memchr(b'\n', rest) {
+                Some(end) => (&rest[..end], &rest[end + 1..]),
+                None => (rest, &rest[rest.len()..]),
+            };
+            if line.len() > self.max_line_bytes {
+                f(Line::TooLong { len: line.len() });
+            } else {
+                f(Line::Ok(line));
+            }
+            rest = next;
+        }
+    }
+
+    /// Number of lines in the chunk (dropped ones included).
+    pub fn line_count(&self) -> usize {
+        let newlines = memchr::memchr_iter(b'\n', &self.data).count();
+        self.dropped_before.len() + newlines + usize::from(self.unterminated)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty() && self.dropped_before.is_empty()
+    }
+}
+
+/// The decoder. Feed it with `FramedRead` (async) or [`read_chunks`] (blocking).
+#[derive(Debug)]
+pub struct LineCodec {
+    max_line_bytes: usize,
+    /// Bytes of an over-long line dropped so far, while waiting for its end.
+    discarding: Option<usize>,
+    /// Lengths of over-long lines finished since the last chunk.
+    dropped: Vec<usize>,
+}
+
+impl LineCodec {
+    pub fn new(max_line_bytes: usize) -> Self {
+        LineCodec { max_line_bytes, discarding: None, dropped: Vec::new() }
+    }
+
+    fn chunk(&mut self, data: Bytes, unterminated: bool) -> Chunk {
+        Chunk {
+            data,
+            dropped_before: std::mem::take(&mut self.dropped),
+            unterminated,
+            max_line_bytes: self.max_line_bytes,
+        }
+    }
+}
+
+impl Decoder for LineCodec {
+    type Item = Chunk;
+    type Error = io::Error;
+
+    fn decode(&mut self, buf: &mut BytesMut) -> io::Result<Option<Chunk>> {
+        if let Some(discarded) = self.discarding {
+            match memchr::memchr(b'\n', buf) {
+                Some(end) => {
+                    self.dropped.push(discarded + end);
+                    self.discarding = None;
+                    buf.advance(end + 1);
+                }
+                None => {
+                    self.discarding = Some(discarded + buf.len());
+                    buf.clear();
+                    return Ok(self.flush_dropped());
+                }
+            }
+        }
+        match memchr::memrchr(b'\n', buf) {
+            Some(last) => {
+                let data = buf.split_to(last + 1).freeze();
+                Ok(Some(self.chunk(data, false)))
+            }
+            None if buf.len() > self.max_line_bytes => {
+                // Start dropping this line instead of buffering it.
+                self.discarding = Some(buf.len());
+                buf.clear();
+                Ok(self.flush_dropped())
+            }
+            None => Ok(self.flush_dropped()),
+        }
+    }
+
+    fn decode_eof(&mut self, buf: &mut BytesMut) -> io::Result<Option<Chunk>> {
+        if let Some(chunk) = self.decode(buf)? {
+            return Ok(Some(chunk));
+        }
+        if let Some(discarded) = self.discarding.take() {
+            self.dropped.push(discarded + buf.len());
+            buf.clear();
+        }
+        if buf.is_empty() {
+            return Ok(self.flush_dropped());
+        }
+        let data = buf.split().freeze();
+        Ok(Some(self.chunk(data, true)))
+    }
+}
+
+impl LineCodec {
+    fn flush_dropped(&mut self) -> Option<Chunk> {
+        (!self.dropped.is_empty()).then(|| self.chunk(Bytes::new(), false))
+    }
+}
+
+/// Reads `reader` to its end with [`LineCodec`], calling `f` on each chunk.
+/// The blocking counterpart of `FramedRead`, for stdin and files.
+pub fn read_chunks(
+    mut reader: impl Read,
+    max_line_bytes: usize,
+    mut f: impl FnMut(&Chunk) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut codec = LineCodec::new(max_line_bytes);
+    let mut buf = BytesMut::new();
+    let mut block = vec![0u8; 256 * 1024];
+    loop {
+        let n = match reader.read(&mut block) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            while let Some(chunk) = codec.decode_eof(&mut buf)? {
+                f(&chunk)?;
+            }
+            return Ok(());
+        }
+        buf.extend_from_slice(&block[..n]);
+        while let Some(chunk) = codec.decode(&mut buf)? {
+            f(&chunk)?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the codec over `input` fed in pieces of `step` bytes.
+    fn lines(input: &[u8], max: usize, step: usize) -> Vec<Result<Vec<u8>, usize>> {
+        let mut out = Vec::new();
+        let reader = Trickle { data: input, step };
+        read_chunks(reader, max, |chunk| {
+            chunk.for_each_line(|line| {
+                out.push(match line {
+                    Line::Ok(l) => Ok(l.to_vec()),
+                    Line::TooLong { len } => Err(len),
+                })
+            });
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(self.data.len()).min(out.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn splits_on_newline_only_and_keeps_carriage_returns() {
+        for step in [1, 3, 1000] {
+            let got = lines(b"a\r\nb\xff\n\nlast", 100, step);
+            let want: Vec<Result<Vec<u8>, usize>> =
+                vec![Ok(b"a\r".to_vec()), Ok(b"b\xff".to_vec()), Ok(vec![]), Ok(b"last".to_vec())];
+            assert_eq!(got, want, "step {step}");
+        }
+    }
+
+    #[test]
+    fn over_long_lines_are_reported_not_buffered() {
+        let mut input = b"ok\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 50));
+        input.extend(b"\nfine\n");
+        input.extend(std::iter::repeat_n(b'y', 30));
+        for step in [1, 7, 4096] {
+            let got = lines(&input, 10, step);
+            let want: Vec<Result<Vec<u8>, usize>> =
+                vec![Ok(b"ok".to_vec()), Err(50), Ok(b"fine".to_vec()), Err(30)];
+            assert_eq!(got, want, "step {step}");
+        }
+    }
+
+    #[test]
+    fn counts_lines() {
+        let mut codec = LineCodec::new(100);
+        let mut buf = BytesMut::from(&b"a\nb\nc"[..]);
+        let chunk = codec.decode(&mut buf).unwrap().unwrap();
+        assert_eq!(chunk.line_count(), 2);
+        let tail = codec.decode_eof(&mut buf).unwrap().unwrap();
+        assert!(tail.unterminated);
+        assert_eq!(tail.line_count(), 1);
+        assert!(codec.decode_eof(&mut buf).unwrap().is_none());
+    }
+}

@@ -1,0 +1,28 @@
+//! The `tweetstream` binary: parses the command line and runs one subcommand.
+
+use clap::Parser;
+use std::process::ExitCode;
+use tweetstream::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tweetstream::logging::init(&cli.log);
+    let result = match cli.command {
+        Command::Vader(args) => tweetstream::cli::vader::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed stdout (`| head`) ends the program quietly, like SIGPIPE would.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tweetstream: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,638 @@
+//! VADER's scoring rules (`SentimentIntensityAnalyzer.polarity_scores` of
+//! vaderSentiment 3.3.2), rule for rule and in the same floating-point order.
+//!
+//! Each token is lowercased and looked up once; the rules then read the
+//! precomputed [`Token`] facts. Comments name the Python function each piece mirrors,
+//! so a reader can check the port side by side with `vaderSentiment.py`.
+
+use super::lexicon::{B_DECR, BOOSTER_NGRAMS, Entry, Key, Lexicon, MAX_WORD_BYTES, SPECIAL_CASES, Word};
+use super::pystr::{is_space, is_upper, round_half_even, strip_ascii_punctuation};
+use serde::Serialize;
+
+/// Empirical increase for a word in ALL CAPS while others are not (`C_INCR`).
+const C_INCR: f64 = 0.733;
+/// Negation scalar (`N_SCALAR`).
+const N_SCALAR: f64 = -0.74;
+
+/// The four scores of `polarity_scores`, rounded as Python rounds them
+/// (compound to 4 decimals, the proportions to 3).
+#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize)]
+pub struct Scores {
+    pub compound: f64,
+    pub pos: f64,
+    pub neu: f64,
+    pub neg: f64,
+}
+
+/// What the rules need to know about one token of `words_and_emoticons`.
+#[derive(Clone, Copy, Debug)]
+struct Token {
+    entry: Entry,
+    /// `negated([token])`: in `NEGATE`, or contains "n't".
+    negated: bool,
+    /// `token.isupper()` on the original case.
+    upper: bool,
+}
+
+impl Token {
+    #[inline]
+    fn valence(&self) -> Option<f64> {
+        self.entry.valence()
+    }
+    #[inline]
+    fn in_lexicon(&self) -> bool {
+        self.entry.valence().is_some()
+    }
+    #[inline]
+    fn booster(&self) -> Option<f64> {
+        self.entry.booster()
+    }
+    #[inline]
+    fn word(&self) -> Word {
+        self.entry.word
+    }
+}
+
+/// A VADER scorer with reusable scratch buffers: after the first few texts,
+/// scoring allocates nothing. Cheap to create; keep one per thread.
+pub struct SentimentAnalyzer {
+    lexicon: &'static Lexicon,
+    /// The text with emoji replaced by their descriptions, when it has any.
+    demojized: String,
+    /// One lowercased token at a time.
+    lower: String,
+    tokens: Vec<Token>,
+    sentiments: Vec<f64>,
+}
+
+impl Default for SentimentAnalyzer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SentimentAnalyzer {
+    pub fn new() -> Self {
+        SentimentAnalyzer {
+            lexicon: Lexicon::get(),
+            demojized: String::new(),
+            lower: String::new(),
+            tokens: Vec::new(),
+            sentiments: Vec::new(),
+        }
+    }
+
+    /// Scores `text` exactly as Python's `polarity_scores(text)` does.
+    pub fn polarity_scores(&mut self, text: &str) -> Scores {
+        let text = if replace_emoji(self.lexicon, text, &mut self.demojized) {
+            self.demojized.as_str()
+        } else {
+            text
+        };
+        let marks = tokenize(self.lexicon, text, &mut self.lower, &mut self.tokens);
+        if self.tokens.is_empty() {
+            return Scores::default();
+        }
+        let tokens = &self.tokens;
+        let upper = tokens.iter().filter(|t| t.upper).count();
+        // allcap_differential: some, but not all, tokens are ALL CAPS.
+        let cap_diff = upper > 0 && upper < tokens.len();
+
+        let sentiments = &mut self.sentiments;
+        sentiments.clear();
+        for i in 0..tokens.len() {
+            let t = &tokens[i];
+            if t.booster().is_some()
+                || (t.word() == Word::Kind && tokens.get(i + 1).is_some_and(|n| n.word() == Word::Of))
+            {
+                sentiments.push(0.0);
+                continue;
+            }
+            sentiments.push(sentiment_valence(tokens, i, cap_diff));
+        }
+        but_check(tokens, sentiments);
+        score_valence(sentiments, marks)
+    }
+}
+
+/// The emoji loop at the top of `polarity_scores`: each code point found in the emoji
+/// lexicon becomes its description, preceded by a space unless the previous
+/// character was one. Writes into `out` and returns true if the text had any.
+fn replace_emoji(lexicon: &Lexicon, text: &str, out: &mut String) -> bool {
+    // No emoji lexicon key is ASCII: look up only the characters beyond it.
+    if text.is_ascii() {
+        return false;
+    }
+    let Some(first) =
+        text.char_indices().find(|&(_, c)| !c.is_ascii() && lexicon.emoji(c).is_some()).map(|(i, _)| i)
+    else {
+        return false;
+    };
+    out.clear();
+    out.push_str(&text[..first]);
+    let mut prev_space = first == 0 || text[..first].ends_with(' ');
+    for c in text[first..].chars() {
+        match (!c.is_ascii()).then(|| lexicon.emoji(c)).flatten() {
+            Some(description) => {
+                if !prev_space {
+                    out.push(' ');
+                }
+                out.push_str(description);
+                prev_space = false;
+            }
+            None => {
+                out.push(c);
+                prev_space = c == ' ';
+            }
+        }
+    }
+    true
+}
+
+/// Counts of "!" and "?" in the text, for `_punctuation_emphasis`.
+#[derive(Clone, Copy, Default)]
+struct Marks {
+    exclamation: usize,
+    question: usize,
+}
+
+/// `SentiText._words_and_emoticons`: split on whitespace (`str.split()`), strip
+/// ASCII punctuation from both ends unless that leaves two characters or fewer
+/// (an emoticon). One pass over the bytes, which also counts "!" and "?"
+/// (whitespace contains neither, so counting inside tokens counts them all).
+fn tokenize(lexicon: &Lexicon, text: &str, lower: &mut String, tokens: &mut Vec<Token>) -> Marks {
+    tokens.clear();
+    let bytes = text.as_bytes();
+    let mut marks = Marks::default();
+    let mut i = 0;
+    'tokens: loop {
+        // Skip whitespace.
+        loop {
+            if i >= bytes.len() {
+                break 'tokens;
+            }
+            match space_len(text, i) {
+                0 => break,
+                n => i += n,
+            }
+        }
+        let start = i;
+        while i < bytes.len() {
+            let class = BYTE_CLASS[usize::from(bytes[i])];
+            if class != OTHER {
+                match class {
+                    EXCLAMATION => marks.exclamation += 1,
+                    QUESTION => marks.question += 1,
+                    SPACE => break,
+                    _ if space_len(text, i) > 0 => break,
+                    _ => {}
+                }
+            }
+            i += 1;
+        }
+        let raw = &text[start..i];
+        let stripped = strip_ascii_punctuation(raw);
+        let token = if char_count_at_most_2(stripped) { raw } else { stripped };
+        tokens.push(describe(lexicon, token, lower));
+    }
+    marks
+}
+
+/// `len(s) <= 2` in code points.
+#[inline]
+fn char_count_at_most_2(s: &str) -> bool {
+    match s.len() {
+        0..=2 => true,
+        // Up to 8 bytes can still be two 4-byte characters; ASCII ones cannot.
+        3..=8 if !s.is_ascii() => s.chars().nth(2).is_none(),
+        _ => false,
+    }
+}
+
+/// Lowercases one token, looks it up, and notes its case and negation.
+#[inline]
+fn describe(lexicon: &Lexicon, token: &str, lower: &mut String) -> Token {
+    let bytes = token.as_bytes();
+    if bytes.len() <= MAX_WORD_BYTES {
+        let words = load_padded(bytes);
+        if words.iter().all(|&w| w & HIGH_BITS == 0) {
+            return describe_short_ascii(lexicon, words, bytes.len());
+        }
+    }
+    // Long or non-ASCII tokens: the general path.
+    lower.clear();
+    lower.extend(token.chars().flat_map(char::to_lowercase));
+    let entry = lexicon.lookup(lower.as_bytes());
+    let negated = entry.negate || lower.contains("n't");
+    Token { entry, negated, upper: is_upper(token) }
+}
+
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// `bytes` (at most 24) zero-padded into three little-endian words, with whole-word
+/// reads where the slice is long enough (a variable-length copy is a `memcpy` call).
+#[inline(always)]
+fn load_padded(bytes: &[u8]) -> [u64; 3] {
+    let mut words = [0u64; 3];
+    let mut k = 0;
+    while (k + 1) * 8 <= bytes.len() {
+        words[k] = u64::from_le_bytes(bytes[k * 8..k * 8 + 8].try_into().expect("8 bytes"));
+        k += 1;
+    }
+    let rest = &bytes[k * 8..];
+    if !rest.is_empty() {
+        let mut last = 0u64;
+        for (j, &b) in rest.iter().enumerate() {
+            last |= u64::from(b) << (8 * j);
+        }
+        words[k] = last;
+    }
+    words
+}
+
+/// Sets the high bit of every byte of `w` (all bytes ASCII) that lies in `lo..=hi`.
+#[inline(always)]
+fn bytes_in_range(w: u64, lo: u8, hi: u8) -> u64 {
+    let splat = |b: u8| u64::from_le_bytes([b; 8]);
+    // For a byte x < 0x80: x >= lo  <=>  x + (0x80 - lo) has its high bit set, and no
+    // carry crosses into the next byte.
+    let ge_lo = w + splat(0x80 - lo);
+    let gt_hi = w + splat(0x7f - hi);
+    ge_lo & !gt_hi & HIGH_BITS
+}
+
+/// The common case: an ASCII token of at most [`MAX_WORD_BYTES`], zero-padded into
+/// three words. Lowercases, classifies and looks it up eight bytes at a time.
+#[inline(always)]
+fn describe_short_ascii(lexicon: &Lexicon, words: [u64; 3], len: usize) -> Token {
+    let (mut any_upper, mut any_lower, mut apostrophe) = (0u64, 0u64, 0u64);
+    let mut lowered = [0u64; 3];
+    for k in 0..3 {
+        let w = words[k];
+        let upper = bytes_in_range(w, b'A', b'Z');
+        any_upper |= upper;
+        any_lower |= bytes_in_range(w, b'a', b'z');
+        apostrophe |= bytes_in_range(w, b'\'', b'\'');
+        lowered[k] = w | (upper >> 2); // 0x80 >> 2 == 0x20, the ASCII case bit
+    }
+    lowered[2] |= (len as u64) << 56; // the length byte of the key
+    let entry = lexicon.entry(Key(lowered));
+    let negated = entry.negate || (apostrophe != 0 && contains_nt(lowered, len));
+    Token { entry, negated, upper: any_upper != 0 && any_lower == 0 }
+}
+
+/// `"n't" in word` for a lowercased word packed into three words.
+fn contains_nt(words: [u64; 3], len: usize) -> bool {
+    let mut bytes = [0u8; 24];
+    for (k, w) in words.iter().enumerate() {
+        bytes[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
+    }
+    bytes[..len].windows(3).any(|w| w == b"n't")
+}
+
+const OTHER: u8 = 0;
+const SPACE: u8 = 1;
+/// The lead byte of a character that may be whitespace (0xC2, 0xE1, 0xE2, 0xE3).
+const MAYBE_SPACE: u8 = 2;
+const EXCLAMATION: u8 = 3;
+const QUESTION: u8 = 4;
+
+/// Byte classes for the tokenizer.
+static BYTE_CLASS: [u8; 256] = {
+    let mut class = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        class[b] = match b as u8 {
+            b'\t'..=b'\r' | 0x1c..=0x1f | b' ' => SPACE,
+            0xc2 | 0xe1 | 0xe2 | 0xe3 => MAYBE_SPACE,
+            b'!' => EXCLAMATION,
+            b'?' => QUESTION,
+            _ => OTHER,
+        };
+        b += 1;
+    }
+    class
+};
+
+/// Length in bytes of the whitespace character starting at byte `i`, or 0.
+#[inline(always)]
+fn space_len(text: &str, i: usize) -> usize {
+    match BYTE_CLASS[usize::from(text.as_bytes()[i])] {
+        SPACE => 1,
+        MAYBE_SPACE => match text[i..].chars().next() {
+            Some(c) if is_space(c) => c.len_utf8(),
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+/// `SentimentIntensityAnalyzer.sentiment_valence` for token `i`.
+fn sentiment_valence(t: &[Token], i: usize, cap_diff: bool) -> f64 {
+    let Some(base) = t[i].valence() else {
+        return 0.0;
+    };
+    let mut valence = base;
+    // "no" before another lexicon word negates it instead of scoring itself.
+    if t[i].word() == Word::No && i + 1 < t.len() && t[i + 1].in_lexicon() {
+        valence = 0.0;
+    }
+    if (i > 0 && t[i - 1].word() == Word::No)
+        || (i > 1 && t[i - 2].word() == Word::No)
+        || (i > 2 && t[i - 3].word() == Word::No && matches!(t[i - 1].word(), Word::Or | Word::Nor))
+    {
+        valence = base * N_SCALAR;
+    }
+    if t[i].upper && cap_diff {
+        if valence > 0.0 {
+            valence += C_INCR;
+        } else {
+            valence -= C_INCR;
+        }
+    }
+    for start_i in 0..3 {
+        if i > start_i && !t[i - (start_i + 1)].in_lexicon() {
+            let mut s = scalar_inc_dec(&t[i - (start_i + 1)], valence, cap_diff);
+            if start_i == 1 && s != 0.0 {
+                s *= 0.95;
+            }
+            if start_i == 2 && s != 0.0 {
+                s *= 0.9;
+            }
+            valence += s;
+            valence = negation_check(valence, t, start_i, i);
+            if start_i == 2 {
+                valence = special_idioms_check(valence, t, i);
+            }
+        }
+    }
+    least_check(valence, t, i)
+}
+
+/// `scalar_inc_dec`: the booster or dampener effect of a preceding word.
+fn scalar_inc_dec(word: &Token, valence: f64, cap_diff: bool) -> f64 {
+    let Some(mut scalar) = word.booster() else {
+        return 0.0;
+    };
+    if valence < 0.0 {
+        scalar *= -1.0;
+    }
+    if word.upper && cap_diff {
+        if valence > 0.0 {
+            scalar += C_INCR;
+        } else {
+            scalar -= C_INCR;
+        }
+    }
+    scalar
+}
+
+fn is_so_or_this(w: Word) -> bool {
+    matches!(w, Word::So | Word::This)
+}
+
+/// `_negation_check`, including its operator precedence at three words back:
+/// `never AND (so OR this) OR (so OR this one back)`.
+fn negation_check(valence: f64, t: &[Token], start_i: usize, i: usize) -> f64 {
+    match start_i {
+        0 if t[i - 1].negated => valence * N_SCALAR,
+        1 => {
+            if t[i - 2].word() == Word::Never && is_so_or_this(t[i - 1].word()) {
+                valence * 1.25
+            } else if t[i - 2].word() == Word::Without && t[i - 1].word() == Word::Doubt {
+                valence
+            } else if t[i - 2].negated {
+                valence * N_SCALAR
+            } else {
+                valence
+            }
+        }
+        2 => {
+            if (t[i - 3].word() == Word::Never && is_so_or_this(t[i - 2].word()))
+                || is_so_or_this(t[i - 1].word())
+            {
+                valence * 1.25
+            } else if t[i - 3].word() == Word::Without
+                && (t[i - 2].word() == Word::Doubt || t[i - 1].word() == Word::Doubt)
+            {
+                valence
+            } else if t[i - 3].negated {
+                valence * N_SCALAR
+            } else {
+                valence
+            }
+        }
+        _ => valence,
+    }
+}
+
+fn special_case(seq: &[Word]) -> Option<f64> {
+    SPECIAL_CASES.iter().find(|(words, _)| *words == seq).map(|&(_, v)| v)
+}
+
+/// `_special_idioms_check` (only reached with `i > 2`).
+fn special_idioms_check(mut valence: f64, t: &[Token], i: usize) -> f64 {
+    let w = |j: usize| t[j].word();
+    let (w3, w2, w1, w0) = (w(i - 3), w(i - 2), w(i - 1), w(i));
+    let three_two_one = [w3, w2, w1];
+    let three_two = [w3, w2];
+    let two_one = [w2, w1];
+    let sequences: [&[Word]; 5] = [&[w1, w0], &[w2, w1, w0], &two_one, &three_two_one, &three_two];
+    if let Some(v) = sequences.iter().find_map(|seq| special_case(seq)) {
+        valence = v;
+    }
+    if t.len() - 1 > i
+        && let Some(v) = special_case(&[w0, w(i + 1)])
+    {
+        valence = v;
+    }
+    if t.len() - 1 > i + 1
+        && let Some(v) = special_case(&[w0, w(i + 1), w(i + 2)])
+    {
+        valence = v;
+    }
+    for ngram in [&three_two_one[..], &three_two, &two_one] {
+        if BOOSTER_NGRAMS.contains(&ngram) {
+            valence += B_DECR;
+        }
+    }
+    valence
+}
+
+/// `_least_check`: "least" before a word negates it, except "at least" and "very least".
+fn least_check(valence: f64, t: &[Token], i: usize) -> f64 {
+    let least_before = i > 0 && !t[i - 1].in_lexicon() && t[i - 1].word() == Word::Least;
+    if i > 1 && least_before {
+        if t[i - 2].word() != Word::At && t[i - 2].word() != Word::Very {
+            return valence * N_SCALAR;
+        }
+        valence
+    } else if least_before {
+        valence * N_SCALAR
+    } else {
+        valence
+    }
+}
+
+/// `_but_check`, with its `list.index` behaviour: for each element in turn, Python
+/// finds the *first* element equal to it and scales that one, so of several equal
+/// scores only the first is scaled (once per copy), and the first "but" decides.
+///
+/// Zeros are skipped: scaling a zero leaves a zero, which changes no score. Above a
+/// few hundred scored words, the linear `index` scan (quadratic overall) is replaced
+/// by an index of positions per value, with identical results.
+fn but_check(t: &[Token], sentiments: &mut [f64]) {
+    let Some(bi) = t.iter().position(|t| t.word() == Word::But) else {
+        return;
+    };
+    let scale = |si: usize, v: f64| match si.cmp(&bi) {
+        std::cmp::Ordering::Less => Some(v * 0.5),
+        std::cmp::Ordering::Greater => Some(v * 1.5),
+        std::cmp::Ordering::Equal => None,
+    };
+    let nonzero = sentiments.iter().filter(|&&s| s != 0.0).count();
+    if nonzero <= 256 {
+        for k in 0..sentiments.len() {
+            let v = sentiments[k];
+            if v == 0.0 {
+                continue;
+            }
+            let si = sentiments[..=k].iter().position(|&x| x == v).unwrap_or(k);
+            if let Some(scaled) = scale(si, v) {
+                sentiments[si] = scaled;
+            }
+        }
+        return;
+    }
+    let mut positions: rustc_hash::FxHashMap<u64, std::collections::BTreeSet<usize>> = Default::default();
+    for (k, &s) in sentiments.iter().enumerate() {
+        if s != 0.0 {
+            positions.entry(s.to_bits()).or_default().insert(k);
+        }
+    }
+    for k in 0..sentiments.len() {
+        let v = sentiments[k];
+        if v == 0.0 {
+            continue;
+        }
+        let same = positions.get_mut(&v.to_bits()).expect("every nonzero value is indexed");
+        let si = same.pop_first().expect("k itself holds v");
+        let scaled = scale(si, v).unwrap_or(v);
+        sentiments[si] = scaled;
+        if scaled != 0.0 {
+            positions.entry(scaled.to_bits()).or_default().insert(si);
+        }
+    }
+}
+
+/// `normalize(score, alpha=15)`.
+fn normalize(score: f64) -> f64 {
+    (score / (score * score + 15.0).sqrt()).clamp(-1.0, 1.0)
+}
+
+/// `_punctuation_emphasis`: up to four "!" and, from two on, "?".
+fn punctuation_emphasis(marks: Marks) -> f64 {
+    let (ep, qm) = (marks.exclamation, marks.question);
+    let ep_amplifier = ep.min(4) as f64 * 0.292;
+    let qm_amplifier = match qm {
+        0 | 1 => 0.0,
+        2 | 3 => qm as f64 * 0.18,
+        _ => 0.96,
+    };
+    ep_amplifier + qm_amplifier
+}
+
+/// `score_valence` and `_sift_sentiment_scores`.
+fn score_valence(sentiments: &[f64], marks: Marks) -> Scores {
+    // Python 3.11's sum(): plain left-to-right addition.
+    let mut sum_s = sentiments.iter().fold(0.0, |acc, &s| acc + s);
+    let punct = punctuation_emphasis(marks);
+    if sum_s > 0.0 {
+        sum_s += punct;
+    } else if sum_s < 0.0 {
+        sum_s -= punct;
+    }
+    let compound = normalize(sum_s);
+
+    let (mut pos_sum, mut neg_sum, mut neu_count) = (0.0f64, 0.0f64, 0u32);
+    for &s in sentiments {
+        if s > 0.0 {
+            pos_sum += s + 1.0;
+        }
+        if s < 0.0 {
+            neg_sum += s - 1.0;
+        }
+        if s == 0.0 {
+            neu_count += 1;
+        }
+    }
+    if pos_sum > neg_sum.abs() {
+        pos_sum += punct;
+    } else if pos_sum < neg_sum.abs() {
+        neg_sum -= punct;
+    }
+    let total = pos_sum + neg_sum.abs() + f64::from(neu_count);
+    Scores {
+        compound: round_half_even(compound, 4),
+        pos: round_half_even((pos_sum / total).abs(), 3),
+        neu: round_half_even((f64::from(neu_count) / total).abs(), 3),
+        neg: round_half_even((neg_sum / total).abs(), 3),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A literal transliteration of Python's `_but_check` loop (pop and insert at
+    /// the index of the first equal value), to check the fast paths against.
+    fn but_check_python(bi: usize, sentiments: &mut Vec<f64>) {
+        for k in 0..sentiments.len() {
+            let sentiment = sentiments[k];
+            let si = sentiments.iter().position(|&x| x == sentiment).unwrap();
+            if si < bi {
+                sentiments.remove(si);
+                sentiments.insert(si, sentiment * 0.5);
+            } else if si > bi {
+                sentiments.remove(si);
+                sentiments.insert(si, sentiment * 1.5);
+            }
+        }
+    }
+
+    fn tokens_with_but_at(n: usize, bi: usize) -> Vec<Token> {
+        let but = Lexicon::get().lookup(b"but");
+        assert_eq!(but.word, Word::But);
+        (0..n)
+            .map(|k| Token {
+                entry: if k == bi { but } else { Entry::default() },
+                negated: false,
+                upper: false,
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn but_check_matches_python_list_semantics(
+            values in proptest::collection::vec(proptest::sample::select(vec![0.0, 1.9, -1.9, 0.95, 2.85, -2.5, 3.0]), 1..700),
+            bi_seed in 0usize..10_000,
+        ) {
+            let bi = bi_seed % values.len();
+            let mut expected = values.clone();
+            but_check_python(bi, &mut expected);
+            let mut got = values.clone();
+            but_check(&tokens_with_but_at(values.len(), bi), &mut got);
+            proptest::prop_assert_eq!(got, expected);
+        }
+    }
+
+    #[test]
+    fn demo_sentences_score_as_in_python() {
+        let mut a = SentimentAnalyzer::new();
+        let s = a.polarity_scores("VADER is smart, handsome, and funny.");
+        assert_eq!(s, Scores { compound: 0.8316, pos: 0.746, neu: 0.254, neg: 0.0 });
+        let s = a.polarity_scores("");
+        assert_eq!(s, Scores::default());
+    }
+}

@@ -1,0 +1,159 @@
+//! Python `str` semantics that VADER's scores depend on, reproduced exactly.
+//!
+//! Rust's standard library disagrees with CPython on each of these in small ways
+//! (`char::is_whitespace` lacks U+001C..U+001F, there is no `istitle` check, float
+//! formatting does not round like `round(x, n)`), and each disagreement changes
+//! scores on real input. Everything here mirrors CPython 3.11.
+
+/// `ch.isspace()` as `str.split()` and `str.strip()` use it (`Py_UNICODE_ISSPACE`):
+/// bidirectional class WS, B or S, or category Zs.
+#[inline]
+pub fn is_space(c: char) -> bool {
+    match c {
+        '\t'..='\r' | '\x1c'..='\x1f' | ' ' => true,
+        c if (c as u32) < 0x85 => false,
+        '\u{85}' | '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' => true,
+        '\u{2028}' | '\u{2029}' | '\u{202f}' | '\u{205f}' | '\u{3000}' => true,
+        _ => false,
+    }
+}
+
+/// Characters of general category Lt (titlecase letters). CPython's `str.isupper`
+/// returns false on them; they are neither Uppercase nor Lowercase in Unicode.
+#[inline]
+fn is_titlecase(c: char) -> bool {
+    matches!(
+        c,
+        '\u{1c5}'
+            | '\u{1c8}'
+            | '\u{1cb}'
+            | '\u{1f2}'
+            | '\u{1f88}'..='\u{1f8f}'
+            | '\u{1f98}'..='\u{1f9f}'
+            | '\u{1fa8}'..='\u{1faf}'
+            | '\u{1fbc}'
+            | '\u{1fcc}'
+            | '\u{1ffc}'
+    )
+}
+
+/// `s.isupper()`: at least one uppercase character and no lowercase or titlecase one.
+/// So `"VADER"` and `":D"` are upper, `":)"` and `"123"` are not.
+pub fn is_upper(s: &str) -> bool {
+    let mut cased = false;
+    if s.is_ascii() {
+        for b in s.bytes() {
+            if b.is_ascii_lowercase() {
+                return false;
+            }
+            cased |= b.is_ascii_uppercase();
+        }
+        return cased;
+    }
+    for c in s.chars() {
+        if c.is_lowercase() || is_titlecase(c) {
+            return false;
+        }
+        cased |= c.is_uppercase();
+    }
+    cased
+}
+
+/// `token.strip(string.punctuation)`: removes ASCII punctuation from both ends.
+#[inline]
+pub fn strip_ascii_punctuation(token: &str) -> &str {
+    // ASCII bytes never occur inside a multi-byte UTF-8 sequence, so trimming
+    // bytes keeps the result on character boundaries.
+    let b = token.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(f), Some(l)) if !f.is_ascii_punctuation() && !l.is_ascii_punctuation() => return token,
+        _ => {}
+    }
+    let start = b.iter().position(|c| !c.is_ascii_punctuation()).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !c.is_ascii_punctuation()).map_or(start, |e| e + 1);
+    &token[start..end]
+}
+
+/// Python's `round(x, digits)` for a finite float: the exact binary value of `x`
+/// rounded half-to-even at `digits` decimals, then the nearest float to that
+/// decimal. (`format!("{:.4}")` or `(x * 1e4).round() / 1e4` differ from it on
+/// values such as 0.00005 or 2.675.)
+pub fn round_half_even(x: f64, digits: u32) -> f64 {
+    debug_assert!(digits <= 15);
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let bits = x.abs().to_bits();
+    let exp_bits = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1u64 << 52) - 1);
+    // |x| = mant * 2^exp exactly.
+    let (mant, exp) = if exp_bits == 0 { (frac, -1074) } else { (frac | (1u64 << 52), exp_bits - 1075) };
+    let scale = 10u64.pow(digits);
+    let rounded: u64 = if exp >= 0 {
+        // An integer already: nothing after the decimal point.
+        return x;
+    } else {
+        let k = (-exp) as u32;
+        let num = mant as u128 * scale as u128; // < 2^53 * 10^15 < 2^103
+        if k >= 110 {
+            // |x| * 10^digits < 2^103 / 2^110 < 1/2: rounds to zero.
+            0
+        } else {
+            let q = num >> k;
+            let r = num - (q << k);
+            let half = 1u128 << (k - 1);
+            let q = if r > half || (r == half && q & 1 == 1) { q + 1 } else { q };
+            // Finite doubles round to fewer than 309 + digits decimal digits; here
+            // x < 2^53 after scaling by 10^digits <= 10^15, so q fits easily.
+            u64::try_from(q).unwrap_or(u64::MAX)
+        }
+    };
+    // Both operands are exact, and IEEE division rounds correctly, so this is the
+    // float nearest to the decimal `rounded / 10^digits`, as CPython's strtod gives.
+    let magnitude = rounded as f64 / scale as f64;
+    magnitude.copysign(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_matches_python_on_ties_and_inexact_halves() {
+        // Values checked against CPython 3.11 `round`.
+        assert_eq!(round_half_even(0.125, 2), 0.12);
+        assert_eq!(round_half_even(0.375, 2), 0.38);
+        assert_eq!(round_half_even(2.675, 2), 2.67);
+        assert_eq!(round_half_even(0.00005, 4), 0.0001);
+        assert_eq!(round_half_even(0.00015, 4), 0.0001);
+        assert_eq!(round_half_even(-0.4404, 4), -0.4404);
+        assert_eq!(round_half_even(0.5, 0), 0.0);
+        assert_eq!(round_half_even(1.5, 0), 2.0);
+        assert_eq!(round_half_even(1e-300, 3), 0.0);
+        assert_eq!(round_half_even(0.0005, 3), 0.001);
+        assert_eq!(round_half_even(0.0015, 3), 0.002);
+        assert!(round_half_even(-1e-9, 4).is_sign_negative());
+    }
+
+    #[test]
+    fn isupper_follows_python() {
+        assert!(is_upper("VADER"));
+        assert!(is_upper(":D"));
+        assert!(is_upper("ÉTÉ"));
+        assert!(!is_upper(":)"));
+        assert!(!is_upper("123"));
+        assert!(!is_upper("Vader"));
+        assert!(!is_upper("\u{1c5}A"));
+        assert!(!is_upper(""));
+    }
+
+    #[test]
+    fn whitespace_includes_information_separators() {
+        for c in ['\x1c', '\x1f', '\u{85}', '\u{2028}', '\u{3000}', '\x0b'] {
+            assert!(is_space(c), "{c:?}");
+        }
+        for c in ['\u{200b}', '\u{feff}', '\u{180e}', 'a', '\0'] {
+            assert!(!is_space(c), "{c:?}");
+        }
+    }
+}

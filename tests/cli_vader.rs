@@ -1,0 +1,71 @@
+//! `tweetstream vader` end to end: reference texts on stdin, identical scores on
+//! stdout, one output line per input line even for bad input.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn run_vader(input: &[u8], args: &[&str]) -> (Vec<serde_json::Value>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tweetstream"))
+        .arg("vader")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tweetstream");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    let rows = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    (rows, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn scores_reference_lines_like_python() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vader/reference.jsonl");
+    let body = std::fs::read_to_string(path).expect("reference.jsonl");
+    // Lines whose text has no '\n' can go through stdin one per line.
+    let cases: Vec<serde_json::Value> = body
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| !v["text"].as_str().unwrap().contains('\n'))
+        .collect();
+    assert!(cases.len() > 10_000);
+    let mut input = String::new();
+    for c in &cases {
+        input.push_str(c["text"].as_str().unwrap());
+        input.push('\n');
+    }
+    let (rows, _) = run_vader(input.as_bytes(), &["--with-text"]);
+    assert_eq!(rows.len(), cases.len());
+    for (row, case) in rows.iter().zip(&cases) {
+        for key in ["compound", "pos", "neu", "neg", "text"] {
+            assert_eq!(row[key], case[key], "{key} of line {}", case["line"]);
+        }
+    }
+}
+
+#[test]
+fn bad_lines_are_reported_in_place() {
+    let mut input = b"good\n\xff\xfe bad utf-8\n".to_vec();
+    input.extend(std::iter::repeat_n(b'x', 300));
+    input.extend(b"\nThe book was good.\r\nlast line without newline");
+    let (rows, stderr) = run_vader(&input, &["--max-line-bytes", "100"]);
+    assert_eq!(rows.len(), 5, "{rows:?}");
+    assert_eq!(rows[0]["compound"], 0.4404);
+    assert_eq!(rows[1]["error"], "invalid UTF-8");
+    assert_eq!(rows[1]["line"], 2);
+    assert_eq!(rows[2]["line"], 3);
+    assert!(rows[2]["error"].as_str().unwrap().contains("max-line-bytes"));
+    // The "\r" stays part of the text, as with Python's split('\n').
+    assert_eq!(rows[3]["compound"], 0.4404);
+    assert_eq!(rows[4]["neu"], 1.0);
+    assert!(stderr.contains("2 of 5 lines not scored"), "{stderr}");
+}

@@ -1,0 +1,129 @@
+//! Property tests for the sentiment scorer: any input, however odd, scores
+//! without panicking, deterministically, and within VADER's ranges.
+
+use proptest::prelude::*;
+use tweetstream::sentiment::{Scores, SentimentAnalyzer};
+
+/// Tokens that exercise VADER's rules, mixed with odd characters.
+fn tricky_token() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "but",
+            "BUT",
+            "no",
+            "No",
+            "not",
+            "never",
+            "so",
+            "this",
+            "least",
+            "at",
+            "very",
+            "kind",
+            "of",
+            "sort",
+            "just",
+            "enough",
+            "without",
+            "doubt",
+            "the",
+            "shit",
+            "bomb",
+            "bad",
+            "ass",
+            "yeah",
+            "right",
+            "kiss",
+            "death",
+            "to",
+            "die",
+            "for",
+            "beating",
+            "heart",
+            "GOOD",
+            "good",
+            "great",
+            "horrible",
+            "isn't",
+            "can't",
+            "lol",
+            ":)",
+            ":D",
+            ":-(",
+            "!!!",
+            "??",
+            "?",
+            "!",
+            "💔",
+            "😁",
+            "👨\u{200d}👩\u{200d}👧",
+            "❤️",
+            "#love",
+            "@user",
+            "http://t.co/x#y",
+            "\u{fffd}",
+            "\0",
+            "\u{2028}",
+            "\u{1c5}",
+            "ΣΑΣ",
+            "İ",
+            "\u{212a}ILL",
+            "\r",
+            "\x1c",
+            "",
+            " ",
+            "\u{3000}",
+        ])
+        .prop_map(str::to_owned),
+        "\\PC{0,12}",
+        any::<String>(),
+    ]
+}
+
+fn tricky_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        (tricky_token(), prop::sample::select(vec![" ", "  ", "\t", ", ", "\n", ""])),
+        0..60,
+    )
+    .prop_map(|parts| parts.into_iter().flat_map(|(t, sep)| [t, sep.to_owned()]).collect())
+}
+
+fn check(scores: Scores) {
+    assert!((-1.0..=1.0).contains(&scores.compound), "{scores:?}");
+    for p in [scores.pos, scores.neu, scores.neg] {
+        assert!((0.0..=1.0).contains(&p), "{scores:?}");
+    }
+    let total = scores.pos + scores.neu + scores.neg;
+    // The proportions sum to 1 before rounding (or are all zero for no tokens).
+    assert!(total == 0.0 || (total - 1.0).abs() <= 0.0025, "{scores:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_text_scores_in_range_and_deterministically(text in tricky_text()) {
+        let mut a = SentimentAnalyzer::new();
+        let first = a.polarity_scores(&text);
+        check(first);
+        // Same analyzer again (scratch buffers reused) and a fresh one.
+        prop_assert_eq!(a.polarity_scores(&text), first);
+        prop_assert_eq!(SentimentAnalyzer::new().polarity_scores(&text), first);
+    }
+
+    #[test]
+    fn arbitrary_unicode_never_panics(text in any::<String>()) {
+        check(SentimentAnalyzer::new().polarity_scores(&text));
+    }
+}
+
+#[test]
+fn huge_lines_score_without_blowing_up() {
+    // 1 MiB of lexicon words and "but": the worst case for the `but` rule.
+    let unit = "good bad great but horrible love hate ";
+    let text = unit.repeat((1 << 20) / unit.len());
+    let scores = SentimentAnalyzer::new().polarity_scores(&text);
+    check(scores);
+    let zwj = "👨\u{200d}👩\u{200d}👧\u{200d}👦".repeat(20_000);
+    check(SentimentAnalyzer::new().polarity_scores(&zwj));
+}
