@@ -1,7 +1,19 @@
 //! tweetstream: streaming tweet analytics (hashtag counts and VADER sentiment in
 //! micro-batches), a small, fast replacement for two classic Spark labs.
+//!
+//! Data flow, one folder per stage: [`sources`] (socket) → [`codec`] (line framing)
+//! → [`tweet`] (decoding) → [`transforms`] (hashtags, [`sentiment`]) → [`engine`]
+//! (micro-batches, live tables) → [`sinks`] (terminal). [`replay`] feeds a source.
 
 pub mod cli;
 pub mod codec;
+pub mod engine;
+pub mod fixtures;
 pub mod logging;
+pub mod replay;
 pub mod sentiment;
+pub mod shutdown;
+pub mod sinks;
+pub mod sources;
+pub mod transforms;
+pub mod tweet;

@@ -2,13 +2,17 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use tweetstream::cli::{Cli, Command};
+use tweetstream::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tweetstream::logging::init(&cli.log);
     let result = match cli.command {
-        Command::Vader(args) => tweetstream::cli::vader::run(args),
+        Command::Demo(args) => cli::demo::run(args),
+        Command::Replay(args) => cli::replay::run(args),
+        Command::Stream(args) => cli::stream::run(args),
+        Command::Vader(args) => cli::vader::run(args),
+        Command::Fixtures(args) => cli::fixtures::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,9 +2,14 @@
 //!
 //! Each subcommand lives in its own file and exposes `run(args) -> anyhow::Result<()>`.
 
+pub mod demo;
+pub mod fixtures;
+pub mod replay;
+pub mod stream;
 pub mod vader;
 
 use clap::{Parser, Subcommand};
+use std::time::Duration;
 
 /// Streaming tweet analytics: hashtag counts and VADER sentiment in micro-batches.
 #[derive(Parser, Debug)]
@@ -21,6 +26,54 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the whole socket job on the bundled fixtures, in one process, and exit.
+    Demo(demo::Args),
+    /// Write tweets from files as JSON lines to stdout or to TCP clients.
+    Replay(replay::Args),
+    /// The streaming engine: micro-batches of hashtag counts and sentiment.
+    Stream(stream::Args),
     /// Score lines from stdin with VADER; one JSON object per line on stdout.
     Vader(vader::Args),
+    /// Generate the project's test data (deterministic).
+    Fixtures(fixtures::Args),
+}
+
+/// Parses `10s`, `500ms`, `2m`, `1h` or a plain number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let value: f64 = num.parse().map_err(|_| format!("{s:?} is not a duration (try 10s, 500ms, 2m)"))?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" => value,
+        "ms" => value / 1000.0,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        other => return Err(format!("unknown unit {other:?} in {s:?} (use ms, s, m or h)")),
+    };
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err(format!("{s:?}: a duration must be positive"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// A tokio runtime for the async subcommands.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+    }
 }

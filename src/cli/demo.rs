@@ -1,0 +1,62 @@
+//! `tweetstream demo`: the whole socket job on the bundled fixtures, in one
+//! process, with no external services: a replay server on a loopback port and
+//! the engine connected to it, printing the top tags per batch and the final
+//! tables.
+
+use super::stream::{self, BatchSpec};
+use crate::engine::run::PrintEvery;
+use crate::replay::{self, Plan, input::Selection, input::Source, output::Broadcaster, output::Output};
+use crate::sinks::print::OutputFormat;
+use crate::transforms::hashtags::HashtagMode;
+use crate::tweet::InputFormat;
+use bytes::Bytes;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Replay rate, tweets per second.
+    #[arg(long, default_value_t = 1500.0)]
+    pub rate: f64,
+
+    /// Batch interval.
+    #[arg(long, default_value = "500ms", value_parser = super::parse_duration)]
+    pub batch: Duration,
+
+    /// Printed tables as aligned text or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    super::runtime()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let sources = crate::fixtures::default_files()
+            .into_iter()
+            .map(|(name, data)| Source::Memory { name, data: Bytes::from(data) })
+            .collect();
+        let plan = Plan { sources, selection: Selection::default(), rate: Some(args.rate) };
+        tracing::info!(
+            "demo: replaying the fixtures at {} tweets/s on {addr}; engine batches every {:?}",
+            args.rate,
+            args.batch
+        );
+        let replay = tokio::spawn(replay::run(plan, Output::Listen(Broadcaster::new(listener))));
+        let stream_args = stream::Args {
+            connect: addr.to_string(),
+            input: InputFormat::Json,
+            batch: BatchSpec::Every(args.batch),
+            hashtags: HashtagMode::Twitter,
+            no_sentiment: false,
+            print_every: PrintEvery::Batch,
+            top: 10,
+            format: args.format,
+            batches: None,
+            stop_when_idle: Some(2),
+            max_line_bytes: crate::codec::DEFAULT_MAX_LINE_BYTES,
+        };
+        let ended = stream::stream(stream_args, crate::shutdown::on_signal()).await;
+        replay.abort();
+        ended.map(drop)
+    })
+}

@@ -1,0 +1,69 @@
+//! `tweetstream replay`: tweets from files to newline-delimited JSON, on stdout
+//! (`| nc -lk 9999`) or served to TCP clients with `--listen`.
+
+use crate::replay::{self, Plan, input::Selection, input::Source, output::Output};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+tweetstream replay fixtures/tweets.jsonl --rate 1000 --loop | nc -lk 9999\n  \
+tweetstream replay fixtures/tweets.csv --listen 127.0.0.1:9999")]
+pub struct Args {
+    /// Input files: JSON Lines (Twitter objects or {"tweet","date"}) or CSV with a
+    /// header (`.csv`; text column text/Tweet, date column created_at/Date).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Tweets per second, evenly spaced (default: as fast as the output takes them).
+    #[arg(long, value_name = "N", value_parser = positive_rate)]
+    pub rate: Option<f64>,
+
+    /// Start again from the first file after the last one, forever.
+    #[arg(long = "loop")]
+    pub looping: bool,
+
+    /// Stop after this many tweets.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    /// Skip this many tweets first (to resume a replay).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub skip: u64,
+
+    /// Serve the stream to TCP clients on this address (like `nc -lk`) instead of
+    /// writing to stdout. Waits for a client before sending. Port 0 picks a free
+    /// port; the address is logged as "listening on ADDR".
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
+        _ => Err(format!("{s:?} is not a positive number of tweets per second")),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    for f in &args.files {
+        anyhow::ensure!(f.is_file(), "{}: no such file", f.display());
+    }
+    let plan = Plan {
+        sources: args.files.into_iter().map(Source::File).collect(),
+        selection: Selection { skip: args.skip, limit: args.limit, looping: args.looping },
+        rate: args.rate,
+    };
+    super::runtime()?.block_on(async move {
+        let output = match &args.listen {
+            None => Output::stdout(),
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+                tracing::info!("listening on {}", listener.local_addr()?);
+                Output::Listen(replay::output::Broadcaster::new(listener))
+            }
+        };
+        replay::run(plan, output).await.map(drop)
+    })
+}

@@ -1,0 +1,132 @@
+//! `tweetstream stream`: the engine. Reads lines from a TCP server, cuts them
+//! into micro-batches, counts hashtags and scores sentiment, keeps the live
+//! tables and prints the top tags on a timer.
+
+use crate::codec::DEFAULT_MAX_LINE_BYTES;
+use crate::engine::Engine;
+use crate::engine::batch::Operators;
+use crate::engine::clock::BatchClock;
+use crate::engine::run::{self, Ended, PrintEvery, StopWhen};
+use crate::sinks::print::{OutputFormat, Printer};
+use crate::sources::socket::{self, SourceStatus};
+use crate::transforms::hashtags::HashtagMode;
+use crate::tweet::InputFormat;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+#[derive(clap::Args, Debug, Clone)]
+#[command(after_help = "Example (the classic DStream job):\n  \
+tweetstream replay fixtures/tweets.jsonl --rate 500 --loop | nc -lk 9999\n  \
+tweetstream stream --connect localhost:9999 --batch 10s --print-every 15s --top 10")]
+pub struct Args {
+    /// Server to read lines from, as a TCP client (like Spark's socketTextStream).
+    /// Retries with backoff until it answers, and reconnects if it goes away.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub connect: String,
+
+    /// How to read each line: a JSON tweet, or the tweet's text itself.
+    #[arg(long, value_enum, default_value_t = InputFormat::Json)]
+    pub input: InputFormat,
+
+    /// Batch interval (10s, 500ms, 1m), aligned to the clock; or `manual`: a batch
+    /// closes at each line read from stdin, and stdin's end ends the run.
+    #[arg(long, default_value = "10s", value_parser = parse_batch, value_name = "INTERVAL|manual")]
+    pub batch: BatchSpec,
+
+    /// Hashtag extraction: proper hashtags, or the original job's naive split.
+    #[arg(long, value_enum, default_value_t = HashtagMode::Twitter)]
+    pub hashtags: HashtagMode,
+
+    /// Count hashtags only; skip sentiment scoring.
+    #[arg(long)]
+    pub no_sentiment: bool,
+
+    /// Print the top tags of the latest batch this often, after every `batch`, or `never`.
+    #[arg(long, default_value = "15s", value_parser = parse_print_every, value_name = "INTERVAL|batch|never")]
+    pub print_every: PrintEvery,
+
+    /// Rows of tag tables to print (0: all).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+
+    /// Printed tables as aligned text or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// Stop after this many batches and print the final tables.
+    #[arg(long, value_name = "N")]
+    pub batches: Option<u64>,
+
+    /// Stop after this many empty batches in a row, once data has been seen.
+    #[arg(long, value_name = "N")]
+    pub stop_when_idle: Option<u64>,
+
+    /// Lines longer than this are skipped and counted as bad records.
+    #[arg(long, default_value_t = DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
+    pub max_line_bytes: usize,
+}
+
+/// The batch interval, or manual batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchSpec {
+    Every(Duration),
+    Manual,
+}
+
+fn parse_batch(s: &str) -> Result<BatchSpec, String> {
+    if s == "manual" { Ok(BatchSpec::Manual) } else { super::parse_duration(s).map(BatchSpec::Every) }
+}
+
+fn parse_print_every(s: &str) -> Result<PrintEvery, String> {
+    match s {
+        "batch" => Ok(PrintEvery::Batch),
+        "never" => Ok(PrintEvery::Never),
+        d => super::parse_duration(d).map(PrintEvery::Every),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    super::runtime()?.block_on(async move {
+        let shutdown = crate::shutdown::on_signal();
+        stream(args, shutdown).await.map(drop)
+    })
+}
+
+/// Runs the engine until it stops; the async core of `stream` and `demo`.
+pub async fn stream(args: Args, shutdown: CancellationToken) -> anyhow::Result<Ended> {
+    let ops = Operators { input: args.input, hashtags: args.hashtags, sentiment: !args.no_sentiment };
+    let mut engine = Engine::new(ops);
+    let (tx, rx) = mpsc::channel(64);
+    let status = Arc::new(SourceStatus::default());
+    let source_stop = shutdown.child_token();
+    let source =
+        tokio::spawn(socket::run(args.connect.clone(), args.max_line_bytes, tx, status, source_stop.clone()));
+    let clock = match args.batch {
+        BatchSpec::Every(period) => BatchClock::interval(period),
+        BatchSpec::Manual => BatchClock::manual(stdin_ticks()),
+    };
+    let top = (args.top > 0).then_some(args.top);
+    let mut printer = Printer::stdout(args.format, top);
+    let stop = StopWhen { batches: args.batches, idle_batches: args.stop_when_idle };
+    let ended = run::run(&mut engine, rx, clock, args.print_every, stop, &mut printer, shutdown).await;
+    source_stop.cancel();
+    let _ = source.await;
+    ended
+}
+
+/// One tick per line of stdin; the channel closes at its end.
+fn stdin_ticks() -> mpsc::Receiver<()> {
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(_)) = lines.next_line().await {
+            if tx.send(()).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}

@@ -1,0 +1,122 @@
+//! One micro-batch in the making: every line that arrived during the interval,
+//! decoded, with its hashtags counted (reduceByKey) and its sentiment folded
+//! into per-day sums.
+
+use crate::codec::{Chunk, Line};
+use crate::sentiment::SentimentAnalyzer;
+use crate::transforms::hashtags::{HashtagMode, for_each_hashtag};
+use crate::tweet::{self, BadRecord, Day, InputFormat};
+use rustc_hash::FxHashMap;
+
+/// What the engine computes per record.
+#[derive(Clone, Copy, Debug)]
+pub struct Operators {
+    pub input: InputFormat,
+    pub hashtags: HashtagMode,
+    /// Score sentiment (off: the hashtag-only pipeline).
+    pub sentiment: bool,
+}
+
+/// Per-day sentiment, summed exactly: VADER's compound is rounded to 4 decimals,
+/// so it is kept as an integer number of ten-thousandths. Sums are then exact
+/// and independent of order (batches, partitions, restarts all agree to the bit).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DayStats {
+    pub score_sum_e4: i64,
+    pub count: u64,
+}
+
+impl DayStats {
+    pub fn add(&mut self, other: DayStats) {
+        self.score_sum_e4 += other.score_sum_e4;
+        self.count += other.count;
+    }
+    pub fn score_sum(&self) -> f64 {
+        self.score_sum_e4 as f64 / 10_000.0
+    }
+    pub fn score_avg(&self) -> f64 {
+        if self.count == 0 { 0.0 } else { self.score_sum_e4 as f64 / 10_000.0 / self.count as f64 }
+    }
+}
+
+/// Converts a compound score (4 decimals) to ten-thousandths.
+pub fn compound_e4(compound: f64) -> i64 {
+    (compound * 10_000.0).round() as i64
+}
+
+/// The partial results of one batch.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Lines received, good and bad.
+    pub records: u64,
+    pub bad_records: u64,
+    /// Tweets with no usable date (counted for hashtags, not per day).
+    pub undated: u64,
+    pub tags: FxHashMap<Box<str>, u64>,
+    pub days: FxHashMap<Day, DayStats>,
+    /// Bad records by reason, for the log.
+    pub bad_reasons: FxHashMap<&'static str, u64>,
+}
+
+/// Folds records into the open batch. Owns the scratch state of the hot path.
+pub struct Ingest {
+    ops: Operators,
+    vader: SentimentAnalyzer,
+    scratch: String,
+}
+
+impl Ingest {
+    pub fn new(ops: Operators) -> Self {
+        Ingest { ops, vader: SentimentAnalyzer::new(), scratch: String::new() }
+    }
+
+    /// Adds every line of `chunk` to `batch`. A final line cut off by a closed
+    /// connection (`chunk.unterminated`) is a bad record, never decoded: only a
+    /// newline makes a line complete.
+    pub fn chunk(&mut self, batch: &mut Batch, chunk: &Chunk) {
+        let total = chunk.line_count();
+        let mut seen = 0;
+        chunk.for_each_line(|line| {
+            seen += 1;
+            match line {
+                Line::TooLong { .. } => self.bad(batch, BadRecord::TooLong.reason()),
+                Line::Ok(_) if chunk.unterminated && seen == total => {
+                    self.bad(batch, "line cut off by a closed connection")
+                }
+                Line::Ok(bytes) => self.line(batch, bytes),
+            }
+        });
+    }
+
+    fn bad(&self, batch: &mut Batch, reason: &'static str) {
+        batch.records += 1;
+        batch.bad_records += 1;
+        *batch.bad_reasons.entry(reason).or_default() += 1;
+        tracing::debug!("bad record skipped: {reason}");
+    }
+
+    /// Adds one line.
+    pub fn line(&mut self, batch: &mut Batch, bytes: &[u8]) {
+        let tweet = match tweet::decode(bytes, self.ops.input) {
+            Ok(t) => t,
+            Err(e) => return self.bad(batch, e.reason()),
+        };
+        batch.records += 1;
+        for_each_hashtag(self.ops.hashtags, &tweet.text, &mut self.scratch, |tag| {
+            match batch.tags.get_mut(tag) {
+                Some(n) => *n += 1,
+                None => {
+                    batch.tags.insert(tag.into(), 1);
+                }
+            }
+        });
+        match tweet.date.day() {
+            None => batch.undated += 1,
+            Some(day) if self.ops.sentiment => {
+                let score = compound_e4(self.vader.polarity_scores(&tweet.text).compound);
+                batch.days.entry(day).or_default().add(DayStats { score_sum_e4: score, count: 1 });
+            }
+            Some(_) => {}
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! The micro-batch engine: records go into the open [`Batch`]; at each batch time
+//! the batch is closed, merged into the running state, and published as a new
+//! [`Snapshot`] of the live tables.
+//!
+//! The engine itself knows no clock and no I/O: [`run`] drives it from a source
+//! and a batch clock, and tests can drive it directly.
+
+pub mod batch;
+pub mod clock;
+pub mod run;
+pub mod tables;
+
+use batch::{Batch, DayStats, Ingest, Operators};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tables::{BATCH_HISTORY, BatchRow, Snapshot, Tables, sort_tags};
+
+use crate::codec::Chunk;
+use crate::tweet::Day;
+
+/// The engine: the open batch, the state since start, and the published tables.
+pub struct Engine {
+    ingest: Ingest,
+    open: Batch,
+    /// Time spent on the open batch's records so far.
+    busy: Duration,
+    totals: FxHashMap<Box<str>, u64>,
+    days: BTreeMap<Day, DayStats>,
+    history: VecDeque<BatchRow>,
+    tables: Arc<Tables>,
+    /// Any record seen since start (for `--stop-when-idle`).
+    pub seen_data: bool,
+}
+
+impl Engine {
+    pub fn new(ops: Operators) -> Self {
+        Engine {
+            ingest: Ingest::new(ops),
+            open: Batch::default(),
+            busy: Duration::ZERO,
+            totals: FxHashMap::default(),
+            days: BTreeMap::new(),
+            history: VecDeque::new(),
+            tables: Arc::new(Tables::default()),
+            seen_data: false,
+        }
+    }
+
+    /// The live tables, for readers on other tasks.
+    pub fn tables(&self) -> Arc<Tables> {
+        self.tables.clone()
+    }
+
+    /// Adds a chunk of lines to the open batch.
+    pub fn ingest(&mut self, chunk: &Chunk) {
+        let start = Instant::now();
+        self.ingest.chunk(&mut self.open, chunk);
+        self.busy += start.elapsed();
+    }
+
+    /// Records in the open batch so far.
+    pub fn pending_records(&self) -> u64 {
+        self.open.records
+    }
+
+    /// Closes the open batch as of `batch_time` (ms since the epoch), merges it
+    /// into the running state and publishes the new tables. `delay` is how late
+    /// the close started after its scheduled time.
+    pub fn close_batch(&mut self, batch_time: i64, delay: Duration) -> BatchRow {
+        let start = Instant::now();
+        let batch = std::mem::take(&mut self.open);
+        self.seen_data |= batch.records > 0;
+        if batch.bad_records > 0 {
+            let mut reasons: Vec<_> = batch.bad_reasons.iter().collect();
+            reasons.sort();
+            let list: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
+            tracing::info!(
+                "batch {}: {} bad records skipped ({})",
+                tables::format_millis(batch_time),
+                batch.bad_records,
+                list.join(", ")
+            );
+        }
+        for (tag, n) in &batch.tags {
+            match self.totals.get_mut(tag) {
+                Some(total) => *total += n,
+                None => {
+                    self.totals.insert(tag.clone(), *n);
+                }
+            }
+        }
+        for (day, stats) in &batch.days {
+            self.days.entry(*day).or_default().add(*stats);
+        }
+        let mut tag_counts: Vec<(Box<str>, u64)> = batch.tags.into_iter().collect();
+        sort_tags(&mut tag_counts);
+        let mut tag_totals: Vec<(Box<str>, u64)> = self.totals.iter().map(|(t, n)| (t.clone(), *n)).collect();
+        sort_tags(&mut tag_totals);
+        let row = BatchRow {
+            batch_time,
+            records: batch.records,
+            bad_records: batch.bad_records,
+            undated: batch.undated,
+            processing_ms: (std::mem::take(&mut self.busy) + start.elapsed()).as_secs_f64() * 1e3,
+            delay_ms: delay.as_secs_f64() * 1e3,
+        };
+        if self.history.len() == BATCH_HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back(row.clone());
+        self.tables.publish(Snapshot {
+            batch_time: Some(batch_time),
+            tag_counts,
+            tag_totals,
+            sentiment_by_day: self.days.iter().map(|(d, s)| (*d, *s)).collect(),
+            batches: self.history.iter().cloned().collect(),
+        });
+        row
+    }
+}

@@ -1,0 +1,170 @@
+//! Drives an [`Engine`]: chunks from a source, ticks from the batch clock, the
+//! timer print, stop conditions and shutdown, in one task.
+
+use super::Engine;
+use super::clock::{BatchClock, Tick, now_millis};
+use crate::codec::Chunk;
+use crate::sinks::print::Printer;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// When the top tags are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrintEvery {
+    /// After every batch.
+    Batch,
+    /// On a timer, like the original job's print loop.
+    Every(Duration),
+    Never,
+}
+
+/// When the run stops by itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StopWhen {
+    /// After this many batches.
+    pub batches: Option<u64>,
+    /// After this many empty batches in a row, once data has been seen.
+    pub idle_batches: Option<u64>,
+}
+
+/// Why the run ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    BatchLimit,
+    Idle,
+    ClockEnded,
+    Shutdown,
+}
+
+/// Runs until a stop condition, the end of manual ticks, or `shutdown`; then
+/// closes the open batch if it has records and prints the final tables.
+pub async fn run(
+    engine: &mut Engine,
+    mut source: mpsc::Receiver<Chunk>,
+    mut clock: BatchClock,
+    print_every: PrintEvery,
+    stop: StopWhen,
+    printer: &mut Printer,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Ended> {
+    let mut timer = match print_every {
+        PrintEvery::Every(period) => {
+            let mut t = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            Some(t)
+        }
+        _ => None,
+    };
+    let (mut batches, mut idle) = (0u64, 0u64);
+    let mut source_open = true;
+    let ended = loop {
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break Ended::Shutdown,
+            tick = clock.tick() => {
+                let Tick::Batch { batch_time, delay } = tick else { break Ended::ClockEnded };
+                let row = engine.close_batch(batch_time, delay);
+                batches += 1;
+                if print_every == PrintEvery::Batch {
+                    printer.print_top(&engine.tables().snapshot())?;
+                }
+                idle = if row.records == 0 { idle + 1 } else { 0 };
+                if stop.batches.is_some_and(|n| batches >= n) {
+                    break Ended::BatchLimit;
+                }
+                if engine.seen_data && stop.idle_batches.is_some_and(|n| idle >= n) {
+                    break Ended::Idle;
+                }
+            }
+            chunk = source.recv(), if source_open => match chunk {
+                Some(chunk) => engine.ingest(&chunk),
+                None => source_open = false,
+            },
+            _ = async { timer.as_mut().expect("guarded").tick().await }, if timer.is_some() => {
+                printer.print_top(&engine.tables().snapshot())?;
+            }
+        }
+    };
+    if matches!(ended, Ended::Shutdown | Ended::ClockEnded) {
+        // Take what already arrived, then finish the current batch.
+        while let Ok(chunk) = source.try_recv() {
+            engine.ingest(&chunk);
+        }
+        if engine.pending_records() > 0 {
+            engine.close_batch(now_millis(), Duration::ZERO);
+        }
+    }
+    printer.print_final(&engine.tables().snapshot())?;
+    Ok(ended)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::LineCodec;
+    use crate::engine::batch::Operators;
+    use crate::sinks::print::OutputFormat;
+    use crate::transforms::hashtags::HashtagMode;
+    use crate::tweet::InputFormat;
+    use bytes::BytesMut;
+    use tokio_util::codec::Decoder;
+
+    fn chunk(text: &str) -> Chunk {
+        LineCodec::new(1 << 20).decode(&mut BytesMut::from(text)).unwrap().unwrap()
+    }
+
+    fn engine() -> Engine {
+        Engine::new(Operators { input: InputFormat::Text, hashtags: HashtagMode::Twitter, sentiment: true })
+    }
+
+    /// Batches follow tokio's (paused) clock: aligned batch times, one batch per
+    /// interval, empty intervals give empty batches, records land in the batch
+    /// of the interval they arrived in.
+    #[tokio::test(start_paused = true)]
+    async fn interval_batches_follow_the_clock() {
+        let mut engine = engine();
+        let tables = engine.tables();
+        let (tx, rx) = mpsc::channel(8);
+        let clock = BatchClock::interval(Duration::from_secs(10));
+        let BatchClock::Interval { next_time_ms: first_batch, .. } = clock else { unreachable!() };
+        assert_eq!(first_batch % 10_000, 0, "batch times are multiples of the interval");
+        let feeder = tokio::spawn(async move {
+            tx.send(chunk("#a #b\n#a\n")).await.unwrap();
+            // Into the second interval, then two empty ones.
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            tx.send(chunk("#b\n")).await.unwrap();
+        });
+        let mut printer = Printer::new(OutputFormat::Json, None, Box::new(std::io::sink()));
+        let stop = StopWhen { batches: Some(4), idle_batches: None };
+        let ended =
+            run(&mut engine, rx, clock, PrintEvery::Never, stop, &mut printer, CancellationToken::new())
+                .await
+                .unwrap();
+        feeder.await.unwrap();
+        assert_eq!(ended, Ended::BatchLimit);
+        let snap = tables.snapshot();
+        let times: Vec<i64> = snap.batches.iter().map(|b| b.batch_time).collect();
+        assert_eq!(times, (0..4).map(|k| first_batch + k * 10_000).collect::<Vec<_>>());
+        let records: Vec<u64> = snap.batches.iter().map(|b| b.records).collect();
+        assert_eq!(records, vec![2, 1, 0, 0]);
+        assert_eq!(snap.tag_totals, vec![("#a".into(), 2), ("#b".into(), 2)]);
+        assert!(snap.tag_counts.is_empty(), "the latest batch was empty");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stops_when_idle_after_data() {
+        let mut engine = engine();
+        let (tx, rx) = mpsc::channel(8);
+        tx.send(chunk("#x\n")).await.unwrap();
+        let mut printer = Printer::new(OutputFormat::Json, None, Box::new(std::io::sink()));
+        let stop = StopWhen { batches: None, idle_batches: Some(3) };
+        let clock = BatchClock::interval(Duration::from_secs(1));
+        let ended =
+            run(&mut engine, rx, clock, PrintEvery::Never, stop, &mut printer, CancellationToken::new())
+                .await;
+        assert_eq!(ended.unwrap(), Ended::Idle);
+        assert_eq!(engine.tables().snapshot().batches.len(), 4);
+        drop(tx);
+    }
+}

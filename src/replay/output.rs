@@ -1,0 +1,143 @@
+//! Where replayed lines go: stdout (for `| nc -lk 9999`), or TCP clients served
+//! directly (`--listen`, like `nc -lk`): every connected client gets the stream;
+//! while none is connected the replay waits, so nothing is sent into the void; a
+//! client that disconnects does not stop the replay.
+
+use bytes::Bytes;
+use std::net::SocketAddr;
+use tokio::io::{AsyncWriteExt, BufWriter, Stdout};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub enum Output {
+    Stdout(BufWriter<Stdout>),
+    Listen(Broadcaster),
+}
+
+impl Output {
+    pub fn stdout() -> Self {
+        Output::Stdout(BufWriter::with_capacity(256 * 1024, tokio::io::stdout()))
+    }
+
+    pub async fn write(&mut self, data: Bytes) -> std::io::Result<()> {
+        match self {
+            Output::Stdout(out) => out.write_all(&data).await,
+            Output::Listen(b) => {
+                b.send(data).await;
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Output::Stdout(out) => out.flush().await,
+            Output::Listen(_) => Ok(()),
+        }
+    }
+
+    /// Flushes everything to its destination and closes client connections.
+    pub async fn finish(self) -> std::io::Result<()> {
+        match self {
+            Output::Stdout(mut out) => out.flush().await,
+            Output::Listen(b) => {
+                b.finish().await;
+                Ok(())
+            }
+        }
+    }
+}
+
+struct Client {
+    addr: SocketAddr,
+    tx: mpsc::Sender<Bytes>,
+    task: JoinHandle<()>,
+}
+
+/// Serves the replay to every client of a listener.
+pub struct Broadcaster {
+    clients: Vec<Client>,
+    arrivals: mpsc::Receiver<Client>,
+    accept: JoinHandle<()>,
+    finished: Vec<JoinHandle<()>>,
+}
+
+impl Broadcaster {
+    /// Starts accepting clients on `listener`.
+    pub fn new(listener: TcpListener) -> Self {
+        let (arrive, arrivals) = mpsc::channel(16);
+        let accept = tokio::spawn(async move {
+            loop {
+                let (stream, addr) = match listener.accept().await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                tracing::info!("client {addr} connected");
+                let (tx, mut rx) = mpsc::channel::<Bytes>(16);
+                let task = tokio::spawn(async move {
+                    let mut stream = stream;
+                    while let Some(data) = rx.recv().await {
+                        if let Err(e) = stream.write_all(&data).await {
+                            tracing::info!("client {addr} disconnected ({e})");
+                            return;
+                        }
+                    }
+                    let _ = stream.shutdown().await;
+                });
+                if arrive.send(Client { addr, tx, task }).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Broadcaster { clients: Vec::new(), arrivals, accept, finished: Vec::new() }
+    }
+
+    /// Sends `data` to every client, waiting for one if none is connected.
+    async fn send(&mut self, data: Bytes) {
+        loop {
+            while let Ok(c) = self.arrivals.try_recv() {
+                self.clients.push(c);
+            }
+            if self.clients.is_empty() {
+                tracing::info!("waiting for a client to connect");
+                match self.arrivals.recv().await {
+                    Some(c) => self.clients.push(c),
+                    None => return,
+                }
+            }
+            let mut delivered = false;
+            let mut i = 0;
+            while i < self.clients.len() {
+                if self.clients[i].tx.send(data.clone()).await.is_ok() {
+                    delivered = true;
+                    i += 1;
+                } else {
+                    let gone = self.clients.swap_remove(i);
+                    tracing::debug!("dropping client {}", gone.addr);
+                    self.finished.push(gone.task);
+                }
+            }
+            if delivered {
+                return;
+            }
+        }
+    }
+
+    async fn finish(self) {
+        self.accept.abort();
+        let mut tasks = self.finished;
+        for c in self.clients {
+            drop(c.tx);
+            tasks.push(c.task);
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Where results go: the terminal (timer print and final tables).
+
+pub mod print;

@@ -1,0 +1,137 @@
+//! Hashtag extraction, the `flatMap` half of the DStream job's word count.
+//!
+//! Two modes: [`HashtagMode::Spark`] reproduces the original job exactly (split on
+//! a single space, keep words starting with `#`, lowercase), quirks included;
+//! [`HashtagMode::Twitter`] extracts the tags Twitter itself would link.
+
+use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
+
+/// How hashtags are found in a tweet's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum HashtagMode {
+    /// Proper hashtags: `#` then letters, marks, digits or `_` (not all digits), not
+    /// inside a URL or a word, trailing punctuation excluded; lowercased.
+    Twitter,
+    /// The original Spark job: `text.split(" ")`, words starting with `#`,
+    /// lowercased, so `#russia's` and a lone `#` count as tags.
+    Spark,
+}
+
+/// Calls `f` with each hashtag of `text`, lowercased, in order. `scratch` is
+/// reused for lowercasing so the hot path does not allocate.
+pub fn for_each_hashtag(mode: HashtagMode, text: &str, scratch: &mut String, mut f: impl FnMut(&str)) {
+    match mode {
+        HashtagMode::Spark => {
+            for word in text.split(' ').filter(|w| w.starts_with('#')) {
+                f(lowercase(word, scratch));
+            }
+        }
+        HashtagMode::Twitter => {
+            if !text.contains(['#', '＃']) {
+                return;
+            }
+            for word in text.split(char::is_whitespace) {
+                if is_url(word) {
+                    continue;
+                }
+                twitter_tags_in_word(word, |tag| f(lowercase(tag, scratch)));
+            }
+        }
+    }
+}
+
+fn lowercase<'a>(s: &'a str, scratch: &'a mut String) -> &'a str {
+    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return s;
+    }
+    scratch.clear();
+    if s.is_ascii() {
+        scratch.push_str(s);
+        scratch.make_ascii_lowercase();
+    } else {
+        scratch.push_str(&s.to_lowercase());
+    }
+    scratch
+}
+
+fn is_url(word: &str) -> bool {
+    let w = word.trim_start_matches(|c: char| !c.is_alphanumeric());
+    let starts = |p: &str| w.get(..p.len()).is_some_and(|s| s.eq_ignore_ascii_case(p));
+    starts("http://") || starts("https://") || starts("www.") || word.contains("://")
+}
+
+fn is_tag_char(c: char) -> bool {
+    c == '_'
+        || c.is_ascii_alphanumeric()
+        || (!c.is_ascii()
+            && (matches!(
+                c.general_category_group(),
+                GeneralCategoryGroup::Letter | GeneralCategoryGroup::Mark
+            ) || c.general_category() == GeneralCategory::DecimalNumber))
+}
+
+/// The hashtags inside one whitespace-free word.
+fn twitter_tags_in_word(word: &str, mut f: impl FnMut(&str)) {
+    let mut prev: Option<char> = None;
+    let mut chars = word.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let is_hash = c == '#' || c == '＃';
+        // A tag starts at a hash not glued to a word (`a#b`) or an HTML entity (`&#39;`).
+        if is_hash && !prev.is_some_and(|p| is_tag_char(p) || p == '&') {
+            let start = i + c.len_utf8();
+            let mut end = start;
+            while let Some(&(j, d)) = chars.peek() {
+                if !is_tag_char(d) {
+                    break;
+                }
+                end = j + d.len_utf8();
+                chars.next();
+            }
+            let tag = &word[start..end];
+            let has_letter = tag.chars().any(|d| {
+                d != '_' && !d.is_ascii_digit() && d.general_category() != GeneralCategory::DecimalNumber
+            });
+            if has_letter {
+                f(&word[i..end]);
+            }
+            prev = word[..end].chars().next_back();
+            continue;
+        }
+        prev = Some(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(mode: HashtagMode, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for_each_hashtag(mode, text, &mut String::new(), |t| out.push(t.to_owned()));
+        out
+    }
+
+    #[test]
+    fn spark_mode_keeps_the_original_quirks() {
+        assert_eq!(
+            tags(HashtagMode::Spark, "#Russia's news # #a,#b  #C\t#d http://x.co/#e"),
+            vec!["#russia's", "#", "#a,#b", "#c\t#d"]
+        );
+    }
+
+    #[test]
+    fn twitter_mode_extracts_proper_tags() {
+        assert_eq!(
+            tags(
+                HashtagMode::Twitter,
+                "Love #Rust! and #rust, #123 #a1 #_x (#paren) #Überfall #日本語 ＃full"
+            ),
+            vec!["#rust", "#rust", "#a1", "#_x", "#paren", "#überfall", "#日本語", "＃full"]
+        );
+        assert_eq!(
+            tags(HashtagMode::Twitter, "x#notag &#39; http://t.co/a#b https://e.com/#frag #"),
+            Vec::<String>::new()
+        );
+        assert_eq!(tags(HashtagMode::Twitter, "#russia's #a#b #é́"), vec!["#russia", "#a", "#é́"]);
+    }
+}

@@ -1,0 +1,262 @@
+//! Tweet dates: the formats found in the wild, reduced to a UTC calendar day.
+//!
+//! Accepted: Twitter's `created_at` (`Sun Nov 01 06:08:46 +0000 2015`), ISO-8601
+//! (`2015-11-01`, `2015-11-01T06:08:46Z`, `2015-11-01 06:08:46.123+02:00`), epoch
+//! milliseconds (a JSON number or a string of digits), and MongoDB extended JSON
+//! (`{"$date": <any of those>}`, `{"$date": {"$numberLong": "…"}}`).
+//! Parsing is hand-written: it runs once per tweet on the hot path.
+
+use std::fmt;
+
+/// A calendar day in UTC, as days since 1970-01-01.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day(pub i32);
+
+impl Day {
+    /// The day of a civil date, if the date exists.
+    pub fn from_ymd(y: i32, m: u32, d: u32) -> Option<Day> {
+        if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+            return None;
+        }
+        Some(Day(days_from_civil(y, m, d)))
+    }
+
+    /// The day containing `ms` milliseconds since the epoch.
+    pub fn from_epoch_millis(ms: i64) -> Day {
+        Day(ms.div_euclid(86_400_000) as i32)
+    }
+
+    /// (year, month, day).
+    pub fn ymd(self) -> (i32, u32, u32) {
+        civil_from_days(self.0)
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (y, m, d) = self.ymd();
+        write!(f, "{y:04}-{m:02}-{d:02}")
+    }
+}
+
+fn is_leap(y: i32) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Howard Hinnant's `days_from_civil`.
+fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe as u32 * 365 + yoe as u32 / 4 - yoe as u32 / 100 + doy;
+    era * 146_097 + doe as i32 - 719_468
+}
+
+/// Howard Hinnant's `civil_from_days`.
+fn civil_from_days(z: i32) -> (i32, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = (z - era * 146_097) as u32;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe as i32 + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Parses a date string in any accepted format.
+pub fn parse_date(s: &str) -> Option<Day> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    if b.first().is_some_and(u8::is_ascii_alphabetic) {
+        return parse_twitter(s);
+    }
+    if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
+        return parse_iso(s);
+    }
+    if !b.is_empty() && b.iter().enumerate().all(|(i, c)| c.is_ascii_digit() || (i == 0 && *c == b'-')) {
+        return s.parse::<i64>().ok().map(Day::from_epoch_millis);
+    }
+    None
+}
+
+fn num(s: &str) -> Option<u32> {
+    if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// A UTC offset `+0000`, `+02:00` or `-0530` in minutes.
+fn offset_minutes(s: &str) -> Option<i64> {
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if digits.len() != 4 {
+        return None;
+    }
+    let h = i64::from(num(&digits[..2])?);
+    let m = i64::from(num(&digits[2..])?);
+    (h <= 23 && m <= 59).then_some(sign * (h * 60 + m))
+}
+
+/// Shifts a local date and time of day by a UTC offset and returns the UTC day.
+fn utc_day(day: Day, seconds_of_day: i64, offset_min: i64) -> Day {
+    let utc = i64::from(day.0) * 86_400 + seconds_of_day - offset_min * 60;
+    Day(utc.div_euclid(86_400) as i32)
+}
+
+fn hms(s: &str) -> Option<i64> {
+    let mut parts = s.split(':');
+    let h = num(parts.next()?)?;
+    let m = num(parts.next()?)?;
+    let sec = match parts.next() {
+        Some(p) => num(p.split('.').next()?)?,
+        None => 0,
+    };
+    (parts.next().is_none() && h <= 23 && m <= 59 && sec <= 60)
+        .then_some(i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(sec))
+}
+
+/// `Sun Nov 01 06:08:46 +0000 2015`.
+fn parse_twitter(s: &str) -> Option<Day> {
+    let mut f = s.split_ascii_whitespace();
+    let (_weekday, month, dom, time, offset, year) =
+        (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
+    if f.next().is_some() {
+        return None;
+    }
+    const MONTHS: [&str; 12] =
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    let m = MONTHS.iter().position(|m| month.eq_ignore_ascii_case(m))? as u32 + 1;
+    let day = Day::from_ymd(year.parse().ok()?, m, num(dom)?)?;
+    Some(utc_day(day, hms(time)?, offset_minutes(offset)?))
+}
+
+/// `2015-11-01`, `2015-11-01T06:08:46Z`, `2015-11-01 06:08:46.5+02:00`.
+fn parse_iso(s: &str) -> Option<Day> {
+    let day = Day::from_ymd(s[..4].parse().ok()?, num(&s[5..7])?, num(&s[8..10])?)?;
+    let rest = &s[10..];
+    if rest.is_empty() {
+        return Some(day);
+    }
+    let rest = rest.strip_prefix(['T', ' '])?;
+    let zone_at = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
+    let (time, zone) = rest.split_at(zone_at);
+    let offset = match zone {
+        "" | "Z" | "z" => 0,
+        z => offset_minutes(z)?,
+    };
+    Some(utc_day(day, hms(time)?, offset))
+}
+
+/// A date given as raw JSON: a string, a number of epoch milliseconds, `null`, or
+/// extended JSON `{"$date": …}` / `{"$numberLong": "…"}`. `Ok(None)` means no date
+/// was given; `Err(())` means one was given in a form we cannot read.
+pub fn parse_json_date(raw: &str) -> Result<Option<Day>, ()> {
+    let raw = raw.trim();
+    match raw.as_bytes().first() {
+        None => Ok(None),
+        Some(b'n') if raw == "null" => Ok(None),
+        Some(b'"') => {
+            let s: std::borrow::Cow<'_, str> = serde_json::from_str(raw).map_err(|_| ())?;
+            if s.trim().is_empty() {
+                return Ok(None);
+            }
+            parse_date(&s).map(Some).ok_or(())
+        }
+        Some(b'-' | b'0'..=b'9') => {
+            let ms: f64 = raw.parse().map_err(|_| ())?;
+            if !ms.is_finite() || ms.abs() > 1e16 {
+                return Err(());
+            }
+            Ok(Some(Day::from_epoch_millis(ms.floor() as i64)))
+        }
+        Some(b'{') => {
+            #[derive(serde::Deserialize)]
+            struct Extended<'a> {
+                #[serde(rename = "$date", borrow)]
+                date: Option<&'a serde_json::value::RawValue>,
+                #[serde(rename = "$numberLong", borrow)]
+                number_long: Option<std::borrow::Cow<'a, str>>,
+            }
+            let ext: Extended<'_> = serde_json::from_str(raw).map_err(|_| ())?;
+            match (ext.date, ext.number_long) {
+                (Some(inner), _) => parse_json_date(inner.get()),
+                (None, Some(n)) => {
+                    n.trim().parse::<i64>().map(|ms| Some(Day::from_epoch_millis(ms))).map_err(|_| ())
+                }
+                (None, None) => Err(()),
+            }
+        }
+        _ => Err(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> Day {
+        let (y, rest) = s.split_at(4);
+        Day::from_ymd(y.parse().unwrap(), rest[1..3].parse().unwrap(), rest[4..6].parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn civil_round_trip() {
+        for z in [-800_000, -1, 0, 1, 16_740, 20_000, 2_000_000] {
+            let (y, m, d) = Day(z).ymd();
+            assert_eq!(Day::from_ymd(y, m, d), Some(Day(z)));
+        }
+        assert_eq!(Day(0).to_string(), "1970-01-01");
+        assert_eq!(Day::from_ymd(2015, 11, 1).unwrap().to_string(), "2015-11-01");
+        assert_eq!(Day::from_ymd(2015, 2, 29), None);
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(parse_date("Sun Nov 01 06:08:46 +0000 2015"), Some(day("2015-11-01")));
+        // 23:30 at -0200 is 01:30 the next day in UTC.
+        assert_eq!(parse_date("Sun Nov 01 23:30:00 -0200 2015"), Some(day("2015-11-02")));
+        assert_eq!(parse_date("2015-11-01"), Some(day("2015-11-01")));
+        assert_eq!(parse_date("2015-11-01T06:08:46Z"), Some(day("2015-11-01")));
+        assert_eq!(parse_date("2015-11-01 00:30:00.250+02:00"), Some(day("2015-10-31")));
+        assert_eq!(parse_date("2015-11-01T23:59:59-0100"), Some(day("2015-11-02")));
+        assert_eq!(parse_date("1446358126000"), Some(day("2015-11-01")));
+        assert_eq!(parse_date("yesterday"), None);
+        assert_eq!(parse_date("2015-13-01"), None);
+        assert_eq!(parse_date("01/11/2015"), None);
+    }
+
+    #[test]
+    fn json_dates() {
+        let d = Some(day("2015-11-01"));
+        assert_eq!(parse_json_date("\"2015-11-01T06:08:46Z\""), Ok(d));
+        assert_eq!(parse_json_date("1446358126000"), Ok(d));
+        assert_eq!(parse_json_date("1446358126000.0"), Ok(d));
+        assert_eq!(parse_json_date(r#"{"$date": 1446358126000}"#), Ok(d));
+        assert_eq!(parse_json_date(r#"{"$date": "2015-11-01T06:08:46.000Z"}"#), Ok(d));
+        assert_eq!(parse_json_date(r#"{"$date": {"$numberLong": "1446358126000"}}"#), Ok(d));
+        assert_eq!(parse_json_date("null"), Ok(None));
+        assert_eq!(parse_json_date("\"\""), Ok(None));
+        assert_eq!(parse_json_date("\"next tuesday\""), Err(()));
+        assert_eq!(parse_json_date("true"), Err(()));
+        assert_eq!(parse_json_date("[1]"), Err(()));
+    }
+}
