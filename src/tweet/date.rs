@@ -166,25 +166,29 @@ fn parse_iso(s: &str) -> Option<Day> {
     Some(utc_day(day, hms(time)?, offset))
 }
 
+/// A date was given, but in no format we can read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnreadableDate;
+
 /// A date given as raw JSON: a string, a number of epoch milliseconds, `null`, or
 /// extended JSON `{"$date": …}` / `{"$numberLong": "…"}`. `Ok(None)` means no date
-/// was given; `Err(())` means one was given in a form we cannot read.
-pub fn parse_json_date(raw: &str) -> Result<Option<Day>, ()> {
+/// was given; `Err(UnreadableDate)` means one was given in a form we cannot read.
+pub fn parse_json_date(raw: &str) -> Result<Option<Day>, UnreadableDate> {
     let raw = raw.trim();
     match raw.as_bytes().first() {
         None => Ok(None),
         Some(b'n') if raw == "null" => Ok(None),
         Some(b'"') => {
-            let s: std::borrow::Cow<'_, str> = serde_json::from_str(raw).map_err(|_| ())?;
+            let s: std::borrow::Cow<'_, str> = serde_json::from_str(raw).map_err(|_| UnreadableDate)?;
             if s.trim().is_empty() {
                 return Ok(None);
             }
-            parse_date(&s).map(Some).ok_or(())
+            parse_date(&s).map(Some).ok_or(UnreadableDate)
         }
         Some(b'-' | b'0'..=b'9') => {
-            let ms: f64 = raw.parse().map_err(|_| ())?;
+            let ms: f64 = raw.parse().map_err(|_| UnreadableDate)?;
             if !ms.is_finite() || ms.abs() > 1e16 {
-                return Err(());
+                return Err(UnreadableDate);
             }
             Ok(Some(Day::from_epoch_millis(ms.floor() as i64)))
         }
@@ -196,16 +200,16 @@ pub fn parse_json_date(raw: &str) -> Result<Option<Day>, ()> {
                 #[serde(rename = "$numberLong", borrow)]
                 number_long: Option<std::borrow::Cow<'a, str>>,
             }
-            let ext: Extended<'_> = serde_json::from_str(raw).map_err(|_| ())?;
+            let ext: Extended<'_> = serde_json::from_str(raw).map_err(|_| UnreadableDate)?;
             match (ext.date, ext.number_long) {
                 (Some(inner), _) => parse_json_date(inner.get()),
                 (None, Some(n)) => {
-                    n.trim().parse::<i64>().map(|ms| Some(Day::from_epoch_millis(ms))).map_err(|_| ())
+                    n.trim().parse::<i64>().map(|ms| Some(Day::from_epoch_millis(ms))).map_err(|_| UnreadableDate)
                 }
-                (None, None) => Err(()),
+                (None, None) => Err(UnreadableDate),
             }
         }
-        _ => Err(()),
+        _ => Err(UnreadableDate),
     }
 }
 
@@ -255,8 +259,8 @@ mod tests {
         assert_eq!(parse_json_date(r#"{"$date": {"$numberLong": "1446358126000"}}"#), Ok(d));
         assert_eq!(parse_json_date("null"), Ok(None));
         assert_eq!(parse_json_date("\"\""), Ok(None));
-        assert_eq!(parse_json_date("\"next tuesday\""), Err(()));
-        assert_eq!(parse_json_date("true"), Err(()));
-        assert_eq!(parse_json_date("[1]"), Err(()));
+        assert_eq!(parse_json_date("\"next tuesday\""), Err(UnreadableDate));
+        assert_eq!(parse_json_date("true"), Err(UnreadableDate));
+        assert_eq!(parse_json_date("[1]"), Err(UnreadableDate));
     }
 }

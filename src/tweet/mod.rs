@@ -106,7 +106,7 @@ fn decode_json(line: &str) -> Result<Tweet<'_>, BadRecord> {
         Some(value) => match date::parse_json_date(value.get()) {
             Ok(Some(day)) => DateStatus::Day(day),
             Ok(None) => DateStatus::Missing,
-            Err(()) => DateStatus::Unreadable,
+            Err(date::UnreadableDate) => DateStatus::Unreadable,
         },
     };
     Ok(Tweet { text, date })
