@@ -64,6 +64,11 @@ pub async fn run(
             () = shutdown.cancelled() => break Ended::Shutdown,
             tick = clock.tick() => {
                 let Tick::Batch { batch_time, delay } = tick else { break Ended::ClockEnded };
+                // Chunks already queued arrived before the tick: they belong to
+                // this batch.
+                while let Ok(chunk) = source.try_recv() {
+                    engine.ingest(&chunk);
+                }
                 let row = engine.close_batch(batch_time, delay);
                 batches += 1;
                 if print_every == PrintEvery::Batch {

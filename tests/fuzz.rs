@@ -1,5 +1,5 @@
-//! Property tests for the sentiment scorer: any input, however odd, scores
-//! without panicking, deterministically, and within VADER's ranges.
+//! Property tests: any input, however odd, scores (sentiment) and splits (hashtags)
+//! without panicking, deterministically, and within range.
 
 use proptest::prelude::*;
 use tweetstream::sentiment::{Scores, SentimentAnalyzer};
@@ -126,4 +126,19 @@ fn huge_lines_score_without_blowing_up() {
     check(scores);
     let zwj = "👨\u{200d}👩\u{200d}👧\u{200d}👦".repeat(20_000);
     check(SentimentAnalyzer::new().polarity_scores(&zwj));
+}
+
+proptest! {
+    #[test]
+    fn hashtag_extraction_never_panics(text in tricky_text()) {
+        use tweetstream::transforms::hashtags::{HashtagMode, for_each_hashtag};
+        for mode in [HashtagMode::Twitter, HashtagMode::Spark] {
+            let mut n = 0;
+            for_each_hashtag(mode, &text, &mut String::new(), |t| {
+                assert!(t.starts_with('#') || t.starts_with('＃'));
+                n += 1;
+            });
+            prop_assert!(n <= text.len());
+        }
+    }
 }

@@ -1,0 +1,211 @@
+//! Helpers for end-to-end tests: run the real binary, follow its stdout and
+//! stderr line by line, and compute expected results independently of the
+//! engine's code (serde_json for decoding, chrono for dates, regex for tags).
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+/// How long a test waits for an expected event before failing.
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub fn fixture(name: &str) -> String {
+    format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A running `tweetstream` process whose output is followed line by line.
+pub struct Proc {
+    pub child: Child,
+    pub stdin: Option<ChildStdin>,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+    pub stderr_seen: Vec<String>,
+}
+
+impl Proc {
+    pub fn spawn(args: &[&str]) -> Proc {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tweetstream"))
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tweetstream");
+        let stdout = follow(child.stdout.take().unwrap());
+        let stderr = follow(child.stderr.take().unwrap());
+        let stdin = child.stdin.take();
+        Proc { child, stdin, stdout, stderr, stderr_seen: Vec::new() }
+    }
+
+    /// Waits for a stderr line containing `needle`; returns it.
+    pub fn wait_stderr(&mut self, needle: &str) -> String {
+        loop {
+            match self.stderr.recv_timeout(EVENT_TIMEOUT) {
+                Ok(line) => {
+                    self.stderr_seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!("no stderr line with {needle:?} ({e}); seen:\n{}", self.stderr_seen.join("\n")),
+            }
+        }
+    }
+
+    /// The next stdout line, parsed as JSON.
+    pub fn next_json(&mut self) -> serde_json::Value {
+        let line = self.stdout.recv_timeout(EVENT_TIMEOUT).unwrap_or_else(|e| {
+            panic!("no stdout line ({e}); stderr:\n{}", self.stderr_seen.join("\n"))
+        });
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {line}"))
+    }
+
+    /// Closes a manual batch.
+    pub fn tick(&mut self) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Closes stdin (ends a manual-batch run) and returns the final tables.
+    pub fn finish(&mut self) -> HashMap<String, serde_json::Value> {
+        drop(self.stdin.take());
+        let mut tables = HashMap::new();
+        while tables.len() < 3 {
+            let t = self.next_json();
+            tables.insert(t["table"].as_str().unwrap().to_owned(), t);
+        }
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "exit status {status}");
+        tables
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn follow(r: impl std::io::Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Starts `replay --listen` on `addr` and returns it with the bound address.
+pub fn replay_listen(file: &str, addr: &str, extra: &[&str]) -> (Proc, String) {
+    let mut args = vec!["replay", file, "--listen", addr];
+    args.extend_from_slice(extra);
+    let mut p = Proc::spawn(&args);
+    let line = p.wait_stderr("listening on ");
+    let bound = line.rsplit("listening on ").next().unwrap().trim().to_owned();
+    (p, bound)
+}
+
+/// A fixture line as the test understands it, independently of the engine.
+pub enum Expected {
+    Bad,
+    Tweet { text: String, day: Option<String> },
+}
+
+/// Decodes fixture lines the way the engine should, written independently.
+pub fn expected_lines(bytes: &[u8], max_line_bytes: usize) -> Vec<Expected> {
+    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    lines.into_iter().map(|l| expect_line(l, max_line_bytes)).collect()
+}
+
+fn expect_line(line: &[u8], max: usize) -> Expected {
+    if line.len() > max {
+        return Expected::Bad;
+    }
+    let Ok(s) = std::str::from_utf8(line) else { return Expected::Bad };
+    let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(s) else { return Expected::Bad };
+    let text = o
+        .get("extended_tweet")
+        .and_then(|e| e.get("full_text"))
+        .and_then(|t| t.as_str())
+        .or_else(|| o.get("text").and_then(|t| t.as_str()))
+        .or_else(|| o.get("tweet").and_then(|t| t.as_str()));
+    let Some(text) = text else { return Expected::Bad };
+    let day = o.get("created_at").and_then(|d| d.as_str()).and_then(|d| {
+        chrono::DateTime::parse_from_str(d, "%a %b %d %H:%M:%S %z %Y")
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc).format("%Y-%m-%d").to_string())
+    });
+    Expected::Tweet { text: text.to_owned(), day }
+}
+
+/// Proper hashtags, lowercased: the engine's `--hashtags twitter` rules, restated
+/// with regex character classes.
+pub fn twitter_tags(text: &str) -> Vec<String> {
+    static RES: std::sync::OnceLock<[regex::Regex; 4]> = std::sync::OnceLock::new();
+    let [tag_char, body, letter, url] = RES.get_or_init(|| {
+        [
+            regex::Regex::new(r"^[\p{L}\p{M}\p{Nd}_]$").unwrap(),
+            regex::Regex::new(r"^[\p{L}\p{M}\p{Nd}_]*").unwrap(),
+            regex::Regex::new(r"[\p{L}\p{M}]").unwrap(),
+            regex::Regex::new(r"(?i)^[^\p{L}\p{Nd}]*(https?://|www\.)|://").unwrap(),
+        ]
+    });
+    let mut tags = Vec::new();
+    for word in text.split_whitespace().filter(|w| !url.is_match(w)) {
+        for (i, hash) in word.char_indices().filter(|(_, c)| *c == '#' || *c == '＃') {
+            let before = word[..i].chars().last().map(|c| c.to_string());
+            if before.is_some_and(|c| c == "&" || tag_char.is_match(&c)) {
+                continue;
+            }
+            let rest = &word[i + hash.len_utf8()..];
+            let m = body.find(rest).map_or("", |m| m.as_str());
+            if letter.is_match(m) {
+                tags.push(format!("{hash}{m}").to_lowercase());
+            }
+        }
+    }
+    tags
+}
+
+/// The original job's hashtags: split on " ", words starting with "#", lowercased.
+pub fn spark_tags(text: &str) -> Vec<String> {
+    text.split(' ').filter(|w| w.starts_with('#')).map(|w| w.to_lowercase()).collect()
+}
+
+/// Tag counts over some lines.
+pub fn count_tags(lines: &[Expected], tags: fn(&str) -> Vec<String>) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for l in lines {
+        if let Expected::Tweet { text, .. } = l {
+            for t in tags(text) {
+                *counts.entry(t).or_default() += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// A printed tag table as a map.
+pub fn table_counts(table: &serde_json::Value) -> BTreeMap<String, u64> {
+    table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_u64().unwrap()))
+        .collect()
+}

@@ -1,0 +1,76 @@
+//! `tweetstream replay` with the real binary: formats, selection, and exits.
+
+mod common;
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn replay_stdout(args: &[&str]) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_tweetstream")).arg("replay").args(args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn committed_fixtures_match_the_generator() {
+    for (name, data) in tweetstream::fixtures::default_files() {
+        let committed = std::fs::read(fixture(name)).unwrap();
+        assert!(committed == data, "fixtures/{name} is stale: run `cargo run -- fixtures`");
+    }
+}
+
+#[test]
+fn csv_rows_become_json_lines() {
+    let file = fixture("tweets.csv");
+    let rows = replay_stdout(&[&file]);
+    let mut csv = csv::Reader::from_path(&file).unwrap();
+    let records: Vec<csv::StringRecord> = csv.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), records.len());
+    for (row, rec) in rows.iter().zip(&records) {
+        assert_eq!(row["date"], rec[0]);
+        assert_eq!(row["tweet"], rec[1]);
+    }
+    assert!(rows.iter().any(|r| r["tweet"].as_str().unwrap().contains("\"quotes\", commas")));
+}
+
+#[test]
+fn skip_limit_and_loop_select_lines() {
+    let file = fixture("lab.jsonl");
+    let all = replay_stdout(&[&file]);
+    assert_eq!(all.len(), 600);
+    assert_eq!(replay_stdout(&[&file, "--skip", "590"]), all[590..].to_vec());
+    assert_eq!(replay_stdout(&[&file, "--skip", "10", "--limit", "5"]), all[10..15].to_vec());
+    let looped = replay_stdout(&[&file, "--loop", "--limit", "1500"]);
+    assert_eq!(looped.len(), 1500);
+    assert_eq!(looped[600..1200], all[..]);
+}
+
+#[test]
+fn a_closed_stdout_ends_the_replay_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tweetstream"))
+        .args(["replay", &fixture("tweets.jsonl"), "--loop"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    // The reader is dropped here: the pipe closes while the replay loops forever.
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "exit {:?}", out.status);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("error") && !stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn missing_files_and_bad_options_are_clear_errors() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tweetstream")).args(["replay", "no/such.jsonl"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such.jsonl: no such file"));
+    let out = Command::new(env!("CARGO_BIN_EXE_tweetstream"))
+        .args(["replay", &fixture("lab.jsonl"), "--rate", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a positive number"));
+}

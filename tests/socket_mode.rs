@@ -1,0 +1,129 @@
+//! Socket mode end to end with the real binary: `replay --listen` serving the
+//! fixture, `stream --connect` reading it, batches closed from the test
+//! (`--batch manual`), results checked against values computed here.
+
+mod common;
+use common::*;
+
+const MAX_LINE: usize = 300;
+
+fn engine(addr: &str, hashtags: &str) -> Proc {
+    let max = MAX_LINE.to_string();
+    Proc::spawn(&[
+        "stream", "--connect", addr, "--batch", "manual", "--print-every", "batch", "--top", "0", "--format", "json",
+        "--hashtags", hashtags, "--max-line-bytes", &max,
+    ])
+}
+
+/// Per-day (sum, count) of compound scores, as the engine should report them.
+fn expected_days(lines: &[Expected]) -> std::collections::BTreeMap<String, (f64, u64)> {
+    let mut days = std::collections::BTreeMap::<String, (i64, u64)>::new();
+    for l in lines {
+        if let Expected::Tweet { text, day: Some(day) } = l {
+            let c = tweetstream::sentiment::compound(text);
+            let e = days.entry(day.clone()).or_default();
+            e.0 += (c * 10_000.0).round() as i64;
+            e.1 += 1;
+        }
+    }
+    days.into_iter().map(|(d, (s, n))| (d, (s as f64 / 10_000.0, n))).collect()
+}
+
+#[test]
+fn batches_tags_and_days_match_an_independent_computation() {
+    let file = fixture("tweets.jsonl");
+    let lines = expected_lines(&std::fs::read(&file).unwrap(), MAX_LINE);
+    let first = 500;
+    assert!(lines.len() > first + 100);
+    assert!(lines.iter().any(|l| matches!(l, Expected::Bad)), "the fixture has bad lines");
+
+    // Batch 1: the first 500 lines.
+    let (_replay, addr) = replay_listen(&file, "127.0.0.1:0", &["--limit", &first.to_string()]);
+    let mut engine = engine(&addr, "twitter");
+    engine.wait_stderr(&format!("closed after {first} lines"));
+    engine.tick();
+    let b1 = engine.next_json();
+    assert_eq!(b1["table"], "tag_counts");
+    assert_eq!(table_counts(&b1), count_tags(&lines[..first], twitter_tags));
+
+    // Batch 2: the rest, from a second replay on the same port.
+    let rest = lines.len() - first;
+    let (_replay2, _) = replay_listen(&file, &addr, &["--skip", &first.to_string()]);
+    engine.wait_stderr(&format!("closed after {rest} lines"));
+    engine.tick();
+    let b2 = engine.next_json();
+    assert_eq!(table_counts(&b2), count_tags(&lines[first..], twitter_tags));
+
+    let tables = engine.finish();
+    assert_eq!(table_counts(&tables["tag_totals"]), count_tags(&lines, twitter_tags));
+
+    let days: std::collections::BTreeMap<String, (f64, u64)> = tables["sentiment_by_day"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[0].as_str().unwrap().to_owned(), (r[1].as_f64().unwrap(), r[2].as_u64().unwrap())))
+        .collect();
+    assert_eq!(days, expected_days(&lines));
+    assert_eq!(days.len(), 5, "the fixture spans five days");
+
+    let batches = tables["batches"]["rows"].as_array().unwrap();
+    assert_eq!(batches.len(), 2);
+    for (row, range) in batches.iter().zip([&lines[..first], &lines[first..]]) {
+        let bad = range.iter().filter(|l| matches!(l, Expected::Bad)).count() as u64;
+        let undated = range.iter().filter(|l| matches!(l, Expected::Tweet { day: None, .. })).count() as u64;
+        assert_eq!(row[1].as_u64(), Some(range.len() as u64), "records");
+        assert_eq!(row[2].as_u64(), Some(bad), "bad_records");
+        assert_eq!(row[3].as_u64(), Some(undated), "undated");
+    }
+}
+
+#[test]
+fn spark_mode_counts_the_naive_split_exactly() {
+    let file = fixture("tweets.jsonl");
+    let lines = expected_lines(&std::fs::read(&file).unwrap(), MAX_LINE);
+    let (_replay, addr) = replay_listen(&file, "127.0.0.1:0", &[]);
+    let mut engine = engine(&addr, "spark");
+    engine.wait_stderr(&format!("closed after {} lines", lines.len()));
+    engine.tick();
+    let got = table_counts(&engine.next_json());
+    let want = count_tags(&lines, spark_tags);
+    // The odd tags of the original job are there.
+    for odd in ["#", "#russia's", "#rust,", "#rust!", "#a#b"] {
+        assert!(want.contains_key(odd) && got.contains_key(odd), "{odd}");
+    }
+    assert_eq!(got, want);
+}
+
+#[test]
+fn engine_reconnects_when_the_server_is_killed_and_restarted() {
+    let file = fixture("tweets.jsonl");
+    let lines = expected_lines(&std::fs::read(&file).unwrap(), MAX_LINE);
+    // The engine starts first: nothing listens yet, so it retries.
+    let (probe, addr) = replay_listen(&file, "127.0.0.1:0", &["--limit", "0"]);
+    drop(probe); // frees a known-free port
+    let mut engine = engine(&addr, "twitter");
+    engine.wait_stderr("cannot connect to");
+
+    let (mut replay, _) = replay_listen(&file, &addr, &["--rate", "2000"]);
+    engine.wait_stderr("connected to");
+    // Close batches until some records have arrived, then kill the server.
+    let mut received = 0;
+    while received == 0 {
+        engine.tick();
+        received = engine.next_json()["rows"].as_array().unwrap().len();
+    }
+    replay.child.kill().unwrap();
+    let line = engine.wait_stderr(&format!("connection to {addr}"));
+    let n: usize = line.split(" after ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let cut = line.contains("cut off");
+    assert!(n > 0 && n < lines.len(), "killed mid-stream: {line}");
+
+    // Restart where the complete lines ended.
+    let complete = n - usize::from(cut);
+    let (_replay2, _) = replay_listen(&file, &addr, &["--skip", &complete.to_string()]);
+    engine.wait_stderr(&format!("closed after {} lines", lines.len() - complete));
+    let tables = engine.finish();
+    assert_eq!(table_counts(&tables["tag_totals"]), count_tags(&lines, twitter_tags));
+    let records: u64 = tables["batches"]["rows"].as_array().unwrap().iter().map(|r| r[1].as_u64().unwrap()).sum();
+    assert_eq!(records, lines.len() as u64 + u64::from(cut), "every line once, plus the cut-off fragment");
+}
