@@ -64,7 +64,8 @@ fn a_closed_stdout_ends_the_replay_quietly() {
 
 #[test]
 fn missing_files_and_bad_options_are_clear_errors() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tweetstream")).args(["replay", "no/such.jsonl"]).output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_tweetstream")).args(["replay", "no/such.jsonl"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such.jsonl: no such file"));
     let out = Command::new(env!("CARGO_BIN_EXE_tweetstream"))

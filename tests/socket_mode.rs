@@ -10,8 +10,21 @@ const MAX_LINE: usize = 300;
 fn engine(addr: &str, hashtags: &str) -> Proc {
     let max = MAX_LINE.to_string();
     Proc::spawn(&[
-        "stream", "--connect", addr, "--batch", "manual", "--print-every", "batch", "--top", "0", "--format", "json",
-        "--hashtags", hashtags, "--max-line-bytes", &max,
+        "stream",
+        "--connect",
+        addr,
+        "--batch",
+        "manual",
+        "--print-every",
+        "batch",
+        "--top",
+        "0",
+        "--format",
+        "json",
+        "--hashtags",
+        hashtags,
+        "--max-line-bytes",
+        &max,
     ])
 }
 
@@ -124,6 +137,84 @@ fn engine_reconnects_when_the_server_is_killed_and_restarted() {
     engine.wait_stderr(&format!("closed after {} lines", lines.len() - complete));
     let tables = engine.finish();
     assert_eq!(table_counts(&tables["tag_totals"]), count_tags(&lines, twitter_tags));
-    let records: u64 = tables["batches"]["rows"].as_array().unwrap().iter().map(|r| r[1].as_u64().unwrap()).sum();
+    let records: u64 =
+        tables["batches"]["rows"].as_array().unwrap().iter().map(|r| r[1].as_u64().unwrap()).sum();
     assert_eq!(records, lines.len() as u64 + u64::from(cut), "every line once, plus the cut-off fragment");
+}
+
+#[test]
+fn http_endpoint_serves_the_latest_batch() {
+    let file = fixture("tweets.jsonl");
+    let lines = expected_lines(&std::fs::read(&file).unwrap(), MAX_LINE);
+    let (_replay, addr) = replay_listen(&file, "127.0.0.1:0", &[]);
+    let max = MAX_LINE.to_string();
+    let mut engine = Proc::spawn(&[
+        "stream",
+        "--connect",
+        &addr,
+        "--batch",
+        "manual",
+        "--print-every",
+        "never",
+        "--max-line-bytes",
+        &max,
+        "--http",
+        "127.0.0.1:0",
+        "--format",
+        "json",
+    ]);
+    let line = engine.wait_stderr("serving the tables on http://");
+    let http = line.rsplit("http://").next().unwrap().trim_end_matches("/tables").to_owned();
+    let (status, health) = http_get(&http, "/health");
+    assert_eq!(status, 200);
+    assert_eq!(health["batch_time"], serde_json::Value::Null);
+
+    engine.wait_stderr(&format!("closed after {} lines", lines.len()));
+    engine.tick();
+    // The batch is published before the next tick is read; poll the endpoint
+    // for it (no sleeping: each request answers at once).
+    let body = loop {
+        let (status, body) = http_get(&http, "/tables/tag_counts?limit=3");
+        assert_eq!(status, 200);
+        if !body["rows"].as_array().unwrap().is_empty() {
+            break body;
+        }
+    };
+    let want = count_tags(&lines, twitter_tags);
+    let mut top: Vec<(&String, &u64)> = want.iter().collect();
+    top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let rows: Vec<(String, u64)> = body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[0].as_str().unwrap().into(), r[1].as_u64().unwrap()))
+        .collect();
+    let expected: Vec<(String, u64)> = top[..3].iter().map(|(t, n)| ((*t).clone(), **n)).collect();
+    assert_eq!(rows, expected);
+    assert_eq!(body["columns"], serde_json::json!(["tag", "count"]));
+
+    let (_, list) = http_get(&http, "/tables");
+    assert_eq!(
+        list["tables"],
+        serde_json::json!(["tag_counts", "tag_totals", "sentiment_by_day", "batches"])
+    );
+    let (status, days) = http_get(&http, "/tables/sentiment_by_day");
+    assert_eq!(status, 200);
+    assert_eq!(days["rows"].as_array().unwrap().len(), 5);
+    let (status, err) = http_get(&http, "/tables/nope");
+    assert_eq!(status, 404);
+    assert!(err["error"].as_str().unwrap().contains("no table"));
+    let (status, _) = http_get(&http, "/tables/batches?limit=ten");
+    assert_eq!(status, 400);
+    engine.finish();
+}
+
+#[test]
+fn window_options_must_fit_the_batch_interval() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tweetstream"))
+        .args(["stream", "--connect", "127.0.0.1:1", "--batch", "10s", "--window", "25s"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a multiple of the batch interval"));
 }

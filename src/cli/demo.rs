@@ -54,6 +54,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             batches: None,
             stop_when_idle: Some(2),
             max_line_bytes: crate::codec::DEFAULT_MAX_LINE_BYTES,
+            window: None,
+            slide: None,
+            http: None,
         };
         let ended = stream::stream(stream_args, crate::shutdown::on_signal()).await;
         replay.abort();

@@ -7,6 +7,8 @@ use crate::engine::Engine;
 use crate::engine::batch::Operators;
 use crate::engine::clock::BatchClock;
 use crate::engine::run::{self, Ended, PrintEvery, StopWhen};
+use crate::engine::window::WindowSpec;
+use crate::sinks::http;
 use crate::sinks::print::{OutputFormat, Printer};
 use crate::sources::socket::{self, SourceStatus};
 use crate::transforms::hashtags::HashtagMode;
@@ -67,6 +69,39 @@ pub struct Args {
     /// Lines longer than this are skipped and counted as bad records.
     #[arg(long, default_value_t = DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
     pub max_line_bytes: usize,
+
+    /// Also keep `tag_window`: tag counts over this much time (reduceByKeyAndWindow).
+    /// A multiple of the batch interval.
+    #[arg(long, value_parser = super::parse_duration, value_name = "DURATION")]
+    pub window: Option<Duration>,
+
+    /// How often the window is recomputed (default: every batch). A multiple of
+    /// the batch interval.
+    #[arg(long, value_parser = super::parse_duration, value_name = "DURATION", requires = "window")]
+    pub slide: Option<Duration>,
+
+    /// Serve the live tables as JSON over HTTP on this address (e.g. 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
+}
+
+/// Turns `--window`/`--slide` into batch counts, or says why they don't fit.
+fn window_spec(args: &Args) -> anyhow::Result<Option<WindowSpec>> {
+    let Some(window) = args.window else { return Ok(None) };
+    let BatchSpec::Every(batch) = args.batch else {
+        anyhow::bail!("--window needs a timed --batch interval, not manual batches");
+    };
+    let slide = args.slide.unwrap_or(batch);
+    let in_batches = |d: Duration, what: &str| -> anyhow::Result<usize> {
+        let n = d.as_nanos() / batch.as_nanos();
+        anyhow::ensure!(
+            n >= 1 && n * batch.as_nanos() == d.as_nanos(),
+            "{what} {d:?} is not a multiple of the batch interval {batch:?}"
+        );
+        Ok(n as usize)
+    };
+    let spec = WindowSpec { size: in_batches(window, "--window")?, slide: in_batches(slide, "--slide")? };
+    Ok(Some(spec))
 }
 
 /// The batch interval, or manual batches.
@@ -98,10 +133,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// Runs the engine until it stops; the async core of `stream` and `demo`.
 pub async fn stream(args: Args, shutdown: CancellationToken) -> anyhow::Result<Ended> {
     let ops = Operators { input: args.input, hashtags: args.hashtags, sentiment: !args.no_sentiment };
-    let mut engine = Engine::new(ops);
+    let mut engine = Engine::new(ops, window_spec(&args)?);
     let (tx, rx) = mpsc::channel(64);
     let status = Arc::new(SourceStatus::default());
     let source_stop = shutdown.child_token();
+    let http_server = match &args.http {
+        Some(addr) => {
+            let shared = http::Shared { tables: engine.tables(), source: status.clone() };
+            Some(http::serve(addr, shared, source_stop.clone()).await?.1)
+        }
+        None => None,
+    };
     let source =
         tokio::spawn(socket::run(args.connect.clone(), args.max_line_bytes, tx, status, source_stop.clone()));
     let clock = match args.batch {
@@ -114,6 +156,9 @@ pub async fn stream(args: Args, shutdown: CancellationToken) -> anyhow::Result<E
     let ended = run::run(&mut engine, rx, clock, args.print_every, stop, &mut printer, shutdown).await;
     source_stop.cancel();
     let _ = source.await;
+    if let Some(server) = http_server {
+        let _ = server.await;
+    }
     ended
 }
 

@@ -9,6 +9,7 @@ pub mod batch;
 pub mod clock;
 pub mod run;
 pub mod tables;
+pub mod window;
 
 use batch::{Batch, DayStats, Ingest, Operators};
 use rustc_hash::FxHashMap;
@@ -16,6 +17,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tables::{BATCH_HISTORY, BatchRow, Snapshot, Tables, sort_tags};
+use window::{Window, WindowSpec};
 
 use crate::codec::Chunk;
 use crate::tweet::Day;
@@ -29,14 +31,20 @@ pub struct Engine {
     totals: FxHashMap<Box<str>, u64>,
     days: BTreeMap<Day, DayStats>,
     history: VecDeque<BatchRow>,
+    window: Option<Window>,
+    /// The last published window counts (between slides they stay as they were).
+    tag_window: Option<Vec<(Box<str>, u64)>>,
     tables: Arc<Tables>,
     /// Any record seen since start (for `--stop-when-idle`).
     pub seen_data: bool,
 }
 
 impl Engine {
-    pub fn new(ops: Operators) -> Self {
+    /// An engine; `window` adds the `tag_window` table.
+    pub fn new(ops: Operators, window: Option<WindowSpec>) -> Self {
         Engine {
+            window: window.map(Window::new),
+            tag_window: window.map(|_| Vec::new()),
             ingest: Ingest::new(ops),
             open: Batch::default(),
             busy: Duration::ZERO,
@@ -94,8 +102,15 @@ impl Engine {
         for (day, stats) in &batch.days {
             self.days.entry(*day).or_default().add(*stats);
         }
-        let mut tag_counts: Vec<(Box<str>, u64)> = batch.tags.into_iter().collect();
+        let mut tag_counts: Vec<(Box<str>, u64)> = batch.tags.iter().map(|(t, n)| (t.clone(), *n)).collect();
         sort_tags(&mut tag_counts);
+        if let Some(window) = &mut self.window
+            && let Some(counts) = window.push(batch.tags)
+        {
+            let mut v: Vec<(Box<str>, u64)> = counts.iter().map(|(t, n)| (t.clone(), *n)).collect();
+            sort_tags(&mut v);
+            self.tag_window = Some(v);
+        }
         let mut tag_totals: Vec<(Box<str>, u64)> = self.totals.iter().map(|(t, n)| (t.clone(), *n)).collect();
         sort_tags(&mut tag_totals);
         let row = BatchRow {
@@ -114,6 +129,7 @@ impl Engine {
             batch_time: Some(batch_time),
             tag_counts,
             tag_totals,
+            tag_window: self.tag_window.clone(),
             sentiment_by_day: self.days.iter().map(|(d, s)| (*d, *s)).collect(),
             batches: self.history.iter().cloned().collect(),
         });

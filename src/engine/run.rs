@@ -120,7 +120,11 @@ mod tests {
     }
 
     fn engine() -> Engine {
-        Engine::new(Operators { input: InputFormat::Text, hashtags: HashtagMode::Twitter, sentiment: true })
+        let window = crate::engine::window::WindowSpec { size: 3, slide: 1 };
+        Engine::new(
+            Operators { input: InputFormat::Text, hashtags: HashtagMode::Twitter, sentiment: true },
+            Some(window),
+        )
     }
 
     /// Batches follow tokio's (paused) clock: aligned batch times, one batch per
@@ -155,6 +159,8 @@ mod tests {
         assert_eq!(records, vec![2, 1, 0, 0]);
         assert_eq!(snap.tag_totals, vec![("#a".into(), 2), ("#b".into(), 2)]);
         assert!(snap.tag_counts.is_empty(), "the latest batch was empty");
+        // The 3-batch window holds batches 2–4: the first batch's tags expired.
+        assert_eq!(snap.tag_window, Some(vec![("#b".into(), 1)]));
     }
 
     #[tokio::test(start_paused = true)]

@@ -30,6 +30,8 @@ pub struct Snapshot {
     pub tag_counts: Vec<(Box<str>, u64)>,
     /// `tag_totals`: since start, same order.
     pub tag_totals: Vec<(Box<str>, u64)>,
+    /// `tag_window`: the sliding window, if one is configured.
+    pub tag_window: Option<Vec<(Box<str>, u64)>>,
     /// `sentiment_by_day`, by date.
     pub sentiment_by_day: Vec<(Day, DayStats)>,
     /// `batches`, oldest first (the most recent [`BATCH_HISTORY`]).
@@ -38,9 +40,6 @@ pub struct Snapshot {
 
 /// How many batch rows the `batches` table keeps.
 pub const BATCH_HISTORY: usize = 1000;
-
-/// Names of the tables, in listing order.
-pub const TABLE_NAMES: [&str; 4] = ["tag_counts", "tag_totals", "sentiment_by_day", "batches"];
 
 /// A table rendered for output: column names and JSON rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +51,16 @@ pub struct Table {
 }
 
 impl Snapshot {
+    /// Names of the tables this snapshot has, in listing order.
+    pub fn table_names(&self) -> Vec<&'static str> {
+        let mut names = vec!["tag_counts", "tag_totals"];
+        if self.tag_window.is_some() {
+            names.push("tag_window");
+        }
+        names.extend(["sentiment_by_day", "batches"]);
+        names
+    }
+
     /// Renders the named table, at most `limit` rows (`None`: all). For
     /// `batches`, the limit keeps the most recent rows.
     pub fn table(&self, name: &str, limit: Option<usize>) -> Option<Table> {
@@ -65,6 +74,7 @@ impl Snapshot {
         Some(match name {
             "tag_counts" => tags("tag_counts", &self.tag_counts),
             "tag_totals" => tags("tag_totals", &self.tag_totals),
+            "tag_window" => tags("tag_window", self.tag_window.as_deref()?),
             "sentiment_by_day" => Table {
                 name: "sentiment_by_day",
                 batch_time: self.batch_time,

@@ -203,9 +203,11 @@ pub fn parse_json_date(raw: &str) -> Result<Option<Day>, UnreadableDate> {
             let ext: Extended<'_> = serde_json::from_str(raw).map_err(|_| UnreadableDate)?;
             match (ext.date, ext.number_long) {
                 (Some(inner), _) => parse_json_date(inner.get()),
-                (None, Some(n)) => {
-                    n.trim().parse::<i64>().map(|ms| Some(Day::from_epoch_millis(ms))).map_err(|_| UnreadableDate)
-                }
+                (None, Some(n)) => n
+                    .trim()
+                    .parse::<i64>()
+                    .map(|ms| Some(Day::from_epoch_millis(ms)))
+                    .map_err(|_| UnreadableDate),
                 (None, None) => Err(UnreadableDate),
             }
         }

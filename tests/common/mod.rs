@@ -53,16 +53,19 @@ impl Proc {
                         return line;
                     }
                 }
-                Err(e) => panic!("no stderr line with {needle:?} ({e}); seen:\n{}", self.stderr_seen.join("\n")),
+                Err(e) => {
+                    panic!("no stderr line with {needle:?} ({e}); seen:\n{}", self.stderr_seen.join("\n"))
+                }
             }
         }
     }
 
     /// The next stdout line, parsed as JSON.
     pub fn next_json(&mut self) -> serde_json::Value {
-        let line = self.stdout.recv_timeout(EVENT_TIMEOUT).unwrap_or_else(|e| {
-            panic!("no stdout line ({e}); stderr:\n{}", self.stderr_seen.join("\n"))
-        });
+        let line = self
+            .stdout
+            .recv_timeout(EVENT_TIMEOUT)
+            .unwrap_or_else(|e| panic!("no stdout line ({e}); stderr:\n{}", self.stderr_seen.join("\n")));
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {line}"))
     }
 
@@ -137,7 +140,9 @@ fn expect_line(line: &[u8], max: usize) -> Expected {
         return Expected::Bad;
     }
     let Ok(s) = std::str::from_utf8(line) else { return Expected::Bad };
-    let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(s) else { return Expected::Bad };
+    let Ok(serde_json::Value::Object(o)) = serde_json::from_str::<serde_json::Value>(s) else {
+        return Expected::Bad;
+    };
     let text = o
         .get("extended_tweet")
         .and_then(|e| e.get("full_text"))
@@ -208,4 +213,16 @@ pub fn table_counts(table: &serde_json::Value) -> BTreeMap<String, u64> {
         .iter()
         .map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_u64().unwrap()))
         .collect()
+}
+
+/// `GET http://{addr}{path}` with HTTP/1.0; returns (status, JSON body).
+pub fn http_get(addr: &str, path: &str) -> (u16, serde_json::Value) {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the HTTP endpoint");
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let (head, body) = resp.split_once("\r\n\r\n").expect("HTTP response");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, serde_json::from_str(body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {body}")))
 }
