@@ -125,6 +125,13 @@ fn moment(rng: &mut Rng) -> i64 {
     (FIRST_DAY + rng.below(DAYS as usize) as i64) * 86_400_000 + rng.below(86_400_000) as i64
 }
 
+/// `count` moments in time order, so a `--realtime` replay plays them as a day.
+fn moments(rng: &mut Rng, count: usize) -> Vec<i64> {
+    let mut m: Vec<i64> = (0..count).map(|_| moment(rng)).collect();
+    m.sort_unstable();
+    m
+}
+
 /// Twitter's `created_at` for `ms`, written at a UTC offset of `offset_min`.
 fn twitter_date(ms: i64, offset_min: i64) -> String {
     let local = ms + offset_min * 60_000;
@@ -153,6 +160,7 @@ fn iso_date(ms: i64) -> String {
 /// `tweets.jsonl`: Twitter API objects, plus bad and undated lines.
 pub fn twitter_jsonl(count: usize, seed: u64) -> Vec<u8> {
     let mut rng = Rng::new(seed);
+    let times = moments(&mut rng, count);
     let mut out = Vec::new();
     for i in 0..count {
         // About one line in 40 is bad or odd.
@@ -172,7 +180,7 @@ pub fn twitter_jsonl(count: usize, seed: u64) -> Vec<u8> {
             out.push(b'\n');
             continue;
         }
-        let ms = moment(&mut rng);
+        let ms = times[i];
         let offset = *rng.pick(&[0i64, 0, 0, 60, -300, 330]);
         let mut obj = json!({
             "created_at": twitter_date(ms, offset),
@@ -197,8 +205,7 @@ pub fn twitter_jsonl(count: usize, seed: u64) -> Vec<u8> {
 pub fn lab_jsonl(count: usize, seed: u64) -> Vec<u8> {
     let mut rng = Rng::new(seed);
     let mut out = Vec::new();
-    for _ in 0..count {
-        let ms = moment(&mut rng);
+    for ms in moments(&mut rng, count) {
         let date = match rng.below(3) {
             0 => json!(iso_date(ms)),
             1 => json!({"$date": ms}),
@@ -215,8 +222,7 @@ pub fn csv(count: usize, seed: u64) -> Vec<u8> {
     let mut rng = Rng::new(seed);
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["Date", "Tweet", "Likes"]).expect("in-memory write");
-    for _ in 0..count {
-        let ms = moment(&mut rng);
+    for ms in moments(&mut rng, count) {
         let date =
             if rng.chance(50) { iso_date(ms) } else { iso_date(ms).replace('T', " ").replace('Z', "") };
         let mut t = text(&mut rng);

@@ -74,4 +74,9 @@ fn missing_files_and_bad_options_are_clear_errors() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a positive number"));
+    let out = Command::new(env!("CARGO_BIN_EXE_tweetstream"))
+        .args(["replay", &fixture("lab.jsonl"), "--speedup", "2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "--speedup needs --realtime");
 }

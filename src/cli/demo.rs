@@ -5,7 +5,7 @@
 
 use super::stream::{self, BatchSpec};
 use crate::engine::run::PrintEvery;
-use crate::replay::{self, Plan, input::Selection, input::Source, output::Broadcaster, output::Output};
+use crate::replay::{self, Pace, Plan, input::Selection, input::Source, output::Broadcaster, output::Output};
 use crate::sinks::print::OutputFormat;
 use crate::transforms::hashtags::HashtagMode;
 use crate::tweet::InputFormat;
@@ -35,7 +35,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .into_iter()
             .map(|(name, data)| Source::Memory { name, data: Bytes::from(data) })
             .collect();
-        let plan = Plan { sources, selection: Selection::default(), rate: Some(args.rate) };
+        let plan = Plan { sources, selection: Selection::default(), pace: Pace::Rate(args.rate) };
         tracing::info!(
             "demo: replaying the fixtures at {} tweets/s on {addr}; engine batches every {:?}",
             args.rate,

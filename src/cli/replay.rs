@@ -1,13 +1,14 @@
 //! `tweetstream replay`: tweets from files to newline-delimited JSON, on stdout
 //! (`| nc -lk 9999`) or served to TCP clients with `--listen`.
 
-use crate::replay::{self, Plan, input::Selection, input::Source, output::Output};
+use crate::replay::{self, Pace, Plan, input::Selection, input::Source, output::Output};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
 tweetstream replay fixtures/tweets.jsonl --rate 1000 --loop | nc -lk 9999\n  \
-tweetstream replay fixtures/tweets.csv --listen 127.0.0.1:9999")]
+tweetstream replay fixtures/tweets.csv --listen 127.0.0.1:9999\n  \
+tweetstream replay fixtures/tweets.jsonl --realtime --speedup 3600")]
 pub struct Args {
     /// Input files: JSON Lines (Twitter objects or {"tweet","date"}) or CSV with a
     /// header (`.csv`; text column text/Tweet, date column created_at/Date).
@@ -15,8 +16,16 @@ pub struct Args {
     pub files: Vec<PathBuf>,
 
     /// Tweets per second, evenly spaced (default: as fast as the output takes them).
-    #[arg(long, value_name = "N", value_parser = positive_rate)]
+    #[arg(long, value_name = "N", value_parser = positive_number, conflicts_with = "realtime")]
     pub rate: Option<f64>,
+
+    /// Pace by the tweets' own timestamps (the gaps between them, not wall time).
+    #[arg(long)]
+    pub realtime: bool,
+
+    /// With --realtime: play this many times faster (e.g. 60: an hour per minute).
+    #[arg(long, value_name = "X", value_parser = positive_number, default_value_t = 1.0, requires = "realtime")]
+    pub speedup: f64,
 
     /// Start again from the first file after the last one, forever.
     #[arg(long = "loop")]
@@ -37,10 +46,10 @@ pub struct Args {
     pub listen: Option<String>,
 }
 
-fn positive_rate(s: &str) -> Result<f64, String> {
+fn positive_number(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
-        _ => Err(format!("{s:?} is not a positive number of tweets per second")),
+        _ => Err(format!("{s:?} is not a positive number")),
     }
 }
 
@@ -51,7 +60,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let plan = Plan {
         sources: args.files.into_iter().map(Source::File).collect(),
         selection: Selection { skip: args.skip, limit: args.limit, looping: args.looping },
-        rate: args.rate,
+        pace: match (args.rate, args.realtime) {
+            (Some(rate), _) => Pace::Rate(rate),
+            (None, true) => Pace::Realtime { speedup: args.speedup },
+            (None, false) => Pace::Fast,
+        },
     };
     super::runtime()?.block_on(async move {
         let output = match &args.listen {

@@ -18,8 +18,59 @@ use tokio::time::Instant;
 pub struct Plan {
     pub sources: Vec<Source>,
     pub selection: Selection,
-    /// Tweets per second, evenly spaced; `None` is as fast as the output takes them.
-    pub rate: Option<f64>,
+    pub pace: Pace,
+}
+
+/// How fast tweets are sent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Pace {
+    /// As fast as the output takes them.
+    Fast,
+    /// This many tweets per second, evenly spaced.
+    Rate(f64),
+    /// At the pace of the tweets' own timestamps, `speedup` times faster. Tweets
+    /// without a readable date, or dated before the previous one, go out at once.
+    Realtime { speedup: f64 },
+}
+
+/// When each line is due.
+struct Pacer {
+    pace: Pace,
+    started: Instant,
+    sent: u64,
+    first_stamp: Option<i64>,
+    last_due: Instant,
+}
+
+impl Pacer {
+    fn new(pace: Pace) -> Self {
+        let now = Instant::now();
+        Pacer { pace, started: now, sent: 0, first_stamp: None, last_due: now }
+    }
+
+    fn due(&mut self, line: &[u8]) -> Instant {
+        let due = match self.pace {
+            Pace::Fast => self.started,
+            // Line k of the replay is due at started + k / rate.
+            Pace::Rate(rate) => self.started + Duration::from_secs_f64(self.sent as f64 / rate),
+            Pace::Realtime { speedup } => {
+                match crate::tweet::decode(line, crate::tweet::InputFormat::Json)
+                    .ok()
+                    .and_then(|t| t.date.millis())
+                {
+                    Some(stamp) => {
+                        let first = *self.first_stamp.get_or_insert(stamp);
+                        let offset = (stamp - first).max(0) as f64 / 1000.0 / speedup;
+                        (self.started + Duration::from_secs_f64(offset)).max(self.last_due)
+                    }
+                    None => self.last_due,
+                }
+            }
+        };
+        self.sent += 1;
+        self.last_due = due;
+        due
+    }
 }
 
 /// Runs a replay to `output`; returns the number of tweets sent.
@@ -30,12 +81,13 @@ pub async fn run(plan: Plan, mut output: Output) -> anyhow::Result<u64> {
         input::read_all(&sources, selection, |b| tx.blocking_send(b).is_ok())
     });
     let started = Instant::now();
+    let mut pacer = Pacer::new(plan.pace);
     let mut sent = 0u64;
     let mut written = Ok(());
     while let Some(batch) = rx.recv().await {
-        let result = match plan.rate {
-            None => output.write(batch.data).await.map(|()| batch.lines as u64),
-            Some(rate) => write_paced(&mut output, &batch.data, rate, started, sent).await,
+        let result = match plan.pace {
+            Pace::Fast => output.write(batch.data).await.map(|()| batch.lines as u64),
+            _ => write_paced(&mut output, &batch.data, &mut pacer).await,
         };
         match result {
             Ok(n) => sent += n,
@@ -59,18 +111,12 @@ pub async fn run(plan: Plan, mut output: Output) -> anyhow::Result<u64> {
     Ok(sent)
 }
 
-/// Writes the lines of `data`, line `k` of the replay (counting from its start)
-/// no earlier than `started + k / rate`: evenly spaced, not in bursts.
-async fn write_paced(
-    output: &mut Output,
-    data: &Bytes,
-    rate: f64,
-    started: Instant,
-    before: u64,
-) -> io::Result<u64> {
+/// Writes each line of `data` no earlier than the pacer says: evenly spaced (or
+/// spaced as the tweets were), not in bursts.
+async fn write_paced(output: &mut Output, data: &Bytes, pacer: &mut Pacer) -> io::Result<u64> {
     let (mut n, mut pending_from, mut pos) = (0u64, 0usize, 0usize);
     for end in memchr::memchr_iter(b'\n', data) {
-        let due = started + Duration::from_secs_f64((before + n) as f64 / rate);
+        let due = pacer.due(&data[pos..end]);
         if due > Instant::now() + Duration::from_millis(1) {
             if pending_from < pos {
                 output.write(data.slice(pending_from..pos)).await?;

@@ -77,8 +77,13 @@ fn civil_from_days(z: i32) -> (i32, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// Parses a date string in any accepted format.
+/// Parses a date string in any accepted format to its UTC day.
 pub fn parse_date(s: &str) -> Option<Day> {
+    parse_millis(s).map(Day::from_epoch_millis)
+}
+
+/// Parses a date string in any accepted format to milliseconds since the epoch.
+pub fn parse_millis(s: &str) -> Option<i64> {
     let s = s.trim();
     let b = s.as_bytes();
     if b.first().is_some_and(u8::is_ascii_alphabetic) {
@@ -88,7 +93,7 @@ pub fn parse_date(s: &str) -> Option<Day> {
         return parse_iso(s);
     }
     if !b.is_empty() && b.iter().enumerate().all(|(i, c)| c.is_ascii_digit() || (i == 0 && *c == b'-')) {
-        return s.parse::<i64>().ok().map(Day::from_epoch_millis);
+        return s.parse::<i64>().ok();
     }
     None
 }
@@ -116,26 +121,30 @@ fn offset_minutes(s: &str) -> Option<i64> {
     (h <= 23 && m <= 59).then_some(sign * (h * 60 + m))
 }
 
-/// Shifts a local date and time of day by a UTC offset and returns the UTC day.
-fn utc_day(day: Day, seconds_of_day: i64, offset_min: i64) -> Day {
-    let utc = i64::from(day.0) * 86_400 + seconds_of_day - offset_min * 60;
-    Day(utc.div_euclid(86_400) as i32)
+/// A local date and time of day at a UTC offset, as milliseconds since the epoch.
+fn utc_millis(day: Day, millis_of_day: i64, offset_min: i64) -> i64 {
+    i64::from(day.0) * 86_400_000 + millis_of_day - offset_min * 60_000
 }
 
+/// `HH:MM[:SS[.fff]]` as milliseconds of the day.
 fn hms(s: &str) -> Option<i64> {
     let mut parts = s.split(':');
     let h = num(parts.next()?)?;
     let m = num(parts.next()?)?;
-    let sec = match parts.next() {
-        Some(p) => num(p.split('.').next()?)?,
-        None => 0,
+    let (sec, milli) = match parts.next() {
+        Some(p) => {
+            let (whole, frac) = p.split_once('.').unwrap_or((p, ""));
+            let frac = if frac.is_empty() { 0 } else { num(&format!("{:0<3}", &frac[..frac.len().min(3)]))? };
+            (num(whole)?, frac)
+        }
+        None => (0, 0),
     };
     (parts.next().is_none() && h <= 23 && m <= 59 && sec <= 60)
-        .then_some(i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(sec))
+        .then_some((i64::from(h) * 3600 + i64::from(m) * 60 + i64::from(sec)) * 1000 + i64::from(milli))
 }
 
 /// `Sun Nov 01 06:08:46 +0000 2015`.
-fn parse_twitter(s: &str) -> Option<Day> {
+fn parse_twitter(s: &str) -> Option<i64> {
     let mut f = s.split_ascii_whitespace();
     let (_weekday, month, dom, time, offset, year) =
         (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
@@ -146,15 +155,15 @@ fn parse_twitter(s: &str) -> Option<Day> {
         ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
     let m = MONTHS.iter().position(|m| month.eq_ignore_ascii_case(m))? as u32 + 1;
     let day = Day::from_ymd(year.parse().ok()?, m, num(dom)?)?;
-    Some(utc_day(day, hms(time)?, offset_minutes(offset)?))
+    Some(utc_millis(day, hms(time)?, offset_minutes(offset)?))
 }
 
 /// `2015-11-01`, `2015-11-01T06:08:46Z`, `2015-11-01 06:08:46.5+02:00`.
-fn parse_iso(s: &str) -> Option<Day> {
-    let day = Day::from_ymd(s[..4].parse().ok()?, num(&s[5..7])?, num(&s[8..10])?)?;
-    let rest = &s[10..];
+fn parse_iso(s: &str) -> Option<i64> {
+    let day = Day::from_ymd(s.get(..4)?.parse().ok()?, num(s.get(5..7)?)?, num(s.get(8..10)?)?)?;
+    let rest = s.get(10..)?;
     if rest.is_empty() {
-        return Some(day);
+        return Some(i64::from(day.0) * 86_400_000);
     }
     let rest = rest.strip_prefix(['T', ' '])?;
     let zone_at = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
@@ -163,7 +172,7 @@ fn parse_iso(s: &str) -> Option<Day> {
         "" | "Z" | "z" => 0,
         z => offset_minutes(z)?,
     };
-    Some(utc_day(day, hms(time)?, offset))
+    Some(utc_millis(day, hms(time)?, offset))
 }
 
 /// A date was given, but in no format we can read.
@@ -171,9 +180,10 @@ fn parse_iso(s: &str) -> Option<Day> {
 pub struct UnreadableDate;
 
 /// A date given as raw JSON: a string, a number of epoch milliseconds, `null`, or
-/// extended JSON `{"$date": …}` / `{"$numberLong": "…"}`. `Ok(None)` means no date
-/// was given; `Err(UnreadableDate)` means one was given in a form we cannot read.
-pub fn parse_json_date(raw: &str) -> Result<Option<Day>, UnreadableDate> {
+/// extended JSON `{"$date": …}` / `{"$numberLong": "…"}`, as milliseconds since the
+/// epoch. `Ok(None)` means no date was given; `Err(UnreadableDate)` means one was
+/// given in a form we cannot read.
+pub fn parse_json_date(raw: &str) -> Result<Option<i64>, UnreadableDate> {
     let raw = raw.trim();
     match raw.as_bytes().first() {
         None => Ok(None),
@@ -183,14 +193,14 @@ pub fn parse_json_date(raw: &str) -> Result<Option<Day>, UnreadableDate> {
             if s.trim().is_empty() {
                 return Ok(None);
             }
-            parse_date(&s).map(Some).ok_or(UnreadableDate)
+            parse_millis(&s).map(Some).ok_or(UnreadableDate)
         }
         Some(b'-' | b'0'..=b'9') => {
             let ms: f64 = raw.parse().map_err(|_| UnreadableDate)?;
             if !ms.is_finite() || ms.abs() > 1e16 {
                 return Err(UnreadableDate);
             }
-            Ok(Some(Day::from_epoch_millis(ms.floor() as i64)))
+            Ok(Some(ms.floor() as i64))
         }
         Some(b'{') => {
             #[derive(serde::Deserialize)]
@@ -203,11 +213,7 @@ pub fn parse_json_date(raw: &str) -> Result<Option<Day>, UnreadableDate> {
             let ext: Extended<'_> = serde_json::from_str(raw).map_err(|_| UnreadableDate)?;
             match (ext.date, ext.number_long) {
                 (Some(inner), _) => parse_json_date(inner.get()),
-                (None, Some(n)) => n
-                    .trim()
-                    .parse::<i64>()
-                    .map(|ms| Some(Day::from_epoch_millis(ms)))
-                    .map_err(|_| UnreadableDate),
+                (None, Some(n)) => n.trim().parse::<i64>().map(Some).map_err(|_| UnreadableDate),
                 (None, None) => Err(UnreadableDate),
             }
         }
@@ -251,11 +257,19 @@ mod tests {
     }
 
     #[test]
+    fn millis() {
+        assert_eq!(parse_millis("2015-11-01T06:08:46.5Z"), Some(1_446_358_126_500));
+        assert_eq!(parse_millis("Sun Nov 01 06:08:46 +0000 2015"), Some(1_446_358_126_000));
+        assert_eq!(parse_millis("2015-11-01T08:08:46.123+02:00"), Some(1_446_358_126_123));
+    }
+
+    #[test]
     fn json_dates() {
-        let d = Some(day("2015-11-01"));
+        let d = Some(1_446_358_126_000);
         assert_eq!(parse_json_date("\"2015-11-01T06:08:46Z\""), Ok(d));
         assert_eq!(parse_json_date("1446358126000"), Ok(d));
         assert_eq!(parse_json_date("1446358126000.0"), Ok(d));
+        assert_eq!(parse_json_date("\"2015-11-01\""), Ok(Some(1_446_336_000_000)));
         assert_eq!(parse_json_date(r#"{"$date": 1446358126000}"#), Ok(d));
         assert_eq!(parse_json_date(r#"{"$date": "2015-11-01T06:08:46.000Z"}"#), Ok(d));
         assert_eq!(parse_json_date(r#"{"$date": {"$numberLong": "1446358126000"}}"#), Ok(d));

@@ -32,7 +32,8 @@ pub struct Tweet<'a> {
 /// What we know about a tweet's date.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DateStatus {
-    Day(Day),
+    /// Milliseconds since the epoch.
+    At(i64),
     /// No date field, or an empty one.
     Missing,
     /// A date in a format we cannot read.
@@ -40,9 +41,14 @@ pub enum DateStatus {
 }
 
 impl DateStatus {
+    /// The UTC day, if the date is known.
     pub fn day(self) -> Option<Day> {
+        self.millis().map(Day::from_epoch_millis)
+    }
+
+    pub fn millis(self) -> Option<i64> {
         match self {
-            DateStatus::Day(d) => Some(d),
+            DateStatus::At(ms) => Some(ms),
             _ => None,
         }
     }
@@ -104,7 +110,7 @@ fn decode_json(line: &str) -> Result<Tweet<'_>, BadRecord> {
     let date = match raw.created_at.or(raw.date) {
         None => DateStatus::Missing,
         Some(value) => match date::parse_json_date(value.get()) {
-            Ok(Some(day)) => DateStatus::Day(day),
+            Ok(Some(ms)) => DateStatus::At(ms),
             Ok(None) => DateStatus::Missing,
             Err(date::UnreadableDate) => DateStatus::Unreadable,
         },
@@ -116,8 +122,8 @@ fn decode_json(line: &str) -> Result<Tweet<'_>, BadRecord> {
 mod tests {
     use super::*;
 
-    fn day(y: i32, m: u32, d: u32) -> DateStatus {
-        DateStatus::Day(Day::from_ymd(y, m, d).unwrap())
+    fn day(y: i32, m: u32, d: u32) -> Option<Day> {
+        Day::from_ymd(y, m, d)
     }
 
     #[test]
@@ -128,7 +134,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.text, "hi #a");
-        assert_eq!(t.date, day(2015, 11, 1));
+        assert_eq!(t.date.day(), day(2015, 11, 1));
         let t = decode(br#"{"text":"short\u2026","extended_tweet":{"full_text":"the full text"},"created_at":"Sun Nov 01 06:08:46 +0000 2015"}"#, InputFormat::Json).unwrap();
         assert_eq!(t.text, "the full text");
     }
@@ -136,9 +142,9 @@ mod tests {
     #[test]
     fn lab_objects_and_dates() {
         let t = decode(br#"{"tweet":"x","date":{"$date":1446358126000}}"#, InputFormat::Json).unwrap();
-        assert_eq!(t.date, day(2015, 11, 1));
+        assert_eq!(t.date.day(), day(2015, 11, 1));
         let t = decode(br#"{"Tweet":"x","Date":"2015-11-02"}"#, InputFormat::Json).unwrap();
-        assert_eq!(t.date, day(2015, 11, 2));
+        assert_eq!(t.date.day(), day(2015, 11, 2));
         let t = decode(br#"{"tweet":"x"}"#, InputFormat::Json).unwrap();
         assert_eq!(t.date, DateStatus::Missing);
         let t = decode(br#"{"tweet":"x","date":"the day after"}"#, InputFormat::Json).unwrap();
