@@ -162,7 +162,7 @@ pub fn twitter_jsonl(count: usize, seed: u64) -> Vec<u8> {
     let mut rng = Rng::new(seed);
     let times = moments(&mut rng, count);
     let mut out = Vec::new();
-    for i in 0..count {
+    for (i, &ms) in times.iter().enumerate() {
         // About one line in 40 is bad or odd.
         if rng.chance(3) {
             match rng.below(6) {
@@ -180,7 +180,6 @@ pub fn twitter_jsonl(count: usize, seed: u64) -> Vec<u8> {
             out.push(b'\n');
             continue;
         }
-        let ms = times[i];
         let offset = *rng.pick(&[0i64, 0, 0, 60, -300, 330]);
         let mut obj = json!({
             "created_at": twitter_date(ms, offset),

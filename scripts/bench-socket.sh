@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Socket-mode throughput: replays N generated tweets (default 1,000,000) as fast
+# as the socket takes them into `tweetstream stream`, for the hashtag-only and
+# the hashtag+sentiment pipelines, and reports tweets per second and the
+# engine's peak RSS.
+#
+#   scripts/bench-socket.sh [N]
+#
+# Two figures per pipeline: "socket" is N divided by the replay's wall time
+# (the replay can only send as fast as the engine reads, so this is end to end);
+# "engine busy" is N divided by the engine's own processing time (sum of
+# processing_ms over the batches), i.e. what one engine core sustains.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-1000000}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cargo build --release --quiet
+bin=target/release/tweetstream
+echo "generating $N tweets..."
+$bin fixtures --out "$work" --count "$N" --seed 7 2>/dev/null
+ls -l "$work/tweets.jsonl" | awk '{printf "input: %.0f MB, %.0f bytes per tweet\n", $5/1e6, $5/'"$N"'}'
+
+run() {
+  local name=$1; shift
+  rm -f "$work/replay.log" "$work/engine.log"
+  $bin --log info replay "$work/tweets.jsonl" --listen 127.0.0.1:0 2>"$work/replay.log" &
+  local replay=$!
+  local addr=""
+  for _ in $(seq 200); do
+    addr=$(grep -o 'listening on [0-9.:]*' "$work/replay.log" 2>/dev/null | awk '{print $3}' || true)
+    [ -n "$addr" ] && break
+    sleep 0.05
+  done
+  /usr/bin/time -f "%M" -o "$work/rss" $bin stream --connect "$addr" --batch 1s --print-every never \
+      --stop-when-idle 1 --format json --top 1 "$@" >"$work/engine.out" 2>"$work/engine.log"
+  wait $replay || true
+  local secs
+  secs=$(grep -o 'replayed [0-9]* tweets in [0-9.]* s' "$work/replay.log" | awk '{print $5}')
+  local busy
+  busy=$(python3 -c '
+import json,sys
+for line in open(sys.argv[1]):
+    t=json.loads(line)
+    if t["table"]=="batches": print(sum(r[4] for r in t["rows"])/1000)' "$work/engine.out")
+  local records
+  records=$(python3 -c '
+import json,sys
+for line in open(sys.argv[1]):
+    t=json.loads(line)
+    if t["table"]=="batches": print(sum(r[1] for r in t["rows"]))' "$work/engine.out")
+  printf "%-22s records %-9s socket %10.0f tweets/s   engine busy %10.0f tweets/s   peak RSS %5.1f MB\n" \
+    "$name" "$records" "$(echo "$N / $secs" | bc -l)" "$(echo "$records / $busy" | bc -l)" "$(echo "$(cat "$work/rss") / 1024" | bc -l)"
+}
+
+run "hashtags only" --no-sentiment
+run "hashtags + sentiment"
