@@ -23,6 +23,9 @@ pub enum Line<'a> {
     Ok(&'a [u8]),
     /// A line over the limit, dropped; `len` is how many bytes it had.
     TooLong { len: usize },
+    /// The last bytes of a stream that ended without a final `\n`. Files treat it
+    /// as a line; a network source counts it as cut off by the disconnect.
+    Cut(&'a [u8]),
 }
 
 /// Whole lines, in order, as read.
@@ -52,6 +55,8 @@ impl Chunk {
             };
             if line.len() > self.max_line_bytes {
                 f(Line::TooLong { len: line.len() });
+            } else if next.is_empty() && self.unterminated && !rest.ends_with(b"\n") {
+                f(Line::Cut(line));
             } else {
                 f(Line::Ok(line));
             }
@@ -191,7 +196,7 @@ mod tests {
         read_chunks(reader, max, |chunk| {
             chunk.for_each_line(|line| {
                 out.push(match line {
-                    Line::Ok(l) => Ok(l.to_vec()),
+                    Line::Ok(l) | Line::Cut(l) => Ok(l.to_vec()),
                     Line::TooLong { len } => Err(len),
                 })
             });
@@ -248,6 +253,9 @@ mod tests {
         let tail = codec.decode_eof(&mut buf).unwrap().unwrap();
         assert!(tail.unterminated);
         assert_eq!(tail.line_count(), 1);
+        let mut lines = Vec::new();
+        tail.for_each_line(|l| lines.push(matches!(l, Line::Cut(b"c"))));
+        assert_eq!(lines, vec![true]);
         assert!(codec.decode_eof(&mut buf).unwrap().is_none());
     }
 }

@@ -54,6 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             batches: None,
             stop_when_idle: Some(2),
             max_line_bytes: crate::codec::DEFAULT_MAX_LINE_BYTES,
+            workers: 2,
             window: None,
             slide: None,
             http: None,

@@ -80,6 +80,10 @@ pub struct Args {
     #[arg(long, value_parser = super::parse_duration, value_name = "DURATION", requires = "window")]
     pub slide: Option<Duration>,
 
+    /// Threads that decode and score records (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = default_workers())]
+    pub workers: usize,
+
     /// Serve the live tables as JSON over HTTP on this address (e.g. 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub http: Option<String>,
@@ -102,6 +106,10 @@ fn window_spec(args: &Args) -> anyhow::Result<Option<WindowSpec>> {
     };
     let spec = WindowSpec { size: in_batches(window, "--window")?, slide: in_batches(slide, "--slide")? };
     Ok(Some(spec))
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The batch interval, or manual batches.
@@ -133,7 +141,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// Runs the engine until it stops; the async core of `stream` and `demo`.
 pub async fn stream(args: Args, shutdown: CancellationToken) -> anyhow::Result<Ended> {
     let ops = Operators { input: args.input, hashtags: args.hashtags, sentiment: !args.no_sentiment };
-    let mut engine = Engine::new(ops, window_spec(&args)?);
+    anyhow::ensure!(args.workers >= 1, "--workers must be at least 1");
+    let mut engine = Engine::new(ops, args.workers, window_spec(&args)?);
     let (tx, rx) = mpsc::channel(64);
     let status = Arc::new(SourceStatus::default());
     let source_stop = shutdown.child_token();

@@ -51,7 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             line_no += 1;
             let written = match line {
-                Line::Ok(bytes) => match std::str::from_utf8(bytes) {
+                Line::Ok(bytes) | Line::Cut(bytes) => match std::str::from_utf8(bytes) {
                     Ok(text) => {
                         let s = vader.polarity_scores(text);
                         let text = args.with_text.then_some(text);

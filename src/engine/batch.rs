@@ -58,6 +58,28 @@ pub struct Batch {
     pub bad_reasons: FxHashMap<&'static str, u64>,
 }
 
+impl Batch {
+    /// Adds another partial batch of the same interval.
+    pub fn merge(&mut self, other: Batch) {
+        self.records += other.records;
+        self.bad_records += other.bad_records;
+        self.undated += other.undated;
+        if self.tags.is_empty() {
+            self.tags = other.tags;
+        } else {
+            for (tag, n) in other.tags {
+                *self.tags.entry(tag).or_default() += n;
+            }
+        }
+        for (day, stats) in other.days {
+            self.days.entry(day).or_default().add(stats);
+        }
+        for (reason, n) in other.bad_reasons {
+            *self.bad_reasons.entry(reason).or_default() += n;
+        }
+    }
+}
+
 /// Folds records into the open batch. Owns the scratch state of the hot path.
 pub struct Ingest {
     ops: Operators,
@@ -74,17 +96,10 @@ impl Ingest {
     /// connection (`chunk.unterminated`) is a bad record, never decoded: only a
     /// newline makes a line complete.
     pub fn chunk(&mut self, batch: &mut Batch, chunk: &Chunk) {
-        let total = chunk.line_count();
-        let mut seen = 0;
-        chunk.for_each_line(|line| {
-            seen += 1;
-            match line {
-                Line::TooLong { .. } => self.bad(batch, BadRecord::TooLong.reason()),
-                Line::Ok(_) if chunk.unterminated && seen == total => {
-                    self.bad(batch, "line cut off by a closed connection")
-                }
-                Line::Ok(bytes) => self.line(batch, bytes),
-            }
+        chunk.for_each_line(|line| match line {
+            Line::Ok(bytes) => self.line(batch, bytes),
+            Line::TooLong { .. } => self.bad(batch, BadRecord::TooLong.reason()),
+            Line::Cut(_) => self.bad(batch, "line cut off by a closed connection"),
         });
     }
 

@@ -7,11 +7,13 @@
 
 pub mod batch;
 pub mod clock;
+pub mod pool;
 pub mod run;
 pub mod tables;
 pub mod window;
 
-use batch::{Batch, DayStats, Ingest, Operators};
+use batch::{Batch, DayStats, Operators};
+use pool::IngestPool;
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -22,12 +24,10 @@ use window::{Window, WindowSpec};
 use crate::codec::Chunk;
 use crate::tweet::Day;
 
-/// The engine: the open batch, the state since start, and the published tables.
+/// The engine: the open batch (in the ingest workers), the state since start,
+/// and the published tables.
 pub struct Engine {
-    ingest: Ingest,
-    open: Batch,
-    /// Time spent on the open batch's records so far.
-    busy: Duration,
+    pool: IngestPool,
     totals: FxHashMap<Box<str>, u64>,
     days: BTreeMap<Day, DayStats>,
     history: VecDeque<BatchRow>,
@@ -40,14 +40,12 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine; `window` adds the `tag_window` table.
-    pub fn new(ops: Operators, window: Option<WindowSpec>) -> Self {
+    /// An engine with `workers` ingest threads; `window` adds the `tag_window` table.
+    pub fn new(ops: Operators, workers: usize, window: Option<WindowSpec>) -> Self {
         Engine {
+            pool: IngestPool::new(ops, workers),
             window: window.map(Window::new),
             tag_window: window.map(|_| Vec::new()),
-            ingest: Ingest::new(ops),
-            open: Batch::default(),
-            busy: Duration::ZERO,
             totals: FxHashMap::default(),
             days: BTreeMap::new(),
             history: VecDeque::new(),
@@ -61,24 +59,30 @@ impl Engine {
         self.tables.clone()
     }
 
-    /// Adds a chunk of lines to the open batch.
-    pub fn ingest(&mut self, chunk: &Chunk) {
-        let start = Instant::now();
-        self.ingest.chunk(&mut self.open, chunk);
-        self.busy += start.elapsed();
-    }
-
-    /// Records in the open batch so far.
-    pub fn pending_records(&self) -> u64 {
-        self.open.records
+    /// Adds a chunk of lines to the open batch (waits if the workers are busy).
+    pub async fn ingest(&mut self, chunk: Chunk) {
+        self.pool.submit(chunk).await;
     }
 
     /// Closes the open batch as of `batch_time` (ms since the epoch), merges it
     /// into the running state and publishes the new tables. `delay` is how late
     /// the close started after its scheduled time.
-    pub fn close_batch(&mut self, batch_time: i64, delay: Duration) -> BatchRow {
+    pub async fn close_batch(&mut self, batch_time: i64, delay: Duration) -> BatchRow {
+        let (batch, busy) = self.pool.flush().await;
+        self.publish(batch, busy, batch_time, delay)
+    }
+
+    /// At the end of a run: closes the open batch if it has any records.
+    pub async fn close_final_batch(&mut self, batch_time: i64) {
+        let (batch, busy) = self.pool.flush().await;
+        if batch.records > 0 {
+            self.publish(batch, busy, batch_time, Duration::ZERO);
+        }
+    }
+
+    /// Merges a closed batch into the running state and publishes the tables.
+    fn publish(&mut self, batch: Batch, busy: Duration, batch_time: i64, delay: Duration) -> BatchRow {
         let start = Instant::now();
-        let batch = std::mem::take(&mut self.open);
         self.seen_data |= batch.records > 0;
         if batch.bad_records > 0 {
             let mut reasons: Vec<_> = batch.bad_reasons.iter().collect();
@@ -118,7 +122,7 @@ impl Engine {
             records: batch.records,
             bad_records: batch.bad_records,
             undated: batch.undated,
-            processing_ms: (std::mem::take(&mut self.busy) + start.elapsed()).as_secs_f64() * 1e3,
+            processing_ms: (busy + start.elapsed()).as_secs_f64() * 1e3,
             delay_ms: delay.as_secs_f64() * 1e3,
         };
         if self.history.len() == BATCH_HISTORY {

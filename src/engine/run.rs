@@ -67,9 +67,9 @@ pub async fn run(
                 // Chunks already queued arrived before the tick: they belong to
                 // this batch.
                 while let Ok(chunk) = source.try_recv() {
-                    engine.ingest(&chunk);
+                    engine.ingest(chunk).await;
                 }
-                let row = engine.close_batch(batch_time, delay);
+                let row = engine.close_batch(batch_time, delay).await;
                 batches += 1;
                 if print_every == PrintEvery::Batch {
                     printer.print_top(&engine.tables().snapshot())?;
@@ -83,7 +83,7 @@ pub async fn run(
                 }
             }
             chunk = source.recv(), if source_open => match chunk {
-                Some(chunk) => engine.ingest(&chunk),
+                Some(chunk) => engine.ingest(chunk).await,
                 None => source_open = false,
             },
             _ = async { timer.as_mut().expect("guarded").tick().await }, if timer.is_some() => {
@@ -94,11 +94,9 @@ pub async fn run(
     if matches!(ended, Ended::Shutdown | Ended::ClockEnded) {
         // Take what already arrived, then finish the current batch.
         while let Ok(chunk) = source.try_recv() {
-            engine.ingest(&chunk);
+            engine.ingest(chunk).await;
         }
-        if engine.pending_records() > 0 {
-            engine.close_batch(now_millis(), Duration::ZERO);
-        }
+        engine.close_final_batch(now_millis()).await;
     }
     printer.print_final(&engine.tables().snapshot())?;
     Ok(ended)
@@ -123,6 +121,7 @@ mod tests {
         let window = crate::engine::window::WindowSpec { size: 3, slide: 1 };
         Engine::new(
             Operators { input: InputFormat::Text, hashtags: HashtagMode::Twitter, sentiment: true },
+            2,
             Some(window),
         )
     }

@@ -145,7 +145,7 @@ pub fn read_all(
                 let name = source.name();
                 let result = codec::read_chunks(reader, MAX_REPLAY_LINE, |chunk| {
                     chunk.for_each_line(|line| match line {
-                        Line::Ok(bytes) => e.push(bytes),
+                        Line::Ok(bytes) | Line::Cut(bytes) => e.push(bytes),
                         Line::TooLong { len } => {
                             e.stats.skipped_bad += 1;
                             tracing::warn!("{name}: skipped a line of {len} bytes (over 64 MiB)");

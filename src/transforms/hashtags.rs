@@ -27,14 +27,23 @@ pub fn for_each_hashtag(mode: HashtagMode, text: &str, scratch: &mut String, mut
             }
         }
         HashtagMode::Twitter => {
-            if !text.contains(['#', '＃']) {
-                return;
-            }
-            for word in text.split(char::is_whitespace) {
-                if is_url(word) {
-                    continue;
+            // Visit only the words that contain a hash sign, found with memchr.
+            let mut from = 0;
+            while let Some(hash) = next_hash(text.as_bytes(), from) {
+                let start = text[..hash]
+                    .char_indices()
+                    .rev()
+                    .find(|(_, c)| c.is_whitespace())
+                    .map_or(0, |(i, c)| i + c.len_utf8());
+                let end = text[hash..]
+                    .char_indices()
+                    .find(|(_, c)| c.is_whitespace())
+                    .map_or(text.len(), |(i, _)| hash + i);
+                let word = &text[start..end];
+                if !is_url(word) {
+                    twitter_tags_in_word(word, |tag| f(lowercase(tag, scratch)));
                 }
-                twitter_tags_in_word(word, |tag| f(lowercase(tag, scratch)));
+                from = end;
             }
         }
     }
@@ -52,6 +61,19 @@ fn lowercase<'a>(s: &'a str, scratch: &'a mut String) -> &'a str {
         scratch.push_str(&s.to_lowercase());
     }
     scratch
+}
+
+/// The byte offset of the next `#` or fullwidth `＃` (UTF-8 EF BC 83) at or after `from`.
+#[inline]
+fn next_hash(b: &[u8], mut from: usize) -> Option<usize> {
+    while let Some(off) = memchr::memchr2(b'#', 0xef, &b[from..]) {
+        let at = from + off;
+        if b[at] == b'#' || b[at..].starts_with("＃".as_bytes()) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 fn is_url(word: &str) -> bool {

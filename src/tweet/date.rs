@@ -112,12 +112,13 @@ fn offset_minutes(s: &str) -> Option<i64> {
         b'-' => (-1, &s[1..]),
         _ => return None,
     };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if digits.len() != 4 {
-        return None;
-    }
-    let h = i64::from(num(&digits[..2])?);
-    let m = i64::from(num(&digits[2..])?);
+    let (hh, mm) = match rest.len() {
+        4 => (rest.get(..2)?, rest.get(2..)?),
+        5 if rest.as_bytes()[2] == b':' => (rest.get(..2)?, rest.get(3..)?),
+        _ => return None,
+    };
+    let h = i64::from(num(hh)?);
+    let m = i64::from(num(mm)?);
     (h <= 23 && m <= 59).then_some(sign * (h * 60 + m))
 }
 
