@@ -42,6 +42,12 @@ pub struct Chunk {
 }
 
 impl Chunk {
+    /// A chunk of complete lines assembled elsewhere (each ending in `\n`), such as
+    /// Kafka messages.
+    pub fn from_lines(data: Bytes, max_line_bytes: usize) -> Chunk {
+        Chunk { data, dropped_before: Vec::new(), unterminated: false, max_line_bytes }
+    }
+
     /// Calls `f` on every line, in stream order.
     pub fn for_each_line(&self, mut f: impl FnMut(Line<'_>)) {
         for &len in &self.dropped_before {

@@ -233,12 +233,45 @@ pub fn csv(count: usize, seed: u64) -> Vec<u8> {
     w.into_inner().expect("in-memory write")
 }
 
+/// The rows of `tweets.parquet`: (epoch milliseconds, text), in time order.
+pub fn lab_rows(count: usize, seed: u64) -> Vec<(i64, String)> {
+    let mut rng = Rng::new(seed);
+    moments(&mut rng, count).into_iter().map(|ms| (ms, text(&mut rng))).collect()
+}
+
+/// `tweets.parquet`: the lab's schema, `Date` (timestamp, UTC) and `Tweet`.
+pub fn parquet(count: usize, seed: u64) -> Vec<u8> {
+    use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray};
+    use arrow_schema::{DataType, Field, Schema, TimeUnit};
+    use std::sync::Arc;
+    let rows = lab_rows(count, seed);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("Date", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
+        Field::new("Tweet", DataType::Utf8, false),
+    ]));
+    let dates =
+        TimestampMillisecondArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>()).with_timezone("UTC");
+    let tweets = StringArray::from(rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>());
+    let columns: Vec<ArrayRef> = vec![Arc::new(dates), Arc::new(tweets)];
+    let batch = RecordBatch::try_new(schema.clone(), columns).expect("columns match the schema");
+    let mut out = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, schema, None).expect("in-memory writer");
+    writer.write(&batch).expect("in-memory write");
+    writer.close().expect("in-memory write");
+    out
+}
+
+/// Size and seed of the committed `tweets.parquet`.
+pub const PARQUET_ROWS: usize = 500;
+pub const PARQUET_SEED: u64 = 4;
+
 /// The committed fixture files: (file name, contents).
 pub fn default_files() -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("tweets.jsonl", twitter_jsonl(1200, 1)),
         ("lab.jsonl", lab_jsonl(600, 2)),
         ("tweets.csv", csv(300, 3)),
+        ("tweets.parquet", parquet(PARQUET_ROWS, PARQUET_SEED)),
     ]
 }
 

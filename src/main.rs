@@ -11,6 +11,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => cli::demo::run(args),
         Command::Replay(args) => cli::replay::run(args),
         Command::Stream(args) => cli::stream::run(args),
+        Command::Load(args) => cli::load::run(args),
+        Command::Produce(args) => cli::produce::run(args),
         Command::Vader(args) => cli::vader::run(args),
         Command::Fixtures(args) => cli::fixtures::run(args),
     };

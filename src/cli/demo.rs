@@ -33,6 +33,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let addr = listener.local_addr()?;
         let sources = crate::fixtures::default_files()
             .into_iter()
+            .filter(|(name, _)| !name.ends_with(".parquet"))
             .map(|(name, data)| Source::Memory { name, data: Bytes::from(data) })
             .collect();
         let plan = Plan { sources, selection: Selection::default(), pace: Pace::Rate(args.rate) };
@@ -43,7 +44,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         let replay = tokio::spawn(replay::run(plan, Output::Listen(Broadcaster::new(listener))));
         let stream_args = stream::Args {
-            connect: addr.to_string(),
+            connect: Some(addr.to_string()),
+            kafka: None,
+            topic: "tweets".into(),
+            group: "tweetstream".into(),
+            from: crate::sources::kafka::StartFrom::Earliest,
             input: InputFormat::Json,
             batch: BatchSpec::Every(args.batch),
             hashtags: HashtagMode::Twitter,

@@ -4,6 +4,8 @@
 
 pub mod demo;
 pub mod fixtures;
+pub mod load;
+pub mod produce;
 pub mod replay;
 pub mod stream;
 pub mod vader;
@@ -32,6 +34,10 @@ pub enum Command {
     Replay(replay::Args),
     /// The streaming engine: micro-batches of hashtag counts and sentiment.
     Stream(stream::Args),
+    /// Load a tweets data set (Parquet, CSV, JSON Lines) into MongoDB.
+    Load(load::Args),
+    /// Stream the documents of a MongoDB collection into a Kafka topic.
+    Produce(produce::Args),
     /// Score lines from stdin with VADER; one JSON object per line on stdout.
     Vader(vader::Args),
     /// Generate the project's test data (deterministic).

@@ -10,6 +10,7 @@ use crate::engine::run::{self, Ended, PrintEvery, StopWhen};
 use crate::engine::window::WindowSpec;
 use crate::sinks::http;
 use crate::sinks::print::{OutputFormat, Printer};
+use crate::sources::kafka::{self, KafkaSource, StartFrom};
 use crate::sources::socket::{self, SourceStatus};
 use crate::transforms::hashtags::HashtagMode;
 use crate::tweet::InputFormat;
@@ -22,12 +23,31 @@ use tokio_util::sync::CancellationToken;
 #[derive(clap::Args, Debug, Clone)]
 #[command(after_help = "Example (the classic DStream job):\n  \
 tweetstream replay fixtures/tweets.jsonl --rate 500 --loop | nc -lk 9999\n  \
-tweetstream stream --connect localhost:9999 --batch 10s --print-every 15s --top 10")]
+tweetstream stream --connect localhost:9999 --batch 10s --print-every 15s --top 10\n\n\
+Kafka mode:\n  \
+tweetstream stream --kafka 127.0.0.1:9092 --topic tweets --group lab --from earliest")]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["connect", "kafka"])))]
 pub struct Args {
     /// Server to read lines from, as a TCP client (like Spark's socketTextStream).
     /// Retries with backoff until it answers, and reconnects if it goes away.
     #[arg(long, value_name = "HOST:PORT")]
-    pub connect: String,
+    pub connect: Option<String>,
+
+    /// Consume a Kafka topic instead, from these bootstrap servers.
+    #[arg(long, value_name = "BROKERS")]
+    pub kafka: Option<String>,
+
+    /// Kafka topic.
+    #[arg(long, default_value = "tweets", requires = "kafka")]
+    pub topic: String,
+
+    /// Kafka consumer group (several engines in one group share the partitions).
+    #[arg(long, default_value = "tweetstream", requires = "kafka")]
+    pub group: String,
+
+    /// Where a group without committed offsets starts.
+    #[arg(long, value_enum, default_value_t = StartFrom::Earliest, requires = "kafka")]
+    pub from: StartFrom,
 
     /// How to read each line: a JSON tweet, or the tweet's text itself.
     #[arg(long, value_enum, default_value_t = InputFormat::Json)]
@@ -153,8 +173,23 @@ pub async fn stream(args: Args, shutdown: CancellationToken) -> anyhow::Result<E
         }
         None => None,
     };
-    let source =
-        tokio::spawn(socket::run(args.connect.clone(), args.max_line_bytes, tx, status, source_stop.clone()));
+    let source = match (&args.connect, &args.kafka) {
+        (Some(addr), _) => {
+            tokio::spawn(socket::run(addr.clone(), args.max_line_bytes, tx, status, source_stop.clone()))
+        }
+        (None, Some(brokers)) => {
+            let src = KafkaSource {
+                brokers: brokers.clone(),
+                topic: args.topic.clone(),
+                group: args.group.clone(),
+                from: args.from,
+                max_line_bytes: args.max_line_bytes,
+            };
+            let consumer = src.subscribe()?;
+            tokio::spawn(kafka::run(src, consumer, tx, status, source_stop.clone()))
+        }
+        (None, None) => anyhow::bail!("give --connect HOST:PORT or --kafka BROKERS"),
+    };
     let clock = match args.batch {
         BatchSpec::Every(period) => BatchClock::interval(period),
         BatchSpec::Manual => BatchClock::manual(stdin_ticks()),

@@ -1,0 +1,69 @@
+//! `tweetstream load`: a tweets data set into MongoDB (the lab's first step).
+
+use crate::lab::load::{self, Load};
+use crate::lab::mongo::DEFAULT_URI;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  tweetstream load fixtures/tweets.parquet --db lab4 --collection tweets --mode overwrite"
+)]
+pub struct Args {
+    /// The data set: Parquet (.parquet), CSV with a header (.csv) or JSON Lines
+    /// (.jsonl). Text column Tweet/tweet/text, date column Date/date/created_at.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// MongoDB connection string.
+    #[arg(long, default_value = DEFAULT_URI, env = "MONGO_URI")]
+    pub uri: String,
+
+    #[arg(long, default_value = "lab4")]
+    pub db: String,
+
+    #[arg(long, default_value = "tweets")]
+    pub collection: String,
+
+    /// `overwrite` drops the collection first; `append` adds to it.
+    #[arg(long, value_enum, default_value_t = Mode::Overwrite)]
+    pub mode: Mode,
+
+    /// Documents per insert.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub batch_size: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    Overwrite,
+    Append,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(args.file.is_file(), "{}: no such file", args.file.display());
+    crate::lab::rows::Format::of(&args.file)?;
+    let job = Load {
+        file: args.file.clone(),
+        uri: args.uri,
+        db: args.db.clone(),
+        collection: args.collection.clone(),
+        overwrite: args.mode == Mode::Overwrite,
+        batch_size: args.batch_size,
+    };
+    let summary = super::runtime()?.block_on(load::run(job))?;
+    let skipped: u64 = summary.skipped.values().sum();
+    eprintln!(
+        "loaded {}: {} rows read, {} inserted into {}.{}, {} skipped in {:.2} s",
+        args.file.display(),
+        summary.read,
+        summary.inserted,
+        args.db,
+        args.collection,
+        skipped,
+        summary.elapsed.as_secs_f64()
+    );
+    for (skip, n) in &summary.skipped {
+        eprintln!("  skipped {n}: {}", skip.reason());
+    }
+    Ok(())
+}

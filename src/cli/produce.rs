@@ -1,0 +1,70 @@
+//! `tweetstream produce`: MongoDB documents into a Kafka topic (the lab's producer).
+
+use crate::lab::mongo::DEFAULT_URI;
+use crate::lab::produce::{self, DateFormat, Produce};
+
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Example:\n  tweetstream produce --db lab4 --collection tweets --brokers 127.0.0.1:9092 --topic tweets"
+)]
+pub struct Args {
+    /// MongoDB connection string.
+    #[arg(long, default_value = DEFAULT_URI, env = "MONGO_URI")]
+    pub uri: String,
+
+    #[arg(long, default_value = "lab4")]
+    pub db: String,
+
+    #[arg(long, default_value = "tweets")]
+    pub collection: String,
+
+    /// Kafka bootstrap servers.
+    #[arg(long, default_value = "127.0.0.1:9092", env = "KAFKA_BROKERS")]
+    pub brokers: String,
+
+    #[arg(long, default_value = "tweets")]
+    pub topic: String,
+
+    /// Partitions, if the topic has to be created.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub partitions: i32,
+
+    /// Dates as ISO-8601 strings, or as {"$date": millis} like json_util.dumps.
+    #[arg(long, value_enum, default_value_t = DateFormat::Iso)]
+    pub date_format: DateFormat,
+
+    /// Messages per second (default: as fast as possible).
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(args.partitions >= 1, "--partitions must be at least 1");
+    if let Some(rate) = args.rate {
+        anyhow::ensure!(rate > 0.0 && rate.is_finite(), "--rate must be a positive number");
+    }
+    let job = Produce {
+        uri: args.uri,
+        db: args.db.clone(),
+        collection: args.collection.clone(),
+        brokers: args.brokers,
+        topic: args.topic.clone(),
+        partitions: args.partitions,
+        date_format: args.date_format,
+        rate: args.rate,
+    };
+    let s = super::runtime()?.block_on(produce::run(job))?;
+    eprintln!(
+        "produced {}.{} to topic {}: {} documents read, {} delivered, {} failed, {} skipped (no text) in {:.2} s",
+        args.db,
+        args.collection,
+        args.topic,
+        s.read,
+        s.delivered,
+        s.failed,
+        s.skipped_no_text,
+        s.elapsed.as_secs_f64()
+    );
+    anyhow::ensure!(s.failed == 0, "{} messages were not delivered", s.failed);
+    Ok(())
+}

@@ -1,0 +1,157 @@
+//! `produce`: the documents of a MongoDB collection into a Kafka topic as
+//! `{"tweet": …, "date": …}`, the lab's producer thread as one command. Every
+//! delivery report is awaited; failures are counted and make the run fail.
+
+use super::rows::{DATE_FIELDS, TEXT_FIELDS};
+use crate::progress::Progress;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use mongodb::bson::{Bson, Document, doc};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::types::RDKafkaErrorCode;
+use serde_json::json;
+use std::time::Duration;
+
+/// How dates are written into messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DateFormat {
+    /// `"2015-11-01T06:08:46.000Z"`.
+    Iso,
+    /// `{"$date": 1446358126000}`, like pymongo's `json_util.dumps`.
+    Bson,
+}
+
+#[derive(Clone, Debug)]
+pub struct Produce {
+    pub uri: String,
+    pub db: String,
+    pub collection: String,
+    pub brokers: String,
+    pub topic: String,
+    /// Partitions for the topic if it has to be created.
+    pub partitions: i32,
+    pub date_format: DateFormat,
+    /// Messages per second, evenly spaced (None: as fast as possible).
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub read: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    pub skipped_no_text: u64,
+    pub elapsed: Duration,
+}
+
+/// A client configuration for `brokers` with the settings every client here shares.
+pub fn kafka_config(brokers: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", brokers).set("client.id", "tweetstream");
+    c
+}
+
+/// Creates `topic` with `partitions` partitions unless it exists.
+pub async fn ensure_topic(brokers: &str, topic: &str, partitions: i32) -> anyhow::Result<()> {
+    let admin: AdminClient<DefaultClientContext> = kafka_config(brokers).create()?;
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for result in admin.create_topics([&new], &opts).await? {
+        match result {
+            Ok(_) => tracing::info!("created topic {topic} with {partitions} partitions"),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((t, e)) => anyhow::bail!("cannot create topic {t}: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// ISO-8601 with milliseconds, UTC.
+pub fn iso_millis(ms: i64) -> String {
+    let day = crate::tweet::Day::from_epoch_millis(ms);
+    let t = ms.rem_euclid(86_400_000);
+    format!("{day}T{:02}:{:02}:{:02}.{:03}Z", t / 3_600_000, t / 60_000 % 60, t / 1000 % 60, t % 1000)
+}
+
+/// The message for one document, or None if it has no text.
+pub fn message(doc: &Document, format: DateFormat) -> Option<serde_json::Value> {
+    let text = TEXT_FIELDS
+        .iter()
+        .find_map(|f| doc.get_str(f).ok())
+        .or_else(|| doc.get_document("extended_tweet").ok().and_then(|e| e.get_str("full_text").ok()))?;
+    let date = match DATE_FIELDS.iter().find_map(|f| doc.get(*f)) {
+        Some(Bson::DateTime(d)) => match format {
+            DateFormat::Iso => json!(iso_millis(d.timestamp_millis())),
+            DateFormat::Bson => json!({ "$date": d.timestamp_millis() }),
+        },
+        Some(Bson::String(s)) => json!(s),
+        _ => serde_json::Value::Null,
+    };
+    Some(json!({ "tweet": text, "date": date }))
+}
+
+pub async fn run(job: Produce) -> anyhow::Result<Summary> {
+    let client = super::mongo::connect(&job.uri, Duration::from_secs(60)).await?;
+    let coll = client.database(&job.db).collection::<Document>(&job.collection);
+    ensure_topic(&job.brokers, &job.topic, job.partitions).await?;
+    let producer: FutureProducer = kafka_config(&job.brokers)
+        .set("message.timeout.ms", "60000")
+        .set("linger.ms", "5")
+        .set("compression.type", "lz4")
+        .create()?;
+    let mut cursor = coll.find(doc! {}).sort(doc! { "_id": 1 }).await?;
+    let mut summary = Summary::default();
+    let mut in_flight = FuturesUnordered::new();
+    let mut progress = Progress::new("produced");
+    let start = tokio::time::Instant::now();
+    let settle = |result: Result<Result<_, _>, _>, summary: &mut Summary| match result {
+        Ok(Ok(_)) => summary.delivered += 1,
+        Ok(Err((e, _))) => {
+            summary.failed += 1;
+            tracing::warn!("a message was not delivered: {e}");
+        }
+        Err(_) => summary.failed += 1,
+    };
+    while let Some(doc) = cursor.next().await {
+        let doc = doc?;
+        summary.read += 1;
+        let Some(msg) = message(&doc, job.date_format) else {
+            summary.skipped_no_text += 1;
+            continue;
+        };
+        if let Some(rate) = job.rate {
+            let sent = summary.read - summary.skipped_no_text - 1;
+            tokio::time::sleep_until(start + Duration::from_secs_f64(sent as f64 / rate)).await;
+        }
+        let payload = msg.to_string();
+        let key = doc.get_object_id("_id").map(|id| id.to_hex()).unwrap_or_default();
+        loop {
+            let record = FutureRecord::to(&job.topic).payload(&payload).key(&key);
+            match producer.send_result(record) {
+                Ok(delivery) => {
+                    in_flight.push(delivery);
+                    break;
+                }
+                // The local queue is full: wait for some deliveries, then retry.
+                Err((_, _)) => match in_flight.next().await {
+                    Some(r) => settle(r, &mut summary),
+                    None => tokio::time::sleep(Duration::from_millis(10)).await,
+                },
+            }
+        }
+        while in_flight.len() > 50_000 {
+            if let Some(r) = in_flight.next().await {
+                settle(r, &mut summary);
+            }
+        }
+        progress.update(summary.read);
+    }
+    while let Some(r) = in_flight.next().await {
+        settle(r, &mut summary);
+    }
+    summary.elapsed = progress.finish();
+    Ok(summary)
+}

@@ -1,0 +1,218 @@
+//! Reading a tweets data set row by row as BSON documents, whatever its format:
+//! Parquet (through the Apache `parquet`/`arrow` crates), CSV with a header, or
+//! JSON Lines. Every column is kept; the date column becomes a BSON datetime.
+//! Memory stays flat: rows are streamed, never collected.
+
+use crate::tweet::date::{parse_json_date, parse_millis};
+use arrow_array::{Array, RecordBatch, cast::AsArray, types::*};
+use arrow_schema::{DataType, TimeUnit};
+use mongodb::bson::{Bson, DateTime, Document};
+use std::path::Path;
+
+/// Names of the text and date columns, in order of preference.
+pub const TEXT_FIELDS: [&str; 4] = ["Tweet", "tweet", "text", "full_text"];
+pub const DATE_FIELDS: [&str; 5] = ["Date", "date", "created_at", "tweet_created", "timestamp"];
+
+/// Why a row was not loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Skip {
+    NoText,
+    UnreadableDate,
+    NotAnObject,
+    Malformed,
+}
+
+impl Skip {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Skip::NoText => "no tweet text",
+            Skip::UnreadableDate => "date in an unknown format",
+            Skip::NotAnObject => "not a JSON object",
+            Skip::Malformed => "malformed row",
+        }
+    }
+}
+
+/// The file formats `load` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Parquet,
+    Csv,
+    JsonLines,
+}
+
+impl Format {
+    pub fn of(path: &Path) -> anyhow::Result<Format> {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        Ok(match ext.as_str() {
+            "parquet" | "pq" => Format::Parquet,
+            "csv" => Format::Csv,
+            "jsonl" | "json" | "ndjson" => Format::JsonLines,
+            _ => anyhow::bail!("{}: unknown format (use .parquet, .csv or .jsonl)", path.display()),
+        })
+    }
+}
+
+/// Checks a document has text and turns its date field into a BSON datetime.
+pub fn normalize(mut doc: Document) -> Result<Document, Skip> {
+    let has_text = TEXT_FIELDS.iter().any(|f| matches!(doc.get(*f), Some(Bson::String(_))))
+        || matches!(
+            doc.get_document("extended_tweet").map(|e| e.get("full_text")),
+            Ok(Some(Bson::String(_)))
+        );
+    if !has_text {
+        return Err(Skip::NoText);
+    }
+    if let Some(field) = DATE_FIELDS.iter().find(|f| doc.contains_key(**f)) {
+        let date = match doc.get(*field) {
+            Some(Bson::String(s)) if s.trim().is_empty() => Bson::Null,
+            Some(Bson::String(s)) => {
+                Bson::DateTime(DateTime::from_millis(parse_millis(s).ok_or(Skip::UnreadableDate)?))
+            }
+            Some(Bson::Int64(ms)) => Bson::DateTime(DateTime::from_millis(*ms)),
+            Some(Bson::Int32(ms)) => Bson::DateTime(DateTime::from_millis(i64::from(*ms))),
+            Some(Bson::Double(ms)) if ms.is_finite() => Bson::DateTime(DateTime::from_millis(*ms as i64)),
+            Some(b @ (Bson::DateTime(_) | Bson::Null)) => b.clone(),
+            _ => return Err(Skip::UnreadableDate),
+        };
+        doc.insert(*field, date);
+    }
+    Ok(doc)
+}
+
+/// Reads `path`, calling `row` with each row (already normalized) until it
+/// returns false. Blocking.
+pub fn read(path: &Path, mut row: impl FnMut(Result<Document, Skip>) -> bool) -> anyhow::Result<()> {
+    let open = || std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+    match Format::of(path)? {
+        Format::Parquet => {
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(open()?)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                .with_batch_size(4096)
+                .build()?;
+            for batch in reader {
+                let batch = batch.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                for doc in record_batch_documents(&batch)? {
+                    if !row(normalize(doc)) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Format::Csv => {
+            let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(open()?);
+            let headers = csv.headers()?.clone();
+            for record in csv.records() {
+                let doc = match record {
+                    Ok(r) => headers
+                        .iter()
+                        .zip(r.iter())
+                        .map(|(h, v)| (h.to_owned(), Bson::String(v.to_owned())))
+                        .collect(),
+                    Err(_) => {
+                        if !row(Err(Skip::Malformed)) {
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                };
+                if !row(normalize(doc)) {
+                    return Ok(());
+                }
+            }
+        }
+        Format::JsonLines => {
+            let mut keep_going = true;
+            crate::codec::read_chunks(open()?, crate::codec::DEFAULT_MAX_LINE_BYTES, |chunk| {
+                chunk.for_each_line(|line| {
+                    if !keep_going {
+                        return;
+                    }
+                    let doc = match line {
+                        crate::codec::Line::Ok(b) | crate::codec::Line::Cut(b)
+                            if b.iter().all(u8::is_ascii_whitespace) =>
+                        {
+                            return;
+                        }
+                        crate::codec::Line::Ok(b) | crate::codec::Line::Cut(b) => json_document(b),
+                        crate::codec::Line::TooLong { .. } => Err(Skip::Malformed),
+                    };
+                    keep_going = row(doc.and_then(normalize));
+                });
+                Ok(())
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn json_document(line: &[u8]) -> Result<Document, Skip> {
+    let value: serde_json::Value = serde_json::from_slice(line).map_err(|_| Skip::Malformed)?;
+    let serde_json::Value::Object(map) = value else { return Err(Skip::NotAnObject) };
+    let mut doc = Document::new();
+    for (key, v) in map {
+        // Dates in extended JSON ({"$date": …}) become datetimes; anything else
+        // converts as JSON.
+        let b = if DATE_FIELDS.contains(&key.as_str()) && v.is_object() {
+            match parse_json_date(&v.to_string()) {
+                Ok(Some(ms)) => Bson::DateTime(DateTime::from_millis(ms)),
+                Ok(None) => Bson::Null,
+                Err(_) => return Err(Skip::UnreadableDate),
+            }
+        } else {
+            Bson::try_from(v).map_err(|_| Skip::Malformed)?
+        };
+        doc.insert(key, b);
+    }
+    Ok(doc)
+}
+
+/// One BSON document per row of an Arrow record batch.
+fn record_batch_documents(batch: &RecordBatch) -> anyhow::Result<Vec<Document>> {
+    let mut docs = vec![Document::new(); batch.num_rows()];
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        for (i, doc) in docs.iter_mut().enumerate() {
+            doc.insert(field.name().clone(), cell(column.as_ref(), i)?);
+        }
+    }
+    Ok(docs)
+}
+
+fn cell(a: &dyn Array, i: usize) -> anyhow::Result<Bson> {
+    if a.is_null(i) {
+        return Ok(Bson::Null);
+    }
+    let ms = |v: i64, unit: &TimeUnit| match unit {
+        TimeUnit::Second => v * 1000,
+        TimeUnit::Millisecond => v,
+        TimeUnit::Microsecond => v.div_euclid(1000),
+        TimeUnit::Nanosecond => v.div_euclid(1_000_000),
+    };
+    Ok(match a.data_type() {
+        DataType::Utf8 => Bson::String(a.as_string::<i32>().value(i).to_owned()),
+        DataType::LargeUtf8 => Bson::String(a.as_string::<i64>().value(i).to_owned()),
+        DataType::Utf8View => Bson::String(a.as_string_view().value(i).to_owned()),
+        DataType::Boolean => Bson::Boolean(a.as_boolean().value(i)),
+        DataType::Int8 => Bson::Int32(a.as_primitive::<Int8Type>().value(i).into()),
+        DataType::Int16 => Bson::Int32(a.as_primitive::<Int16Type>().value(i).into()),
+        DataType::Int32 => Bson::Int32(a.as_primitive::<Int32Type>().value(i)),
+        DataType::Int64 => Bson::Int64(a.as_primitive::<Int64Type>().value(i)),
+        DataType::UInt32 => Bson::Int64(a.as_primitive::<UInt32Type>().value(i).into()),
+        DataType::Float32 => Bson::Double(a.as_primitive::<Float32Type>().value(i).into()),
+        DataType::Float64 => Bson::Double(a.as_primitive::<Float64Type>().value(i)),
+        DataType::Date32 => Bson::DateTime(DateTime::from_millis(
+            i64::from(a.as_primitive::<Date32Type>().value(i)) * 86_400_000,
+        )),
+        DataType::Date64 => Bson::DateTime(DateTime::from_millis(a.as_primitive::<Date64Type>().value(i))),
+        DataType::Timestamp(unit, _) => {
+            let v = match unit {
+                TimeUnit::Second => a.as_primitive::<TimestampSecondType>().value(i),
+                TimeUnit::Millisecond => a.as_primitive::<TimestampMillisecondType>().value(i),
+                TimeUnit::Microsecond => a.as_primitive::<TimestampMicrosecondType>().value(i),
+                TimeUnit::Nanosecond => a.as_primitive::<TimestampNanosecondType>().value(i),
+            };
+            Bson::DateTime(DateTime::from_millis(ms(v, unit)))
+        }
+        other => anyhow::bail!("Parquet column type {other} is not supported by load"),
+    })
+}
