@@ -1,7 +1,6 @@
 //! `tweetstream load`: a tweets data set into MongoDB (the lab's first step).
 
 use crate::lab::load::{self, Load};
-use crate::lab::mongo::DEFAULT_URI;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -14,15 +13,8 @@ pub struct Args {
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
-    /// MongoDB connection string.
-    #[arg(long, default_value = DEFAULT_URI, env = "MONGO_URI")]
-    pub uri: String,
-
-    #[arg(long, default_value = "lab4")]
-    pub db: String,
-
-    #[arg(long, default_value = "tweets")]
-    pub collection: String,
+    #[command(flatten)]
+    pub mongo: super::MongoArgs,
 
     /// `overwrite` drops the collection first; `append` adds to it.
     #[arg(long, value_enum, default_value_t = Mode::Overwrite)]
@@ -44,9 +36,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     crate::lab::rows::Format::of(&args.file)?;
     let job = Load {
         file: args.file.clone(),
-        uri: args.uri,
-        db: args.db.clone(),
-        collection: args.collection.clone(),
+        uri: args.mongo.uri,
+        db: args.mongo.db.clone(),
+        collection: args.mongo.collection.clone(),
         overwrite: args.mode == Mode::Overwrite,
         batch_size: args.batch_size,
     };
@@ -57,8 +49,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.file.display(),
         summary.read,
         summary.inserted,
-        args.db,
-        args.collection,
+        args.mongo.db,
+        args.mongo.collection,
         skipped,
         summary.elapsed.as_secs_f64()
     );

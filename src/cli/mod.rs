@@ -44,6 +44,20 @@ pub enum Command {
     Fixtures(fixtures::Args),
 }
 
+/// Where the tweets collection lives, shared by `load` and `produce`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct MongoArgs {
+    /// MongoDB connection string.
+    #[arg(long, default_value = crate::lab::mongo::DEFAULT_URI, env = "MONGO_URI")]
+    pub uri: String,
+
+    #[arg(long, default_value = "lab4")]
+    pub db: String,
+
+    #[arg(long, default_value = "tweets")]
+    pub collection: String,
+}
+
 /// Parses `10s`, `500ms`, `2m`, `1h` or a plain number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();

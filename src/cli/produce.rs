@@ -1,6 +1,5 @@
 //! `tweetstream produce`: MongoDB documents into a Kafka topic (the lab's producer).
 
-use crate::lab::mongo::DEFAULT_URI;
 use crate::lab::produce::{self, DateFormat, Produce};
 
 #[derive(clap::Args, Debug)]
@@ -8,15 +7,8 @@ use crate::lab::produce::{self, DateFormat, Produce};
     after_help = "Example:\n  tweetstream produce --db lab4 --collection tweets --brokers 127.0.0.1:9092 --topic tweets"
 )]
 pub struct Args {
-    /// MongoDB connection string.
-    #[arg(long, default_value = DEFAULT_URI, env = "MONGO_URI")]
-    pub uri: String,
-
-    #[arg(long, default_value = "lab4")]
-    pub db: String,
-
-    #[arg(long, default_value = "tweets")]
-    pub collection: String,
+    #[command(flatten)]
+    pub mongo: super::MongoArgs,
 
     /// Kafka bootstrap servers.
     #[arg(long, default_value = "127.0.0.1:9092", env = "KAFKA_BROKERS")]
@@ -44,9 +36,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::ensure!(rate > 0.0 && rate.is_finite(), "--rate must be a positive number");
     }
     let job = Produce {
-        uri: args.uri,
-        db: args.db.clone(),
-        collection: args.collection.clone(),
+        uri: args.mongo.uri,
+        db: args.mongo.db.clone(),
+        collection: args.mongo.collection.clone(),
         brokers: args.brokers,
         topic: args.topic.clone(),
         partitions: args.partitions,
@@ -56,8 +48,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let s = super::runtime()?.block_on(produce::run(job))?;
     eprintln!(
         "produced {}.{} to topic {}: {} documents read, {} delivered, {} failed, {} skipped (no text) in {:.2} s",
-        args.db,
-        args.collection,
+        args.mongo.db,
+        args.mongo.collection,
         args.topic,
         s.read,
         s.delivered,

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Kafka/Mongo mode throughput on N generated tweets (default 1,000,000): `load` of a
+# Parquet file into MongoDB, `produce` from MongoDB to Kafka, and `stream --kafka`
+# consuming the topic (hashtags and sentiment). Starts the services if needed.
+#
+#   scripts/bench-lab.sh [N]
+#
+# Load and produce rates are rows over the command's own wall time. The consume
+# rate is records over the engine's processing time plus the time the records took
+# to arrive: the run's wall time minus the consumer-group join before the first
+# record and minus the idle batches that end the run (see the printed breakdown).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-1000000}
+work=$(mktemp -d)
+started=0
+if ! scripts/services.sh status | grep -q "kafka: running" || ! scripts/services.sh status | grep -q "mongo: running"; then
+  scripts/services.sh up >/dev/null
+  started=1
+fi
+cleanup() { rm -rf "$work"; if [ "$started" = 1 ]; then scripts/services.sh down; fi; }
+trap cleanup EXIT
+
+cargo build --release --quiet
+bin=target/release/tweetstream
+$bin fixtures --out "$work" --count "$N" --kind parquet 2>/dev/null
+topic="bench_$(date +%s)"
+
+t0=$(date +%s.%N)
+$bin load "$work/tweets.parquet" --db bench --collection tweets --mode overwrite 2>"$work/load.log"
+t1=$(date +%s.%N)
+$bin produce --db bench --collection tweets --topic "$topic" --partitions 2 2>"$work/produce.log"
+t2=$(date +%s.%N)
+$bin stream --kafka 127.0.0.1:9092 --topic "$topic" --group "$topic" --batch 1s --print-every never \
+  --stop-when-idle 2 --format json --top 1 >"$work/stream.out" 2>"$work/stream.log"
+t3=$(date +%s.%N)
+
+tail -n 1 "$work/load.log" | head -c 300; echo
+tail -n 1 "$work/produce.log" | head -c 300; echo
+python3 - "$work/stream.out" "$N" "$t0" "$t1" "$t2" "$t3" <<'PY'
+import json, sys
+out, n, t0, t1, t2, t3 = sys.argv[1], int(sys.argv[2]), *map(float, sys.argv[3:])
+rows = next(json.loads(l) for l in open(out) if json.loads(l)["table"] == "batches")["rows"]
+records = sum(r[1] for r in rows)
+busy = [r for r in rows if r[1] > 0]
+active = len(busy)  # one-second batches that carried records
+print(f"load     {n / (t1 - t0):12,.0f} rows/s      ({t1 - t0:.1f} s)")
+print(f"produce  {n / (t2 - t1):12,.0f} messages/s  ({t2 - t1:.1f} s)")
+print(f"consume  {records / max(active, 1):12,.0f} records/s   ({records} records in {active} one-second batches;"
+      f" run {t3 - t2:.1f} s including group join and 2 idle batches)")
+PY
