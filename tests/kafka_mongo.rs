@@ -162,3 +162,47 @@ fn produce_then_consume_gives_the_per_day_table() {
     assert_eq!(records, 600);
     documents(&db, "tweets");
 }
+
+#[test]
+fn lab_prints_the_per_day_table_and_reruns_do_not_double_count() {
+    let (db, topic) = (unique("labcmd"), unique("labtopic"));
+    for run in 0..2 {
+        let mut lab = Proc::spawn(&[
+            "lab",
+            &fixture("lab.jsonl"),
+            "--db",
+            &db,
+            "--brokers",
+            &brokers(),
+            "--topic",
+            &topic,
+            "--partitions",
+            "2",
+            "--batch",
+            "500ms",
+            "--format",
+            "json",
+        ]);
+        // sentiment_by_day after every batch, then the final tables, which end
+        // with `batches`: the last sentiment_by_day before it is the final one.
+        let mut last_days = None;
+        loop {
+            let t = lab.next_json();
+            match t["table"].as_str().unwrap() {
+                "sentiment_by_day" => last_days = Some(t),
+                "batches" => break,
+                _ => {}
+            }
+        }
+        let days: BTreeMap<String, (f64, u64)> = last_days.unwrap()["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r[0].as_str().unwrap().to_owned(), (r[1].as_f64().unwrap(), r[2].as_u64().unwrap())))
+            .collect();
+        assert_eq!(days, lab_days(), "run {run}");
+        let status = lab.child.wait().unwrap();
+        assert!(status.success(), "run {run}: {status}");
+    }
+    documents(&db, "tweets");
+}

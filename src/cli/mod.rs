@@ -4,6 +4,7 @@
 
 pub mod demo;
 pub mod fixtures;
+pub mod lab;
 pub mod load;
 pub mod produce;
 pub mod replay;
@@ -34,6 +35,8 @@ pub enum Command {
     Replay(replay::Args),
     /// The streaming engine: micro-batches of hashtag counts and sentiment.
     Stream(stream::Args),
+    /// The whole Kafka/MongoDB lab: load, produce, consume, print per-day sentiment.
+    Lab(lab::Args),
     /// Load a tweets data set (Parquet, CSV, JSON Lines) into MongoDB.
     Load(load::Args),
     /// Stream the documents of a MongoDB collection into a Kafka topic.

@@ -160,6 +160,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Runs the engine until it stops; the async core of `stream` and `demo`.
 pub async fn stream(args: Args, shutdown: CancellationToken) -> anyhow::Result<Ended> {
+    stream_with(args, shutdown, Extras::default()).await
+}
+
+/// What other commands (`lab`) add to a `stream` run.
+#[derive(Default)]
+pub struct Extras {
+    /// Stop once this many records were counted (see [`StopWhen::records`]).
+    pub stop_at_records: Option<Arc<std::sync::atomic::AtomicU64>>,
+    /// Table printed by the timer instead of `tag_counts`.
+    pub timer_table: Option<&'static str>,
+    /// Read these Kafka partitions from these offsets (see [`KafkaSource::start_at`]).
+    pub kafka_start_at: Option<Vec<(i32, i64)>>,
+}
+
+/// [`stream`] with extras.
+pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras) -> anyhow::Result<Ended> {
     let ops = Operators { input: args.input, hashtags: args.hashtags, sentiment: !args.no_sentiment };
     anyhow::ensure!(args.workers >= 1, "--workers must be at least 1");
     let mut engine = Engine::new(ops, args.workers, window_spec(&args)?);
@@ -184,6 +200,7 @@ pub async fn stream(args: Args, shutdown: CancellationToken) -> anyhow::Result<E
                 group: args.group.clone(),
                 from: args.from,
                 max_line_bytes: args.max_line_bytes,
+                start_at: extras.kafka_start_at.clone(),
             };
             let consumer = src.subscribe()?;
             tokio::spawn(kafka::run(src, consumer, tx, status, source_stop.clone()))
@@ -196,7 +213,14 @@ pub async fn stream(args: Args, shutdown: CancellationToken) -> anyhow::Result<E
     };
     let top = (args.top > 0).then_some(args.top);
     let mut printer = Printer::stdout(args.format, top);
-    let stop = StopWhen { batches: args.batches, idle_batches: args.stop_when_idle };
+    if let Some(table) = extras.timer_table {
+        printer.timer_table = table;
+    }
+    let stop = StopWhen {
+        batches: args.batches,
+        idle_batches: args.stop_when_idle,
+        records: extras.stop_at_records,
+    };
     let ended = run::run(&mut engine, rx, clock, args.print_every, stop, &mut printer, shutdown).await;
     source_stop.cancel();
     let _ = source.await;

@@ -5,6 +5,8 @@ use super::Engine;
 use super::clock::{BatchClock, Tick, now_millis};
 use crate::codec::Chunk;
 use crate::sinks::print::Printer;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -20,12 +22,15 @@ pub enum PrintEvery {
 }
 
 /// When the run stops by itself.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct StopWhen {
     /// After this many batches.
     pub batches: Option<u64>,
     /// After this many empty batches in a row, once data has been seen.
     pub idle_batches: Option<u64>,
+    /// Once this many records have been counted (u64::MAX while not yet known),
+    /// e.g. everything a producer delivered.
+    pub records: Option<Arc<AtomicU64>>,
 }
 
 /// Why the run ended.
@@ -33,6 +38,7 @@ pub struct StopWhen {
 pub enum Ended {
     BatchLimit,
     Idle,
+    Drained,
     ClockEnded,
     Shutdown,
 }
@@ -56,7 +62,7 @@ pub async fn run(
         }
         _ => None,
     };
-    let (mut batches, mut idle) = (0u64, 0u64);
+    let (mut batches, mut idle, mut records) = (0u64, 0u64, 0u64);
     let mut source_open = true;
     let ended = loop {
         tokio::select! {
@@ -72,9 +78,13 @@ pub async fn run(
                 let row = engine.close_batch(batch_time, delay).await;
                 batches += 1;
                 if print_every == PrintEvery::Batch {
-                    printer.print_top(&engine.tables().snapshot())?;
+                    printer.print_timer(&engine.tables().snapshot())?;
                 }
                 idle = if row.records == 0 { idle + 1 } else { 0 };
+                records += row.records;
+                if stop.records.as_ref().is_some_and(|target| records >= target.load(Ordering::Acquire)) {
+                    break Ended::Drained;
+                }
                 if stop.batches.is_some_and(|n| batches >= n) {
                     break Ended::BatchLimit;
                 }
@@ -87,7 +97,7 @@ pub async fn run(
                 None => source_open = false,
             },
             _ = async { timer.as_mut().expect("guarded").tick().await }, if timer.is_some() => {
-                printer.print_top(&engine.tables().snapshot())?;
+                printer.print_timer(&engine.tables().snapshot())?;
             }
         }
     };
@@ -144,7 +154,7 @@ mod tests {
             tx.send(chunk("#b\n")).await.unwrap();
         });
         let mut printer = Printer::new(OutputFormat::Json, None, Box::new(std::io::sink()));
-        let stop = StopWhen { batches: Some(4), idle_batches: None };
+        let stop = StopWhen { batches: Some(4), ..StopWhen::default() };
         let ended =
             run(&mut engine, rx, clock, PrintEvery::Never, stop, &mut printer, CancellationToken::new())
                 .await
@@ -168,7 +178,7 @@ mod tests {
         let (tx, rx) = mpsc::channel(8);
         tx.send(chunk("#x\n")).await.unwrap();
         let mut printer = Printer::new(OutputFormat::Json, None, Box::new(std::io::sink()));
-        let stop = StopWhen { batches: None, idle_batches: Some(3) };
+        let stop = StopWhen { idle_batches: Some(3), ..StopWhen::default() };
         let clock = BatchClock::interval(Duration::from_secs(1));
         let ended =
             run(&mut engine, rx, clock, PrintEvery::Never, stop, &mut printer, CancellationToken::new())

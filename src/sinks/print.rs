@@ -20,21 +20,25 @@ pub struct Printer {
     pub format: OutputFormat,
     /// Rows per printed tag table (`None`: all).
     pub top: Option<usize>,
+    /// The table the timer prints: `tag_counts` (the original query), or
+    /// `sentiment_by_day` (the Kafka lab's global table after each batch).
+    pub timer_table: &'static str,
     out: Box<dyn Write + Send>,
 }
 
 impl Printer {
     pub fn new(format: OutputFormat, top: Option<usize>, out: Box<dyn Write + Send>) -> Self {
-        Printer { format, top, out }
+        Printer { format, top, timer_table: "tag_counts", out }
     }
 
     pub fn stdout(format: OutputFormat, top: Option<usize>) -> Self {
         Self::new(format, top, Box::new(io::stdout()))
     }
 
-    /// The timer query: the top tags of the latest batch.
-    pub fn print_top(&mut self, snap: &Snapshot) -> io::Result<()> {
-        let table = snap.table("tag_counts", self.top).expect("tag_counts exists");
+    /// The timer query: by default the top tags of the latest batch.
+    pub fn print_timer(&mut self, snap: &Snapshot) -> io::Result<()> {
+        let limit = if self.timer_table.starts_with("tag_") { self.top } else { None };
+        let table = snap.table(self.timer_table, limit).expect("the timer table exists");
         self.print(&table)
     }
 

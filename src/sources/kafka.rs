@@ -32,6 +32,25 @@ pub struct KafkaSource {
     pub group: String,
     pub from: StartFrom,
     pub max_line_bytes: usize,
+    /// Read exactly these partitions from these offsets instead of joining the
+    /// group's assignment (the `lab` command: only what it produced itself).
+    pub start_at: Option<Vec<(i32, i64)>>,
+}
+
+/// The next offset of every partition of `topic` (its end now), creating nothing.
+pub fn end_offsets(brokers: &str, topic: &str) -> anyhow::Result<Vec<(i32, i64)>> {
+    use rdkafka::consumer::BaseConsumer;
+    let consumer: BaseConsumer = kafka_config(brokers).set("group.id", "tweetstream-watermarks").create()?;
+    let timeout = Duration::from_secs(30);
+    let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+    let mut ends = Vec::new();
+    for t in metadata.topics() {
+        for p in t.partitions() {
+            let (_, high) = consumer.fetch_watermarks(topic, p.id(), timeout)?;
+            ends.push((p.id(), high));
+        }
+    }
+    Ok(ends)
 }
 
 /// Messages gathered into one chunk at most.
@@ -47,8 +66,29 @@ impl KafkaSource {
             .set("enable.partition.eof", "false")
             .create()
             .map_err(|e| anyhow::anyhow!("kafka consumer for {}: {e}", self.brokers))?;
-        consumer.subscribe(&[&self.topic])?;
-        tracing::info!("consuming topic {} from {} as group {}", self.topic, self.brokers, self.group);
+        match &self.start_at {
+            None => {
+                consumer.subscribe(&[&self.topic])?;
+                tracing::info!(
+                    "consuming topic {} from {} as group {}",
+                    self.topic,
+                    self.brokers,
+                    self.group
+                );
+            }
+            Some(starts) => {
+                let mut tpl = rdkafka::TopicPartitionList::new();
+                for (partition, offset) in starts {
+                    tpl.add_partition_offset(&self.topic, *partition, rdkafka::Offset::Offset(*offset))?;
+                }
+                consumer.assign(&tpl)?;
+                tracing::info!(
+                    "consuming {} partitions of topic {} from given offsets",
+                    starts.len(),
+                    self.topic
+                );
+            }
+        }
         Ok(consumer)
     }
 }
