@@ -150,13 +150,7 @@ fn produce_then_consume_gives_the_per_day_table() {
         let t = engine.next_json();
         tables.insert(t["table"].as_str().unwrap().to_owned(), t);
     }
-    let days: BTreeMap<String, (f64, u64)> = tables["sentiment_by_day"]["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r[0].as_str().unwrap().to_owned(), (r[1].as_f64().unwrap(), r[2].as_u64().unwrap())))
-        .collect();
-    assert_eq!(days, lab_days());
+    assert_eq!(day_rows(&tables["sentiment_by_day"]), lab_days());
     let records: u64 =
         tables["batches"]["rows"].as_array().unwrap().iter().map(|r| r[1].as_u64().unwrap()).sum();
     assert_eq!(records, 600);
@@ -194,13 +188,7 @@ fn lab_prints_the_per_day_table_and_reruns_do_not_double_count() {
                 _ => {}
             }
         }
-        let days: BTreeMap<String, (f64, u64)> = last_days.unwrap()["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| (r[0].as_str().unwrap().to_owned(), (r[1].as_f64().unwrap(), r[2].as_u64().unwrap())))
-            .collect();
-        assert_eq!(days, lab_days(), "run {run}");
+        assert_eq!(day_rows(&last_days.unwrap()), lab_days(), "run {run}");
         let status = lab.child.wait().unwrap();
         assert!(status.success(), "run {run}: {status}");
     }

@@ -70,12 +70,7 @@ fn batches_tags_and_days_match_an_independent_computation() {
     let tables = engine.finish();
     assert_eq!(table_counts(&tables["tag_totals"]), count_tags(&lines, twitter_tags));
 
-    let days: std::collections::BTreeMap<String, (f64, u64)> = tables["sentiment_by_day"]["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r[0].as_str().unwrap().to_owned(), (r[1].as_f64().unwrap(), r[2].as_u64().unwrap())))
-        .collect();
+    let days = day_rows(&tables["sentiment_by_day"]);
     assert_eq!(days, expected_days(&lines));
     assert_eq!(days.len(), 5, "the fixture spans five days");
 

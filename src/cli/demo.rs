@@ -4,11 +4,8 @@
 //! tables.
 
 use super::stream::{self, BatchSpec};
-use crate::engine::run::PrintEvery;
 use crate::replay::{self, Pace, Plan, input::Selection, input::Source, output::Broadcaster, output::Output};
 use crate::sinks::print::OutputFormat;
-use crate::transforms::hashtags::HashtagMode;
-use crate::tweet::InputFormat;
 use bytes::Bytes;
 use std::time::Duration;
 
@@ -43,27 +40,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.batch
         );
         let replay = tokio::spawn(replay::run(plan, Output::Listen(Broadcaster::new(listener))));
-        let stream_args = stream::Args {
-            connect: Some(addr.to_string()),
-            kafka: None,
-            topic: "tweets".into(),
-            group: "tweetstream".into(),
-            from: crate::sources::kafka::StartFrom::Earliest,
-            input: InputFormat::Json,
-            batch: BatchSpec::Every(args.batch),
-            hashtags: HashtagMode::Twitter,
-            no_sentiment: false,
-            print_every: PrintEvery::Batch,
-            top: 10,
-            format: args.format,
-            batches: None,
-            stop_when_idle: Some(2),
-            max_line_bytes: crate::codec::DEFAULT_MAX_LINE_BYTES,
-            workers: 2,
-            window: None,
-            slide: None,
-            http: None,
-        };
+        let addr = addr.to_string();
+        let mut stream_args = stream::Args::from_command_line(&[
+            "--connect",
+            &addr,
+            "--print-every",
+            "batch",
+            "--stop-when-idle",
+            "2",
+            "--workers",
+            "2",
+        ])?;
+        stream_args.batch = BatchSpec::Every(args.batch);
+        stream_args.format = args.format;
         let ended = stream::stream(stream_args, crate::shutdown::on_signal()).await;
         replay.abort();
         ended.map(drop)

@@ -4,13 +4,10 @@
 //! when everything produced has been counted (or run on).
 
 use super::stream::{self, BatchSpec, Extras};
-use crate::engine::run::PrintEvery;
 use crate::lab::load::{self, Load};
 use crate::lab::produce::{self, DateFormat, Produce};
 use crate::sinks::print::OutputFormat;
-use crate::sources::kafka::{self, StartFrom};
-use crate::transforms::hashtags::HashtagMode;
-use crate::tweet::InputFormat;
+use crate::sources::kafka;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,16 +25,8 @@ pub struct Args {
     #[command(flatten)]
     pub mongo: super::MongoArgs,
 
-    /// Kafka bootstrap servers.
-    #[arg(long, default_value = "127.0.0.1:9092", env = "KAFKA_BROKERS")]
-    pub brokers: String,
-
-    #[arg(long, default_value = "tweets")]
-    pub topic: String,
-
-    /// Partitions, if the topic has to be created.
-    #[arg(long, default_value_t = 1)]
-    pub partitions: i32,
+    #[command(flatten)]
+    pub kafka: super::KafkaArgs,
 
     /// Batch interval.
     #[arg(long, default_value = "5s", value_parser = super::parse_duration)]
@@ -69,8 +58,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("lab: loaded {} documents into {}.{}", loaded.inserted, mongo.db, mongo.collection);
 
         // Consume only what this run produces: from the topic's current end.
-        produce::ensure_topic(&args.brokers, &args.topic, args.partitions).await?;
-        let (brokers, topic) = (args.brokers.clone(), args.topic.clone());
+        produce::ensure_topic(&args.kafka.brokers, &args.kafka.topic, args.kafka.partitions).await?;
+        let (brokers, topic) = (args.kafka.brokers.clone(), args.kafka.topic.clone());
         let start_at = tokio::task::spawn_blocking(move || kafka::end_offsets(&brokers, &topic)).await??;
 
         let target = Arc::new(AtomicU64::new(u64::MAX));
@@ -78,9 +67,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             uri: mongo.uri,
             db: mongo.db,
             collection: mongo.collection,
-            brokers: args.brokers.clone(),
-            topic: args.topic.clone(),
-            partitions: args.partitions,
+            brokers: args.kafka.brokers.clone(),
+            topic: args.kafka.topic.clone(),
+            partitions: args.kafka.partitions,
             date_format: DateFormat::Bson,
             rate: None,
         };
@@ -104,27 +93,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         });
 
-        let stream_args = stream::Args {
-            connect: None,
-            kafka: Some(args.brokers.clone()),
-            topic: args.topic.clone(),
-            group: "tweetstream-lab".into(),
-            from: StartFrom::Earliest,
-            input: InputFormat::Json,
-            batch: BatchSpec::Every(args.batch),
-            hashtags: HashtagMode::Twitter,
-            no_sentiment: false,
-            print_every: PrintEvery::Batch,
-            top: 10,
-            format: args.format,
-            batches: None,
-            stop_when_idle: None,
-            max_line_bytes: crate::codec::DEFAULT_MAX_LINE_BYTES,
-            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            window: None,
-            slide: None,
-            http: None,
-        };
+        let mut stream_args = stream::Args::from_command_line(&[
+            "--kafka",
+            &args.kafka.brokers,
+            "--topic",
+            &args.kafka.topic,
+            "--group",
+            "tweetstream-lab",
+            "--print-every",
+            "batch",
+        ])?;
+        stream_args.batch = BatchSpec::Every(args.batch);
+        stream_args.format = args.format;
         let extras = Extras {
             stop_at_records: Some(target),
             timer_table: Some("sentiment_by_day"),

@@ -61,6 +61,21 @@ pub struct MongoArgs {
     pub collection: String,
 }
 
+/// The Kafka topic to produce to, shared by `produce` and `lab`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct KafkaArgs {
+    /// Kafka bootstrap servers.
+    #[arg(long, default_value = "127.0.0.1:9092", env = "KAFKA_BROKERS")]
+    pub brokers: String,
+
+    #[arg(long, default_value = "tweets")]
+    pub topic: String,
+
+    /// Partitions, if the topic has to be created.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub partitions: i32,
+}
+
 /// Parses `10s`, `500ms`, `2m`, `1h` or a plain number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();

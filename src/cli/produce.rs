@@ -10,16 +10,8 @@ pub struct Args {
     #[command(flatten)]
     pub mongo: super::MongoArgs,
 
-    /// Kafka bootstrap servers.
-    #[arg(long, default_value = "127.0.0.1:9092", env = "KAFKA_BROKERS")]
-    pub brokers: String,
-
-    #[arg(long, default_value = "tweets")]
-    pub topic: String,
-
-    /// Partitions, if the topic has to be created.
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub partitions: i32,
+    #[command(flatten)]
+    pub kafka: super::KafkaArgs,
 
     /// Dates as ISO-8601 strings, or as {"$date": millis} like json_util.dumps.
     #[arg(long, value_enum, default_value_t = DateFormat::Iso)]
@@ -31,7 +23,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    anyhow::ensure!(args.partitions >= 1, "--partitions must be at least 1");
+    anyhow::ensure!(args.kafka.partitions >= 1, "--partitions must be at least 1");
     if let Some(rate) = args.rate {
         anyhow::ensure!(rate > 0.0 && rate.is_finite(), "--rate must be a positive number");
     }
@@ -39,9 +31,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         uri: args.mongo.uri,
         db: args.mongo.db.clone(),
         collection: args.mongo.collection.clone(),
-        brokers: args.brokers,
-        topic: args.topic.clone(),
-        partitions: args.partitions,
+        brokers: args.kafka.brokers,
+        topic: args.kafka.topic.clone(),
+        partitions: args.kafka.partitions,
         date_format: args.date_format,
         rate: args.rate,
     };
@@ -50,7 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "produced {}.{} to topic {}: {} documents read, {} delivered, {} failed, {} skipped (no text) in {:.2} s",
         args.mongo.db,
         args.mongo.collection,
-        args.topic,
+        args.kafka.topic,
         s.read,
         s.delivered,
         s.failed,

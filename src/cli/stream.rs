@@ -109,6 +109,21 @@ pub struct Args {
     pub http: Option<String>,
 }
 
+impl Args {
+    /// `stream` arguments as the command line `args` would give them (for commands
+    /// that run the engine themselves: defaults stay defined in one place).
+    pub fn from_command_line(args: &[&str]) -> anyhow::Result<Args> {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: Args,
+        }
+        use clap::Parser;
+        let argv = std::iter::once("stream").chain(args.iter().copied());
+        Ok(Wrapper::try_parse_from(argv).map_err(|e| anyhow::anyhow!("internal stream arguments: {e}"))?.args)
+    }
+}
+
 /// Turns `--window`/`--slide` into batch counts, or says why they don't fit.
 fn window_spec(args: &Args) -> anyhow::Result<Option<WindowSpec>> {
     let Some(window) = args.window else { return Ok(None) };

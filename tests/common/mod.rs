@@ -226,3 +226,13 @@ pub fn http_get(addr: &str, path: &str) -> (u16, serde_json::Value) {
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     (status, serde_json::from_str(body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {body}")))
 }
+
+/// A printed `sentiment_by_day` table as date → (score_sum, score_count).
+pub fn day_rows(table: &serde_json::Value) -> BTreeMap<String, (f64, u64)> {
+    table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[0].as_str().unwrap().to_owned(), (r[1].as_f64().unwrap(), r[2].as_u64().unwrap())))
+        .collect()
+}
