@@ -14,7 +14,8 @@ fn demo_counts_every_bundled_tweet() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let tables: Vec<serde_json::Value> =
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let find = |name: &str| tables.iter().rev().find(|t| t["table"] == name).unwrap_or_else(|| panic!("no {name}"));
+    let find =
+        |name: &str| tables.iter().rev().find(|t| t["table"] == name).unwrap_or_else(|| panic!("no {name}"));
 
     // Expected: every fixture the demo replays (JSONL as is; CSV rows as text).
     let mut lines = expected_lines(&std::fs::read(fixture("tweets.jsonl")).unwrap(), usize::MAX);
@@ -31,7 +32,8 @@ fn demo_counts_every_bundled_tweet() {
     got_sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     assert_eq!(got_sorted, top[..10].to_vec());
 
-    let records: u64 = find("batches")["rows"].as_array().unwrap().iter().map(|r| r[1].as_u64().unwrap()).sum();
+    let records: u64 =
+        find("batches")["rows"].as_array().unwrap().iter().map(|r| r[1].as_u64().unwrap()).sum();
     assert_eq!(records, lines.len() as u64, "every bundled line counted once");
     assert_eq!(find("sentiment_by_day")["rows"].as_array().unwrap().len(), 5);
 }
