@@ -75,10 +75,6 @@ impl Chunk {
         let newlines = memchr::memchr_iter(b'\n', &self.data).count();
         self.dropped_before.len() + newlines + usize::from(self.unterminated)
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.data.is_empty() && self.dropped_before.is_empty()
-    }
 }
 
 /// The decoder. Feed it with `FramedRead` (async) or [`read_chunks`] (blocking).

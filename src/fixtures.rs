@@ -5,6 +5,7 @@
 //! `tweetstream fixtures --out fixtures` writes the files committed under
 //! `fixtures/`; a test checks they still match this generator.
 
+use crate::tweet::date::CivilTime;
 use serde_json::json;
 
 /// Seeded SplitMix64: tiny, fast, and the same on every platform.
@@ -134,27 +135,24 @@ fn moments(rng: &mut Rng, count: usize) -> Vec<i64> {
 
 /// Twitter's `created_at` for `ms`, written at a UTC offset of `offset_min`.
 fn twitter_date(ms: i64, offset_min: i64) -> String {
-    let local = ms + offset_min * 60_000;
-    let day = crate::tweet::Day::from_epoch_millis(local);
-    let (y, m, d) = day.ymd();
-    let in_day = local.rem_euclid(86_400_000) / 1000;
+    let t = CivilTime::from_epoch_millis(ms + offset_min * 60_000);
+    let (y, m, d) = t.day.ymd();
     let sign = if offset_min < 0 { '-' } else { '+' };
     format!(
         "{} {} {d:02} {:02}:{:02}:{:02} {sign}{:02}{:02} {y}",
-        WEEKDAYS[day.0.rem_euclid(7) as usize],
+        WEEKDAYS[t.day.0.rem_euclid(7) as usize],
         MONTHS[m as usize - 1],
-        in_day / 3600,
-        in_day / 60 % 60,
-        in_day % 60,
+        t.hour,
+        t.minute,
+        t.second,
         offset_min.abs() / 60,
         offset_min.abs() % 60
     )
 }
 
 fn iso_date(ms: i64) -> String {
-    let day = crate::tweet::Day::from_epoch_millis(ms);
-    let s = ms.rem_euclid(86_400_000) / 1000;
-    format!("{day}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
+    let t = CivilTime::from_epoch_millis(ms);
+    format!("{}T{:02}:{:02}:{:02}Z", t.day, t.hour, t.minute, t.second)
 }
 
 /// `tweets.jsonl`: Twitter API objects, plus bad and undated lines.

@@ -6,6 +6,7 @@
 
 use super::batch::DayStats;
 use crate::tweet::Day;
+use crate::tweet::date::CivilTime;
 use serde_json::{Value, json};
 use std::sync::{Arc, RwLock};
 
@@ -132,12 +133,10 @@ pub fn sort_tags(v: &mut [(Box<str>, u64)]) {
 
 /// `2015-11-01 06:08:46.123` (UTC) for milliseconds since the epoch.
 pub fn format_millis(ms: i64) -> String {
-    let day = Day::from_epoch_millis(ms);
-    let in_day = ms.rem_euclid(86_400_000);
-    let (h, m, s, milli) = (in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60, in_day % 1000);
+    let CivilTime { day, hour, minute, second, milli } = CivilTime::from_epoch_millis(ms);
     if milli == 0 {
-        format!("{day} {h:02}:{m:02}:{s:02}")
+        format!("{day} {hour:02}:{minute:02}:{second:02}")
     } else {
-        format!("{day} {h:02}:{m:02}:{s:02}.{milli:03}")
+        format!("{day} {hour:02}:{minute:02}:{second:02}.{milli:03}")
     }
 }

@@ -71,9 +71,8 @@ pub async fn ensure_topic(brokers: &str, topic: &str, partitions: i32) -> anyhow
 
 /// ISO-8601 with milliseconds, UTC.
 pub fn iso_millis(ms: i64) -> String {
-    let day = crate::tweet::Day::from_epoch_millis(ms);
-    let t = ms.rem_euclid(86_400_000);
-    format!("{day}T{:02}:{:02}:{:02}.{:03}Z", t / 3_600_000, t / 60_000 % 60, t / 1000 % 60, t % 1000)
+    let t = crate::tweet::date::CivilTime::from_epoch_millis(ms);
+    format!("{}T{:02}:{:02}:{:02}.{:03}Z", t.day, t.hour, t.minute, t.second, t.milli)
 }
 
 /// The message for one document, or None if it has no text.

@@ -39,6 +39,30 @@ impl fmt::Display for Day {
     }
 }
 
+/// A moment split into its UTC day and time of day: the one place that does the
+/// arithmetic for every formatter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CivilTime {
+    pub day: Day,
+    pub hour: i64,
+    pub minute: i64,
+    pub second: i64,
+    pub milli: i64,
+}
+
+impl CivilTime {
+    pub fn from_epoch_millis(ms: i64) -> Self {
+        let t = ms.rem_euclid(86_400_000);
+        CivilTime {
+            day: Day::from_epoch_millis(ms),
+            hour: t / 3_600_000,
+            minute: t / 60_000 % 60,
+            second: t / 1000 % 60,
+            milli: t % 1000,
+        }
+    }
+}
+
 fn is_leap(y: i32) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
