@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Kafka/Mongo mode throughput on N generated tweets (default 1,000,000): `load` of a
 # Parquet file into MongoDB, `produce` from MongoDB to Kafka, and `stream --kafka`
-# consuming the topic (hashtags and sentiment). Starts the services if needed.
+# consuming the topic (hashtags and sentiment), once without and once with results
+# stored exactly once in MongoDB (`--results`). Starts the services if needed.
 #
 #   scripts/bench-lab.sh [N]
 #
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 N=${1:-1000000}
 work=$(mktemp -d)
 started=0
-if ! scripts/services.sh status | grep -q "kafka: running" || ! scripts/services.sh status | grep -q "mongo: running"; then
+if ! scripts/services.sh running; then
   scripts/services.sh up >/dev/null
   started=1
 fi
@@ -34,18 +35,23 @@ t2=$(date +%s.%N)
 $bin stream --kafka 127.0.0.1:9092 --topic "$topic" --group "$topic" --batch 1s --print-every never \
   --stop-when-idle 2 --format json --top 1 >"$work/stream.out" 2>"$work/stream.log"
 t3=$(date +%s.%N)
+$bin stream --kafka 127.0.0.1:9092 --topic "$topic" --group "${topic}_results" --batch 1s --print-every never \
+  --stop-when-idle 2 --format json --top 1 --results mongodb://127.0.0.1:27017 --results-db bench \
+  >"$work/results.out" 2>"$work/results.log"
+t4=$(date +%s.%N)
 
 tail -n 1 "$work/load.log" | head -c 300; echo
 tail -n 1 "$work/produce.log" | head -c 300; echo
-python3 - "$work/stream.out" "$N" "$t0" "$t1" "$t2" "$t3" <<'PY'
+python3 - "$work/stream.out" "$work/results.out" "$N" "$t0" "$t1" "$t2" "$t3" "$t4" <<'PY'
 import json, sys
-out, n, t0, t1, t2, t3 = sys.argv[1], int(sys.argv[2]), *map(float, sys.argv[3:])
-rows = next(json.loads(l) for l in open(out) if json.loads(l)["table"] == "batches")["rows"]
-records = sum(r[1] for r in rows)
-busy = [r for r in rows if r[1] > 0]
-active = len(busy)  # one-second batches that carried records
+out, res, n, t0, t1, t2, t3, t4 = sys.argv[1], sys.argv[2], int(sys.argv[3]), *map(float, sys.argv[4:])
 print(f"load     {n / (t1 - t0):12,.0f} rows/s      ({t1 - t0:.1f} s)")
 print(f"produce  {n / (t2 - t1):12,.0f} messages/s  ({t2 - t1:.1f} s)")
-print(f"consume  {records / max(active, 1):12,.0f} records/s   ({records} records in {active} one-second batches;"
-      f" run {t3 - t2:.1f} s including group join and 2 idle batches)")
+for name, path, wall in [("consume", out, t3 - t2), ("+results", res, t4 - t3)]:
+    rows = next(json.loads(l) for l in open(path) if json.loads(l)["table"] == "batches")["rows"]
+    records = sum(r[1] for r in rows)
+    active = len([r for r in rows if r[1] > 0])  # one-second batches that carried records
+    stored_ms = max(r[4] for r in rows)
+    print(f"{name:8} {records / max(active, 1):12,.0f} records/s   ({records} records in {active} one-second batches;"
+          f" slowest batch {stored_ms:.0f} ms; run {wall:.1f} s including group join and 2 idle batches)")
 PY

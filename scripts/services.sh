@@ -4,6 +4,7 @@
 #   scripts/services.sh up       install (pinned) if needed, start both, wait until they answer
 #   scripts/services.sh down     stop both (by PID) and delete their temporary data
 #   scripts/services.sh status   say what runs where
+#   scripts/services.sh running  exit 0 if both run (for scripts)
 #
 # No real Apache Kafka or mongod can be installed on this project's machines; these two
 # speak the protocols (see README, "Kafka/Mongo mode"):
@@ -139,5 +140,6 @@ case "${1:-}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  running) [[ $(status) == *"kafka: running"*"mongo: running"* ]] ;;
+  *) echo "usage: $0 up|down|status|running" >&2; exit 2 ;;
 esac

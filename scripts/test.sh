@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=0
-if ! scripts/services.sh status | grep -q "kafka: running" || ! scripts/services.sh status | grep -q "mongo: running"; then
+if ! scripts/services.sh running; then
   scripts/services.sh up >/dev/null
   started=1
 fi

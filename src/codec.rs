@@ -28,6 +28,25 @@ pub enum Line<'a> {
     Cut(&'a [u8]),
 }
 
+/// Where a chunk came from in a partitioned log (Kafka): the offsets
+/// `first..next` of one partition. `epoch` is the source's generation of that
+/// partition: it changes when the source rewinds, so that results of chunks read
+/// before the rewind can be recognized as stale and dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub partition: i32,
+    pub epoch: u64,
+    pub first: i64,
+    pub next: i64,
+}
+
+impl Origin {
+    /// The range covering both (they are parts of one contiguous read).
+    pub fn span(self, other: Origin) -> Origin {
+        Origin { first: self.first.min(other.first), next: self.next.max(other.next), ..self }
+    }
+}
+
 /// Whole lines, in order, as read.
 #[derive(Debug, Default, Clone)]
 pub struct Chunk {
@@ -39,13 +58,15 @@ pub struct Chunk {
     /// The stream ended in the middle of the last line of `data`.
     pub unterminated: bool,
     max_line_bytes: usize,
+    /// The partition and offsets of these lines, for sources that have them.
+    pub origin: Option<Origin>,
 }
 
 impl Chunk {
     /// A chunk of complete lines assembled elsewhere (each ending in `\n`), such as
     /// Kafka messages.
-    pub fn from_lines(data: Bytes, max_line_bytes: usize) -> Chunk {
-        Chunk { data, dropped_before: Vec::new(), unterminated: false, max_line_bytes }
+    pub fn from_lines(data: Bytes, max_line_bytes: usize, origin: Option<Origin>) -> Chunk {
+        Chunk { data, dropped_before: Vec::new(), unterminated: false, max_line_bytes, origin }
     }
 
     /// Calls `f` on every line, in stream order.
@@ -98,6 +119,7 @@ impl LineCodec {
             dropped_before: std::mem::take(&mut self.dropped),
             unterminated,
             max_line_bytes: self.max_line_bytes,
+            origin: None,
         }
     }
 }

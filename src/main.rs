@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => cli::demo::run(args),
         Command::Replay(args) => cli::replay::run(args),
-        Command::Stream(args) => cli::stream::run(args),
+        Command::Stream(args) => cli::stream::run(*args),
         Command::Lab(args) => cli::lab::run(args),
         Command::Load(args) => cli::load::run(args),
         Command::Produce(args) => cli::produce::run(args),

@@ -194,3 +194,282 @@ fn lab_prints_the_per_day_table_and_reruns_do_not_double_count() {
     }
     documents(&db, "tweets");
 }
+
+// ---------------------------------------------------------------------------
+// Results in MongoDB, exactly once (`stream --results`).
+
+/// Hashtag totals of the lab fixture, computed independently.
+fn lab_tags() -> BTreeMap<String, u64> {
+    let mut tags = BTreeMap::new();
+    for line in std::fs::read_to_string(fixture("lab.jsonl")).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for t in twitter_tags(v["tweet"].as_str().unwrap()) {
+            *tags.entry(t).or_default() += 1;
+        }
+    }
+    tags
+}
+
+/// What the results collection holds for `group`: the per-day view, the tag
+/// view, the per-day sum over the raw partition documents, and the sum of their
+/// next offsets.
+struct Stored {
+    view_days: BTreeMap<String, (f64, u64)>,
+    view_tags: BTreeMap<String, u64>,
+    doc_days: BTreeMap<String, (f64, u64)>,
+    next_offsets: i64,
+}
+
+fn stored(db: &str, group: &str) -> Stored {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use futures_util::TryStreamExt;
+        let client = mongodb::Client::with_uri_str(mongo_uri()).await.unwrap();
+        let all = |name: String| {
+            let c = client.database(db).collection::<Document>(&name);
+            async move { c.find(doc! {}).await.unwrap().try_collect::<Vec<Document>>().await.unwrap() }
+        };
+        let num = |d: &Document, k: &str| match d.get(k) {
+            Some(Bson::Int64(n)) => *n as f64,
+            Some(Bson::Int32(n)) => f64::from(*n),
+            Some(Bson::Double(x)) => *x,
+            other => panic!("{k}: {other:?}"),
+        };
+        let mut s = Stored {
+            view_days: BTreeMap::new(),
+            view_tags: BTreeMap::new(),
+            doc_days: BTreeMap::new(),
+            next_offsets: 0,
+        };
+        for d in all(format!("{group}.sentiment_by_day")).await {
+            let date = d.get_str("date").unwrap().to_owned();
+            s.view_days.insert(date, (num(&d, "score_sum"), num(&d, "score_count") as u64));
+        }
+        for d in all(format!("{group}.tag_totals")).await {
+            s.view_tags.insert(d.get_str("tag").unwrap().to_owned(), num(&d, "count") as u64);
+        }
+        let mut sums = BTreeMap::<String, (i64, u64)>::new();
+        for d in all("stream_results".into()).await {
+            if d.get_str("group").unwrap() != group {
+                continue;
+            }
+            s.next_offsets += num(&d, "next_offset") as i64;
+            for day in d.get_array("days").unwrap() {
+                let day = day.as_document().unwrap();
+                let e = sums.entry(day.get_str("date").unwrap().to_owned()).or_default();
+                e.0 += num(day, "score_sum_e4") as i64;
+                e.1 += num(day, "count") as u64;
+            }
+        }
+        s.doc_days = sums.into_iter().map(|(d, (sum, n))| (d, (sum as f64 / 10_000.0, n))).collect();
+        s
+    })
+}
+
+/// Loads `file` into `db.coll` and produces it to `topic`.
+fn load_and_produce(file: &str, db: &str, coll: &str, topic: &str, partitions: &str) -> u64 {
+    let (ok, stderr) = tweetstream(&["load", file, "--db", db, "--collection", coll]);
+    assert!(ok, "load failed (are the services up? scripts/services.sh up):\n{stderr}");
+    let (ok, stderr) = tweetstream(&[
+        "produce",
+        "--db",
+        db,
+        "--collection",
+        coll,
+        "--brokers",
+        &brokers(),
+        "--topic",
+        topic,
+        "--partitions",
+        partitions,
+    ]);
+    assert!(ok, "produce failed:\n{stderr}");
+    let delivered = stderr.split(" delivered").next().unwrap().rsplit(' ').next().unwrap();
+    delivered.parse().unwrap_or_else(|_| panic!("no delivered count in:\n{stderr}"))
+}
+
+/// A `stream` reading `topic` as `group` with results in `db`.
+fn results_engine(topic: &str, group: &str, db: &str, extra: &[&str]) -> Proc {
+    let uri = mongo_uri();
+    let mut args = vec![
+        "stream",
+        "--kafka",
+        &*Box::leak(brokers().into_boxed_str()),
+        "--topic",
+        topic,
+        "--group",
+        group,
+        "--results",
+        &*Box::leak(uri.into_boxed_str()),
+        "--results-db",
+        db,
+        "--print-every",
+        "batch",
+        "--print-table",
+        "sentiment_by_day",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    Proc::spawn(&args)
+}
+
+/// Tweets counted in a printed `sentiment_by_day` table.
+fn counted(table: &serde_json::Value) -> u64 {
+    day_rows(table).values().map(|(_, n)| n).sum()
+}
+
+/// Reads the engine's per-batch tables until they count `target` tweets.
+fn until_counted(engine: &mut Proc, target: u64, manual: bool) {
+    for _ in 0..100_000 {
+        if manual {
+            engine.tick();
+        }
+        let t = engine.next_json();
+        if t["table"] == "sentiment_by_day" && counted(&t) >= target {
+            assert_eq!(counted(&t), target, "counted more than there is");
+            return;
+        }
+    }
+    panic!("never counted {target} tweets");
+}
+
+fn assert_stored_exactly(db: &str, group: &str, messages: i64) {
+    let s = stored(db, group);
+    let want = lab_days();
+    assert_eq!(s.doc_days, want, "sum over the partition documents");
+    assert_eq!(s.view_days, want, "the {group}.sentiment_by_day view");
+    assert_eq!(s.view_tags, lab_tags(), "the {group}.tag_totals view");
+    assert_eq!(s.next_offsets, messages, "every offset counted once");
+}
+
+#[test]
+fn results_are_stored_in_mongodb_and_a_restart_resumes_without_recounting() {
+    let (db, topic, group) = (unique("res"), unique("restopic"), unique("resgroup"));
+    let n = load_and_produce(&fixture("lab.jsonl"), &db, "tweets", &topic, "3");
+    let mut engine = results_engine(&topic, &group, &db, &["--batch", "300ms"]);
+    until_counted(&mut engine, n, false);
+    engine.terminate();
+    assert!(engine.child.wait().unwrap().success());
+    assert_stored_exactly(&db, &group, n as i64);
+
+    // A second run of the group starts where the stored results end: a few
+    // batches later nothing was added.
+    let mut again = results_engine(&topic, &group, &db, &["--batch", "300ms", "--batches", "4"]);
+    let tables = again.finish();
+    assert_eq!(day_rows(&tables["sentiment_by_day"]), lab_days());
+    assert_stored_exactly(&db, &group, n as i64);
+    documents(&db, "tweets");
+}
+
+#[test]
+fn two_engines_in_one_group_share_the_partitions_and_store_each_tweet_once() {
+    let (db, topic, group) = (unique("two"), unique("twotopic"), unique("twogroup"));
+    // Create the topic (4 partitions) before the engines join, so that both
+    // get partitions before any data arrives.
+    let (ok, stderr) = tweetstream(&[
+        "produce",
+        "--db",
+        &db,
+        "--collection",
+        "none",
+        "--brokers",
+        &brokers(),
+        "--topic",
+        &topic,
+        "--partitions",
+        "4",
+    ]);
+    assert!(ok, "{stderr}");
+    let mut a = results_engine(&topic, &group, &db, &["--batch", "300ms"]);
+    a.wait_stderr("assigned partitions");
+    let mut b = results_engine(&topic, &group, &db, &["--batch", "300ms"]);
+    // After the rebalance each engine holds two partitions.
+    for engine in [&mut a, &mut b] {
+        loop {
+            let line = engine.wait_stderr("assigned partitions");
+            if line.matches(',').count() == 1 {
+                break;
+            }
+        }
+    }
+    let n = load_and_produce(&fixture("lab.jsonl"), &db, "tweets", &topic, "4");
+    until_counted(&mut a, n, false);
+    let mut records = Vec::new();
+    for engine in [&mut a, &mut b] {
+        engine.terminate();
+        let mut batches = None;
+        while let Some(t) = engine.try_next_json() {
+            if t["table"] == "batches" {
+                batches = Some(t);
+            }
+        }
+        assert!(engine.child.wait().unwrap().success());
+        let rows = batches.expect("final batches table")["rows"].as_array().unwrap().clone();
+        records.push(rows.iter().map(|r| r[1].as_u64().unwrap()).sum::<u64>());
+    }
+    assert!(records.iter().all(|&r| r > 0), "both engines consumed: {records:?}");
+    assert_stored_exactly(&db, &group, n as i64);
+    documents(&db, "tweets");
+}
+
+#[test]
+fn results_are_identical_after_sigkill_and_after_a_crash_between_store_and_commit() {
+    let (db, topic, group) = (unique("kill"), unique("killtopic"), unique("killgroup"));
+    // The fixture in two halves, produced one after the other.
+    let text = std::fs::read_to_string(fixture("lab.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let dir = std::env::temp_dir().join(unique("halves"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let half = lines.len() / 2;
+    let files: Vec<String> = [&lines[..half], &lines[half..]]
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let path = dir.join(format!("half{i}.jsonl"));
+            std::fs::write(&path, part.join("\n") + "\n").unwrap();
+            path.to_str().unwrap().to_owned()
+        })
+        .collect();
+
+    let first = load_and_produce(&files[0], &db, "half0", &topic, "2");
+    // Static group membership: a restarted engine takes its partitions back at
+    // once. (Without it, the group waits for the killed member's session to
+    // time out; the test broker never times it out.)
+    let instance = format!("group.instance.id={group}-engine");
+    let engine_args = ["--batch", "manual", "-X", &instance];
+    let mut engine = results_engine(&topic, &group, &db, &engine_args);
+    until_counted(&mut engine, first, true);
+    // The second half arrives; the engine is killed while reading it.
+    let second = load_and_produce(&files[1], &db, "half1", &topic, "2");
+    engine.child.kill().unwrap();
+    engine.child.wait().unwrap();
+
+    // A restart that crashes right after storing a batch, before committing
+    // its offsets to Kafka: Kafka's committed offsets are now behind MongoDB.
+    let crash_args = [&engine_args[..], &["--crash-after-stores", "1"]].concat();
+    let mut crashing = results_engine(&topic, &group, &db, &crash_args);
+    for _ in 0..100_000 {
+        crashing.tick();
+        if crashing.try_next_json().is_none() {
+            break;
+        }
+    }
+    let status = crashing.child.wait().unwrap();
+    assert!(!status.success(), "the engine was to abort: {status}");
+    assert!(stored(&db, &group).next_offsets > first as i64, "the crashing run stored a batch");
+
+    // The next run resumes from MongoDB, skipping what Kafka would replay.
+    let mut last = results_engine(&topic, &group, &db, &engine_args);
+    until_counted(&mut last, first + second, true);
+    last.wait_stderr("were already counted: skipping them");
+    for _ in 0..3 {
+        last.tick();
+        assert_eq!(counted(&last.next_json()), first + second, "nothing counted twice");
+    }
+    let tables = last.finish();
+    assert_eq!(day_rows(&tables["sentiment_by_day"]), lab_days());
+    assert_stored_exactly(&db, &group, (first + second) as i64);
+    documents(&db, "tweets");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -102,14 +102,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "tweetstream-lab",
             "--print-every",
             "batch",
+            "--print-table",
+            "sentiment_by_day",
         ])?;
         stream_args.batch = BatchSpec::Every(args.batch);
         stream_args.format = args.format;
-        let extras = Extras {
-            stop_at_records: Some(target),
-            timer_table: Some("sentiment_by_day"),
-            kafka_start_at: Some(start_at),
-        };
+        let extras = Extras { stop_at_records: Some(target), kafka_start_at: Some(start_at) };
         let ended = stream::stream_with(stream_args, shutdown, extras).await;
         producer.abort();
         ended.map(drop)

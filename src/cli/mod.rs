@@ -34,7 +34,7 @@ pub enum Command {
     /// Write tweets from files as JSON lines to stdout or to TCP clients.
     Replay(replay::Args),
     /// The streaming engine: micro-batches of hashtag counts and sentiment.
-    Stream(stream::Args),
+    Stream(Box<stream::Args>),
     /// The whole Kafka/MongoDB lab: load, produce, consume, print per-day sentiment.
     Lab(lab::Args),
     /// Load a tweets data set (Parquet, CSV, JSON Lines) into MongoDB.

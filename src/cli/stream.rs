@@ -10,6 +10,8 @@ use crate::engine::run::{self, Ended, PrintEvery, StopWhen};
 use crate::engine::window::WindowSpec;
 use crate::sinks::http;
 use crate::sinks::print::{OutputFormat, Printer};
+use crate::sinks::results::{Results, ResultsConfig, ResultsStore};
+use crate::sources::kafka::positions::Positions;
 use crate::sources::kafka::{self, KafkaSource, StartFrom};
 use crate::sources::socket::{self, SourceStatus};
 use crate::transforms::hashtags::HashtagMode;
@@ -48,6 +50,10 @@ pub struct Args {
     /// Where a group without committed offsets starts.
     #[arg(long, value_enum, default_value_t = StartFrom::Earliest, requires = "kafka")]
     pub from: StartFrom,
+
+    /// A librdkafka consumer setting, such as `session.timeout.ms=6000` (repeatable).
+    #[arg(long = "kafka-option", short = 'X', value_name = "KEY=VALUE", value_parser = parse_key_value, requires = "kafka")]
+    pub kafka_options: Vec<(String, String)>,
 
     /// How to read each line: a JSON tweet, or the tweet's text itself.
     #[arg(long, value_enum, default_value_t = InputFormat::Json)]
@@ -107,6 +113,30 @@ pub struct Args {
     /// Serve the live tables as JSON over HTTP on this address (e.g. 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub http: Option<String>,
+
+    /// The table the timer prints (`tag_counts` is the original job's query).
+    #[arg(long, default_value = "tag_counts", value_parser = ["tag_counts", "tag_totals", "tag_window", "sentiment_by_day", "batches"], value_name = "TABLE")]
+    pub print_table: String,
+
+    /// Keep the per-day sentiment and tag totals in MongoDB, exactly once (Kafka
+    /// mode): one document per partition with its totals and next offset, written
+    /// atomically per batch; the engine resumes from there after a restart or crash,
+    /// and several engines of one group share it.
+    #[arg(long, value_name = "MONGODB_URI", requires = "kafka")]
+    pub results: Option<String>,
+
+    /// Database of the results.
+    #[arg(long, default_value = "lab4", requires = "results", value_name = "DB")]
+    pub results_db: String,
+
+    /// Collection of the per-partition result documents.
+    #[arg(long, default_value = "stream_results", requires = "results", value_name = "NAME")]
+    pub results_collection: String,
+
+    /// Testing aid: abort the process right after this many batches have stored
+    /// records, before offsets are committed to Kafka.
+    #[arg(long, hide = true, requires = "results")]
+    pub crash_after_stores: Option<u64>,
 }
 
 impl Args {
@@ -158,6 +188,13 @@ fn parse_batch(s: &str) -> Result<BatchSpec, String> {
     if s == "manual" { Ok(BatchSpec::Manual) } else { super::parse_duration(s).map(BatchSpec::Every) }
 }
 
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
+}
+
 fn parse_print_every(s: &str) -> Result<PrintEvery, String> {
     match s {
         "batch" => Ok(PrintEvery::Batch),
@@ -183,8 +220,6 @@ pub async fn stream(args: Args, shutdown: CancellationToken) -> anyhow::Result<E
 pub struct Extras {
     /// Stop once this many records were counted (see [`StopWhen::records`]).
     pub stop_at_records: Option<Arc<std::sync::atomic::AtomicU64>>,
-    /// Table printed by the timer instead of `tag_counts`.
-    pub timer_table: Option<&'static str>,
     /// Read these Kafka partitions from these offsets (see [`KafkaSource::start_at`]).
     pub kafka_start_at: Option<Vec<(i32, i64)>>,
 }
@@ -193,6 +228,10 @@ pub struct Extras {
 pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras) -> anyhow::Result<Ended> {
     let ops = Operators { input: args.input, hashtags: args.hashtags, sentiment: !args.no_sentiment };
     anyhow::ensure!(args.workers >= 1, "--workers must be at least 1");
+    anyhow::ensure!(
+        args.print_table != "tag_window" || args.window.is_some(),
+        "--print-table tag_window needs --window"
+    );
     let mut engine = Engine::new(ops, args.workers, window_spec(&args)?);
     let (tx, rx) = mpsc::channel(64);
     let status = Arc::new(SourceStatus::default());
@@ -204,20 +243,43 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
         }
         None => None,
     };
+    let mut results = None;
     let source = match (&args.connect, &args.kafka) {
         (Some(addr), _) => {
             tokio::spawn(socket::run(addr.clone(), args.max_line_bytes, tx, status, source_stop.clone()))
         }
         (None, Some(brokers)) => {
-            let src = KafkaSource {
+            let mut src = KafkaSource {
                 brokers: brokers.clone(),
                 topic: args.topic.clone(),
                 group: args.group.clone(),
                 from: args.from,
                 max_line_bytes: args.max_line_bytes,
                 start_at: extras.kafka_start_at.clone(),
+                positions: None,
+                options: args.kafka_options.clone(),
             };
-            let consumer = src.subscribe()?;
+            let store = match &args.results {
+                Some(uri) => {
+                    let config = ResultsConfig {
+                        uri: uri.clone(),
+                        db: args.results_db.clone(),
+                        collection: args.results_collection.clone(),
+                        group: args.group.clone(),
+                        topic: args.topic.clone(),
+                    };
+                    let store = ResultsStore::connect(&config).await?;
+                    src.positions = Some(Arc::new(Positions::new(store.resume_from())));
+                    Some(store)
+                }
+                None => None,
+            };
+            let consumer = Arc::new(src.subscribe()?);
+            if let (Some(store), Some(positions)) = (store, &src.positions) {
+                let mut r = Results::new(store, positions.clone(), consumer.clone());
+                r.crash_after_stores = args.crash_after_stores;
+                results = Some(r);
+            }
             tokio::spawn(kafka::run(src, consumer, tx, status, source_stop.clone()))
         }
         (None, None) => anyhow::bail!("give --connect HOST:PORT or --kafka BROKERS"),
@@ -228,15 +290,20 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
     };
     let top = (args.top > 0).then_some(args.top);
     let mut printer = Printer::stdout(args.format, top);
-    if let Some(table) = extras.timer_table {
-        printer.timer_table = table;
-    }
+    printer.timer_table = args.print_table.clone();
     let stop = StopWhen {
         batches: args.batches,
         idle_batches: args.stop_when_idle,
         records: extras.stop_at_records,
     };
-    let ended = run::run(&mut engine, rx, clock, args.print_every, stop, &mut printer, shutdown).await;
+    let plan = run::Plan {
+        clock,
+        print_every: args.print_every,
+        stop,
+        printer: &mut printer,
+        results: results.as_mut(),
+    };
+    let ended = run::run(&mut engine, rx, plan, shutdown).await;
     source_stop.cancel();
     let _ = source.await;
     if let Some(server) = http_server {

@@ -2,7 +2,7 @@
 //! decoded, with its hashtags counted (reduceByKey) and its sentiment folded
 //! into per-day sums.
 
-use crate::codec::{Chunk, Line};
+use crate::codec::{Chunk, Line, Origin};
 use crate::sentiment::SentimentAnalyzer;
 use crate::transforms::hashtags::{HashtagMode, for_each_hashtag};
 use crate::tweet::{self, BadRecord, Day, InputFormat};
@@ -56,6 +56,9 @@ pub struct Batch {
     pub days: FxHashMap<Day, DayStats>,
     /// Bad records by reason, for the log.
     pub bad_reasons: FxHashMap<&'static str, u64>,
+    /// The partition and offsets these records came from (partitioned sources
+    /// keep one `Batch` per partition; see [`super::pool`]).
+    pub origin: Option<Origin>,
 }
 
 impl Batch {
@@ -77,6 +80,13 @@ impl Batch {
         for (reason, n) in other.bad_reasons {
             *self.bad_reasons.entry(reason).or_default() += n;
         }
+        self.origin = match (self.origin, other.origin) {
+            (Some(a), Some(b)) if a.partition == b.partition && a.epoch == b.epoch => Some(a.span(b)),
+            (a, None) => a,
+            (None, b) => b,
+            // Parts of different partitions merged: the sum has no single origin.
+            (Some(_), Some(_)) => None,
+        };
     }
 }
 
@@ -96,6 +106,9 @@ impl Ingest {
     /// connection (`chunk.unterminated`) is a bad record, never decoded: only a
     /// newline makes a line complete.
     pub fn chunk(&mut self, batch: &mut Batch, chunk: &Chunk) {
+        if let Some(origin) = chunk.origin {
+            batch.origin = Some(batch.origin.map_or(origin, |o| o.span(origin)));
+        }
         chunk.for_each_line(|line| match line {
             Line::Ok(bytes) => self.line(batch, bytes),
             Line::TooLong { .. } => self.bad(batch, BadRecord::TooLong.reason()),

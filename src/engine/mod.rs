@@ -13,7 +13,7 @@ pub mod tables;
 pub mod window;
 
 use batch::{Batch, DayStats, Operators};
-use pool::IngestPool;
+use pool::{Closed, IngestPool};
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -24,12 +24,45 @@ use window::{Window, WindowSpec};
 use crate::codec::Chunk;
 use crate::tweet::Day;
 
+/// Running totals since start: tag counts and per-day sentiment.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Totals {
+    pub tags: FxHashMap<Box<str>, u64>,
+    pub days: BTreeMap<Day, DayStats>,
+}
+
+impl Totals {
+    /// Adds a batch's counts.
+    pub fn add(&mut self, batch: &Batch) {
+        for (tag, n) in &batch.tags {
+            match self.tags.get_mut(tag) {
+                Some(total) => *total += n,
+                None => {
+                    self.tags.insert(tag.clone(), *n);
+                }
+            }
+        }
+        for (day, stats) in &batch.days {
+            self.days.entry(*day).or_default().add(*stats);
+        }
+    }
+
+    /// Adds other totals (of another partition).
+    pub fn add_totals(&mut self, other: &Totals) {
+        for (tag, n) in &other.tags {
+            *self.tags.entry(tag.clone()).or_default() += n;
+        }
+        for (day, stats) in &other.days {
+            self.days.entry(*day).or_default().add(*stats);
+        }
+    }
+}
+
 /// The engine: the open batch (in the ingest workers), the state since start,
 /// and the published tables.
 pub struct Engine {
     pool: IngestPool,
-    totals: FxHashMap<Box<str>, u64>,
-    days: BTreeMap<Day, DayStats>,
+    totals: Totals,
     history: VecDeque<BatchRow>,
     window: Option<Window>,
     /// The last published window counts (between slides they stay as they were).
@@ -46,8 +79,7 @@ impl Engine {
             pool: IngestPool::new(ops, workers),
             window: window.map(Window::new),
             tag_window: window.map(|_| Vec::new()),
-            totals: FxHashMap::default(),
-            days: BTreeMap::new(),
+            totals: Totals::default(),
             history: VecDeque::new(),
             tables: Arc::new(Tables::default()),
             seen_data: false,
@@ -64,25 +96,33 @@ impl Engine {
         self.pool.submit(chunk).await;
     }
 
-    /// Closes the open batch as of `batch_time` (ms since the epoch), merges it
-    /// into the running state and publishes the new tables. `delay` is how late
-    /// the close started after its scheduled time.
+    /// Closes the open batch: waits for the ingest workers and returns what they
+    /// made of it, one part per partition. [`Engine::publish`] then makes the tables.
+    pub async fn flush(&mut self) -> Closed {
+        self.pool.flush().await
+    }
+
+    /// Closes the open batch as of `batch_time` (ms since the epoch) and
+    /// publishes the new tables. `delay` is how late the close started after its
+    /// scheduled time.
     pub async fn close_batch(&mut self, batch_time: i64, delay: Duration) -> BatchRow {
-        let (batch, busy) = self.pool.flush().await;
-        self.publish(batch, busy, batch_time, delay)
+        let closed = self.flush().await;
+        self.publish(closed, None, batch_time, delay)
     }
 
-    /// At the end of a run: closes the open batch if it has any records.
-    pub async fn close_final_batch(&mut self, batch_time: i64) {
-        let (batch, busy) = self.pool.flush().await;
-        if batch.records > 0 {
-            self.publish(batch, busy, batch_time, Duration::ZERO);
-        }
-    }
-
-    /// Merges a closed batch into the running state and publishes the tables.
-    fn publish(&mut self, batch: Batch, busy: Duration, batch_time: i64, delay: Duration) -> BatchRow {
+    /// Merges a closed batch into the running totals and publishes the tables.
+    /// With `stored`, the totals as kept by a results store (the sum over every
+    /// consumer of the group) replace the engine's own.
+    pub fn publish(
+        &mut self,
+        closed: Closed,
+        stored: Option<Totals>,
+        batch_time: i64,
+        delay: Duration,
+    ) -> BatchRow {
         let start = Instant::now();
+        let busy = closed.busy;
+        let batch = closed.merged();
         self.seen_data |= batch.records > 0;
         if batch.bad_records > 0 {
             let mut reasons: Vec<_> = batch.bad_reasons.iter().collect();
@@ -95,16 +135,9 @@ impl Engine {
                 list.join(", ")
             );
         }
-        for (tag, n) in &batch.tags {
-            match self.totals.get_mut(tag) {
-                Some(total) => *total += n,
-                None => {
-                    self.totals.insert(tag.clone(), *n);
-                }
-            }
-        }
-        for (day, stats) in &batch.days {
-            self.days.entry(*day).or_default().add(*stats);
+        match stored {
+            Some(totals) => self.totals = totals,
+            None => self.totals.add(&batch),
         }
         let mut tag_counts: Vec<(Box<str>, u64)> = batch.tags.iter().map(|(t, n)| (t.clone(), *n)).collect();
         sort_tags(&mut tag_counts);
@@ -115,7 +148,8 @@ impl Engine {
             sort_tags(&mut v);
             self.tag_window = Some(v);
         }
-        let mut tag_totals: Vec<(Box<str>, u64)> = self.totals.iter().map(|(t, n)| (t.clone(), *n)).collect();
+        let mut tag_totals: Vec<(Box<str>, u64)> =
+            self.totals.tags.iter().map(|(t, n)| (t.clone(), *n)).collect();
         sort_tags(&mut tag_totals);
         let row = BatchRow {
             batch_time,
@@ -134,7 +168,7 @@ impl Engine {
             tag_counts,
             tag_totals,
             tag_window: self.tag_window.clone(),
-            sentiment_by_day: self.days.iter().map(|(d, s)| (*d, *s)).collect(),
+            sentiment_by_day: self.totals.days.iter().map(|(d, s)| (*d, *s)).collect(),
             batches: self.history.iter().cloned().collect(),
         });
         row

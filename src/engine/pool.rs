@@ -7,19 +7,44 @@
 //! bounded and a slot's chunks are applied in order. At a batch boundary every
 //! slot's job is awaited and the partials are merged. Merging is
 //! order-independent (counts and integer score sums), so results are identical
-//! to a single slot's. (Short jobs, not resident threads: a running blocking job
+//! to a single slot's. Chunks of a partitioned source (Kafka) are kept apart by
+//! partition, so that each partition's results can be stored with its offsets. (Short jobs, not resident threads: a running blocking job
 //! also keeps tokio's paused test clock from jumping ahead, so tests stay exact.)
 
 use super::batch::{Batch, Ingest, Operators};
 use crate::codec::Chunk;
+use rustc_hash::FxHashMap;
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
-/// One slot's state: its scorer and its part of the open batch.
+/// Which part of the open batch a chunk goes to: its partition and the
+/// source's epoch for it, or `None` for unpartitioned sources.
+type PartKey = Option<(i32, u64)>;
+
+/// One slot's state: its scorer and its parts of the open batch.
 struct Worker {
     ingest: Ingest,
-    batch: Batch,
+    parts: FxHashMap<PartKey, Batch>,
     busy: Duration,
+}
+
+/// A closed batch: one [`Batch`] per partition (a single one for unpartitioned
+/// sources), and the longest time any slot spent on it.
+#[derive(Debug, Default)]
+pub struct Closed {
+    pub parts: Vec<Batch>,
+    pub busy: Duration,
+}
+
+impl Closed {
+    /// All parts as one batch.
+    pub fn merged(self) -> Batch {
+        let mut all = Batch::default();
+        for part in self.parts {
+            all.merge(part);
+        }
+        all
+    }
 }
 
 /// A slot holds its worker, or the job currently using it.
@@ -52,7 +77,7 @@ impl IngestPool {
             .map(|_| {
                 Slot::Idle(Box::new(Worker {
                     ingest: Ingest::new(ops),
-                    batch: Batch::default(),
+                    parts: FxHashMap::default(),
                     busy: Duration::ZERO,
                 }))
             })
@@ -69,23 +94,27 @@ impl IngestPool {
         let mut worker = slot.take().await;
         *slot = Slot::Running(tokio::task::spawn_blocking(move || {
             let start = Instant::now();
-            worker.ingest.chunk(&mut worker.batch, &chunk);
+            let key = chunk.origin.map(|o| (o.partition, o.epoch));
+            worker.ingest.chunk(worker.parts.entry(key).or_default(), &chunk);
             worker.busy += start.elapsed();
             worker
         }));
     }
 
-    /// Everything submitted so far, merged into one batch, with the longest time
-    /// any slot spent on it.
-    pub async fn flush(&mut self) -> (Batch, Duration) {
-        let mut merged = Batch::default();
+    /// Everything submitted so far, the slots' parts merged by partition.
+    pub async fn flush(&mut self) -> Closed {
+        let mut parts = FxHashMap::<PartKey, Batch>::default();
         let mut busy = Duration::ZERO;
         for slot in &mut self.slots {
             let mut worker = slot.take().await;
-            merged.merge(std::mem::take(&mut worker.batch));
+            for (key, part) in worker.parts.drain() {
+                parts.entry(key).or_default().merge(part);
+            }
             busy = busy.max(std::mem::take(&mut worker.busy));
             *slot = Slot::Idle(worker);
         }
-        (merged, busy)
+        let mut parts: Vec<Batch> = parts.into_values().collect();
+        parts.sort_by_key(|b| b.origin.map(|o| (o.partition, o.epoch)));
+        Closed { parts, busy }
     }
 }

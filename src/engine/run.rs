@@ -5,6 +5,7 @@ use super::Engine;
 use super::clock::{BatchClock, Tick, now_millis};
 use crate::codec::Chunk;
 use crate::sinks::print::Printer;
+use crate::sinks::results::Results;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -43,17 +44,28 @@ pub enum Ended {
     Shutdown,
 }
 
+/// How long the last batch may wait for the results store at shutdown.
+const FINAL_STORE_PATIENCE: Duration = Duration::from_secs(30);
+
+/// How a run goes: its batch clock, printing, stop conditions and results store.
+pub struct Plan<'a> {
+    pub clock: BatchClock,
+    pub print_every: PrintEvery,
+    pub stop: StopWhen,
+    pub printer: &'a mut Printer,
+    /// Every batch is stored here before its tables are published.
+    pub results: Option<&'a mut Results>,
+}
+
 /// Runs until a stop condition, the end of manual ticks, or `shutdown`; then
 /// closes the open batch if it has records and prints the final tables.
 pub async fn run(
     engine: &mut Engine,
     mut source: mpsc::Receiver<Chunk>,
-    mut clock: BatchClock,
-    print_every: PrintEvery,
-    stop: StopWhen,
-    printer: &mut Printer,
+    plan: Plan<'_>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Ended> {
+    let Plan { mut clock, print_every, stop, printer, mut results } = plan;
     let mut timer = match print_every {
         PrintEvery::Every(period) => {
             let mut t = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -75,7 +87,18 @@ pub async fn run(
                 while let Ok(chunk) = source.try_recv() {
                     engine.ingest(chunk).await;
                 }
-                let row = engine.close_batch(batch_time, delay).await;
+                let mut closed = engine.flush().await;
+                let storing = std::time::Instant::now();
+                let stored = match results.as_deref_mut() {
+                    Some(r) => match r.store(&closed.parts, shutdown.cancelled()).await? {
+                        Some(totals) => Some(totals),
+                        None => break Ended::Shutdown,
+                    },
+                    None => None,
+                };
+                // Storing is part of processing the batch.
+                closed.busy += storing.elapsed();
+                let row = engine.publish(closed, stored, batch_time, delay);
                 batches += 1;
                 if print_every == PrintEvery::Batch {
                     printer.print_timer(&engine.tables().snapshot())?;
@@ -106,7 +129,24 @@ pub async fn run(
         while let Ok(chunk) = source.try_recv() {
             engine.ingest(chunk).await;
         }
-        engine.close_final_batch(now_millis()).await;
+        let closed = engine.flush().await;
+        if closed.parts.iter().any(|p| p.records > 0) {
+            let stored = match results {
+                Some(r) => match r.store(&closed.parts, tokio::time::sleep(FINAL_STORE_PATIENCE)).await? {
+                    Some(totals) => Some(Some(totals)),
+                    None => {
+                        tracing::warn!(
+                            "the last batch could not be stored; its records will be read again on restart"
+                        );
+                        None
+                    }
+                },
+                None => Some(None),
+            };
+            if let Some(stored) = stored {
+                engine.publish(closed, stored, now_millis(), Duration::ZERO);
+            }
+        }
     }
     printer.print_final(&engine.tables().snapshot())?;
     Ok(ended)
@@ -125,6 +165,11 @@ mod tests {
 
     fn chunk(text: &str) -> Chunk {
         LineCodec::new(1 << 20).decode(&mut BytesMut::from(text)).unwrap().unwrap()
+    }
+
+    /// A plan that prints nothing until the end.
+    fn quiet(clock: BatchClock, stop: StopWhen, printer: &mut Printer) -> Plan<'_> {
+        Plan { clock, print_every: PrintEvery::Never, stop, printer, results: None }
     }
 
     fn engine() -> Engine {
@@ -156,9 +201,7 @@ mod tests {
         let mut printer = Printer::new(OutputFormat::Json, None, Box::new(std::io::sink()));
         let stop = StopWhen { batches: Some(4), ..StopWhen::default() };
         let ended =
-            run(&mut engine, rx, clock, PrintEvery::Never, stop, &mut printer, CancellationToken::new())
-                .await
-                .unwrap();
+            run(&mut engine, rx, quiet(clock, stop, &mut printer), CancellationToken::new()).await.unwrap();
         feeder.await.unwrap();
         assert_eq!(ended, Ended::BatchLimit);
         let snap = tables.snapshot();
@@ -180,9 +223,7 @@ mod tests {
         let mut printer = Printer::new(OutputFormat::Json, None, Box::new(std::io::sink()));
         let stop = StopWhen { idle_batches: Some(3), ..StopWhen::default() };
         let clock = BatchClock::interval(Duration::from_secs(1));
-        let ended =
-            run(&mut engine, rx, clock, PrintEvery::Never, stop, &mut printer, CancellationToken::new())
-                .await;
+        let ended = run(&mut engine, rx, quiet(clock, stop, &mut printer), CancellationToken::new()).await;
         assert_eq!(ended.unwrap(), Ended::Idle);
         assert_eq!(engine.tables().snapshot().batches.len(), 4);
         drop(tx);

@@ -1,4 +1,6 @@
-//! Where results go: the terminal (timer print and final tables) and HTTP.
+//! Where results go: the terminal (timer print and final tables), HTTP, and
+//! MongoDB (exactly once, in Kafka mode).
 
 pub mod http;
 pub mod print;
+pub mod results;

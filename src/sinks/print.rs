@@ -22,13 +22,13 @@ pub struct Printer {
     pub top: Option<usize>,
     /// The table the timer prints: `tag_counts` (the original query), or
     /// `sentiment_by_day` (the Kafka lab's global table after each batch).
-    pub timer_table: &'static str,
+    pub timer_table: String,
     out: Box<dyn Write + Send>,
 }
 
 impl Printer {
     pub fn new(format: OutputFormat, top: Option<usize>, out: Box<dyn Write + Send>) -> Self {
-        Printer { format, top, timer_table: "tag_counts", out }
+        Printer { format, top, timer_table: "tag_counts".into(), out }
     }
 
     pub fn stdout(format: OutputFormat, top: Option<usize>) -> Self {
@@ -38,8 +38,10 @@ impl Printer {
     /// The timer query: by default the top tags of the latest batch.
     pub fn print_timer(&mut self, snap: &Snapshot) -> io::Result<()> {
         let limit = if self.timer_table.starts_with("tag_") { self.top } else { None };
-        let table = snap.table(self.timer_table, limit).expect("the timer table exists");
-        self.print(&table)
+        match snap.table(&self.timer_table, limit) {
+            Some(table) => self.print(&table),
+            None => Ok(()),
+        }
     }
 
     /// The final tables: tag totals, sentiment per day, and the batch log.

@@ -69,6 +69,23 @@ impl Proc {
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {line}"))
     }
 
+    /// The next stdout line as JSON, or None once stdout is closed (the process ended).
+    pub fn try_next_json(&mut self) -> Option<serde_json::Value> {
+        match self.stdout.recv_timeout(EVENT_TIMEOUT) {
+            Ok(line) => {
+                Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => None,
+            Err(e) => panic!("no stdout line ({e}); stderr:\n{}", self.stderr_seen.join("\n")),
+        }
+    }
+
+    /// Asks the process to stop (SIGTERM), like Ctrl-C.
+    pub fn terminate(&mut self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
     /// Closes a manual batch.
     pub fn tick(&mut self) {
         let stdin = self.stdin.as_mut().expect("stdin open");

@@ -1,0 +1,377 @@
+//! Results in MongoDB, exactly once (`stream --kafka … --results URI`).
+//!
+//! One document per topic partition holds that partition's totals (per-day
+//! sentiment and tag counts) and `next_offset`, the first offset not yet counted.
+//! After each batch, each partition's document is replaced in one atomic
+//! conditional write whose filter matches the offset the batch started from:
+//! a batch is stored whole or not at all, and never twice. The Kafka source
+//! resumes each partition from `next_offset` (see
+//! [`crate::sources::kafka::positions`]), so a crash at any point (before,
+//! during or after the write, before the Kafka offset commit) loses nothing and
+//! counts nothing twice. Kafka offsets are committed after the write, for
+//! monitoring only.
+//!
+//! If the write finds the document further along (another engine of the group
+//! stored that partition after a rebalance), the batch's part for that partition
+//! is dropped and the source rewinds to where the document ends.
+//!
+//! The global tables are the sum over the group's partition documents; MongoDB
+//! views `<group>.sentiment_by_day` and `<group>.tag_totals` compute them for
+//! other readers.
+
+use crate::engine::Totals;
+use crate::engine::batch::{Batch, DayStats};
+use crate::sources::kafka::KafkaConsumer;
+use crate::sources::kafka::positions::{Positions, ResumeFrom};
+use crate::tweet::date::parse_date;
+use futures_util::TryStreamExt;
+use mongodb::Collection;
+use mongodb::bson::{Bson, Document, doc};
+use mongodb::error::{ErrorKind, WriteFailure};
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+use rustc_hash::FxHashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where results are kept.
+#[derive(Clone, Debug)]
+pub struct ResultsConfig {
+    pub uri: String,
+    pub db: String,
+    pub collection: String,
+    pub group: String,
+    pub topic: String,
+}
+
+/// A connection to the results collection for one group and topic.
+#[derive(Clone)]
+pub struct ResultsStore {
+    coll: Collection<Document>,
+    group: String,
+    topic: String,
+}
+
+/// What one partition has stored: its totals and where they end.
+struct Stored {
+    next_offset: i64,
+    totals: Totals,
+}
+
+impl ResultsStore {
+    /// Connects (waiting for the server) and creates the views.
+    pub async fn connect(config: &ResultsConfig) -> anyhow::Result<Self> {
+        let client = crate::lab::mongo::connect(&config.uri, Duration::from_secs(60)).await?;
+        let db = client.database(&config.db);
+        let store = ResultsStore {
+            coll: db.collection(&config.collection),
+            group: config.group.clone(),
+            topic: config.topic.clone(),
+        };
+        store.create_views(&db, &config.collection).await;
+        tracing::info!(
+            "results: stored exactly once in {}.{} (group {}, topic {}); views {}.{}.sentiment_by_day, .tag_totals",
+            config.db,
+            config.collection,
+            config.group,
+            config.topic,
+            config.db,
+            config.group
+        );
+        Ok(store)
+    }
+
+    fn id(&self, partition: i32) -> String {
+        // Topic names cannot contain ':', so the id is unambiguous for any group name.
+        format!("{}:{partition}:{}", self.topic, self.group)
+    }
+
+    /// The resume lookup for the Kafka source.
+    pub fn resume_from(&self) -> ResumeFrom {
+        let store = self.clone();
+        Arc::new(move |partition| {
+            let store = store.clone();
+            Box::pin(async move { Ok(store.load(partition).await?.map(|s| s.next_offset)) })
+        })
+    }
+
+    /// A partition's stored document, if any.
+    async fn load(&self, partition: i32) -> anyhow::Result<Option<Stored>> {
+        let found = self.coll.find_one(doc! {"_id": self.id(partition)}).await?;
+        found.map(|d| from_document(&d)).transpose()
+    }
+
+    /// The sum over every partition document of this group and topic.
+    pub async fn totals(&self) -> anyhow::Result<Totals> {
+        let mut cursor = self.coll.find(doc! {"group": &self.group, "topic": &self.topic}).await?;
+        let mut all = Totals::default();
+        while let Some(d) = cursor.try_next().await? {
+            all.add_totals(&from_document(&d)?.totals);
+        }
+        Ok(all)
+    }
+
+    /// Replaces the partition document if it still ends at `from` (or creates it
+    /// if there is none). `Ok(false)`: it does not end there.
+    async fn replace_if_at(&self, partition: i32, from: i64, stored: &Stored) -> anyhow::Result<bool> {
+        let id = self.id(partition);
+        let mut d = to_document(stored);
+        d.insert("_id", &id);
+        d.insert("group", &self.group);
+        d.insert("topic", &self.topic);
+        d.insert("partition", partition);
+        let written = self.coll.replace_one(doc! {"_id": &id, "next_offset": from}, d).upsert(true).await;
+        match written {
+            Ok(_) => Ok(true),
+            // The filter did not match an existing document, so the upsert
+            // tried to insert a second one with the same _id.
+            Err(e) if matches!(&*e.kind, ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == 11000) => {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Views computing the global tables from the partition documents.
+    async fn create_views(&self, db: &mongodb::Database, collection: &str) {
+        let matching = doc! {"$match": {"group": &self.group, "topic": &self.topic}};
+        let by_day = vec![
+            matching.clone(),
+            doc! {"$unwind": "$days"},
+            doc! {"$group": {"_id": "$days.date", "sum_e4": {"$sum": "$days.score_sum_e4"}, "score_count": {"$sum": "$days.count"}}},
+            doc! {"$project": {"_id": 0, "date": "$_id", "score_sum": {"$divide": ["$sum_e4", 10_000]},
+            "score_count": 1, "score_avg": {"$divide": [{"$divide": ["$sum_e4", 10_000]}, "$score_count"]}}},
+            doc! {"$sort": {"date": 1}},
+        ];
+        let tags = vec![
+            matching,
+            doc! {"$unwind": "$tags"},
+            doc! {"$group": {"_id": "$tags.tag", "count": {"$sum": "$tags.count"}}},
+            doc! {"$project": {"_id": 0, "tag": "$_id", "count": 1}},
+            doc! {"$sort": {"count": -1, "tag": 1}},
+        ];
+        for (name, pipeline) in [("sentiment_by_day", by_day), ("tag_totals", tags)] {
+            let view = format!("{}.{name}", self.group);
+            let create = doc! {"create": &view, "viewOn": collection, "pipeline": pipeline.clone()};
+            let result = match db.run_command(create).await {
+                Err(e) if matches!(&*e.kind, ErrorKind::Command(c) if c.code == 48) => {
+                    // It exists (an earlier run): make sure it reads this topic.
+                    db.run_command(doc! {"collMod": &view, "viewOn": collection, "pipeline": pipeline})
+                        .await
+                        .map(drop)
+                }
+                other => other.map(drop),
+            };
+            if let Err(e) = result {
+                tracing::warn!("results: could not create the view {view}: {e}");
+            }
+        }
+    }
+}
+
+/// The results sink of the engine: stores each closed batch, per partition.
+pub struct Results {
+    store: ResultsStore,
+    positions: Arc<Positions>,
+    consumer: Arc<KafkaConsumer>,
+    /// What each partition stored last (a cache of its document).
+    stored: FxHashMap<i32, Stored>,
+    stores: u64,
+    /// For crash tests: abort the process right after this many batches that
+    /// stored something, before committing offsets to Kafka.
+    pub crash_after_stores: Option<u64>,
+}
+
+/// Stored or not: how one partition's part of a batch ended.
+enum Outcome {
+    Stored(i64),
+    Dropped,
+}
+
+impl Results {
+    pub fn new(store: ResultsStore, positions: Arc<Positions>, consumer: Arc<KafkaConsumer>) -> Self {
+        Results {
+            store,
+            positions,
+            consumer,
+            stored: FxHashMap::default(),
+            stores: 0,
+            crash_after_stores: None,
+        }
+    }
+
+    /// Stores the parts of a closed batch and returns the global totals. Retries
+    /// while MongoDB is unreachable; `Ok(None)` if `give_up` fires first (then
+    /// nothing more is stored or committed: the batch is read again on restart).
+    pub async fn store(
+        &mut self,
+        parts: &[Batch],
+        give_up: impl Future<Output = ()>,
+    ) -> anyhow::Result<Option<Totals>> {
+        tokio::pin!(give_up);
+        let mut committed = TopicPartitionList::new();
+        for part in parts {
+            let Some(origin) = part.origin else { continue };
+            let mut backoff = Duration::from_millis(200);
+            loop {
+                match self.store_part(part).await {
+                    Ok(Outcome::Stored(next)) => {
+                        committed.add_partition_offset(
+                            &self.store.topic,
+                            origin.partition,
+                            Offset::Offset(next),
+                        )?;
+                        break;
+                    }
+                    Ok(Outcome::Dropped) => break,
+                    Err(e) => {
+                        tracing::warn!(
+                            "results: storing partition {} failed ({e:#}); retrying",
+                            origin.partition
+                        );
+                        // The write may or may not have happened: read it back next time.
+                        self.stored.remove(&origin.partition);
+                        tokio::select! {
+                            () = &mut give_up => return Ok(None),
+                            () = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        }
+        if committed.count() > 0 {
+            self.stores += 1;
+        }
+        if committed.count() > 0 && self.crash_after_stores == Some(self.stores) {
+            tracing::error!("results: aborting after {} stored batches, as asked", self.stores);
+            std::process::abort();
+        }
+        if committed.count() > 0
+            && let Err(e) = self.consumer.commit(&committed, CommitMode::Async)
+        {
+            tracing::debug!("kafka offset commit failed (MongoDB has the results): {e}");
+        }
+        loop {
+            match self.store.totals().await {
+                Ok(t) => return Ok(Some(t)),
+                Err(e) => {
+                    tracing::warn!("results: reading the totals failed ({e:#}); retrying");
+                    tokio::select! {
+                        () = &mut give_up => return Ok(None),
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn store_part(&mut self, part: &Batch) -> anyhow::Result<Outcome> {
+        let origin = part.origin.expect("checked by the caller");
+        let p = origin.partition;
+        if self.positions.epoch(p) != Some(origin.epoch) {
+            tracing::debug!("partition {p}: dropping results read before a rewind or rebalance");
+            return Ok(Outcome::Dropped);
+        }
+        if self.stored.get(&p).is_none_or(|s| s.next_offset != origin.first) {
+            let fresh = self.store.load(p).await?;
+            // Nothing stored yet: this batch starts the partition's record.
+            let fresh = fresh.unwrap_or(Stored { next_offset: origin.first, totals: Totals::default() });
+            self.stored.insert(p, fresh);
+        }
+        let stored = self.stored.get_mut(&p).expect("just ensured");
+        if stored.next_offset != origin.first {
+            return Ok(self.someone_else_stored(p, origin.next));
+        }
+        stored.totals.add(part);
+        stored.next_offset = origin.next;
+        let written = self.store.replace_if_at(p, origin.first, stored).await;
+        match written {
+            Ok(true) => Ok(Outcome::Stored(origin.next)),
+            Ok(false) => {
+                self.stored.remove(&p);
+                if let Some(fresh) = self.store.load(p).await? {
+                    self.stored.insert(p, fresh);
+                }
+                Ok(self.someone_else_stored(p, origin.next))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The partition's document does not end where this batch starts: the part
+    /// is dropped and the source continues from where the document ends.
+    fn someone_else_stored(&mut self, p: i32, our_next: i64) -> Outcome {
+        let Some(at) = self.stored.get(&p).map(|s| s.next_offset) else { return Outcome::Dropped };
+        if at == our_next {
+            // Exactly this range is stored (a write whose reply was lost): done.
+            return Outcome::Stored(at);
+        }
+        tracing::info!(
+            "partition {p}: results are stored up to offset {at} by another consumer; continuing from there"
+        );
+        self.positions.rewind(p, at);
+        Outcome::Dropped
+    }
+}
+
+fn to_document(s: &Stored) -> Document {
+    let days: Vec<Bson> = s
+        .totals
+        .days
+        .iter()
+        .map(|(day, st)| {
+            Bson::Document(
+                doc! {"date": day.to_string(), "score_sum_e4": st.score_sum_e4, "count": st.count as i64},
+            )
+        })
+        .collect();
+    let mut tags: Vec<(&str, u64)> = s.totals.tags.iter().map(|(t, n)| (&**t, *n)).collect();
+    tags.sort_unstable();
+    let tags: Vec<Bson> =
+        tags.into_iter().map(|(t, n)| Bson::Document(doc! {"tag": t, "count": n as i64})).collect();
+    doc! {"next_offset": s.next_offset, "days": days, "tags": tags, "updated": mongodb::bson::DateTime::now()}
+}
+
+fn from_document(d: &Document) -> anyhow::Result<Stored> {
+    let bad = |what: &str| anyhow::anyhow!("results document {:?}: bad {what}", d.get("_id"));
+    let int = |d: &Document, key: &str| -> anyhow::Result<i64> {
+        match d.get(key) {
+            Some(Bson::Int64(n)) => Ok(*n),
+            Some(Bson::Int32(n)) => Ok(i64::from(*n)),
+            _ => Err(bad(key)),
+        }
+    };
+    let mut totals = Totals::default();
+    for day in d.get_array("days").map_err(|_| bad("days"))? {
+        let day = day.as_document().ok_or_else(|| bad("days"))?;
+        let date = day.get_str("date").ok().and_then(parse_date).ok_or_else(|| bad("date"))?;
+        let stats = DayStats { score_sum_e4: int(day, "score_sum_e4")?, count: int(day, "count")? as u64 };
+        totals.days.entry(date).or_default().add(stats);
+    }
+    for tag in d.get_array("tags").map_err(|_| bad("tags"))? {
+        let tag = tag.as_document().ok_or_else(|| bad("tags"))?;
+        let name = tag.get_str("tag").map_err(|_| bad("tag"))?;
+        *totals.tags.entry(name.into()).or_default() += int(tag, "count")? as u64;
+    }
+    Ok(Stored { next_offset: int(d, "next_offset")?, totals })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tweet::Day;
+
+    #[test]
+    fn documents_round_trip() {
+        let mut totals = Totals::default();
+        totals.tags.insert("#a.b$c".into(), 3);
+        totals.tags.insert("#z".into(), 1);
+        totals.days.insert(Day::from_ymd(2015, 11, 1).unwrap(), DayStats { score_sum_e4: -12_345, count: 7 });
+        let stored = Stored { next_offset: 42, totals: totals.clone() };
+        let back = from_document(&to_document(&stored)).unwrap();
+        assert_eq!(back.next_offset, 42);
+        assert_eq!(back.totals, totals);
+    }
+}

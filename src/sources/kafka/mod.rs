@@ -1,0 +1,331 @@
+//! The Kafka source: consumes a topic in a consumer group and hands the messages
+//! to the engine as chunks of lines, one message per line and one partition per
+//! chunk, each chunk carrying its partition and offsets ([`Origin`]).
+//!
+//! A JSON message never needs a raw newline (inside strings they must be
+//! escaped), so newlines in a payload are turned into spaces: valid JSON stays
+//! valid, and one message stays one record.
+//!
+//! With a results store ([`positions`]), offsets are not committed automatically:
+//! the store says where each partition resumes, and the store commits offsets
+//! to Kafka after it has stored a batch, for monitoring only.
+
+pub mod positions;
+
+use super::socket::SourceStatus;
+use crate::codec::{Chunk, Origin};
+use crate::lab::produce::kafka_config;
+use bytes::BytesMut;
+use futures_util::FutureExt;
+use positions::{Positions, Verdict};
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::message::BorrowedMessage;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Where a group without committed offsets starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StartFrom {
+    Earliest,
+    Latest,
+}
+
+#[derive(Clone)]
+pub struct KafkaSource {
+    pub brokers: String,
+    pub topic: String,
+    pub group: String,
+    pub from: StartFrom,
+    pub max_line_bytes: usize,
+    /// Read exactly these partitions from these offsets instead of joining the
+    /// group's assignment (the `lab` command: only what it produced itself).
+    pub start_at: Option<Vec<(i32, i64)>>,
+    /// Resume each partition where the results store says (exactly-once mode).
+    pub positions: Option<Arc<Positions>>,
+    /// Extra librdkafka settings (`-X key=value`), applied last.
+    pub options: Vec<(String, String)>,
+}
+
+/// The consumer, as the source and the results store share it.
+pub type KafkaConsumer = StreamConsumer<Rebalances>;
+
+/// Logs partition assignments and forgets the positions of revoked partitions.
+pub struct Rebalances {
+    topic: String,
+    positions: Option<Arc<Positions>>,
+}
+
+impl ClientContext for Rebalances {}
+
+impl ConsumerContext for Rebalances {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Revoke(tpl) => {
+                let parts = partitions_of(tpl, &self.topic);
+                tracing::info!("kafka: partitions {parts:?} of {} revoked", self.topic);
+                if let Some(p) = &self.positions {
+                    p.forget(&parts);
+                }
+            }
+            Rebalance::Assign(tpl) => {
+                tracing::info!(
+                    "kafka: assigned partitions {:?} of {}",
+                    partitions_of(tpl, &self.topic),
+                    self.topic
+                );
+            }
+            Rebalance::Error(e) => tracing::warn!("kafka: rebalance error: {e}"),
+        }
+    }
+}
+
+fn partitions_of(tpl: &TopicPartitionList, topic: &str) -> Vec<i32> {
+    tpl.elements_for_topic(topic).iter().map(|e| e.partition()).collect()
+}
+
+/// The next offset of every partition of `topic` (its end now), creating nothing.
+pub fn end_offsets(brokers: &str, topic: &str) -> anyhow::Result<Vec<(i32, i64)>> {
+    let consumer: BaseConsumer = kafka_config(brokers).set("group.id", "tweetstream-watermarks").create()?;
+    let timeout = Duration::from_secs(30);
+    let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+    let mut ends = Vec::new();
+    for t in metadata.topics() {
+        for p in t.partitions() {
+            let (_, high) = consumer.fetch_watermarks(topic, p.id(), timeout)?;
+            ends.push((p.id(), high));
+        }
+    }
+    Ok(ends)
+}
+
+/// Messages gathered into one chunk at most.
+const CHUNK_MESSAGES: usize = 2000;
+
+impl KafkaSource {
+    /// Creates the consumer and subscribes (configuration errors surface here).
+    pub fn subscribe(&self) -> anyhow::Result<KafkaConsumer> {
+        let context = Rebalances { topic: self.topic.clone(), positions: self.positions.clone() };
+        // With a results store, offsets are committed by the store after each
+        // stored batch; otherwise Kafka commits what was read every few seconds.
+        let auto_commit = if self.positions.is_some() { "false" } else { "true" };
+        let mut config = kafka_config(&self.brokers);
+        config
+            .set("group.id", &self.group)
+            .set("auto.offset.reset", if self.from == StartFrom::Earliest { "earliest" } else { "latest" })
+            .set("enable.auto.commit", auto_commit)
+            .set("enable.partition.eof", "false");
+        for (key, value) in &self.options {
+            config.set(key, value);
+        }
+        let consumer: KafkaConsumer = config
+            .create_with_context(context)
+            .map_err(|e| anyhow::anyhow!("kafka consumer for {}: {e}", self.brokers))?;
+        match &self.start_at {
+            None => {
+                consumer.subscribe(&[&self.topic])?;
+                tracing::info!(
+                    "consuming topic {} from {} as group {}",
+                    self.topic,
+                    self.brokers,
+                    self.group
+                );
+            }
+            Some(starts) => {
+                let mut tpl = rdkafka::TopicPartitionList::new();
+                for (partition, offset) in starts {
+                    tpl.add_partition_offset(&self.topic, *partition, rdkafka::Offset::Offset(*offset))?;
+                }
+                consumer.assign(&tpl)?;
+                tracing::info!(
+                    "consuming {} partitions of topic {} from given offsets",
+                    starts.len(),
+                    self.topic
+                );
+            }
+        }
+        Ok(consumer)
+    }
+}
+
+/// Lines of one partition being gathered into a chunk.
+struct Pending {
+    buf: BytesMut,
+    origin: Origin,
+}
+
+/// Forwards messages until `shutdown`; broker errors are logged and retried.
+pub async fn run(
+    src: KafkaSource,
+    consumer: Arc<KafkaConsumer>,
+    tx: mpsc::Sender<Chunk>,
+    status: Arc<SourceStatus>,
+    shutdown: CancellationToken,
+) {
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut last_error: Option<Instant> = None;
+    loop {
+        let first = tokio::select! {
+            () = shutdown.cancelled() => return,
+            m = consumer.recv() => m,
+        };
+        let mut next = Some(first);
+        let mut n = 0;
+        while let Some(result) = next.take() {
+            match result {
+                Ok(msg) => {
+                    if !status.connected.swap(true, Ordering::Relaxed) || last_error.take().is_some() {
+                        tracing::info!("receiving from topic {}", src.topic);
+                    }
+                    if let Some((epoch, first)) = admit(&src, &consumer, &msg, &shutdown).await {
+                        append(&mut pending, &msg, epoch, first, src.max_line_bytes, &tx).await;
+                        n += 1;
+                    }
+                }
+                Err(e) => {
+                    status.connected.store(false, Ordering::Relaxed);
+                    if last_error.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                        tracing::warn!("kafka: {e}; retrying");
+                        last_error = Some(Instant::now());
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            if n < CHUNK_MESSAGES {
+                next = consumer.recv().now_or_never();
+            }
+        }
+        for p in pending.drain(..) {
+            if send(&tx, p, src.max_line_bytes).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Whether a message is forwarded, as `(epoch, first offset of its range)`.
+/// Without a results store every message is; with one, see [`Positions::check`].
+async fn admit(
+    src: &KafkaSource,
+    consumer: &KafkaConsumer,
+    msg: &BorrowedMessage<'_>,
+    shutdown: &CancellationToken,
+) -> Option<(u64, i64)> {
+    let (partition, offset) = (msg.partition(), msg.offset());
+    let Some(positions) = &src.positions else { return Some((0, offset)) };
+    if !positions.knows(partition) {
+        let stored = resume_from(positions, partition, shutdown).await?;
+        positions.start(partition, stored.unwrap_or(offset));
+        match stored {
+            Some(at) if offset < at => tracing::info!(
+                "partition {partition}: resuming at offset {at}, where the stored results end \
+                 (offsets {offset}..{at} were already counted: skipping them)"
+            ),
+            Some(at) => {
+                tracing::info!("partition {partition}: resuming at offset {at}, where the stored results end")
+            }
+            None => {}
+        }
+    }
+    match positions.check(partition, offset)? {
+        Verdict::Take { epoch, first } => Some((epoch, first)),
+        Verdict::Skip => None,
+        Verdict::Gap { to } => {
+            seek_back(src, consumer, positions, partition, to);
+            None
+        }
+    }
+}
+
+/// The stored position of a partition, retrying while the store is unreachable
+/// (`None` from the outer option: shut down meanwhile).
+async fn resume_from(
+    positions: &Positions,
+    partition: i32,
+    shutdown: &CancellationToken,
+) -> Option<Option<i64>> {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match positions.resume_from(partition).await {
+            Ok(stored) => return Some(stored),
+            Err(e) => {
+                tracing::warn!("partition {partition}: cannot read the stored position ({e:#}); retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => return None,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Seeks `partition` back to `to`, unless those offsets are gone from the topic.
+fn seek_back(src: &KafkaSource, consumer: &KafkaConsumer, positions: &Positions, partition: i32, to: i64) {
+    let timeout = Duration::from_secs(10);
+    tokio::task::block_in_place(|| {
+        match consumer.fetch_watermarks(&src.topic, partition, timeout) {
+            Ok((low, _)) if low > to => {
+                tracing::error!(
+                    "partition {partition}: offsets {to}..{low} were deleted from the topic before they \
+                     were counted; continuing at {low}"
+                );
+                positions.skip_hole(partition, low);
+                if let Err(e) = consumer.seek(&src.topic, partition, Offset::Offset(low), timeout) {
+                    tracing::warn!("partition {partition}: seek to {low} failed: {e}");
+                    positions.seek_failed(partition);
+                }
+                return;
+            }
+            _ => {}
+        }
+        tracing::info!("partition {partition}: seeking back to offset {to}");
+        if let Err(e) = consumer.seek(&src.topic, partition, Offset::Offset(to), timeout) {
+            tracing::warn!("partition {partition}: seek to {to} failed: {e}; trying again");
+            positions.seek_failed(partition);
+        }
+    });
+}
+
+/// Appends a message to its partition's pending chunk (sending that chunk
+/// first if the message does not continue it).
+async fn append(
+    pending: &mut Vec<Pending>,
+    msg: &BorrowedMessage<'_>,
+    epoch: u64,
+    first: i64,
+    max_line_bytes: usize,
+    tx: &mpsc::Sender<Chunk>,
+) {
+    let partition = msg.partition();
+    let index = match pending.iter().position(|p| p.origin.partition == partition) {
+        Some(i) if pending[i].origin.epoch == epoch && pending[i].origin.next == first => i,
+        found => {
+            if let Some(i) = found {
+                let _ = send(tx, pending.swap_remove(i), max_line_bytes).await;
+            }
+            let origin = Origin { partition, epoch, first, next: first };
+            pending.push(Pending { buf: BytesMut::with_capacity(64 * 1024), origin });
+            pending.len() - 1
+        }
+    };
+    let p = &mut pending[index];
+    let start = p.buf.len();
+    p.buf.extend_from_slice(msg.payload().unwrap_or_default());
+    for b in &mut p.buf[start..] {
+        if *b == b'\n' || *b == b'\r' {
+            *b = b' ';
+        }
+    }
+    p.buf.extend_from_slice(b"\n");
+    p.origin.next = msg.offset() + 1;
+}
+
+async fn send(tx: &mpsc::Sender<Chunk>, p: Pending, max_line_bytes: usize) -> Result<(), ()> {
+    let chunk = Chunk::from_lines(p.buf.freeze(), max_line_bytes, Some(p.origin));
+    tx.send(chunk).await.map_err(drop)
+}
