@@ -17,5 +17,6 @@ pub mod sentiment;
 pub mod shutdown;
 pub mod sinks;
 pub mod sources;
+pub mod sql;
 pub mod transforms;
 pub mod tweet;

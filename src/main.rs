@@ -11,6 +11,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => cli::demo::run(args),
         Command::Replay(args) => cli::replay::run(args),
         Command::Stream(args) => cli::stream::run(*args),
+        Command::Query(args) => cli::query::run(args),
         Command::Lab(args) => cli::lab::run(args),
         Command::Load(args) => cli::load::run(args),
         Command::Produce(args) => cli::produce::run(args),

@@ -56,7 +56,7 @@ fn batches_tags_and_days_match_an_independent_computation() {
     engine.wait_stderr(&format!("closed after {first} lines"));
     engine.tick();
     let b1 = engine.next_json();
-    assert_eq!(b1["table"], "tag_counts");
+    assert_eq!(b1["query"], "select tag, count from tag_counts order by count desc limit -1");
     assert_eq!(table_counts(&b1), count_tags(&lines[..first], twitter_tags));
 
     // Batch 2: the rest, from a second replay on the same port.

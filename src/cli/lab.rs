@@ -102,8 +102,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "tweetstream-lab",
             "--print-every",
             "batch",
-            "--print-table",
-            "sentiment_by_day",
+            "--print-sql",
+            "select * from sentiment_by_day",
         ])?;
         stream_args.batch = BatchSpec::Every(args.batch);
         stream_args.format = args.format;

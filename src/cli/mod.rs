@@ -7,6 +7,7 @@ pub mod fixtures;
 pub mod lab;
 pub mod load;
 pub mod produce;
+pub mod query;
 pub mod replay;
 pub mod stream;
 pub mod vader;
@@ -41,6 +42,8 @@ pub enum Command {
     Load(load::Args),
     /// Stream the documents of a MongoDB collection into a Kafka topic.
     Produce(produce::Args),
+    /// Run a SQL statement on a running engine's live tables (via its --http).
+    Query(query::Args),
     /// Score lines from stdin with VADER; one JSON object per line on stdout.
     Vader(vader::Args),
     /// Generate the project's test data (deterministic).

@@ -8,12 +8,13 @@ use crate::engine::batch::Operators;
 use crate::engine::clock::BatchClock;
 use crate::engine::run::{self, Ended, PrintEvery, StopWhen};
 use crate::engine::window::WindowSpec;
-use crate::sinks::http;
 use crate::sinks::print::{OutputFormat, Printer};
 use crate::sinks::results::{Results, ResultsConfig, ResultsStore};
+use crate::sinks::{http, pg};
 use crate::sources::kafka::positions::Positions;
 use crate::sources::kafka::{self, KafkaSource, StartFrom};
 use crate::sources::socket::{self, SourceStatus};
+use crate::sql::{self, SqlEngine};
 use crate::transforms::hashtags::HashtagMode;
 use crate::tweet::InputFormat;
 use std::sync::Arc;
@@ -114,9 +115,24 @@ pub struct Args {
     #[arg(long, value_name = "ADDR")]
     pub http: Option<String>,
 
-    /// The table the timer prints (`tag_counts` is the original job's query).
-    #[arg(long, default_value = "tag_counts", value_parser = ["tag_counts", "tag_totals", "tag_window", "sentiment_by_day", "batches"], value_name = "TABLE")]
-    pub print_table: String,
+    /// The statement the timer prints, in SQL over the live tables (default: the
+    /// original job's `select tag, count from tag_counts order by count desc limit N`
+    /// with N from --top).
+    #[arg(long, value_name = "SQL")]
+    pub print_sql: Option<String>,
+
+    /// Serve SQL over the PostgreSQL wire protocol on this address (e.g.
+    /// 127.0.0.1:5433), for psql and Postgres drivers.
+    #[arg(long, value_name = "ADDR")]
+    pub pg: Option<String>,
+
+    /// Time limit of one SQL query.
+    #[arg(long, default_value = "5s", value_parser = super::parse_duration, value_name = "DURATION")]
+    pub sql_timeout: Duration,
+
+    /// Rows one SQL query returns at most (the rest is cut off and flagged).
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub sql_max_rows: usize,
 
     /// Keep the per-day sentiment and tag totals in MongoDB, exactly once (Kafka
     /// mode): one document per partition with its totals and next offset, written
@@ -228,19 +244,28 @@ pub struct Extras {
 pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras) -> anyhow::Result<Ended> {
     let ops = Operators { input: args.input, hashtags: args.hashtags, sentiment: !args.no_sentiment };
     anyhow::ensure!(args.workers >= 1, "--workers must be at least 1");
-    anyhow::ensure!(
-        args.print_table != "tag_window" || args.window.is_some(),
-        "--print-table tag_window needs --window"
-    );
-    let mut engine = Engine::new(ops, args.workers, window_spec(&args)?);
+    let window = window_spec(&args)?;
+    let mut engine = Engine::new(ops, args.workers, window);
+    let limits = sql::Limits { timeout: args.sql_timeout, max_rows: args.sql_max_rows };
+    let sql = Arc::new(SqlEngine::new(engine.tables(), window.is_some(), limits));
+    let timer_sql = args.print_sql.clone().unwrap_or_else(|| {
+        let top = if args.top == 0 { -1 } else { args.top as i64 };
+        format!("select tag, count from tag_counts order by count desc limit {top}")
+    });
+    // A bad statement fails now, not at the first print.
+    sql.query(&timer_sql).map_err(|e| anyhow::anyhow!("--print-sql: {e}"))?;
     let (tx, rx) = mpsc::channel(64);
     let status = Arc::new(SourceStatus::default());
     let source_stop = shutdown.child_token();
     let http_server = match &args.http {
         Some(addr) => {
-            let shared = http::Shared { tables: engine.tables(), source: status.clone() };
+            let shared = http::Shared { tables: engine.tables(), source: status.clone(), sql: sql.clone() };
             Some(http::serve(addr, shared, source_stop.clone()).await?.1)
         }
+        None => None,
+    };
+    let pg_server = match &args.pg {
+        Some(addr) => Some(pg::serve(addr, sql.clone(), source_stop.clone()).await?.1),
         None => None,
     };
     let mut results = None;
@@ -290,7 +315,7 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
     };
     let top = (args.top > 0).then_some(args.top);
     let mut printer = Printer::stdout(args.format, top);
-    printer.timer_table = args.print_table.clone();
+    printer.timer = Some((sql.clone(), timer_sql));
     let stop = StopWhen {
         batches: args.batches,
         idle_batches: args.stop_when_idle,
@@ -306,7 +331,7 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
     let ended = run::run(&mut engine, rx, plan, shutdown).await;
     source_stop.cancel();
     let _ = source.await;
-    if let Some(server) = http_server {
+    for server in [http_server, pg_server].into_iter().flatten() {
         let _ = server.await;
     }
     ended

@@ -101,7 +101,7 @@ pub async fn run(
                 let row = engine.publish(closed, stored, batch_time, delay);
                 batches += 1;
                 if print_every == PrintEvery::Batch {
-                    printer.print_timer(&engine.tables().snapshot())?;
+                    printer.print_timer()?;
                 }
                 idle = if row.records == 0 { idle + 1 } else { 0 };
                 records += row.records;
@@ -120,7 +120,7 @@ pub async fn run(
                 None => source_open = false,
             },
             _ = async { timer.as_mut().expect("guarded").tick().await }, if timer.is_some() => {
-                printer.print_timer(&engine.tables().snapshot())?;
+                printer.print_timer()?;
             }
         }
     };

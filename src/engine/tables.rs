@@ -42,70 +42,173 @@ pub struct Snapshot {
 /// How many batch rows the `batches` table keeps.
 pub const BATCH_HISTORY: usize = 1000;
 
+/// The live tables, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableKind {
+    TagCounts,
+    TagTotals,
+    TagWindow,
+    SentimentByDay,
+    Batches,
+}
+
+/// A column's SQL type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnType {
+    Text,
+    Integer,
+    Real,
+}
+
+/// One value of a table.
+#[derive(Debug, PartialEq)]
+pub enum Cell<'a> {
+    Text(std::borrow::Cow<'a, str>),
+    Integer(i64),
+    Real(f64),
+}
+
+impl Cell<'_> {
+    pub fn to_json(&self) -> Value {
+        match self {
+            Cell::Text(s) => json!(s),
+            Cell::Integer(n) => json!(n),
+            Cell::Real(x) => json!(x),
+        }
+    }
+}
+
+const TAG_COLUMNS: &[(&str, ColumnType)] = &[("tag", ColumnType::Text), ("count", ColumnType::Integer)];
+
+impl TableKind {
+    pub const ALL: [TableKind; 5] = [
+        TableKind::TagCounts,
+        TableKind::TagTotals,
+        TableKind::TagWindow,
+        TableKind::SentimentByDay,
+        TableKind::Batches,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TableKind::TagCounts => "tag_counts",
+            TableKind::TagTotals => "tag_totals",
+            TableKind::TagWindow => "tag_window",
+            TableKind::SentimentByDay => "sentiment_by_day",
+            TableKind::Batches => "batches",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<TableKind> {
+        TableKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Column names and types. Rows come ordered by the first column listed in
+    /// [`TableKind::order`].
+    pub fn columns(self) -> &'static [(&'static str, ColumnType)] {
+        use ColumnType::*;
+        match self {
+            TableKind::TagCounts | TableKind::TagTotals | TableKind::TagWindow => TAG_COLUMNS,
+            TableKind::SentimentByDay => {
+                &[("date", Text), ("score_sum", Real), ("score_count", Integer), ("score_avg", Real)]
+            }
+            TableKind::Batches => &[
+                ("batch_time", Text),
+                ("records", Integer),
+                ("bad_records", Integer),
+                ("undated", Integer),
+                ("processing_ms", Real),
+                ("delay_ms", Real),
+            ],
+        }
+    }
+
+    /// The order rows are kept in, as (column index, descending): tags by count
+    /// descending then tag; days and batches by time.
+    pub fn order(self) -> &'static [(usize, bool)] {
+        match self {
+            TableKind::TagCounts | TableKind::TagTotals | TableKind::TagWindow => &[(1, true), (0, false)],
+            TableKind::SentimentByDay | TableKind::Batches => &[(0, false)],
+        }
+    }
+}
+
 /// A table rendered for output: column names and JSON rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub name: &'static str,
     pub batch_time: Option<i64>,
-    pub columns: &'static [&'static str],
+    pub columns: Vec<&'static str>,
     pub rows: Vec<Vec<Value>>,
 }
 
 impl Snapshot {
     /// Names of the tables this snapshot has, in listing order.
     pub fn table_names(&self) -> Vec<&'static str> {
-        let mut names = vec!["tag_counts", "tag_totals"];
-        if self.tag_window.is_some() {
-            names.push("tag_window");
+        TableKind::ALL.into_iter().filter(|k| self.rows(*k).is_some()).map(TableKind::name).collect()
+    }
+
+    fn tags(&self, kind: TableKind) -> Option<&[(Box<str>, u64)]> {
+        match kind {
+            TableKind::TagCounts => Some(&self.tag_counts),
+            TableKind::TagTotals => Some(&self.tag_totals),
+            TableKind::TagWindow => self.tag_window.as_deref(),
+            _ => None,
         }
-        names.extend(["sentiment_by_day", "batches"]);
-        names
+    }
+
+    /// Rows in a table (None: this run has no such table, e.g. no window).
+    pub fn rows(&self, kind: TableKind) -> Option<usize> {
+        match kind {
+            TableKind::SentimentByDay => Some(self.sentiment_by_day.len()),
+            TableKind::Batches => Some(self.batches.len()),
+            tags => self.tags(tags).map(<[_]>::len),
+        }
+    }
+
+    /// The value at `row`, `column` of a table (both in range).
+    pub fn cell(&self, kind: TableKind, row: usize, column: usize) -> Cell<'_> {
+        match kind {
+            TableKind::SentimentByDay => {
+                let (day, s) = &self.sentiment_by_day[row];
+                match column {
+                    0 => Cell::Text(day.to_string().into()),
+                    1 => Cell::Real(s.score_sum()),
+                    2 => Cell::Integer(s.count as i64),
+                    _ => Cell::Real(s.score_avg()),
+                }
+            }
+            TableKind::Batches => {
+                let b = &self.batches[row];
+                match column {
+                    0 => Cell::Text(format_millis(b.batch_time).into()),
+                    1 => Cell::Integer(b.records as i64),
+                    2 => Cell::Integer(b.bad_records as i64),
+                    3 => Cell::Integer(b.undated as i64),
+                    4 => Cell::Real(b.processing_ms),
+                    _ => Cell::Real(b.delay_ms),
+                }
+            }
+            tags => {
+                let (tag, n) = &self.tags(tags).expect("a tag table")[row];
+                if column == 0 { Cell::Text((&**tag).into()) } else { Cell::Integer(*n as i64) }
+            }
+        }
     }
 
     /// Renders the named table, at most `limit` rows (`None`: all). For
     /// `batches`, the limit keeps the most recent rows.
     pub fn table(&self, name: &str, limit: Option<usize>) -> Option<Table> {
-        let take = |n: usize| limit.map_or(n, |l| l.min(n));
-        let tags = |name: &'static str, v: &[(Box<str>, u64)]| Table {
-            name,
+        let kind = TableKind::from_name(name)?;
+        let n = self.rows(kind)?;
+        let take = limit.map_or(n, |l| l.min(n));
+        let range = if kind == TableKind::Batches { n - take..n } else { 0..take };
+        let width = kind.columns().len();
+        Some(Table {
+            name: kind.name(),
             batch_time: self.batch_time,
-            columns: &["tag", "count"],
-            rows: v[..take(v.len())].iter().map(|(t, c)| vec![json!(t), json!(c)]).collect(),
-        };
-        Some(match name {
-            "tag_counts" => tags("tag_counts", &self.tag_counts),
-            "tag_totals" => tags("tag_totals", &self.tag_totals),
-            "tag_window" => tags("tag_window", self.tag_window.as_deref()?),
-            "sentiment_by_day" => Table {
-                name: "sentiment_by_day",
-                batch_time: self.batch_time,
-                columns: &["date", "score_sum", "score_count", "score_avg"],
-                rows: self.sentiment_by_day[..take(self.sentiment_by_day.len())]
-                    .iter()
-                    .map(|(d, s)| {
-                        vec![json!(d.to_string()), json!(s.score_sum()), json!(s.count), json!(s.score_avg())]
-                    })
-                    .collect(),
-            },
-            "batches" => Table {
-                name: "batches",
-                batch_time: self.batch_time,
-                columns: &["batch_time", "records", "bad_records", "undated", "processing_ms", "delay_ms"],
-                rows: self.batches[self.batches.len() - take(self.batches.len())..]
-                    .iter()
-                    .map(|b| {
-                        vec![
-                            json!(format_millis(b.batch_time)),
-                            json!(b.records),
-                            json!(b.bad_records),
-                            json!(b.undated),
-                            json!(b.processing_ms),
-                            json!(b.delay_ms),
-                        ]
-                    })
-                    .collect(),
-            },
-            _ => return None,
+            columns: kind.columns().iter().map(|(c, _)| *c).collect(),
+            rows: range.map(|r| (0..width).map(|c| self.cell(kind, r, c).to_json()).collect()).collect(),
         })
     }
 }

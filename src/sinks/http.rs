@@ -3,14 +3,17 @@
 //!
 //! - `GET /tables`: the table names and the batch they reflect;
 //! - `GET /tables/{name}?limit=N`: `{"batch_time", "columns", "rows"}`;
-//! - `GET /health`: whether the source is connected, and the latest batch.
+//! - `GET /health`: whether the source is connected, and the latest batch;
+//! - `POST /sql` (body: one statement): `{"columns", "rows", "batch_time", "truncated"}`,
+//!   or HTTP 400 with `{"error"}`.
 
 use crate::engine::tables::{Tables, format_millis};
 use crate::sources::socket::SourceStatus;
+use crate::sql::SqlEngine;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use std::collections::HashMap;
@@ -24,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 pub struct Shared {
     pub tables: Arc<Tables>,
     pub source: Arc<SourceStatus>,
+    pub sql: Arc<SqlEngine>,
 }
 
 pub fn router(shared: Shared) -> Router {
@@ -31,6 +35,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/health", get(health))
         .route("/tables", get(list))
         .route("/tables/{name}", get(table))
+        .route("/sql", post(sql))
         .with_state(shared)
 }
 
@@ -102,5 +107,14 @@ async fn table(
             StatusCode::NOT_FOUND,
             format!("no table {name:?}; tables: {}", snap.table_names().join(", ")),
         ),
+    }
+}
+
+async fn sql(State(s): State<Shared>, body: String) -> Response {
+    let engine = s.sql.clone();
+    match tokio::task::spawn_blocking(move || engine.query(&body)).await {
+        Ok(Ok(result)) => Json(result.to_json()).into_response(),
+        Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("the query failed: {e}")),
     }
 }

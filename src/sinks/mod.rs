@@ -2,5 +2,6 @@
 //! MongoDB (exactly once, in Kafka mode).
 
 pub mod http;
+pub mod pg;
 pub mod print;
 pub mod results;

@@ -1,11 +1,14 @@
-//! Printing tables to the terminal: the timer query of the original job
-//! (`select tag, count from tag_counts order by count desc limit 10`) and the
-//! final tables, as aligned text or one JSON object per line.
+//! Printing tables to the terminal: the timer query (by default the original
+//! job's `select tag, count from tag_counts order by count desc limit 10`, run
+//! through the SQL engine) and the final tables, as aligned text or one JSON
+//! object per line.
 
 use crate::engine::clock::now_millis;
 use crate::engine::tables::{Snapshot, Table, format_millis};
+use crate::sql::SqlEngine;
 use serde_json::{Value, json};
 use std::io::{self, Write};
+use std::sync::Arc;
 
 /// Output format of printed tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -20,27 +23,33 @@ pub struct Printer {
     pub format: OutputFormat,
     /// Rows per printed tag table (`None`: all).
     pub top: Option<usize>,
-    /// The table the timer prints: `tag_counts` (the original query), or
-    /// `sentiment_by_day` (the Kafka lab's global table after each batch).
-    pub timer_table: String,
+    /// What the timer prints: a statement and the engine that runs it.
+    pub timer: Option<(Arc<SqlEngine>, String)>,
     out: Box<dyn Write + Send>,
 }
 
 impl Printer {
     pub fn new(format: OutputFormat, top: Option<usize>, out: Box<dyn Write + Send>) -> Self {
-        Printer { format, top, timer_table: "tag_counts".into(), out }
+        Printer { format, top, timer: None, out }
     }
 
     pub fn stdout(format: OutputFormat, top: Option<usize>) -> Self {
         Self::new(format, top, Box::new(io::stdout()))
     }
 
-    /// The timer query: by default the top tags of the latest batch.
-    pub fn print_timer(&mut self, snap: &Snapshot) -> io::Result<()> {
-        let limit = if self.timer_table.starts_with("tag_") { self.top } else { None };
-        match snap.table(&self.timer_table, limit) {
-            Some(table) => self.print(&table),
-            None => Ok(()),
+    /// The timer query, on the latest batch. A failing statement is reported
+    /// on stderr and the run goes on.
+    pub fn print_timer(&mut self) -> io::Result<()> {
+        let Some((sql, statement)) = &self.timer else { return Ok(()) };
+        match sql.query(statement) {
+            Ok(r) => {
+                let statement = statement.clone();
+                self.emit(("query", &statement), r.batch_time, &r.columns, &r.rows)
+            }
+            Err(e) => {
+                tracing::error!("--print-sql: {e}");
+                Ok(())
+            }
         }
     }
 
@@ -54,23 +63,34 @@ impl Printer {
     }
 
     pub fn print(&mut self, table: &Table) -> io::Result<()> {
+        self.emit(("table", table.name), table.batch_time, &table.columns, &table.rows)
+    }
+
+    /// Prints rows titled `key: title` (a table's name, or the query).
+    fn emit(
+        &mut self,
+        (key, title): (&str, &str),
+        batch_time: Option<i64>,
+        columns: &[impl AsRef<str> + serde::Serialize],
+        rows: &[Vec<Value>],
+    ) -> io::Result<()> {
         let now = now_millis();
         match self.format {
             OutputFormat::Json => {
-                let obj = json!({
+                let mut obj = json!({
                     "time": format_millis(now),
-                    "table": table.name,
-                    "batch_time": table.batch_time.map(format_millis),
-                    "columns": table.columns,
-                    "rows": table.rows,
+                    "batch_time": batch_time.map(format_millis),
+                    "columns": columns,
+                    "rows": rows,
                 });
+                obj[key] = json!(title);
                 writeln!(self.out, "{obj}")?;
             }
             OutputFormat::Table => {
-                let batch = table.batch_time.map_or_else(|| "none yet".to_owned(), format_millis);
+                let batch = batch_time.map_or_else(|| "none yet".to_owned(), format_millis);
                 writeln!(self.out, "-------------------------------------------")?;
-                writeln!(self.out, "Time: {}  {} (batch {batch})", format_millis(now), table.name)?;
-                write_aligned(&mut self.out, table)?;
+                writeln!(self.out, "Time: {}  {title} (batch {batch})", format_millis(now))?;
+                write_aligned(&mut self.out, columns, rows)?;
             }
         }
         self.out.flush()
@@ -88,11 +108,20 @@ fn cell(v: &Value) -> String {
     }
 }
 
-fn write_aligned(out: &mut dyn Write, table: &Table) -> io::Result<()> {
-    let cells: Vec<Vec<String>> = table.rows.iter().map(|r| r.iter().map(cell).collect()).collect();
-    let widths: Vec<usize> = (0..table.columns.len())
+pub fn write_aligned(
+    out: &mut dyn Write,
+    columns: &[impl AsRef<str>],
+    rows: &[Vec<Value>],
+) -> io::Result<()> {
+    let cells: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(cell).collect()).collect();
+    let widths: Vec<usize> = (0..columns.len())
         .map(|i| {
-            cells.iter().map(|r| r[i].chars().count()).chain([table.columns[i].len()]).max().unwrap_or(0)
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([columns[i].as_ref().chars().count()])
+                .max()
+                .unwrap_or(0)
         })
         .collect();
     let line = |out: &mut dyn Write, row: &[String]| -> io::Result<()> {
@@ -110,7 +139,7 @@ fn write_aligned(out: &mut dyn Write, table: &Table) -> io::Result<()> {
         }
         writeln!(out, "{}", s.trim_end())
     };
-    let header: Vec<String> = table.columns.iter().map(|c| c.to_string()).collect();
+    let header: Vec<String> = columns.iter().map(|c| c.as_ref().to_owned()).collect();
     line(out, &header)?;
     for row in &cells {
         line(out, row)?;

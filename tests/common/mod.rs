@@ -93,13 +93,16 @@ impl Proc {
         stdin.flush().unwrap();
     }
 
-    /// Closes stdin (ends a manual-batch run) and returns the final tables.
+    /// Closes stdin (ends a manual-batch run) and returns the final tables
+    /// (timer prints before them are skipped).
     pub fn finish(&mut self) -> HashMap<String, serde_json::Value> {
         drop(self.stdin.take());
         let mut tables = HashMap::new();
         while tables.len() < 3 {
             let t = self.next_json();
-            tables.insert(t["table"].as_str().unwrap().to_owned(), t);
+            if let Some(name) = t["table"].as_str() {
+                tables.insert(name.to_owned(), t);
+            }
         }
         let status = self.child.wait().unwrap();
         assert!(status.success(), "exit status {status}");
@@ -234,9 +237,22 @@ pub fn table_counts(table: &serde_json::Value) -> BTreeMap<String, u64> {
 
 /// `GET http://{addr}{path}` with HTTP/1.0; returns (status, JSON body).
 pub fn http_get(addr: &str, path: &str) -> (u16, serde_json::Value) {
+    http_request(addr, &format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n"))
+}
+
+/// `POST http://{addr}{path}` with `body`; returns (status, JSON body).
+pub fn http_post(addr: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let len = body.len();
+    http_request(
+        addr,
+        &format!("POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {len}\r\n\r\n{body}"),
+    )
+}
+
+fn http_request(addr: &str, request: &str) -> (u16, serde_json::Value) {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr).expect("connect to the HTTP endpoint");
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    s.write_all(request.as_bytes()).unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     let (head, body) = resp.split_once("\r\n\r\n").expect("HTTP response");

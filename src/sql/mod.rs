@@ -1,0 +1,330 @@
+//! SQL over the live tables, with SQLite as the engine (see README, "SQL").
+//!
+//! Every query pins the latest snapshot first, so all the tables it reads are as
+//! of the same completed batch, while the engine goes on publishing new ones.
+//! Queries are read-only (anything that would write is refused before it runs),
+//! interrupted after a time limit, and cut at a row limit. The same path serves
+//! `tweetstream query` (through HTTP), `POST /sql`, the PostgreSQL wire protocol
+//! and the timer print.
+
+pub mod vtab;
+
+use crate::engine::tables::{ColumnType, TableKind, Tables};
+use rusqlite::limits::Limit;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, ErrorCode};
+use serde_json::{Value, json};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use vtab::Pinned;
+
+/// The original job's statement, printed by the timer by default.
+pub const ORIGINAL_QUERY: &str = "select tag, count from tag_counts order by count desc limit 10";
+
+/// Limits on one query.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub timeout: Duration,
+    /// Rows returned at most; more are cut off (`truncated`).
+    pub max_rows: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { timeout: Duration::from_secs(5), max_rows: 10_000 }
+    }
+}
+
+/// A query's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryResult {
+    pub columns: Vec<String>,
+    /// Each column's type: declared for table columns, else that of its first
+    /// non-null value (Text when there is none).
+    pub types: Vec<ColumnType>,
+    pub rows: Vec<Vec<Value>>,
+    /// The batch the tables were read at (None before the first batch).
+    pub batch_time: Option<i64>,
+    /// More rows matched than the row limit.
+    pub truncated: bool,
+}
+
+impl QueryResult {
+    /// `{"columns", "rows", "batch_time", "truncated"}`, as HTTP answers.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "columns": self.columns,
+            "rows": self.rows,
+            "batch_time": self.batch_time.map(crate::engine::tables::format_millis),
+            "truncated": self.truncated,
+        })
+    }
+}
+
+/// Why a query was refused or failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SqlError {
+    /// It would create, modify or drop something.
+    ReadOnly,
+    /// SQLite's own message: syntax error, unknown table or column, ...
+    Invalid(String),
+    Timeout(Duration),
+}
+
+impl fmt::Display for SqlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SqlError::ReadOnly => {
+                f.write_str("the live tables are read-only: only queries (select, with, explain) are allowed")
+            }
+            SqlError::Invalid(msg) => f.write_str(msg),
+            SqlError::Timeout(limit) => {
+                write!(f, "the query ran longer than the limit of {limit:?} and was stopped")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SqlError {}
+
+/// Runs SQL on the live tables of one engine. Cheap to share (`Arc`); each query
+/// borrows one of a few pooled SQLite connections.
+pub struct SqlEngine {
+    tables: Arc<Tables>,
+    limits: Limits,
+    has_window: bool,
+    idle: Mutex<Vec<Session>>,
+}
+
+/// A connection with the live tables registered, and its pin.
+struct Session {
+    conn: Connection,
+    pinned: Pinned,
+}
+
+impl SqlEngine {
+    /// `has_window`: the run keeps `tag_window`.
+    pub fn new(tables: Arc<Tables>, has_window: bool, limits: Limits) -> Self {
+        SqlEngine { tables, limits, has_window, idle: Mutex::new(Vec::new()) }
+    }
+
+    fn session(&self) -> Result<Session, SqlError> {
+        if let Some(s) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Ok(s);
+        }
+        let setup = || -> rusqlite::Result<Session> {
+            let conn = Connection::open_in_memory()?;
+            conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
+            conn.pragma_update(None, "query_only", true)?;
+            let pinned = Pinned::default();
+            vtab::register(&conn, &pinned, |k| k != TableKind::TagWindow || self.has_window)?;
+            Ok(Session { conn, pinned })
+        };
+        setup().map_err(|e| SqlError::Invalid(format!("cannot open the SQL engine: {e}")))
+    }
+
+    /// Runs one statement on the latest snapshot (blocking; run it off the async
+    /// threads).
+    pub fn query(&self, sql: &str) -> Result<QueryResult, SqlError> {
+        let mut session = self.session()?;
+        let snapshot = self.tables.snapshot();
+        let batch_time = snapshot.batch_time;
+        *session.pinned.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot);
+        let deadline = Instant::now() + self.limits.timeout;
+        let handler = move || Instant::now() > deadline;
+        let result = session
+            .conn
+            .progress_handler(1000, Some(handler))
+            .map_err(|e| SqlError::Invalid(e.to_string()))
+            .and_then(|()| run(&session.conn, sql, self.limits))
+            .map(|(columns, types, rows, truncated)| QueryResult {
+                columns,
+                types,
+                rows,
+                batch_time,
+                truncated,
+            });
+        *session.pinned.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(session);
+        result
+    }
+}
+
+type Answer = (Vec<String>, Vec<ColumnType>, Vec<Vec<Value>>, bool);
+
+fn run(conn: &Connection, sql: &str, limits: Limits) -> Result<Answer, SqlError> {
+    if sql.trim().trim_end_matches(';').trim().is_empty() {
+        return Err(SqlError::Invalid("empty statement".into()));
+    }
+    // SQLite refuses these on the live tables in its own words (or only when
+    // they run, for ATTACH); say it plainly, before anything runs.
+    if matches!(
+        first_word(sql).as_str(),
+        "insert"
+            | "update"
+            | "delete"
+            | "replace"
+            | "create"
+            | "drop"
+            | "alter"
+            | "attach"
+            | "detach"
+            | "vacuum"
+            | "reindex"
+    ) {
+        return Err(SqlError::ReadOnly);
+    }
+    let mut stmt = conn.prepare(sql).map_err(|e| sqlite_error(e, limits))?;
+    if !stmt.readonly() {
+        return Err(SqlError::ReadOnly);
+    }
+    let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
+    let declared: Vec<Option<ColumnType>> = stmt
+        .columns()
+        .map(|c| match c.decl_type().map(str::to_ascii_uppercase).as_deref() {
+            Some("INTEGER") => Some(ColumnType::Integer),
+            Some("REAL") => Some(ColumnType::Real),
+            Some("TEXT") => Some(ColumnType::Text),
+            _ => None,
+        })
+        .collect();
+    let mut seen: Vec<Option<ColumnType>> = vec![None; columns.len()];
+    let mut rows = stmt.query([]).map_err(|e| sqlite_error(e, limits))?;
+    let mut out = Vec::new();
+    let mut truncated = false;
+    while let Some(row) = rows.next().map_err(|e| sqlite_error(e, limits))? {
+        if out.len() == limits.max_rows {
+            truncated = true;
+            break;
+        }
+        let mut values = Vec::with_capacity(columns.len());
+        for (i, seen) in seen.iter_mut().enumerate() {
+            let v = row.get_ref(i).map_err(|e| sqlite_error(e, limits))?;
+            let (value, ty) = match v {
+                ValueRef::Null => (Value::Null, None),
+                ValueRef::Integer(n) => (json!(n), Some(ColumnType::Integer)),
+                ValueRef::Real(x) => (json!(x), Some(ColumnType::Real)),
+                ValueRef::Text(t) => (json!(String::from_utf8_lossy(t)), Some(ColumnType::Text)),
+                ValueRef::Blob(b) => {
+                    (json!(b.iter().map(|x| format!("{x:02x}")).collect::<String>()), Some(ColumnType::Text))
+                }
+            };
+            if seen.is_none() {
+                *seen = ty;
+            }
+            values.push(value);
+        }
+        out.push(values);
+    }
+    let types = declared.iter().zip(&seen).map(|(d, s)| d.or(*s).unwrap_or(ColumnType::Text)).collect();
+    Ok((columns, types, out, truncated))
+}
+
+fn first_word(sql: &str) -> String {
+    sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("").to_ascii_lowercase()
+}
+
+fn sqlite_error(e: rusqlite::Error, limits: Limits) -> SqlError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::OperationInterrupted => {
+            SqlError::Timeout(limits.timeout)
+        }
+        rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ReadOnly => SqlError::ReadOnly,
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => SqlError::Invalid(msg.clone()),
+        rusqlite::Error::SqlInputError { msg, offset, .. } => {
+            SqlError::Invalid(format!("{msg} (at character {})", offset + 1))
+        }
+        rusqlite::Error::MultipleStatement => SqlError::Invalid("one statement at a time, please".into()),
+        _ => SqlError::Invalid(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::batch::DayStats;
+    use crate::engine::tables::{BatchRow, Snapshot};
+    use crate::tweet::Day;
+
+    fn engine_with(tags: &[(&str, u64)]) -> (Arc<Tables>, SqlEngine) {
+        let tables = Arc::new(Tables::default());
+        let mut snap = Snapshot { batch_time: Some(1_000), ..Snapshot::default() };
+        snap.tag_counts = tags.iter().map(|(t, n)| ((*t).into(), *n)).collect();
+        crate::engine::tables::sort_tags(&mut snap.tag_counts);
+        snap.tag_totals = snap.tag_counts.clone();
+        let day = Day::from_ymd(2015, 11, 1).unwrap();
+        snap.sentiment_by_day = vec![(day, DayStats { score_sum_e4: 15_000, count: 3 })];
+        snap.batches = vec![BatchRow {
+            batch_time: 1_000,
+            records: 3,
+            bad_records: 0,
+            undated: 0,
+            processing_ms: 1.0,
+            delay_ms: 0.0,
+        }];
+        tables.publish(snap);
+        (tables.clone(), SqlEngine::new(tables, false, Limits::default()))
+    }
+
+    #[test]
+    fn the_original_statement_and_friends() {
+        let (_, sql) = engine_with(&[("#a", 2), ("#b", 5), ("#c", 5), ("#d", 1)]);
+        let r = sql.query(ORIGINAL_QUERY).unwrap();
+        assert_eq!(r.columns, ["tag", "count"]);
+        assert_eq!(
+            r.rows,
+            vec![
+                vec![json!("#b"), json!(5)],
+                vec![json!("#c"), json!(5)],
+                vec![json!("#a"), json!(2)],
+                vec![json!("#d"), json!(1)]
+            ]
+        );
+        let r = sql.query("select count(*) as n, sum(count) from tag_counts where count > 1").unwrap();
+        assert_eq!(r.rows, vec![vec![json!(3), json!(12)]]);
+        assert_eq!(r.types, [ColumnType::Integer, ColumnType::Integer]);
+        let r = sql.query("select date, score_avg from sentiment_by_day").unwrap();
+        assert_eq!(r.rows, vec![vec![json!("2015-11-01"), json!(0.5)]]);
+        let r = sql.query("select tag from tag_counts order by tag desc limit 2").unwrap();
+        assert_eq!(r.rows, vec![vec![json!("#d")], vec![json!("#c")]], "an order the table is not kept in");
+    }
+
+    #[test]
+    fn writes_are_refused_and_errors_carry_sqlite_messages() {
+        let (_, sql) = engine_with(&[("#a", 1)]);
+        for stmt in [
+            "create table t(x)",
+            "insert into tag_counts values ('#x', 1)",
+            "drop table tag_counts",
+            "attach ':memory:' as m",
+        ] {
+            assert_eq!(sql.query(stmt).unwrap_err(), SqlError::ReadOnly, "{stmt}");
+        }
+        assert!(sql.query("select * from nope").unwrap_err().to_string().contains("no such table: nope"));
+        assert!(
+            sql.query("select nope from tag_counts")
+                .unwrap_err()
+                .to_string()
+                .contains("no such column: nope")
+        );
+        assert!(sql.query("selec 1").unwrap_err().to_string().contains("syntax error"));
+        assert!(sql.query("select * from tag_window").is_err(), "no window configured");
+    }
+
+    #[test]
+    fn row_and_time_limits() {
+        let tags: Vec<(String, u64)> = (0..50).map(|i| (format!("#t{i}"), i)).collect();
+        let refs: Vec<(&str, u64)> = tags.iter().map(|(t, n)| (t.as_str(), *n)).collect();
+        let (tables, _) = engine_with(&refs);
+        let sql =
+            SqlEngine::new(tables.clone(), false, Limits { timeout: Duration::from_secs(5), max_rows: 10 });
+        let r = sql.query("select * from tag_counts").unwrap();
+        assert_eq!((r.rows.len(), r.truncated), (10, true));
+        let slow = SqlEngine::new(tables, false, Limits { timeout: Duration::from_millis(50), max_rows: 10 });
+        let e = slow
+            .query("with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c")
+            .unwrap_err();
+        assert!(matches!(e, SqlError::Timeout(_)), "{e:?}");
+    }
+}

@@ -1,0 +1,191 @@
+//! SQL over the live tables, every way in, against a running engine fed by the
+//! fixtures: `tweetstream query` (CLI → HTTP), `POST /sql`, and the PostgreSQL
+//! wire protocol with the real `psql` client. Expected values are computed here
+//! from the fixture, independently of the engine.
+
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+use std::process::Command;
+
+const ORIGINAL: &str = "select tag, count from tag_counts order by count desc limit 10";
+
+struct Running {
+    engine: Proc,
+    _replay: Proc,
+    http: String,
+    pg_port: String,
+    lines: Vec<Expected>,
+}
+
+/// An engine that has counted the whole tweets fixture in one batch, with HTTP
+/// and Postgres listeners on free ports.
+fn running() -> Running {
+    let file = fixture("tweets.jsonl");
+    let lines = expected_lines(&std::fs::read(&file).unwrap(), 1 << 20);
+    let (replay, addr) = replay_listen(&file, "127.0.0.1:0", &[]);
+    let mut engine = Proc::spawn(&[
+        "stream",
+        "--connect",
+        &addr,
+        "--batch",
+        "manual",
+        "--print-every",
+        "batch",
+        "--format",
+        "json",
+        "--http",
+        "127.0.0.1:0",
+        "--pg",
+        "127.0.0.1:0",
+    ]);
+    let http = engine.wait_stderr("http: serving the tables on http://");
+    let http = http.split("http://").nth(1).unwrap().trim_end_matches("/tables").trim().to_owned();
+    let pg = engine.wait_stderr("pg: serving SQL on postgresql://");
+    let pg_port = pg.rsplit("-p ").next().unwrap().trim_end_matches(')').trim().to_owned();
+    engine.wait_stderr(&format!("closed after {} lines", lines.len()));
+    engine.tick();
+    let printed = engine.next_json();
+    // The timer print runs the original statement through the SQL path.
+    assert_eq!(printed["query"], ORIGINAL);
+    assert_eq!(printed["rows"], serde_json::json!(top10(&lines)));
+    Running { engine, _replay: replay, http, pg_port, lines }
+}
+
+/// The original statement's answer, computed from the fixture (ties by tag).
+fn top10(lines: &[Expected]) -> Vec<(String, u64)> {
+    let mut tags: Vec<(String, u64)> = count_tags(lines, twitter_tags).into_iter().collect();
+    tags.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    tags.truncate(10);
+    tags
+}
+
+/// Tweets per month, from the fixture.
+fn per_month(lines: &[Expected]) -> BTreeMap<String, u64> {
+    let mut months = BTreeMap::new();
+    for l in lines {
+        if let Expected::Tweet { day: Some(day), .. } = l {
+            *months.entry(day[..7].to_owned()).or_default() += 1;
+        }
+    }
+    months
+}
+
+fn query(http: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tweetstream"))
+        .arg("query")
+        .args(["--server", http])
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+fn psql(port: &str, sql: &str) -> (bool, String, String) {
+    let out = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-p", port, "-U", "tweetstream", "-X", "-A", "-t", "-F", ",", "-c", sql])
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .expect("psql (package postgresql-client) is installed");
+    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+const JOIN: &str = "select b.records, count(t.tag) as tags, sum(t.count) as mentions \
+                    from batches b join tag_counts t group by b.batch_time";
+const BY_MONTH: &str = "select substr(date, 1, 7) as month, sum(score_count) as tweets \
+                        from sentiment_by_day group by month order by month";
+
+#[test]
+fn the_cli_answers_through_http() {
+    let r = running();
+    let (ok, out, err) = query(&r.http, &["--format", "json", ORIGINAL]);
+    assert!(ok, "{err}");
+    let answer: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(answer["columns"], serde_json::json!(["tag", "count"]));
+    assert_eq!(answer["rows"], serde_json::json!(top10(&r.lines)));
+
+    let tags = count_tags(&r.lines, twitter_tags);
+    let (ok, out, err) = query(&r.http, &["--format", "csv", JOIN]);
+    assert!(ok, "{err}");
+    let want =
+        format!("records,tags,mentions\n{},{},{}\n", r.lines.len(), tags.len(), tags.values().sum::<u64>());
+    assert_eq!(out, want);
+
+    let (ok, out, err) = query(&r.http, &["--format", "csv", BY_MONTH]);
+    assert!(ok, "{err}");
+    let got: BTreeMap<String, u64> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split_once(',').unwrap())
+        .map(|(m, n)| (m.into(), n.parse().unwrap()))
+        .collect();
+    assert_eq!(got, per_month(&r.lines));
+
+    let (ok, _, err) = query(&r.http, &["selec tag from tag_counts"]);
+    assert!(!ok && err.contains("syntax error"), "{err}");
+    let (ok, _, err) = query(&r.http, &["select * from tweets"]);
+    assert!(!ok && err.contains("no such table: tweets"), "{err}");
+    let (ok, _, err) = query(&r.http, &["delete from tag_counts"]);
+    assert!(!ok && err.contains("read-only"), "{err}");
+    drop(r.engine);
+}
+
+#[test]
+fn post_sql_answers_json_and_400_on_errors() {
+    let r = running();
+    let (status, body) = http_post(&r.http, "/sql", ORIGINAL);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["rows"], serde_json::json!(top10(&r.lines)));
+    assert!(body["batch_time"].is_string() && body["truncated"] == false, "{body}");
+    let (status, body) = http_post(&r.http, "/sql", BY_MONTH);
+    assert_eq!(status, 200, "{body}");
+    let got: BTreeMap<String, u64> = body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| (row[0].as_str().unwrap().to_owned(), row[1].as_u64().unwrap()))
+        .collect();
+    assert_eq!(got, per_month(&r.lines));
+    for (sql, needle) in [
+        ("select nope from tag_counts", "no such column: nope"),
+        ("create table t(x)", "read-only"),
+        ("", "empty statement"),
+    ] {
+        let (status, body) = http_post(&r.http, "/sql", sql);
+        assert_eq!(status, 400, "{sql}: {body}");
+        assert!(body["error"].as_str().unwrap().contains(needle), "{sql}: {body}");
+    }
+}
+
+#[test]
+fn psql_queries_over_the_postgres_wire_protocol() {
+    let r = running();
+    let (ok, out, err) = psql(&r.pg_port, ORIGINAL);
+    assert!(ok, "{err}");
+    let rows: Vec<(String, u64)> = out
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap())
+        .map(|(t, n)| (t.to_owned(), n.parse().unwrap()))
+        .collect();
+    assert_eq!(rows, top10(&r.lines));
+
+    let tags = count_tags(&r.lines, twitter_tags);
+    let (ok, out, err) = psql(&r.pg_port, JOIN);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("{},{},{}", r.lines.len(), tags.len(), tags.values().sum::<u64>()));
+
+    let (ok, out, err) = psql(&r.pg_port, BY_MONTH);
+    assert!(ok, "{err}");
+    let got: BTreeMap<String, u64> = out
+        .lines()
+        .map(|l| l.split_once(',').unwrap())
+        .map(|(m, n)| (m.into(), n.parse().unwrap()))
+        .collect();
+    assert_eq!(got, per_month(&r.lines));
+
+    for (sql, needle) in [("select * from nope", "no such table: nope"), ("drop table batches", "read-only")]
+    {
+        let (ok, _, err) = psql(&r.pg_port, sql);
+        assert!(!ok && err.contains("ERROR") && err.contains(needle), "{sql}: {err}");
+    }
+}
