@@ -3,7 +3,8 @@
 //!
 //! Data flow, one folder per stage: [`sources`] (socket) → [`codec`] (line framing)
 //! → [`tweet`] (decoding) → [`transforms`] (hashtags, [`sentiment`]) → [`engine`]
-//! (micro-batches, live tables) → [`sinks`] (terminal). [`replay`] feeds a source.
+//! (micro-batches, live tables) → [`sinks`] (terminal, HTTP, Postgres, MongoDB),
+//! with [`sql`] answering queries. [`replay`] feeds a source.
 
 pub mod cli;
 pub mod codec;
