@@ -290,17 +290,17 @@ fn load_and_produce(file: &str, db: &str, coll: &str, topic: &str, partitions: &
 
 /// A `stream` reading `topic` as `group` with results in `db`.
 fn results_engine(topic: &str, group: &str, db: &str, extra: &[&str]) -> Proc {
-    let uri = mongo_uri();
+    let (brokers, uri) = (brokers(), mongo_uri());
     let mut args = vec![
         "stream",
         "--kafka",
-        &*Box::leak(brokers().into_boxed_str()),
+        &brokers,
         "--topic",
         topic,
         "--group",
         group,
         "--results",
-        &*Box::leak(uri.into_boxed_str()),
+        &uri,
         "--results-db",
         db,
         "--print-every",

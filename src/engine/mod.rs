@@ -34,7 +34,22 @@ pub struct Totals {
 impl Totals {
     /// Adds a batch's counts.
     pub fn add(&mut self, batch: &Batch) {
-        for (tag, n) in &batch.tags {
+        self.add_counts(&batch.tags, &batch.days);
+    }
+
+    /// Adds other totals (of another partition).
+    pub fn add_totals(&mut self, other: &Totals) {
+        self.add_counts(&other.tags, &other.days);
+    }
+
+    fn add_counts<'a>(
+        &mut self,
+        tags: impl IntoIterator<Item = (&'a Box<str>, &'a u64)>,
+        days: impl IntoIterator<Item = (&'a Day, &'a DayStats)>,
+    ) {
+        for (tag, n) in tags {
+            // Look up before inserting: most tags are already there, and
+            // `entry` would clone the key every time.
             match self.tags.get_mut(tag) {
                 Some(total) => *total += n,
                 None => {
@@ -42,17 +57,7 @@ impl Totals {
                 }
             }
         }
-        for (day, stats) in &batch.days {
-            self.days.entry(*day).or_default().add(*stats);
-        }
-    }
-
-    /// Adds other totals (of another partition).
-    pub fn add_totals(&mut self, other: &Totals) {
-        for (tag, n) in &other.tags {
-            *self.tags.entry(tag.clone()).or_default() += n;
-        }
-        for (day, stats) in &other.days {
+        for (day, stats) in days {
             self.days.entry(*day).or_default().add(*stats);
         }
     }
@@ -100,14 +105,6 @@ impl Engine {
     /// made of it, one part per partition. [`Engine::publish`] then makes the tables.
     pub async fn flush(&mut self) -> Closed {
         self.pool.flush().await
-    }
-
-    /// Closes the open batch as of `batch_time` (ms since the epoch) and
-    /// publishes the new tables. `delay` is how late the close started after its
-    /// scheduled time.
-    pub async fn close_batch(&mut self, batch_time: i64, delay: Duration) -> BatchRow {
-        let closed = self.flush().await;
-        self.publish(closed, None, batch_time, delay)
     }
 
     /// Merges a closed batch into the running totals and publishes the tables.

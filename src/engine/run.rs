@@ -129,23 +129,24 @@ pub async fn run(
         while let Ok(chunk) = source.try_recv() {
             engine.ingest(chunk).await;
         }
-        let closed = engine.flush().await;
-        if closed.parts.iter().any(|p| p.records > 0) {
+        'last: {
+            let closed = engine.flush().await;
+            if closed.parts.iter().all(|p| p.records == 0) {
+                break 'last;
+            }
             let stored = match results {
                 Some(r) => match r.store(&closed.parts, tokio::time::sleep(FINAL_STORE_PATIENCE)).await? {
-                    Some(totals) => Some(Some(totals)),
+                    Some(totals) => Some(totals),
                     None => {
                         tracing::warn!(
                             "the last batch could not be stored; its records will be read again on restart"
                         );
-                        None
+                        break 'last;
                     }
                 },
-                None => Some(None),
+                None => None,
             };
-            if let Some(stored) = stored {
-                engine.publish(closed, stored, now_millis(), Duration::ZERO);
-            }
+            engine.publish(closed, stored, now_millis(), Duration::ZERO);
         }
     }
     printer.print_final(&engine.tables().snapshot())?;

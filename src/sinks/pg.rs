@@ -91,8 +91,7 @@ fn response(r: QueryResult) -> PgWireResult<QueryResponse> {
                 (Value::Number(n), ColumnType::Integer | ColumnType::Real) => {
                     encoder.encode_field(&n.as_f64())?
                 }
-                (Value::String(s), ColumnType::Text) => encoder.encode_field(&s.as_str())?,
-                // A value whose type differs from its column's (SQLite is loosely typed): as text.
+                // Text, also where a column's values differ in type (SQLite is loosely typed).
                 (Value::String(s), _) => encoder.encode_field(&s.as_str())?,
                 (other, _) => encoder.encode_field(&other.to_string())?,
             }

@@ -217,21 +217,11 @@ async fn admit(
 ) -> Option<(u64, i64)> {
     let (partition, offset) = (msg.partition(), msg.offset());
     let Some(positions) = &src.positions else { return Some((0, offset)) };
-    if !positions.knows(partition) {
-        let stored = resume_from(positions, partition, shutdown).await?;
-        positions.start(partition, stored.unwrap_or(offset));
-        match stored {
-            Some(at) if offset < at => tracing::info!(
-                "partition {partition}: resuming at offset {at}, where the stored results end \
-                 (offsets {offset}..{at} were already counted: skipping them)"
-            ),
-            Some(at) => {
-                tracing::info!("partition {partition}: resuming at offset {at}, where the stored results end")
-            }
-            None => {}
-        }
-    }
-    match positions.check(partition, offset)? {
+    let verdict = match positions.check(partition, offset) {
+        Some(verdict) => verdict,
+        None => start_partition(positions, partition, offset, shutdown).await?,
+    };
+    match verdict {
         Verdict::Take { epoch, first } => Some((epoch, first)),
         Verdict::Skip => None,
         Verdict::Gap { to } => {
@@ -239,6 +229,29 @@ async fn admit(
             None
         }
     }
+}
+
+/// Starts tracking a partition seen for the first time (at `offset`) from its
+/// stored position, and decides about that first message.
+async fn start_partition(
+    positions: &Positions,
+    partition: i32,
+    offset: i64,
+    shutdown: &CancellationToken,
+) -> Option<Verdict> {
+    let stored = resume_from(positions, partition, shutdown).await?;
+    positions.start(partition, stored.unwrap_or(offset));
+    match stored {
+        Some(at) if offset < at => tracing::info!(
+            "partition {partition}: resuming at offset {at}, where the stored results end \
+                 (offsets {offset}..{at} were already counted: skipping them)"
+        ),
+        Some(at) => {
+            tracing::info!("partition {partition}: resuming at offset {at}, where the stored results end")
+        }
+        None => {}
+    }
+    positions.check(partition, offset)
 }
 
 /// The stored position of a partition, retrying while the store is unreachable

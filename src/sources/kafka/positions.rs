@@ -69,11 +69,6 @@ impl Positions {
         self.lock().insert(partition, Position { epoch, next, seeking: false, hole_from: None });
     }
 
-    /// Whether `partition` is tracked.
-    pub fn knows(&self, partition: i32) -> bool {
-        self.lock().contains_key(&partition)
-    }
-
     /// The current epoch of `partition` (None: not assigned, or forgotten).
     pub fn epoch(&self, partition: i32) -> Option<u64> {
         self.lock().get(&partition).map(|p| p.epoch)
