@@ -347,8 +347,18 @@ fn assert_stored_exactly(db: &str, group: &str, messages: i64) {
 fn results_are_stored_in_mongodb_and_a_restart_resumes_without_recounting() {
     let (db, topic, group) = (unique("res"), unique("restopic"), unique("resgroup"));
     let n = load_and_produce(&fixture("lab.jsonl"), &db, "tweets", &topic, "3");
-    let mut engine = results_engine(&topic, &group, &db, &["--batch", "300ms"]);
+    let mut engine = results_engine(&topic, &group, &db, &["--batch", "300ms", "--dashboard", "127.0.0.1:0"]);
+    let line = engine.wait_stderr("dashboard: open http://");
+    let dashboard = line.split("http://").nth(1).unwrap().split('/').next().unwrap().to_owned();
     until_counted(&mut engine, n, false);
+    // The dashboard works in Kafka mode too: every day drawn with its count.
+    let (status, panels) = http_get_text(&dashboard, "/panels");
+    assert_eq!(status, 200, "{panels}");
+    assert!(panels.contains(&format!("Kafka topic {topic}")), "{panels}");
+    for (day, (_, count)) in lab_days() {
+        let bar = format!(r#"data-date="{day}" data-count="{count}""#);
+        assert!(panels.contains(&bar), "no bar {bar} in the dashboard");
+    }
     engine.terminate();
     assert!(engine.child.wait().unwrap().success());
     assert_stored_exactly(&db, &group, n as i64);

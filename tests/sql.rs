@@ -189,3 +189,61 @@ fn psql_queries_over_the_postgres_wire_protocol() {
         assert!(!ok && err.contains("ERROR") && err.contains(needle), "{sql}: {err}");
     }
 }
+
+/// A real driver (tokio-postgres) speaks the extended protocol: Parse, Describe,
+/// Bind and Execute, with binary results and typed parameters.
+#[tokio::test(flavor = "current_thread")]
+async fn a_postgres_driver_prepares_binds_and_reads_binary() {
+    let r = tokio::task::spawn_blocking(running).await.unwrap();
+    let config = format!("host=127.0.0.1 port={} user=tweetstream connect_timeout=10", r.pg_port);
+    let (client, connection) = tokio_postgres::connect(&config, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+
+    let rows = client.query(ORIGINAL, &[]).await.unwrap();
+    let got: Vec<(String, u64)> =
+        rows.iter().map(|row| (row.get::<_, String>("tag"), row.get::<_, i64>("count") as u64)).collect();
+    assert_eq!(got, top10(&r.lines));
+
+    let rows = client.query(BY_MONTH, &[]).await.unwrap();
+    let got: BTreeMap<String, u64> =
+        rows.iter().map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1) as u64)).collect();
+    assert_eq!(got, per_month(&r.lines));
+
+    // Parameters: typed by the client, or left open (then described as text).
+    let tags = count_tags(&r.lines, twitter_tags);
+    let mut want: Vec<(String, u64)> = tags.into_iter().filter(|(_, n)| *n >= 2).collect();
+    want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let typed = client
+        .prepare_typed(
+            "select tag, count from tag_totals where count >= $1 order by count desc, tag",
+            &[tokio_postgres::types::Type::INT8],
+        )
+        .await
+        .unwrap();
+    for rows in [
+        client.query(&typed, &[&2i64]).await.unwrap(),
+        client
+            .query("select tag, count from tag_totals where count >= $1 order by count desc, tag", &[&"2"])
+            .await
+            .unwrap(),
+    ] {
+        let got: Vec<(String, u64)> =
+            rows.iter().map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1) as u64)).collect();
+        assert_eq!(got, want);
+    }
+    // A computed float, sent in binary: bit for bit what HTTP answers.
+    const AVG: &str = "select sum(score_sum) / sum(score_count) from sentiment_by_day";
+    let avg: f64 = client.query_one(AVG, &[]).await.unwrap().get(0);
+    let (status, body) = http_post(&r.http, "/sql", AVG);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(Some(avg), body["rows"][0][0].as_f64());
+
+    for (sql, code) in
+        [("select * from nope", "42P01"), ("drop table batches", "25006"), ("selec 1", "42601")]
+    {
+        let e = client.query(sql, &[]).await.unwrap_err();
+        assert_eq!(e.as_db_error().map(|d| d.code().code()), Some(code), "{sql}: {e}");
+    }
+    // The connection is still usable after errors.
+    assert_eq!(client.query(ORIGINAL, &[]).await.unwrap().len(), top10(&r.lines).len());
+}

@@ -39,6 +39,11 @@ pub struct Args {
     /// Printed tables as aligned text or one JSON object per line.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+
+    /// Serve the live dashboard on this address (e.g. 127.0.0.1:8081); the job
+    /// then keeps running, as with --run-on, until Ctrl-C.
+    #[arg(long, value_name = "ADDR")]
+    pub dashboard: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -74,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             rate: None,
         };
         let (producer_target, producer_stop) = (target.clone(), shutdown.clone());
-        let run_on = args.run_on;
+        let run_on = args.run_on || args.dashboard.is_some();
         let producer = tokio::spawn(async move {
             match produce::run(job).await {
                 Ok(s) => {
@@ -107,6 +112,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ])?;
         stream_args.batch = BatchSpec::Every(args.batch);
         stream_args.format = args.format;
+        stream_args.dashboard = args.dashboard.clone();
         let extras = Extras { stop_at_records: Some(target), kafka_start_at: Some(start_at) };
         let ended = stream::stream_with(stream_args, shutdown, extras).await;
         producer.abort();

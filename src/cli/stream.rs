@@ -10,7 +10,7 @@ use crate::engine::run::{self, Ended, PrintEvery, StopWhen};
 use crate::engine::window::WindowSpec;
 use crate::sinks::print::{OutputFormat, Printer};
 use crate::sinks::results::{Results, ResultsConfig, ResultsStore};
-use crate::sinks::{http, pg};
+use crate::sinks::{dashboard, http, pg};
 use crate::sources::kafka::positions::Positions;
 use crate::sources::kafka::{self, KafkaSource, StartFrom};
 use crate::sources::socket::{self, SourceStatus};
@@ -114,6 +114,15 @@ pub struct Args {
     /// Serve the live tables as JSON over HTTP on this address (e.g. 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub http: Option<String>,
+
+    /// Serve the live dashboard (charts of sentiment per day, top hashtags and
+    /// batch health) on this address, e.g. 127.0.0.1:8081.
+    #[arg(long, value_name = "ADDR")]
+    pub dashboard: Option<String>,
+
+    /// How often the dashboard page refreshes.
+    #[arg(long, default_value = "5s", value_parser = super::parse_duration, value_name = "DURATION")]
+    pub refresh: Duration,
 
     /// The statement the timer prints, in SQL over the live tables (default: the
     /// original job's `select tag, count from tag_counts order by count desc limit N`
@@ -220,10 +229,14 @@ fn parse_print_every(s: &str) -> Result<PrintEvery, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    super::runtime()?.block_on(async move {
+    let runtime = super::runtime()?;
+    let result = runtime.block_on(async move {
         let shutdown = crate::shutdown::on_signal();
         stream(args, shutdown).await.map(drop)
-    })
+    });
+    // A read of stdin (manual batches) cannot be cancelled; do not wait for it.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    result
 }
 
 /// Runs the engine until it stops; the async core of `stream` and `demo`.
@@ -257,10 +270,16 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
     let (tx, rx) = mpsc::channel(64);
     let status = Arc::new(SourceStatus::default());
     let source_stop = shutdown.child_token();
+    let shared = http::Shared { tables: engine.tables(), source: status.clone(), sql: sql.clone() };
     let http_server = match &args.http {
+        Some(addr) => Some(http::serve(addr, shared.clone(), source_stop.clone()).await?.1),
+        None => None,
+    };
+    let dashboard_server = match &args.dashboard {
         Some(addr) => {
-            let shared = http::Shared { tables: engine.tables(), source: status.clone(), sql: sql.clone() };
-            Some(http::serve(addr, shared, source_stop.clone()).await?.1)
+            anyhow::ensure!(!args.refresh.is_zero(), "--refresh must be longer than 0");
+            let config = dashboard::Config { view: dashboard_view(&args), refresh: args.refresh };
+            Some(dashboard::serve(addr, shared, config, source_stop.clone()).await?.1)
         }
         None => None,
     };
@@ -331,10 +350,28 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
     let ended = run::run(&mut engine, rx, plan, shutdown).await;
     source_stop.cancel();
     let _ = source.await;
-    for server in [http_server, pg_server].into_iter().flatten() {
-        let _ = server.await;
+    // Servers stop taking connections at once; the open ones (a dashboard
+    // page or a driver keeping its connection alive) get a moment to finish.
+    for mut server in [http_server, dashboard_server, pg_server].into_iter().flatten() {
+        if tokio::time::timeout(Duration::from_secs(2), &mut server).await.is_err() {
+            server.abort();
+        }
     }
     ended
+}
+
+/// What the dashboard says about this run.
+fn dashboard_view(args: &Args) -> dashboard::render::View {
+    let source = match (&args.connect, &args.kafka) {
+        (Some(addr), _) => format!("socket {addr}"),
+        (None, Some(brokers)) => format!("Kafka topic {} on {brokers}", args.topic),
+        (None, None) => String::new(),
+    };
+    let batch_every = match args.batch {
+        BatchSpec::Every(period) => Some(period),
+        BatchSpec::Manual => None,
+    };
+    dashboard::render::View { batch_every, window: args.window, source }
 }
 
 /// One tick per line of stdin; the channel closes at its end.

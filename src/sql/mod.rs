@@ -12,7 +12,7 @@ pub mod vtab;
 use crate::engine::tables::{ColumnType, TableKind, Tables};
 use rusqlite::limits::Limit;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::{Connection, ErrorCode, Statement};
 use serde_json::{Value, json};
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -36,6 +36,9 @@ impl Default for Limits {
     }
 }
 
+/// A value bound to a parameter (`$1`, `$2`, ... or `?`).
+pub use rusqlite::types::Value as Param;
+
 /// A query's answer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueryResult {
@@ -48,6 +51,8 @@ pub struct QueryResult {
     pub batch_time: Option<i64>,
     /// More rows matched than the row limit.
     pub truncated: bool,
+    /// Parameters the statement takes (the highest `$N`, or the number of `?`).
+    pub parameters: usize,
 }
 
 impl QueryResult {
@@ -127,6 +132,13 @@ impl SqlEngine {
     /// Runs one statement on the latest snapshot (blocking; run it off the async
     /// threads).
     pub fn query(&self, sql: &str) -> Result<QueryResult, SqlError> {
+        self.query_with(sql, Some(&[]))
+    }
+
+    /// Runs one statement with `params` for `$1`, `$2`, ... (or `?`). `None`
+    /// binds NULL to every parameter: a dry run that tells the columns, their
+    /// types and the number of parameters, as a Postgres Describe needs.
+    pub fn query_with(&self, sql: &str, params: Option<&[Param]>) -> Result<QueryResult, SqlError> {
         let mut session = self.session()?;
         let snapshot = self.tables.snapshot();
         let batch_time = snapshot.batch_time;
@@ -137,13 +149,14 @@ impl SqlEngine {
             .conn
             .progress_handler(1000, Some(handler))
             .map_err(|e| SqlError::Invalid(e.to_string()))
-            .and_then(|()| run(&session.conn, sql, self.limits))
-            .map(|(columns, types, rows, truncated)| QueryResult {
+            .and_then(|()| run(&session.conn, sql, params, self.limits))
+            .map(|(columns, types, rows, truncated, parameters)| QueryResult {
                 columns,
                 types,
                 rows,
                 batch_time,
                 truncated,
+                parameters,
             });
         *session.pinned.lock().unwrap_or_else(|e| e.into_inner()) = None;
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(session);
@@ -151,9 +164,9 @@ impl SqlEngine {
     }
 }
 
-type Answer = (Vec<String>, Vec<ColumnType>, Vec<Vec<Value>>, bool);
+type Answer = (Vec<String>, Vec<ColumnType>, Vec<Vec<Value>>, bool, usize);
 
-fn run(conn: &Connection, sql: &str, limits: Limits) -> Result<Answer, SqlError> {
+fn run(conn: &Connection, sql: &str, params: Option<&[Param]>, limits: Limits) -> Result<Answer, SqlError> {
     if sql.trim().trim_end_matches(';').trim().is_empty() {
         return Err(SqlError::Invalid("empty statement".into()));
     }
@@ -189,8 +202,9 @@ fn run(conn: &Connection, sql: &str, limits: Limits) -> Result<Answer, SqlError>
             _ => None,
         })
         .collect();
+    let parameters = bind(&mut stmt, params)?;
     let mut seen: Vec<Option<ColumnType>> = vec![None; columns.len()];
-    let mut rows = stmt.query([]).map_err(|e| sqlite_error(e, limits))?;
+    let mut rows = stmt.raw_query();
     let mut out = Vec::new();
     let mut truncated = false;
     while let Some(row) = rows.next().map_err(|e| sqlite_error(e, limits))? {
@@ -218,7 +232,43 @@ fn run(conn: &Connection, sql: &str, limits: Limits) -> Result<Answer, SqlError>
         out.push(values);
     }
     let types = declared.iter().zip(&seen).map(|(d, s)| d.or(*s).unwrap_or(ColumnType::Text)).collect();
-    Ok((columns, types, out, truncated))
+    Ok((columns, types, out, truncated, parameters))
+}
+
+/// Binds `params` to the statement's parameters and returns how many it takes.
+///
+/// SQLite reads Postgres' `$1` as a *named* parameter, numbered in order of
+/// appearance, so `$N` is looked up by its name; `?` and `?N` go by position.
+fn bind(stmt: &mut Statement<'_>, params: Option<&[Param]>) -> Result<usize, SqlError> {
+    let mut slots = Vec::with_capacity(stmt.parameter_count());
+    for index in 1..=stmt.parameter_count() {
+        let number = match stmt.parameter_name(index) {
+            None => index,
+            Some(name) => match name.strip_prefix(['$', '?']).and_then(|n| n.parse::<usize>().ok()) {
+                Some(n) if n >= 1 => n,
+                _ => {
+                    return Err(SqlError::Invalid(format!(
+                        "parameter {name}: use $1, $2, ... (or ?) for parameters"
+                    )));
+                }
+            },
+        };
+        slots.push((index, number));
+    }
+    let wanted = slots.iter().map(|s| s.1).max().unwrap_or(0);
+    let Some(params) = params else {
+        return Ok(wanted); // unbound parameters are NULL
+    };
+    if params.len() != wanted {
+        return Err(SqlError::Invalid(format!(
+            "the statement takes {wanted} parameter(s) but {} were given",
+            params.len()
+        )));
+    }
+    for (index, number) in slots {
+        stmt.raw_bind_parameter(index, &params[number - 1]).map_err(|e| SqlError::Invalid(e.to_string()))?;
+    }
+    Ok(wanted)
 }
 
 fn first_word(sql: &str) -> String {
@@ -310,6 +360,21 @@ mod tests {
         );
         assert!(sql.query("selec 1").unwrap_err().to_string().contains("syntax error"));
         assert!(sql.query("select * from tag_window").is_err(), "no window configured");
+    }
+
+    #[test]
+    fn postgres_style_parameters_bind_by_number() {
+        let (_, sql) = engine_with(&[("#a", 2), ("#b", 5), ("#c", 5)]);
+        let q = "select tag from tag_counts where count >= $2 and tag != $1 order by tag";
+        let r = sql.query_with(q, Some(&[Param::Text("#b".into()), Param::Integer(3)])).unwrap();
+        assert_eq!((r.rows, r.parameters), (vec![vec![json!("#c")]], 2));
+        let dry = sql.query_with(q, None).unwrap();
+        assert_eq!((dry.rows.len(), dry.parameters, dry.columns), (0, 2, vec!["tag".to_owned()]));
+        let e = sql.query_with(q, Some(&[Param::Integer(3)])).unwrap_err();
+        assert!(e.to_string().contains("takes 2 parameter(s) but 1 were given"), "{e}");
+        assert!(sql.query("select $1").unwrap_err().to_string().contains("takes 1"));
+        let e = sql.query_with("select :name", Some(&[])).unwrap_err();
+        assert!(e.to_string().contains("use $1, $2"), "{e}");
     }
 
     #[test]

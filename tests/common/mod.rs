@@ -237,27 +237,78 @@ pub fn table_counts(table: &serde_json::Value) -> BTreeMap<String, u64> {
 
 /// `GET http://{addr}{path}` with HTTP/1.0; returns (status, JSON body).
 pub fn http_get(addr: &str, path: &str) -> (u16, serde_json::Value) {
+    json_body(http_request(addr, &format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")))
+}
+
+/// `GET http://{addr}{path}`; returns (status, body as text).
+pub fn http_get_text(addr: &str, path: &str) -> (u16, String) {
     http_request(addr, &format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n"))
 }
 
 /// `POST http://{addr}{path}` with `body`; returns (status, JSON body).
 pub fn http_post(addr: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
     let len = body.len();
-    http_request(
+    json_body(http_request(
         addr,
         &format!("POST {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {len}\r\n\r\n{body}"),
-    )
+    ))
 }
 
-fn http_request(addr: &str, request: &str) -> (u16, serde_json::Value) {
+/// `METHOD http://{addr}{path}` with a JSON body (none for `null`); returns
+/// (status, JSON body).
+pub fn http_json(addr: &str, method: &str, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let body = if body.is_null() { String::new() } else { body.to_string() };
+    let len = body.len();
+    json_body(http_request(
+        addr,
+        &format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {len}\r\n\r\n{body}"
+        ),
+    ))
+}
+
+fn json_body((status, body): (u16, String)) -> (u16, serde_json::Value) {
+    (status, serde_json::from_str(&body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {body}")))
+}
+
+fn http_request(addr: &str, request: &str) -> (u16, String) {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr).expect("connect to the HTTP endpoint");
+    s.set_read_timeout(Some(EVENT_TIMEOUT)).unwrap();
     s.write_all(request.as_bytes()).unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let (head, body) = resp.split_once("\r\n\r\n").expect("HTTP response");
+    // Read the head, then the body by Content-Length (some servers keep the
+    // connection open after answering), or to the end.
+    let mut resp = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    let head_end = loop {
+        if let Some(i) = resp.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "connection closed before the HTTP head: {}", String::from_utf8_lossy(&resp));
+        resp.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8(resp[..head_end].to_vec()).unwrap();
+    let mut body = resp[head_end + 4..].to_vec();
+    let length = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().unwrap())
+    });
+    match length {
+        Some(len) => {
+            while body.len() < len {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0, "connection closed after {} of {len} body bytes", body.len());
+                body.extend_from_slice(&buf[..n]);
+            }
+        }
+        None => {
+            s.read_to_end(&mut body).unwrap();
+        }
+    }
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {body}")))
+    (status, String::from_utf8(body).unwrap())
 }
 
 /// A printed `sentiment_by_day` table as date → (score_sum, score_count).
