@@ -355,6 +355,7 @@ fn results_are_stored_in_mongodb_and_a_restart_resumes_without_recounting() {
     let (status, panels) = http_get_text(&dashboard, "/panels");
     assert_eq!(status, 200, "{panels}");
     assert!(panels.contains(&format!("Kafka topic {topic}")), "{panels}");
+    assert!(panels.contains(r#"data-state="live""#), "connected and batches coming: {panels}");
     for (day, (_, count)) in lab_days() {
         let bar = format!(r#"data-date="{day}" data-count="{count}""#);
         assert!(panels.contains(&bar), "no bar {bar} in the dashboard");

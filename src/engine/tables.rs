@@ -8,7 +8,7 @@ use super::batch::DayStats;
 use crate::tweet::Day;
 use crate::tweet::date::CivilTime;
 use serde_json::{Value, json};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// One row of the `batches` table (like Spark's Streaming UI).
 #[derive(Clone, Debug, PartialEq)]
@@ -217,6 +217,9 @@ impl Snapshot {
 #[derive(Debug, Default)]
 pub struct Tables {
     current: RwLock<Arc<Snapshot>>,
+    /// Snapshots whose last reader was done after a newer one was published,
+    /// freed by the next publish.
+    retired: Mutex<Vec<Arc<Snapshot>>>,
 }
 
 impl Tables {
@@ -225,7 +228,22 @@ impl Tables {
     }
 
     pub fn publish(&self, snapshot: Snapshot) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
+        let old = std::mem::replace(
+            &mut *self.current.write().unwrap_or_else(|e| e.into_inner()),
+            Arc::new(snapshot),
+        );
+        let retired = std::mem::take(&mut *self.retired.lock().unwrap_or_else(|e| e.into_inner()));
+        drop((old, retired));
+    }
+
+    /// Hands back a snapshot a reader is done with. When it is the last
+    /// reference (a newer snapshot came out meanwhile), it is not freed here but
+    /// by the next publish: freeing 100,000 tags takes milliseconds, which
+    /// belong to the engine's thread, not to a query's latency.
+    pub fn release(&self, snapshot: Arc<Snapshot>) {
+        if Arc::strong_count(&snapshot) == 1 {
+            self.retired.lock().unwrap_or_else(|e| e.into_inner()).push(snapshot);
+        }
     }
 }
 
@@ -241,5 +259,29 @@ pub fn format_millis(ms: i64) -> String {
         format!("{day} {hour:02}:{minute:02}:{second:02}")
     } else {
         format!("{day} {hour:02}:{minute:02}:{second:02}.{milli:03}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reader_that_outlives_its_snapshot_leaves_the_freeing_to_the_next_publish() {
+        let tables = Tables::default();
+        tables.publish(Snapshot { batch_time: Some(1), ..Snapshot::default() });
+        let read = tables.snapshot();
+        let gone = Arc::downgrade(&read);
+        tables.publish(Snapshot { batch_time: Some(2), ..Snapshot::default() });
+        tables.release(read);
+        assert!(gone.upgrade().is_some(), "kept for the publisher");
+        tables.publish(Snapshot { batch_time: Some(3), ..Snapshot::default() });
+        assert!(gone.upgrade().is_none(), "freed by the next publish");
+
+        // A snapshot still current is simply handed back.
+        let current = tables.snapshot();
+        tables.release(current);
+        assert_eq!(tables.retired.lock().unwrap().len(), 0);
+        assert_eq!(tables.snapshot().batch_time, Some(3));
     }
 }

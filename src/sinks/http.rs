@@ -95,7 +95,7 @@ async fn table(
         }
     };
     let snap = s.tables.snapshot();
-    match snap.table(&name, limit) {
+    let response = match snap.table(&name, limit) {
         Some(t) => Json(json!({
             "table": t.name,
             "batch_time": t.batch_time.map(format_millis),
@@ -107,7 +107,9 @@ async fn table(
             StatusCode::NOT_FOUND,
             format!("no table {name:?}; tables: {}", snap.table_names().join(", ")),
         ),
-    }
+    };
+    s.tables.release(snap);
+    response
 }
 
 async fn sql(State(s): State<Shared>, body: String) -> Response {

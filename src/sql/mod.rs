@@ -158,7 +158,9 @@ impl SqlEngine {
                 truncated,
                 parameters,
             });
-        *session.pinned.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if let Some(done) = session.pinned.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            self.tables.release(done);
+        }
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(session);
         result
     }

@@ -88,7 +88,9 @@ fn now_ms() -> i64 {
 fn render_panels(d: &Dashboard, sizes: Sizes) -> String {
     let snap = d.shared.tables.snapshot();
     let connected = d.shared.source.connected.load(Ordering::Relaxed);
-    render::panels(&snap, &d.config.view, connected, now_ms(), sizes)
+    let html = render::panels(&snap, &d.config.view, connected, now_ms(), sizes);
+    d.shared.tables.release(snap);
+    html
 }
 
 /// `?sentiment=W&tags=W`: the chart widths the page measured, in CSS pixels.
