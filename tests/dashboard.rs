@@ -71,6 +71,7 @@ impl<'a> Browser<'a> {
             "--disable-sync",
             "--no-first-run",
             "--hide-scrollbars",
+            "--disable-dev-shm-usage",
             &format!("--user-data-dir={}", profile.0.display()),
             &format!("--window-size={width},{height}"),
         ];
