@@ -235,23 +235,9 @@ fn the_dashboard_draws_the_tables_refreshes_and_reports_an_unreachable_engine() 
         drop(first);
         listener.accept().unwrap().0
     });
-    let mut engine = Proc::spawn(&[
-        "stream",
-        "--connect",
-        &addr,
-        "--batch",
-        "manual",
-        "--print-every",
-        "batch",
-        "--format",
-        "json",
-        "--dashboard",
-        "127.0.0.1:0",
-        "--refresh",
-        "1s",
-    ]);
-    let line = engine.wait_stderr("dashboard: open http://");
-    let dash = line.split("http://").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    let mut engine =
+        manual_engine(&addr, &["--print-every", "batch", "--dashboard", "127.0.0.1:0", "--refresh", "1s"]);
+    let dash = logged_http_addr(&engine.wait_stderr("dashboard: open http://"));
     engine.wait_stderr(&format!("closed after {} lines", lines.len()));
     let socket = feeder.join().unwrap();
     engine.wait_stderr("connected to");

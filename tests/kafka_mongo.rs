@@ -348,8 +348,7 @@ fn results_are_stored_in_mongodb_and_a_restart_resumes_without_recounting() {
     let (db, topic, group) = (unique("res"), unique("restopic"), unique("resgroup"));
     let n = load_and_produce(&fixture("lab.jsonl"), &db, "tweets", &topic, "3");
     let mut engine = results_engine(&topic, &group, &db, &["--batch", "300ms", "--dashboard", "127.0.0.1:0"]);
-    let line = engine.wait_stderr("dashboard: open http://");
-    let dashboard = line.split("http://").nth(1).unwrap().split('/').next().unwrap().to_owned();
+    let dashboard = logged_http_addr(&engine.wait_stderr("dashboard: open http://"));
     until_counted(&mut engine, n, false);
     // The dashboard works in Kafka mode too: every day drawn with its count.
     let (status, panels) = http_get_text(&dashboard, "/panels");

@@ -9,23 +9,10 @@ const MAX_LINE: usize = 300;
 
 fn engine(addr: &str, hashtags: &str) -> Proc {
     let max = MAX_LINE.to_string();
-    Proc::spawn(&[
-        "stream",
-        "--connect",
+    manual_engine(
         addr,
-        "--batch",
-        "manual",
-        "--print-every",
-        "batch",
-        "--top",
-        "0",
-        "--format",
-        "json",
-        "--hashtags",
-        hashtags,
-        "--max-line-bytes",
-        &max,
-    ])
+        &["--print-every", "batch", "--top", "0", "--hashtags", hashtags, "--max-line-bytes", &max],
+    )
 }
 
 /// Per-day (sum, count) of compound scores, as the engine should report them.
@@ -143,23 +130,9 @@ fn http_endpoint_serves_the_latest_batch() {
     let lines = expected_lines(&std::fs::read(&file).unwrap(), MAX_LINE);
     let (_replay, addr) = replay_listen(&file, "127.0.0.1:0", &[]);
     let max = MAX_LINE.to_string();
-    let mut engine = Proc::spawn(&[
-        "stream",
-        "--connect",
-        &addr,
-        "--batch",
-        "manual",
-        "--print-every",
-        "never",
-        "--max-line-bytes",
-        &max,
-        "--http",
-        "127.0.0.1:0",
-        "--format",
-        "json",
-    ]);
-    let line = engine.wait_stderr("serving the tables on http://");
-    let http = line.rsplit("http://").next().unwrap().trim_end_matches("/tables").to_owned();
+    let mut engine =
+        manual_engine(&addr, &["--print-every", "never", "--max-line-bytes", &max, "--http", "127.0.0.1:0"]);
+    let http = logged_http_addr(&engine.wait_stderr("serving the tables on http://"));
     let (status, health) = http_get(&http, "/health");
     assert_eq!(status, 200);
     assert_eq!(health["batch_time"], serde_json::Value::Null);

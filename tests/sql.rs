@@ -24,23 +24,9 @@ fn running() -> Running {
     let file = fixture("tweets.jsonl");
     let lines = expected_lines(&std::fs::read(&file).unwrap(), 1 << 20);
     let (replay, addr) = replay_listen(&file, "127.0.0.1:0", &[]);
-    let mut engine = Proc::spawn(&[
-        "stream",
-        "--connect",
-        &addr,
-        "--batch",
-        "manual",
-        "--print-every",
-        "batch",
-        "--format",
-        "json",
-        "--http",
-        "127.0.0.1:0",
-        "--pg",
-        "127.0.0.1:0",
-    ]);
-    let http = engine.wait_stderr("http: serving the tables on http://");
-    let http = http.split("http://").nth(1).unwrap().trim_end_matches("/tables").trim().to_owned();
+    let mut engine =
+        manual_engine(&addr, &["--print-every", "batch", "--http", "127.0.0.1:0", "--pg", "127.0.0.1:0"]);
+    let http = logged_http_addr(&engine.wait_stderr("http: serving the tables on http://"));
     let pg = engine.wait_stderr("pg: serving SQL on postgresql://");
     let pg_port = pg.rsplit("-p ").next().unwrap().trim_end_matches(')').trim().to_owned();
     engine.wait_stderr(&format!("closed after {} lines", lines.len()));

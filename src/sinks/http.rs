@@ -46,18 +46,24 @@ pub async fn serve(
     shared: Shared,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for --http: {e}"))?;
-    let bound = listener.local_addr()?;
+    let (listener, bound) = super::listen(addr, "--http").await?;
     tracing::info!("http: serving the tables on http://{bound}/tables");
-    let task = tokio::spawn(async move {
-        let server = axum::serve(listener, router(shared)).with_graceful_shutdown(shutdown.cancelled_owned());
+    Ok((bound, spawn_app(listener, router(shared), shutdown, "http")))
+}
+
+/// Serves `app` on `listener` until `shutdown`; `name` is for the log.
+pub fn spawn_app(
+    listener: TcpListener,
+    app: Router,
+    shutdown: CancellationToken,
+    name: &'static str,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
         if let Err(e) = server.await {
-            tracing::warn!("http server stopped: {e}");
+            tracing::warn!("{name} server stopped: {e}");
         }
-    });
-    Ok((bound, task))
+    })
 }
 
 fn error(status: StatusCode, message: String) -> Response {

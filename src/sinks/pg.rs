@@ -25,11 +25,8 @@ use futures_util::stream;
 use pgwire::api::auth::noop::NoopStartupHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{
-    DataRowEncoder, DescribePortalResponse, DescribeStatementResponse, FieldFormat, FieldInfo, QueryResponse,
-    Response,
-};
-use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response};
+use pgwire::api::stmt::QueryParser;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireServerHandlers, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
@@ -37,7 +34,6 @@ use pgwire::messages::PgWireBackendMessage;
 use serde_json::Value;
 use std::fmt::Debug;
 use std::sync::Arc;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// The handlers of one server.
@@ -71,7 +67,9 @@ pub struct Prepared {
     parameters: usize,
 }
 
-/// Describes each statement by a dry run on the live tables.
+/// Describes each statement by a dry run on the live tables. pgwire's default
+/// Describe handlers answer from this: the client's parameter types where it
+/// gave them, else ours (text), and the columns in the portal's formats.
 pub struct Parser {
     sql: Arc<SqlEngine>,
 }
@@ -139,39 +137,6 @@ impl ExtendedQueryHandler for Backend {
         r.types.clone_from(&stmt.statement.types);
         let fields = fields(&r.columns, &r.types, &portal.result_column_format);
         Ok(Response::Query(response(r, fields)?))
-    }
-
-    async fn do_describe_statement<C>(
-        &self,
-        _client: &mut C,
-        stmt: &StoredStatement<Prepared>,
-    ) -> PgWireResult<DescribeStatementResponse>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore<Statement = Prepared>,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        let p = &stmt.statement;
-        let params = (0..p.parameters)
-            .map(|i| stmt.parameter_types.get(i).cloned().flatten().unwrap_or(Type::TEXT))
-            .collect();
-        Ok(DescribeStatementResponse::new(params, fields(&p.columns, &p.types, &Format::UnifiedText)))
-    }
-
-    async fn do_describe_portal<C>(
-        &self,
-        _client: &mut C,
-        portal: &Portal<Prepared>,
-    ) -> PgWireResult<DescribePortalResponse>
-    where
-        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
-        C::PortalStore: PortalStore<Statement = Prepared>,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        let p = &portal.statement.statement;
-        Ok(DescribePortalResponse::new(fields(&p.columns, &p.types, &portal.result_column_format)))
     }
 }
 
@@ -305,10 +270,7 @@ pub async fn serve(
     sql: Arc<SqlEngine>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for --pg: {e}"))?;
-    let bound = listener.local_addr()?;
+    let (listener, bound) = super::listen(addr, "--pg").await?;
     tracing::info!("pg: serving SQL on postgresql://{bound} (psql -h {} -p {})", bound.ip(), bound.port());
     let backend = Arc::new(Backend { sql });
     let task = tokio::spawn(async move {

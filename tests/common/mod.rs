@@ -130,6 +130,20 @@ fn follow(r: impl std::io::Read + Send + 'static) -> Receiver<String> {
     rx
 }
 
+/// `stream --connect ADDR --batch manual --format json` with `extra`: an
+/// engine whose batches the test closes ([`Proc::tick`]).
+pub fn manual_engine(addr: &str, extra: &[&str]) -> Proc {
+    let mut args = vec!["stream", "--connect", addr, "--batch", "manual", "--format", "json"];
+    args.extend_from_slice(extra);
+    Proc::spawn(&args)
+}
+
+/// The `host:port` of the `http://host:port/…` a log line announces.
+pub fn logged_http_addr(line: &str) -> String {
+    let url = line.split("http://").nth(1).unwrap_or_else(|| panic!("no http:// in {line:?}"));
+    url.split(['/', ' ']).next().unwrap().trim().to_owned()
+}
+
 /// Starts `replay --listen` on `addr` and returns it with the bound address.
 pub fn replay_listen(file: &str, addr: &str, extra: &[&str]) -> (Proc, String) {
     let mut args = vec!["replay", file, "--listen", addr];

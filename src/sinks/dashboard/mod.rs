@@ -25,7 +25,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 const STYLE: &str = include_str!("assets/dashboard.css");
@@ -66,19 +65,9 @@ pub async fn serve(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for --dashboard: {e}"))?;
-    let bound = listener.local_addr()?;
+    let (listener, bound) = super::listen(addr, "--dashboard").await?;
     tracing::info!("dashboard: open http://{bound}/ (refreshes every {})", render::human(config.refresh));
-    let app = router(shared, config);
-    let task = tokio::spawn(async move {
-        let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
-        if let Err(e) = server.await {
-            tracing::warn!("dashboard server stopped: {e}");
-        }
-    });
-    Ok((bound, task))
+    Ok((bound, http::spawn_app(listener, router(shared, config), shutdown, "dashboard")))
 }
 
 fn now_ms() -> i64 {
