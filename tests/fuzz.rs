@@ -1,8 +1,11 @@
 //! Property tests: any input, however odd, scores (sentiment) and splits (hashtags)
 //! without panicking, deterministically, and within range.
 
+mod common;
+
 use proptest::prelude::*;
 use tweetstream::sentiment::{Scores, SentimentAnalyzer};
+use tweetstream::transforms::hashtags::{HashtagMode, for_each_hashtag};
 
 /// Tokens that exercise VADER's rules, mixed with odd characters.
 fn tricky_token() -> impl Strategy<Value = String> {
@@ -131,7 +134,6 @@ fn huge_lines_score_without_blowing_up() {
 proptest! {
     #[test]
     fn hashtag_extraction_never_panics(text in tricky_text()) {
-        use tweetstream::transforms::hashtags::{HashtagMode, for_each_hashtag};
         for mode in [HashtagMode::Twitter, HashtagMode::Spark] {
             let mut n = 0;
             for_each_hashtag(mode, &text, &mut String::new(), |t| {
@@ -140,5 +142,31 @@ proptest! {
             });
             prop_assert!(n <= text.len());
         }
+    }
+}
+
+/// Text made of the pieces that hashtag rules turn on: hash signs (also
+/// fullwidth), letters in several scripts and cases (Σ lowercases by position),
+/// digits (also non-ASCII ones), marks, `_`, `&`, URL prefixes, punctuation,
+/// and every kind of whitespace.
+fn hashtag_text() -> impl Strategy<Value = String> {
+    let pieces = vec![
+        "#", "#", "#", "＃", "a", "Z", "_", "7", "٣", "é", "É", "ß", "Σ", "ς", "日本", "\u{301}", "&", "'",
+        ",", ".", "!", ":", "/", "://", "http://", "HTTPS://", "www.", "WWW.", "x", "²", "Ⅻ", "😀",
+        "\u{fe0f}", "\u{ef}", " ", " ", "\t", "\n", "\u{b}", "\u{a0}", "\u{3000}", "\u{2028}", "\u{85}",
+        "\u{1c}",
+    ];
+    prop::collection::vec(prop::sample::select(pieces), 0..40).prop_map(|p| p.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+    /// The engine's fast extractor finds exactly the tags of the rules restated
+    /// with regex classes (`tests/common`), in order.
+    #[test]
+    fn twitter_hashtags_follow_the_rules(text in hashtag_text()) {
+        let mut got = Vec::new();
+        for_each_hashtag(HashtagMode::Twitter, &text, &mut String::new(), |t| got.push(t.to_owned()));
+        prop_assert_eq!(got, common::twitter_tags(&text), "{:?}", text);
     }
 }

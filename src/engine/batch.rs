@@ -90,16 +90,27 @@ impl Batch {
     }
 }
 
+/// Counts a bad record (and logs it at debug).
+fn bad(batch: &mut Batch, reason: &'static str) {
+    batch.records += 1;
+    batch.bad_records += 1;
+    *batch.bad_reasons.entry(reason).or_default() += 1;
+    tracing::debug!("bad record skipped: {reason}");
+}
+
 /// Folds records into the open batch. Owns the scratch state of the hot path.
 pub struct Ingest {
     ops: Operators,
     vader: SentimentAnalyzer,
+    /// Lowercased hashtags.
     scratch: String,
+    /// Tweet text that had JSON escapes.
+    text: String,
 }
 
 impl Ingest {
     pub fn new(ops: Operators) -> Self {
-        Ingest { ops, vader: SentimentAnalyzer::new(), scratch: String::new() }
+        Ingest { ops, vader: SentimentAnalyzer::new(), scratch: String::new(), text: String::new() }
     }
 
     /// Adds every line of `chunk` to `batch`. A final line cut off by a closed
@@ -111,26 +122,19 @@ impl Ingest {
         }
         chunk.for_each_line(|line| match line {
             Line::Ok(bytes) => self.line(batch, bytes),
-            Line::TooLong { .. } => self.bad(batch, BadRecord::TooLong.reason()),
-            Line::Cut(_) => self.bad(batch, "line cut off by a closed connection"),
+            Line::TooLong { .. } => bad(batch, BadRecord::TooLong.reason()),
+            Line::Cut(_) => bad(batch, "line cut off by a closed connection"),
         });
-    }
-
-    fn bad(&self, batch: &mut Batch, reason: &'static str) {
-        batch.records += 1;
-        batch.bad_records += 1;
-        *batch.bad_reasons.entry(reason).or_default() += 1;
-        tracing::debug!("bad record skipped: {reason}");
     }
 
     /// Adds one line.
     pub fn line(&mut self, batch: &mut Batch, bytes: &[u8]) {
-        let tweet = match tweet::decode(bytes, self.ops.input) {
+        let tweet = match tweet::decode(bytes, self.ops.input, &mut self.text) {
             Ok(t) => t,
-            Err(e) => return self.bad(batch, e.reason()),
+            Err(e) => return bad(batch, e.reason()),
         };
         batch.records += 1;
-        for_each_hashtag(self.ops.hashtags, &tweet.text, &mut self.scratch, |tag| {
+        for_each_hashtag(self.ops.hashtags, tweet.text, &mut self.scratch, |tag| {
             match batch.tags.get_mut(tag) {
                 Some(n) => *n += 1,
                 None => {
@@ -141,7 +145,7 @@ impl Ingest {
         match tweet.date.day() {
             None => batch.undated += 1,
             Some(day) if self.ops.sentiment => {
-                let score = compound_e4(self.vader.polarity_scores(&tweet.text).compound);
+                let score = compound_e4(self.vader.polarity_scores(tweet.text).compound);
                 batch.days.entry(day).or_default().add(DayStats { score_sum_e4: score, count: 1 });
             }
             Some(_) => {}

@@ -54,7 +54,7 @@ impl Pacer {
             // Line k of the replay is due at started + k / rate.
             Pace::Rate(rate) => self.started + Duration::from_secs_f64(self.sent as f64 / rate),
             Pace::Realtime { speedup } => {
-                match crate::tweet::decode(line, crate::tweet::InputFormat::Json)
+                match crate::tweet::decode(line, crate::tweet::InputFormat::Json, &mut String::new())
                     .ok()
                     .and_then(|t| t.date.millis())
                 {
@@ -80,6 +80,9 @@ pub async fn run(plan: Plan, mut output: Output) -> anyhow::Result<u64> {
     let reader = tokio::task::spawn_blocking(move || {
         input::read_all(&sources, selection, |b| tx.blocking_send(b).is_ok())
     });
+    // The clock (and the pacing) starts when someone receives: a client that
+    // connects late gets the first tweets at the planned rate, not in a burst.
+    output.ready().await;
     let started = Instant::now();
     let mut pacer = Pacer::new(plan.pace);
     let mut sent = 0u64;

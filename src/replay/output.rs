@@ -30,6 +30,14 @@ impl Output {
         }
     }
 
+    /// Returns once someone is there to receive: at once for stdout, when the
+    /// first client has connected for a listener.
+    pub async fn ready(&mut self) {
+        if let Output::Listen(b) = self {
+            b.wait_for_client().await;
+        }
+    }
+
     pub async fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Output::Stdout(out) => out.flush().await,
@@ -98,18 +106,25 @@ impl Broadcaster {
         Broadcaster { clients: Vec::new(), arrivals, accept, finished: Vec::new() }
     }
 
+    /// Takes in clients that connected; waits for one if none is connected.
+    async fn wait_for_client(&mut self) {
+        while let Ok(c) = self.arrivals.try_recv() {
+            self.clients.push(c);
+        }
+        if self.clients.is_empty() {
+            tracing::info!("waiting for a client to connect");
+            if let Some(c) = self.arrivals.recv().await {
+                self.clients.push(c);
+            }
+        }
+    }
+
     /// Sends `data` to every client, waiting for one if none is connected.
     async fn send(&mut self, data: Bytes) {
         loop {
-            while let Ok(c) = self.arrivals.try_recv() {
-                self.clients.push(c);
-            }
+            self.wait_for_client().await;
             if self.clients.is_empty() {
-                tracing::info!("waiting for a client to connect");
-                match self.arrivals.recv().await {
-                    Some(c) => self.clients.push(c),
-                    None => return,
-                }
+                return; // the listener is gone
             }
             let mut delivered = false;
             let mut i = 0;

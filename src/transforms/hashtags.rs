@@ -30,15 +30,7 @@ pub fn for_each_hashtag(mode: HashtagMode, text: &str, scratch: &mut String, mut
             // Visit only the words that contain a hash sign, found with memchr.
             let mut from = 0;
             while let Some(hash) = next_hash(text.as_bytes(), from) {
-                let start = text[..hash]
-                    .char_indices()
-                    .rev()
-                    .find(|(_, c)| c.is_whitespace())
-                    .map_or(0, |(i, c)| i + c.len_utf8());
-                let end = text[hash..]
-                    .char_indices()
-                    .find(|(_, c)| c.is_whitespace())
-                    .map_or(text.len(), |(i, _)| hash + i);
+                let (start, end) = (word_start(text, hash), word_end(text, hash));
                 let word = &text[start..end];
                 if !is_url(word) {
                     twitter_tags_in_word(word, |tag| f(lowercase(tag, scratch)));
@@ -49,16 +41,73 @@ pub fn for_each_hashtag(mode: HashtagMode, text: &str, scratch: &mut String, mut
     }
 }
 
-fn lowercase<'a>(s: &'a str, scratch: &'a mut String) -> &'a str {
-    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
-        return s;
+/// Whether `c` is Unicode `White_Space` (what `char::is_whitespace` and
+/// `split_whitespace` use), for an ASCII byte.
+#[inline]
+fn is_ascii_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t'..=b'\r')
+}
+
+/// Where the word containing byte `i` starts: after the last whitespace before it.
+#[inline]
+fn word_start(text: &str, mut i: usize) -> usize {
+    let b = text.as_bytes();
+    while i > 0 {
+        if b[i - 1].is_ascii() {
+            if is_ascii_space(b[i - 1]) {
+                return i;
+            }
+            i -= 1;
+        } else {
+            let c = text[..i].chars().next_back().expect("not at the start");
+            if c.is_whitespace() {
+                return i;
+            }
+            i -= c.len_utf8();
+        }
     }
-    scratch.clear();
+    0
+}
+
+/// Where the word containing byte `i` ends: at the next whitespace.
+#[inline]
+fn word_end(text: &str, mut i: usize) -> usize {
+    let b = text.as_bytes();
+    while i < b.len() {
+        if b[i].is_ascii() {
+            if is_ascii_space(b[i]) {
+                return i;
+            }
+            i += 1;
+        } else {
+            let c = text[i..].chars().next().expect("not at the end");
+            if c.is_whitespace() {
+                return i;
+            }
+            i += c.len_utf8();
+        }
+    }
+    b.len()
+}
+
+/// `s` lowercased, like `str::to_lowercase`; borrowed when already lowercase
+/// ASCII, else written into `scratch` (without allocating, but for the rare
+/// capital sigma, whose lowercase depends on its position in the word).
+fn lowercase<'a>(s: &'a str, scratch: &'a mut String) -> &'a str {
     if s.is_ascii() {
+        if !s.bytes().any(|b| b.is_ascii_uppercase()) {
+            return s;
+        }
+        scratch.clear();
         scratch.push_str(s);
         scratch.make_ascii_lowercase();
+    } else if s.contains('Σ') {
+        *scratch = s.to_lowercase();
     } else {
-        scratch.push_str(&s.to_lowercase());
+        scratch.clear();
+        for c in s.chars() {
+            scratch.extend(c.to_lowercase());
+        }
     }
     scratch
 }
@@ -76,20 +125,40 @@ fn next_hash(b: &[u8], mut from: usize) -> Option<usize> {
     None
 }
 
+/// A word that is a link: `http://`, `https://` or `www.` after any leading
+/// non-alphanumeric characters (case-insensitive), or containing `://`.
 fn is_url(word: &str) -> bool {
-    let w = word.trim_start_matches(|c: char| !c.is_alphanumeric());
-    let starts = |p: &str| w.get(..p.len()).is_some_and(|s| s.eq_ignore_ascii_case(p));
-    starts("http://") || starts("https://") || starts("www.") || word.contains("://")
+    let b = word.as_bytes();
+    if memchr::memchr_iter(b':', b).any(|i| b[i + 1..].starts_with(b"//")) {
+        return true;
+    }
+    let lead = if b.first().is_some_and(|c| c.is_ascii_alphanumeric()) {
+        0
+    } else {
+        word.find(char::is_alphanumeric).unwrap_or(word.len())
+    };
+    let w = &b[lead..];
+    let starts = |p: &[u8]| w.get(..p.len()).is_some_and(|s| s.eq_ignore_ascii_case(p));
+    starts(b"http://") || starts(b"https://") || starts(b"www.")
 }
 
+#[inline]
 fn is_tag_char(c: char) -> bool {
-    c == '_'
-        || c.is_ascii_alphanumeric()
-        || (!c.is_ascii()
-            && (matches!(
-                c.general_category_group(),
-                GeneralCategoryGroup::Letter | GeneralCategoryGroup::Mark
-            ) || c.general_category() == GeneralCategory::DecimalNumber))
+    if c.is_ascii() {
+        return c == '_' || c.is_ascii_alphanumeric();
+    }
+    matches!(c.general_category_group(), GeneralCategoryGroup::Letter | GeneralCategoryGroup::Mark)
+        || c.general_category() == GeneralCategory::DecimalNumber
+}
+
+/// Whether a tag character counts as a letter (a tag needs one: `#123` is no tag).
+#[inline]
+fn is_tag_letter(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphabetic()
+    } else {
+        c.general_category() != GeneralCategory::DecimalNumber
+    }
 }
 
 /// The hashtags inside one whitespace-free word.
@@ -101,18 +170,15 @@ fn twitter_tags_in_word(word: &str, mut f: impl FnMut(&str)) {
         // A tag starts at a hash not glued to a word (`a#b`) or an HTML entity (`&#39;`).
         if is_hash && !prev.is_some_and(|p| is_tag_char(p) || p == '&') {
             let start = i + c.len_utf8();
-            let mut end = start;
+            let (mut end, mut has_letter) = (start, false);
             while let Some(&(j, d)) = chars.peek() {
                 if !is_tag_char(d) {
                     break;
                 }
+                has_letter |= is_tag_letter(d);
                 end = j + d.len_utf8();
                 chars.next();
             }
-            let tag = &word[start..end];
-            let has_letter = tag.chars().any(|d| {
-                d != '_' && !d.is_ascii_digit() && d.general_category() != GeneralCategory::DecimalNumber
-            });
             if has_letter {
                 f(&word[i..end]);
             }

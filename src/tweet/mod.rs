@@ -6,10 +6,9 @@
 //! with [`InputFormat::Text`], the raw text itself.
 
 pub mod date;
+pub mod json;
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
-use std::borrow::Cow;
+use json::{RawStr, Scanner};
 
 pub use date::Day;
 
@@ -25,7 +24,7 @@ pub enum InputFormat {
 /// One decoded tweet, borrowing from the line where it can.
 #[derive(Debug, PartialEq)]
 pub struct Tweet<'a> {
-    pub text: Cow<'a, str>,
+    pub text: &'a str,
     pub date: DateStatus,
 }
 
@@ -74,42 +73,73 @@ impl BadRecord {
     }
 }
 
-#[derive(Deserialize)]
-struct RawTweet<'a> {
-    #[serde(borrow, default)]
-    text: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    extended_tweet: Option<Extended<'a>>,
-    #[serde(borrow, default, alias = "Tweet")]
-    tweet: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    created_at: Option<&'a RawValue>,
-    #[serde(borrow, default, alias = "Date")]
-    date: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize)]
-struct Extended<'a> {
-    #[serde(borrow, default)]
-    full_text: Option<Cow<'a, str>>,
-}
-
-/// Decodes one line.
-pub fn decode(line: &[u8], format: InputFormat) -> Result<Tweet<'_>, BadRecord> {
-    let line = std::str::from_utf8(line).map_err(|_| BadRecord::InvalidUtf8)?;
+/// Decodes one line. Escaped text is decoded into `scratch`, so that no line
+/// costs an allocation.
+pub fn decode<'a>(
+    line: &'a [u8],
+    format: InputFormat,
+    scratch: &'a mut String,
+) -> Result<Tweet<'a>, BadRecord> {
+    let line = simdutf8::basic::from_utf8(line).map_err(|_| BadRecord::InvalidUtf8)?;
     match format {
-        InputFormat::Text => Ok(Tweet { text: Cow::Borrowed(line), date: DateStatus::Missing }),
-        InputFormat::Json => decode_json(line),
+        InputFormat::Text => Ok(Tweet { text: line, date: DateStatus::Missing }),
+        InputFormat::Json => decode_json(line, scratch),
     }
 }
 
-fn decode_json(line: &str) -> Result<Tweet<'_>, BadRecord> {
-    let raw: RawTweet<'_> = serde_json::from_str(line).map_err(|_| BadRecord::InvalidJson)?;
-    let text =
-        raw.extended_tweet.and_then(|e| e.full_text).or(raw.text).or(raw.tweet).ok_or(BadRecord::NoText)?;
-    let date = match raw.created_at.or(raw.date) {
+/// The fields of a tweet object, as found (a later repeat of a key wins, and a
+/// field of the wrong type counts as absent).
+#[derive(Default)]
+struct Fields<'a> {
+    full_text: Option<RawStr<'a>>,
+    text: Option<RawStr<'a>>,
+    tweet: Option<RawStr<'a>>,
+    created_at: Option<&'a str>,
+    date: Option<&'a str>,
+}
+
+/// A string value, or `None` (after skipping it) for any other kind.
+fn string_or_skip<'a>(p: &mut Scanner<'a>) -> Result<Option<RawStr<'a>>, json::Invalid> {
+    if p.peek() == Some(b'"') { p.string().map(Some) } else { p.skip().map(|_| None) }
+}
+
+fn decode_json<'a>(line: &'a str, scratch: &'a mut String) -> Result<Tweet<'a>, BadRecord> {
+    let mut f = Fields::default();
+    let mut p = Scanner::new(line);
+    p.object(|p, key| {
+        match key {
+            "text" => f.text = string_or_skip(p)?,
+            "tweet" | "Tweet" => f.tweet = string_or_skip(p)?,
+            "created_at" => f.created_at = Some(p.skip()?),
+            "date" | "Date" => f.date = Some(p.skip()?),
+            "extended_tweet" if p.peek() == Some(b'{') => {
+                f.full_text = None;
+                p.object(|p, key| {
+                    if key == "full_text" {
+                        f.full_text = string_or_skip(p)?;
+                    } else {
+                        p.skip()?;
+                    }
+                    Ok(())
+                })?;
+            }
+            "extended_tweet" => {
+                f.full_text = None;
+                p.skip()?;
+            }
+            _ => {
+                p.skip()?;
+            }
+        }
+        Ok(())
+    })
+    .and_then(|()| p.end())
+    .map_err(|_| BadRecord::InvalidJson)?;
+    let text = f.full_text.or(f.text).or(f.tweet).ok_or(BadRecord::NoText)?;
+    let text = text.decode_into(scratch).map_err(|_| BadRecord::InvalidJson)?;
+    let date = match f.created_at.or(f.date) {
         None => DateStatus::Missing,
-        Some(value) => match date::parse_json_date(value.get()) {
+        Some(value) => match date::parse_json_date(value) {
             Ok(Some(ms)) => DateStatus::At(ms),
             Ok(None) => DateStatus::Missing,
             Err(date::UnreadableDate) => DateStatus::Unreadable,
@@ -122,6 +152,11 @@ fn decode_json(line: &str) -> Result<Tweet<'_>, BadRecord> {
 mod tests {
     use super::*;
 
+    /// (text, date) of a line.
+    fn decode(line: &[u8], format: InputFormat) -> Result<(String, DateStatus), BadRecord> {
+        super::decode(line, format, &mut String::new()).map(|t| (t.text.to_owned(), t.date))
+    }
+
     fn day(y: i32, m: u32, d: u32) -> Option<Day> {
         Day::from_ymd(y, m, d)
     }
@@ -133,22 +168,22 @@ mod tests {
             InputFormat::Json,
         )
         .unwrap();
-        assert_eq!(t.text, "hi #a");
-        assert_eq!(t.date.day(), day(2015, 11, 1));
+        assert_eq!(t.0, "hi #a");
+        assert_eq!(t.1.day(), day(2015, 11, 1));
         let t = decode(br#"{"text":"short\u2026","extended_tweet":{"full_text":"the full text"},"created_at":"Sun Nov 01 06:08:46 +0000 2015"}"#, InputFormat::Json).unwrap();
-        assert_eq!(t.text, "the full text");
+        assert_eq!(t.0, "the full text");
     }
 
     #[test]
     fn lab_objects_and_dates() {
         let t = decode(br#"{"tweet":"x","date":{"$date":1446358126000}}"#, InputFormat::Json).unwrap();
-        assert_eq!(t.date.day(), day(2015, 11, 1));
+        assert_eq!(t.1.day(), day(2015, 11, 1));
         let t = decode(br#"{"Tweet":"x","Date":"2015-11-02"}"#, InputFormat::Json).unwrap();
-        assert_eq!(t.date.day(), day(2015, 11, 2));
+        assert_eq!(t.1.day(), day(2015, 11, 2));
         let t = decode(br#"{"tweet":"x"}"#, InputFormat::Json).unwrap();
-        assert_eq!(t.date, DateStatus::Missing);
+        assert_eq!(t.1, DateStatus::Missing);
         let t = decode(br#"{"tweet":"x","date":"the day after"}"#, InputFormat::Json).unwrap();
-        assert_eq!(t.date, DateStatus::Unreadable);
+        assert_eq!(t.1, DateStatus::Unreadable);
     }
 
     #[test]
@@ -159,6 +194,6 @@ mod tests {
         assert_eq!(decode(b"\"just a string\"", InputFormat::Json), Err(BadRecord::InvalidJson));
         assert_eq!(decode(br#"{"user":"x"}"#, InputFormat::Json), Err(BadRecord::NoText));
         assert_eq!(decode(br#"{"text":null}"#, InputFormat::Json), Err(BadRecord::NoText));
-        assert_eq!(decode(b"plain #text", InputFormat::Text).unwrap().text, "plain #text");
+        assert_eq!(decode(b"plain #text", InputFormat::Text).unwrap().0, "plain #text");
     }
 }

@@ -201,7 +201,7 @@ pub fn twitter_tags(text: &str) -> Vec<String> {
             regex::Regex::new(r"^[\p{L}\p{M}\p{Nd}_]$").unwrap(),
             regex::Regex::new(r"^[\p{L}\p{M}\p{Nd}_]*").unwrap(),
             regex::Regex::new(r"[\p{L}\p{M}]").unwrap(),
-            regex::Regex::new(r"(?i)^[^\p{L}\p{Nd}]*(https?://|www\.)|://").unwrap(),
+            regex::Regex::new(r"(?i)^[^\p{Alphabetic}\p{N}]*(https?://|www\.)|://").unwrap(),
         ]
     });
     let mut tags = Vec::new();

@@ -1,0 +1,424 @@
+//! A validating JSON scanner for the hot path: it walks one line's object, hands
+//! the few fields a tweet needs to the caller, and skips everything else without
+//! building it.
+//!
+//! Why not serde: a Twitter object carries a dozen fields the engine never reads
+//! (`user`, `entities`, …), and serde's derive still tokenizes each of them through
+//! its visitor machinery; this scanner only checks their grammar, eight bytes at a
+//! time inside strings. It accepts exactly what `serde_json` accepts for a line
+//! parsed into `HashMap<Cow<str>, &RawValue>` (the oracle of the differential test
+//! in `tests/decode.rs`): strict RFC 8259 grammar, no control characters inside
+//! strings, escapes decoded (surrogates must pair) only in the keys of the objects
+//! the caller reads and in the strings it decodes. Like `serde_json::Value`, a
+//! repeated key keeps its last value. One deliberate difference: nesting deeper
+//! than 128 levels is refused (the scanner recurses), where serde_json skips
+//! unread values of any depth.
+//!
+//! The input must already be valid UTF-8 (the caller checks the whole line once).
+
+use std::borrow::Cow;
+
+/// The line is not valid JSON (or not the shape the caller asked for).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Invalid;
+
+type Result<T> = std::result::Result<T, Invalid>;
+
+/// Nesting limit, the same as `serde_json`'s default recursion limit.
+const MAX_DEPTH: u32 = 128;
+
+/// A JSON string as it appears in the input, between its quotes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawStr<'a> {
+    raw: &'a str,
+    escaped: bool,
+}
+
+impl<'a> RawStr<'a> {
+    /// The string's value: borrowed when it has no escapes, else decoded into
+    /// `scratch` (so that escaped text costs no allocation either).
+    pub fn decode_into<'s>(self, scratch: &'s mut String) -> Result<&'s str>
+    where
+        'a: 's,
+    {
+        if !self.escaped {
+            return Ok(self.raw);
+        }
+        scratch.clear();
+        unescape(self.raw, scratch)?;
+        Ok(scratch)
+    }
+
+    /// The string's value, borrowed when it has no escapes.
+    pub fn decode(self) -> Result<Cow<'a, str>> {
+        if !self.escaped {
+            return Ok(Cow::Borrowed(self.raw));
+        }
+        let mut out = String::with_capacity(self.raw.len());
+        unescape(self.raw, &mut out)?;
+        Ok(Cow::Owned(out))
+    }
+}
+
+/// A cursor over one JSON text.
+pub struct Scanner<'a> {
+    s: &'a str,
+    pos: usize,
+    depth: u32,
+}
+
+impl<'a> Scanner<'a> {
+    pub fn new(s: &'a str) -> Self {
+        Scanner { s, pos: 0, depth: 0 }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.s.as_bytes()
+    }
+
+    /// Skips JSON whitespace; returns the next byte, if any.
+    #[inline]
+    pub fn peek(&mut self) -> Option<u8> {
+        let b = self.bytes();
+        while let Some(&c) = b.get(self.pos) {
+            if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                return Some(c);
+            }
+            self.pos += 1;
+        }
+        None
+    }
+
+    #[inline]
+    fn expect(&mut self, want: u8) -> Result<()> {
+        if self.peek() == Some(want) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(Invalid)
+        }
+    }
+
+    /// Checks that nothing but whitespace is left.
+    pub fn end(&mut self) -> Result<()> {
+        if self.peek().is_none() { Ok(()) } else { Err(Invalid) }
+    }
+
+    /// Reads an object, calling `member` with each key (escapes decoded); `member`
+    /// must consume the key's value (with [`Scanner::string`], [`Scanner::skip`], …).
+    pub fn object(&mut self, mut member: impl FnMut(&mut Self, &str) -> Result<()>) -> Result<()> {
+        self.expect(b'{')?;
+        self.sequence(b'}', |p| {
+            let key = p.string()?;
+            let mut decoded = String::new(); // stays unallocated for keys without escapes
+            let key = key.decode_into(&mut decoded)?;
+            p.expect(b':')?;
+            member(p, key)
+        })
+    }
+
+    /// The comma-separated items of an array or object whose opening bracket was
+    /// just read, through the closing one.
+    fn sequence(&mut self, close: u8, mut item: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
+        self.depth += 1;
+        if self.depth >= MAX_DEPTH {
+            return Err(Invalid);
+        }
+        if self.peek() != Some(close) {
+            loop {
+                item(self)?;
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(c) if c == close => break,
+                    _ => return Err(Invalid),
+                }
+            }
+        }
+        self.pos += 1;
+        self.depth -= 1;
+        Ok(())
+    }
+
+    /// Reads a string value.
+    #[inline]
+    pub fn string(&mut self) -> Result<RawStr<'a>> {
+        self.expect(b'"')?;
+        let b = self.bytes();
+        let start = self.pos;
+        let mut escaped = false;
+        let mut i = start;
+        loop {
+            i = find_special(b, i);
+            match b.get(i) {
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    escaped = true;
+                    i = skip_escape(b, i + 1)?;
+                }
+                _ => return Err(Invalid), // a control character or the end
+            }
+        }
+        self.pos = i + 1;
+        Ok(RawStr { raw: &self.s[start..i], escaped })
+    }
+
+    /// Skips one value of any kind; returns its text.
+    pub fn skip(&mut self) -> Result<&'a str> {
+        let first = self.peek().ok_or(Invalid)?;
+        let start = self.pos;
+        match first {
+            b'"' => {
+                self.string()?;
+            }
+            // Keys of a skipped object are only checked as strings (like any
+            // skipped string, their escapes are not decoded).
+            b'{' => {
+                self.pos += 1;
+                self.sequence(b'}', |p| {
+                    p.string()?;
+                    p.expect(b':')?;
+                    p.skip().map(drop)
+                })?;
+            }
+            b'[' => {
+                self.pos += 1;
+                self.sequence(b']', |p| p.skip().map(drop))?;
+            }
+            b't' => self.literal("true")?,
+            b'f' => self.literal("false")?,
+            b'n' => self.literal("null")?,
+            b'-' | b'0'..=b'9' => self.number()?,
+            _ => return Err(Invalid),
+        }
+        Ok(&self.s[start..self.pos])
+    }
+
+    fn literal(&mut self, word: &str) -> Result<()> {
+        if self.bytes()[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(Invalid)
+        }
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+    fn number(&mut self) -> Result<()> {
+        let b = self.bytes();
+        let mut i = self.pos;
+        let digits = |i: &mut usize| {
+            let from = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            if *i > from { Ok(()) } else { Err(Invalid) }
+        };
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        if b.get(i) == Some(&b'0') {
+            i += 1;
+        } else {
+            digits(&mut i)?;
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            digits(&mut i)?;
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            digits(&mut i)?;
+        }
+        self.pos = i;
+        Ok(())
+    }
+}
+
+/// The index of the first `"`, `\` or control character at or after `i` (or
+/// `b.len()`): sixteen bytes at a time with SSE2 (part of every x86-64 CPU),
+/// eight at a time elsewhere.
+#[inline]
+fn find_special(b: &[u8], mut i: usize) -> usize {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    // SAFETY: SSE2 is enabled (it is in the x86-64 baseline), and every 16-byte
+    // load is inside `b` (the intrinsics have no alignment needs).
+    unsafe {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        let quote = _mm_set1_epi8(b'"' as i8);
+        let backslash = _mm_set1_epi8(b'\\' as i8);
+        let below_space = _mm_set1_epi8(0x1f);
+        while i + 16 <= b.len() {
+            let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
+            let special = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                _mm_cmpeq_epi8(_mm_min_epu8(v, below_space), v),
+            );
+            let mask = _mm_movemask_epi8(special);
+            if mask != 0 {
+                return i + mask.trailing_zeros() as usize;
+            }
+            i += 16;
+        }
+    }
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    while i + 8 <= b.len() {
+        let w = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+        // Bytes below 0x20, or equal to '"' or '\\'.
+        let control = w.wrapping_sub(LO * 0x20) & !w & HI;
+        let found = control | has_zero(w ^ (LO * u64::from(b'"'))) | has_zero(w ^ (LO * u64::from(b'\\')));
+        if found != 0 {
+            // The lowest flagged byte is always a true hit (false ones only
+            // appear above a true one, from the borrow).
+            return i + (found.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Checks the escape whose letter is at `i`; returns the index after it.
+fn skip_escape(b: &[u8], i: usize) -> Result<usize> {
+    match b.get(i) {
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(i + 1),
+        Some(b'u') => {
+            hex4(b, i + 1)?;
+            Ok(i + 5)
+        }
+        _ => Err(Invalid),
+    }
+}
+
+fn hex4(b: &[u8], i: usize) -> Result<u32> {
+    let digits = b.get(i..i + 4).ok_or(Invalid)?;
+    digits.iter().try_fold(0u32, |n, &c| Ok(n << 4 | (c as char).to_digit(16).ok_or(Invalid)?))
+}
+
+/// Appends the value of a string's raw contents (already checked by
+/// [`Scanner::string`]); surrogates must come in pairs.
+fn unescape(raw: &str, out: &mut String) -> Result<()> {
+    let b = raw.as_bytes();
+    let mut from = 0;
+    while let Some(off) = memchr::memchr(b'\\', &b[from..]) {
+        let at = from + off;
+        out.push_str(&raw[from..at]);
+        from = at + 2;
+        let c = match b.get(at + 1).ok_or(Invalid)? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = hex4(b, at + 2)?;
+                from = at + 6;
+                let code = match hi {
+                    0xD800..=0xDBFF => {
+                        if b.get(from..from + 2) != Some(b"\\u") {
+                            return Err(Invalid);
+                        }
+                        let lo = hex4(b, from + 2)?;
+                        if !(0xDC00..=0xDFFF).contains(&lo) {
+                            return Err(Invalid);
+                        }
+                        from += 6;
+                        0x1_0000 + ((hi - 0xD800) << 10 | (lo - 0xDC00))
+                    }
+                    0xDC00..=0xDFFF => return Err(Invalid),
+                    _ => hi,
+                };
+                char::from_u32(code).ok_or(Invalid)?
+            }
+            _ => return Err(Invalid),
+        };
+        out.push(c);
+    }
+    out.push_str(&raw[from..]);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skip_all(s: &str) -> Result<()> {
+        let mut p = Scanner::new(s);
+        p.skip()?;
+        p.end()
+    }
+
+    #[test]
+    fn grammar() {
+        for ok in [
+            "0",
+            "-0.5e+10",
+            "1E9",
+            "[]",
+            "{}",
+            " [1, {\"a\": [true, false, null]}, \"x\\u00e9\\n\"] ",
+            "\"\\ud83d\\ude00\"",
+        ] {
+            assert_eq!(skip_all(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "[1,]",
+            "{,}",
+            "{\"a\"}",
+            "{\"a\":1,}",
+            "tru",
+            "\"a",
+            "\"\\x\"",
+            "\"\t\"",
+            "[1] 2",
+        ] {
+            assert_eq!(skip_all(bad), Err(Invalid), "{bad}");
+        }
+    }
+
+    #[test]
+    fn strings_and_escapes() {
+        let mut p = Scanner::new(r#""plain""#);
+        assert_eq!(p.string().unwrap().decode().unwrap(), Cow::Borrowed("plain"));
+        let mut p = Scanner::new(r#""a\"b\\c\/\u00e9\ud83d\ude00\t""#);
+        assert_eq!(p.string().unwrap().decode().unwrap(), "a\"b\\c/é😀\t");
+        for lone in [r#""\ud83d""#, r#""\ude00""#, r#""\ud83dx""#, r#""\ud83d\u0041""#] {
+            let mut p = Scanner::new(lone);
+            assert_eq!(p.string().unwrap().decode(), Err(Invalid), "{lone}");
+        }
+        // Long strings go through the eight-byte loop; every position of a quote is found.
+        for at in 0..40 {
+            let s = format!("\"{}\"{}", "x".repeat(at), "tail");
+            let mut p = Scanner::new(&s);
+            assert_eq!(p.string().unwrap().decode().unwrap().len(), at);
+        }
+    }
+
+    #[test]
+    fn nesting_limit() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert_eq!(skip_all(&deep(127)), Ok(()));
+        assert_eq!(skip_all(&deep(128)), Err(Invalid));
+    }
+}

@@ -1,0 +1,281 @@
+//! The engine's hand-written tweet decoder against an oracle built on serde_json:
+//! the same lines must be accepted or refused for the same reason, and give the
+//! same text and date. Inputs are real-looking tweet lines cut, spliced and
+//! salted with JSON's special bytes, plus generated objects with escapes,
+//! surrogates, odd numbers, duplicate keys and deep nesting.
+
+use proptest::prelude::*;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use tweetstream::tweet::date::parse_json_date;
+use tweetstream::tweet::{BadRecord, DateStatus, InputFormat, decode};
+
+/// An object's members in order, keys decoded (duplicates kept).
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+impl<'a> Members<'a> {
+    /// The value of the last member named any of `names`.
+    fn last(&self, names: &[&str]) -> Option<&'a RawValue> {
+        self.0.iter().rev().find(|(k, _)| names.contains(&k.as_str())).map(|(_, v)| *v)
+    }
+}
+
+/// What the decoder should make of a line, by serde_json: a JSON object (the
+/// last of duplicate keys wins, but every `extended_tweet` object is read, keys
+/// decoded); the text is the first of `extended_tweet.full_text`, `text`,
+/// `tweet`/`Tweet` that is a string; the date is `created_at`, else
+/// `date`/`Date`. Nesting deeper than 128 levels is refused (a documented limit).
+fn oracle(line: &[u8]) -> Result<(String, DateStatus), BadRecord> {
+    let line = std::str::from_utf8(line).map_err(|_| BadRecord::InvalidUtf8)?;
+    if depth(line) >= 128 {
+        return Err(BadRecord::InvalidJson);
+    }
+    let invalid = |_| BadRecord::InvalidJson;
+    let top: Members<'_> = serde_json::from_str(line).map_err(invalid)?;
+    let mut full_text = None;
+    for (key, value) in &top.0 {
+        if key == "extended_tweet" {
+            full_text = match value.get().starts_with('{') {
+                true => {
+                    serde_json::from_str::<Members<'_>>(value.get()).map_err(invalid)?.last(&["full_text"])
+                }
+                false => None,
+            };
+        }
+    }
+    let text = string(full_text)
+        .or(string(top.last(&["text"])))
+        .or(string(top.last(&["tweet", "Tweet"])))
+        .ok_or(BadRecord::NoText)?;
+    let text: String = serde_json::from_str(text.get()).map_err(invalid)?;
+    let date = match top.last(&["created_at"]).or(top.last(&["date", "Date"])) {
+        None => DateStatus::Missing,
+        Some(raw) => match parse_json_date(raw.get()) {
+            Ok(Some(ms)) => DateStatus::At(ms),
+            Ok(None) => DateStatus::Missing,
+            Err(_) => DateStatus::Unreadable,
+        },
+    };
+    Ok((text, date))
+}
+
+/// The deepest nesting of brackets outside strings.
+fn depth(line: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for b in line.bytes() {
+        match (in_string, b) {
+            (true, _) if escaped => escaped = false,
+            (true, b'\\') => escaped = true,
+            (true, b'"') | (false, b'"') => in_string = !in_string,
+            (false, b'[' | b'{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (false, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// The value if it is a JSON string.
+fn string(v: Option<&RawValue>) -> Option<&RawValue> {
+    v.filter(|v| v.get().starts_with('"'))
+}
+
+fn ours(line: &[u8]) -> Result<(String, DateStatus), BadRecord> {
+    decode(line, InputFormat::Json, &mut String::new()).map(|t| (t.text.to_owned(), t.date))
+}
+
+fn check(line: &[u8]) -> Result<(), TestCaseError> {
+    prop_assert_eq!(ours(line), oracle(line), "line: {:?}", String::from_utf8_lossy(line));
+    Ok(())
+}
+
+/// Lines like the ones the engine sees: the generator's Twitter objects and the
+/// lab's `{"tweet", "date"}` objects.
+fn sample_lines() -> Vec<Vec<u8>> {
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    for data in [tweetstream::fixtures::twitter_jsonl(300, 11), tweetstream::fixtures::lab_jsonl(100, 12)] {
+        lines.extend(data.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec));
+    }
+    lines
+}
+
+/// Bytes and snippets that move a JSON line between valid and invalid.
+const SALT: &[&str] = &[
+    "\"",
+    "\\",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    " ",
+    "\t",
+    "\n",
+    "0",
+    "-",
+    "1e5",
+    ".",
+    "e",
+    "+",
+    "null",
+    "true",
+    "fals",
+    "\\u00e9",
+    "\\ud83d\\ude00",
+    "\\ud83d",
+    "\\ude00",
+    "\\u12",
+    "\\x",
+    "\u{1}",
+    "é",
+    "\"text\":",
+    "\"created_at\":",
+    "\"extended_tweet\":{\"full_text\":\"x\"}",
+    "\"date\":{\"$date\":1446358126000}",
+    "\"tweet\":\"t\"",
+];
+
+fn mutated_line() -> impl Strategy<Value = Vec<u8>> {
+    let lines = sample_lines();
+    let n = lines.len();
+    (0..n, prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(SALT), 0..4u8), 0..4))
+        .prop_map(move |(k, edits)| {
+            let mut line = lines[k].clone();
+            for (at, salt, op) in edits {
+                let i = at.index(line.len() + 1);
+                match op {
+                    0 => drop(line.splice(i..i, salt.bytes())), // insert
+                    1 => drop(line.drain(i..(i + salt.len()).min(line.len()))), // cut
+                    2 => line.truncate(i),
+                    _ => {
+                        let end = (i + salt.len()).min(line.len());
+                        line.splice(i..end, salt.bytes()); // overwrite
+                    }
+                }
+            }
+            line
+        })
+}
+
+/// Any JSON value (a string may carry escapes; numbers in every form).
+fn json_value() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        prop::sample::select(vec![
+            "0",
+            "-0",
+            "12",
+            "-3.25",
+            "1e400",
+            "6E-2",
+            "1446358126000",
+            "true",
+            "false",
+            "null",
+            "\"\"",
+            "\"a\\\"b\"",
+            "\"\\u00e9\\n\"",
+            "\"\\ud83d\\ude00\"",
+            "\"\\ud800\"",
+            "\"Sun Nov 01 06:08:46 +0000 2015\"",
+            "\"2015-11-01\"",
+            "{\"$date\":\"2015-11-01T06:08:46Z\"}",
+            "{\"$numberLong\":\"1446358126000\"}",
+        ])
+        .prop_map(str::to_owned),
+        "[a-zA-Z #é😀]{0,12}".prop_map(|s| format!("\"{s}\"")),
+    ];
+    leaf.prop_recursive(4, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+            prop::collection::vec((key(), inner), 0..4).prop_map(|m| {
+                let members: Vec<String> = m.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                format!("{{{}}}", members.join(","))
+            }),
+        ]
+    })
+}
+
+/// Keys the decoder reads (some spelled with escapes) and keys it skips.
+fn key() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "\"text\"",
+        "\"t\\u0065xt\"",
+        "\"tweet\"",
+        "\"Tweet\"",
+        "\"created_at\"",
+        "\"date\"",
+        "\"Date\"",
+        "\"extended_tweet\"",
+        "\"full_text\"",
+        "\"user\"",
+        "\"id\"",
+        "\"\\ud800\"",
+        "\"$date\"",
+    ])
+    .prop_map(str::to_owned)
+}
+
+fn generated_object() -> impl Strategy<Value = String> {
+    prop::collection::vec((key(), json_value()), 0..6).prop_map(|m| {
+        let members: Vec<String> = m.into_iter().map(|(k, v)| format!("{k} : {v}")).collect();
+        format!(" {{{}}} ", members.join(", "))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn mutated_tweet_lines_decode_like_serde_json(line in mutated_line()) {
+        check(&line)?;
+    }
+
+    #[test]
+    fn generated_objects_decode_like_serde_json(line in generated_object()) {
+        check(line.as_bytes())?;
+    }
+}
+
+#[test]
+fn every_fixture_line_decodes_like_serde_json() {
+    for line in sample_lines() {
+        assert_eq!(ours(&line), oracle(&line), "{}", String::from_utf8_lossy(&line));
+    }
+    for path in ["fixtures/tweets.jsonl", "fixtures/lab.jsonl"] {
+        let body = std::fs::read(path).unwrap();
+        for line in body.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            assert_eq!(ours(line), oracle(line), "{}", String::from_utf8_lossy(line));
+        }
+    }
+}
+
+#[test]
+fn nesting_is_limited_without_overflowing_the_stack() {
+    let deep = |n: usize| format!("{{\"text\":\"x\",\"user\":{}{}}}", "[".repeat(n), "]".repeat(n));
+    assert!(ours(deep(120).as_bytes()).is_ok());
+    assert_eq!(ours(deep(100_000).as_bytes()), Err(BadRecord::InvalidJson));
+}
