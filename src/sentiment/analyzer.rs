@@ -61,6 +61,8 @@ pub struct SentimentAnalyzer {
     demojized: String,
     /// One lowercased token at a time.
     lower: String,
+    /// The text and zero padding, for whole-word reads.
+    padded: Vec<u8>,
     tokens: Vec<Token>,
     sentiments: Vec<f64>,
 }
@@ -77,6 +79,7 @@ impl SentimentAnalyzer {
             lexicon: Lexicon::get(),
             demojized: String::new(),
             lower: String::new(),
+            padded: Vec::new(),
             tokens: Vec::new(),
             sentiments: Vec::new(),
         }
@@ -89,7 +92,7 @@ impl SentimentAnalyzer {
         } else {
             text
         };
-        let marks = tokenize(self.lexicon, text, &mut self.lower, &mut self.tokens);
+        let marks = tokenize(self.lexicon, text, &mut self.padded, &mut self.lower, &mut self.tokens);
         if self.tokens.is_empty() {
             return Scores::default();
         }
@@ -160,8 +163,21 @@ struct Marks {
 /// ASCII punctuation from both ends unless that leaves two characters or fewer
 /// (an emoticon). One pass over the bytes, which also counts "!" and "?"
 /// (whitespace contains neither, so counting inside tokens counts them all).
-fn tokenize(lexicon: &Lexicon, text: &str, lower: &mut String, tokens: &mut Vec<Token>) -> Marks {
+///
+/// `padded` receives a copy of the text followed by zeros, so that eight bytes
+/// can always be read at any position: token ends are found a word at a time,
+/// and tokens are loaded for lookup in whole words.
+fn tokenize(
+    lexicon: &Lexicon,
+    text: &str,
+    padded: &mut Vec<u8>,
+    lower: &mut String,
+    tokens: &mut Vec<Token>,
+) -> Marks {
     tokens.clear();
+    padded.clear();
+    padded.extend_from_slice(text.as_bytes());
+    padded.extend_from_slice(&[0; 24]);
     let bytes = text.as_bytes();
     let mut marks = Marks::default();
     let mut i = 0;
@@ -177,25 +193,62 @@ fn tokenize(lexicon: &Lexicon, text: &str, lower: &mut String, tokens: &mut Vec<
             }
         }
         let start = i;
-        while i < bytes.len() {
-            let class = BYTE_CLASS[usize::from(bytes[i])];
-            if class != OTHER {
-                match class {
-                    EXCLAMATION => marks.exclamation += 1,
-                    QUESTION => marks.question += 1,
-                    SPACE => break,
-                    _ if space_len(text, i) > 0 => break,
-                    _ => {}
-                }
+        loop {
+            i = next_marked(padded, i);
+            if i >= bytes.len() {
+                i = bytes.len();
+                break;
+            }
+            match BYTE_CLASS[usize::from(bytes[i])] {
+                EXCLAMATION => marks.exclamation += 1,
+                QUESTION => marks.question += 1,
+                SPACE => break,
+                MAYBE_SPACE if space_len(text, i) > 0 => break,
+                _ => {}
             }
             i += 1;
         }
         let raw = &text[start..i];
         let stripped = strip_ascii_punctuation(raw);
         let token = if char_count_at_most_2(stripped) { raw } else { stripped };
-        tokens.push(describe(lexicon, token, lower));
+        let at = token.as_ptr() as usize - text.as_ptr() as usize;
+        tokens.push(describe(lexicon, token, load_words(padded, at, token.len()), lower));
     }
     marks
+}
+
+/// The first byte at or after `i` that may end a token or be counted: any byte
+/// below 0x22 (whitespace, "!", and other control bytes), "?", or non-ASCII. Reads
+/// eight bytes at a time; `padded` ends in eight zero bytes, which stop it.
+#[inline(always)]
+fn next_marked(padded: &[u8], mut i: usize) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    loop {
+        let w = u64::from_le_bytes(padded[i..i + 8].try_into().expect("padded"));
+        // High bit set: the byte is non-ASCII, below 0x22, or equal to '?' (each
+        // test exact for the lowest flagged byte).
+        let below = w.wrapping_sub(LO * 0x22) & !w;
+        let question = (w ^ (LO * u64::from(b'?'))).wrapping_sub(LO) & !(w ^ (LO * u64::from(b'?')));
+        let marked = (below | question | w) & HIGH_BITS;
+        if marked != 0 {
+            return i + (marked.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+}
+
+/// The `len` bytes at `at` (at most 24 are used), zero-padded into three words,
+/// read straight from the padded text.
+#[inline(always)]
+fn load_words(padded: &[u8], at: usize, len: usize) -> [u64; 3] {
+    let word = |k: usize| {
+        let w = u64::from_le_bytes(padded[at + 8 * k..at + 8 * k + 8].try_into().expect("padded"));
+        match len.saturating_sub(8 * k) {
+            n if n >= 8 => w,
+            n => w & ((1u64 << (8 * n)) - 1),
+        }
+    };
+    [word(0), word(1), word(2)]
 }
 
 /// `len(s) <= 2` in code points.
@@ -209,15 +262,12 @@ fn char_count_at_most_2(s: &str) -> bool {
     }
 }
 
-/// Lowercases one token, looks it up, and notes its case and negation.
+/// Lowercases one token, looks it up, and notes its case and negation. `words`
+/// holds the token's first 24 bytes, zero-padded.
 #[inline]
-fn describe(lexicon: &Lexicon, token: &str, lower: &mut String) -> Token {
-    let bytes = token.as_bytes();
-    if bytes.len() <= MAX_WORD_BYTES {
-        let words = load_padded(bytes);
-        if words.iter().all(|&w| w & HIGH_BITS == 0) {
-            return describe_short_ascii(lexicon, words, bytes.len());
-        }
+fn describe(lexicon: &Lexicon, token: &str, words: [u64; 3], lower: &mut String) -> Token {
+    if token.len() <= MAX_WORD_BYTES && words.iter().all(|&w| w & HIGH_BITS == 0) {
+        return describe_short_ascii(lexicon, words, token.len());
     }
     // Long or non-ASCII tokens: the general path.
     lower.clear();
@@ -228,27 +278,6 @@ fn describe(lexicon: &Lexicon, token: &str, lower: &mut String) -> Token {
 }
 
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// `bytes` (at most 24) zero-padded into three little-endian words, with whole-word
-/// reads where the slice is long enough (a variable-length copy is a `memcpy` call).
-#[inline(always)]
-fn load_padded(bytes: &[u8]) -> [u64; 3] {
-    let mut words = [0u64; 3];
-    let mut k = 0;
-    while (k + 1) * 8 <= bytes.len() {
-        words[k] = u64::from_le_bytes(bytes[k * 8..k * 8 + 8].try_into().expect("8 bytes"));
-        k += 1;
-    }
-    let rest = &bytes[k * 8..];
-    if !rest.is_empty() {
-        let mut last = 0u64;
-        for (j, &b) in rest.iter().enumerate() {
-            last |= u64::from(b) << (8 * j);
-        }
-        words[k] = last;
-    }
-    words
-}
 
 /// Sets the high bit of every byte of `w` (all bytes ASCII) that lies in `lo..=hi`.
 #[inline(always)]
