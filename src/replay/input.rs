@@ -53,7 +53,7 @@ pub struct Batch {
     pub lines: usize,
 }
 
-const CHUNK_BYTES: usize = 64 * 1024;
+const CHUNK_BYTES: usize = 256 * 1024;
 
 /// Replay passes lines through; only absurd ones (over 64 MiB) are skipped.
 const MAX_REPLAY_LINE: usize = 64 << 20;

@@ -94,18 +94,18 @@ fn word_end(text: &str, mut i: usize) -> usize {
 /// ASCII, else written into `scratch` (without allocating, but for the rare
 /// capital sigma, whose lowercase depends on its position in the word).
 fn lowercase<'a>(s: &'a str, scratch: &'a mut String) -> &'a str {
-    if s.is_ascii() {
-        if !s.bytes().any(|b| b.is_ascii_uppercase()) {
-            return s;
-        }
-        scratch.clear();
-        scratch.push_str(s);
-        scratch.make_ascii_lowercase();
-    } else if s.contains('Σ') {
-        *scratch = s.to_lowercase();
-    } else {
-        scratch.clear();
-        for c in s.chars() {
+    let b = s.as_bytes();
+    if !b.iter().any(|&c| c.is_ascii_uppercase() || !c.is_ascii()) {
+        return s;
+    }
+    scratch.clear();
+    for c in s.chars() {
+        if c.is_ascii() {
+            scratch.push(c.to_ascii_lowercase());
+        } else if c == 'Σ' {
+            *scratch = s.to_lowercase();
+            break;
+        } else {
             scratch.extend(c.to_lowercase());
         }
     }
@@ -129,10 +129,10 @@ fn next_hash(b: &[u8], mut from: usize) -> Option<usize> {
 /// non-alphanumeric characters (case-insensitive), or containing `://`.
 fn is_url(word: &str) -> bool {
     let b = word.as_bytes();
-    if memchr::memchr_iter(b':', b).any(|i| b[i + 1..].starts_with(b"//")) {
+    if b.windows(3).any(|w| w == b"://") {
         return true;
     }
-    let lead = if b.first().is_some_and(|c| c.is_ascii_alphanumeric()) {
+    let lead = if b.first().is_some_and(u8::is_ascii_alphanumeric) {
         0
     } else {
         word.find(char::is_alphanumeric).unwrap_or(word.len())
@@ -142,22 +142,32 @@ fn is_url(word: &str) -> bool {
     starts(b"http://") || starts(b"https://") || starts(b"www.")
 }
 
-#[inline]
-fn is_tag_char(c: char) -> bool {
-    if c.is_ascii() {
-        return c == '_' || c.is_ascii_alphanumeric();
-    }
-    matches!(c.general_category_group(), GeneralCategoryGroup::Letter | GeneralCategoryGroup::Mark)
-        || c.general_category() == GeneralCategory::DecimalNumber
+/// What a character is to a hashtag.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TagChar {
+    /// Not part of a tag.
+    No,
+    /// A letter or mark (a tag needs one: `#123` is no tag).
+    Letter,
+    /// `_` or a decimal digit.
+    Other,
 }
 
-/// Whether a tag character counts as a letter (a tag needs one: `#123` is no tag).
 #[inline]
-fn is_tag_letter(c: char) -> bool {
+fn tag_char(c: char) -> TagChar {
     if c.is_ascii() {
-        c.is_ascii_alphabetic()
-    } else {
-        c.general_category() != GeneralCategory::DecimalNumber
+        return match c {
+            'a'..='z' | 'A'..='Z' => TagChar::Letter,
+            '0'..='9' | '_' => TagChar::Other,
+            _ => TagChar::No,
+        };
+    }
+    match c.general_category_group() {
+        GeneralCategoryGroup::Letter | GeneralCategoryGroup::Mark => TagChar::Letter,
+        GeneralCategoryGroup::Number if c.general_category() == GeneralCategory::DecimalNumber => {
+            TagChar::Other
+        }
+        _ => TagChar::No,
     }
 }
 
@@ -168,14 +178,14 @@ fn twitter_tags_in_word(word: &str, mut f: impl FnMut(&str)) {
     while let Some((i, c)) = chars.next() {
         let is_hash = c == '#' || c == '＃';
         // A tag starts at a hash not glued to a word (`a#b`) or an HTML entity (`&#39;`).
-        if is_hash && !prev.is_some_and(|p| is_tag_char(p) || p == '&') {
+        if is_hash && !prev.is_some_and(|p| p == '&' || tag_char(p) != TagChar::No) {
             let start = i + c.len_utf8();
             let (mut end, mut has_letter) = (start, false);
             while let Some(&(j, d)) = chars.peek() {
-                if !is_tag_char(d) {
-                    break;
+                match tag_char(d) {
+                    TagChar::No => break,
+                    class => has_letter |= class == TagChar::Letter,
                 }
-                has_letter |= is_tag_letter(d);
                 end = j + d.len_utf8();
                 chars.next();
             }
