@@ -107,7 +107,8 @@ pub struct Args {
     #[arg(long, value_parser = super::parse_duration, value_name = "DURATION", requires = "window")]
     pub slide: Option<Duration>,
 
-    /// Threads that decode and score records (default: one per core).
+    /// Chunks decoded and scored at once, each on its own thread (default: two
+    /// per core, so that the cores stay busy while one thread waits its turn).
     #[arg(long, value_name = "N", default_value_t = default_workers())]
     pub workers: usize,
 
@@ -199,7 +200,7 @@ fn window_spec(args: &Args) -> anyhow::Result<Option<WindowSpec>> {
 }
 
 fn default_workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The batch interval, or manual batches.

@@ -4,7 +4,7 @@
 //!
 //! Each chunk is one short `spawn_blocking` job that takes its slot's state and
 //! hands it back; a slot has at most one job in flight, so work in flight is
-//! bounded and a slot's chunks are applied in order. At a batch boundary every
+//! bounded. At a batch boundary every
 //! slot's job is awaited and the partials are merged. Merging is
 //! order-independent (counts and integer score sums), so results are identical
 //! to a single slot's. Chunks of a partitioned source (Kafka) are kept apart by
@@ -56,6 +56,15 @@ enum Slot {
 }
 
 impl Slot {
+    /// Whether taking the worker would not wait.
+    fn is_free(&self) -> bool {
+        match self {
+            Slot::Idle(_) => true,
+            Slot::Running(job) => job.is_finished(),
+            Slot::Empty => false,
+        }
+    }
+
     async fn take(&mut self) -> Box<Worker> {
         match std::mem::replace(self, Slot::Empty) {
             Slot::Idle(w) => w,
@@ -85,11 +94,13 @@ impl IngestPool {
         IngestPool { slots, next: 0 }
     }
 
-    /// Starts work on a chunk in the next slot, first waiting for that slot's
-    /// previous chunk if it is still being processed.
+    /// Starts work on a chunk in a free slot; when all are busy, in the one
+    /// whose job started first, once that job is done. (Taking any free slot,
+    /// not strictly the next in turn, keeps the others busy while one worker
+    /// thread is descheduled.)
     pub async fn submit(&mut self, chunk: Chunk) {
-        let index = self.next;
-        self.next = (self.next + 1) % self.slots.len();
+        let index = self.slots.iter().position(Slot::is_free).unwrap_or(self.next);
+        self.next = (index + 1) % self.slots.len();
         let slot = &mut self.slots[index];
         let mut worker = slot.take().await;
         *slot = Slot::Running(tokio::task::spawn_blocking(move || {
