@@ -264,7 +264,7 @@ fn char_count_at_most_2(s: &str) -> bool {
 
 /// Lowercases one token, looks it up, and notes its case and negation. `words`
 /// holds the token's first 24 bytes, zero-padded.
-#[inline]
+#[inline(always)]
 fn describe(lexicon: &Lexicon, token: &str, words: [u64; 3], lower: &mut String) -> Token {
     if token.len() <= MAX_WORD_BYTES && words.iter().all(|&w| w & HIGH_BITS == 0) {
         return describe_short_ascii(lexicon, words, token.len());
@@ -296,7 +296,8 @@ fn bytes_in_range(w: u64, lo: u8, hi: u8) -> u64 {
 fn describe_short_ascii(lexicon: &Lexicon, words: [u64; 3], len: usize) -> Token {
     let (mut any_upper, mut any_lower, mut apostrophe) = (0u64, 0u64, 0u64);
     let mut lowered = [0u64; 3];
-    for k in 0..3 {
+    // Words past the token's end are zero: most tokens fit in the first.
+    for k in 0..len.div_ceil(8).min(3) {
         let w = words[k];
         let upper = bytes_in_range(w, b'A', b'Z');
         any_upper |= upper;
