@@ -9,10 +9,11 @@
 # Each pipeline runs RUNS times (default 3): on a shared 2-core machine, run to
 # run differences of 30% are common, so one run says little.
 #
-# Two figures per pipeline: "socket" is N divided by the replay's wall time
-# (the replay can only send as fast as the engine reads, so this is end to end);
-# "engine busy" is N divided by the engine's own processing time (sum of
-# processing_ms over the batches), i.e. what one engine core sustains.
+# Figures per run: "socket" is N divided by the replay's time from the engine's
+# connection to the last byte written (the replay can only send as fast as the
+# engine reads, so this is end to end); "per engine CPU-second" is N divided by
+# the user+system CPU time of the engine process, i.e. what one core of engine
+# work handles; "peak RSS" is the engine's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
@@ -37,25 +38,22 @@ run() {
     [ -n "$addr" ] && break
     sleep 0.05
   done
-  /usr/bin/time -f "%M" -o "$work/rss" $bin stream --connect "$addr" --batch 1s --print-every never \
+  /usr/bin/time -f "%M %U %S" -o "$work/rss" $bin stream --connect "$addr" --batch 1s --print-every never \
       --stop-when-idle 1 --format json --top 1 "$@" >"$work/engine.out" 2>"$work/engine.log"
   wait $replay || true
-  local secs
-  secs=$(grep -o 'replayed [0-9]* tweets in [0-9.]* s' "$work/replay.log" | awk '{print $5}')
-  local busy
-  busy=$(python3 -c '
-import json,sys
-for line in open(sys.argv[1]):
-    t=json.loads(line)
-    if t["table"]=="batches": print(sum(r[4] for r in t["rows"])/1000)' "$work/engine.out")
+  local rate
+  rate=$(grep -o 'replayed [0-9]* tweets in [0-9.]* s ([0-9]*/s)' "$work/replay.log" | grep -o '([0-9]*' | tr -d '(')
   local records
   records=$(python3 -c '
 import json,sys
 for line in open(sys.argv[1]):
     t=json.loads(line)
     if t["table"]=="batches": print(sum(r[1] for r in t["rows"]))' "$work/engine.out")
-  printf "%-22s records %-9s socket %10.0f tweets/s   engine busy %10.0f tweets/s   peak RSS %5.1f MB\n" \
-    "$name" "$records" "$(echo "$N / $secs" | bc -l)" "$(echo "$records / $busy" | bc -l)" "$(echo "$(cat "$work/rss") / 1024" | bc -l)"
+  local rss user sys cpu
+  read -r rss user sys <"$work/rss"
+  cpu=$(echo "$user + $sys" | bc -l)
+  printf "%-22s records %-9s socket %10.0f tweets/s   per engine CPU-second %10.0f   peak RSS %5.1f MB\n" \
+    "$name" "$records" "$rate" "$(echo "$records / $cpu" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
 }
 
 for _ in $(seq "$RUNS"); do run "hashtags only" --no-sentiment; done
