@@ -268,7 +268,9 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
     });
     // A bad statement fails now, not at the first print.
     sql.query(&timer_sql).map_err(|e| anyhow::anyhow!("--print-sql: {e}"))?;
-    let (tx, rx) = mpsc::channel(64);
+    // Chunks queued between the source and the engine: up to 16 of 256 KiB
+    // (socket) or 2,000 messages (Kafka), enough to ride out a slow batch close.
+    let (tx, rx) = mpsc::channel(16);
     let status = Arc::new(SourceStatus::default());
     let source_stop = shutdown.child_token();
     let shared = http::Shared { tables: engine.tables(), source: status.clone(), sql: sql.clone() };
