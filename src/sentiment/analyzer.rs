@@ -238,17 +238,17 @@ fn next_marked(padded: &[u8], mut i: usize) -> usize {
 }
 
 /// The `len` bytes at `at` (at most 24 are used), zero-padded into three words,
-/// read straight from the padded text.
+/// read straight from the padded text. Most tokens fit in the first word.
 #[inline(always)]
 fn load_words(padded: &[u8], at: usize, len: usize) -> [u64; 3] {
-    let word = |k: usize| {
-        let w = u64::from_le_bytes(padded[at + 8 * k..at + 8 * k + 8].try_into().expect("padded"));
-        match len.saturating_sub(8 * k) {
-            n if n >= 8 => w,
-            n => w & ((1u64 << (8 * n)) - 1),
-        }
-    };
-    [word(0), word(1), word(2)]
+    let word = |k: usize| u64::from_le_bytes(padded[at + 8 * k..at + 8 * k + 8].try_into().expect("padded"));
+    // The low `n` bytes of `w` (n <= 8).
+    let low = |w: u64, n: usize| w & u64::MAX.checked_shr(64 - 8 * n as u32).unwrap_or(0);
+    match len {
+        0..=8 => [low(word(0), len), 0, 0],
+        9..=16 => [word(0), low(word(1), len - 8), 0],
+        _ => [word(0), word(1), low(word(2), len.min(24) - 16)],
+    }
 }
 
 /// `len(s) <= 2` in code points.
