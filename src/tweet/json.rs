@@ -4,19 +4,16 @@
 //!
 //! Why not serde: a Twitter object carries a dozen fields the engine never reads
 //! (`user`, `entities`, …), and serde's derive still tokenizes each of them through
-//! its visitor machinery; this scanner only checks their grammar, eight bytes at a
-//! time inside strings. It accepts exactly what `serde_json` accepts for a line
-//! parsed into `HashMap<Cow<str>, &RawValue>` (the oracle of the differential test
-//! in `tests/decode.rs`): strict RFC 8259 grammar, no control characters inside
-//! strings, escapes decoded (surrogates must pair) only in the keys of the objects
-//! the caller reads and in the strings it decodes. Like `serde_json::Value`, a
-//! repeated key keeps its last value. One deliberate difference: nesting deeper
-//! than 128 levels is refused (the scanner recurses), where serde_json skips
-//! unread values of any depth.
+//! its visitor machinery; this scanner only checks their grammar, sixteen bytes at
+//! a time inside strings. It accepts what `serde_json` accepts (the oracle of the
+//! differential test in `tests/decode.rs`): strict RFC 8259 grammar, no control
+//! characters inside strings, escapes decoded (surrogates must pair) only in the
+//! keys of the objects the caller reads and in the strings it decodes. Like
+//! `serde_json::Value`, a repeated key keeps its last value. One deliberate
+//! difference: nesting deeper than 128 levels is refused (the scanner recurses),
+//! where serde_json skips unread values of any depth.
 //!
 //! The input must already be valid UTF-8 (the caller checks the whole line once).
-
-use std::borrow::Cow;
 
 /// The line is not valid JSON (or not the shape the caller asked for).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,16 +44,6 @@ impl<'a> RawStr<'a> {
         scratch.clear();
         unescape(self.raw, scratch)?;
         Ok(scratch)
-    }
-
-    /// The string's value, borrowed when it has no escapes.
-    pub fn decode(self) -> Result<Cow<'a, str>> {
-        if !self.escaped {
-            return Ok(Cow::Borrowed(self.raw));
-        }
-        let mut out = String::with_capacity(self.raw.len());
-        unescape(self.raw, &mut out)?;
-        Ok(Cow::Owned(out))
     }
 }
 
@@ -415,19 +402,23 @@ mod tests {
 
     #[test]
     fn strings_and_escapes() {
-        let mut p = Scanner::new(r#""plain""#);
-        assert_eq!(p.string().unwrap().decode().unwrap(), Cow::Borrowed("plain"));
-        let mut p = Scanner::new(r#""a\"b\\c\/\u00e9\ud83d\ude00\t""#);
-        assert_eq!(p.string().unwrap().decode().unwrap(), "a\"b\\c/é😀\t");
+        let decode = |s: &str| {
+            let mut scratch = String::new();
+            Scanner::new(s).string()?.decode_into(&mut scratch).map(str::to_owned)
+        };
+        let plain = r#""plain""#;
+        let mut scratch = String::new();
+        let value = Scanner::new(plain).string().unwrap().decode_into(&mut scratch).unwrap();
+        assert!(std::ptr::eq(value, &plain[1..6]), "no escapes: borrowed from the input");
+        assert_eq!(decode(r#""a\"b\\c\/\u00e9\ud83d\ude00\t""#).unwrap(), "a\"b\\c/é😀\t");
         for lone in [r#""\ud83d""#, r#""\ude00""#, r#""\ud83dx""#, r#""\ud83d\u0041""#] {
-            let mut p = Scanner::new(lone);
-            assert_eq!(p.string().unwrap().decode(), Err(Invalid), "{lone}");
+            assert_eq!(decode(lone), Err(Invalid), "{lone}");
         }
-        // Long strings go through the eight-byte loop; every position of a quote is found.
+        // Long strings go through the sixteen- and eight-byte loops; every position
+        // of a quote is found.
         for at in 0..40 {
             let s = format!("\"{}\"{}", "x".repeat(at), "tail");
-            let mut p = Scanner::new(&s);
-            assert_eq!(p.string().unwrap().decode().unwrap().len(), at);
+            assert_eq!(decode(&s).unwrap().len(), at);
         }
     }
 
