@@ -4,8 +4,8 @@
 //!
 //! Each chunk is one short `spawn_blocking` job that takes its slot's state and
 //! hands it back; a slot has at most one job in flight, so work in flight is
-//! bounded. At a batch boundary every
-//! slot's job is awaited and the partials are merged. Merging is
+//! bounded. At a batch boundary every slot's job is awaited and the partials
+//! are merged. Merging is
 //! order-independent (counts and integer score sums), so results are identical
 //! to a single slot's. Chunks of a partitioned source (Kafka) are kept apart by
 //! partition, so that each partition's results can be stored with its offsets. (Short jobs, not resident threads: a running blocking job
@@ -94,10 +94,10 @@ impl IngestPool {
         IngestPool { slots, next: 0 }
     }
 
-    /// Starts work on a chunk in a free slot; when all are busy, in the one
-    /// whose job started first, once that job is done. (Taking any free slot,
-    /// not strictly the next in turn, keeps the others busy while one worker
-    /// thread is descheduled.)
+    /// Starts work on a chunk in a free slot; when all are busy, in the slot
+    /// after the last one used, once its job is done. (Taking any free slot, not
+    /// strictly the next in turn, keeps the others busy while one worker thread
+    /// is descheduled.)
     pub async fn submit(&mut self, chunk: Chunk) {
         let index = self.slots.iter().position(Slot::is_free).unwrap_or(self.next);
         self.next = (index + 1) % self.slots.len();

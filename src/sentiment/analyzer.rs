@@ -219,7 +219,7 @@ fn tokenize(
 
 /// The first byte at or after `i` that may end a token or be counted: any byte
 /// below 0x22 (whitespace, "!", and other control bytes), "?", or non-ASCII. Reads
-/// eight bytes at a time; `padded` ends in eight zero bytes, which stop it.
+/// eight bytes at a time; `padded` ends in zero bytes, which stop it.
 #[inline(always)]
 fn next_marked(padded: &[u8], mut i: usize) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;

@@ -263,10 +263,10 @@ pub fn parse_json_date(raw: &str) -> Result<Option<i64>, UnreadableDate> {
 /// The date value at the scanner's position (see [`parse_json_date`]).
 fn json_date(p: &mut Scanner<'_>) -> Result<Option<i64>, UnreadableDate> {
     let invalid = |_: Invalid| UnreadableDate;
+    let mut scratch = String::new();
     match p.peek() {
         None => Ok(None),
         Some(b'"') => {
-            let mut scratch = String::new();
             let s = p.string().and_then(|s| s.decode_into(&mut scratch)).map_err(invalid)?;
             if s.trim().is_empty() {
                 return Ok(None);
@@ -282,10 +282,11 @@ fn json_date(p: &mut Scanner<'_>) -> Result<Option<i64>, UnreadableDate> {
         }
         Some(b'{') => {
             // The last `$date` wins, else `$numberLong`; other members are ignored.
+            // Values are taken whole first, so a bad one cannot derail the object.
             let (mut date, mut number_long) = (None, None);
             p.object(|p, key| {
                 match key {
-                    "$date" => date = Some(json_date(p)),
+                    "$date" => date = Some(p.skip()?),
                     "$numberLong" => number_long = Some(p.skip()?),
                     _ => drop(p.skip()?),
                 }
@@ -293,11 +294,12 @@ fn json_date(p: &mut Scanner<'_>) -> Result<Option<i64>, UnreadableDate> {
             })
             .map_err(invalid)?;
             match (date, number_long) {
-                (Some(inner), _) => inner,
+                (Some(inner), _) => parse_json_date(inner),
                 (None, Some(n)) => {
-                    let mut s = Scanner::new(n);
-                    let mut scratch = String::new();
-                    let n = s.string().and_then(|s| s.decode_into(&mut scratch)).map_err(invalid)?;
+                    let n = Scanner::new(n)
+                        .string()
+                        .and_then(|s| s.decode_into(&mut scratch))
+                        .map_err(invalid)?;
                     n.trim().parse::<i64>().map(Some).map_err(|_| UnreadableDate)
                 }
                 (None, None) => Err(UnreadableDate),

@@ -112,8 +112,12 @@ fn decode_json<'a>(line: &'a str, scratch: &'a mut String) -> Result<Tweet<'a>, 
             "tweet" | "Tweet" => f.tweet = string_or_skip(p)?,
             "created_at" => f.created_at = Some(p.skip()?),
             "date" | "Date" => f.date = Some(p.skip()?),
-            "extended_tweet" if p.peek() == Some(b'{') => {
+            "extended_tweet" => {
                 f.full_text = None;
+                if p.peek() != Some(b'{') {
+                    p.skip()?;
+                    return Ok(());
+                }
                 p.object(|p, key| {
                     if key == "full_text" {
                         f.full_text = string_or_skip(p)?;
@@ -122,10 +126,6 @@ fn decode_json<'a>(line: &'a str, scratch: &'a mut String) -> Result<Tweet<'a>, 
                     }
                     Ok(())
                 })?;
-            }
-            "extended_tweet" => {
-                f.full_text = None;
-                p.skip()?;
             }
             _ => {
                 p.skip()?;
