@@ -5,8 +5,9 @@
 //! precomputed [`Token`] facts. Comments name the Python function each piece mirrors,
 //! so a reader can check the port side by side with `vaderSentiment.py`.
 
-use super::lexicon::{B_DECR, BOOSTER_NGRAMS, Entry, Key, Lexicon, MAX_WORD_BYTES, SPECIAL_CASES, Word};
-use super::pystr::{is_space, is_upper, round_half_even, strip_ascii_punctuation};
+use super::lexicon::{B_DECR, BOOSTER_NGRAMS, Lexicon, SPECIAL_CASES, Word};
+use super::pystr::round_half_even;
+use super::tokenizer::{Marks, Token, Tokenizer};
 use serde::Serialize;
 
 /// Empirical increase for a word in ALL CAPS while others are not (`C_INCR`).
@@ -24,45 +25,13 @@ pub struct Scores {
     pub neg: f64,
 }
 
-/// What the rules need to know about one token of `words_and_emoticons`.
-#[derive(Clone, Copy, Debug)]
-struct Token {
-    entry: Entry,
-    /// `negated([token])`: in `NEGATE`, or contains "n't".
-    negated: bool,
-    /// `token.isupper()` on the original case.
-    upper: bool,
-}
-
-impl Token {
-    #[inline]
-    fn valence(&self) -> Option<f64> {
-        self.entry.valence()
-    }
-    #[inline]
-    fn in_lexicon(&self) -> bool {
-        self.entry.valence().is_some()
-    }
-    #[inline]
-    fn booster(&self) -> Option<f64> {
-        self.entry.booster()
-    }
-    #[inline]
-    fn word(&self) -> Word {
-        self.entry.word
-    }
-}
-
 /// A VADER scorer with reusable scratch buffers: after the first few texts,
 /// scoring allocates nothing. Cheap to create; keep one per thread.
 pub struct SentimentAnalyzer {
     lexicon: &'static Lexicon,
     /// The text with emoji replaced by their descriptions, when it has any.
     demojized: String,
-    /// One lowercased token at a time.
-    lower: String,
-    /// The text and zero padding, for whole-word reads.
-    padded: Vec<u8>,
+    tokenizer: Tokenizer,
     tokens: Vec<Token>,
     sentiments: Vec<f64>,
 }
@@ -78,8 +47,7 @@ impl SentimentAnalyzer {
         SentimentAnalyzer {
             lexicon: Lexicon::get(),
             demojized: String::new(),
-            lower: String::new(),
-            padded: Vec::new(),
+            tokenizer: Tokenizer::default(),
             tokens: Vec::new(),
             sentiments: Vec::new(),
         }
@@ -92,7 +60,7 @@ impl SentimentAnalyzer {
         } else {
             text
         };
-        let marks = tokenize(self.lexicon, text, &mut self.padded, &mut self.lower, &mut self.tokens);
+        let marks = self.tokenizer.tokenize(self.lexicon, text, &mut self.tokens);
         if self.tokens.is_empty() {
             return Scores::default();
         }
@@ -150,211 +118,6 @@ fn replace_emoji(lexicon: &Lexicon, text: &str, out: &mut String) -> bool {
         }
     }
     true
-}
-
-/// Counts of "!" and "?" in the text, for `_punctuation_emphasis`.
-#[derive(Clone, Copy, Default)]
-struct Marks {
-    exclamation: usize,
-    question: usize,
-}
-
-/// `SentiText._words_and_emoticons`: split on whitespace (`str.split()`), strip
-/// ASCII punctuation from both ends unless that leaves two characters or fewer
-/// (an emoticon). One pass over the bytes, which also counts "!" and "?"
-/// (whitespace contains neither, so counting inside tokens counts them all).
-///
-/// `padded` receives a copy of the text followed by zeros, so that eight bytes
-/// can always be read at any position: token ends are found a word at a time,
-/// and tokens are loaded for lookup in whole words.
-fn tokenize(
-    lexicon: &Lexicon,
-    text: &str,
-    padded: &mut Vec<u8>,
-    lower: &mut String,
-    tokens: &mut Vec<Token>,
-) -> Marks {
-    tokens.clear();
-    padded.clear();
-    padded.extend_from_slice(text.as_bytes());
-    padded.extend_from_slice(&[0; 24]);
-    let bytes = text.as_bytes();
-    let mut marks = Marks::default();
-    let mut i = 0;
-    'tokens: loop {
-        // Skip whitespace.
-        loop {
-            if i >= bytes.len() {
-                break 'tokens;
-            }
-            match space_len(text, i) {
-                0 => break,
-                n => i += n,
-            }
-        }
-        let start = i;
-        loop {
-            i = next_marked(padded, i);
-            if i >= bytes.len() {
-                i = bytes.len();
-                break;
-            }
-            match BYTE_CLASS[usize::from(bytes[i])] {
-                EXCLAMATION => marks.exclamation += 1,
-                QUESTION => marks.question += 1,
-                SPACE => break,
-                MAYBE_SPACE if space_len(text, i) > 0 => break,
-                _ => {}
-            }
-            i += 1;
-        }
-        let raw = &text[start..i];
-        let stripped = strip_ascii_punctuation(raw);
-        let token = if char_count_at_most_2(stripped) { raw } else { stripped };
-        let at = token.as_ptr() as usize - text.as_ptr() as usize;
-        tokens.push(describe(lexicon, token, load_words(padded, at, token.len()), lower));
-    }
-    marks
-}
-
-/// The first byte at or after `i` that may end a token or be counted: any byte
-/// below 0x22 (whitespace, "!", and other control bytes), "?", or non-ASCII. Reads
-/// eight bytes at a time; `padded` ends in zero bytes, which stop it.
-#[inline(always)]
-fn next_marked(padded: &[u8], mut i: usize) -> usize {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    loop {
-        let w = u64::from_le_bytes(padded[i..i + 8].try_into().expect("padded"));
-        // High bit set: the byte is non-ASCII, below 0x22, or equal to '?' (each
-        // test exact for the lowest flagged byte).
-        let below = w.wrapping_sub(LO * 0x22) & !w;
-        let question = (w ^ (LO * u64::from(b'?'))).wrapping_sub(LO) & !(w ^ (LO * u64::from(b'?')));
-        let marked = (below | question | w) & HIGH_BITS;
-        if marked != 0 {
-            return i + (marked.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-}
-
-/// The `len` bytes at `at` (at most 24 are used), zero-padded into three words,
-/// read straight from the padded text. Most tokens fit in the first word.
-#[inline(always)]
-fn load_words(padded: &[u8], at: usize, len: usize) -> [u64; 3] {
-    let word = |k: usize| u64::from_le_bytes(padded[at + 8 * k..at + 8 * k + 8].try_into().expect("padded"));
-    // The low `n` bytes of `w` (n <= 8).
-    let low = |w: u64, n: usize| w & u64::MAX.checked_shr(64 - 8 * n as u32).unwrap_or(0);
-    match len {
-        0..=8 => [low(word(0), len), 0, 0],
-        9..=16 => [word(0), low(word(1), len - 8), 0],
-        _ => [word(0), word(1), low(word(2), len.min(24) - 16)],
-    }
-}
-
-/// `len(s) <= 2` in code points.
-#[inline]
-fn char_count_at_most_2(s: &str) -> bool {
-    match s.len() {
-        0..=2 => true,
-        // Up to 8 bytes can still be two 4-byte characters; ASCII ones cannot.
-        3..=8 if !s.is_ascii() => s.chars().nth(2).is_none(),
-        _ => false,
-    }
-}
-
-/// Lowercases one token, looks it up, and notes its case and negation. `words`
-/// holds the token's first 24 bytes, zero-padded.
-#[inline(always)]
-fn describe(lexicon: &Lexicon, token: &str, words: [u64; 3], lower: &mut String) -> Token {
-    if token.len() <= MAX_WORD_BYTES && words.iter().all(|&w| w & HIGH_BITS == 0) {
-        return describe_short_ascii(lexicon, words, token.len());
-    }
-    // Long or non-ASCII tokens: the general path.
-    lower.clear();
-    lower.extend(token.chars().flat_map(char::to_lowercase));
-    let entry = lexicon.lookup(lower.as_bytes());
-    let negated = entry.negate || lower.contains("n't");
-    Token { entry, negated, upper: is_upper(token) }
-}
-
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// Sets the high bit of every byte of `w` (all bytes ASCII) that lies in `lo..=hi`.
-#[inline(always)]
-fn bytes_in_range(w: u64, lo: u8, hi: u8) -> u64 {
-    let splat = |b: u8| u64::from_le_bytes([b; 8]);
-    // For a byte x < 0x80: x >= lo  <=>  x + (0x80 - lo) has its high bit set, and no
-    // carry crosses into the next byte.
-    let ge_lo = w + splat(0x80 - lo);
-    let gt_hi = w + splat(0x7f - hi);
-    ge_lo & !gt_hi & HIGH_BITS
-}
-
-/// The common case: an ASCII token of at most [`MAX_WORD_BYTES`], zero-padded into
-/// three words. Lowercases, classifies and looks it up eight bytes at a time.
-#[inline(always)]
-fn describe_short_ascii(lexicon: &Lexicon, words: [u64; 3], len: usize) -> Token {
-    let (mut any_upper, mut any_lower, mut apostrophe) = (0u64, 0u64, 0u64);
-    let mut lowered = [0u64; 3];
-    // Words past the token's end are zero: most tokens fit in the first.
-    for k in 0..len.div_ceil(8).min(3) {
-        let w = words[k];
-        let upper = bytes_in_range(w, b'A', b'Z');
-        any_upper |= upper;
-        any_lower |= bytes_in_range(w, b'a', b'z');
-        apostrophe |= bytes_in_range(w, b'\'', b'\'');
-        lowered[k] = w | (upper >> 2); // 0x80 >> 2 == 0x20, the ASCII case bit
-    }
-    lowered[2] |= (len as u64) << 56; // the length byte of the key
-    let entry = lexicon.entry(Key(lowered));
-    let negated = entry.negate || (apostrophe != 0 && contains_nt(lowered, len));
-    Token { entry, negated, upper: any_upper != 0 && any_lower == 0 }
-}
-
-/// `"n't" in word` for a lowercased word packed into three words.
-fn contains_nt(words: [u64; 3], len: usize) -> bool {
-    let mut bytes = [0u8; 24];
-    for (k, w) in words.iter().enumerate() {
-        bytes[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
-    }
-    bytes[..len].windows(3).any(|w| w == b"n't")
-}
-
-const OTHER: u8 = 0;
-const SPACE: u8 = 1;
-/// The lead byte of a character that may be whitespace (0xC2, 0xE1, 0xE2, 0xE3).
-const MAYBE_SPACE: u8 = 2;
-const EXCLAMATION: u8 = 3;
-const QUESTION: u8 = 4;
-
-/// Byte classes for the tokenizer.
-static BYTE_CLASS: [u8; 256] = {
-    let mut class = [OTHER; 256];
-    let mut b = 0;
-    while b < 256 {
-        class[b] = match b as u8 {
-            b'\t'..=b'\r' | 0x1c..=0x1f | b' ' => SPACE,
-            0xc2 | 0xe1 | 0xe2 | 0xe3 => MAYBE_SPACE,
-            b'!' => EXCLAMATION,
-            b'?' => QUESTION,
-            _ => OTHER,
-        };
-        b += 1;
-    }
-    class
-};
-
-/// Length in bytes of the whitespace character starting at byte `i`, or 0.
-#[inline(always)]
-fn space_len(text: &str, i: usize) -> usize {
-    match BYTE_CLASS[usize::from(text.as_bytes()[i])] {
-        SPACE => 1,
-        MAYBE_SPACE => match text[i..].chars().next() {
-            Some(c) if is_space(c) => c.len_utf8(),
-            _ => 0,
-        },
-        _ => 0,
-    }
 }
 
 /// `SentimentIntensityAnalyzer.sentiment_valence` for token `i`.
@@ -612,6 +375,7 @@ fn score_valence(sentiments: &[f64], marks: Marks) -> Scores {
 
 #[cfg(test)]
 mod tests {
+    use super::super::lexicon::Entry;
     use super::*;
 
     /// A literal transliteration of Python's `_but_check` loop (pop and insert at

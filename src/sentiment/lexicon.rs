@@ -264,11 +264,12 @@ pub const SPECIAL_CASES: &[(&[Word], f64)] = &[
 pub const BOOSTER_NGRAMS: &[&[Word]] =
     &[&[Word::Just, Word::Enough], &[Word::Kind, Word::Of], &[Word::Sort, Word::Of]];
 
-/// Everything the rules need to know about one lowercased word, in 16 bytes.
+/// Everything the rules need to know about one lowercased word, in 4 bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct Entry {
-    /// Valence from `vader_lexicon.txt`; NaN if the word is not in it.
-    valence: f64,
+    /// Valence from `vader_lexicon.txt` in tenths (every value there has one
+    /// decimal), or [`NOT_IN_LEXICON`].
+    tenths: i8,
     /// `BOOSTER_DICT` entry: +1 for `B_INCR`, -1 for `B_DECR`, 0 if none.
     booster: i8,
     /// The word is in `NEGATE`.
@@ -277,9 +278,24 @@ pub struct Entry {
     pub word: Word,
 }
 
+const NOT_IN_LEXICON: i8 = i8::MIN;
+
+/// `TENTHS[t as u8]` is `t / 10` as Python parses it from the lexicon: a
+/// correctly rounded division gives the double nearest to the decimal, as
+/// `float("1.9")` does.
+static TENTHS: [f64; 256] = {
+    let mut table = [0.0; 256];
+    let mut t = 0;
+    while t < 256 {
+        table[t] = (t as u8 as i8) as f64 / 10.0;
+        t += 1;
+    }
+    table
+};
+
 impl Default for Entry {
     fn default() -> Self {
-        Entry { valence: f64::NAN, booster: 0, negate: false, word: Word::Other }
+        Entry { tenths: NOT_IN_LEXICON, booster: 0, negate: false, word: Word::Other }
     }
 }
 
@@ -287,7 +303,13 @@ impl Entry {
     /// The lexicon valence, if the word is in the lexicon.
     #[inline]
     pub fn valence(&self) -> Option<f64> {
-        (!self.valence.is_nan()).then_some(self.valence)
+        (self.tenths != NOT_IN_LEXICON).then(|| TENTHS[usize::from(self.tenths as u8)])
+    }
+
+    /// Whether the word is in the lexicon.
+    #[inline]
+    pub fn in_lexicon(&self) -> bool {
+        self.tenths != NOT_IN_LEXICON
     }
 
     /// The booster increment, if the word is a booster or dampener.
@@ -366,8 +388,13 @@ impl Lexicon {
             let valence: f64 = measure
                 .parse()
                 .unwrap_or_else(|_| panic!("embedded vader_lexicon.txt: bad number {measure:?}"));
+            let tenths = (valence * 10.0).round();
+            assert!(
+                tenths.abs() < 128.0 && TENTHS[usize::from(tenths as i8 as u8)] == valence,
+                "embedded vader_lexicon.txt: {measure:?} is not a whole number of tenths"
+            );
             if let Some(key) = Key::new(word.as_bytes()) {
-                words.entry(key).or_default().valence = valence;
+                words.entry(key).or_default().tenths = tenths as i8;
             }
             // Longer keys cannot be looked up (tokens beyond MAX_WORD_BYTES skip the
             // lookup); the lexicon has none, which the tests check.
@@ -448,7 +475,7 @@ mod tests {
         assert!(lex.lookup(b"won't").negate);
         assert_eq!(lex.lookup(b"good").valence(), Some(1.9));
         assert_eq!(lex.lookup(b"zzzunknown").valence(), None);
-        assert_eq!(std::mem::size_of::<Entry>(), 16);
+        assert_eq!(std::mem::size_of::<Entry>(), 4);
         assert_eq!(lex.emoji('😁'), Some("beaming face with smiling eyes"));
     }
 }

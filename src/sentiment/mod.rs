@@ -14,6 +14,7 @@
 mod analyzer;
 mod lexicon;
 mod pystr;
+mod tokenizer;
 
 pub use analyzer::{Scores, SentimentAnalyzer};
 

@@ -59,21 +59,6 @@ pub fn is_upper(s: &str) -> bool {
     cased
 }
 
-/// `token.strip(string.punctuation)`: removes ASCII punctuation from both ends.
-#[inline]
-pub fn strip_ascii_punctuation(token: &str) -> &str {
-    // ASCII bytes never occur inside a multi-byte UTF-8 sequence, so trimming
-    // bytes keeps the result on character boundaries.
-    let b = token.as_bytes();
-    match (b.first(), b.last()) {
-        (Some(f), Some(l)) if !f.is_ascii_punctuation() && !l.is_ascii_punctuation() => return token,
-        _ => {}
-    }
-    let start = b.iter().position(|c| !c.is_ascii_punctuation()).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !c.is_ascii_punctuation()).map_or(start, |e| e + 1);
-    &token[start..end]
-}
-
 /// Python's `round(x, digits)` for a finite float: the exact binary value of `x`
 /// rounded half-to-even at `digits` decimals, then the nearest float to that
 /// decimal. (`format!("{:.4}")` or `(x * 1e4).round() / 1e4` differ from it on

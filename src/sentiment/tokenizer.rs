@@ -1,0 +1,399 @@
+//! `SentiText._words_and_emoticons` of vaderSentiment 3.3.2: the text split on
+//! whitespace (`str.split()`), each token stripped of ASCII punctuation at both
+//! ends unless that leaves two characters or fewer (an emoticon), then lowercased
+//! and looked up once. The rules read the resulting [`Token`]s.
+//!
+//! Why bitmaps: splitting byte by byte cost more than everything else in a score.
+//! Here one pass classifies the whole text, sixteen bytes at a time with SSE2,
+//! into bitmaps (bit `i % 64` of word `i / 64` stands for byte `i`) of whitespace
+//! and punctuation; token bounds and stripping are then bit scans, and "!" and "?"
+//! are counted by popcount.
+
+use super::lexicon::{Entry, Key, Lexicon, MAX_WORD_BYTES, Word};
+use super::pystr::{is_space, is_upper};
+
+/// What the rules need to know about one token of `words_and_emoticons`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Token {
+    pub entry: Entry,
+    /// `negated([token])`: in `NEGATE`, or contains "n't".
+    pub negated: bool,
+    /// `token.isupper()` on the original case.
+    pub upper: bool,
+}
+
+impl Token {
+    #[inline]
+    pub fn valence(&self) -> Option<f64> {
+        self.entry.valence()
+    }
+    #[inline]
+    pub fn in_lexicon(&self) -> bool {
+        self.entry.in_lexicon()
+    }
+    #[inline]
+    pub fn booster(&self) -> Option<f64> {
+        self.entry.booster()
+    }
+    #[inline]
+    pub fn word(&self) -> Word {
+        self.entry.word
+    }
+}
+
+/// Counts of "!" and "?" in the text, for `_punctuation_emphasis`.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Marks {
+    pub exclamation: usize,
+    pub question: usize,
+}
+
+/// Reusable buffers: after the first few texts, tokenizing allocates nothing.
+#[derive(Default)]
+pub(super) struct Tokenizer {
+    /// The text, then zeros up to a multiple of 64 bytes (at least 24), so that
+    /// whole blocks and words can be read anywhere in it.
+    padded: Vec<u8>,
+    /// Bitmap of whitespace bytes (every byte of a non-ASCII space character).
+    space: Vec<u64>,
+    /// Bitmap of ASCII punctuation (`string.punctuation`).
+    punct: Vec<u64>,
+    /// Bitmap of lead bytes that may start a non-ASCII space character.
+    maybe_space: Vec<u64>,
+    /// One lowercased token, for the general (non-ASCII or long) path.
+    lower: String,
+}
+
+impl Tokenizer {
+    /// Fills `tokens` with the tokens of `text`; returns its "!" and "?" counts.
+    pub fn tokenize(&mut self, lexicon: &Lexicon, text: &str, tokens: &mut Vec<Token>) -> Marks {
+        tokens.clear();
+        let marks = self.classify(text);
+        let (padded, lower) = (&self.padded, &mut self.lower);
+        for_each_span(text.as_bytes(), &self.space, &self.punct, |start, stop| {
+            let len = stop - start;
+            let words = load_words(padded, start, len);
+            tokens.push(if len <= MAX_WORD_BYTES && words.iter().all(|&w| w & HIGH_BITS == 0) {
+                describe_short_ascii(lexicon, words, len)
+            } else {
+                describe(lexicon, &text[start..stop], lower)
+            });
+        });
+        marks
+    }
+
+    /// Copies `text` into `padded` and fills the bitmaps.
+    fn classify(&mut self, text: &str) -> Marks {
+        let blocks = (text.len() + 24).div_ceil(64);
+        self.padded.clear();
+        self.padded.extend_from_slice(text.as_bytes());
+        self.padded.resize(blocks * 64, 0);
+        for bitmap in [&mut self.space, &mut self.punct, &mut self.maybe_space] {
+            bitmap.clear();
+            bitmap.resize(blocks, 0);
+        }
+        let mut marks = Marks::default();
+        let mut any_maybe_space = 0;
+        let bitmaps = self.space.iter_mut().zip(self.punct.iter_mut().zip(self.maybe_space.iter_mut()));
+        for (block, (space, (punct, maybe_space))) in self.padded.chunks_exact(64).zip(bitmaps) {
+            let m = block_masks(block.try_into().expect("64-byte block"));
+            (*space, *punct, *maybe_space) = (m.space, m.punct, m.maybe_space);
+            any_maybe_space |= m.maybe_space;
+            marks.exclamation += m.exclamation.count_ones() as usize;
+            marks.question += m.question.count_ones() as usize;
+        }
+        if any_maybe_space != 0 {
+            // Rare: a lead byte of U+0085, U+00A0, U+1680, U+2000..U+3000. Mark
+            // every byte of each one that is a space.
+            for (k, &bits) in self.maybe_space.iter().enumerate() {
+                for_each_bit(bits, |b| {
+                    let at = k * 64 + b;
+                    if let Some(c) = text[at..].chars().next().filter(|&c| is_space(c)) {
+                        for j in at..at + c.len_utf8() {
+                            self.space[j / 64] |= 1 << (j % 64);
+                        }
+                    }
+                });
+            }
+        }
+        marks
+    }
+}
+
+/// Calls `f(start, end)` with the byte range of each token of `text`, given its
+/// `space` and `punct` bitmaps.
+#[inline(always)]
+fn for_each_span(text: &[u8], space: &[u64], punct: &[u64], mut f: impl FnMut(usize, usize)) {
+    let len = text.len();
+    let mut i = next_bit(space, 0, false);
+    while i < len {
+        let end = next_bit(space, i, true).min(len);
+        // `token.strip(string.punctuation)` is first..=last (empty if `first`
+        // reaches the end); the raw token is kept if that is 2 chars or fewer.
+        let first = next_bit(punct, i, false);
+        let (start, stop) = if first >= end {
+            (i, end)
+        } else {
+            let last = last_clear_before(punct, end);
+            if at_most_2_chars(&text[first..=last]) { (i, end) } else { (first, last + 1) }
+        };
+        f(start, stop);
+        i = next_bit(space, end, false);
+    }
+}
+
+/// Calls `f` with the index of each set bit of `bits`, lowest first.
+fn for_each_bit(mut bits: u64, mut f: impl FnMut(usize)) {
+    while bits != 0 {
+        f(bits.trailing_zeros() as usize);
+        bits &= bits - 1;
+    }
+}
+
+/// The first position at or after `from` whose bit equals `set`, or the bitmap's
+/// length in bits if there is none.
+#[inline(always)]
+fn next_bit(bitmap: &[u64], from: usize, set: bool) -> usize {
+    let flip = if set { 0 } else { u64::MAX };
+    let mut k = from / 64;
+    let Some(&first) = bitmap.get(k) else {
+        return bitmap.len() * 64;
+    };
+    let mut bits = (first ^ flip) & (u64::MAX << (from % 64));
+    while bits == 0 {
+        k += 1;
+        match bitmap.get(k) {
+            Some(&w) => bits = w ^ flip,
+            None => return bitmap.len() * 64,
+        }
+    }
+    k * 64 + bits.trailing_zeros() as usize
+}
+
+/// The last position before `end` whose bit is clear; the caller knows there is one.
+#[inline(always)]
+fn last_clear_before(bitmap: &[u64], end: usize) -> usize {
+    let mut k = (end - 1) / 64;
+    let mut bits = !bitmap[k] & (u64::MAX >> (63 - (end - 1) % 64));
+    while bits == 0 {
+        k -= 1;
+        bits = !bitmap[k];
+    }
+    k * 64 + 63 - bits.leading_zeros() as usize
+}
+
+/// The classes of the 64 bytes of one block, one bit per byte.
+#[derive(Default, Debug, PartialEq)]
+struct BlockMasks {
+    /// ASCII whitespace: `\t`..`\r`, U+001C..U+001F and ' '.
+    space: u64,
+    /// `string.punctuation`.
+    punct: u64,
+    exclamation: u64,
+    question: u64,
+    /// 0xC2, 0xE1, 0xE2 or 0xE3: the lead bytes of every non-ASCII space character.
+    maybe_space: u64,
+}
+
+/// [`BlockMasks`] with SSE2 (part of every x86-64 CPU).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn block_masks(block: &[u8; 64]) -> BlockMasks {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+    let mut m = BlockMasks::default();
+    // SAFETY: SSE2 is enabled (x86-64 baseline), and each 16-byte load lies
+    // inside `block` (the intrinsics have no alignment needs).
+    unsafe {
+        let splat = |b: u8| _mm_set1_epi8(b as i8);
+        // Bytes in lo..=hi: shift lo to -128 (wrapping), then one signed compare.
+        let in_range = |v: __m128i, lo: u8, hi: u8| {
+            let shifted = std::arch::x86_64::_mm_add_epi8(v, splat(0x80u8.wrapping_sub(lo)));
+            _mm_cmplt_epi8(shifted, splat(0x80u8.wrapping_add(hi - lo + 1)))
+        };
+        let bits = |v: __m128i, k: usize| u64::from(_mm_movemask_epi8(v) as u16) << (16 * k);
+        for k in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+            let space = _mm_or_si128(in_range(v, b'\t', b'\r'), in_range(v, 0x1c, b' '));
+            let punct = _mm_or_si128(
+                _mm_or_si128(in_range(v, b'!', b'/'), in_range(v, b':', b'@')),
+                _mm_or_si128(in_range(v, b'[', b'`'), in_range(v, b'{', b'~')),
+            );
+            m.space |= bits(space, k);
+            m.punct |= bits(punct, k);
+            m.exclamation |= bits(_mm_cmpeq_epi8(v, splat(b'!')), k);
+            m.question |= bits(_mm_cmpeq_epi8(v, splat(b'?')), k);
+            if _mm_movemask_epi8(v) != 0 {
+                // Some byte is non-ASCII.
+                let maybe_space = _mm_or_si128(_mm_cmpeq_epi8(v, splat(0xc2)), in_range(v, 0xe1, 0xe3));
+                m.maybe_space |= bits(maybe_space, k);
+            }
+        }
+    }
+    m
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+fn block_masks(block: &[u8; 64]) -> BlockMasks {
+    block_masks_portable(block)
+}
+
+/// [`BlockMasks`] one byte at a time: the definition the SSE2 version must match.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+fn block_masks_portable(block: &[u8; 64]) -> BlockMasks {
+    let mut m = BlockMasks::default();
+    for (i, &b) in block.iter().enumerate() {
+        let bit = 1u64 << i;
+        let set = |mask: &mut u64, yes: bool| *mask |= if yes { bit } else { 0 };
+        set(&mut m.space, matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' '));
+        set(&mut m.punct, b.is_ascii_punctuation());
+        set(&mut m.exclamation, b == b'!');
+        set(&mut m.question, b == b'?');
+        set(&mut m.maybe_space, matches!(b, 0xc2 | 0xe1..=0xe3));
+    }
+    m
+}
+
+/// The `len` bytes at `at` (at most 24 are used), zero-padded into three words,
+/// read straight from the padded text. Most tokens fit in the first word.
+#[inline(always)]
+fn load_words(padded: &[u8], at: usize, len: usize) -> [u64; 3] {
+    let bytes: &[u8; 24] = padded[at..at + 24].try_into().expect("24 bytes");
+    let word = |k: usize| u64::from_le_bytes(*bytes[8 * k..].first_chunk().expect("8 bytes"));
+    // The low `n` bytes of `w` (n <= 8).
+    let low = |w: u64, n: usize| w & u64::MAX.checked_shr(64 - 8 * n as u32).unwrap_or(0);
+    match len {
+        0..=8 => [low(word(0), len), 0, 0],
+        9..=16 => [word(0), low(word(1), len - 8), 0],
+        _ => [word(0), word(1), low(word(2), len.min(24) - 16)],
+    }
+}
+
+/// `len(s) <= 2` in code points, for valid UTF-8 `s`.
+#[inline]
+fn at_most_2_chars(s: &[u8]) -> bool {
+    match s.len() {
+        0..=2 => true,
+        // Up to 8 bytes can still be two 4-byte characters. Count the bytes that
+        // start a character (all but the continuation bytes 0x80..=0xBF).
+        3..=8 if !s.is_ascii() => s.iter().filter(|&&b| (b as i8) >= -0x40).count() <= 2,
+        _ => false,
+    }
+}
+
+/// Lowercases a long or non-ASCII token, looks it up, and notes its case and
+/// negation (the general path beside [`describe_short_ascii`]).
+#[cold]
+fn describe(lexicon: &Lexicon, token: &str, lower: &mut String) -> Token {
+    lower.clear();
+    lower.extend(token.chars().flat_map(char::to_lowercase));
+    let entry = lexicon.lookup(lower.as_bytes());
+    let negated = entry.negate || lower.contains("n't");
+    Token { entry, negated, upper: is_upper(token) }
+}
+
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Sets the high bit of every byte of `w` (all bytes ASCII) that lies in `lo..=hi`.
+#[inline(always)]
+fn bytes_in_range(w: u64, lo: u8, hi: u8) -> u64 {
+    let splat = |b: u8| u64::from_le_bytes([b; 8]);
+    // For a byte x < 0x80: x >= lo  <=>  x + (0x80 - lo) has its high bit set, and no
+    // carry crosses into the next byte.
+    let ge_lo = w + splat(0x80 - lo);
+    let gt_hi = w + splat(0x7f - hi);
+    ge_lo & !gt_hi & HIGH_BITS
+}
+
+/// The common case: an ASCII token of at most [`MAX_WORD_BYTES`], zero-padded into
+/// three words. Lowercases, classifies and looks it up eight bytes at a time.
+#[inline(always)]
+fn describe_short_ascii(lexicon: &Lexicon, words: [u64; 3], len: usize) -> Token {
+    let (mut any_upper, mut any_lower, mut apostrophe) = (0u64, 0u64, 0u64);
+    let mut lowered = [0u64; 3];
+    // Words past the token's end are zero: most tokens fit in the first.
+    for k in 0..len.div_ceil(8).min(3) {
+        let w = words[k];
+        let upper = bytes_in_range(w, b'A', b'Z');
+        any_upper |= upper;
+        any_lower |= bytes_in_range(w, b'a', b'z');
+        apostrophe |= bytes_in_range(w, b'\'', b'\'');
+        lowered[k] = w | (upper >> 2); // 0x80 >> 2 == 0x20, the ASCII case bit
+    }
+    lowered[2] |= (len as u64) << 56; // the length byte of the key
+    let entry = lexicon.entry(Key(lowered));
+    let negated = entry.negate || (apostrophe != 0 && contains_nt(lowered, len));
+    Token { entry, negated, upper: any_upper != 0 && any_lower == 0 }
+}
+
+/// `"n't" in word` for a lowercased word packed into three words.
+fn contains_nt(words: [u64; 3], len: usize) -> bool {
+    let mut bytes = [0u8; 24];
+    for (k, w) in words.iter().enumerate() {
+        bytes[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
+    }
+    bytes[..len].windows(3).any(|w| w == b"n't")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_masks_match_the_byte_by_byte_definition() {
+        // Every byte value at every position of a block, in a shifting pattern.
+        for shift in 0..64 {
+            let mut block = [0u8; 64];
+            for (i, b) in block.iter_mut().enumerate() {
+                *b = ((i * 4 + shift) % 256) as u8;
+            }
+            for rotate in 0..4 {
+                block.rotate_left(rotate);
+                assert_eq!(block_masks(&block), block_masks_portable(&block), "{block:?}");
+            }
+        }
+    }
+
+    /// Python's `[w if len(w.strip(p)) <= 2 else w.strip(p) for w in text.split()]`,
+    /// written the plain way, for the bitmap tokenizer to agree with.
+    fn plain_tokens(text: &str) -> Vec<&str> {
+        text.split(is_space)
+            .filter(|w| !w.is_empty())
+            .map(|w| {
+                let stripped = w.trim_matches(|c: char| c.is_ascii_punctuation());
+                if stripped.chars().count() <= 2 { w } else { stripped }
+            })
+            .collect()
+    }
+
+    /// The tokens the bitmaps give, and the "!" and "?" counts.
+    fn bitmap_tokens(text: &str) -> (Vec<&str>, usize, usize) {
+        let mut t = Tokenizer::default();
+        let marks = t.classify(text);
+        let mut out = Vec::new();
+        for_each_span(text, &t.space, &t.punct, |s, e| out.push(&text[s..e]));
+        (out, marks.exclamation, marks.question)
+    }
+
+    #[test]
+    fn splits_like_python_on_unicode_spaces_and_block_edges() {
+        let long = format!("{}!? x{}\u{3000}y!!", "a".repeat(61), "b\u{2028}".repeat(30));
+        for text in ["", "   ", "a", " a b ", "\u{a0}x\u{85}y\u{1680}z", "…’ “quoted” text", "(:  ...!! 'ok'", &long] {
+            let (words, ex, q) = bitmap_tokens(text);
+            assert_eq!(words, plain_tokens(text), "{text:?}");
+            assert_eq!((ex, q), (text.matches('!').count(), text.matches('?').count()));
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        #[test]
+        fn tokens_are_python_tokens(text in "([ a-zA-Z0-9!?.,:;'()#@\\-\t\n\u{1c}\u{a0}\u{2009}\u{3000}é😀…]{0,50}){0,4}") {
+            let (words, ex, q) = bitmap_tokens(&text);
+            proptest::prop_assert_eq!(words, plain_tokens(&text));
+            proptest::prop_assert_eq!((ex, q), (text.matches('!').count(), text.matches('?').count()));
+        }
+    }
+}
