@@ -373,7 +373,7 @@ mod tests {
         let mut t = Tokenizer::default();
         let marks = t.classify(text);
         let mut out = Vec::new();
-        for_each_span(text, &t.space, &t.punct, |s, e| out.push(&text[s..e]));
+        for_each_span(text.as_bytes(), &t.space, &t.punct, |s, e| out.push(&text[s..e]));
         (out, marks.exclamation, marks.question)
     }
 

@@ -66,6 +66,15 @@ impl<'a> Scanner<'a> {
     /// Skips JSON whitespace; returns the next byte, if any.
     #[inline]
     pub fn peek(&mut self) -> Option<u8> {
+        // Tweets are mostly minified: a byte above ' ' is never whitespace.
+        match self.bytes().get(self.pos) {
+            Some(&c) if c > b' ' => Some(c),
+            _ => self.peek_after_space(),
+        }
+    }
+
+    #[cold]
+    fn peek_after_space(&mut self) -> Option<u8> {
         let b = self.bytes();
         while let Some(&c) = b.get(self.pos) {
             if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
