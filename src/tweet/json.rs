@@ -34,6 +34,7 @@ pub struct RawStr<'a> {
 impl<'a> RawStr<'a> {
     /// The string's value: borrowed when it has no escapes, else decoded into
     /// `scratch` (so that escaped text costs no allocation either).
+    #[inline]
     pub fn decode_into<'s>(self, scratch: &'s mut String) -> Result<&'s str>
     where
         'a: 's,
@@ -316,6 +317,7 @@ fn hex4(b: &[u8], i: usize) -> Result<u32> {
 
 /// Appends the value of a string's raw contents (already checked by
 /// [`Scanner::string`]); surrogates must come in pairs.
+#[inline(never)]
 fn unescape(raw: &str, out: &mut String) -> Result<()> {
     let b = raw.as_bytes();
     let mut from = 0;
