@@ -99,6 +99,11 @@ fn lowercase<'a>(s: &'a str, scratch: &'a mut String) -> &'a str {
         return s;
     }
     scratch.clear();
+    if s.is_ascii() {
+        scratch.push_str(s);
+        scratch.make_ascii_lowercase();
+        return scratch;
+    }
     for c in s.chars() {
         if c.is_ascii() {
             scratch.push(c.to_ascii_lowercase());
@@ -129,13 +134,15 @@ fn next_hash(b: &[u8], mut from: usize) -> Option<usize> {
 /// non-alphanumeric characters (case-insensitive), or containing `://`.
 fn is_url(word: &str) -> bool {
     let b = word.as_bytes();
-    if b.windows(3).any(|w| w == b"://") {
+    // Plain loops: words are short, and a call to memchr costs more here.
+    if (2..b.len()).any(|i| b[i - 2] == b':' && b[i - 1] == b'/' && b[i] == b'/') {
         return true;
     }
-    let lead = if b.first().is_some_and(u8::is_ascii_alphanumeric) {
-        0
-    } else {
-        word.find(char::is_alphanumeric).unwrap_or(word.len())
+    let lead = match b.iter().position(|c| c.is_ascii_alphanumeric() || !c.is_ascii()) {
+        Some(i) if b[i].is_ascii() => i,
+        // A non-ASCII character may be alphanumeric: ask Unicode from there.
+        Some(i) => word[i..].find(char::is_alphanumeric).map_or(word.len(), |j| i + j),
+        None => return false,
     };
     let w = &b[lead..];
     let starts = |p: &[u8]| w.get(..p.len()).is_some_and(|s| s.eq_ignore_ascii_case(p));
