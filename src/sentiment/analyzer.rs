@@ -348,16 +348,12 @@ fn score_valence(sentiments: &[f64], marks: Marks) -> Scores {
     let compound = normalize(sum_s);
 
     let (mut pos_sum, mut neg_sum, mut neu_count) = (0.0f64, 0.0f64, 0u32);
+    // Without branches (signs are unpredictable): adding 0.0 leaves a sum that is
+    // not -0.0 unchanged, and these sums never are.
     for &s in sentiments {
-        if s > 0.0 {
-            pos_sum += s + 1.0;
-        }
-        if s < 0.0 {
-            neg_sum += s - 1.0;
-        }
-        if s == 0.0 {
-            neu_count += 1;
-        }
+        pos_sum += if s > 0.0 { s + 1.0 } else { 0.0 };
+        neg_sum += if s < 0.0 { s - 1.0 } else { 0.0 };
+        neu_count += u32::from(s == 0.0);
     }
     if pos_sum > neg_sum.abs() {
         pos_sum += punct;

@@ -87,7 +87,8 @@ pub fn round_half_even(x: f64, digits: u32) -> f64 {
             let q = num >> k;
             let r = num - (q << k);
             let half = 1u128 << (k - 1);
-            let q = if r > half || (r == half && q & 1 == 1) { q + 1 } else { q };
+            // Half to even, as arithmetic (the outcome is unpredictable).
+            let q = q + u128::from((r > half) | ((r == half) & (q & 1 == 1)));
             // Finite doubles round to fewer than 309 + digits decimal digits; here
             // x < 2^53 after scaling by 10^digits <= 10^15, so q fits easily.
             u64::try_from(q).unwrap_or(u64::MAX)

@@ -73,7 +73,7 @@ impl Tokenizer {
         for_each_span(text.as_bytes(), &self.space, &self.punct, |start, stop| {
             let len = stop - start;
             let words = load_words(padded, start, len);
-            tokens.push(if len <= MAX_WORD_BYTES && words.iter().all(|&w| w & HIGH_BITS == 0) {
+            tokens.push(if len <= MAX_WORD_BYTES && (words[0] | words[1] | words[2]) & HIGH_BITS == 0 {
                 describe_short_ascii(lexicon, words, len)
             } else {
                 describe(lexicon, &text[start..stop], lower)
@@ -130,12 +130,18 @@ fn for_each_span(text: &[u8], space: &[u64], punct: &[u64], mut f: impl FnMut(us
         let end = next_bit(space, i, true).min(len);
         // `token.strip(string.punctuation)` is first..=last (empty if `first`
         // reaches the end); the raw token is kept if that is 2 chars or fewer.
-        let first = next_bit(punct, i, false);
-        let (start, stop) = if first >= end {
+        let is_punct = |at: usize| punct[at / 64] & (1 << (at % 64)) != 0;
+        let (start, stop) = if !is_punct(i) && !is_punct(end - 1) {
+            // Nothing to strip (most words): one predictable branch.
             (i, end)
         } else {
-            let last = last_clear_before(punct, end);
-            if at_most_2_chars(&text[first..=last]) { (i, end) } else { (first, last + 1) }
+            let first = next_bit(punct, i, false);
+            if first >= end {
+                (i, end)
+            } else {
+                let last = last_clear_before(punct, end);
+                if at_most_2_chars(&text[first..=last]) { (i, end) } else { (first, last + 1) }
+            }
         };
         f(start, stop);
         i = next_bit(space, end, false);
@@ -262,14 +268,26 @@ fn block_masks_portable(block: &[u8; 64]) -> BlockMasks {
 fn load_words(padded: &[u8], at: usize, len: usize) -> [u64; 3] {
     let bytes: &[u8; 24] = padded[at..at + 24].try_into().expect("24 bytes");
     let word = |k: usize| u64::from_le_bytes(*bytes[8 * k..].first_chunk().expect("8 bytes"));
-    // The low `n` bytes of `w` (n <= 8).
-    let low = |w: u64, n: usize| w & u64::MAX.checked_shr(64 - 8 * n as u32).unwrap_or(0);
-    match len {
-        0..=8 => [low(word(0), len), 0, 0],
-        9..=16 => [word(0), low(word(1), len - 8), 0],
-        _ => [word(0), word(1), low(word(2), len.min(24) - 16)],
-    }
+    // A table instead of branches on the length: token lengths are not predictable.
+    let mask = &WORD_MASKS[len.min(24)];
+    [word(0) & mask[0], word(1) & mask[1], word(2) & mask[2]]
 }
+
+/// `WORD_MASKS[n]` keeps the first `n` of 24 bytes.
+static WORD_MASKS: [[u64; 3]; 25] = {
+    let mut masks = [[0; 3]; 25];
+    let mut n = 0;
+    while n <= 24 {
+        let mut k = 0;
+        while k < 3 {
+            let bytes = if n > 8 * k { if n - 8 * k > 8 { 8 } else { n - 8 * k } } else { 0 };
+            masks[n][k] = if bytes == 8 { u64::MAX } else { (1u64 << (8 * bytes)) - 1 };
+            k += 1;
+        }
+        n += 1;
+    }
+    masks
+};
 
 /// `len(s) <= 2` in code points, for valid UTF-8 `s`.
 #[inline]
@@ -313,8 +331,9 @@ fn bytes_in_range(w: u64, lo: u8, hi: u8) -> u64 {
 fn describe_short_ascii(lexicon: &Lexicon, words: [u64; 3], len: usize) -> Token {
     let (mut any_upper, mut any_lower, mut apostrophe) = (0u64, 0u64, 0u64);
     let mut lowered = [0u64; 3];
-    // Words past the token's end are zero: most tokens fit in the first.
-    for k in 0..len.div_ceil(8).min(3) {
+    // All three words, also past the token's end (they are zero there): a loop
+    // count that varies with the length would cost branch mispredictions.
+    for k in 0..3 {
         let w = words[k];
         let upper = bytes_in_range(w, b'A', b'Z');
         any_upper |= upper;
