@@ -399,7 +399,9 @@ mod tests {
     #[test]
     fn splits_like_python_on_unicode_spaces_and_block_edges() {
         let long = format!("{}!? x{}\u{3000}y!!", "a".repeat(61), "b\u{2028}".repeat(30));
-        for text in ["", "   ", "a", " a b ", "\u{a0}x\u{85}y\u{1680}z", "…’ “quoted” text", "(:  ...!! 'ok'", &long] {
+        for text in
+            ["", "   ", "a", " a b ", "\u{a0}x\u{85}y\u{1680}z", "…’ “quoted” text", "(:  ...!! 'ok'", &long]
+        {
             let (words, ex, q) = bitmap_tokens(text);
             assert_eq!(words, plain_tokens(text), "{text:?}");
             assert_eq!((ex, q), (text.matches('!').count(), text.matches('?').count()));
