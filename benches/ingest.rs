@@ -7,15 +7,12 @@
 //! `INGEST_BENCH_SECONDS` per figure, default 2; `INGEST_BENCH_ONLY=decode` runs
 //! only the figures whose name contains `decode`, for a profiler).
 
-use bytes::Bytes;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use tweetstream::codec::{Chunk, Line};
+use tweetstream::codec::{Chunk, DEFAULT_MAX_LINE_BYTES, Line, read_chunks};
 use tweetstream::engine::batch::{Batch, Ingest, Operators};
 use tweetstream::transforms::hashtags::{HashtagMode, for_each_hashtag};
 use tweetstream::tweet::{self, InputFormat};
-
-const CHUNK_BYTES: usize = 256 * 1024;
 
 fn main() {
     let env =
@@ -23,7 +20,13 @@ fn main() {
     let count = env("INGEST_BENCH_TWEETS", 200_000.0) as usize;
     let budget = Duration::from_secs_f64(env("INGEST_BENCH_SECONDS", 2.0));
     let data = tweetstream::fixtures::twitter_jsonl(count, 7);
-    let chunks = cut(&data);
+    // Whole lines in chunks of about `codec::CHUNK_BYTES`, as the socket source makes them.
+    let mut chunks = Vec::new();
+    read_chunks(&data[..], DEFAULT_MAX_LINE_BYTES, |c| {
+        chunks.push(c.clone());
+        Ok(())
+    })
+    .expect("reading from memory");
     let lines = chunks.iter().map(Chunk::line_count).sum::<usize>();
     println!("input: {lines} generated tweets, {:.0} bytes per line", data.len() as f64 / lines as f64);
 
@@ -73,22 +76,6 @@ fn main() {
             black_box(batch);
         });
     }
-}
-
-/// Whole lines in chunks of about [`CHUNK_BYTES`], as the socket source makes them.
-fn cut(data: &[u8]) -> Vec<Chunk> {
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    while start < data.len() {
-        let mut end = (start + CHUNK_BYTES).min(data.len());
-        end = match memchr::memrchr(b'\n', &data[start..end]) {
-            Some(i) if end < data.len() => start + i + 1,
-            _ => end,
-        };
-        chunks.push(Chunk::from_lines(Bytes::copy_from_slice(&data[start..end]), 1 << 20, None));
-        start = end;
-    }
-    chunks
 }
 
 /// Runs `round` (one pass over all `lines`) until `budget` has passed and prints

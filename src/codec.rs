@@ -15,6 +15,11 @@ use tokio_util::codec::Decoder;
 /// Default limit on one line: 1 MiB.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
 
+/// About how many bytes of lines travel together as one [`Chunk`] (readers
+/// gather up to this much): each chunk's fixed costs (a channel send, a thread
+/// waking up) are then shared by about a thousand tweets.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+
 /// One line of a [`Chunk`].
 #[derive(Debug, PartialEq, Eq)]
 pub enum Line<'a> {
@@ -189,7 +194,7 @@ pub fn read_chunks(
 ) -> io::Result<()> {
     let mut codec = LineCodec::new(max_line_bytes);
     let mut buf = BytesMut::new();
-    let mut block = vec![0u8; 256 * 1024];
+    let mut block = vec![0u8; CHUNK_BYTES];
     loop {
         let n = match reader.read(&mut block) {
             Ok(n) => n,

@@ -2,7 +2,7 @@
 //! through unchanged; CSV files (header with a text column `text`/`Tweet` and a
 //! date column `created_at`/`Date`/`tweet_created`) become `{"tweet": …, "date": …}`.
 
-use crate::codec::{self, Line};
+use crate::codec::{self, CHUNK_BYTES, Line};
 use bytes::Bytes;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -52,8 +52,6 @@ pub struct Batch {
     pub data: Bytes,
     pub lines: usize,
 }
-
-const CHUNK_BYTES: usize = 256 * 1024;
 
 /// Replay passes lines through; only absurd ones (over 64 MiB) are skipped.
 const MAX_REPLAY_LINE: usize = 64 << 20;

@@ -40,12 +40,14 @@ struct Pacer {
     sent: u64,
     first_stamp: Option<i64>,
     last_due: Instant,
+    /// Decoded text of the current line, reused so pacing costs no allocation.
+    text: String,
 }
 
 impl Pacer {
     fn new(pace: Pace) -> Self {
         let now = Instant::now();
-        Pacer { pace, started: now, sent: 0, first_stamp: None, last_due: now }
+        Pacer { pace, started: now, sent: 0, first_stamp: None, last_due: now, text: String::new() }
     }
 
     fn due(&mut self, line: &[u8]) -> Instant {
@@ -54,7 +56,7 @@ impl Pacer {
             // Line k of the replay is due at started + k / rate.
             Pace::Rate(rate) => self.started + Duration::from_secs_f64(self.sent as f64 / rate),
             Pace::Realtime { speedup } => {
-                match crate::tweet::decode(line, crate::tweet::InputFormat::Json, &mut String::new())
+                match crate::tweet::decode(line, crate::tweet::InputFormat::Json, &mut self.text)
                     .ok()
                     .and_then(|t| t.date.millis())
                 {

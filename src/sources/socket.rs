@@ -3,7 +3,7 @@
 //! with backoff when the server is not up yet or goes away, and never exits on
 //! its own.
 
-use crate::codec::{Chunk, LineCodec};
+use crate::codec::{CHUNK_BYTES, Chunk, LineCodec};
 use bytes::BytesMut;
 use std::io;
 use std::sync::Arc;
@@ -78,12 +78,9 @@ pub async fn run(
     }
 }
 
-/// What a fast sender's bytes are gathered into before they go to the engine:
-/// each chunk's fixed costs (a channel send, a thread waking up) are then shared
-/// by about a thousand lines. A slow sender's lines still go on at once.
-const CHUNK_BYTES: usize = 256 * 1024;
-
 /// Forwards one connection's chunks; returns (lines, last line cut off, error).
+/// A fast sender's bytes are gathered into chunks of up to [`CHUNK_BYTES`]; a
+/// slow sender's lines still go on at once.
 async fn read_connection(
     mut stream: TcpStream,
     max_line_bytes: usize,
