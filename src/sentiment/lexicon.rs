@@ -334,6 +334,10 @@ pub const MAX_WORD_BYTES: usize = 23;
 pub struct Key(pub [u64; 3]);
 
 impl Key {
+    /// A key no word has (its length byte is beyond any word's): for tokens too
+    /// long to look up.
+    pub const NONE: Key = Key([u64::MAX; 3]);
+
     /// The key of `word`, or `None` if it is too long to be in any table.
     #[inline]
     pub fn new(word: &[u8]) -> Option<Key> {
@@ -400,9 +404,24 @@ impl WordTable {
         (hash as usize ^ usize::from(self.displace[bucket])) & ((1 << SLOT_BITS) - 1)
     }
 
+    /// The slot where `key` would be; its memory is requested at once.
     #[inline(always)]
-    fn get(&self, key: Key) -> Entry {
-        let (stored, entry) = &self.slots[self.slot(Self::hash(&self.mult, &key))];
+    fn locate(&self, key: &Key) -> usize {
+        let slot = self.slot(Self::hash(&self.mult, key));
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
+        // SAFETY: SSE is enabled, and a prefetch never faults (the address is a
+        // slot of the table anyway).
+        unsafe {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(&self.slots[slot]).cast::<i8>());
+        }
+        slot
+    }
+
+    /// The entry of `key`, found at `slot` (from [`WordTable::locate`]) or not at all.
+    #[inline(always)]
+    fn entry_at(&self, slot: usize, key: &Key) -> Entry {
+        let (stored, entry) = &self.slots[slot];
         let differ = (stored.0[0] ^ key.0[0]) | (stored.0[1] ^ key.0[1]) | (stored.0[2] ^ key.0[2]);
         std::hint::select_unpredictable(differ == 0, *entry, Entry::default())
     }
@@ -548,15 +567,30 @@ impl Lexicon {
     }
 
     /// The entry for an already lowercased word (the default entry if unknown).
-    #[inline]
+    #[cfg(test)]
     pub fn lookup(&self, lowercase: &[u8]) -> Entry {
         Key::new(lowercase).map(|k| self.entry(k)).unwrap_or_default()
     }
 
     /// The entry for a key (the default entry if unknown).
-    #[inline]
+    #[cfg(test)]
     pub fn entry(&self, key: Key) -> Entry {
-        self.words.get(key)
+        self.words.entry_at(self.words.locate(&key), &key)
+    }
+
+    /// Where a key's entry would be, with its memory requested at once: finding
+    /// the slots of all of a text's tokens first and reading the entries after
+    /// ([`Lexicon::entry_at`]) lets the lookups wait for memory all together,
+    /// not one after the other.
+    #[inline(always)]
+    pub fn locate(&self, key: &Key) -> usize {
+        self.words.locate(key)
+    }
+
+    /// The entry for a key located at `slot` (the default entry if unknown).
+    #[inline(always)]
+    pub fn entry_at(&self, slot: usize, key: &Key) -> Entry {
+        self.words.entry_at(slot, key)
     }
 
     /// The emoji lexicon's description of one code point.

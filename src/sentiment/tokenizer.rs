@@ -62,23 +62,48 @@ pub(super) struct Tokenizer {
     maybe_space: Vec<u64>,
     /// One lowercased token, for the general (non-ASCII or long) path.
     lower: String,
+    /// The tokens between the two passes of [`Tokenizer::tokenize`].
+    lookups: Vec<Lookup>,
+}
+
+/// A token before its entry is read: its lowercased key, the slot of the word
+/// table to read, and what its text says.
+#[derive(Clone, Copy)]
+struct Lookup {
+    key: Key,
+    slot: usize,
+    /// Contains "n't".
+    nt: bool,
+    upper: bool,
 }
 
 impl Tokenizer {
     /// Fills `tokens` with the tokens of `text`; returns its "!" and "?" counts.
+    ///
+    /// Two passes: the first cuts and lowercases the tokens and locates each
+    /// one's slot in the word table (asking for its memory), the second reads
+    /// the entries. The table is larger than the first-level cache, and this
+    /// way the reads of all tokens are in flight together.
     pub fn tokenize(&mut self, lexicon: &Lexicon, text: &str, tokens: &mut Vec<Token>) -> Marks {
         tokens.clear();
+        self.lookups.clear();
         let marks = self.classify(text);
-        let (padded, lower) = (&self.padded, &mut self.lower);
+        let (padded, lower, lookups) = (&self.padded, &mut self.lower, &mut self.lookups);
         for_each_span(text.as_bytes(), &self.space, &self.punct, |start, stop| {
             let len = stop - start;
             let words = load_words(padded, start, len);
-            tokens.push(if len <= MAX_WORD_BYTES && (words[0] | words[1] | words[2]) & HIGH_BITS == 0 {
-                describe_short_ascii(lexicon, words, len)
-            } else {
-                describe(lexicon, &text[start..stop], lower)
-            });
+            let (key, nt, upper) =
+                if len <= MAX_WORD_BYTES && (words[0] | words[1] | words[2]) & HIGH_BITS == 0 {
+                    describe_short_ascii(words, len)
+                } else {
+                    describe(&text[start..stop], lower)
+                };
+            lookups.push(Lookup { key, slot: lexicon.locate(&key), nt, upper });
         });
+        tokens.extend(lookups.iter().map(|l| {
+            let entry = lexicon.entry_at(l.slot, &l.key);
+            Token { entry, negated: entry.negate || l.nt, upper: l.upper }
+        }));
         marks
     }
 
@@ -301,15 +326,15 @@ fn at_most_2_chars(s: &[u8]) -> bool {
     }
 }
 
-/// Lowercases a long or non-ASCII token, looks it up, and notes its case and
-/// negation (the general path beside [`describe_short_ascii`]).
+/// Lowercases a long or non-ASCII token and notes its case and whether it
+/// contains "n't" (the general path beside [`describe_short_ascii`]); returns
+/// its key, whether it contains "n't", and whether it is ALL CAPS.
 #[cold]
-fn describe(lexicon: &Lexicon, token: &str, lower: &mut String) -> Token {
+fn describe(token: &str, lower: &mut String) -> (Key, bool, bool) {
     lower.clear();
     lower.extend(token.chars().flat_map(char::to_lowercase));
-    let entry = lexicon.lookup(lower.as_bytes());
-    let negated = entry.negate || lower.contains("n't");
-    Token { entry, negated, upper: is_upper(token) }
+    let key = Key::new(lower.as_bytes()).unwrap_or(Key::NONE);
+    (key, lower.contains("n't"), is_upper(token))
 }
 
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
@@ -326,9 +351,10 @@ fn bytes_in_range(w: u64, lo: u8, hi: u8) -> u64 {
 }
 
 /// The common case: an ASCII token of at most [`MAX_WORD_BYTES`], zero-padded into
-/// three words. Lowercases, classifies and looks it up eight bytes at a time.
+/// three words. Lowercases and classifies it eight bytes at a time; returns its
+/// key, whether it contains "n't", and whether it is ALL CAPS.
 #[inline(always)]
-fn describe_short_ascii(lexicon: &Lexicon, words: [u64; 3], len: usize) -> Token {
+fn describe_short_ascii(words: [u64; 3], len: usize) -> (Key, bool, bool) {
     let (mut any_upper, mut any_lower, mut apostrophe) = (0u64, 0u64, 0u64);
     let mut lowered = [0u64; 3];
     // All three words, also past the token's end (they are zero there): a loop
@@ -342,9 +368,8 @@ fn describe_short_ascii(lexicon: &Lexicon, words: [u64; 3], len: usize) -> Token
         lowered[k] = w | (upper >> 2); // 0x80 >> 2 == 0x20, the ASCII case bit
     }
     lowered[2] |= (len as u64) << 56; // the length byte of the key
-    let entry = lexicon.entry(Key(lowered));
-    let negated = entry.negate || (apostrophe != 0 && contains_nt(lowered, len));
-    Token { entry, negated, upper: any_upper != 0 && any_lower == 0 }
+    let nt = apostrophe != 0 && contains_nt(lowered, len);
+    (Key(lowered), nt, any_upper != 0 && any_lower == 0)
 }
 
 /// `"n't" in word` for a lowercased word packed into three words.
