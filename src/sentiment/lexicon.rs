@@ -397,11 +397,17 @@ impl WordTable {
         product as u64 ^ (product >> 64) as u64
     }
 
+    /// A hash's bucket (its top bits) and its slot before displacement (its low bits).
+    #[inline(always)]
+    fn split(hash: u64) -> (usize, usize) {
+        ((hash >> (64 - BUCKET_BITS)) as usize, hash as usize & ((1 << SLOT_BITS) - 1))
+    }
+
     /// The slot of a hash: its bucket's displacement XORed into its low bits.
     #[inline(always)]
     fn slot(&self, hash: u64) -> usize {
-        let bucket = (hash >> (64 - BUCKET_BITS)) as usize;
-        (hash as usize ^ usize::from(self.displace[bucket])) & ((1 << SLOT_BITS) - 1)
+        let (bucket, low) = Self::split(hash);
+        low ^ usize::from(self.displace[bucket])
     }
 
     /// The slot where `key` would be; its memory is requested at once.
@@ -453,9 +459,8 @@ impl WordTable {
         const SLOTS: usize = 1 << SLOT_BITS;
         let mut buckets: Vec<Vec<(usize, Key, Entry)>> = vec![Vec::new(); 1 << BUCKET_BITS];
         for (key, entry) in words {
-            let hash = Self::hash(&mult, key);
-            let bucket = (hash >> (64 - BUCKET_BITS)) as usize;
-            buckets[bucket].push((hash as usize & (SLOTS - 1), *key, *entry));
+            let (bucket, low) = Self::split(Self::hash(&mult, key));
+            buckets[bucket].push((low, *key, *entry));
         }
         let mut order: Vec<usize> = (0..buckets.len()).collect();
         order.sort_by_key(|&b| (std::cmp::Reverse(buckets[b].len()), b));
@@ -471,6 +476,9 @@ impl WordTable {
             if items.is_empty() {
                 break;
             }
+            if items.len() > 16 {
+                return None; // a bad seed: try the next one
+            }
             // A single key (the last half) goes to the first free slot.
             while first_free < SLOTS && taken[first_free] {
                 first_free += 1;
@@ -480,13 +488,12 @@ impl WordTable {
             } else {
                 (0..SLOTS).find(|&d| {
                     let mut seen = [usize::MAX; 16];
-                    items.len() <= seen.len()
-                        && items.iter().enumerate().all(|(i, &(low, _, _))| {
-                            let slot = low ^ d;
-                            let fresh = !taken[slot] && !seen[..i].contains(&slot);
-                            seen[i] = slot;
-                            fresh
-                        })
+                    items.iter().enumerate().all(|(i, &(low, _, _))| {
+                        let slot = low ^ d;
+                        let fresh = !taken[slot] && !seen[..i].contains(&slot);
+                        seen[i] = slot;
+                        fresh
+                    })
                 })
             };
             let d = d?;

@@ -326,9 +326,9 @@ fn at_most_2_chars(s: &[u8]) -> bool {
     }
 }
 
-/// Lowercases a long or non-ASCII token and notes its case and whether it
-/// contains "n't" (the general path beside [`describe_short_ascii`]); returns
-/// its key, whether it contains "n't", and whether it is ALL CAPS.
+/// Lowercases a long or non-ASCII token (the general path beside
+/// [`describe_short_ascii`]); returns its key, whether it contains "n't", and
+/// whether it is ALL CAPS.
 #[cold]
 fn describe(token: &str, lower: &mut String) -> (Key, bool, bool) {
     lower.clear();
