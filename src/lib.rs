@@ -6,6 +6,7 @@
 //! (micro-batches, live tables) → [`sinks`] (terminal, HTTP, Postgres, MongoDB),
 //! with [`sql`] answering queries. [`replay`] feeds a source.
 
+pub mod buffer;
 pub mod cli;
 pub mod codec;
 pub mod engine;

@@ -122,41 +122,53 @@ fn sample_lines() -> Vec<Vec<u8>> {
     lines
 }
 
-/// Bytes and snippets that move a JSON line between valid and invalid.
-const SALT: &[&str] = &[
-    "\"",
-    "\\",
-    "{",
-    "}",
-    "[",
-    "]",
-    ",",
-    ":",
-    " ",
-    "\t",
-    "\n",
-    "0",
-    "-",
-    "1e5",
-    ".",
-    "e",
-    "+",
-    "null",
-    "true",
-    "fals",
-    "\\u00e9",
-    "\\ud83d\\ude00",
-    "\\ud83d",
-    "\\ude00",
-    "\\u12",
-    "\\x",
-    "\u{1}",
-    "é",
-    "\"text\":",
-    "\"created_at\":",
-    "\"extended_tweet\":{\"full_text\":\"x\"}",
-    "\"date\":{\"$date\":1446358126000}",
-    "\"tweet\":\"t\"",
+/// Bytes and snippets that move a JSON line between valid and invalid, and
+/// between valid and invalid UTF-8 (the scanner checks UTF-8 itself, inside
+/// strings): a lone continuation byte, truncated and overlong sequences, an
+/// encoded surrogate, a code point above U+10FFFF, and bytes never in UTF-8.
+const SALT: &[&[u8]] = &[
+    b"\"",
+    b"\\",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b",",
+    b":",
+    b" ",
+    b"\t",
+    b"\n",
+    b"0",
+    b"-",
+    b"1e5",
+    b".",
+    b"e",
+    b"+",
+    b"null",
+    b"true",
+    b"fals",
+    b"\\u00e9",
+    b"\\ud83d\\ude00",
+    b"\\ud83d",
+    b"\\ude00",
+    b"\\u12",
+    b"\\x",
+    "\u{1}".as_bytes(),
+    "é".as_bytes(),
+    b"\"text\":",
+    b"\"created_at\":",
+    b"\"extended_tweet\":{\"full_text\":\"x\"}",
+    b"\"date\":{\"$date\":1446358126000}",
+    b"\"tweet\":\"t\"",
+    b"\x80",
+    b"\xc3",
+    b"\xe2\x82",
+    b"\xf0\x9f\x98",
+    b"\xc0\xaf",
+    b"\xed\xa0\x80",
+    b"\xf4\x90\x80\x80",
+    b"\xff",
+    "\u{e9}\u{1f600}\u{2028}".as_bytes(),
 ];
 
 fn mutated_line() -> impl Strategy<Value = Vec<u8>> {
@@ -168,12 +180,12 @@ fn mutated_line() -> impl Strategy<Value = Vec<u8>> {
             for (at, salt, op) in edits {
                 let i = at.index(line.len() + 1);
                 match op {
-                    0 => drop(line.splice(i..i, salt.bytes())), // insert
+                    0 => drop(line.splice(i..i, salt.iter().copied())), // insert
                     1 => drop(line.drain(i..(i + salt.len()).min(line.len()))), // cut
                     2 => line.truncate(i),
                     _ => {
                         let end = (i + salt.len()).min(line.len());
-                        line.splice(i..end, salt.bytes()); // overwrite
+                        line.splice(i..end, salt.iter().copied()); // overwrite
                     }
                 }
             }

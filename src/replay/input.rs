@@ -2,6 +2,7 @@
 //! through unchanged; CSV files (header with a text column `text`/`Tweet` and a
 //! date column `created_at`/`Date`/`tweet_created`) become `{"tweet": …, "date": …}`.
 
+use crate::buffer::RecycledBuf;
 use crate::codec::{self, CHUNK_BYTES, Line};
 use bytes::Bytes;
 use std::io::{self, Read};
@@ -75,7 +76,7 @@ pub struct ReadStats {
 struct Emitter<F: FnMut(Batch) -> bool> {
     sel: Selection,
     emit: F,
-    out: Vec<u8>,
+    out: RecycledBuf,
     lines: usize,
     /// Lines seen in the current pass, for `skip`.
     position: u64,
@@ -94,8 +95,10 @@ impl<F: FnMut(Batch) -> bool> Emitter<F> {
             self.done = true;
             return;
         }
-        self.out.extend_from_slice(line);
-        self.out.push(b'\n');
+        // A new allocation holds a chunk and a margin for the line that ends it.
+        let out = self.out.reserve(line.len() + 1, CHUNK_BYTES + 64 * 1024);
+        out.extend_from_slice(line);
+        out.extend_from_slice(b"\n");
         self.lines += 1;
         self.stats.emitted += 1;
         if self.out.len() >= CHUNK_BYTES {
@@ -105,10 +108,8 @@ impl<F: FnMut(Batch) -> bool> Emitter<F> {
 
     fn flush(&mut self) {
         if self.lines > 0 {
-            let batch = Batch {
-                data: Bytes::from(std::mem::take(&mut self.out)),
-                lines: std::mem::take(&mut self.lines),
-            };
+            let batch =
+                Batch { data: self.out.get_mut().split().freeze(), lines: std::mem::take(&mut self.lines) };
             if !(self.emit)(batch) {
                 self.done = true;
             }
@@ -126,7 +127,7 @@ pub fn read_all(
     let mut e = Emitter {
         sel,
         emit,
-        out: Vec::new(),
+        out: RecycledBuf::new(),
         lines: 0,
         position: 0,
         stats: ReadStats::default(),

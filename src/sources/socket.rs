@@ -3,8 +3,8 @@
 //! with backoff when the server is not up yet or goes away, and never exits on
 //! its own.
 
+use crate::buffer::RecycledBuf;
 use crate::codec::{CHUNK_BYTES, Chunk, LineCodec};
-use bytes::BytesMut;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -88,31 +88,38 @@ async fn read_connection(
     shutdown: &CancellationToken,
 ) -> (u64, bool, Option<io::Error>) {
     let mut codec = LineCodec::new(max_line_bytes);
-    let mut buf = BytesMut::with_capacity(CHUNK_BYTES);
+    let mut buffer = RecycledBuf::new();
     let (mut lines, mut unterminated) = (0u64, false);
     // Room for the next read: up to a chunk, and more for a line still growing.
-    let room = |buf: &mut BytesMut| buf.reserve(CHUNK_BYTES.saturating_sub(buf.len()).max(64 * 1024));
+    // A new allocation holds a whole chunk and that margin, so that gathering a
+    // chunk never moves it.
+    const MARGIN: usize = 64 * 1024;
+    let room = |buffer: &mut RecycledBuf| {
+        let want = CHUNK_BYTES.saturating_sub(buffer.len()).max(MARGIN);
+        buffer.reserve(want, CHUNK_BYTES + MARGIN);
+    };
     loop {
-        room(&mut buf);
+        room(&mut buffer);
         let read = tokio::select! {
             () = shutdown.cancelled() => return (lines, unterminated, None),
-            r = stream.read_buf(&mut buf) => r,
+            r = stream.read_buf(buffer.get_mut()) => r,
         };
         let mut eof = match read {
             Ok(n) => n == 0,
             Err(e) => return (lines, unterminated, Some(e)),
         };
         // Take in what else has arrived already, up to a chunk.
-        while !eof && buf.len() < CHUNK_BYTES {
-            room(&mut buf);
-            match stream.try_read_buf(&mut buf) {
+        while !eof && buffer.len() < CHUNK_BYTES {
+            room(&mut buffer);
+            match stream.try_read_buf(buffer.get_mut()) {
                 Ok(n) => eof = n == 0,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => return (lines, unterminated, Some(e)),
             }
         }
+        let buf = buffer.get_mut();
         loop {
-            let next = if eof { codec.decode_eof(&mut buf) } else { codec.decode(&mut buf) };
+            let next = if eof { codec.decode_eof(buf) } else { codec.decode(buf) };
             let chunk = match next {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => break,

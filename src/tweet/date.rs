@@ -210,9 +210,23 @@ fn twitter_fixed(b: &[u8]) -> Option<i64> {
 
 /// A month's number from its English abbreviation, in any case.
 fn month(name: &[u8]) -> Option<u32> {
-    const MONTHS: [&[u8]; 12] =
-        [b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec"];
-    MONTHS.iter().position(|m| name.eq_ignore_ascii_case(m)).map(|i| i as u32 + 1)
+    let &[a, b, c] = name else { return None };
+    // `| 0x20` lowercases a letter, and only a letter becomes a lowercase one.
+    Some(match [a | 0x20, b | 0x20, c | 0x20] {
+        [b'j', b'a', b'n'] => 1,
+        [b'f', b'e', b'b'] => 2,
+        [b'm', b'a', b'r'] => 3,
+        [b'a', b'p', b'r'] => 4,
+        [b'm', b'a', b'y'] => 5,
+        [b'j', b'u', b'n'] => 6,
+        [b'j', b'u', b'l'] => 7,
+        [b'a', b'u', b'g'] => 8,
+        [b's', b'e', b'p'] => 9,
+        [b'o', b'c', b't'] => 10,
+        [b'n', b'o', b'v'] => 11,
+        [b'd', b'e', b'c'] => 12,
+        _ => return None,
+    })
 }
 
 /// Twitter's layout, field by field (any spacing, one-digit days, …).
@@ -267,7 +281,7 @@ pub fn parse_json_date(raw: &str) -> Result<Option<i64>, UnreadableDate> {
 
 /// [`parse_json_date`] without the fast path.
 fn parse_json_date_general(raw: &str) -> Result<Option<i64>, UnreadableDate> {
-    let mut p = Scanner::new(raw);
+    let mut p = Scanner::new(raw.as_bytes());
     let date = json_date(&mut p)?;
     p.end().map_err(|_| UnreadableDate)?;
     Ok(date)
@@ -309,7 +323,7 @@ fn json_date(p: &mut Scanner<'_>) -> Result<Option<i64>, UnreadableDate> {
             match (date, number_long) {
                 (Some(inner), _) => parse_json_date(inner),
                 (None, Some(n)) => {
-                    let n = Scanner::new(n)
+                    let n = Scanner::new(n.as_bytes())
                         .string()
                         .and_then(|s| s.decode_into(&mut scratch))
                         .map_err(invalid)?;

@@ -13,7 +13,10 @@
 //! difference: nesting deeper than 128 levels is refused (the scanner recurses),
 //! where serde_json skips unread values of any depth.
 //!
-//! The input must already be valid UTF-8 (the caller checks the whole line once).
+//! The input is bytes: the scanner checks UTF-8 itself, inside strings (the
+//! only place JSON allows non-ASCII bytes), so a line is read once, not first
+//! validated whole and then scanned. A scan that succeeds has seen every byte,
+//! so the whole input was UTF-8.
 
 /// The line is not valid JSON (or not the shape the caller asked for).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,41 +52,38 @@ impl<'a> RawStr<'a> {
 }
 
 /// A cursor over one JSON text.
+///
+/// Invariant: the scanner only moves past ASCII bytes it has matched
+/// (structure, whitespace, numbers, literals) and past string contents whose
+/// non-ASCII bytes [`Scanner::string`] checked as UTF-8. So whatever it has
+/// moved past, from one value boundary to another, is UTF-8.
 pub struct Scanner<'a> {
-    s: &'a str,
+    b: &'a [u8],
     pos: usize,
     depth: u32,
 }
 
 impl<'a> Scanner<'a> {
-    pub fn new(s: &'a str) -> Self {
-        Scanner { s, pos: 0, depth: 0 }
+    pub fn new(b: &'a [u8]) -> Self {
+        Scanner { b, pos: 0, depth: 0 }
     }
 
-    fn bytes(&self) -> &'a [u8] {
-        self.s.as_bytes()
+    /// The text of `from..to`, which the scanner has moved past (both ends at
+    /// value boundaries).
+    fn text(&self, from: usize, to: usize) -> &'a str {
+        let bytes = &self.b[from..to];
+        debug_assert!(std::str::from_utf8(bytes).is_ok());
+        // SAFETY: by the invariant of `Scanner`, these bytes are ASCII that was
+        // matched, or string contents checked as UTF-8; `from` and `to` are at
+        // value boundaries (ASCII bytes), so no character is cut.
+        unsafe { std::str::from_utf8_unchecked(bytes) }
     }
 
     /// Skips JSON whitespace; returns the next byte, if any.
     #[inline]
     pub fn peek(&mut self) -> Option<u8> {
-        // Tweets are mostly minified: a byte above ' ' is never whitespace.
-        match self.bytes().get(self.pos) {
-            Some(&c) if c > b' ' => Some(c),
-            _ => self.peek_after_space(),
-        }
-    }
-
-    #[cold]
-    fn peek_after_space(&mut self) -> Option<u8> {
-        let b = self.bytes();
-        while let Some(&c) = b.get(self.pos) {
-            if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
-                return Some(c);
-            }
-            self.pos += 1;
-        }
-        None
+        self.pos = skip_space(self.b, self.pos);
+        self.b.get(self.pos).copied()
     }
 
     #[inline]
@@ -140,114 +140,195 @@ impl<'a> Scanner<'a> {
     #[inline(always)]
     pub fn string(&mut self) -> Result<RawStr<'a>> {
         self.expect(b'"')?;
-        let b = self.bytes();
         let start = self.pos;
-        let mut escaped = false;
-        let mut i = start;
-        loop {
-            i = find_special(b, i);
-            match b.get(i) {
-                Some(b'"') => break,
-                Some(b'\\') => {
-                    escaped = true;
-                    i = skip_escape(b, i + 1)?;
-                }
-                _ => return Err(Invalid), // a control character or the end
-            }
-        }
-        self.pos = i + 1;
-        Ok(RawStr { raw: &self.s[start..i], escaped })
+        let (end, escaped) = string_end(self.b, start)?;
+        self.pos = end + 1;
+        Ok(RawStr { raw: self.text(start, end), escaped })
     }
 
     /// Skips one value of any kind; returns its text.
     pub fn skip(&mut self) -> Result<&'a str> {
-        let first = self.peek().ok_or(Invalid)?;
+        self.peek().ok_or(Invalid)?;
         let start = self.pos;
-        match first {
-            b'"' => {
-                self.string()?;
-            }
-            // Keys of a skipped object are only checked as strings (like any
-            // skipped string, their escapes are not decoded).
-            b'{' => {
-                self.pos += 1;
-                self.sequence(b'}', |p| {
-                    p.string()?;
-                    p.expect(b':')?;
-                    p.skip().map(drop)
-                })?;
-            }
-            b'[' => {
-                self.pos += 1;
-                self.sequence(b']', |p| p.skip().map(drop))?;
-            }
-            b't' => self.literal("true")?,
-            b'f' => self.literal("false")?,
-            b'n' => self.literal("null")?,
-            b'-' | b'0'..=b'9' => self.number()?,
-            _ => return Err(Invalid),
-        }
-        Ok(&self.s[start..self.pos])
-    }
-
-    fn literal(&mut self, word: &str) -> Result<()> {
-        if self.bytes()[self.pos..].starts_with(word.as_bytes()) {
-            self.pos += word.len();
-            Ok(())
-        } else {
-            Err(Invalid)
-        }
-    }
-
-    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
-    fn number(&mut self) -> Result<()> {
-        let b = self.bytes();
-        let mut i = self.pos;
-        let digits = |i: &mut usize| {
-            let from = *i;
-            // Eight digits at a time (ids are long): every byte is 0x30..=0x39.
-            const HIGH_NIBBLES: u64 = 0xf0f0_f0f0_f0f0_f0f0;
-            const ZEROS: u64 = 0x3030_3030_3030_3030;
-            while *i + 8 <= b.len() {
-                let w = u64::from_le_bytes(b[*i..*i + 8].try_into().expect("8 bytes"));
-                if w & HIGH_NIBBLES != ZEROS || w.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES != ZEROS
-                {
-                    break;
-                }
-                *i += 8;
-            }
-            while b.get(*i).is_some_and(u8::is_ascii_digit) {
-                *i += 1;
-            }
-            if *i > from { Ok(()) } else { Err(Invalid) }
-        };
-        if b.get(i) == Some(&b'-') {
-            i += 1;
-        }
-        if b.get(i) == Some(&b'0') {
-            i += 1;
-        } else {
-            digits(&mut i)?;
-        }
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            digits(&mut i)?;
-        }
-        if matches!(b.get(i), Some(b'e' | b'E')) {
-            i += 1;
-            if matches!(b.get(i), Some(b'+' | b'-')) {
-                i += 1;
-            }
-            digits(&mut i)?;
-        }
-        self.pos = i;
-        Ok(())
+        self.pos = skip_value(self.b, start, self.depth)?;
+        Ok(self.text(start, self.pos))
     }
 }
 
-/// The index of the first `"`, `\` or control character at or after `i` (or
-/// `b.len()`): sixteen bytes at a time with SSE2 (part of every x86-64 CPU),
-/// eight at a time elsewhere.
+/// The index of the first byte at or after `i` that is not JSON whitespace.
+#[inline(always)]
+fn skip_space(b: &[u8], i: usize) -> usize {
+    // Tweets are mostly minified: a byte above ' ' is never whitespace.
+    match b.get(i) {
+        Some(&c) if c > b' ' => i,
+        _ => skip_space_slowly(b, i),
+    }
+}
+
+#[cold]
+fn skip_space_slowly(b: &[u8], mut i: usize) -> usize {
+    while b.get(i).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// Checks the contents of a string whose opening quote is just before `i`;
+/// returns the index of the closing quote and whether there were escapes.
+#[inline(always)]
+fn string_end(b: &[u8], mut i: usize) -> Result<(usize, bool)> {
+    let mut escaped = false;
+    loop {
+        i = find_special(b, i);
+        match b.get(i) {
+            Some(b'"') => return Ok((i, escaped)),
+            Some(b'\\') => {
+                escaped = true;
+                i = skip_escape(b, i + 1)?;
+            }
+            Some(&c) if c >= 0x80 => i += utf8_sequence(b, i)?,
+            _ => return Err(Invalid), // a control character or the end
+        }
+    }
+}
+
+/// Skips the value at `i` (no whitespace before it) inside `depth` open
+/// containers; returns the index after it.
+///
+/// One loop with an explicit stack (a bit per open container: set for an
+/// object), not one call per nested value: the position stays in a register,
+/// and the common members of a tweet (`"id":…`, `"user":{…}`) cost a few
+/// instructions per byte of structure. Keys of a skipped object are only
+/// checked as strings (like any skipped string, their escapes are not decoded).
+fn skip_value(b: &[u8], mut i: usize, depth: u32) -> Result<usize> {
+    const _: () = assert!(MAX_DEPTH <= 128, "the stack of open containers is a u128");
+    let (mut objects, mut open) = (0u128, 0u32);
+    loop {
+        // A value starts at `i`.
+        let mut closed = true;
+        match b.get(i) {
+            Some(b'"') => i = string_end(b, i + 1)?.0 + 1,
+            Some(&c @ (b'{' | b'[')) => {
+                if depth + open + 1 >= MAX_DEPTH {
+                    return Err(Invalid);
+                }
+                let object = c == b'{';
+                objects = objects << 1 | u128::from(object);
+                open += 1;
+                i = skip_space(b, i + 1);
+                if b.get(i) == Some(if object { &b'}' } else { &b']' }) {
+                    i += 1;
+                    objects >>= 1;
+                    open -= 1;
+                } else {
+                    if object {
+                        i = member_key(b, i)?;
+                    }
+                    closed = false;
+                }
+            }
+            Some(b't') => i = literal(b, i, b"true")?,
+            Some(b'f') => i = literal(b, i, b"false")?,
+            Some(b'n') => i = literal(b, i, b"null")?,
+            Some(b'-' | b'0'..=b'9') => i = number(b, i)?,
+            _ => return Err(Invalid),
+        }
+        // After a value: a comma starts the next one; closing brackets end
+        // containers.
+        while closed {
+            if open == 0 {
+                return Ok(i);
+            }
+            i = skip_space(b, i);
+            let object = objects & 1 == 1;
+            match b.get(i) {
+                Some(b',') => {
+                    i = skip_space(b, i + 1);
+                    if object {
+                        i = member_key(b, i)?;
+                    }
+                    closed = false;
+                }
+                Some(b'}') if object => {
+                    i += 1;
+                    objects >>= 1;
+                    open -= 1;
+                }
+                Some(b']') if !object => {
+                    i += 1;
+                    objects >>= 1;
+                    open -= 1;
+                }
+                _ => return Err(Invalid),
+            }
+        }
+    }
+}
+
+/// Checks `"key" :` at `i`; returns the index of the value after it.
+#[inline(always)]
+fn member_key(b: &[u8], i: usize) -> Result<usize> {
+    if b.get(i) != Some(&b'"') {
+        return Err(Invalid);
+    }
+    let i = skip_space(b, string_end(b, i + 1)?.0 + 1);
+    if b.get(i) != Some(&b':') {
+        return Err(Invalid);
+    }
+    Ok(skip_space(b, i + 1))
+}
+
+/// Checks the literal `word` at `i`; returns the index after it.
+#[inline]
+fn literal(b: &[u8], i: usize, word: &[u8]) -> Result<usize> {
+    if b[i..].starts_with(word) { Ok(i + word.len()) } else { Err(Invalid) }
+}
+
+/// Checks the number at `i`; returns the index after it.
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+fn number(b: &[u8], mut i: usize) -> Result<usize> {
+    let digits = |i: &mut usize| {
+        let from = *i;
+        // Eight digits at a time (ids are long): every byte is 0x30..=0x39.
+        const HIGH_NIBBLES: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+        const ZEROS: u64 = 0x3030_3030_3030_3030;
+        while *i + 8 <= b.len() {
+            let w = u64::from_le_bytes(b[*i..*i + 8].try_into().expect("8 bytes"));
+            if w & HIGH_NIBBLES != ZEROS || w.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES != ZEROS {
+                break;
+            }
+            *i += 8;
+        }
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        if *i > from { Ok(()) } else { Err(Invalid) }
+    };
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    if b.get(i) == Some(&b'0') {
+        i += 1;
+    } else {
+        digits(&mut i)?;
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        digits(&mut i)?;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        digits(&mut i)?;
+    }
+    Ok(i)
+}
+
+/// The index of the first `"`, `\`, control character or non-ASCII byte at or
+/// after `i` (or `b.len()`): sixteen bytes at a time with SSE2 (part of every
+/// x86-64 CPU), eight at a time elsewhere.
 #[inline]
 fn find_special(b: &[u8], mut i: usize) -> usize {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -267,7 +348,8 @@ fn find_special(b: &[u8], mut i: usize) -> usize {
                 _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
                 _mm_cmpeq_epi8(_mm_min_epu8(v, below_space), v),
             );
-            let mask = _mm_movemask_epi8(special);
+            // The sign bit of a byte is set for non-ASCII ones.
+            let mask = _mm_movemask_epi8(_mm_or_si128(special, v));
             if mask != 0 {
                 return i + mask.trailing_zeros() as usize;
             }
@@ -279,9 +361,10 @@ fn find_special(b: &[u8], mut i: usize) -> usize {
     while i + 8 <= b.len() {
         let w = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
         let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
-        // Bytes below 0x20, or equal to '"' or '\\'.
+        // Bytes below 0x20 or above 0x7f, or equal to '"' or '\\'.
         let control = w.wrapping_sub(LO * 0x20) & !w & HI;
-        let found = control | has_zero(w ^ (LO * u64::from(b'"'))) | has_zero(w ^ (LO * u64::from(b'\\')));
+        let found =
+            control | (w & HI) | has_zero(w ^ (LO * u64::from(b'"'))) | has_zero(w ^ (LO * u64::from(b'\\')));
         if found != 0 {
             // The lowest flagged byte is always a true hit (false ones only
             // appear above a true one, from the borrow).
@@ -290,12 +373,32 @@ fn find_special(b: &[u8], mut i: usize) -> usize {
         i += 8;
     }
     while let Some(&c) = b.get(i) {
-        if c == b'"' || c == b'\\' || c < 0x20 {
+        if c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c) {
             return i;
         }
         i += 1;
     }
     i
+}
+
+/// Checks the UTF-8 sequence that starts with the non-ASCII byte at `i`;
+/// returns its length. The well-formed sequences of the Unicode standard
+/// (table 3-7): no overlong forms, no surrogates, nothing above U+10FFFF.
+#[inline]
+fn utf8_sequence(b: &[u8], i: usize) -> Result<usize> {
+    let at = |j: usize| b.get(i + j).copied().unwrap_or(0);
+    let tail = |j: usize| at(j) & 0xc0 == 0x80;
+    let (len, second_ok) = match at(0) {
+        0xc2..=0xdf => (2, tail(1)),
+        0xe0 => (3, matches!(at(1), 0xa0..=0xbf)),
+        0xe1..=0xec | 0xee..=0xef => (3, tail(1)),
+        0xed => (3, matches!(at(1), 0x80..=0x9f)),
+        0xf0 => (4, matches!(at(1), 0x90..=0xbf)),
+        0xf1..=0xf3 => (4, tail(1)),
+        0xf4 => (4, matches!(at(1), 0x80..=0x8f)),
+        _ => return Err(Invalid),
+    };
+    if second_ok && (len < 3 || tail(2)) && (len < 4 || tail(3)) { Ok(len) } else { Err(Invalid) }
 }
 
 /// Checks the escape whose letter is at `i`; returns the index after it.
@@ -367,7 +470,7 @@ mod tests {
     use super::*;
 
     fn skip_all(s: &str) -> Result<()> {
-        let mut p = Scanner::new(s);
+        let mut p = Scanner::new(s.as_bytes());
         p.skip()?;
         p.end()
     }
@@ -406,6 +509,14 @@ mod tests {
             "123456789a",
             "12345678.",
             "0123456789",
+            // Brackets closed by the other kind, at every level.
+            "[1}",
+            "{\"a\":1]",
+            "[[1]}",
+            "{\"a\":[1}}",
+            "[{\"a\":1]]",
+            "[}",
+            "{]",
         ] {
             assert_eq!(skip_all(bad), Err(Invalid), "{bad}");
         }
@@ -415,11 +526,11 @@ mod tests {
     fn strings_and_escapes() {
         let decode = |s: &str| {
             let mut scratch = String::new();
-            Scanner::new(s).string()?.decode_into(&mut scratch).map(str::to_owned)
+            Scanner::new(s.as_bytes()).string()?.decode_into(&mut scratch).map(str::to_owned)
         };
         let plain = r#""plain""#;
         let mut scratch = String::new();
-        let value = Scanner::new(plain).string().unwrap().decode_into(&mut scratch).unwrap();
+        let value = Scanner::new(plain.as_bytes()).string().unwrap().decode_into(&mut scratch).unwrap();
         assert!(std::ptr::eq(value, &plain[1..6]), "no escapes: borrowed from the input");
         assert_eq!(decode(r#""a\"b\\c\/\u00e9\ud83d\ude00\t""#).unwrap(), "a\"b\\c/é😀\t");
         for lone in [r#""\ud83d""#, r#""\ude00""#, r#""\ud83dx""#, r#""\ud83d\u0041""#] {
@@ -430,6 +541,27 @@ mod tests {
         for at in 0..40 {
             let s = format!("\"{}\"{}", "x".repeat(at), "tail");
             assert_eq!(decode(&s).unwrap().len(), at);
+        }
+    }
+
+    /// The sequence check agrees with the standard library on every first and
+    /// second byte, and on the edges of the continuation range after them.
+    #[test]
+    fn utf8_sequences_like_std() {
+        let edges = [0x00, 0x7f, 0x80, 0x8f, 0x90, 0xbf, 0xc0, 0xff];
+        for first in 0x80..=0xffu8 {
+            for second in 0..=0xffu8 {
+                for third in edges {
+                    for fourth in edges {
+                        let buf = [first, second, third, fourth];
+                        let std_len = (2..=4)
+                            .find(|&l| std::str::from_utf8(&buf[..l]).is_ok_and(|s| s.chars().count() == 1));
+                        assert_eq!(utf8_sequence(&buf, 0).ok(), std_len, "{buf:x?}");
+                    }
+                }
+                // A sequence cut off by the end of the input.
+                assert_eq!(utf8_sequence(&[first, second], 0).ok().filter(|&l| l > 2), None);
+            }
         }
     }
 

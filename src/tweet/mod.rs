@@ -80,10 +80,15 @@ pub fn decode<'a>(
     format: InputFormat,
     scratch: &'a mut String,
 ) -> Result<Tweet<'a>, BadRecord> {
-    let line = simdutf8::basic::from_utf8(line).map_err(|_| BadRecord::InvalidUtf8)?;
+    let utf8 = |line| simdutf8::basic::from_utf8(line).map_err(|_| BadRecord::InvalidUtf8);
     match format {
-        InputFormat::Text => Ok(Tweet { text: line, date: DateStatus::Missing }),
-        InputFormat::Json => decode_json(line, scratch),
+        InputFormat::Text => Ok(Tweet { text: utf8(line)?, date: DateStatus::Missing }),
+        // The scanner checks UTF-8 as it goes (a line that scans is UTF-8); a
+        // line it rejects is told apart here, off the hot path.
+        InputFormat::Json => decode_json(line, scratch).map_err(|e| match e {
+            BadRecord::InvalidJson if utf8(line).is_err() => BadRecord::InvalidUtf8,
+            e => e,
+        }),
     }
 }
 
@@ -103,7 +108,7 @@ fn string_or_skip<'a>(p: &mut Scanner<'a>) -> Result<Option<RawStr<'a>>, json::I
     if p.peek() == Some(b'"') { p.string().map(Some) } else { p.skip().map(|_| None) }
 }
 
-fn decode_json<'a>(line: &'a str, scratch: &'a mut String) -> Result<Tweet<'a>, BadRecord> {
+fn decode_json<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Tweet<'a>, BadRecord> {
     let mut f = Fields::default();
     let mut p = Scanner::new(line);
     p.object(|p, key| {
