@@ -295,6 +295,18 @@ fn tag_char(c: char) -> TagChar {
             _ => TagChar::No,
         };
     }
+    match BMP.get(c as usize / 4) {
+        Some(&four) => match four >> (c as usize % 4 * 2) & 3 {
+            1 => TagChar::Letter,
+            2 => TagChar::Other,
+            _ => TagChar::No,
+        },
+        None => tag_char_by_category(c),
+    }
+}
+
+/// What `c` is to a hashtag, by its Unicode general category.
+fn tag_char_by_category(c: char) -> TagChar {
     match c.general_category_group() {
         GeneralCategoryGroup::Letter | GeneralCategoryGroup::Mark => TagChar::Letter,
         GeneralCategoryGroup::Number if c.general_category() == GeneralCategory::DecimalNumber => {
@@ -304,6 +316,23 @@ fn tag_char(c: char) -> TagChar {
     }
 }
 
+/// [`tag_char_by_category`] of every character of the Basic Multilingual
+/// Plane, two bits each (16 KB), computed once: the general category is a
+/// binary search in a large table, and tags in Latin, Cyrillic or CJK scripts
+/// asked it for every letter.
+static BMP: std::sync::LazyLock<Box<[u8]>> = std::sync::LazyLock::new(|| {
+    let mut table = vec![0u8; 0x10000 / 4];
+    for c in (0..0x10000).filter_map(char::from_u32) {
+        let bits = match tag_char_by_category(c) {
+            TagChar::No => 0,
+            TagChar::Letter => 1,
+            TagChar::Other => 2,
+        };
+        table[c as usize / 4] |= bits << (c as usize % 4 * 2);
+    }
+    table.into_boxed_slice()
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +341,15 @@ mod tests {
         let mut out = Vec::new();
         for_each_hashtag(mode, text, &mut String::new(), |t| out.push(t.to_owned()));
         out
+    }
+
+    #[test]
+    fn the_table_of_the_basic_plane_agrees_with_unicode() {
+        for c in (0x80..0x10000).filter_map(char::from_u32) {
+            assert!(tag_char(c) == tag_char_by_category(c), "{c:?}");
+        }
+        assert!(tag_char('日') == TagChar::Letter && tag_char('٣') == TagChar::Other);
+        assert!(tag_char('😀') == TagChar::No && tag_char('𝐀') == TagChar::Letter);
     }
 
     #[test]

@@ -187,25 +187,55 @@ fn twitter_fixed(b: &[u8]) -> Option<i64> {
     {
         return None;
     }
-    let d2 = |i: usize| -> Option<u32> {
-        let (a, c) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
-        (a < 10 && c < 10).then_some(u32::from(a) * 10 + u32::from(c))
+    let (h, min, sec) = (two_digits(b, 11)?, two_digits(b, 14)?, two_digits(b, 17)?);
+    if h > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    let of_day = (i64::from(h) * 3600 + i64::from(min) * 60 + i64::from(sec)) * 1000;
+    // Month, day of the month, offset and year: " Oct 31 ", " -0500 2", "2015".
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    let key = (word(3), word(19), u32::from_le_bytes(b[26..30].try_into().expect("4 bytes")));
+    let midnight = match LAST_DAY.with(std::cell::Cell::get) {
+        (last, midnight) if last == key => midnight,
+        _ => {
+            let midnight = twitter_fixed_day(b)?;
+            LAST_DAY.with(|last| last.set((key, midnight)));
+            midnight
+        }
     };
+    Some(midnight + of_day)
+}
+
+thread_local! {
+    /// The last day read by [`twitter_fixed`] on this thread (its bytes, and its
+    /// local midnight in UTC milliseconds). Tweets come in time order, so most
+    /// share the day of the tweet before, and only their time of day is left to
+    /// read. (No real key is all zeros: it holds spaces.)
+    static LAST_DAY: std::cell::Cell<((u64, u64, u32), i64)> = const { std::cell::Cell::new(((0, 0, 0), 0)) };
+}
+
+/// The local midnight of a date in Twitter's layout, in UTC milliseconds.
+fn twitter_fixed_day(b: &[u8]) -> Option<i64> {
     let m = month(&b[4..7])?;
-    let year = d2(26)? * 100 + d2(28)?;
-    let day = Day::from_ymd(year as i32, m, d2(8)?)?;
-    let (h, min, sec) = (d2(11)?, d2(14)?, d2(17)?);
+    let year = two_digits(b, 26)? * 100 + two_digits(b, 28)?;
+    let day = Day::from_ymd(year as i32, m, two_digits(b, 8)?)?;
     let sign = match b[20] {
         b'+' => 1,
         b'-' => -1,
         _ => return None,
     };
-    let (oh, om) = (d2(21)?, d2(23)?);
-    if h > 23 || min > 59 || sec > 60 || oh > 23 || om > 59 {
+    let (oh, om) = (two_digits(b, 21)?, two_digits(b, 23)?);
+    if oh > 23 || om > 59 {
         return None;
     }
-    let of_day = (i64::from(h) * 3600 + i64::from(min) * 60 + i64::from(sec)) * 1000;
-    Some(utc_millis(day, of_day, sign * i64::from(oh * 60 + om)))
+    Some(utc_millis(day, 0, sign * i64::from(oh * 60 + om)))
+}
+
+/// The number written by the two ASCII digits at `b[i..i + 2]`.
+#[inline]
+fn two_digits(b: &[u8], i: usize) -> Option<u32> {
+    let (a, c) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+    (a < 10 && c < 10).then_some(u32::from(a) * 10 + u32::from(c))
 }
 
 /// A month's number from its English abbreviation, in any case.
@@ -402,6 +432,32 @@ mod tests {
             if twitter_fields(&s).is_some() {
                 assert!(fast.is_some(), "{s}");
             }
+        }
+    }
+
+    /// Runs of tweets of one day (the remembered day is reused), with valid
+    /// and invalid days and times mixed in, read like the field reader does.
+    #[test]
+    fn twitter_fast_path_remembers_days_correctly() {
+        let mut rng = crate::fixtures::Rng::new(5);
+        let days = [
+            "Sun Nov 01", "Sun Nov 01", "Mon Nov 02", "Sat Feb 29", "Sun Feb 29", "Tue Feb 30", "Wed Dec 31",
+        ];
+        let offsets = ["+0000", "-0500", "+0530", "+2400", "~0000"];
+        let years = ["2015", "2016", "1999"];
+        let (mut day, mut offset, mut year) = (days[0], offsets[0], years[0]);
+        for _ in 0..20_000 {
+            // Mostly the same day as the tweet before.
+            if rng.chance(10) {
+                (day, offset, year) = (*rng.pick(&days), *rng.pick(&offsets), *rng.pick(&years));
+            }
+            let s = format!(
+                "{day} {:02}:{:02}:{:02} {offset} {year}",
+                rng.below(25),
+                rng.below(61),
+                rng.below(62)
+            );
+            assert_eq!(twitter_fixed(s.as_bytes()), twitter_fields(&s), "{s}");
         }
     }
 
