@@ -441,7 +441,13 @@ mod tests {
     fn twitter_fast_path_remembers_days_correctly() {
         let mut rng = crate::fixtures::Rng::new(5);
         let days = [
-            "Sun Nov 01", "Sun Nov 01", "Mon Nov 02", "Sat Feb 29", "Sun Feb 29", "Tue Feb 30", "Wed Dec 31",
+            "Sun Nov 01",
+            "Sun Nov 01",
+            "Mon Nov 02",
+            "Sat Feb 29",
+            "Sun Feb 29",
+            "Tue Feb 30",
+            "Wed Dec 31",
         ];
         let offsets = ["+0000", "-0500", "+0530", "+2400", "~0000"];
         let years = ["2015", "2016", "1999"];

@@ -10,8 +10,9 @@
 //! characters inside strings, escapes decoded (surrogates must pair) only in the
 //! keys of the objects the caller reads and in the strings it decodes. Like
 //! `serde_json::Value`, a repeated key keeps its last value. One deliberate
-//! difference: nesting deeper than 128 levels is refused (the scanner recurses),
-//! where serde_json skips unread values of any depth.
+//! difference: nesting deeper than 128 levels is refused (skipped values keep
+//! their open brackets in a 128-bit stack), where serde_json skips unread values
+//! of any depth.
 //!
 //! The input is bytes: the scanner checks UTF-8 itself, inside strings (the
 //! only place JSON allows non-ASCII bytes), so a line is read once, not first
@@ -105,28 +106,20 @@ impl<'a> Scanner<'a> {
     /// must consume the key's value (with [`Scanner::string`], [`Scanner::skip`], …).
     pub fn object(&mut self, mut member: impl FnMut(&mut Self, &str) -> Result<()>) -> Result<()> {
         self.expect(b'{')?;
-        self.sequence(b'}', |p| {
-            let key = p.string()?;
-            let mut decoded = String::new(); // stays unallocated for keys without escapes
-            let key = key.decode_into(&mut decoded)?;
-            p.expect(b':')?;
-            member(p, key)
-        })
-    }
-
-    /// The comma-separated items of an array or object whose opening bracket was
-    /// just read, through the closing one.
-    fn sequence(&mut self, close: u8, mut item: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
         self.depth += 1;
         if self.depth >= MAX_DEPTH {
             return Err(Invalid);
         }
-        if self.peek() != Some(close) {
+        if self.peek() != Some(b'}') {
             loop {
-                item(self)?;
+                let key = self.string()?;
+                let mut decoded = String::new(); // stays unallocated for keys without escapes
+                let key = key.decode_into(&mut decoded)?;
+                self.expect(b':')?;
+                member(self, key)?;
                 match self.peek() {
                     Some(b',') => self.pos += 1,
-                    Some(c) if c == close => break,
+                    Some(b'}') => break,
                     _ => return Err(Invalid),
                 }
             }
