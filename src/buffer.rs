@@ -10,6 +10,7 @@
 //! core: at a million tweets a second, about a tenth of the engine's CPU time.
 //! Recycled, a steady stream allocates nothing.
 
+use crate::codec::CHUNK_BYTES;
 use bytes::BytesMut;
 use std::collections::VecDeque;
 
@@ -17,6 +18,10 @@ use std::collections::VecDeque;
 /// bounded by the consumer's channel and workers (about twenty), so a few more
 /// spares than that make reuse the rule; memory stays bounded by them.
 const MAX_SPARE: usize = 32;
+
+/// The least a new allocation holds: a whole chunk and a margin, so that
+/// gathering a chunk (or ending one with a line) never moves it.
+const MIN_ALLOC: usize = CHUNK_BYTES + 64 * 1024;
 
 /// The buffer being filled, and earlier allocations waiting for their chunks to
 /// be dropped.
@@ -36,15 +41,15 @@ impl RecycledBuf {
 
     /// The buffer, with room for at least `additional` more bytes, taken from
     /// the first allocation that is free again (or a new one of at least
-    /// `min_alloc` bytes). The bytes not yet cut off move along.
-    pub fn reserve(&mut self, additional: usize, min_alloc: usize) -> &mut BytesMut {
+    /// [`MIN_ALLOC`] bytes). The bytes not yet cut off move along.
+    pub fn reserve(&mut self, additional: usize) -> &mut BytesMut {
         if self.buf.capacity() - self.buf.len() >= additional || self.buf.try_reclaim(additional) {
             return &mut self.buf;
         }
         let need = self.buf.len() + additional;
         let mut next = match self.spare.iter_mut().position(|s| s.try_reclaim(need)) {
             Some(i) => self.spare.remove(i).expect("a position in the deque"),
-            None => BytesMut::with_capacity(need.max(min_alloc)),
+            None => BytesMut::with_capacity(need.max(MIN_ALLOC)),
         };
         next.extend_from_slice(&self.buf);
         let mut old = std::mem::replace(&mut self.buf, next);
@@ -77,9 +82,10 @@ impl RecycledBuf {
 mod tests {
     use super::*;
 
-    /// Fills `buf` with `n` bytes of `fill` and cuts them off as a chunk.
+    /// Fills `buf` with `n` bytes of `fill` and cuts them off as a chunk (with
+    /// `n` = [`MIN_ALLOC`], a whole allocation).
     fn cut(buf: &mut RecycledBuf, n: usize, fill: u8) -> bytes::Bytes {
-        let b = buf.reserve(n, 1024);
+        let b = buf.reserve(n);
         b.extend(std::iter::repeat_n(fill, n));
         b.split().freeze()
     }
@@ -87,15 +93,15 @@ mod tests {
     #[test]
     fn an_allocation_is_reused_once_its_chunks_are_dropped() {
         let mut buf = RecycledBuf::new();
-        let first = cut(&mut buf, 1024, b'a');
+        let first = cut(&mut buf, MIN_ALLOC, b'a');
         let first_ptr = first.as_ptr();
         // The first chunk is alive: the second cannot share its memory.
-        let second = cut(&mut buf, 1024, b'b');
+        let second = cut(&mut buf, MIN_ALLOC, b'b');
         assert_ne!(second.as_ptr(), first_ptr);
         assert!(first.iter().all(|&c| c == b'a'), "a chunk in flight is never overwritten");
         drop(first);
         // Now the first allocation is free again, and the next chunk goes there.
-        let third = cut(&mut buf, 1024, b'c');
+        let third = cut(&mut buf, MIN_ALLOC, b'c');
         assert_eq!(third.as_ptr(), first_ptr);
         assert!(second.iter().all(|&c| c == b'b'));
         assert!(third.iter().all(|&c| c == b'c'));
@@ -105,20 +111,20 @@ mod tests {
     fn uncut_bytes_move_to_the_new_room() {
         let mut buf = RecycledBuf::new();
         let held = cut(&mut buf, 1000, b'x');
-        buf.reserve(10, 1024).extend_from_slice(b"partial");
-        let b = buf.reserve(4096, 1024);
+        buf.reserve(10).extend_from_slice(b"partial");
+        let b = buf.reserve(MIN_ALLOC);
         assert_eq!(&b[..], b"partial");
-        assert!(b.capacity() >= 4096 + 7);
+        assert!(b.capacity() >= MIN_ALLOC + 7);
         assert!(held.iter().all(|&c| c == b'x'));
     }
 
     #[test]
     fn spares_are_bounded() {
         let mut buf = RecycledBuf::new();
-        let held: Vec<_> = (0..MAX_SPARE + 10).map(|_| cut(&mut buf, 1024, b'z')).collect();
+        let held: Vec<_> = (0..MAX_SPARE + 10).map(|_| cut(&mut buf, MIN_ALLOC, b'z')).collect();
         assert!(buf.spare.len() <= MAX_SPARE);
         drop(held);
-        let _ = cut(&mut buf, 1024, b'z');
+        let _ = cut(&mut buf, MIN_ALLOC, b'z');
         assert!(buf.spare.len() <= MAX_SPARE);
     }
 }

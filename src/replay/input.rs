@@ -95,8 +95,7 @@ impl<F: FnMut(Batch) -> bool> Emitter<F> {
             self.done = true;
             return;
         }
-        // A new allocation holds a chunk and a margin for the line that ends it.
-        let out = self.out.reserve(line.len() + 1, CHUNK_BYTES + 64 * 1024);
+        let out = self.out.reserve(line.len() + 1);
         out.extend_from_slice(line);
         out.extend_from_slice(b"\n");
         self.lines += 1;

@@ -91,12 +91,8 @@ async fn read_connection(
     let mut buffer = RecycledBuf::new();
     let (mut lines, mut unterminated) = (0u64, false);
     // Room for the next read: up to a chunk, and more for a line still growing.
-    // A new allocation holds a whole chunk and that margin, so that gathering a
-    // chunk never moves it.
-    const MARGIN: usize = 64 * 1024;
     let room = |buffer: &mut RecycledBuf| {
-        let want = CHUNK_BYTES.saturating_sub(buffer.len()).max(MARGIN);
-        buffer.reserve(want, CHUNK_BYTES + MARGIN);
+        buffer.reserve(CHUNK_BYTES.saturating_sub(buffer.len()).max(64 * 1024));
     };
     loop {
         room(&mut buffer);

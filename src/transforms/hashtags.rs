@@ -101,7 +101,8 @@ fn twitter_tags(text: &str, mut f: impl FnMut(&str, bool)) {
         let (end, has_letter, plain) = tag_body(text, body);
         from = end;
         if has_letter {
-            f(&text[hash..end], plain && b[hash] == b'#');
+            // `＃` lowercases to itself, so `plain` holds for the whole tag.
+            f(&text[hash..end], plain);
         }
     }
 }

@@ -242,12 +242,7 @@ fn skip_value(b: &[u8], mut i: usize, depth: u32) -> Result<usize> {
                     }
                     closed = false;
                 }
-                Some(b'}') if object => {
-                    i += 1;
-                    objects >>= 1;
-                    open -= 1;
-                }
-                Some(b']') if !object => {
+                Some(&c @ (b'}' | b']')) if (c == b'}') == object => {
                     i += 1;
                     objects >>= 1;
                     open -= 1;
