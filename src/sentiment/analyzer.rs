@@ -91,7 +91,7 @@ impl SentimentAnalyzer {
 /// character was one. Writes into `out` and returns true if the text had any.
 fn replace_emoji(lexicon: &Lexicon, text: &str, out: &mut String) -> bool {
     // No emoji lexicon key is ASCII: look up only the characters beyond it.
-    if text.is_ascii() {
+    if is_ascii(text.as_bytes()) {
         return false;
     }
     let Some(first) =
@@ -118,6 +118,17 @@ fn replace_emoji(lexicon: &Lexicon, text: &str, out: &mut String) -> bool {
         }
     }
     true
+}
+
+/// `b.is_ascii()`, eight bytes at a time and the last eight overlapping
+/// (`str::is_ascii` goes through the tail byte by byte, most of a tweet).
+#[inline]
+fn is_ascii(b: &[u8]) -> bool {
+    let Some(last) = b.last_chunk::<8>() else {
+        return b.is_ascii();
+    };
+    let words = b.chunks_exact(8).map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes")));
+    words.fold(u64::from_le_bytes(*last), |any, w| any | w) & 0x8080_8080_8080_8080 == 0
 }
 
 /// `SentimentIntensityAnalyzer.sentiment_valence` for token `i`.
@@ -414,6 +425,19 @@ mod tests {
             let mut got = values.clone();
             but_check(&tokens_with_but_at(values.len(), bi), &mut got);
             proptest::prop_assert_eq!(got, expected);
+        }
+    }
+
+    #[test]
+    fn is_ascii_sees_a_high_byte_anywhere() {
+        for len in 0..40 {
+            let plain = vec![b'a'; len];
+            assert!(is_ascii(&plain));
+            for at in 0..len {
+                let mut b = plain.clone();
+                b[at] = 0x80;
+                assert!(!is_ascii(&b), "{len} {at}");
+            }
         }
     }
 

@@ -407,7 +407,9 @@ impl WordTable {
     #[inline(always)]
     fn slot(&self, hash: u64) -> usize {
         let (bucket, low) = Self::split(hash);
-        low ^ usize::from(self.displace[bucket])
+        // Displacements are below the slot count (the mask only spares a
+        // bounds check on the slot read).
+        (low ^ usize::from(self.displace[bucket])) & ((1 << SLOT_BITS) - 1)
     }
 
     /// The slot where `key` would be; its memory is requested at once.

@@ -63,8 +63,39 @@ pub fn is_upper(s: &str) -> bool {
 /// rounded half-to-even at `digits` decimals, then the nearest float to that
 /// decimal. (`format!("{:.4}")` or `(x * 1e4).round() / 1e4` differ from it on
 /// values such as 0.00005 or 2.675.)
+#[inline]
 pub fn round_half_even(x: f64, digits: u32) -> f64 {
     debug_assert!(digits <= 15);
+    const POW10: [f64; 16] = {
+        let mut p = [1.0; 16];
+        let mut i = 1;
+        while i < 16 {
+            p[i] = p[i - 1] * 10.0; // exact: 10^15 < 2^53
+            i += 1;
+        }
+        p
+    };
+    let scale = POW10[digits as usize];
+    // Fast path (scores are small): `y` is |x| * 10^digits rounded once, off by
+    // at most 2^-23 below 2^30. Unless it lies that close to a half (where the
+    // exact product may sit on the other side, or be a tie), it rounds to the
+    // same integer as the exact product does. (Integer conversions, not
+    // `f64::round`: without SSE4.1 that is a library call.)
+    let y = x.abs() * scale;
+    if y < (1u64 << 30) as f64 {
+        let whole = y as u64; // truncates
+        let frac = y - whole as f64; // exact
+        if (frac - 0.5).abs() > 1.0 / (1u64 << 20) as f64 {
+            let rounded = whole + u64::from(frac > 0.5);
+            return (rounded as f64 / scale).copysign(x);
+        }
+    }
+    round_half_even_exactly(x, digits)
+}
+
+/// [`round_half_even`] by exact integer arithmetic, for any finite float.
+#[cold]
+fn round_half_even_exactly(x: f64, digits: u32) -> f64 {
     if x == 0.0 || !x.is_finite() {
         return x;
     }
@@ -119,6 +150,25 @@ mod tests {
         assert_eq!(round_half_even(0.0005, 3), 0.001);
         assert_eq!(round_half_even(0.0015, 3), 0.002);
         assert!(round_half_even(-1e-9, 4).is_sign_negative());
+    }
+
+    #[test]
+    fn the_fast_path_rounds_like_exact_arithmetic() {
+        // Every score-like value near a multiple of 1/20000 (the ties and their
+        // neighbours), and a spread of others.
+        let mut x = 0.0f64;
+        for k in 0..200_000u64 {
+            let tie = (k as f64 + 0.5) / 10_000.0;
+            for v in [tie, f64::from_bits(tie.to_bits() + 1), f64::from_bits(tie.to_bits() - 1), x] {
+                for digits in [3, 4] {
+                    for v in [v, -v] {
+                        let (fast, exact) = (round_half_even(v, digits), round_half_even_exactly(v, digits));
+                        assert_eq!(fast.to_bits(), exact.to_bits(), "{v:e} at {digits}");
+                    }
+                }
+            }
+            x = (x + 0.123_456_789_1).fract() * 1.7;
+        }
     }
 
     #[test]

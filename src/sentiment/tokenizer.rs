@@ -6,8 +6,11 @@
 //! Why bitmaps: splitting byte by byte, branching on each byte's class, was the
 //! largest part of a score. Here one pass classifies the whole text, sixteen
 //! bytes at a time with SSE2, into bitmaps (bit `i % 64` of word `i / 64` stands
-//! for byte `i`) of whitespace and punctuation; token bounds and stripping are
-//! then bit scans, and "!" and "?" are counted by popcount.
+//! for byte `i`) of whitespace, punctuation, capitals, small letters and
+//! apostrophes, and lowercases it on the way. Token bounds and stripping are
+//! then bit scans; a short ASCII token's key is read straight from the
+//! lowercased copy, and whether it is ALL CAPS or has an apostrophe is a look
+//! at a few bits. "!" and "?" are counted by popcount.
 
 use super::lexicon::{Entry, Key, Lexicon, MAX_WORD_BYTES, Word};
 use super::pystr::{is_space, is_upper};
@@ -51,20 +54,35 @@ pub(super) struct Marks {
 /// Reusable buffers: after the first few texts, tokenizing allocates nothing.
 #[derive(Default)]
 pub(super) struct Tokenizer {
-    /// The text, then zeros up to a multiple of 64 bytes (at least 24), so that
+    /// The text with its ASCII capitals lowercased (every other byte as it
+    /// is), then zeros up to a multiple of 64 bytes (at least 24), so that
     /// whole blocks and words can be read anywhere in it.
-    padded: Vec<u8>,
-    /// Bitmap of whitespace bytes (every byte of a non-ASCII space character).
-    space: Vec<u64>,
-    /// Bitmap of ASCII punctuation (`string.punctuation`).
-    punct: Vec<u64>,
-    /// Bitmap of lead bytes that may start a non-ASCII space character.
-    maybe_space: Vec<u64>,
+    lowered: Vec<u8>,
+    /// The bitmaps of [`Map`], one after the other, each one word longer than
+    /// the text's blocks (so that two words can be read at any block).
+    maps: Vec<u64>,
     /// One lowercased token, for the general (non-ASCII or long) path.
     lower: String,
     /// The tokens between the two passes of [`Tokenizer::tokenize`].
     lookups: Vec<Lookup>,
 }
+
+/// The bitmaps of a text (bit `i % 64` of word `i / 64` stands for byte `i`).
+#[derive(Clone, Copy)]
+enum Map {
+    /// Whitespace bytes (every byte of a non-ASCII space character).
+    Space,
+    /// ASCII punctuation (`string.punctuation`).
+    Punct,
+    /// ASCII capitals of the original text.
+    Upper,
+    /// ASCII small letters.
+    Lower,
+    Apostrophe,
+    /// Lead bytes that may start a non-ASCII space character.
+    MaybeSpace,
+}
+const MAPS: usize = 6;
 
 /// A token before its entry is read: its lowercased key, the slot of the word
 /// table to read, and what its text says.
@@ -87,14 +105,24 @@ impl Tokenizer {
     pub fn tokenize(&mut self, lexicon: &Lexicon, text: &str, tokens: &mut Vec<Token>) -> Marks {
         tokens.clear();
         self.lookups.clear();
-        let marks = self.classify(text);
-        let (padded, lower, lookups) = (&self.padded, &mut self.lower, &mut self.lookups);
-        for_each_span(text.as_bytes(), &self.space, &self.punct, |start, stop| {
+        let (marks, any_apostrophe) = self.classify(text);
+        let (lowered, lower, lookups) = (&self.lowered, &mut self.lower, &mut self.lookups);
+        let map = |m: Map| map_of(&self.maps, m);
+        let (upper_map, lower_map, apostrophe_map) = (map(Map::Upper), map(Map::Lower), map(Map::Apostrophe));
+        for_each_span(text.as_bytes(), map(Map::Space), map(Map::Punct), |start, stop| {
             let len = stop - start;
-            let words = load_words(padded, start, len);
+            let words = load_words(lowered, start, len);
             let (key, nt, upper) =
                 if len <= MAX_WORD_BYTES && (words[0] | words[1] | words[2]) & HIGH_BITS == 0 {
-                    describe_short_ascii(words, len)
+                    // ASCII and short (most tokens): the key is the lowercased
+                    // bytes as they lie in `lowered`, and the rest is in bitmaps.
+                    let [a, b, c] = words;
+                    let key = Key([a, b, c | (len as u64) << 56]);
+                    let upper = window(upper_map, start, len) != 0 && window(lower_map, start, len) == 0;
+                    let nt = any_apostrophe
+                        && window(apostrophe_map, start, len) != 0
+                        && lowered[start..stop].windows(3).any(|w| w == b"n't");
+                    (key, nt, upper)
                 } else {
                     describe(&text[start..stop], lower)
                 };
@@ -107,70 +135,134 @@ impl Tokenizer {
         marks
     }
 
-    /// Copies `text` into `padded` and fills the bitmaps.
-    fn classify(&mut self, text: &str) -> Marks {
+    /// Copies `text` into `lowered`, lowercasing it, and fills the bitmaps;
+    /// returns the "!" and "?" counts and whether there is an apostrophe.
+    fn classify(&mut self, text: &str) -> (Marks, bool) {
         let blocks = (text.len() + 24).div_ceil(64);
-        self.padded.clear();
-        self.padded.extend_from_slice(text.as_bytes());
-        self.padded.resize(blocks * 64, 0);
-        for bitmap in [&mut self.space, &mut self.punct, &mut self.maybe_space] {
-            bitmap.clear();
-            bitmap.resize(blocks, 0);
-        }
+        self.lowered.clear();
+        self.lowered.extend_from_slice(text.as_bytes());
+        self.lowered.resize(blocks * 64, 0);
+        let stride = blocks + 1;
+        self.maps.clear();
+        self.maps.resize(MAPS * stride, 0);
         let mut marks = Marks::default();
-        let mut any_maybe_space = 0;
-        let bitmaps = self.space.iter_mut().zip(self.punct.iter_mut().zip(self.maybe_space.iter_mut()));
-        for (block, (space, (punct, maybe_space))) in self.padded.chunks_exact(64).zip(bitmaps) {
-            let m = block_masks(block.try_into().expect("64-byte block"));
-            (*space, *punct, *maybe_space) = (m.space, m.punct, m.maybe_space);
+        let (mut any_maybe_space, mut any_apostrophe) = (0, 0);
+        for (k, block) in self.lowered.chunks_exact_mut(64).enumerate() {
+            // Only the sixteen-byte parts with text in them: the zeros after
+            // it belong to no class.
+            let parts = (text.len().saturating_sub(64 * k)).div_ceil(16).min(4);
+            if parts == 0 {
+                break;
+            }
+            let m = block_masks(block.try_into().expect("64-byte block"), parts);
+            for (map, bits) in [
+                (Map::Space, m.space),
+                (Map::Punct, m.punct),
+                (Map::Upper, m.upper),
+                (Map::Lower, m.lower),
+                (Map::Apostrophe, m.apostrophe),
+                (Map::MaybeSpace, m.maybe_space),
+            ] {
+                self.maps[map as usize * stride + k] = bits;
+            }
             any_maybe_space |= m.maybe_space;
+            any_apostrophe |= m.apostrophe;
             marks.exclamation += m.exclamation.count_ones() as usize;
             marks.question += m.question.count_ones() as usize;
         }
         if any_maybe_space != 0 {
             // Rare: a lead byte of U+0085, U+00A0, U+1680, U+2000..U+3000. Mark
             // every byte of each one that is a space.
-            for (k, &bits) in self.maybe_space.iter().enumerate() {
-                for_each_bit(bits, |b| {
+            for k in 0..blocks {
+                for_each_bit(self.maps[Map::MaybeSpace as usize * stride + k], |b| {
                     let at = k * 64 + b;
                     if let Some(c) = text[at..].chars().next().filter(|&c| is_space(c)) {
                         for j in at..at + c.len_utf8() {
-                            self.space[j / 64] |= 1 << (j % 64);
+                            self.maps[Map::Space as usize * stride + j / 64] |= 1 << (j % 64);
                         }
                     }
                 });
             }
         }
-        marks
+        (marks, any_apostrophe != 0)
     }
+}
+
+/// One bitmap of `maps` (as laid out by [`Tokenizer::classify`]).
+#[inline(always)]
+fn map_of(maps: &[u64], m: Map) -> &[u64] {
+    let stride = maps.len() / MAPS;
+    &maps[m as usize * stride..][..stride]
+}
+
+/// The `len` (at most 64) bits of `bitmap` from bit `start`, lowest first;
+/// the bitmap has a word to spare after `start`'s.
+#[inline(always)]
+fn window(bitmap: &[u64], start: usize, len: usize) -> u64 {
+    let k = start / 64;
+    let pair = u128::from(bitmap[k]) | u128::from(bitmap[k + 1]) << 64;
+    let mask = if len >= 64 { u64::MAX } else { (1 << len) - 1 };
+    (pair >> (start % 64)) as u64 & mask
 }
 
 /// Calls `f(start, end)` with the byte range of each token of `text`, given its
 /// `space` and `punct` bitmaps.
+///
+/// Token bounds come a word of bitmap at a time: the first byte of a token is
+/// a non-space whose predecessor is a space, its last byte a non-space whose
+/// successor is one; starts and lasts alternate, so pairing them is a matter
+/// of taking the lowest bit of each.
 #[inline(always)]
 fn for_each_span(text: &[u8], space: &[u64], punct: &[u64], mut f: impl FnMut(usize, usize)) {
     let len = text.len();
-    let mut i = next_bit(space, 0, false);
-    while i < len {
-        let end = next_bit(space, i, true).min(len);
-        // `token.strip(string.punctuation)` is first..=last (empty if `first`
-        // reaches the end); the raw token is kept if that is 2 chars or fewer.
-        let is_punct = |at: usize| punct[at / 64] & (1 << (at % 64)) != 0;
-        let (start, stop) = if !is_punct(i) && !is_punct(end - 1) {
-            // Nothing to strip (most words): one predictable branch.
+    let words = len.div_ceil(64);
+    // Non-space bytes of the text (the padding after it is no token).
+    let word = |k: usize| match k.cmp(&(len / 64)) {
+        std::cmp::Ordering::Less => !space[k],
+        std::cmp::Ordering::Equal => !space[k] & ((1 << (len % 64)) - 1),
+        std::cmp::Ordering::Greater => 0,
+    };
+    let (mut current, mut carry, mut open) = (word(0), 0, None);
+    for k in 0..words {
+        let next = word(k + 1);
+        let mut starts = current & !(current << 1 | carry);
+        let mut lasts = current & !(current >> 1 | next << 63);
+        while lasts != 0 {
+            let last = k * 64 + lasts.trailing_zeros() as usize;
+            lasts &= lasts - 1;
+            let first = open.take().unwrap_or_else(|| {
+                let first = k * 64 + starts.trailing_zeros() as usize;
+                starts &= starts - 1;
+                first
+            });
+            strip_token(text, punct, first, last + 1, &mut f);
+        }
+        if starts != 0 {
+            open = Some(k * 64 + starts.trailing_zeros() as usize);
+        }
+        (carry, current) = (current >> 63, next);
+    }
+}
+
+/// `f` with the bounds of the token `i..end` (whitespace-delimited) once
+/// stripped of punctuation: `token.strip(string.punctuation)` is
+/// first..=last, unless that leaves 2 chars or fewer (then the raw token).
+#[inline(always)]
+fn strip_token(text: &[u8], punct: &[u64], i: usize, end: usize, f: &mut impl FnMut(usize, usize)) {
+    let is_punct = |at: usize| punct[at / 64] & (1 << (at % 64)) != 0;
+    let (start, stop) = if !is_punct(i) && !is_punct(end - 1) {
+        // Nothing to strip (most words): one predictable branch.
+        (i, end)
+    } else {
+        let first = next_clear(punct, i);
+        if first >= end {
             (i, end)
         } else {
-            let first = next_bit(punct, i, false);
-            if first >= end {
-                (i, end)
-            } else {
-                let last = last_clear_before(punct, end);
-                if at_most_2_chars(&text[first..=last]) { (i, end) } else { (first, last + 1) }
-            }
-        };
-        f(start, stop);
-        i = next_bit(space, end, false);
-    }
+            let last = last_clear_before(punct, end);
+            if at_most_2_chars(&text[first..=last]) { (i, end) } else { (first, last + 1) }
+        }
+    };
+    f(start, stop);
 }
 
 /// Calls `f` with the index of each set bit of `bits`, lowest first.
@@ -181,20 +273,18 @@ fn for_each_bit(mut bits: u64, mut f: impl FnMut(usize)) {
     }
 }
 
-/// The first position at or after `from` whose bit equals `set`, or the bitmap's
+/// The first position at or after `from` whose bit is clear, or the bitmap's
 /// length in bits if there is none.
-#[inline(always)]
-fn next_bit(bitmap: &[u64], from: usize, set: bool) -> usize {
-    let flip = if set { 0 } else { u64::MAX };
+fn next_clear(bitmap: &[u64], from: usize) -> usize {
     let mut k = from / 64;
     let Some(&first) = bitmap.get(k) else {
         return bitmap.len() * 64;
     };
-    let mut bits = (first ^ flip) & (u64::MAX << (from % 64));
+    let mut bits = !first & (u64::MAX << (from % 64));
     while bits == 0 {
         k += 1;
         match bitmap.get(k) {
-            Some(&w) => bits = w ^ flip,
+            Some(&w) => bits = !w,
             None => return bitmap.len() * 64,
         }
     }
@@ -202,7 +292,6 @@ fn next_bit(bitmap: &[u64], from: usize, set: bool) -> usize {
 }
 
 /// The last position before `end` whose bit is clear; the caller knows there is one.
-#[inline(always)]
 fn last_clear_before(bitmap: &[u64], end: usize) -> usize {
     let mut k = (end - 1) / 64;
     let mut bits = !bitmap[k] & (u64::MAX >> (63 - (end - 1) % 64));
@@ -220,23 +309,30 @@ struct BlockMasks {
     space: u64,
     /// `string.punctuation`.
     punct: u64,
+    /// `A`..`Z` (before lowercasing).
+    upper: u64,
+    /// `a`..`z` (before lowercasing).
+    lower: u64,
+    apostrophe: u64,
     exclamation: u64,
     question: u64,
     /// 0xC2, 0xE1, 0xE2 or 0xE3: the lead bytes of every non-ASCII space character.
     maybe_space: u64,
 }
 
-/// [`BlockMasks`] with SSE2 (part of every x86-64 CPU).
+/// [`BlockMasks`] of the first `parts` sixteen-byte parts of a block (the
+/// rest is zeros), which are lowercased (ASCII capitals only) in place; with
+/// SSE2 (part of every x86-64 CPU).
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
-fn block_masks(block: &[u8; 64]) -> BlockMasks {
+fn block_masks(block: &mut [u8; 64], parts: usize) -> BlockMasks {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8,
+        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set1_epi8, _mm_storeu_si128,
     };
     let mut m = BlockMasks::default();
-    // SAFETY: SSE2 is enabled (x86-64 baseline), and each 16-byte load lies
-    // inside `block` (the intrinsics have no alignment needs).
+    // SAFETY: SSE2 is enabled (x86-64 baseline), and each 16-byte load and
+    // store lies inside `block` (the intrinsics have no alignment needs).
     unsafe {
         let splat = |b: u8| _mm_set1_epi8(b as i8);
         // Bytes in lo..=hi: shift lo to -128 (wrapping), then one signed compare.
@@ -245,15 +341,21 @@ fn block_masks(block: &[u8; 64]) -> BlockMasks {
             _mm_cmplt_epi8(shifted, splat(0x80u8.wrapping_add(hi - lo + 1)))
         };
         let bits = |v: __m128i, k: usize| u64::from(_mm_movemask_epi8(v) as u16) << (16 * k);
-        for k in 0..4 {
-            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+        for k in 0..parts.min(4) {
+            let at = block.as_mut_ptr().add(16 * k).cast::<__m128i>();
+            let v = _mm_loadu_si128(at);
             let space = _mm_or_si128(in_range(v, b'\t', b'\r'), in_range(v, 0x1c, b' '));
             let punct = _mm_or_si128(
                 _mm_or_si128(in_range(v, b'!', b'/'), in_range(v, b':', b'@')),
                 _mm_or_si128(in_range(v, b'[', b'`'), in_range(v, b'{', b'~')),
             );
+            let upper = in_range(v, b'A', b'Z');
+            _mm_storeu_si128(at, _mm_or_si128(v, _mm_and_si128(upper, splat(0x20))));
             m.space |= bits(space, k);
             m.punct |= bits(punct, k);
+            m.upper |= bits(upper, k);
+            m.lower |= bits(in_range(v, b'a', b'z'), k);
+            m.apostrophe |= bits(_mm_cmpeq_epi8(v, splat(b'\'')), k);
             m.exclamation |= bits(_mm_cmpeq_epi8(v, splat(b'!')), k);
             m.question |= bits(_mm_cmpeq_epi8(v, splat(b'?')), k);
             if _mm_movemask_epi8(v) != 0 {
@@ -267,22 +369,26 @@ fn block_masks(block: &[u8; 64]) -> BlockMasks {
 }
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-fn block_masks(block: &[u8; 64]) -> BlockMasks {
-    block_masks_portable(block)
+fn block_masks(block: &mut [u8; 64], parts: usize) -> BlockMasks {
+    block_masks_portable(block, parts)
 }
 
 /// [`BlockMasks`] one byte at a time: the definition the SSE2 version must match.
 #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
-fn block_masks_portable(block: &[u8; 64]) -> BlockMasks {
+fn block_masks_portable(block: &mut [u8; 64], parts: usize) -> BlockMasks {
     let mut m = BlockMasks::default();
-    for (i, &b) in block.iter().enumerate() {
+    for (i, b) in block[..16 * parts].iter_mut().enumerate() {
         let bit = 1u64 << i;
         let set = |mask: &mut u64, yes: bool| *mask |= if yes { bit } else { 0 };
-        set(&mut m.space, matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' '));
+        set(&mut m.space, matches!(*b, b'\t'..=b'\r' | 0x1c..=0x1f | b' '));
         set(&mut m.punct, b.is_ascii_punctuation());
-        set(&mut m.exclamation, b == b'!');
-        set(&mut m.question, b == b'?');
-        set(&mut m.maybe_space, matches!(b, 0xc2 | 0xe1..=0xe3));
+        set(&mut m.upper, b.is_ascii_uppercase());
+        set(&mut m.lower, b.is_ascii_lowercase());
+        set(&mut m.apostrophe, *b == b'\'');
+        set(&mut m.exclamation, *b == b'!');
+        set(&mut m.question, *b == b'?');
+        set(&mut m.maybe_space, matches!(*b, 0xc2 | 0xe1..=0xe3));
+        b.make_ascii_lowercase();
     }
     m
 }
@@ -326,8 +432,10 @@ fn at_most_2_chars(s: &[u8]) -> bool {
     }
 }
 
-/// Lowercases a long or non-ASCII token (the general path beside
-/// [`describe_short_ascii`]); returns its key, whether it contains "n't", and
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// Lowercases a long or non-ASCII token (the general path beside the short
+/// ASCII one of [`Tokenizer::tokenize`]); returns its key, whether it contains "n't", and
 /// whether it is ALL CAPS.
 #[cold]
 fn describe(token: &str, lower: &mut String) -> (Key, bool, bool) {
@@ -335,50 +443,6 @@ fn describe(token: &str, lower: &mut String) -> (Key, bool, bool) {
     lower.extend(token.chars().flat_map(char::to_lowercase));
     let key = Key::new(lower.as_bytes()).unwrap_or(Key::NONE);
     (key, lower.contains("n't"), is_upper(token))
-}
-
-const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-
-/// Sets the high bit of every byte of `w` (all bytes ASCII) that lies in `lo..=hi`.
-#[inline(always)]
-fn bytes_in_range(w: u64, lo: u8, hi: u8) -> u64 {
-    let splat = |b: u8| u64::from_le_bytes([b; 8]);
-    // For a byte x < 0x80: x >= lo  <=>  x + (0x80 - lo) has its high bit set, and no
-    // carry crosses into the next byte.
-    let ge_lo = w + splat(0x80 - lo);
-    let gt_hi = w + splat(0x7f - hi);
-    ge_lo & !gt_hi & HIGH_BITS
-}
-
-/// The common case: an ASCII token of at most [`MAX_WORD_BYTES`], zero-padded into
-/// three words. Lowercases and classifies it eight bytes at a time; returns its
-/// key, whether it contains "n't", and whether it is ALL CAPS.
-#[inline(always)]
-fn describe_short_ascii(words: [u64; 3], len: usize) -> (Key, bool, bool) {
-    let (mut any_upper, mut any_lower, mut apostrophe) = (0u64, 0u64, 0u64);
-    let mut lowered = [0u64; 3];
-    // All three words, also past the token's end (they are zero there): a loop
-    // count that varies with the length would cost branch mispredictions.
-    for k in 0..3 {
-        let w = words[k];
-        let upper = bytes_in_range(w, b'A', b'Z');
-        any_upper |= upper;
-        any_lower |= bytes_in_range(w, b'a', b'z');
-        apostrophe |= bytes_in_range(w, b'\'', b'\'');
-        lowered[k] = w | (upper >> 2); // 0x80 >> 2 == 0x20, the ASCII case bit
-    }
-    lowered[2] |= (len as u64) << 56; // the length byte of the key
-    let nt = apostrophe != 0 && contains_nt(lowered, len);
-    (Key(lowered), nt, any_upper != 0 && any_lower == 0)
-}
-
-/// `"n't" in word` for a lowercased word packed into three words.
-fn contains_nt(words: [u64; 3], len: usize) -> bool {
-    let mut bytes = [0u8; 24];
-    for (k, w) in words.iter().enumerate() {
-        bytes[k * 8..k * 8 + 8].copy_from_slice(&w.to_le_bytes());
-    }
-    bytes[..len].windows(3).any(|w| w == b"n't")
 }
 
 #[cfg(test)]
@@ -395,7 +459,14 @@ mod tests {
             }
             for rotate in 0..4 {
                 block.rotate_left(rotate);
-                assert_eq!(block_masks(&block), block_masks_portable(&block), "{block:?}");
+                for parts in 1..=4 {
+                    let (mut fast, mut plain) = (block, block);
+                    assert_eq!(block_masks(&mut fast, parts), block_masks_portable(&mut plain, parts));
+                    assert_eq!(fast, plain, "lowercased {block:?}");
+                }
+                let mut plain = block;
+                block_masks_portable(&mut plain, 4);
+                assert_eq!(plain, block.map(|b| b.to_ascii_lowercase()));
             }
         }
     }
@@ -415,9 +486,10 @@ mod tests {
     /// The tokens the bitmaps give, and the "!" and "?" counts.
     fn bitmap_tokens(text: &str) -> (Vec<&str>, usize, usize) {
         let mut t = Tokenizer::default();
-        let marks = t.classify(text);
+        let (marks, _) = t.classify(text);
         let mut out = Vec::new();
-        for_each_span(text.as_bytes(), &t.space, &t.punct, |s, e| out.push(&text[s..e]));
+        let (space, punct) = (map_of(&t.maps, Map::Space), map_of(&t.maps, Map::Punct));
+        for_each_span(text.as_bytes(), space, punct, |s, e| out.push(&text[s..e]));
         (out, marks.exclamation, marks.question)
     }
 
