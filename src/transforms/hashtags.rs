@@ -4,7 +4,7 @@
 //! a single space, keep words starting with `#`, lowercase), quirks included;
 //! [`HashtagMode::Twitter`] extracts the tags Twitter itself would link.
 
-use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// How hashtags are found in a tweet's text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -74,8 +74,8 @@ fn class(b: u8) -> u8 {
     CLASS[usize::from(b)]
 }
 
-/// The Twitter rules. Calls `f(tag, ascii_lowercase)` for each tag in order;
-/// `ascii_lowercase` says the tag needs no lowercasing.
+/// The Twitter rules. Calls `f(tag, lowercase)` for each tag in order;
+/// `lowercase` says the tag is lowercase already.
 ///
 /// Only hash signs are visited; each one's word is looked at once for being a
 /// URL, however many hash signs it has.
@@ -119,7 +119,8 @@ fn glued(text: &str, i: usize) -> bool {
 }
 
 /// Scans a tag's characters from `i`: returns where they end, whether there is
-/// a letter or mark among them, and whether they are all lowercase ASCII.
+/// a letter or mark among them, and whether lowercasing leaves them as they
+/// are (so `#日本語` or `#café` need no copy).
 #[inline]
 fn tag_body(text: &str, mut i: usize) -> (usize, bool, bool) {
     let b = text.as_bytes();
@@ -134,15 +135,16 @@ fn tag_body(text: &str, mut i: usize) -> (usize, bool, bool) {
             match tag_char(ch) {
                 TagChar::No => break,
                 TagChar::Letter => has_letter = true,
+                // Counted as a capital: the tag needs lowercasing.
+                TagChar::Capital => (has_letter, seen) = (true, seen | UPPER),
                 TagChar::Other => {}
             }
-            seen |= HIGH;
             i += ch.len_utf8();
         } else {
             break;
         }
     }
-    (i, has_letter || seen & LETTER != 0, seen & (UPPER | HIGH) == 0)
+    (i, has_letter || seen & LETTER != 0, seen & UPPER == 0)
 }
 
 /// The word around byte `i`, between whitespace: its start, its end, and
@@ -277,12 +279,15 @@ fn is_url(word: &str, colon: bool) -> bool {
 }
 
 /// What a character is to a hashtag.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum TagChar {
     /// Not part of a tag.
     No,
-    /// A letter or mark (a tag needs one: `#123` is no tag).
+    /// A letter or mark (a tag needs one: `#123` is no tag) that lowercasing
+    /// leaves as it is.
     Letter,
+    /// A letter that lowercasing changes.
+    Capital,
     /// `_` or a decimal digit.
     Other,
 }
@@ -291,36 +296,48 @@ enum TagChar {
 fn tag_char(c: char) -> TagChar {
     if c.is_ascii() {
         return match c {
-            'a'..='z' | 'A'..='Z' => TagChar::Letter,
+            'a'..='z' => TagChar::Letter,
+            'A'..='Z' => TagChar::Capital,
             '0'..='9' | '_' => TagChar::Other,
             _ => TagChar::No,
         };
     }
     match BMP.get(c as usize / 4) {
         Some(&four) => match four >> (c as usize % 4 * 2) & 3 {
+            0 => TagChar::No,
             1 => TagChar::Letter,
             2 => TagChar::Other,
-            _ => TagChar::No,
+            _ => TagChar::Capital,
         },
         None => tag_char_by_category(c),
     }
 }
 
-/// What `c` is to a hashtag, by its Unicode general category.
+/// What `c` is to a hashtag, by its Unicode general category (and whether
+/// lowercasing changes it: only cased letters are asked, as other letters and
+/// marks have no case, which a test checks for every character).
 fn tag_char_by_category(c: char) -> TagChar {
-    match c.general_category_group() {
-        GeneralCategoryGroup::Letter | GeneralCategoryGroup::Mark => TagChar::Letter,
-        GeneralCategoryGroup::Number if c.general_category() == GeneralCategory::DecimalNumber => {
-            TagChar::Other
+    use GeneralCategory as G;
+    match c.general_category() {
+        G::UppercaseLetter | G::LowercaseLetter | G::TitlecaseLetter => {
+            if c.to_lowercase().eq([c]) {
+                TagChar::Letter
+            } else {
+                TagChar::Capital
+            }
         }
+        G::ModifierLetter | G::OtherLetter | G::NonspacingMark | G::SpacingMark | G::EnclosingMark => {
+            TagChar::Letter
+        }
+        G::DecimalNumber => TagChar::Other,
         _ => TagChar::No,
     }
 }
 
 /// [`tag_char_by_category`] of every character of the Basic Multilingual
-/// Plane, two bits each (16 KB), computed once: the general category is a
-/// binary search in a large table, and tags in Latin, Cyrillic or CJK scripts
-/// asked it for every letter.
+/// Plane, two bits each (16 KB), computed once: the general category and the
+/// lowercase mapping are binary searches in large tables, and tags in Latin,
+/// Cyrillic or CJK scripts asked them for every letter.
 static BMP: std::sync::LazyLock<Box<[u8]>> = std::sync::LazyLock::new(|| {
     let mut table = vec![0u8; 0x10000 / 4];
     for c in (0..0x10000).filter_map(char::from_u32) {
@@ -328,6 +345,7 @@ static BMP: std::sync::LazyLock<Box<[u8]>> = std::sync::LazyLock::new(|| {
             TagChar::No => 0,
             TagChar::Letter => 1,
             TagChar::Other => 2,
+            TagChar::Capital => 3,
         };
         table[c as usize / 4] |= bits << (c as usize % 4 * 2);
     }
@@ -337,6 +355,7 @@ static BMP: std::sync::LazyLock<Box<[u8]>> = std::sync::LazyLock::new(|| {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use unicode_properties::GeneralCategoryGroup;
 
     fn tags(mode: HashtagMode, text: &str) -> Vec<String> {
         let mut out = Vec::new();
@@ -350,6 +369,20 @@ mod tests {
             assert!(tag_char(c) == tag_char_by_category(c), "{c:?}");
         }
         assert!(tag_char('日') == TagChar::Letter && tag_char('٣') == TagChar::Other);
+        // Only cased letters change when lowercased, among all letters and marks.
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let t = tag_char_by_category(c);
+            let letter_or_mark = matches!(
+                c.general_category_group(),
+                GeneralCategoryGroup::Letter | GeneralCategoryGroup::Mark
+            );
+            assert_eq!(letter_or_mark, matches!(t, TagChar::Letter | TagChar::Capital), "{c:?}");
+            if letter_or_mark {
+                assert_eq!(t == TagChar::Capital, !c.to_lowercase().eq([c]), "{c:?}");
+            }
+        }
+        assert!(tag_char('Ü') == TagChar::Capital && tag_char('ü') == TagChar::Letter);
+        assert!(tag_char('Σ') == TagChar::Capital && tag_char('ǅ') == TagChar::Capital);
         assert!(tag_char('😀') == TagChar::No && tag_char('𝐀') == TagChar::Letter);
     }
 
