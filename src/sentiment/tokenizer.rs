@@ -78,6 +78,7 @@ enum Map {
     Upper,
     /// ASCII small letters.
     Lower,
+    /// `'` (for "n't").
     Apostrophe,
     /// Lead bytes that may start a non-ASCII space character.
     MaybeSpace,
@@ -394,10 +395,11 @@ fn block_masks_portable(block: &mut [u8; 64], parts: usize) -> BlockMasks {
 }
 
 /// The `len` bytes at `at` (at most 24 are used), zero-padded into three words,
-/// read straight from the padded text. Most tokens fit in the first word.
+/// read straight from the lowercased, padded copy of the text. Most tokens fit
+/// in the first word.
 #[inline(always)]
-fn load_words(padded: &[u8], at: usize, len: usize) -> [u64; 3] {
-    let bytes: &[u8; 24] = padded[at..at + 24].try_into().expect("24 bytes");
+fn load_words(lowered: &[u8], at: usize, len: usize) -> [u64; 3] {
+    let bytes: &[u8; 24] = lowered[at..at + 24].try_into().expect("24 bytes");
     let word = |k: usize| u64::from_le_bytes(*bytes[8 * k..].first_chunk().expect("8 bytes"));
     // A table instead of branches on the length: token lengths are not predictable.
     let mask = &WORD_MASKS[len.min(24)];
@@ -435,8 +437,8 @@ fn at_most_2_chars(s: &[u8]) -> bool {
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
 /// Lowercases a long or non-ASCII token (the general path beside the short
-/// ASCII one of [`Tokenizer::tokenize`]); returns its key, whether it contains "n't", and
-/// whether it is ALL CAPS.
+/// ASCII one of [`Tokenizer::tokenize`]); returns its key, whether it contains
+/// "n't", and whether it is ALL CAPS.
 #[cold]
 fn describe(token: &str, lower: &mut String) -> (Key, bool, bool) {
     lower.clear();
