@@ -83,7 +83,8 @@ enum Map {
     /// Lead bytes that may start a non-ASCII space character.
     MaybeSpace,
 }
-const MAPS: usize = 6;
+/// How many bitmaps [`Map`] names.
+const MAPS: usize = Map::MaybeSpace as usize + 1;
 
 /// A token before its entry is read: its lowercased key, the slot of the word
 /// table to read, and what its text says.

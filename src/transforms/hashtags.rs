@@ -279,7 +279,7 @@ fn is_url(word: &str, colon: bool) -> bool {
 }
 
 /// What a character is to a hashtag.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum TagChar {
     /// Not part of a tag.
     No,
