@@ -179,43 +179,70 @@ fn parse_twitter(s: &str) -> Option<i64> {
 /// [`twitter_fields`], which gives the same result on this layout.
 #[inline]
 fn twitter_fixed(b: &[u8]) -> Option<i64> {
-    if b.len() != 30
-        || [3, 7, 10, 19, 25].iter().any(|&i| b[i] != b' ')
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[..3].iter().any(|c| !c.is_ascii_alphabetic())
-    {
-        return None;
-    }
-    let (h, min, sec) = (two_digits(b, 11)?, two_digits(b, 14)?, two_digits(b, 17)?);
-    if h > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    let of_day = (i64::from(h) * 3600 + i64::from(min) * 60 + i64::from(sec)) * 1000;
-    // Month, day of the month, offset and year: " Oct 31 ", " -0500 2", "2015".
+    let b: &[u8; 30] = b.try_into().ok()?;
     let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    if !b[..3].iter().all(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    let of_day = time_of_day(word(11))?;
+    // Month, day of the month, offset and year, with the spaces between:
+    // " Oct 31 ", " -0500 2", "2015". A key found in the cache was checked by
+    // `twitter_fixed_day` when it went in.
     let key = (word(3), word(19), u32::from_le_bytes(b[26..30].try_into().expect("4 bytes")));
-    let midnight = match LAST_DAY.with(std::cell::Cell::get) {
-        (last, midnight) if last == key => midnight,
+    // The slot of this day and offset: a multiplicative hash of the bytes.
+    let slot = ((key.0 ^ key.1.rotate_left(17) ^ u64::from(key.2)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        >> (64 - RECENT_DAYS.ilog2())) as usize;
+    let midnight = match RECENT.with(|recent| recent[slot].get()) {
+        (seen, midnight) if seen == key => midnight,
         _ => {
             let midnight = twitter_fixed_day(b)?;
-            LAST_DAY.with(|last| last.set((key, midnight)));
+            RECENT.with(|recent| recent[slot].set((key, midnight)));
             midnight
         }
     };
     Some(midnight + of_day)
 }
 
+/// Slots of [`RECENT`] (a power of two).
+const RECENT_DAYS: usize = 16;
+
+/// A day's bytes in Twitter's layout (see [`twitter_fixed`]), and its local
+/// midnight in UTC milliseconds.
+type RecentDay = ((u64, u64, u32), i64);
+
 thread_local! {
-    /// The last day read by [`twitter_fixed`] on this thread (its bytes, and its
-    /// local midnight in UTC milliseconds). Tweets come in time order, so most
-    /// share the day of the tweet before, and only their time of day is left to
-    /// read. (No real key is all zeros: it holds spaces.)
-    static LAST_DAY: std::cell::Cell<((u64, u64, u32), i64)> = const { std::cell::Cell::new(((0, 0, 0), 0)) };
+    /// Days read lately by [`twitter_fixed`] on this thread (their bytes, and
+    /// their local midnight in UTC milliseconds), one per slot. Tweets come in
+    /// time order, so most share the day, and one of a few UTC offsets, of a
+    /// tweet just before: only their time of day is left to read. (No real key
+    /// is all zeros: it holds spaces.)
+    static RECENT: [std::cell::Cell<RecentDay>; RECENT_DAYS] =
+        const { [const { std::cell::Cell::new(((0, 0, 0), 0)) }; RECENT_DAYS] };
 }
 
-/// The local midnight of a date in Twitter's layout, in UTC milliseconds.
-fn twitter_fixed_day(b: &[u8]) -> Option<i64> {
+/// `HH:MM:SS` (eight bytes, the first in the lowest byte of `w`) as
+/// milliseconds of the day, its fields read all at once.
+#[inline]
+fn time_of_day(w: u64) -> Option<i64> {
+    const COLONS: u64 = 0x0000_3a00_003a_0000;
+    const DIGITS: u64 = 0xffff_00ff_ff00_ffff;
+    // The colons, and digits everywhere else.
+    if w & !DIGITS != COLONS || super::json::non_digits(w) & DIGITS != 0 {
+        return None;
+    }
+    let x = (w ^ 0x3030_3030_3030_3030) & DIGITS; // digits minus '0'
+    let two = |k: u32| (x >> (8 * k) & 0xff) * 10 + (x >> (8 * k + 8) & 0xff);
+    let (h, min, sec) = (two(0), two(3), two(6));
+    (h <= 23 && min <= 59 && sec <= 60).then_some((h * 3600 + min * 60 + sec) as i64 * 1000)
+}
+
+/// The local midnight of a date in Twitter's layout (every byte but the
+/// weekday and the time of day checked here), in UTC milliseconds.
+#[inline(never)]
+fn twitter_fixed_day(b: &[u8; 30]) -> Option<i64> {
+    if [3, 7, 10, 19, 25].iter().any(|&i| b[i] != b' ') {
+        return None;
+    }
     let m = month(&b[4..7])?;
     let year = two_digits(b, 26)? * 100 + two_digits(b, 28)?;
     let day = Day::from_ymd(year as i32, m, two_digits(b, 8)?)?;
@@ -431,6 +458,24 @@ mod tests {
             assert_eq!(parse_json_date(&quoted), parse_json_date_general(&quoted), "{s}");
             if twitter_fields(&s).is_some() {
                 assert!(fast.is_some(), "{s}");
+            }
+        }
+    }
+
+    /// Every one-byte change of a date, read right after the date itself (so
+    /// that its day is remembered), reads like the field reader does.
+    #[test]
+    fn twitter_fast_path_checks_every_byte() {
+        for date in ["Sun Nov 01 06:08:46 +0000 2015", "Sat Oct 31 19:59:60 -0500 2015"] {
+            for at in 0..date.len() {
+                for c in 0..0x80u8 {
+                    let mut b = date.as_bytes().to_vec();
+                    b[at] = c;
+                    let s = std::str::from_utf8(&b).unwrap();
+                    assert!(twitter_fixed(date.as_bytes()).is_some());
+                    let fast = twitter_fixed(&b);
+                    assert_eq!(fast.or_else(|| twitter_fields(s)), twitter_fields(s), "{s}");
+                }
             }
         }
     }

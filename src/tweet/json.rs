@@ -140,10 +140,20 @@ impl<'a> Scanner<'a> {
     }
 
     /// Skips one value of any kind; returns its text.
+    ///
+    /// Strings and numbers, most of the values a tweet's reader skips (`id`,
+    /// `lang`, `created_at`), are checked here, inline; containers and literals
+    /// go through [`skip_value`]'s loop.
+    #[inline(always)]
     pub fn skip(&mut self) -> Result<&'a str> {
-        self.peek().ok_or(Invalid)?;
+        let first = self.peek();
         let start = self.pos;
-        self.pos = skip_value(self.b, start, self.depth)?;
+        self.pos = match first {
+            Some(b'"') => string_end(self.b, start + 1)?.0 + 1,
+            Some(b'-' | b'0'..=b'9') => number(self.b, start)?,
+            Some(_) => skip_value(self.b, start, self.depth)?,
+            None => return Err(Invalid),
+        };
         Ok(self.text(start, self.pos))
     }
 }
@@ -272,18 +282,31 @@ fn literal(b: &[u8], i: usize, word: &[u8]) -> Result<usize> {
     if b[i..].starts_with(word) { Ok(i + word.len()) } else { Err(Invalid) }
 }
 
+/// The bytes of `w` that are not ASCII digits: the high bit of each such byte
+/// is set in the result, and no other bit.
+#[inline]
+pub(super) fn non_digits(w: u64) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // Each byte minus '0' is below 10 for a digit. Subtracting 10 from it with
+    // its high bit set keeps that bit exactly for the others, and no borrow
+    // crosses into the next byte; a byte with its own high bit set is no digit.
+    let x = w ^ (LO * u64::from(b'0'));
+    (((x | HI) - LO * 10) | x) & HI
+}
+
 /// Checks the number at `i`; returns the index after it.
 /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
 fn number(b: &[u8], mut i: usize) -> Result<usize> {
     let digits = |i: &mut usize| {
         let from = *i;
-        // Eight digits at a time (ids are long): every byte is 0x30..=0x39.
-        const HIGH_NIBBLES: u64 = 0xf0f0_f0f0_f0f0_f0f0;
-        const ZEROS: u64 = 0x3030_3030_3030_3030;
-        while *i + 8 <= b.len() {
-            let w = u64::from_le_bytes(b[*i..*i + 8].try_into().expect("8 bytes"));
-            if w & HIGH_NIBBLES != ZEROS || w.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES != ZEROS {
-                break;
+        // Eight bytes at a time (ids are long): the first byte that is not a
+        // digit ends the run.
+        while let Some(w) = b.get(*i..*i + 8) {
+            let other = non_digits(u64::from_le_bytes(w.try_into().expect("8 bytes")));
+            if other != 0 {
+                *i += (other.trailing_zeros() / 8) as usize;
+                return if *i > from { Ok(()) } else { Err(Invalid) };
             }
             *i += 8;
         }
@@ -327,23 +350,52 @@ fn find_special(b: &[u8], mut i: usize) -> usize {
             __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
             _mm_set1_epi8,
         };
-        let quote = _mm_set1_epi8(b'"' as i8);
-        let backslash = _mm_set1_epi8(b'\\' as i8);
-        let below_space = _mm_set1_epi8(0x1f);
-        while i + 16 <= b.len() {
-            let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
+        let special = |at: usize| {
+            let v = _mm_loadu_si128(b.as_ptr().add(at).cast::<__m128i>());
             let special = _mm_or_si128(
-                _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                _mm_cmpeq_epi8(_mm_min_epu8(v, below_space), v),
+                _mm_or_si128(
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)),
+                    _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)),
+                ),
+                _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v),
             );
             // The sign bit of a byte is set for non-ASCII ones.
-            let mask = _mm_movemask_epi8(_mm_or_si128(special, v));
+            _mm_movemask_epi8(_mm_or_si128(special, v)) as u32
+        };
+        while i + 16 <= b.len() {
+            let mask = special(i);
             if mask != 0 {
                 return i + mask.trailing_zeros() as usize;
             }
             i += 16;
         }
+        // The last few bytes (a line ends with `"lang":"en"}`): one load of the
+        // last sixteen, its bytes before `i` shifted out.
+        if i < b.len() && b.len() >= 16 {
+            let last = b.len() - 16;
+            let mask = special(last) >> (i - last);
+            return if mask != 0 { i + mask.trailing_zeros() as usize } else { b.len() };
+        }
     }
+    // Elsewhere, eight bytes at a time (on x86-64, only lines shorter than
+    // sixteen bytes are left, for the byte loop).
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        i = find_special_by_words(b, i);
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c) {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// [`find_special`] eight bytes at a time, up to the last few bytes: the
+/// index of the first special byte, or of one of the last seven bytes.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+fn find_special_by_words(b: &[u8], mut i: usize) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     while i + 8 <= b.len() {
@@ -359,12 +411,6 @@ fn find_special(b: &[u8], mut i: usize) -> usize {
             return i + (found.trailing_zeros() / 8) as usize;
         }
         i += 8;
-    }
-    while let Some(&c) = b.get(i) {
-        if c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c) {
-            return i;
-        }
-        i += 1;
     }
     i
 }
@@ -529,6 +575,81 @@ mod tests {
         for at in 0..40 {
             let s = format!("\"{}\"{}", "x".repeat(at), "tail");
             assert_eq!(decode(&s).unwrap().len(), at);
+        }
+    }
+
+    /// A run of digits ends at the first byte that is not one, at any length
+    /// and whatever that byte is.
+    #[test]
+    fn numbers_end_where_their_digits_end() {
+        // The grammar, a byte at a time.
+        fn one_by_one(b: &[u8]) -> Result<usize> {
+            let digits = |mut i: usize| {
+                let from = i;
+                while b.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+                if i > from { Ok(i) } else { Err(Invalid) }
+            };
+            let mut i = usize::from(b[0] == b'-');
+            i = if b.get(i) == Some(&b'0') { i + 1 } else { digits(i)? };
+            if b.get(i) == Some(&b'.') {
+                i = digits(i + 1)?;
+            }
+            if matches!(b.get(i), Some(b'e' | b'E')) {
+                i += 1;
+                i = digits(i + usize::from(matches!(b.get(i), Some(b'+' | b'-'))))?;
+            }
+            Ok(i)
+        }
+        for len in 1..20 {
+            for next in 0..=0xffu8 {
+                for tail in [&b"0000000000"[..], b"x"] {
+                    let mut b = "7".repeat(len).into_bytes();
+                    b.push(next);
+                    b.extend(tail);
+                    assert_eq!(number(&b, 0), one_by_one(&b), "{len} {next:#x}");
+                    assert_eq!(number(&b[..len], 0), Ok(len));
+                }
+            }
+        }
+        assert_eq!(number(b"-x1234567", 0), Err(Invalid));
+    }
+
+    /// Both ways of finding special bytes (sixteen and eight at a time) agree
+    /// with a byte loop, for every byte at every position.
+    #[test]
+    fn special_bytes_are_found_at_any_position() {
+        let special = |c: u8| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c);
+        for len in 0..40 {
+            for at in 0..len {
+                for c in 0..=0xffu8 {
+                    let mut b = vec![b'a'; len];
+                    b[at] = c;
+                    for from in [0, at.saturating_sub(1), at, at + 1, len] {
+                        let want = (from..len).find(|&k| special(b[k])).unwrap_or(len);
+                        assert_eq!(find_special(&b, from), want, "{len} {at} {c:#x} {from}");
+                        let by_words = find_special_by_words(&b, from);
+                        assert!(
+                            by_words == want || (by_words + 8 > len && by_words <= want),
+                            "{len} {at} {c:#x}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// A string is checked from its own opening quote: the special bytes before
+    /// it in the same sixteen-byte load (the last-bytes path) are not seen.
+    #[test]
+    fn strings_near_the_end_of_the_input() {
+        for n in 1..12 {
+            let items: Vec<String> = (0..n).map(|k| format!("\"{}\"", "ab".repeat(k % 3))).collect();
+            let list = format!("[{}]", items.join(","));
+            assert_eq!(skip_all(&list), Ok(()), "{list}");
+            let bad = format!("{}\u{1}\"]", &list[..list.len() - 2]);
+            assert_eq!(skip_all(&bad), Err(Invalid), "{bad:?}");
         }
     }
 
