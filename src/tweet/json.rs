@@ -297,6 +297,7 @@ pub(super) fn non_digits(w: u64) -> u64 {
 
 /// Checks the number at `i`; returns the index after it.
 /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+#[inline(always)]
 fn number(b: &[u8], mut i: usize) -> Result<usize> {
     let digits = |i: &mut usize| {
         let from = *i;
