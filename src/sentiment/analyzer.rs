@@ -348,8 +348,17 @@ fn punctuation_emphasis(marks: Marks) -> f64 {
 
 /// `score_valence` and `_sift_sentiment_scores`.
 fn score_valence(sentiments: &[f64], marks: Marks) -> Scores {
-    // Python 3.11's sum(): plain left-to-right addition.
-    let mut sum_s = sentiments.iter().fold(0.0, |acc, &s| acc + s);
+    // One pass for both of Python's loops. `sum_s` is Python 3.11's sum():
+    // plain left-to-right addition.
+    let (mut sum_s, mut pos_sum, mut neg_sum, mut neu_count) = (0.0f64, 0.0f64, 0.0f64, 0u32);
+    // Without branches (signs are unpredictable): adding 0.0 leaves a sum that is
+    // not -0.0 unchanged, and these sums never are.
+    for &s in sentiments {
+        sum_s += s;
+        pos_sum += if s > 0.0 { s + 1.0 } else { 0.0 };
+        neg_sum += if s < 0.0 { s - 1.0 } else { 0.0 };
+        neu_count += u32::from(s == 0.0);
+    }
     let punct = punctuation_emphasis(marks);
     if sum_s > 0.0 {
         sum_s += punct;
@@ -357,15 +366,6 @@ fn score_valence(sentiments: &[f64], marks: Marks) -> Scores {
         sum_s -= punct;
     }
     let compound = normalize(sum_s);
-
-    let (mut pos_sum, mut neg_sum, mut neu_count) = (0.0f64, 0.0f64, 0u32);
-    // Without branches (signs are unpredictable): adding 0.0 leaves a sum that is
-    // not -0.0 unchanged, and these sums never are.
-    for &s in sentiments {
-        pos_sum += if s > 0.0 { s + 1.0 } else { 0.0 };
-        neg_sum += if s < 0.0 { s - 1.0 } else { 0.0 };
-        neu_count += u32::from(s == 0.0);
-    }
     if pos_sum > neg_sum.abs() {
         pos_sum += punct;
     } else if pos_sum < neg_sum.abs() {
