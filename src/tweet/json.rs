@@ -353,7 +353,7 @@ fn find_special(b: &[u8], mut i: usize) -> usize {
         };
         let special = |at: usize| {
             let v = _mm_loadu_si128(b.as_ptr().add(at).cast::<__m128i>());
-            let special = _mm_or_si128(
+            let quote_backslash_or_control = _mm_or_si128(
                 _mm_or_si128(
                     _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)),
                     _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)),
@@ -361,7 +361,7 @@ fn find_special(b: &[u8], mut i: usize) -> usize {
                 _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v),
             );
             // The sign bit of a byte is set for non-ASCII ones.
-            _mm_movemask_epi8(_mm_or_si128(special, v)) as u32
+            _mm_movemask_epi8(_mm_or_si128(quote_backslash_or_control, v)) as u32
         };
         while i + 16 <= b.len() {
             let mask = special(i);
