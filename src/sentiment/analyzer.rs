@@ -73,7 +73,10 @@ impl SentimentAnalyzer {
         sentiments.clear();
         for i in 0..tokens.len() {
             let t = &tokens[i];
-            if t.booster().is_some()
+            // Words outside the lexicon (most) score 0 in `sentiment_valence`
+            // too: that test comes first here, to spare the call.
+            if !t.in_lexicon()
+                || t.booster().is_some()
                 || (t.word() == Word::Kind && tokens.get(i + 1).is_some_and(|n| n.word() == Word::Of))
             {
                 sentiments.push(0.0);

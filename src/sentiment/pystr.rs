@@ -80,13 +80,14 @@ pub fn round_half_even(x: f64, digits: u32) -> f64 {
     // at most 2^-23 below 2^30. Unless it lies that close to a half (where the
     // exact product may sit on the other side, or be a tie), it rounds to the
     // same integer as the exact product does. (Integer conversions, not
-    // `f64::round`: without SSE4.1 that is a library call.)
+    // `f64::round`: without SSE4.1 that is a library call. Signed ones: SSE2
+    // converts between floats and unsigned integers in several instructions.)
     let y = x.abs() * scale;
     if y < (1u64 << 30) as f64 {
-        let whole = y as u64; // truncates
+        let whole = y as i64; // truncates
         let frac = y - whole as f64; // exact
         if (frac - 0.5).abs() > 1.0 / (1u64 << 20) as f64 {
-            let rounded = whole + u64::from(frac > 0.5);
+            let rounded = whole + i64::from(frac > 0.5);
             return (rounded as f64 / scale).copysign(x);
         }
     }

@@ -55,11 +55,13 @@ pub(super) struct Marks {
 #[derive(Default)]
 pub(super) struct Tokenizer {
     /// The text with its ASCII capitals lowercased (every other byte as it
-    /// is), then zeros up to a multiple of 64 bytes (at least 24), so that
-    /// whole blocks and words can be read anywhere in it.
+    /// is), then at least 24 more bytes, up to a multiple of 64, so that whole
+    /// blocks and words can be read anywhere in it. What follows the text is
+    /// left over from earlier texts. Grown, never shrunk.
     lowered: Vec<u8>,
-    /// The bitmaps of [`Map`], one after the other, each one word longer than
-    /// the text's blocks (so that two words can be read at any block).
+    /// The bitmaps of [`Map`], one after the other, each [`stride`] words long
+    /// (one word longer than the text's blocks, so that two words can be read
+    /// at any block). Grown, never shrunk: only its start is the text's.
     maps: Vec<u64>,
     /// One lowercased token, for the general (non-ASCII or long) path.
     lower: String,
@@ -109,7 +111,8 @@ impl Tokenizer {
         self.lookups.clear();
         let (marks, any_apostrophe) = self.classify(text);
         let (lowered, lower, lookups) = (&self.lowered, &mut self.lower, &mut self.lookups);
-        let map = |m: Map| map_of(&self.maps, m);
+        let maps = &self.maps[..MAPS * stride(text.len())];
+        let map = |m: Map| map_of(maps, m);
         let (upper_map, lower_map, apostrophe_map) = (map(Map::Upper), map(Map::Lower), map(Map::Apostrophe));
         for_each_span(text.as_bytes(), map(Map::Space), map(Map::Punct), |start, stop| {
             let len = stop - start;
@@ -139,24 +142,34 @@ impl Tokenizer {
 
     /// Copies `text` into `lowered`, lowercasing it, and fills the bitmaps;
     /// returns the "!" and "?" counts and whether there is an apostrophe.
+    ///
+    /// Neither buffer is cleared first: every bitmap word is written, and
+    /// `lowered` is only read within a token or through a mask of its length,
+    /// so what lies after the text there is never looked at.
     fn classify(&mut self, text: &str) -> (Marks, bool) {
-        let blocks = (text.len() + 24).div_ceil(64);
-        self.lowered.clear();
-        self.lowered.extend_from_slice(text.as_bytes());
-        self.lowered.resize(blocks * 64, 0);
-        let stride = blocks + 1;
-        self.maps.clear();
-        self.maps.resize(MAPS * stride, 0);
+        let stride = stride(text.len());
+        let blocks = stride - 1;
+        if self.lowered.len() < blocks * 64 {
+            self.lowered.resize(blocks * 64, 0);
+        }
+        if self.maps.len() < MAPS * stride {
+            self.maps.resize(MAPS * stride, 0);
+        }
         let mut marks = Marks::default();
         let (mut any_maybe_space, mut any_apostrophe) = (0, 0);
-        for (k, block) in self.lowered.chunks_exact_mut(64).enumerate() {
-            // Only the sixteen-byte parts with text in them: the zeros after
-            // it belong to no class.
-            let parts = (text.len().saturating_sub(64 * k)).div_ceil(16).min(4);
-            if parts == 0 {
-                break;
-            }
-            let m = block_masks(block.try_into().expect("64-byte block"), parts);
+        let (whole, tail) = text.as_bytes().as_chunks::<64>();
+        for (k, out) in self.lowered.as_chunks_mut::<64>().0[..stride - 1].iter_mut().enumerate() {
+            let m = match whole.get(k) {
+                Some(block) => block_masks(block, out, 4),
+                // The last bytes, zero-padded (zeros belong to no class); only
+                // the sixteen-byte parts with text in them.
+                None if k == whole.len() && !tail.is_empty() => {
+                    let mut block = [0u8; 64];
+                    block[..tail.len()].copy_from_slice(tail);
+                    block_masks(&block, out, tail.len().div_ceil(16))
+                }
+                None => BlockMasks::default(),
+            };
             for (map, bits) in [
                 (Map::Space, m.space),
                 (Map::Punct, m.punct),
@@ -171,6 +184,9 @@ impl Tokenizer {
             any_apostrophe |= m.apostrophe;
             marks.exclamation += m.exclamation.count_ones() as usize;
             marks.question += m.question.count_ones() as usize;
+        }
+        for map in 0..MAPS {
+            self.maps[map * stride + stride - 1] = 0;
         }
         if any_maybe_space != 0 {
             // Rare: a lead byte of U+0085, U+00A0, U+1680, U+2000..U+3000. Mark
@@ -190,7 +206,15 @@ impl Tokenizer {
     }
 }
 
-/// One bitmap of `maps` (as laid out by [`Tokenizer::classify`]).
+/// The words per bitmap for a text of `len` bytes: its 64-byte blocks (with
+/// room for a 24-byte read after its end), and one word to spare.
+#[inline(always)]
+fn stride(len: usize) -> usize {
+    (len + 24).div_ceil(64) + 1
+}
+
+/// One bitmap of `maps` (as laid out by [`Tokenizer::classify`]), given the
+/// text's part of it.
 #[inline(always)]
 fn map_of(maps: &[u64], m: Map) -> &[u64] {
     let stride = maps.len() / MAPS;
@@ -268,6 +292,7 @@ fn strip_token(text: &[u8], punct: &[u64], i: usize, end: usize, f: &mut impl Fn
 }
 
 /// Calls `f` with the index of each set bit of `bits`, lowest first.
+#[inline(always)]
 fn for_each_bit(mut bits: u64, mut f: impl FnMut(usize)) {
     while bits != 0 {
         f(bits.trailing_zeros() as usize);
@@ -322,19 +347,19 @@ struct BlockMasks {
     maybe_space: u64,
 }
 
-/// [`BlockMasks`] of the first `parts` sixteen-byte parts of a block (the
-/// rest is zeros), which are lowercased (ASCII capitals only) in place; with
-/// SSE2 (part of every x86-64 CPU).
+/// [`BlockMasks`] of the first `parts` sixteen-byte parts of `block` (the rest
+/// is zeros), which go lowercased (ASCII capitals only) to the same places of
+/// `out`; with SSE2 (part of every x86-64 CPU).
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
-fn block_masks(block: &mut [u8; 64], parts: usize) -> BlockMasks {
+fn block_masks(block: &[u8; 64], out: &mut [u8; 64], parts: usize) -> BlockMasks {
     use std::arch::x86_64::{
-        __m128i, _mm_and_si128, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128, _mm_movemask_epi8,
-        _mm_or_si128, _mm_set1_epi8, _mm_storeu_si128,
+        __m128i, _mm_and_si128, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_loadu_si128,
+        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_storeu_si128,
     };
     let mut m = BlockMasks::default();
     // SAFETY: SSE2 is enabled (x86-64 baseline), and each 16-byte load and
-    // store lies inside `block` (the intrinsics have no alignment needs).
+    // store lies inside `block` or `out` (the intrinsics have no alignment needs).
     unsafe {
         let splat = |b: u8| _mm_set1_epi8(b as i8);
         // Bytes in lo..=hi: shift lo to -128 (wrapping), then one signed compare.
@@ -344,19 +369,19 @@ fn block_masks(block: &mut [u8; 64], parts: usize) -> BlockMasks {
         };
         let bits = |v: __m128i, k: usize| u64::from(_mm_movemask_epi8(v) as u16) << (16 * k);
         for k in 0..parts.min(4) {
-            let at = block.as_mut_ptr().add(16 * k).cast::<__m128i>();
-            let v = _mm_loadu_si128(at);
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
             let space = _mm_or_si128(in_range(v, b'\t', b'\r'), in_range(v, 0x1c, b' '));
-            let punct = _mm_or_si128(
-                _mm_or_si128(in_range(v, b'!', b'/'), in_range(v, b':', b'@')),
-                _mm_or_si128(in_range(v, b'[', b'`'), in_range(v, b'{', b'~')),
-            );
             let upper = in_range(v, b'A', b'Z');
-            _mm_storeu_si128(at, _mm_or_si128(v, _mm_and_si128(upper, splat(0x20))));
+            let lower = in_range(v, b'a', b'z');
+            // `string.punctuation`: the visible ASCII characters but letters and digits.
+            let alnum = _mm_or_si128(_mm_or_si128(upper, lower), in_range(v, b'0', b'9'));
+            let punct = _mm_andnot_si128(alnum, in_range(v, b'!', b'~'));
+            let lowered = _mm_or_si128(v, _mm_and_si128(upper, splat(0x20)));
+            _mm_storeu_si128(out.as_mut_ptr().add(16 * k).cast::<__m128i>(), lowered);
             m.space |= bits(space, k);
             m.punct |= bits(punct, k);
             m.upper |= bits(upper, k);
-            m.lower |= bits(in_range(v, b'a', b'z'), k);
+            m.lower |= bits(lower, k);
             m.apostrophe |= bits(_mm_cmpeq_epi8(v, splat(b'\'')), k);
             m.exclamation |= bits(_mm_cmpeq_epi8(v, splat(b'!')), k);
             m.question |= bits(_mm_cmpeq_epi8(v, splat(b'?')), k);
@@ -371,26 +396,26 @@ fn block_masks(block: &mut [u8; 64], parts: usize) -> BlockMasks {
 }
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-fn block_masks(block: &mut [u8; 64], parts: usize) -> BlockMasks {
-    block_masks_portable(block, parts)
+fn block_masks(block: &[u8; 64], out: &mut [u8; 64], parts: usize) -> BlockMasks {
+    block_masks_portable(block, out, parts)
 }
 
 /// [`BlockMasks`] one byte at a time: the definition the SSE2 version must match.
 #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
-fn block_masks_portable(block: &mut [u8; 64], parts: usize) -> BlockMasks {
+fn block_masks_portable(block: &[u8; 64], out: &mut [u8; 64], parts: usize) -> BlockMasks {
     let mut m = BlockMasks::default();
-    for (i, b) in block[..16 * parts].iter_mut().enumerate() {
+    for (i, (&b, lowered)) in block.iter().zip(out.iter_mut()).take(16 * parts).enumerate() {
         let bit = 1u64 << i;
         let set = |mask: &mut u64, yes: bool| *mask |= if yes { bit } else { 0 };
-        set(&mut m.space, matches!(*b, b'\t'..=b'\r' | 0x1c..=0x1f | b' '));
+        set(&mut m.space, matches!(b, b'\t'..=b'\r' | 0x1c..=0x1f | b' '));
         set(&mut m.punct, b.is_ascii_punctuation());
         set(&mut m.upper, b.is_ascii_uppercase());
         set(&mut m.lower, b.is_ascii_lowercase());
-        set(&mut m.apostrophe, *b == b'\'');
-        set(&mut m.exclamation, *b == b'!');
-        set(&mut m.question, *b == b'?');
-        set(&mut m.maybe_space, matches!(*b, 0xc2 | 0xe1..=0xe3));
-        b.make_ascii_lowercase();
+        set(&mut m.apostrophe, b == b'\'');
+        set(&mut m.exclamation, b == b'!');
+        set(&mut m.question, b == b'?');
+        set(&mut m.maybe_space, matches!(b, 0xc2 | 0xe1..=0xe3));
+        *lowered = b.to_ascii_lowercase();
     }
     m
 }
@@ -463,12 +488,16 @@ mod tests {
             for rotate in 0..4 {
                 block.rotate_left(rotate);
                 for parts in 1..=4 {
-                    let (mut fast, mut plain) = (block, block);
-                    assert_eq!(block_masks(&mut fast, parts), block_masks_portable(&mut plain, parts));
+                    // The outputs start out different, to show what is written.
+                    let (mut fast, mut plain) = ([0x55; 64], [0x55; 64]);
+                    assert_eq!(
+                        block_masks(&block, &mut fast, parts),
+                        block_masks_portable(&block, &mut plain, parts)
+                    );
                     assert_eq!(fast, plain, "lowercased {block:?}");
                 }
-                let mut plain = block;
-                block_masks_portable(&mut plain, 4);
+                let mut plain = [0; 64];
+                block_masks_portable(&block, &mut plain, 4);
                 assert_eq!(plain, block.map(|b| b.to_ascii_lowercase()));
             }
         }
@@ -486,12 +515,13 @@ mod tests {
             .collect()
     }
 
-    /// The tokens the bitmaps give, and the "!" and "?" counts.
-    fn bitmap_tokens(text: &str) -> (Vec<&str>, usize, usize) {
-        let mut t = Tokenizer::default();
+    /// The tokens the bitmaps give, and the "!" and "?" counts, from a
+    /// tokenizer that may have seen other texts before.
+    fn bitmap_tokens<'a>(t: &mut Tokenizer, text: &'a str) -> (Vec<&'a str>, usize, usize) {
         let (marks, _) = t.classify(text);
         let mut out = Vec::new();
-        let (space, punct) = (map_of(&t.maps, Map::Space), map_of(&t.maps, Map::Punct));
+        let maps = &t.maps[..MAPS * stride(text.len())];
+        let (space, punct) = (map_of(maps, Map::Space), map_of(maps, Map::Punct));
         for_each_span(text.as_bytes(), space, punct, |s, e| out.push(&text[s..e]));
         (out, marks.exclamation, marks.question)
     }
@@ -499,10 +529,12 @@ mod tests {
     #[test]
     fn splits_like_python_on_unicode_spaces_and_block_edges() {
         let long = format!("{}!? x{}\u{3000}y!!", "a".repeat(61), "b\u{2028}".repeat(30));
-        for text in
-            ["", "   ", "a", " a b ", "\u{a0}x\u{85}y\u{1680}z", "…’ “quoted” text", "(:  ...!! 'ok'", &long]
-        {
-            let (words, ex, q) = bitmap_tokens(text);
+        let texts =
+            ["", "   ", "a", " a b ", "\u{a0}x\u{85}y\u{1680}z", "…’ “quoted” text", "(:  ...!! 'ok'", &long];
+        // Twice over with one tokenizer: short texts after long ones too.
+        let mut t = Tokenizer::default();
+        for text in texts.iter().chain(&texts) {
+            let (words, ex, q) = bitmap_tokens(&mut t, text);
             assert_eq!(words, plain_tokens(text), "{text:?}");
             assert_eq!((ex, q), (text.matches('!').count(), text.matches('?').count()));
         }
@@ -511,10 +543,16 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
         #[test]
-        fn tokens_are_python_tokens(text in "([ a-zA-Z0-9!?.,:;'()#@\\-\t\n\u{1c}\u{a0}\u{2009}\u{3000}é😀…]{0,50}){0,4}") {
-            let (words, ex, q) = bitmap_tokens(&text);
-            proptest::prop_assert_eq!(words, plain_tokens(&text));
-            proptest::prop_assert_eq!((ex, q), (text.matches('!').count(), text.matches('?').count()));
+        fn tokens_are_python_tokens(texts in proptest::collection::vec(
+            "([ a-zA-Z0-9!?.,:;'()#@\\-\t\n\u{1c}\u{a0}\u{2009}\u{3000}é😀…]{0,50}){0,4}", 1..4)
+        ) {
+            // One tokenizer for all: what an earlier text left in its buffers must not matter.
+            let mut t = Tokenizer::default();
+            for text in &texts {
+                let (words, ex, q) = bitmap_tokens(&mut t, text);
+                proptest::prop_assert_eq!(words, plain_tokens(text));
+                proptest::prop_assert_eq!((ex, q), (text.matches('!').count(), text.matches('?').count()));
+            }
         }
     }
 }
