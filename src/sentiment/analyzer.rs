@@ -69,20 +69,19 @@ impl SentimentAnalyzer {
         // allcap_differential: some, but not all, tokens are ALL CAPS.
         let cap_diff = upper > 0 && upper < tokens.len();
 
+        // Words outside the lexicon (most) score 0 in `sentiment_valence`, as
+        // boosters and "kind" before "of" do here: all start at 0, and only
+        // lexicon words are scored.
         let sentiments = &mut self.sentiments;
         sentiments.clear();
-        for i in 0..tokens.len() {
-            let t = &tokens[i];
-            // Words outside the lexicon (most) score 0 in `sentiment_valence`
-            // too: that test comes first here, to spare the call.
-            if !t.in_lexicon()
-                || t.booster().is_some()
-                || (t.word() == Word::Kind && tokens.get(i + 1).is_some_and(|n| n.word() == Word::Of))
+        sentiments.resize(tokens.len(), 0.0);
+        for (i, t) in tokens.iter().enumerate() {
+            if t.in_lexicon()
+                && t.booster().is_none()
+                && !(t.word() == Word::Kind && tokens.get(i + 1).is_some_and(|n| n.word() == Word::Of))
             {
-                sentiments.push(0.0);
-                continue;
+                sentiments[i] = sentiment_valence(tokens, i, cap_diff);
             }
-            sentiments.push(sentiment_valence(tokens, i, cap_diff));
         }
         but_check(tokens, sentiments);
         score_valence(sentiments, marks)
