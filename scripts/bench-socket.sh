@@ -13,7 +13,9 @@
 # connection to the last byte written (the replay can only send as fast as the
 # engine reads, so this is end to end); "per engine CPU-second" is N divided by
 # the user+system CPU time of the engine process, i.e. what one core of engine
-# work handles; "peak RSS" is the engine's.
+# work handles; "peak RSS" is the engine's; "steal" is the share of the
+# machine's CPU time that the hypervisor gave to other guests during the run
+# (its idle seconds at the end included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
@@ -27,8 +29,14 @@ echo "generating $N tweets..."
 $bin fixtures --out "$work" --count "$N" --seed 7 2>/dev/null
 ls -l "$work/tweets.jsonl" | awk '{printf "input: %.0f MB, %.0f bytes per tweet\n", $5/1e6, $5/'"$N"'}'
 
+# CPU time the hypervisor gave to other guests ("steal", from /proc/stat), as a
+# share of all CPU time: a run with a high share ran on a busy host.
+cpu_ticks() { awk '/^cpu /{print $9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat; }
+
 run() {
   local name=$1; shift
+  local steal0 total0
+  read -r steal0 total0 < <(cpu_ticks)
   rm -f "$work/replay.log" "$work/engine.log"
   $bin --log info replay "$work/tweets.jsonl" --listen 127.0.0.1:0 2>"$work/replay.log" &
   local replay=$!
@@ -57,11 +65,13 @@ import json,sys
 for line in open(sys.argv[1]):
     t=json.loads(line)
     if t["table"]=="batches": print(sum(r[1] for r in t["rows"]))' "$work/engine.out")
-  local rss user sys cpu
+  local rss user sys cpu steal1 total1
   read -r rss user sys <"$work/rss"
+  read -r steal1 total1 < <(cpu_ticks)
   cpu=$(echo "$user + $sys" | bc -l)
-  printf "%-22s records %-9s socket %10.0f tweets/s   per engine CPU-second %10.0f   peak RSS %5.1f MB\n" \
-    "$name" "$records" "$rate" "$(echo "$records / $cpu" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
+  printf "%-22s records %-9s socket %10.0f tweets/s   per engine CPU-second %10.0f   peak RSS %5.1f MB   steal %4.1f%%\n" \
+    "$name" "$records" "$rate" "$(echo "$records / $cpu" | bc -l)" "$(echo "$rss / 1024" | bc -l)" \
+    "$(echo "100 * ($steal1 - $steal0) / ($total1 - $total0 + 1)" | bc -l)"
 }
 
 for _ in $(seq "$RUNS"); do run "hashtags only" --no-sentiment; done
