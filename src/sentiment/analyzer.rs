@@ -34,6 +34,8 @@ pub struct SentimentAnalyzer {
     tokenizer: Tokenizer,
     tokens: Vec<Token>,
     sentiments: Vec<f64>,
+    /// The indices of the lexicon words that were scored (all other sentiments are 0).
+    scored: Vec<usize>,
 }
 
 impl Default for SentimentAnalyzer {
@@ -50,6 +52,7 @@ impl SentimentAnalyzer {
             tokenizer: Tokenizer::default(),
             tokens: Vec::new(),
             sentiments: Vec::new(),
+            scored: Vec::new(),
         }
     }
 
@@ -72,19 +75,21 @@ impl SentimentAnalyzer {
         // Words outside the lexicon (most) score 0 in `sentiment_valence`, as
         // boosters and "kind" before "of" do here: all start at 0, and only
         // lexicon words are scored.
-        let sentiments = &mut self.sentiments;
+        let (sentiments, scored) = (&mut self.sentiments, &mut self.scored);
         sentiments.clear();
         sentiments.resize(tokens.len(), 0.0);
+        scored.clear();
         for (i, t) in tokens.iter().enumerate() {
             if t.in_lexicon()
                 && t.booster().is_none()
                 && !(t.word() == Word::Kind && tokens.get(i + 1).is_some_and(|n| n.word() == Word::Of))
             {
                 sentiments[i] = sentiment_valence(tokens, i, cap_diff);
+                scored.push(i);
             }
         }
         but_check(tokens, sentiments);
-        score_valence(sentiments, marks)
+        score_valence(sentiments, scored, marks)
     }
 }
 
@@ -348,14 +353,17 @@ fn punctuation_emphasis(marks: Marks) -> f64 {
     ep_amplifier + qm_amplifier
 }
 
-/// `score_valence` and `_sift_sentiment_scores`.
-fn score_valence(sentiments: &[f64], marks: Marks) -> Scores {
+/// `score_valence` and `_sift_sentiment_scores`, given that only the
+/// sentiments at `scored` (in order) can be other than 0 (`but_check` only
+/// scales them).
+fn score_valence(sentiments: &[f64], scored: &[usize], marks: Marks) -> Scores {
     // One pass for both of Python's loops. `sum_s` is Python 3.11's sum():
-    // plain left-to-right addition.
-    let (mut sum_s, mut pos_sum, mut neg_sum, mut neu_count) = (0.0f64, 0.0f64, 0.0f64, 0u32);
-    // Without branches (signs are unpredictable): adding 0.0 leaves a sum that is
-    // not -0.0 unchanged, and these sums never are.
-    for &s in sentiments {
+    // plain left-to-right addition. Adding 0.0 leaves a sum that is not -0.0
+    // unchanged, and these sums never are, so the zeros are only counted.
+    let (mut sum_s, mut pos_sum, mut neg_sum) = (0.0f64, 0.0f64, 0.0f64);
+    let mut neu_count = (sentiments.len() - scored.len()) as u32;
+    // Without branches: signs are unpredictable.
+    for s in scored.iter().map(|&i| sentiments[i]) {
         sum_s += s;
         pos_sum += if s > 0.0 { s + 1.0 } else { 0.0 };
         neg_sum += if s < 0.0 { s - 1.0 } else { 0.0 };
