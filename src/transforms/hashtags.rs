@@ -87,8 +87,8 @@ fn twitter_tags<const SHORTCUT: bool>(text: &str, mut f: impl FnMut(&str, bool))
     let b = text.as_bytes();
     let (mut from, mut word_to, mut in_url) = (0, 0, false);
     while let Some(hash) = next_hash(b, from) {
+        let body = hash + if b[hash] == b'#' { 1 } else { "＃".len() };
         if SHORTCUT && hash >= word_to && (hash == 0 || class(b[hash - 1]) & SPACE != 0) {
-            let body = hash + if b[hash] == b'#' { 1 } else { "＃".len() };
             let (end, has_letter, plain) = tag_body(text, body);
             if b.get(end).is_none_or(|&c| class(c) & SPACE != 0) {
                 (from, word_to, in_url) = (end, end, false);
@@ -107,7 +107,6 @@ fn twitter_tags<const SHORTCUT: bool>(text: &str, mut f: impl FnMut(&str, bool))
             from = word_to;
             continue;
         }
-        let body = hash + if b[hash] == b'#' { 1 } else { "＃".len() };
         from = body;
         // A tag starts at a hash not glued to a word (`a#b`) or an HTML entity (`&#39;`).
         if hash > 0 && glued(text, hash) {
