@@ -23,14 +23,18 @@ const MAX_SPARE: usize = 32;
 /// gathering a chunk (or ending one with a line) never moves it.
 const MIN_ALLOC: usize = CHUNK_BYTES + 64 * 1024;
 
+/// The largest allocation kept as a spare.
+const MAX_SPARE_ALLOC: usize = 4 * MIN_ALLOC;
+
 /// The buffer being filled, and earlier allocations waiting for their chunks to
 /// be dropped.
 #[derive(Debug, Default)]
 pub struct RecycledBuf {
     buf: BytesMut,
     spare: VecDeque<BytesMut>,
-    /// `buf` holds an allocation (worth keeping as a spare).
-    allocated: bool,
+    /// `buf` holds an allocation worth keeping as a spare (one of the usual
+    /// size, not one grown for a long line).
+    keep: bool,
 }
 
 impl RecycledBuf {
@@ -47,13 +51,21 @@ impl RecycledBuf {
             return &mut self.buf;
         }
         let need = self.buf.len() + additional;
-        let mut next = match self.spare.iter_mut().position(|s| s.try_reclaim(need)) {
-            Some(i) => self.spare.remove(i).expect("a position in the deque"),
-            None => BytesMut::with_capacity(need.max(MIN_ALLOC)),
+        let (mut next, keep) = match self.spare.iter_mut().position(|s| s.try_reclaim(need)) {
+            Some(i) => (self.spare.remove(i).expect("a position in the deque"), true),
+            None => {
+                // Beyond the usual size, at least double what is kept: a long
+                // line read piece by piece moves a logarithmic number of
+                // times, not once per piece.
+                let size = if need <= MIN_ALLOC { MIN_ALLOC } else { need.max(2 * self.buf.len()) };
+                // One grown for a long line is freed after use, so that spares
+                // stay bounded by MAX_SPARE chunks of the usual size.
+                (BytesMut::with_capacity(size), size <= MAX_SPARE_ALLOC)
+            }
         };
         next.extend_from_slice(&self.buf);
         let mut old = std::mem::replace(&mut self.buf, next);
-        if std::mem::replace(&mut self.allocated, true) {
+        if std::mem::replace(&mut self.keep, keep) {
             old.clear();
             if self.spare.len() == MAX_SPARE {
                 self.spare.pop_front();
@@ -116,6 +128,34 @@ mod tests {
         assert_eq!(&b[..], b"partial");
         assert!(b.capacity() >= MIN_ALLOC + 7);
         assert!(held.iter().all(|&c| c == b'x'));
+    }
+
+    #[test]
+    fn a_long_line_read_in_pieces_moves_a_few_times() {
+        let mut buf = RecycledBuf::new();
+        let piece = 64 * 1024;
+        let mut moves = 0;
+        let mut at = std::ptr::null();
+        for _ in 0..(64 << 20) / piece {
+            let b = buf.reserve(piece);
+            if b.as_ptr() != at {
+                moves += 1;
+                at = b.as_ptr();
+            }
+            b.extend(std::iter::repeat_n(b'x', piece));
+        }
+        assert_eq!(buf.len(), 64 << 20);
+        assert!(moves <= 10, "{moves} moves for 1,024 pieces");
+        // The grown allocation does not become a spare: once the line is cut
+        // off (and later dropped), the spares are all of the usual size.
+        let line = buf.get_mut().split().freeze();
+        let _ = cut(&mut buf, MIN_ALLOC, b'y');
+        drop(line);
+        assert!(!buf.spare.is_empty());
+        for s in &mut buf.spare {
+            assert!(s.try_reclaim(MIN_ALLOC));
+            assert!(s.capacity() <= MAX_SPARE_ALLOC, "a spare of {} bytes", s.capacity());
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! the peer sends. Bytes are not checked for UTF-8 here: that is the decoder's job,
 //! which counts such lines as bad records.
 
+use crate::buffer::RecycledBuf;
 use bytes::{Buf, Bytes, BytesMut};
 use std::io::{self, Read};
 use tokio_util::codec::Decoder;
@@ -94,6 +95,15 @@ impl Chunk {
             }
             rest = next;
         }
+    }
+
+    /// The chunk's bytes, if they are nothing but whole lines within the limit
+    /// (each ending in `\n`, none dropped): then they can be passed on as they
+    /// are, without a look at each line.
+    pub fn whole_lines(&self) -> Option<&Bytes> {
+        let whole = self.dropped_before.is_empty() && !self.unterminated;
+        // A chunk no longer than the limit has no line over it.
+        (whole && self.data.len() <= self.max_line_bytes).then_some(&self.data)
     }
 
     /// Number of lines in the chunk (dropped ones included).
@@ -186,14 +196,15 @@ impl LineCodec {
 }
 
 /// Reads `reader` to its end with [`LineCodec`], calling `f` on each chunk.
-/// The blocking counterpart of `FramedRead`, for stdin and files.
+/// The blocking counterpart of `FramedRead`, for stdin and files. `f` may keep
+/// a chunk's bytes (the replay sends them on): the buffer is recycled.
 pub fn read_chunks(
     mut reader: impl Read,
     max_line_bytes: usize,
     mut f: impl FnMut(&Chunk) -> io::Result<()>,
 ) -> io::Result<()> {
     let mut codec = LineCodec::new(max_line_bytes);
-    let mut buf = BytesMut::new();
+    let mut buffer = RecycledBuf::new();
     let mut block = vec![0u8; CHUNK_BYTES];
     loop {
         let n = match reader.read(&mut block) {
@@ -202,13 +213,14 @@ pub fn read_chunks(
             Err(e) => return Err(e),
         };
         if n == 0 {
-            while let Some(chunk) = codec.decode_eof(&mut buf)? {
+            while let Some(chunk) = codec.decode_eof(buffer.get_mut())? {
                 f(&chunk)?;
             }
             return Ok(());
         }
+        let buf = buffer.reserve(n);
         buf.extend_from_slice(&block[..n]);
-        while let Some(chunk) = codec.decode(&mut buf)? {
+        while let Some(chunk) = codec.decode(buf)? {
             f(&chunk)?;
         }
     }
