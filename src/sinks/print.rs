@@ -9,6 +9,7 @@ use crate::sql::SqlEngine;
 use serde_json::{Value, json};
 use std::io::{self, Write};
 use std::sync::Arc;
+use unicode_width::UnicodeWidthStr;
 
 /// Output format of printed tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -108,6 +109,9 @@ fn cell(v: &Value) -> String {
     }
 }
 
+/// Writes `rows` under `columns` as a text table: the first column left-aligned,
+/// the others right-aligned. Widths are display columns, so that tags in CJK
+/// (two columns per character) or with emoji line up like the others.
 pub fn write_aligned(
     out: &mut dyn Write,
     columns: &[impl AsRef<str>],
@@ -115,19 +119,12 @@ pub fn write_aligned(
 ) -> io::Result<()> {
     let cells: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(cell).collect()).collect();
     let widths: Vec<usize> = (0..columns.len())
-        .map(|i| {
-            cells
-                .iter()
-                .map(|r| r[i].chars().count())
-                .chain([columns[i].as_ref().chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
+        .map(|i| cells.iter().map(|r| r[i].width()).chain([columns[i].as_ref().width()]).max().unwrap_or(0))
         .collect();
     let line = |out: &mut dyn Write, row: &[String]| -> io::Result<()> {
         let mut s = String::new();
         for (i, c) in row.iter().enumerate() {
-            let pad = widths[i] - c.chars().count();
+            let pad = widths[i] - c.width();
             // Text left-aligned, numbers right-aligned.
             if i == 0 {
                 s.push_str(c);
@@ -148,4 +145,27 @@ pub fn write_aligned(
         writeln!(out, "(no rows)")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_line_up_in_display_columns() {
+        let rows: Vec<Vec<Value>> = [("#rust", 768), ("#日本語", 199), ("#café", 12), ("#🔥", 3)]
+            .into_iter()
+            .map(|(tag, n)| vec![Value::from(tag), Value::from(n)])
+            .collect();
+        let mut out = Vec::new();
+        write_aligned(&mut out, &["tag", "count"], &rows).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5, "{text}");
+        // Counts are right-aligned: every line ends at the same display column.
+        for l in &lines {
+            assert_eq!(l.width(), lines[0].width(), "{text}");
+        }
+        assert!(lines[2].starts_with("#日本語 "), "{text}");
+    }
 }
