@@ -178,11 +178,22 @@ fn http_endpoint_serves_the_latest_batch() {
 }
 
 #[test]
-fn window_options_must_fit_the_batch_interval() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tweetstream"))
-        .args(["stream", "--connect", "127.0.0.1:1", "--batch", "10s", "--window", "25s"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a multiple of the batch interval"));
+fn options_that_can_never_work_are_refused_at_once() {
+    let refused = |args: &[&str], message: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tweetstream"))
+            .arg("stream")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    };
+    refused(
+        &["--connect", "127.0.0.1:1", "--batch", "10s", "--window", "25s"],
+        "not a multiple of the batch interval",
+    );
+    // A host that does not answer yet is retried; an address without a port never works.
+    refused(&["--connect", "localhost"], "\"localhost\" is not HOST:PORT");
+    refused(&["--connect", "127.0.0.1:1", "--max-line-bytes", "0"], "at least 1 byte");
 }

@@ -33,7 +33,7 @@ tweetstream stream --kafka 127.0.0.1:9092 --topic tweets --group lab --from earl
 pub struct Args {
     /// Server to read lines from, as a TCP client (like Spark's socketTextStream).
     /// Retries with backoff until it answers, and reconnects if it goes away.
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "HOST:PORT", value_parser = super::parse_host_port)]
     pub connect: Option<String>,
 
     /// Consume a Kafka topic instead, from these bootstrap servers.
@@ -94,7 +94,7 @@ pub struct Args {
     pub stop_when_idle: Option<u64>,
 
     /// Lines longer than this are skipped and counted as bad records.
-    #[arg(long, default_value_t = DEFAULT_MAX_LINE_BYTES, value_name = "BYTES")]
+    #[arg(long, default_value_t = DEFAULT_MAX_LINE_BYTES, value_name = "BYTES", value_parser = super::parse_byte_limit)]
     pub max_line_bytes: usize,
 
     /// Also keep `tag_window`: tag counts over this much time (reduceByKeyAndWindow).
