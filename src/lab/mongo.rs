@@ -30,14 +30,51 @@ pub async fn connect(uri: &str, patience: Duration) -> anyhow::Result<Client> {
             Err(e) if start.elapsed() < patience => {
                 if !warned {
                     tracing::warn!(
-                        "MongoDB at {uri} is not answering yet ({e}); retrying for up to {patience:?}"
+                        "MongoDB at {uri} is not answering yet ({}); retrying for up to {patience:?}",
+                        short_reason(&e.to_string())
                     );
+                    tracing::debug!("MongoDB error in full: {e}");
                     warned = true;
                 }
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
-            Err(e) => anyhow::bail!("cannot reach MongoDB at {uri} after {patience:?}: {e}"),
+            Err(e) => {
+                tracing::debug!("MongoDB error in full: {e}");
+                anyhow::bail!(
+                    "cannot reach MongoDB at {uri} after {patience:?}: {}",
+                    short_reason(&e.to_string())
+                )
+            }
         }
+    }
+}
+
+/// The gist of a driver error: a failed server selection is reported with the
+/// whole topology (a few hundred characters); its I/O error ("Connection refused
+/// (os error 111)") is what a user needs. Other errors are kept whole.
+fn short_reason(error: &str) -> &str {
+    const IO: &str = "I/O error: ";
+    let Some(at) = error.find(IO) else {
+        return error;
+    };
+    let rest = &error[at + IO.len()..];
+    rest.find(", labels").map_or(rest, |end| &rest[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_connection_is_reported_in_a_few_words() {
+        // As the driver (3.x) prints it when nothing listens on the port.
+        let refused = "Kind: Server selection timeout: No available servers. Topology: { Type: Unknown, \
+            Servers: [ { Address: 127.0.0.1:27017, Type: Unknown, Error: Kind: I/O error: Connection refused \
+            (os error 111), labels: {\"SystemOverloadedError\", \"RetryableError\"}, source: None, server \
+            response: None } ] }, labels: {}, source: None, server response: None";
+        assert_eq!(short_reason(refused), "Connection refused (os error 111)");
+        let other = "Kind: Command failed: Error code 13 (Unauthorized), labels: {}";
+        assert_eq!(short_reason(other), other);
     }
 }
