@@ -33,9 +33,9 @@ pub struct SentimentAnalyzer {
     demojized: String,
     tokenizer: Tokenizer,
     tokens: Vec<Token>,
-    sentiments: Vec<f64>,
-    /// The indices of the lexicon words that were scored (all other sentiments are 0).
-    scored: Vec<usize>,
+    /// The lexicon words' sentiments, with their token indices, in order: the
+    /// other tokens' sentiments are 0, and no rule changes a 0.
+    scored: Vec<(usize, f64)>,
 }
 
 impl Default for SentimentAnalyzer {
@@ -51,7 +51,6 @@ impl SentimentAnalyzer {
             demojized: String::new(),
             tokenizer: Tokenizer::default(),
             tokens: Vec::new(),
-            sentiments: Vec::new(),
             scored: Vec::new(),
         }
     }
@@ -73,23 +72,19 @@ impl SentimentAnalyzer {
         let cap_diff = upper > 0 && upper < tokens.len();
 
         // Words outside the lexicon (most) score 0 in `sentiment_valence`, as
-        // boosters and "kind" before "of" do here: all start at 0, and only
-        // lexicon words are scored.
-        let (sentiments, scored) = (&mut self.sentiments, &mut self.scored);
-        sentiments.clear();
-        sentiments.resize(tokens.len(), 0.0);
+        // boosters and "kind" before "of" do here: only lexicon words are scored.
+        let scored = &mut self.scored;
         scored.clear();
         for (i, t) in tokens.iter().enumerate() {
             if t.in_lexicon()
                 && t.booster().is_none()
                 && !(t.word() == Word::Kind && tokens.get(i + 1).is_some_and(|n| n.word() == Word::Of))
             {
-                sentiments[i] = sentiment_valence(tokens, i, cap_diff);
-                scored.push(i);
+                scored.push((i, sentiment_valence(tokens, i, cap_diff)));
             }
         }
-        but_check(tokens, sentiments);
-        score_valence(sentiments, scored, marks)
+        but_check(tokens, scored);
+        score_valence(tokens.len(), scored, marks)
     }
 }
 
@@ -289,49 +284,51 @@ fn least_check(valence: f64, t: &[Token], i: usize) -> f64 {
 /// finds the *first* element equal to it and scales that one, so of several equal
 /// scores only the first is scaled (once per copy), and the first "but" decides.
 ///
-/// Zeros are skipped: scaling a zero leaves a zero, which changes no score. Above a
-/// few hundred scored words, the linear `index` scan (quadratic overall) is replaced
-/// by an index of positions per value, with identical results.
-fn but_check(t: &[Token], sentiments: &mut [f64]) {
+/// It runs over the scored words only (token index, sentiment). That is exact:
+/// the sentiments left out are all 0, scaling a 0 leaves a 0, and a search for
+/// a value other than 0 never stops at one. Zeros among the scored are skipped
+/// for the same reason. Above a few hundred scored words, the linear `index`
+/// scan (quadratic overall) is replaced by an index of positions per value,
+/// with identical results.
+fn but_check(t: &[Token], scored: &mut [(usize, f64)]) {
     let Some(bi) = t.iter().position(|t| t.word() == Word::But) else {
         return;
     };
-    let scale = |si: usize, v: f64| match si.cmp(&bi) {
+    let scale = |token: usize, v: f64| match token.cmp(&bi) {
         std::cmp::Ordering::Less => Some(v * 0.5),
         std::cmp::Ordering::Greater => Some(v * 1.5),
         std::cmp::Ordering::Equal => None,
     };
-    let nonzero = sentiments.iter().filter(|&&s| s != 0.0).count();
-    if nonzero <= 256 {
-        for k in 0..sentiments.len() {
-            let v = sentiments[k];
+    if scored.len() <= 256 {
+        for k in 0..scored.len() {
+            let v = scored[k].1;
             if v == 0.0 {
                 continue;
             }
-            let si = sentiments[..=k].iter().position(|&x| x == v).unwrap_or(k);
-            if let Some(scaled) = scale(si, v) {
-                sentiments[si] = scaled;
+            let first = scored[..=k].iter().position(|&(_, x)| x == v).unwrap_or(k);
+            if let Some(scaled) = scale(scored[first].0, v) {
+                scored[first].1 = scaled;
             }
         }
         return;
     }
     let mut positions: rustc_hash::FxHashMap<u64, std::collections::BTreeSet<usize>> = Default::default();
-    for (k, &s) in sentiments.iter().enumerate() {
+    for (k, &(_, s)) in scored.iter().enumerate() {
         if s != 0.0 {
             positions.entry(s.to_bits()).or_default().insert(k);
         }
     }
-    for k in 0..sentiments.len() {
-        let v = sentiments[k];
+    for k in 0..scored.len() {
+        let v = scored[k].1;
         if v == 0.0 {
             continue;
         }
         let same = positions.get_mut(&v.to_bits()).expect("every nonzero value is indexed");
-        let si = same.pop_first().expect("k itself holds v");
-        let scaled = scale(si, v).unwrap_or(v);
-        sentiments[si] = scaled;
+        let first = same.pop_first().expect("k itself holds v");
+        let scaled = scale(scored[first].0, v).unwrap_or(v);
+        scored[first].1 = scaled;
         if scaled != 0.0 {
-            positions.entry(scaled.to_bits()).or_default().insert(si);
+            positions.entry(scaled.to_bits()).or_default().insert(first);
         }
     }
 }
@@ -353,17 +350,16 @@ fn punctuation_emphasis(marks: Marks) -> f64 {
     ep_amplifier + qm_amplifier
 }
 
-/// `score_valence` and `_sift_sentiment_scores`, given that only the
-/// sentiments at `scored` (in order) can be other than 0 (`but_check` only
-/// scales them).
-fn score_valence(sentiments: &[f64], scored: &[usize], marks: Marks) -> Scores {
+/// `score_valence` and `_sift_sentiment_scores` over `tokens` sentiments, of
+/// which only the `scored` ones (in order) can be other than 0.
+fn score_valence(tokens: usize, scored: &[(usize, f64)], marks: Marks) -> Scores {
     // One pass for both of Python's loops. `sum_s` is Python 3.11's sum():
     // plain left-to-right addition. Adding 0.0 leaves a sum that is not -0.0
     // unchanged, and these sums never are, so the zeros are only counted.
     let (mut sum_s, mut pos_sum, mut neg_sum) = (0.0f64, 0.0f64, 0.0f64);
-    let mut neu_count = (sentiments.len() - scored.len()) as u32;
+    let mut neu_count = (tokens - scored.len()) as u32;
     // Without branches: signs are unpredictable.
-    for s in scored.iter().map(|&i| sentiments[i]) {
+    for &(_, s) in scored {
         sum_s += s;
         pos_sum += if s > 0.0 { s + 1.0 } else { 0.0 };
         neg_sum += if s < 0.0 { s - 1.0 } else { 0.0 };
@@ -427,13 +423,21 @@ mod tests {
         #[test]
         fn but_check_matches_python_list_semantics(
             values in proptest::collection::vec(proptest::sample::select(vec![0.0, 1.9, -1.9, 0.95, 2.85, -2.5, 3.0]), 1..700),
+            zero_scored in proptest::collection::vec(proptest::bool::ANY, 700),
             bi_seed in 0usize..10_000,
         ) {
             let bi = bi_seed % values.len();
             let mut expected = values.clone();
             but_check_python(bi, &mut expected);
-            let mut got = values.clone();
-            but_check(&tokens_with_but_at(values.len(), bi), &mut got);
+            // The scored words: every nonzero sentiment, and some zeros (a
+            // lexicon word can score 0); the others are words outside the lexicon.
+            let mut scored: Vec<(usize, f64)> =
+                values.iter().copied().enumerate().filter(|&(i, v)| v != 0.0 || zero_scored[i]).collect();
+            but_check(&tokens_with_but_at(values.len(), bi), &mut scored);
+            let mut got = vec![0.0; values.len()];
+            for (i, v) in scored {
+                got[i] = v;
+            }
             proptest::prop_assert_eq!(got, expected);
         }
     }
