@@ -20,33 +20,29 @@ pub async fn connect(uri: &str, patience: Duration) -> anyhow::Result<Client> {
     let mut backoff = Duration::from_millis(200);
     let mut warned = false;
     loop {
-        match client.database("admin").run_command(doc! { "ping": 1 }).await {
+        let e = match client.database("admin").run_command(doc! { "ping": 1 }).await {
             Ok(_) => {
                 if warned {
                     tracing::info!("MongoDB at {uri} is up");
                 }
                 return Ok(client);
             }
-            Err(e) if start.elapsed() < patience => {
-                if !warned {
-                    tracing::warn!(
-                        "MongoDB at {uri} is not answering yet ({}); retrying for up to {patience:?}",
-                        short_reason(&e.to_string())
-                    );
-                    tracing::debug!("MongoDB error in full: {e}");
-                    warned = true;
-                }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-            Err(e) => {
-                tracing::debug!("MongoDB error in full: {e}");
-                anyhow::bail!(
-                    "cannot reach MongoDB at {uri} after {patience:?}: {}",
-                    short_reason(&e.to_string())
-                )
-            }
+            Err(e) => e,
+        };
+        tracing::debug!("MongoDB error in full: {e}");
+        let text = e.to_string();
+        let reason = short_reason(&text);
+        if start.elapsed() >= patience {
+            anyhow::bail!("cannot reach MongoDB at {uri} after {patience:?}: {reason}");
         }
+        if !warned {
+            tracing::warn!(
+                "MongoDB at {uri} is not answering yet ({reason}); retrying for up to {patience:?}"
+            );
+            warned = true;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 

@@ -111,8 +111,7 @@ impl Tokenizer {
         self.lookups.clear();
         let (marks, any_apostrophe) = self.classify(text);
         let (lowered, lower, lookups) = (&self.lowered, &mut self.lower, &mut self.lookups);
-        let maps = &self.maps[..MAPS * stride(text.len())];
-        let map = |m: Map| map_of(maps, m);
+        let map = |m: Map| map_of(&self.maps, text.len(), m);
         let (upper_map, lower_map, apostrophe_map) = (map(Map::Upper), map(Map::Lower), map(Map::Apostrophe));
         for_each_span(text.as_bytes(), map(Map::Space), map(Map::Punct), |start, stop| {
             let len = stop - start;
@@ -158,7 +157,7 @@ impl Tokenizer {
         let mut marks = Marks::default();
         let (mut any_maybe_space, mut any_apostrophe) = (0, 0);
         let (whole, tail) = text.as_bytes().as_chunks::<64>();
-        for (k, out) in self.lowered.as_chunks_mut::<64>().0[..stride - 1].iter_mut().enumerate() {
+        for (k, out) in self.lowered.as_chunks_mut::<64>().0[..blocks].iter_mut().enumerate() {
             let m = match whole.get(k) {
                 Some(block) => block_masks(block, out, 4),
                 // The last bytes, zero-padded (zeros belong to no class); only
@@ -213,11 +212,11 @@ fn stride(len: usize) -> usize {
     (len + 24).div_ceil(64) + 1
 }
 
-/// One bitmap of `maps` (as laid out by [`Tokenizer::classify`]), given the
-/// text's part of it.
+/// One bitmap of `maps`, as [`Tokenizer::classify`] laid them out for a text
+/// of `len` bytes.
 #[inline(always)]
-fn map_of(maps: &[u64], m: Map) -> &[u64] {
-    let stride = maps.len() / MAPS;
+fn map_of(maps: &[u64], len: usize, m: Map) -> &[u64] {
+    let stride = stride(len);
     &maps[m as usize * stride..][..stride]
 }
 
@@ -520,8 +519,8 @@ mod tests {
     fn bitmap_tokens<'a>(t: &mut Tokenizer, text: &'a str) -> (Vec<&'a str>, usize, usize) {
         let (marks, _) = t.classify(text);
         let mut out = Vec::new();
-        let maps = &t.maps[..MAPS * stride(text.len())];
-        let (space, punct) = (map_of(maps, Map::Space), map_of(maps, Map::Punct));
+        let map = |m: Map| map_of(&t.maps, text.len(), m);
+        let (space, punct) = (map(Map::Space), map(Map::Punct));
         for_each_span(text.as_bytes(), space, punct, |s, e| out.push(&text[s..e]));
         (out, marks.exclamation, marks.question)
     }
