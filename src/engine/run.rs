@@ -82,11 +82,7 @@ pub async fn run(
             () = shutdown.cancelled() => break Ended::Shutdown,
             tick = clock.tick() => {
                 let Tick::Batch { batch_time, delay } = tick else { break Ended::ClockEnded };
-                // Chunks already queued arrived before the tick: they belong to
-                // this batch.
-                while let Ok(chunk) = source.try_recv() {
-                    engine.ingest(chunk).await;
-                }
+                take_queued(engine, &mut source).await;
                 let mut closed = engine.flush().await;
                 let storing = std::time::Instant::now();
                 let stored = match results.as_deref_mut() {
@@ -126,9 +122,7 @@ pub async fn run(
     };
     if matches!(ended, Ended::Shutdown | Ended::ClockEnded) {
         // Take what already arrived, then finish the current batch.
-        while let Ok(chunk) = source.try_recv() {
-            engine.ingest(chunk).await;
-        }
+        take_queued(engine, &mut source).await;
         'last: {
             let closed = engine.flush().await;
             if closed.parts.iter().all(|p| p.records == 0) {
@@ -151,6 +145,21 @@ pub async fn run(
     }
     printer.print_final(&engine.tables().snapshot())?;
     Ok(ended)
+}
+
+/// Ingests the chunks queued right now: they arrived before the tick, so they
+/// belong to the batch it closes. Chunks the source queues meanwhile are left
+/// for the next batch. (Draining until the queue is empty would never end while
+/// the source reads faster than the engine scores: the batch would stay open
+/// for as long as the overload lasts, and the ticks it held up would then close
+/// as a burst of empty batches.)
+async fn take_queued(engine: &mut Engine, source: &mut mpsc::Receiver<Chunk>) {
+    for _ in 0..source.len() {
+        match source.try_recv() {
+            Ok(chunk) => engine.ingest(chunk).await,
+            Err(_) => break,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -214,6 +223,42 @@ mod tests {
         assert!(snap.tag_counts.is_empty(), "the latest batch was empty");
         // The 3-batch window holds batches 2–4: the first batch's tags expired.
         assert_eq!(snap.tag_window, Some(vec![("#b".into(), 1)]));
+    }
+
+    /// A tick closes its batch with the chunks queued when it came, not with
+    /// those a fast source keeps queueing while they are ingested; otherwise an
+    /// overloaded engine would hold the batch open as long as the overload
+    /// lasts.
+    #[tokio::test(start_paused = true)]
+    async fn a_tick_takes_only_the_chunks_queued_before_it() {
+        let mut engine = engine();
+        let tables = engine.tables();
+        let queued = 256;
+        let (tx, rx) = mpsc::channel(queued);
+        for _ in 0..queued {
+            tx.send(chunk("#early\n")).await.unwrap();
+        }
+        let (tick, ticks) = mpsc::channel(1);
+        tick.send(()).await.unwrap();
+        // The source goes on reading: a late chunk whenever the queue has room.
+        let feeder = tokio::spawn(async move {
+            let mut sent = 0;
+            while sent < 4 * queued && tx.send(chunk("#late\n")).await.is_ok() {
+                sent += 1;
+            }
+            sent
+        });
+        let mut printer = Printer::new(OutputFormat::Json, None, Box::new(std::io::sink()));
+        let stop = StopWhen { batches: Some(1), ..StopWhen::default() };
+        let clock = BatchClock::manual(ticks);
+        let ended =
+            run(&mut engine, rx, quiet(clock, stop, &mut printer), CancellationToken::new()).await.unwrap();
+        assert_eq!(ended, Ended::BatchLimit);
+        let late_sent = feeder.await.unwrap();
+        assert!(late_sent > 0, "the source queued late chunks while the batch was open");
+        let snap = tables.snapshot();
+        assert_eq!(snap.batches.iter().map(|b| b.records).collect::<Vec<_>>(), vec![queued as u64]);
+        assert_eq!(snap.tag_counts, vec![("#early".into(), queued as u64)]);
     }
 
     #[tokio::test(start_paused = true)]
