@@ -111,13 +111,15 @@ pub async fn run(
                     break Ended::Idle;
                 }
             }
+            // Before the source, which always has a chunk ready while the engine
+            // is overloaded, so that the print still comes on time.
+            _ = async { timer.as_mut().expect("guarded").tick().await }, if timer.is_some() => {
+                printer.print_timer()?;
+            }
             chunk = source.recv(), if source_open => match chunk {
                 Some(chunk) => engine.ingest(chunk).await,
                 None => source_open = false,
             },
-            _ = async { timer.as_mut().expect("guarded").tick().await }, if timer.is_some() => {
-                printer.print_timer()?;
-            }
         }
     };
     if matches!(ended, Ended::Shutdown | Ended::ClockEnded) {
@@ -259,6 +261,59 @@ mod tests {
         let snap = tables.snapshot();
         assert_eq!(snap.batches.iter().map(|b| b.records).collect::<Vec<_>>(), vec![queued as u64]);
         assert_eq!(snap.tag_counts, vec![("#early".into(), queued as u64)]);
+    }
+
+    /// Records, for each write, how many chunks were still queued.
+    struct QueuedAtWrite(mpsc::Sender<Chunk>, Arc<std::sync::Mutex<Vec<usize>>>);
+
+    impl std::io::Write for QueuedAtWrite {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.1.lock().unwrap().push(self.0.max_capacity() - self.0.capacity());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The timer print comes on time even while the source always has a chunk
+    /// ready (an overloaded engine), not only once the source's queue runs dry.
+    #[tokio::test(start_paused = true)]
+    async fn the_timer_prints_while_chunks_keep_coming() {
+        let mut engine = engine();
+        let total = 4096;
+        let (tx, rx) = mpsc::channel(total);
+        for _ in 0..total {
+            tx.send(chunk("#a\n")).await.unwrap();
+        }
+        let queued_at_write = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let out = QueuedAtWrite(tx.clone(), queued_at_write.clone());
+        let mut printer = Printer::new(OutputFormat::Json, None, Box::new(out));
+        let sql = crate::sql::SqlEngine::new(engine.tables(), true, crate::sql::Limits::default());
+        printer.timer = Some((Arc::new(sql), "select 1".into()));
+        let (tick, ticks) = mpsc::channel(1);
+        let running = tokio::spawn(async move {
+            let plan = Plan {
+                clock: BatchClock::manual(ticks),
+                print_every: PrintEvery::Every(Duration::from_secs(1)),
+                stop: StopWhen::default(),
+                printer: &mut printer,
+                results: None,
+            };
+            run(&mut engine, rx, plan, CancellationToken::new()).await.unwrap()
+        });
+        // Once the engine is taking chunks, let the print time pass.
+        while tx.capacity() < 16 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::advance(Duration::from_millis(1500)).await;
+        while tx.capacity() < total {
+            tokio::task::yield_now().await;
+        }
+        drop(tick);
+        assert_eq!(running.await.unwrap(), Ended::ClockEnded);
+        let queued = queued_at_write.lock().unwrap()[0];
+        assert!(queued > 0, "the first print waited until the source's queue was empty");
     }
 
     #[tokio::test(start_paused = true)]
