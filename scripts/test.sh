@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The test command: starts Kafka and MongoDB on 127.0.0.1 (scripts/services.sh),
-# runs `cargo test` against them, and stops them again, whatever the outcome.
+# The test command: installs the system packages the tests need if missing
+# (scripts/packages.sh), starts Kafka and MongoDB on 127.0.0.1
+# (scripts/services.sh), runs `cargo test` against them, and stops them again,
+# whatever the outcome.
 # Arguments go to `cargo test` (e.g. `scripts/test.sh --test kafka_mongo`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/packages.sh
 started=0
 if ! scripts/services.sh running; then
   scripts/services.sh up >/dev/null

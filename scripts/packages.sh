@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The system packages the tests need besides Rust: psql (the PostgreSQL wire
+# protocol test) and Chromium with ChromeDriver (the dashboard's browser test).
+# Installs the missing ones with apt-get, as root or through sudo; where it
+# cannot, says what to install and fails.
+set -euo pipefail
+missing=()
+command -v psql >/dev/null || missing+=(postgresql-client)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+say() { echo "packages: $*" >&2; }
+if ! command -v apt-get >/dev/null; then
+  say "the tests need ${missing[*]} (Debian's names); install them with this system's package manager"
+  exit 1
+fi
+sudo_=""
+if [ "$(id -u)" != 0 ]; then
+  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    sudo_=sudo
+  else
+    say "the tests need ${missing[*]}; install them as root: apt-get install ${missing[*]}"
+    exit 1
+  fi
+fi
+say "installing ${missing[*]} with apt-get"
+$sudo_ apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${missing[@]}" >/dev/null
