@@ -66,17 +66,22 @@ for line in open(out):
         prints.append(datetime.strptime(d["time"], "%Y-%m-%d %H:%M:%S.%f"))
     elif d.get("table") == "batches":
         batches = d["rows"]  # the last 20 batches, as of the end
-# Timed batches have whole-second times; the one Ctrl-C cut short has not.
-timed = [r for r in batches if len(r[0]) == len("2026-01-01 00:00:00")]
+# Timed batches have whole-second times; the one Ctrl-C cut short has not. The
+# first of them may have begun when the engine connected, mid-interval.
+timed = [r for r in batches if len(r[0]) == len("2026-01-01 00:00:00")][1:]
 records = [r[1] for r in timed]
 delays = [r[5] for r in timed]
 gaps = [(b - a).total_seconds() for a, b in zip(prints, prints[1:])]
 rss = [int(x) / 1024 for x in open(rss_path).read().split()]
-print(f"last {len(timed)} timed batches: records {min(records):,}–{max(records):,} per 1 s batch, "
-      f"scheduling delay {min(delays):.1f}–{max(delays):.1f} ms")
+if timed:
+    print(f"last {len(timed)} timed batches: records {min(records):,}–{max(records):,} per 1 s batch, "
+          f"scheduling delay {min(delays):.1f}–{max(delays):.1f} ms")
+else:
+    print("no timed batch closed: run longer")
 if gaps:
     print(f"timer print (--print-every 2s): {len(prints)} prints, gaps {min(gaps):.3f}–{max(gaps):.3f} s")
 else:
     print(f"timer print (--print-every 2s): {len(prints)} prints")
-print(f"engine RSS: {min(rss):.1f}–{max(rss):.1f} MB over the run")
+if rss:
+    print(f"engine RSS: {min(rss):.1f}–{max(rss):.1f} MB over the run")
 PY
