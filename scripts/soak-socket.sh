@@ -63,7 +63,9 @@ prints, batches = [], []
 for line in open(out):
     d = json.loads(line)
     if "query" in d:
-        prints.append(datetime.strptime(d["time"], "%Y-%m-%d %H:%M:%S.%f"))
+        # Whole seconds are written without a fraction.
+        t = d["time"] if "." in d["time"] else d["time"] + ".000"
+        prints.append(datetime.strptime(t, "%Y-%m-%d %H:%M:%S.%f"))
     elif d.get("table") == "batches":
         batches = d["rows"]  # the last 20 batches, as of the end
 # Timed batches have whole-second times; the one Ctrl-C cut short has not. The
