@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 use tweetstream::sentiment::SentimentAnalyzer;
 
 fn main() {
-    let path = std::env::var("TWEETSTREAM_SHARED")
-        .unwrap_or_else(|_| format!("{}/../shared", env!("CARGO_MANIFEST_DIR")));
-    let body = std::fs::read_to_string(format!("{path}/vader/reference.jsonl")).expect("reference.jsonl");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/vader/reference.jsonl");
+    let body = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     let rows: Vec<serde_json::Value> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let tweets: Vec<&serde_json::Value> =
         rows.iter().filter(|r| r["source"] == "tweets_GroundTruth").collect();

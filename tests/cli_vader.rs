@@ -29,8 +29,8 @@ fn run_vader(input: &[u8], args: &[&str]) -> (Vec<serde_json::Value>, String) {
 
 #[test]
 fn scores_reference_lines_like_python() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vader/reference.jsonl");
-    let body = std::fs::read_to_string(path).expect("reference.jsonl");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/vader/reference.jsonl");
+    let body = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     // Lines whose text has no '\n' can go through stdin one per line.
     let cases: Vec<serde_json::Value> = body
         .lines()

@@ -1,15 +1,12 @@
 //! The sentiment port against the reference: every line of
-//! `../shared/vader/reference.jsonl` (scores of Python vaderSentiment 3.3.2) must
-//! give identical compound, pos, neu and neg.
+//! `tests/data/vader/reference.jsonl` (scores of Python vaderSentiment 3.3.2)
+//! must give identical compound, pos, neu and neg.
 
 use std::path::PathBuf;
 use tweetstream::sentiment::{Scores, SentimentAnalyzer};
 
 fn reference_path() -> PathBuf {
-    match std::env::var_os("TWEETSTREAM_SHARED") {
-        Some(dir) => PathBuf::from(dir).join("vader/reference.jsonl"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vader/reference.jsonl"),
-    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/vader/reference.jsonl")
 }
 
 struct Case {
