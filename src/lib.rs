@@ -20,5 +20,6 @@ pub mod shutdown;
 pub mod sinks;
 pub mod sources;
 pub mod sql;
+pub mod time;
 pub mod transforms;
 pub mod tweet;

@@ -11,12 +11,12 @@ use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Replay rate, tweets per second.
-    #[arg(long, default_value_t = 1500.0)]
+    /// Replay rate, tweets per second (0.001 to 1e9).
+    #[arg(long, default_value_t = 1500.0, value_parser = super::values::rate)]
     pub rate: f64,
 
     /// Batch interval.
-    #[arg(long, default_value = "500ms", value_parser = super::parse_duration)]
+    #[arg(long, default_value = "500ms", value_parser = super::values::duration)]
     pub batch: Duration,
 
     /// Printed tables as aligned text or one JSON object per line.

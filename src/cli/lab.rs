@@ -29,7 +29,7 @@ pub struct Args {
     pub kafka: super::KafkaArgs,
 
     /// Batch interval.
-    #[arg(long, default_value = "5s", value_parser = super::parse_duration)]
+    #[arg(long, default_value = "5s", value_parser = super::values::duration)]
     pub batch: Duration,
 
     /// Keep consuming after everything produced has been counted.

@@ -21,7 +21,7 @@ pub struct Args {
     pub mode: Mode,
 
     /// Documents per insert.
-    #[arg(long, default_value_t = 1000, value_name = "N")]
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = super::values::count_in(super::values::BATCH_SIZES, "--batch-size"))]
     pub batch_size: usize,
 }
 

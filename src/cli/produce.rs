@@ -18,15 +18,11 @@ pub struct Args {
     pub date_format: DateFormat,
 
     /// Messages per second (default: as fast as possible).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::values::rate)]
     pub rate: Option<f64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    anyhow::ensure!(args.kafka.partitions >= 1, "--partitions must be at least 1");
-    if let Some(rate) = args.rate {
-        anyhow::ensure!(rate > 0.0 && rate.is_finite(), "--rate must be a positive number");
-    }
     let job = Produce {
         uri: args.mongo.uri,
         db: args.mongo.db.clone(),

@@ -16,7 +16,7 @@ pub struct Args {
     pub files: Vec<PathBuf>,
 
     /// Tweets per second, evenly spaced (default: as fast as the output takes them).
-    #[arg(long, value_name = "N", value_parser = positive_number, conflicts_with = "realtime")]
+    #[arg(long, value_name = "N", value_parser = super::values::rate, conflicts_with = "realtime")]
     pub rate: Option<f64>,
 
     /// Pace by the tweets' own timestamps (the gaps between them, not wall time).
@@ -24,7 +24,7 @@ pub struct Args {
     pub realtime: bool,
 
     /// With --realtime: play this many times faster (e.g. 60: an hour per minute).
-    #[arg(long, value_name = "X", value_parser = positive_number, default_value_t = 1.0, requires = "realtime")]
+    #[arg(long, value_name = "X", value_parser = super::values::speedup, default_value_t = 1.0, requires = "realtime")]
     pub speedup: f64,
 
     /// Start again from the first file after the last one, forever.
@@ -44,13 +44,6 @@ pub struct Args {
     /// port; the address is logged as "listening on ADDR".
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
-}
-
-fn positive_number(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
-        _ => Err(format!("{s:?} is not a positive number")),
-    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {

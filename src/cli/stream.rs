@@ -33,7 +33,7 @@ tweetstream stream --kafka 127.0.0.1:9092 --topic tweets --group lab --from earl
 pub struct Args {
     /// Server to read lines from, as a TCP client (like Spark's socketTextStream).
     /// Retries with backoff until it answers, and reconnects if it goes away.
-    #[arg(long, value_name = "HOST:PORT", value_parser = super::parse_host_port)]
+    #[arg(long, value_name = "HOST:PORT", value_parser = super::values::host_port)]
     pub connect: Option<String>,
 
     /// Consume a Kafka topic instead, from these bootstrap servers.
@@ -94,22 +94,22 @@ pub struct Args {
     pub stop_when_idle: Option<u64>,
 
     /// Lines longer than this are skipped and counted as bad records.
-    #[arg(long, default_value_t = DEFAULT_MAX_LINE_BYTES, value_name = "BYTES", value_parser = super::parse_byte_limit)]
+    #[arg(long, default_value_t = DEFAULT_MAX_LINE_BYTES, value_name = "BYTES", value_parser = super::values::byte_limit)]
     pub max_line_bytes: usize,
 
     /// Also keep `tag_window`: tag counts over this much time (reduceByKeyAndWindow).
     /// A multiple of the batch interval.
-    #[arg(long, value_parser = super::parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = super::values::duration, value_name = "DURATION")]
     pub window: Option<Duration>,
 
     /// How often the window is recomputed (default: every batch). A multiple of
     /// the batch interval.
-    #[arg(long, value_parser = super::parse_duration, value_name = "DURATION", requires = "window")]
+    #[arg(long, value_parser = super::values::duration, value_name = "DURATION", requires = "window")]
     pub slide: Option<Duration>,
 
     /// Chunks decoded and scored at once, each on its own thread (default: two
     /// per core, so that the cores stay busy while one thread waits its turn).
-    #[arg(long, value_name = "N", default_value_t = default_workers())]
+    #[arg(long, value_name = "N", default_value_t = default_workers(), value_parser = super::values::count_in(super::values::WORKERS, "--workers"))]
     pub workers: usize,
 
     /// Serve the live tables as JSON over HTTP on this address (e.g. 127.0.0.1:8080).
@@ -122,7 +122,7 @@ pub struct Args {
     pub dashboard: Option<String>,
 
     /// How often the dashboard page refreshes.
-    #[arg(long, default_value = "5s", value_parser = super::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "5s", value_parser = super::values::duration, value_name = "DURATION")]
     pub refresh: Duration,
 
     /// The statement the timer prints, in SQL over the live tables (default: the
@@ -137,11 +137,11 @@ pub struct Args {
     pub pg: Option<String>,
 
     /// Time limit of one SQL query.
-    #[arg(long, default_value = "5s", value_parser = super::parse_duration, value_name = "DURATION")]
+    #[arg(long, default_value = "5s", value_parser = super::values::duration, value_name = "DURATION")]
     pub sql_timeout: Duration,
 
     /// Rows one SQL query returns at most (the rest is cut off and flagged).
-    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = super::values::count_in(super::values::SQL_ROWS, "--sql-max-rows"))]
     pub sql_max_rows: usize,
 
     /// Keep the per-day sentiment and tag totals in MongoDB, exactly once (Kafka
@@ -211,7 +211,7 @@ pub enum BatchSpec {
 }
 
 fn parse_batch(s: &str) -> Result<BatchSpec, String> {
-    if s == "manual" { Ok(BatchSpec::Manual) } else { super::parse_duration(s).map(BatchSpec::Every) }
+    if s == "manual" { Ok(BatchSpec::Manual) } else { super::values::duration(s).map(BatchSpec::Every) }
 }
 
 fn parse_key_value(s: &str) -> Result<(String, String), String> {
@@ -225,7 +225,7 @@ fn parse_print_every(s: &str) -> Result<PrintEvery, String> {
     match s {
         "batch" => Ok(PrintEvery::Batch),
         "never" => Ok(PrintEvery::Never),
-        d => super::parse_duration(d).map(PrintEvery::Every),
+        d => super::values::duration(d).map(PrintEvery::Every),
     }
 }
 

@@ -19,7 +19,7 @@ pub struct Args {
     pub with_text: bool,
 
     /// Lines longer than this many bytes are reported and skipped.
-    #[arg(long, default_value_t = codec::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES", value_parser = super::parse_byte_limit)]
+    #[arg(long, default_value_t = codec::DEFAULT_MAX_LINE_BYTES, value_name = "BYTES", value_parser = super::values::byte_limit)]
     pub max_line_bytes: usize,
 }
 

@@ -5,7 +5,8 @@
 //! advance it). [`BatchClock::manual`] ticks when told to, for scripts and tests
 //! that must decide exactly which records fall into which batch.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use crate::time::now_millis;
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -21,10 +22,6 @@ pub enum Tick {
 pub enum BatchClock {
     Interval { period: Duration, next: Instant, next_time_ms: i64 },
     Manual { ticks: mpsc::Receiver<()> },
-}
-
-pub fn now_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 impl BatchClock {

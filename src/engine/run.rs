@@ -2,10 +2,11 @@
 //! timer print, stop conditions and shutdown, in one task.
 
 use super::Engine;
-use super::clock::{BatchClock, Tick, now_millis};
+use super::clock::{BatchClock, Tick};
 use crate::codec::Chunk;
 use crate::sinks::print::Printer;
 use crate::sinks::results::Results;
+use crate::time::now_millis;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

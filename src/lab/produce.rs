@@ -123,7 +123,7 @@ pub async fn run(job: Produce) -> anyhow::Result<Summary> {
         };
         if let Some(rate) = job.rate {
             let sent = summary.read - summary.skipped_no_text - 1;
-            tokio::time::sleep_until(start + Duration::from_secs_f64(sent as f64 / rate)).await;
+            tokio::time::sleep_until(crate::time::after_secs(start, sent as f64 / rate)).await;
         }
         let payload = msg.to_string();
         let key = doc.get_object_id("_id").map(|id| id.to_hex()).unwrap_or_default();

@@ -54,7 +54,7 @@ impl Pacer {
         let due = match self.pace {
             Pace::Fast => self.started,
             // Line k of the replay is due at started + k / rate.
-            Pace::Rate(rate) => self.started + Duration::from_secs_f64(self.sent as f64 / rate),
+            Pace::Rate(rate) => crate::time::after_secs(self.started, self.sent as f64 / rate),
             Pace::Realtime { speedup } => {
                 match crate::tweet::decode(line, crate::tweet::InputFormat::Json, &mut self.text)
                     .ok()
@@ -63,7 +63,7 @@ impl Pacer {
                     Some(stamp) => {
                         let first = *self.first_stamp.get_or_insert(stamp);
                         let offset = (stamp - first).max(0) as f64 / 1000.0 / speedup;
-                        (self.started + Duration::from_secs_f64(offset)).max(self.last_due)
+                        crate::time::after_secs(self.started, offset).max(self.last_due)
                     }
                     None => self.last_due,
                 }

@@ -3,9 +3,9 @@
 //! through the SQL engine) and the final tables, as aligned text or one JSON
 //! object per line.
 
-use crate::engine::clock::now_millis;
 use crate::engine::tables::{Snapshot, Table, format_millis};
 use crate::sql::SqlEngine;
+use crate::time::now_millis;
 use serde_json::{Value, json};
 use std::io::{self, Write};
 use std::sync::Arc;

@@ -80,6 +80,38 @@ impl Proc {
         }
     }
 
+    /// Waits (with the usual deadline) for the process to exit; returns its status.
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the process did not exit within {EVENT_TIMEOUT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything the process wrote to stderr, once it has exited.
+    pub fn rest_of_stderr(&mut self) -> String {
+        while let Ok(line) = self.stderr.recv_timeout(EVENT_TIMEOUT) {
+            self.stderr_seen.push(line);
+        }
+        self.stderr_seen.join("\n")
+    }
+
+    /// Everything left on stdout, once the process has exited.
+    pub fn rest_of_stdout(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Ok(line) = self.stdout.recv_timeout(EVENT_TIMEOUT) {
+            lines.push(line);
+        }
+        lines
+    }
+
     /// Asks the process to stop (SIGTERM), like Ctrl-C.
     pub fn terminate(&mut self) {
         let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
@@ -128,6 +160,16 @@ fn follow(r: impl std::io::Read + Send + 'static) -> Receiver<String> {
         }
     });
     rx
+}
+
+/// Runs `tweetstream ARGS` with stdin closed, to the end (with the usual
+/// deadline); returns its status, stdout lines and stderr.
+pub fn run_to_end(args: &[&str]) -> (std::process::ExitStatus, Vec<String>, String) {
+    let mut p = Proc::spawn(args);
+    drop(p.stdin.take());
+    let status = p.wait_exit();
+    let stdout = p.rest_of_stdout();
+    (status, stdout, p.rest_of_stderr())
 }
 
 /// `stream --connect ADDR --batch manual --format json` with `extra`: an

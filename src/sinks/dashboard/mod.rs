@@ -70,14 +70,10 @@ pub async fn serve(
     Ok((bound, http::spawn_app(listener, router(shared, config), shutdown, "dashboard")))
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
-
 fn render_panels(d: &Dashboard, sizes: Sizes) -> String {
     let snap = d.shared.tables.snapshot();
     let connected = d.shared.source.connected.load(Ordering::Relaxed);
-    let html = render::panels(&snap, &d.config.view, connected, now_ms(), sizes);
+    let html = render::panels(&snap, &d.config.view, connected, crate::time::now_millis(), sizes);
     d.shared.tables.release(snap);
     html
 }
