@@ -21,11 +21,18 @@ struct Running {
 /// An engine that has counted the whole tweets fixture in one batch, with HTTP
 /// and Postgres listeners on free ports.
 fn running() -> Running {
+    running_with(&[], &[])
+}
+
+/// [`running`], with more `stream` arguments and environment variables.
+fn running_with(extra: &[&str], env: &[(&str, &str)]) -> Running {
     let file = fixture("tweets.jsonl");
     let lines = expected_lines(&std::fs::read(&file).unwrap(), 1 << 20);
     let (replay, addr) = replay_listen(&file, "127.0.0.1:0", &[]);
-    let mut engine =
-        manual_engine(&addr, &["--print-every", "batch", "--http", "127.0.0.1:0", "--pg", "127.0.0.1:0"]);
+    let mut args = vec!["stream", "--connect", &addr, "--batch", "manual", "--format", "json"];
+    args.extend(["--print-every", "batch", "--http", "127.0.0.1:0", "--pg", "127.0.0.1:0"]);
+    args.extend_from_slice(extra);
+    let mut engine = Proc::spawn_env(&args, env);
     let http = logged_http_addr(&engine.wait_stderr("http: serving the tables on http://"));
     let pg = engine.wait_stderr("pg: serving SQL on postgresql://");
     let pg_port = pg.rsplit("-p ").next().unwrap().trim_end_matches(')').trim().to_owned();
@@ -141,6 +148,85 @@ fn post_sql_answers_json_and_400_on_errors() {
         assert_eq!(status, 400, "{sql}: {body}");
         assert!(body["error"].as_str().unwrap().contains(needle), "{sql}: {body}");
     }
+}
+
+/// Statements that would change the shared SQL engine for every later client.
+const CHANGES: &[&str] = &[
+    "PRAGMA hard_heap_limit=100000",
+    "PRAGMA soft_heap_limit=100000",
+    "PRAGMA temp_store_directory='/tmp'",
+    "PRAGMA temp_store=file",
+    "PRAGMA writable_schema=1",
+    "PRAGMA query_only=0",
+    "BEGIN",
+    "SAVEPOINT s",
+    "ATTACH ':memory:' AS m",
+];
+
+/// A query that needs about 400 KB of SQLite's memory, and its answer
+/// (200 strings of 2,000 hex digits, joined by 199 commas).
+const NEEDS_400KB: (&str, &str) = (
+    "with recursive r(x) as (select 1 union all select x + 1 from r where x < 200) \
+     select length(group_concat(hex(randomblob(1000)))) from r",
+    "400199",
+);
+
+#[test]
+fn no_client_can_change_the_sql_engine_over_http_or_postgres() {
+    let r = running();
+    let top = serde_json::json!(top10(&r.lines));
+    for sql in CHANGES {
+        let (status, body) = http_post(&r.http, "/sql", sql);
+        assert_eq!(status, 400, "{sql}: {body}");
+        let error = body["error"].as_str().unwrap();
+        assert!(error.contains("only queries are allowed"), "{sql}: {error}");
+        let (ok, _, err) = psql(&r.pg_port, sql);
+        assert!(!ok && err.contains("only queries are allowed"), "{sql}: {err}");
+        // Later clients are unaffected: the statement never ran.
+        let (status, body) = http_post(&r.http, "/sql", ORIGINAL);
+        assert_eq!((status, &body["rows"]), (200, &top), "after {sql}: {body}");
+        let (status, body) = http_post(&r.http, "/sql", NEEDS_400KB.0);
+        assert_eq!(status, 200, "after {sql}: {body}");
+        assert_eq!(body["rows"][0][0].to_string(), NEEDS_400KB.1);
+        let (ok, out, err) = psql(&r.pg_port, NEEDS_400KB.0);
+        assert!(ok, "after {sql}: {err}");
+        assert_eq!(out.trim(), NEEDS_400KB.1);
+    }
+    // Reading the tables' description is allowed.
+    let (status, body) = http_post(&r.http, "/sql", "PRAGMA table_info(tag_counts)");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["rows"].as_array().unwrap().len(), 2);
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_large_sort_stays_in_memory_under_the_limit() {
+    // With temporary files allowed, SQLite's sorter would spill to disk past a
+    // few MB and this sort would succeed; kept in memory, it reaches the limit
+    // and is stopped. Either way no file: SQLite's temp directory is ours.
+    let tmp = std::env::temp_dir().join(format!("tweetstream-sql-tmp-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let dir = tmp.to_str().unwrap();
+    let r = running_with(&["--sql-memory", "16MiB"], &[("SQLITE_TMPDIR", dir), ("TMPDIR", dir)]);
+    let pid = r.engine.child.id();
+    let before = peak_rss_kib(pid);
+    let sort = "with recursive r(x) as (select 1 union all select x + 1 from r where x < 5000000) \
+                select x from r order by hex(randomblob(50))";
+    let (status, body) = http_post(&r.http, "/sql", sort);
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("memory limit of 16 MiB"), "{body}");
+    let grown = peak_rss_kib(pid).saturating_sub(before);
+    assert!(grown < (16 + 16) * 1024, "peak RSS grew by {grown} KiB for a 16 MiB limit");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "files in SQLite's temp directory");
+    // The engine still answers.
+    let (status, body) = http_post(&r.http, "/sql", ORIGINAL);
+    assert_eq!((status, body["rows"].clone()), (200, serde_json::json!(top10(&r.lines))));
+    std::fs::remove_dir_all(&tmp).unwrap();
 }
 
 #[test]

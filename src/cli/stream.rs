@@ -144,6 +144,11 @@ pub struct Args {
     #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = super::values::count_in(super::values::SQL_ROWS, "--sql-max-rows"))]
     pub sql_max_rows: usize,
 
+    /// Memory SQLite may use for queries (sorts, temporary tables): a query that
+    /// needs more is stopped with an error. 1MiB to 1TiB.
+    #[arg(long, default_value = "256MiB", value_name = "SIZE", value_parser = super::values::size_in(super::values::SQL_MEMORY, "--sql-memory"))]
+    pub sql_memory: usize,
+
     /// Keep the per-day sentiment and tag totals in MongoDB, exactly once (Kafka
     /// mode): one document per partition with its totals and next offset, written
     /// atomically per batch; the engine resumes from there after a restart or crash,
@@ -260,7 +265,9 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
     anyhow::ensure!(args.workers >= 1, "--workers must be at least 1");
     let window = window_spec(&args)?;
     let mut engine = Engine::new(ops, args.workers, window);
-    let limits = sql::Limits { timeout: args.sql_timeout, max_rows: args.sql_max_rows };
+    let limits =
+        sql::Limits { timeout: args.sql_timeout, max_rows: args.sql_max_rows, memory: args.sql_memory };
+    sql::sandbox::set_process_ceiling(args.sql_memory);
     let sql = Arc::new(SqlEngine::new(engine.tables(), window.is_some(), limits));
     let timer_sql = args.print_sql.clone().unwrap_or_else(|| {
         let top = if args.top == 0 { -1 } else { args.top as i64 };

@@ -89,6 +89,37 @@ pub fn byte_limit(s: &str) -> Result<usize, String> {
     number_in(BYTE_LIMITS, "a size in bytes")(s).map(|n| n as usize)
 }
 
+/// The SQL memory limit (`--sql-memory`): 1 MiB to 1 TiB.
+pub const SQL_MEMORY: RangeInclusive<u64> = 1 << 20..=1 << 40;
+/// The largest request a listener takes (`--max-request-bytes`): 1 KiB to 1 GiB.
+pub const REQUEST_BYTES: RangeInclusive<u64> = 1 << 10..=1 << 30;
+
+/// A parser of sizes in `range`: a number of bytes, or with a unit (`KiB`,
+/// `MiB`, `GiB`, `TiB`; `K`, `M`, `G`, `T` mean the same).
+pub fn size_in(
+    range: RangeInclusive<u64>,
+    what: &'static str,
+) -> impl Fn(&str) -> Result<usize, String> + Clone {
+    move |s: &str| {
+        let t = s.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let shift = match unit.trim() {
+            "" | "B" => 0,
+            "K" | "KiB" => 10,
+            "M" | "MiB" => 20,
+            "G" | "GiB" => 30,
+            "T" | "TiB" => 40,
+            other => return Err(format!("unknown unit {other:?} in {s:?} (use KiB, MiB or GiB)")),
+        };
+        let n: u64 = num.parse().map_err(|_| format!("{s:?} is not a size (try 64MiB)"))?;
+        match n.checked_mul(1 << shift) {
+            Some(bytes) if range.contains(&bytes) => Ok(bytes as usize),
+            _ => Err(format!("{s:?}: {what} must be from {} to {} bytes", range.start(), range.end())),
+        }
+    }
+}
+
 /// A count in `range`, as a `usize`.
 pub fn count_in(
     range: RangeInclusive<u64>,
@@ -150,6 +181,17 @@ mod tests {
     }
 
     #[test]
+    fn sizes() {
+        let p = size_in(SQL_MEMORY, "the SQL memory limit");
+        assert_eq!(p("64MiB"), Ok(64 << 20));
+        assert_eq!(p("2G"), Ok(2 << 30));
+        assert_eq!(p("1048576"), Ok(1 << 20));
+        for bad in ["1KiB", "2TiB", "99999999999999999999G", "12 parsecs", "", "-1M"] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn host_ports() {
         for ok in ["localhost:9999", "127.0.0.1:1", "[::1]:9999", "tweets.example:65535"] {
             assert_eq!(host_port(ok).as_deref(), Ok(ok));
@@ -180,6 +222,9 @@ mod tests {
                     prop_assert!(BYTE_LIMITS.contains(&(b as u64)));
                 }
                 let _ = count_in(WORKERS, "--workers")(&v);
+                if let Ok(b) = size_in(SQL_MEMORY, "memory")(&v) {
+                    prop_assert!(SQL_MEMORY.contains(&(b as u64)));
+                }
                 let _ = host_port(&v);
             }
         }

@@ -7,8 +7,10 @@
 //! float8 or text, in text or binary as the client asks. Parameters are `$1`,
 //! `$2`, ...; one whose type the client leaves open is described as text.
 //! Errors come back as an ErrorResponse with SQLSTATE 42601 (syntax), 42P01
-//! (unknown table), 42703 (unknown column), 25006 (read-only), 57014 (time
-//! limit) or 22023 (a parameter or value that does not fit its type).
+//! (unknown table), 42703 (unknown column), 25006 (read-only), 42501 (not
+//! allowed: a pragma that changes a setting, a transaction), 57014 (time
+//! limit), 53200 (memory limit) or 22023 (a parameter or value that does not
+//! fit its type).
 //!
 //! SQLite's columns are loosely typed, so a statement is described by a dry
 //! run when it is parsed (parameters bound to NULL): declared columns keep
@@ -255,6 +257,8 @@ fn user_error(e: &SqlError) -> PgWireError {
     let message = e.to_string();
     let code = match e {
         SqlError::ReadOnly => "25006",
+        SqlError::NotAllowed(_) => "42501",
+        SqlError::OutOfMemory(_) => "53200",
         SqlError::Timeout(_) => "57014",
         SqlError::Invalid(m) if m.contains("no such table") => "42P01",
         SqlError::Invalid(m) if m.contains("no such column") => "42703",

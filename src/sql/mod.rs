@@ -1,12 +1,17 @@
-//! SQL over the live tables, with SQLite as the engine (see README, "SQL").
+//! SQL over the live tables, with SQLite as the engine (see docs/sql.md).
 //!
 //! Every query pins the latest snapshot first, so all the tables it reads are as
 //! of the same completed batch, while the engine goes on publishing new ones.
-//! Queries are read-only (anything that would write is refused before it runs),
-//! interrupted after a time limit, and cut at a row limit. The same path serves
-//! `tweetstream query` (through HTTP), `POST /sql`, the PostgreSQL wire protocol
-//! and the timer print.
+//! The same path serves `tweetstream query` (through HTTP), `POST /sql`, the
+//! PostgreSQL wire protocol and the timer print.
+//!
+//! Clients share these connections, so no client may change them: an
+//! authorizer lets a statement read and compute and nothing else (see
+//! [`sandbox`]); temporary storage is in memory only, so no query writes a file;
+//! and every query is interrupted past a time limit and past a memory limit, and
+//! cut at a row limit.
 
+pub mod sandbox;
 pub mod vtab;
 
 use crate::engine::tables::{ColumnType, TableKind, Tables};
@@ -15,6 +20,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, Statement};
 use serde_json::{Value, json};
 use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use vtab::Pinned;
@@ -28,11 +34,17 @@ pub struct Limits {
     pub timeout: Duration,
     /// Rows returned at most; more are cut off (`truncated`).
     pub max_rows: usize,
+    /// Bytes SQLite may hold for queries: a query running while SQLite's memory
+    /// in use is past this is interrupted.
+    pub memory: usize,
 }
+
+/// The default of [`Limits::memory`]: 256 MiB.
+pub const DEFAULT_MEMORY: usize = 256 << 20;
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { timeout: Duration::from_secs(5), max_rows: 10_000 }
+        Limits { timeout: Duration::from_secs(5), max_rows: 10_000, memory: DEFAULT_MEMORY }
     }
 }
 
@@ -72,21 +84,32 @@ impl QueryResult {
 pub enum SqlError {
     /// It would create, modify or drop something.
     ReadOnly,
+    /// It would do something else than read: a pragma that changes a setting,
+    /// a transaction, ... (what, in words).
+    NotAllowed(String),
     /// SQLite's own message: syntax error, unknown table or column, ...
     Invalid(String),
     Timeout(Duration),
+    /// It needed more memory than the limit (bytes).
+    OutOfMemory(usize),
 }
 
 impl fmt::Display for SqlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SqlError::ReadOnly => {
-                f.write_str("the live tables are read-only: only queries (select, with, explain) are allowed")
+                write!(f, "the live tables are read-only: {}", sandbox::ALLOWED)
             }
+            SqlError::NotAllowed(what) => write!(f, "{what} is not allowed: {}", sandbox::ALLOWED),
             SqlError::Invalid(msg) => f.write_str(msg),
             SqlError::Timeout(limit) => {
                 write!(f, "the query ran longer than the limit of {limit:?} and was stopped")
             }
+            SqlError::OutOfMemory(limit) => write!(
+                f,
+                "the query needed more than the SQL memory limit of {} MiB and was stopped",
+                limit.div_ceil(1 << 20)
+            ),
         }
     }
 }
@@ -102,11 +125,17 @@ pub struct SqlEngine {
     idle: Mutex<Vec<Session>>,
 }
 
-/// A connection with the live tables registered, and its pin.
+/// A connection with the live tables registered, its pin, and what the
+/// sandbox refused last.
 struct Session {
     conn: Connection,
     pinned: Pinned,
+    refused: sandbox::Refused,
 }
+
+/// Why the progress handler interrupted a query.
+const STOPPED_FOR_TIME: u8 = 1;
+const STOPPED_FOR_MEMORY: u8 = 2;
 
 impl SqlEngine {
     /// `has_window`: the run keeps `tag_window`.
@@ -119,12 +148,17 @@ impl SqlEngine {
             return Ok(s);
         }
         let setup = || -> rusqlite::Result<Session> {
-            let conn = Connection::open_in_memory()?;
+            let mut conn = Connection::open_in_memory()?;
             conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
+            conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, sandbox::MAX_VALUE_BYTES)?;
             conn.pragma_update(None, "query_only", true)?;
+            // Sorts and temporary tables stay in memory, under the memory limit;
+            // with files they would spill wherever the temp directory is.
+            conn.pragma_update(None, "temp_store", "memory")?;
             let pinned = Pinned::default();
             vtab::register(&conn, &pinned, |k| k != TableKind::TagWindow || self.has_window)?;
-            Ok(Session { conn, pinned })
+            let refused = sandbox::install(&mut conn)?;
+            Ok(Session { conn, pinned, refused })
         };
         setup().map_err(|e| SqlError::Invalid(format!("cannot open the SQL engine: {e}")))
     }
@@ -144,12 +178,39 @@ impl SqlEngine {
         let batch_time = snapshot.batch_time;
         *session.pinned.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot);
         let deadline = Instant::now() + self.limits.timeout;
-        let handler = move || Instant::now() > deadline;
+        let memory = self.limits.memory as i64;
+        let stopped = Arc::new(AtomicU8::new(0));
+        let why = stopped.clone();
+        let handler = move || {
+            let reason = if Instant::now() > deadline {
+                STOPPED_FOR_TIME
+            } else if sandbox::memory_used() > memory {
+                STOPPED_FOR_MEMORY
+            } else {
+                return false;
+            };
+            why.store(reason, Ordering::Relaxed);
+            true
+        };
+        *session.refused.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let result = session
             .conn
             .progress_handler(1000, Some(handler))
             .map_err(|e| SqlError::Invalid(e.to_string()))
             .and_then(|()| run(&session.conn, sql, params, self.limits))
+            .map_err(|e| match e {
+                SqlError::Timeout(_) if stopped.load(Ordering::Relaxed) == STOPPED_FOR_MEMORY => {
+                    SqlError::OutOfMemory(self.limits.memory)
+                }
+                SqlError::Invalid(m) if m.contains("out of memory") => {
+                    SqlError::OutOfMemory(self.limits.memory)
+                }
+                SqlError::NotAllowed(_) => {
+                    let what = session.refused.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    SqlError::NotAllowed(what.unwrap_or_else(|| "this statement".to_owned()))
+                }
+                other => other,
+            })
             .map(|(columns, types, rows, truncated, parameters)| QueryResult {
                 columns,
                 types,
@@ -283,6 +344,9 @@ fn sqlite_error(e: rusqlite::Error, limits: Limits) -> SqlError {
             SqlError::Timeout(limits.timeout)
         }
         rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::ReadOnly => SqlError::ReadOnly,
+        rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::AuthorizationForStatementDenied => {
+            SqlError::NotAllowed(String::new())
+        }
         rusqlite::Error::SqliteFailure(_, Some(msg)) => SqlError::Invalid(msg.clone()),
         rusqlite::Error::SqlInputError { msg, offset, .. } => {
             SqlError::Invalid(format!("{msg} (at character {})", offset + 1))
@@ -384,11 +448,14 @@ mod tests {
         let tags: Vec<(String, u64)> = (0..50).map(|i| (format!("#t{i}"), i)).collect();
         let refs: Vec<(&str, u64)> = tags.iter().map(|(t, n)| (t.as_str(), *n)).collect();
         let (tables, _) = engine_with(&refs);
-        let sql =
-            SqlEngine::new(tables.clone(), false, Limits { timeout: Duration::from_secs(5), max_rows: 10 });
+        let sql = SqlEngine::new(tables.clone(), false, Limits { max_rows: 10, ..Limits::default() });
         let r = sql.query("select * from tag_counts").unwrap();
         assert_eq!((r.rows.len(), r.truncated), (10, true));
-        let slow = SqlEngine::new(tables, false, Limits { timeout: Duration::from_millis(50), max_rows: 10 });
+        let slow = SqlEngine::new(
+            tables,
+            false,
+            Limits { timeout: Duration::from_millis(50), max_rows: 10, ..Limits::default() },
+        );
         let e = slow
             .query("with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c")
             .unwrap_err();
