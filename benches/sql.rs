@@ -65,7 +65,12 @@ fn main() {
     percentiles("in process", lat);
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let shared = http::Shared { tables: tables.clone(), source: Arc::default(), sql: sql.clone() };
+    let shared = http::Shared {
+        tables: tables.clone(),
+        source: Arc::default(),
+        sql: sql.clone(),
+        limits: Default::default(),
+    };
     let shutdown = tokio_util::sync::CancellationToken::new();
     let (addr, _) = rt.block_on(http::serve("127.0.0.1:0", shared, shutdown.clone())).unwrap();
     let request = format!(

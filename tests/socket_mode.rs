@@ -195,5 +195,5 @@ fn options_that_can_never_work_are_refused_at_once() {
     );
     // A host that does not answer yet is retried; an address without a port never works.
     refused(&["--connect", "localhost"], "\"localhost\" is not HOST:PORT");
-    refused(&["--connect", "127.0.0.1:1", "--max-line-bytes", "0"], "at least 1 byte");
+    refused(&["--connect", "127.0.0.1:1", "--max-line-bytes", "0"], "a size in bytes must be from 1 to");
 }

@@ -39,7 +39,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.rate,
             args.batch
         );
-        let replay = tokio::spawn(replay::run(plan, Output::Listen(Broadcaster::new(listener))));
+        let replay = tokio::spawn(replay::run(
+            plan,
+            Output::Listen(Broadcaster::new(listener, replay::output::DEFAULT_STALL_TIMEOUT)),
+        ));
         let addr = addr.to_string();
         let mut stream_args = stream::Args::from_command_line(&[
             "--connect",

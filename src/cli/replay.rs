@@ -3,6 +3,7 @@
 
 use crate::replay::{self, Pace, Plan, input::Selection, input::Source, output::Output};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
@@ -44,6 +45,11 @@ pub struct Args {
     /// port; the address is logged as "listening on ADDR".
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+
+    /// With --listen: a client that takes no data for this long is dropped, so
+    /// that it does not hold the other clients back.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = super::values::duration, requires = "listen")]
+    pub stall_timeout: Duration,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -67,7 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
                 tracing::info!("listening on {}", listener.local_addr()?);
-                Output::Listen(replay::output::Broadcaster::new(listener))
+                Output::Listen(replay::output::Broadcaster::new(listener, args.stall_timeout))
             }
         };
         replay::run(plan, output).await.map(drop)

@@ -10,7 +10,7 @@ use crate::engine::run::{self, Ended, PrintEvery, StopWhen};
 use crate::engine::window::WindowSpec;
 use crate::sinks::print::{OutputFormat, Printer};
 use crate::sinks::results::{Results, ResultsConfig, ResultsStore};
-use crate::sinks::{dashboard, http, pg};
+use crate::sinks::{dashboard, http, listener, pg};
 use crate::sources::kafka::positions::Positions;
 use crate::sources::kafka::{self, KafkaSource, StartFrom};
 use crate::sources::socket::{self, SourceStatus};
@@ -149,6 +149,26 @@ pub struct Args {
     #[arg(long, default_value = "256MiB", value_name = "SIZE", value_parser = super::values::size_in(super::values::SQL_MEMORY, "--sql-memory"))]
     pub sql_memory: usize,
 
+    /// Largest request a client of --http, --dashboard or --pg may send: an HTTP
+    /// body (413 above it) or a PostgreSQL message (an error, then closed).
+    #[arg(long, default_value = "1MiB", value_name = "SIZE", value_parser = super::values::size_in(super::values::REQUEST_BYTES, "--max-request-bytes"), help_heading = "Listener limits")]
+    pub max_request_bytes: usize,
+
+    /// Time a client has to send its request headers (HTTP; also the longest an
+    /// HTTP connection waits idle for its next request) or its startup message
+    /// (PostgreSQL).
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = super::values::duration, help_heading = "Listener limits")]
+    pub header_timeout: Duration,
+
+    /// A PostgreSQL connection idle this long between messages is closed.
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = super::values::duration, help_heading = "Listener limits")]
+    pub idle_timeout: Duration,
+
+    /// Connections each of --http, --dashboard and --pg serves at once; one more
+    /// is answered with an error (HTTP 503) and closed.
+    #[arg(long, default_value_t = 256, value_name = "N", value_parser = super::values::count_in(super::values::CONNECTIONS, "--max-connections"), help_heading = "Listener limits")]
+    pub max_connections: usize,
+
     /// Keep the per-day sentiment and tag totals in MongoDB, exactly once (Kafka
     /// mode): one document per partition with its totals and next offset, written
     /// atomically per batch; the engine resumes from there after a restart or crash,
@@ -280,7 +300,18 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
     let (tx, rx) = mpsc::channel(16);
     let status = Arc::new(SourceStatus::default());
     let source_stop = shutdown.child_token();
-    let shared = http::Shared { tables: engine.tables(), source: status.clone(), sql: sql.clone() };
+    let listener_limits = listener::Limits {
+        max_request_bytes: args.max_request_bytes,
+        header_timeout: args.header_timeout,
+        idle_timeout: args.idle_timeout,
+        max_connections: args.max_connections,
+    };
+    let shared = http::Shared {
+        tables: engine.tables(),
+        source: status.clone(),
+        sql: sql.clone(),
+        limits: listener_limits,
+    };
     let http_server = match &args.http {
         Some(addr) => Some(http::serve(addr, shared.clone(), source_stop.clone()).await?.1),
         None => None,
@@ -294,7 +325,7 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
         None => None,
     };
     let pg_server = match &args.pg {
-        Some(addr) => Some(pg::serve(addr, sql.clone(), source_stop.clone()).await?.1),
+        Some(addr) => Some(pg::serve(addr, sql.clone(), listener_limits, source_stop.clone()).await?.1),
         None => None,
     };
     let mut results = None;

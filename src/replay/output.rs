@@ -1,14 +1,20 @@
 //! Where replayed lines go: stdout (for `| nc -lk 9999`), or TCP clients served
 //! directly (`--listen`, like `nc -lk`): every connected client gets the stream;
 //! while none is connected the replay waits, so nothing is sent into the void; a
-//! client that disconnects does not stop the replay.
+//! client that disconnects does not stop the replay. Clients go at the pace of
+//! the slowest, so memory stays bounded; a client that stops reading for longer
+//! than the stall timeout is dropped, so it cannot hold the others back.
 
 use bytes::Bytes;
 use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::io::{AsyncWriteExt, BufWriter, Stdout};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+
+/// The default of `replay --stall-timeout`.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub enum Output {
     Stdout(BufWriter<Stdout>),
@@ -72,8 +78,9 @@ pub struct Broadcaster {
 }
 
 impl Broadcaster {
-    /// Starts accepting clients on `listener`.
-    pub fn new(listener: TcpListener) -> Self {
+    /// Starts accepting clients on `listener`; a client that takes no data for
+    /// `stall_timeout` is dropped.
+    pub fn new(listener: TcpListener, stall_timeout: Duration) -> Self {
         let (arrive, arrivals) = mpsc::channel(16);
         let accept = tokio::spawn(async move {
             loop {
@@ -91,9 +98,18 @@ impl Broadcaster {
                 let task = tokio::spawn(async move {
                     let mut stream = stream;
                     while let Some(data) = rx.recv().await {
-                        if let Err(e) = stream.write_all(&data).await {
-                            tracing::info!("client {addr} disconnected ({e})");
-                            return;
+                        match tokio::time::timeout(stall_timeout, stream.write_all(&data)).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => {
+                                tracing::info!("client {addr} disconnected ({e})");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::warn!(
+                                    "client {addr} stopped reading for {stall_timeout:?} (--stall-timeout); dropped"
+                                );
+                                return;
+                            }
                         }
                     }
                     let _ = stream.shutdown().await;

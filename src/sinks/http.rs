@@ -6,11 +6,17 @@
 //! - `GET /health`: whether the source is connected, and the latest batch;
 //! - `POST /sql` (body: one statement): `{"columns", "rows", "batch_time", "truncated"}`,
 //!   or HTTP 400 with `{"error"}`.
+//!
+//! The server holds clients to the listener limits of [`super::listener`]:
+//! a body over the limit gets 413, a body not sent within the header timeout
+//! 408, headers not sent in time close the connection.
 
+use super::listener::{self, Limits};
 use crate::engine::tables::{Tables, format_millis};
 use crate::sources::socket::SourceStatus;
 use crate::sql::SqlEngine;
-use axum::extract::{Path, Query, State};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -28,14 +34,17 @@ pub struct Shared {
     pub tables: Arc<Tables>,
     pub source: Arc<SourceStatus>,
     pub sql: Arc<SqlEngine>,
+    pub limits: Limits,
 }
 
 pub fn router(shared: Shared) -> Router {
+    let body_limit = shared.limits.max_request_bytes;
     Router::new()
         .route("/health", get(health))
         .route("/tables", get(list))
         .route("/tables/{name}", get(table))
         .route("/sql", post(sql))
+        .layer(DefaultBodyLimit::max(body_limit))
         .with_state(shared)
 }
 
@@ -46,24 +55,53 @@ pub async fn serve(
     shared: Shared,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-    let (listener, bound) = super::listen(addr, "--http").await?;
+    let (listener, bound) = listener::listen(addr, "--http").await?;
     tracing::info!("http: serving the tables on http://{bound}/tables");
-    Ok((bound, spawn_app(listener, router(shared), shutdown, "http")))
+    let limits = shared.limits;
+    Ok((bound, spawn_app(listener, router(shared), limits, shutdown, "http")))
 }
 
-/// Serves `app` on `listener` until `shutdown`; `name` is for the log.
+/// Serves `app` on `listener` under `limits` until `shutdown`; `name` is for
+/// the log.
 pub fn spawn_app(
     listener: TcpListener,
     app: Router,
+    limits: Limits,
     shutdown: CancellationToken,
     name: &'static str,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
-        if let Err(e) = server.await {
-            tracing::warn!("{name} server stopped: {e}");
-        }
-    })
+    let body = format!("{{\"error\":\"too many connections (the limit is {})\"}}", limits.max_connections);
+    let refusal = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tokio::spawn(listener::accept_loop(
+        listener,
+        limits,
+        shutdown,
+        name,
+        refusal.into_bytes(),
+        move |stream, peer, shutdown| {
+            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            async move {
+                let mut builder = hyper::server::conn::http1::Builder::new();
+                builder.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(limits.header_timeout);
+                let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                tokio::pin!(connection);
+                let ended = tokio::select! {
+                    ended = connection.as_mut() => ended,
+                    () = shutdown.cancelled() => {
+                        connection.as_mut().graceful_shutdown();
+                        connection.await
+                    }
+                };
+                if let Err(e) = ended {
+                    tracing::debug!("{name}: connection from {peer} ended: {e}");
+                }
+            }
+        },
+    ))
 }
 
 fn error(status: StatusCode, message: String) -> Response {
@@ -118,7 +156,26 @@ async fn table(
     response
 }
 
-async fn sql(State(s): State<Shared>, body: String) -> Response {
+async fn sql(State(s): State<Shared>, body: Body) -> Response {
+    let (limit, timeout) = (s.limits.max_request_bytes, s.limits.header_timeout);
+    let body = match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the statement is larger than the limit of {limit} bytes (--max-request-bytes)"),
+            );
+        }
+        Err(_) => {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("the statement did not arrive within {timeout:?} (--header-timeout)"),
+            );
+        }
+    };
+    let Ok(body) = String::from_utf8(body.to_vec()) else {
+        return error(StatusCode::BAD_REQUEST, "the statement is not UTF-8".to_owned());
+    };
     let engine = s.sql.clone();
     match tokio::task::spawn_blocking(move || engine.query(&body)).await {
         Ok(Ok(result)) => Json(result.to_json()).into_response(),

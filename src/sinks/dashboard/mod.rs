@@ -65,9 +65,10 @@ pub async fn serve(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-    let (listener, bound) = super::listen(addr, "--dashboard").await?;
+    let (listener, bound) = super::listener::listen(addr, "--dashboard").await?;
     tracing::info!("dashboard: open http://{bound}/ (refreshes every {})", render::human(config.refresh));
-    Ok((bound, http::spawn_app(listener, router(shared, config), shutdown, "dashboard")))
+    let limits = shared.limits;
+    Ok((bound, http::spawn_app(listener, router(shared, config), limits, shutdown, "dashboard")))
 }
 
 fn render_panels(d: &Dashboard, sizes: Sizes) -> String {

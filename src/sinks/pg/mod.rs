@@ -19,6 +19,9 @@
 //! a parameter) is text. Later executions are encoded with the described types,
 //! as the client expects.
 
+mod connection;
+
+use super::listener::{self, Limits};
 use crate::engine::tables::ColumnType;
 use crate::sql::{Param, QueryResult, SqlEngine, SqlError};
 use async_trait::async_trait;
@@ -268,34 +271,28 @@ fn user_error(e: &SqlError) -> PgWireError {
     pg_error(code, message)
 }
 
-/// Binds `addr` and serves until `shutdown`; returns the bound address.
+/// Binds `addr` and serves until `shutdown`, holding clients to `limits`;
+/// returns the bound address.
 pub async fn serve(
     addr: &str,
     sql: Arc<SqlEngine>,
+    limits: Limits,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-    let (listener, bound) = super::listen(addr, "--pg").await?;
+    let (listener, bound) = listener::listen(addr, "--pg").await?;
     tracing::info!("pg: serving SQL on postgresql://{bound} (psql -h {} -p {})", bound.ip(), bound.port());
     let backend = Arc::new(Backend { sql });
-    let task = tokio::spawn(async move {
-        loop {
-            let (socket, _) = tokio::select! {
-                () = shutdown.cancelled() => return,
-                accepted = listener.accept() => match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!("pg: accept failed: {e}");
-                        continue;
-                    }
-                },
-            };
-            let backend = backend.clone();
-            tokio::spawn(async move {
-                if let Err(e) = pgwire::tokio::process_socket(socket, None, backend).await {
-                    tracing::debug!("pg: connection ended: {e}");
-                }
-            });
-        }
-    });
+    let refusal = connection::fatal_bytes(
+        "53300",
+        &format!("sorry, too many clients already (the limit is {})", limits.max_connections),
+    );
+    let task = tokio::spawn(listener::accept_loop(
+        listener,
+        limits,
+        shutdown,
+        "pg",
+        refusal,
+        move |socket, peer, stop| connection::serve(socket, peer, backend.clone(), limits, stop),
+    ));
     Ok((bound, task))
 }

@@ -1,0 +1,119 @@
+//! What every listener of the engine (HTTP, the dashboard, PostgreSQL) allows
+//! a client, and the accept loop that holds them to it.
+//!
+//! A client can send any bytes at any pace, so each listener bounds:
+//! - the largest request: an HTTP body (413 above it) or a PostgreSQL message
+//!   (an ErrorResponse, then the connection is closed), so no client makes
+//!   the process buffer more than that per connection;
+//! - the time to send a request's head: HTTP headers, or PostgreSQL's startup
+//!   message (a slowloris client sending a byte a second is closed then);
+//! - idle time between requests (PostgreSQL; an HTTP connection waits for its
+//!   next request's headers at most the header timeout, as hyper starts that
+//!   clock when it is ready for a request);
+//! - the number of connections at once: one more is answered with an error
+//!   (HTTP 503, PostgreSQL SQLSTATE 53300) and closed.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The limits of one listener; see the module's doc.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub max_request_bytes: usize,
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_request_bytes: 1 << 20,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
+            max_connections: 256,
+        }
+    }
+}
+
+/// Binds a listener for the command-line option `option` (e.g. `--http`);
+/// returns it with the bound address (port 0 picks a free one).
+pub async fn listen(addr: &str, option: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for {option}: {e}"))?;
+    let bound = listener.local_addr()?;
+    Ok((listener, bound))
+}
+
+/// Accepts connections on `listener` until `shutdown`, and runs `serve` on
+/// each while fewer than `limits.max_connections` are open. A connection
+/// beyond that gets `refusal` written to it and is closed. Returns once
+/// `shutdown` has come and every connection has ended (each `serve` is
+/// handed the token, to finish gracefully).
+pub async fn accept_loop<S, F>(
+    listener: TcpListener,
+    limits: Limits,
+    shutdown: CancellationToken,
+    name: &'static str,
+    refusal: Vec<u8>,
+    serve: S,
+) where
+    S: Fn(TcpStream, SocketAddr, CancellationToken) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let refusal: Arc<[u8]> = refusal.into();
+    let tasks = TaskTracker::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, say: wait instead of spinning.
+                    tracing::warn!("{name}: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        match slots.clone().try_acquire_owned() {
+            Ok(permit) => {
+                let connection = serve(stream, peer, shutdown.clone());
+                tasks.spawn(holding(permit, connection));
+            }
+            Err(_) => {
+                tracing::warn!(
+                    "{name}: refused {peer}: already {} connections (--max-connections)",
+                    limits.max_connections
+                );
+                tasks.spawn(refuse(stream, refusal.clone()));
+            }
+        }
+    }
+    tasks.close();
+    tasks.wait().await;
+}
+
+async fn holding(permit: OwnedSemaphorePermit, connection: impl Future<Output = ()>) {
+    connection.await;
+    drop(permit);
+}
+
+/// Writes `refusal` (at most a second's wait) and closes.
+async fn refuse(mut stream: TcpStream, refusal: Arc<[u8]>) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(&refusal).await?;
+        stream.shutdown().await
+    })
+    .await;
+}

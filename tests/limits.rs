@@ -1,0 +1,267 @@
+//! Hostile clients against every listener: a 300 MB PostgreSQL message, clients
+//! that never finish their headers or startup message, idle connections, too
+//! many connections, an HTTP body over the limit, and a replay client that
+//! stops reading. Each limit is set short on the command line, so no test waits
+//! longer than the limit it checks (plus the usual deadline for failing).
+
+mod common;
+use common::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// An engine with all three listeners on free ports and `extra` arguments;
+/// returns it with the HTTP, dashboard and PostgreSQL addresses.
+fn engine(extra: &[&str]) -> (Proc, String, String, String) {
+    let mut args = vec!["--http", "127.0.0.1:0", "--dashboard", "127.0.0.1:0", "--pg", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    // Nothing listens on port 9: the source retries, the listeners serve.
+    let mut p = manual_engine("127.0.0.1:9", &args);
+    let http = logged_http_addr(&p.wait_stderr("http: serving the tables on http://"));
+    let dashboard = logged_http_addr(&p.wait_stderr("dashboard: open http://"));
+    let pg = p.wait_stderr("pg: serving SQL on postgresql://");
+    let pg = pg.split("postgresql://").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    (p, http, dashboard, pg)
+}
+
+fn connect(addr: &str) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(EVENT_TIMEOUT)).unwrap();
+    s
+}
+
+/// PostgreSQL's startup message (protocol 3.0) for user `tweetstream`.
+fn startup() -> Vec<u8> {
+    let mut body = 196_608u32.to_be_bytes().to_vec();
+    body.extend_from_slice(b"user\0tweetstream\0\0");
+    let mut m = (body.len() as u32 + 4).to_be_bytes().to_vec();
+    m.extend(body);
+    m
+}
+
+/// Reads backend messages until one of type `kind`; returns its body.
+fn read_until(s: &mut TcpStream, kind: u8) -> Vec<u8> {
+    loop {
+        let mut head = [0u8; 5];
+        s.read_exact(&mut head).unwrap_or_else(|e| panic!("waiting for {:?}: {e}", kind as char));
+        let len = u32::from_be_bytes(head[1..].try_into().unwrap()) as usize - 4;
+        let mut body = vec![0u8; len];
+        s.read_exact(&mut body).unwrap();
+        if head[0] == kind {
+            return body;
+        }
+    }
+}
+
+/// The SQLSTATE of an ErrorResponse body.
+fn sqlstate(error: &[u8]) -> String {
+    let fields = error.split(|b| *b == 0);
+    let code = fields.into_iter().find(|f| f.first() == Some(&b'C')).expect("a code field");
+    String::from_utf8_lossy(&code[1..]).into_owned()
+}
+
+/// True once the peer has closed: a read gives EOF or a reset.
+fn closed_by_peer(s: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false, // the read deadline passed
+        }
+    }
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_300_mb_postgres_message_is_refused_without_buffering_it() {
+    let (p, http, _, pg) = engine(&[]);
+    let pid = p.child.id();
+    let mut s = connect(&pg);
+    s.write_all(&startup()).unwrap();
+    read_until(&mut s, b'Z');
+    let before = peak_rss_kib(pid);
+    let size: usize = 300 << 20;
+    let mut header = vec![b'Q'];
+    header.extend_from_slice(&(size as u32 + 4).to_be_bytes());
+    s.write_all(&header).unwrap();
+    let chunk = vec![b'x'; 1 << 20];
+    s.write_all(&chunk).unwrap();
+    let error = read_until(&mut s, b'E');
+    assert_eq!(sqlstate(&error), "54000", "{}", String::from_utf8_lossy(&error));
+    assert!(String::from_utf8_lossy(&error).contains("over the limit of 1048576 bytes"));
+    // The client goes on sending the rest; the server has hung up.
+    let mut sent = chunk.len();
+    while sent < size && s.write_all(&chunk).is_ok() {
+        sent += chunk.len();
+    }
+    assert!(sent < size, "the server took all 300 MB");
+    let grown = peak_rss_kib(pid).saturating_sub(before);
+    assert!(grown < 16 * 1024 + 1024, "peak RSS grew by {grown} KiB");
+    // Everyone else is still served.
+    let (status, _) = http_get(&http, "/tables");
+    assert_eq!(status, 200);
+    let mut t = connect(&pg);
+    t.write_all(&startup()).unwrap();
+    read_until(&mut t, b'Z');
+}
+
+#[test]
+fn a_client_that_never_finishes_its_headers_or_startup_is_closed() {
+    let (_p, http, dashboard, pg) = engine(&["--header-timeout", "1s"]);
+    for addr in [&http, &dashboard] {
+        // A slowloris client: the start of a request, then a byte at a time.
+        let mut s = connect(addr);
+        s.write_all(b"GET /tables HTTP/1.1\r\nHost: x\r\n").unwrap();
+        let started = Instant::now();
+        let mut stopped = false;
+        while started.elapsed() < EVENT_TIMEOUT {
+            if s.write_all(b"X").is_err() {
+                stopped = true;
+                break;
+            }
+            s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+            let mut buf = [0u8; 64];
+            match s.read(&mut buf) {
+                Ok(_) => {
+                    stopped = true;
+                    break;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                    stopped = true;
+                    break;
+                }
+                Err(_) => {}
+            }
+        }
+        assert!(stopped, "{addr}: still open after {:?}", started.elapsed());
+    }
+    // A PostgreSQL client that connects and sends nothing.
+    let mut s = connect(&pg);
+    assert!(closed_by_peer(&mut s), "the startup timeout did not close the connection");
+    // A half-sent startup message.
+    let mut s = connect(&pg);
+    s.write_all(&startup()[..6]).unwrap();
+    assert!(closed_by_peer(&mut s));
+}
+
+#[test]
+fn idle_postgres_connections_are_closed_and_busy_ones_are_not() {
+    let (_p, _, _, pg) = engine(&["--idle-timeout", "1s"]);
+    let mut s = connect(&pg);
+    s.write_all(&startup()).unwrap();
+    read_until(&mut s, b'Z');
+    let error = read_until(&mut s, b'E');
+    assert_eq!(sqlstate(&error), "57P05", "{}", String::from_utf8_lossy(&error));
+    assert!(closed_by_peer(&mut s));
+    // A client that keeps asking stays connected past the idle timeout.
+    let mut s = connect(&pg);
+    s.write_all(&startup()).unwrap();
+    read_until(&mut s, b'Z');
+    let query = {
+        let mut m = vec![b'Q'];
+        m.extend_from_slice(&(4 + 9u32).to_be_bytes());
+        m.extend_from_slice(b"select 1\0");
+        m
+    };
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(2500) {
+        s.write_all(&query).unwrap();
+        read_until(&mut s, b'Z');
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn one_connection_over_the_limit_is_refused_with_an_error() {
+    let (_p, http, _, pg) = engine(&["--max-connections", "2"]);
+    let _held: Vec<TcpStream> = (0..2).map(|_| connect(&http)).collect();
+    // The two held connections are accepted first (the server takes them in
+    // order); a third is answered 503.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut third = connect(&http);
+    third.write_all(b"GET /tables HTTP/1.0\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    third.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("too many connections (the limit is 2)"), "{answer}");
+    drop(_held);
+
+    let held: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = connect(&pg);
+            s.write_all(&startup()).unwrap();
+            read_until(&mut s, b'Z');
+            s
+        })
+        .collect();
+    let mut third = connect(&pg);
+    third.write_all(&startup()).unwrap();
+    let error = read_until(&mut third, b'E');
+    assert_eq!(sqlstate(&error), "53300");
+    drop(held);
+    // Once the others leave, a new client is served again.
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    loop {
+        let mut s = connect(&pg);
+        s.write_all(&startup()).unwrap();
+        let mut head = [0u8; 1];
+        s.read_exact(&mut head).unwrap();
+        if head[0] == b'R' {
+            break;
+        }
+        assert!(Instant::now() < deadline, "pg still refuses after the others left");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn an_http_body_over_the_limit_gets_413() {
+    let (_p, http, _, _) = engine(&["--max-request-bytes", "4KiB"]);
+    let (status, body) = http_post(&http, "/sql", &format!("select '{}'", "x".repeat(5000)));
+    assert_eq!(status, 413, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("limit of 4096 bytes"), "{body}");
+    let (status, _) = http_post(&http, "/sql", "select 1");
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn a_replay_client_that_stops_reading_is_dropped_and_the_others_go_on() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let file = fixture("tweets.jsonl");
+    let (mut replay, addr) = replay_listen(&file, "127.0.0.1:0", &["--loop", "--stall-timeout", "1s"]);
+    let stalled = connect(&addr);
+    let mut reader = connect(&addr);
+    let received = Arc::new(AtomicU64::new(0));
+    let counter = received.clone();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 20];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                return;
+            }
+            counter.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    });
+    let line = replay.wait_stderr("stopped reading");
+    assert!(line.contains(&stalled.local_addr().unwrap().to_string()), "{line}");
+    // The reader keeps receiving after the stalled client was dropped.
+    let at_drop = received.load(Ordering::Relaxed);
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    while received.load(Ordering::Relaxed) < at_drop + (64 << 20) {
+        assert!(
+            Instant::now() < deadline,
+            "the reader got only {} bytes more",
+            received.load(Ordering::Relaxed) - at_drop
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(stalled);
+}
