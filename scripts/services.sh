@@ -5,6 +5,9 @@
 #   scripts/services.sh down     stop both (by PID) and delete their temporary data
 #   scripts/services.sh status   say what runs where
 #   scripts/services.sh running  exit 0 if both run (for scripts)
+#   scripts/services.sh kafka PORT DIR   run a Kafka broker of its own in the foreground,
+#                                        on 127.0.0.1:PORT with its data in DIR (for tests
+#                                        that stop, wipe and restart a broker)
 #
 # No real Apache Kafka or mongod can be installed on this project's machines; these two
 # speak the protocols (see README, "Kafka/Mongo mode"):
@@ -141,5 +144,10 @@ case "${1:-}" in
   down) down ;;
   status) status ;;
   running) [[ $(status) == *"kafka: running"*"mongo: running"* ]] ;;
-  *) echo "usage: $0 up|down|status|running" >&2; exit 2 ;;
+  kafka)
+    [ $# -eq 3 ] || { echo "usage: $0 kafka PORT DIR" >&2; exit 2; }
+    install
+    mkdir -p "$3"
+    exec "$(noida_bin)" start --only kafka --host 127.0.0.1 --kafka-port "$2" --data-dir "$3" ;;
+  *) echo "usage: $0 up|down|status|running|kafka PORT DIR" >&2; exit 2 ;;
 esac

@@ -37,19 +37,23 @@ pub enum Line<'a> {
 /// Where a chunk came from in a partitioned log (Kafka): the offsets
 /// `first..next` of one partition. `epoch` is the source's generation of that
 /// partition: it changes when the source rewinds, so that results of chunks read
-/// before the rewind can be recognized as stale and dropped.
+/// before the rewind can be recognized as stale and dropped. `last` is a
+/// fingerprint of the message at `next - 1`, kept with stored results so that a
+/// restart can tell whether the log still holds the message counted there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Origin {
     pub partition: i32,
     pub epoch: u64,
     pub first: i64,
     pub next: i64,
+    pub last: u64,
 }
 
 impl Origin {
     /// The range covering both (they are parts of one contiguous read).
     pub fn span(self, other: Origin) -> Origin {
-        Origin { first: self.first.min(other.first), next: self.next.max(other.next), ..self }
+        let last = if other.next > self.next { other.last } else { self.last };
+        Origin { first: self.first.min(other.first), next: self.next.max(other.next), last, ..self }
     }
 }
 

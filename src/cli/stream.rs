@@ -12,6 +12,7 @@ use crate::sinks::print::{OutputFormat, Printer};
 use crate::sinks::results::{Results, ResultsConfig, ResultsStore};
 use crate::sinks::{dashboard, http, listener, pg};
 use crate::sources::kafka::positions::Positions;
+use crate::sources::kafka::truncation::{OnGap, OnTruncation};
 use crate::sources::kafka::{self, KafkaSource, StartFrom};
 use crate::sources::socket::{self, SourceStatus};
 use crate::sql::{self, SqlEngine};
@@ -184,6 +185,19 @@ pub struct Args {
     #[arg(long, default_value = "stream_results", requires = "results", value_name = "NAME")]
     pub results_collection: String,
 
+    /// With --results: what to do when a partition's log went backwards below
+    /// the stored offset (a broker lost acknowledged messages, or the topic was
+    /// created again): stop with an error, or drop that partition's stored
+    /// results and count its log again from the start.
+    #[arg(long, value_enum, default_value_t = OnTruncation::Fail, requires = "results", value_name = "POLICY")]
+    pub on_truncation: OnTruncation,
+
+    /// With --results: what to do when messages were deleted from the log
+    /// (retention) before they were counted: stop with an error, or continue at
+    /// the first offset that still exists.
+    #[arg(long, value_enum, default_value_t = OnGap::Fail, requires = "results", value_name = "POLICY")]
+    pub on_gap: OnGap,
+
     /// Testing aid: abort the process right after this many batches have stored
     /// records, before offsets are committed to Kafka.
     #[arg(long, hide = true, requires = "results")]
@@ -300,6 +314,8 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
     let (tx, rx) = mpsc::channel(16);
     let status = Arc::new(SourceStatus::default());
     let source_stop = shutdown.child_token();
+    // Stops the engine like a shutdown; a source cancels it when it must end the run.
+    let engine_stop = shutdown.child_token();
     let listener_limits = listener::Limits {
         max_request_bytes: args.max_request_bytes,
         header_timeout: args.header_timeout,
@@ -331,7 +347,11 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
     let mut results = None;
     let source = match (&args.connect, &args.kafka) {
         (Some(addr), _) => {
-            tokio::spawn(socket::run(addr.clone(), args.max_line_bytes, tx, status, source_stop.clone()))
+            let socket = socket::run(addr.clone(), args.max_line_bytes, tx, status, source_stop.clone());
+            tokio::spawn(async move {
+                socket.await;
+                Ok(())
+            })
         }
         (None, Some(brokers)) => {
             let mut src = KafkaSource {
@@ -343,6 +363,8 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
                 start_at: extras.kafka_start_at.clone(),
                 positions: None,
                 options: args.kafka_options.clone(),
+                on_truncation: args.on_truncation,
+                on_gap: args.on_gap,
             };
             let store = match &args.results {
                 Some(uri) => {
@@ -354,7 +376,7 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
                         topic: args.topic.clone(),
                     };
                     let store = ResultsStore::connect(&config).await?;
-                    src.positions = Some(Arc::new(Positions::new(store.resume_from())));
+                    src.positions = Some(Arc::new(Positions::new(store.resume_from(), store.reset_to())));
                     Some(store)
                 }
                 None => None,
@@ -365,7 +387,7 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
                 r.crash_after_stores = args.crash_after_stores;
                 results = Some(r);
             }
-            tokio::spawn(kafka::run(src, consumer, tx, status, source_stop.clone()))
+            tokio::spawn(kafka::run(src, consumer, tx, status, source_stop.clone(), engine_stop.clone()))
         }
         (None, None) => anyhow::bail!("give --connect HOST:PORT or --kafka BROKERS"),
     };
@@ -388,9 +410,11 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
         printer: &mut printer,
         results: results.as_mut(),
     };
-    let ended = run::run(&mut engine, rx, plan, shutdown).await;
+    let ended = run::run(&mut engine, rx, plan, engine_stop).await;
     source_stop.cancel();
-    let _ = source.await;
+    // A source that found its input untrustworthy stopped the engine: its
+    // error is the run's.
+    let source_failed = source.await.ok().and_then(Result::err);
     // Servers stop taking connections at once; the open ones (a dashboard
     // page or a driver keeping its connection alive) get a moment to finish.
     for mut server in [http_server, dashboard_server, pg_server].into_iter().flatten() {
@@ -398,7 +422,10 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
             server.abort();
         }
     }
-    ended
+    match source_failed {
+        Some(e) => Err(e),
+        None => ended,
+    }
 }
 
 /// What the dashboard says about this run.

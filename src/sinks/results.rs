@@ -22,7 +22,7 @@
 use crate::engine::Totals;
 use crate::engine::batch::{Batch, DayStats};
 use crate::sources::kafka::KafkaConsumer;
-use crate::sources::kafka::positions::{Positions, ResumeFrom};
+use crate::sources::kafka::positions::{Positions, ResetTo, Resume, ResumeFrom};
 use crate::tweet::date::parse_date;
 use futures_util::TryStreamExt;
 use mongodb::Collection;
@@ -53,10 +53,12 @@ pub struct ResultsStore {
     topic: String,
 }
 
-/// What one partition has stored: its totals and where they end.
+/// What one partition has stored: its totals, where they end, and the
+/// fingerprint of the message counted last (at `next_offset - 1`).
 struct Stored {
     next_offset: i64,
     totals: Totals,
+    last: Option<u64>,
 }
 
 impl ResultsStore {
@@ -92,8 +94,36 @@ impl ResultsStore {
         let store = self.clone();
         Arc::new(move |partition| {
             let store = store.clone();
-            Box::pin(async move { Ok(store.load(partition).await?.map(|s| s.next_offset)) })
+            Box::pin(async move {
+                Ok(store.load(partition).await?.map(|s| Resume { next: s.next_offset, last: s.last }))
+            })
         })
+    }
+
+    /// The reset for the Kafka source (`--on-truncation recount`): the
+    /// partition's document is replaced by an empty one ending at the offset.
+    pub fn reset_to(&self) -> ResetTo {
+        let store = self.clone();
+        Arc::new(move |partition, offset| {
+            let store = store.clone();
+            Box::pin(async move {
+                let empty = Stored { next_offset: offset, totals: Totals::default(), last: None };
+                let id = store.id(partition);
+                let d = store.document(partition, &empty);
+                store.coll.replace_one(doc! {"_id": &id}, d).upsert(true).await?;
+                Ok(())
+            })
+        })
+    }
+
+    /// The document of a partition's stored results.
+    fn document(&self, partition: i32, stored: &Stored) -> Document {
+        let mut d = to_document(stored);
+        d.insert("_id", self.id(partition));
+        d.insert("group", &self.group);
+        d.insert("topic", &self.topic);
+        d.insert("partition", partition);
+        d
     }
 
     /// A partition's stored document, if any.
@@ -116,11 +146,7 @@ impl ResultsStore {
     /// if there is none). `Ok(false)`: it does not end there.
     async fn replace_if_at(&self, partition: i32, from: i64, stored: &Stored) -> anyhow::Result<bool> {
         let id = self.id(partition);
-        let mut d = to_document(stored);
-        d.insert("_id", &id);
-        d.insert("group", &self.group);
-        d.insert("topic", &self.topic);
-        d.insert("partition", partition);
+        let d = self.document(partition, stored);
         let written = self.coll.replace_one(doc! {"_id": &id, "next_offset": from}, d).upsert(true).await;
         match written {
             Ok(_) => Ok(true),
@@ -277,7 +303,8 @@ impl Results {
         if self.stored.get(&p).is_none_or(|s| s.next_offset != origin.first) {
             let fresh = self.store.load(p).await?;
             // Nothing stored yet: this batch starts the partition's record.
-            let fresh = fresh.unwrap_or(Stored { next_offset: origin.first, totals: Totals::default() });
+            let fresh =
+                fresh.unwrap_or(Stored { next_offset: origin.first, totals: Totals::default(), last: None });
             self.stored.insert(p, fresh);
         }
         let stored = self.stored.get_mut(&p).expect("just ensured");
@@ -286,6 +313,7 @@ impl Results {
         }
         stored.totals.add(part);
         stored.next_offset = origin.next;
+        stored.last = Some(origin.last);
         let written = self.store.replace_if_at(p, origin.first, stored).await;
         match written {
             Ok(true) => Ok(Outcome::Stored(origin.next)),
@@ -331,7 +359,12 @@ fn to_document(s: &Stored) -> Document {
     tags.sort_unstable();
     let tags: Vec<Bson> =
         tags.into_iter().map(|(t, n)| Bson::Document(doc! {"tag": t, "count": n as i64})).collect();
-    doc! {"next_offset": s.next_offset, "days": days, "tags": tags, "updated": mongodb::bson::DateTime::now()}
+    let mut d = doc! {"next_offset": s.next_offset, "days": days, "tags": tags, "updated": mongodb::bson::DateTime::now()};
+    if let Some(last) = s.last {
+        // The fingerprint's bits, as BSON has no unsigned integers.
+        d.insert("last_fingerprint", last as i64);
+    }
+    d
 }
 
 fn from_document(d: &Document) -> anyhow::Result<Stored> {
@@ -355,7 +388,9 @@ fn from_document(d: &Document) -> anyhow::Result<Stored> {
         let name = tag.get_str("tag").map_err(|_| bad("tag"))?;
         *totals.tags.entry(name.into()).or_default() += int(tag, "count")? as u64;
     }
-    Ok(Stored { next_offset: int(d, "next_offset")?, totals })
+    // Documents written before fingerprints were kept have none.
+    let last = d.get("last_fingerprint").map(|_| int(d, "last_fingerprint").map(|n| n as u64)).transpose()?;
+    Ok(Stored { next_offset: int(d, "next_offset")?, totals, last })
 }
 
 #[cfg(test)]
@@ -369,9 +404,12 @@ mod tests {
         totals.tags.insert("#a.b$c".into(), 3);
         totals.tags.insert("#z".into(), 1);
         totals.days.insert(Day::from_ymd(2015, 11, 1).unwrap(), DayStats { score_sum_e4: -12_345, count: 7 });
-        let stored = Stored { next_offset: 42, totals: totals.clone() };
+        let stored = Stored { next_offset: 42, totals: totals.clone(), last: Some(u64::MAX - 7) };
         let back = from_document(&to_document(&stored)).unwrap();
         assert_eq!(back.next_offset, 42);
         assert_eq!(back.totals, totals);
+        assert_eq!(back.last, Some(u64::MAX - 7));
+        let old = Stored { next_offset: 3, totals: Totals::default(), last: None };
+        assert_eq!(from_document(&to_document(&old)).unwrap().last, None);
     }
 }

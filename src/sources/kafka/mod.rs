@@ -11,6 +11,7 @@
 //! to Kafka after it has stored a batch, for monitoring only.
 
 pub mod positions;
+pub mod truncation;
 
 use super::socket::SourceStatus;
 use crate::codec::{Chunk, Origin};
@@ -27,6 +28,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use truncation::{LogCheck, OnGap, OnTruncation};
 
 /// Where a group without committed offsets starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -49,6 +51,10 @@ pub struct KafkaSource {
     pub positions: Option<Arc<Positions>>,
     /// Extra librdkafka settings (`-X key=value`), applied last.
     pub options: Vec<(String, String)>,
+    /// With a results store: what to do when a partition's log went backwards.
+    pub on_truncation: OnTruncation,
+    /// With a results store: what to do when messages were deleted unread.
+    pub on_gap: OnGap,
 }
 
 /// The consumer, as the source and the results store share it.
@@ -156,21 +162,28 @@ impl KafkaSource {
 struct Pending {
     buf: BytesMut,
     origin: Origin,
+    /// Where the last line starts in `buf`, and its message's timestamp (for
+    /// the fingerprint of the last message, [`Origin::last`]).
+    last_start: usize,
+    last_timestamp: Option<i64>,
 }
 
 /// Forwards messages until `shutdown`; broker errors are logged and retried.
+/// Stored offsets that cannot be trusted end it with an error, after
+/// cancelling `abort` (which stops the engine).
 pub async fn run(
     src: KafkaSource,
     consumer: Arc<KafkaConsumer>,
     tx: mpsc::Sender<Chunk>,
     status: Arc<SourceStatus>,
     shutdown: CancellationToken,
-) {
+    abort: CancellationToken,
+) -> anyhow::Result<()> {
     let mut pending: Vec<Pending> = Vec::new();
     let mut last_error: Option<Instant> = None;
     loop {
         let first = tokio::select! {
-            () = shutdown.cancelled() => return,
+            () = shutdown.cancelled() => return Ok(()),
             m = consumer.recv() => m,
         };
         let mut next = Some(first);
@@ -181,9 +194,16 @@ pub async fn run(
                     if !status.connected.swap(true, Ordering::Relaxed) || last_error.take().is_some() {
                         tracing::info!("receiving from topic {}", src.topic);
                     }
-                    if let Some((epoch, first)) = admit(&src, &consumer, &msg, &shutdown).await {
-                        append(&mut pending, &msg, epoch, first, src.max_line_bytes, &tx).await;
-                        n += 1;
+                    match admit(&src, &consumer, &msg, &shutdown).await {
+                        Ok(Some((epoch, first))) => {
+                            append(&mut pending, &msg, epoch, first, src.max_line_bytes, &tx).await;
+                            n += 1;
+                        }
+                        Ok(None) => {}
+                        Err(e) => {
+                            abort.cancel();
+                            return Err(e);
+                        }
                     }
                 }
                 Err(e) => {
@@ -201,7 +221,7 @@ pub async fn run(
         }
         for p in pending.drain(..) {
             if send(&tx, p, src.max_line_bytes).await.is_err() {
-                return;
+                return Ok(());
             }
         }
     }
@@ -209,64 +229,154 @@ pub async fn run(
 
 /// Whether a message is forwarded, as `(epoch, first offset of its range)`.
 /// Without a results store every message is; with one, see [`Positions::check`].
+/// An error is fatal: the stored offsets cannot be trusted (see [`truncation`]).
 async fn admit(
     src: &KafkaSource,
     consumer: &KafkaConsumer,
     msg: &BorrowedMessage<'_>,
     shutdown: &CancellationToken,
-) -> Option<(u64, i64)> {
+) -> anyhow::Result<Option<(u64, i64)>> {
     let (partition, offset) = (msg.partition(), msg.offset());
-    let Some(positions) = &src.positions else { return Some((0, offset)) };
+    let Some(positions) = &src.positions else { return Ok(Some((0, offset))) };
     let verdict = match positions.check(partition, offset) {
-        Some(verdict) => verdict,
-        None => start_partition(positions, partition, offset, shutdown).await?,
+        Some(Verdict::Restart) => {
+            tracing::warn!(
+                "partition {partition}: the consumer went back to offset {offset} by itself; \
+                 checking the log against the stored results"
+            );
+            start_partition(src, consumer, positions, partition, offset, shutdown).await?
+        }
+        Some(verdict) => Some(verdict),
+        None => start_partition(src, consumer, positions, partition, offset, shutdown).await?,
     };
-    match verdict {
-        Verdict::Take { epoch, first } => Some((epoch, first)),
-        Verdict::Skip => None,
-        Verdict::Gap { to } => {
-            seek_back(src, consumer, positions, partition, to);
+    Ok(match verdict {
+        Some(Verdict::Take { epoch, first }) => Some((epoch, first)),
+        Some(Verdict::Gap { to }) => {
+            seek_back(src, consumer, positions, partition, to)?;
             None
         }
-    }
+        Some(Verdict::Skip | Verdict::Restart) | None => None,
+    })
 }
 
 /// Starts tracking a partition seen for the first time (at `offset`) from its
-/// stored position, and decides about that first message.
+/// stored position, once its log is checked against that position, and
+/// decides about that first message (`None`: shut down meanwhile).
 async fn start_partition(
+    src: &KafkaSource,
+    consumer: &KafkaConsumer,
     positions: &Positions,
     partition: i32,
     offset: i64,
     shutdown: &CancellationToken,
-) -> Option<Verdict> {
-    let stored = resume_from(positions, partition, shutdown).await?;
-    positions.start(partition, stored.unwrap_or(offset));
-    match stored {
-        Some(at) if offset < at => tracing::info!(
-            "partition {partition}: resuming at offset {at}, where the stored results end \
-                 (offsets {offset}..{at} were already counted: skipping them)"
-        ),
-        Some(at) => {
-            tracing::info!("partition {partition}: resuming at offset {at}, where the stored results end")
+) -> anyhow::Result<Option<Verdict>> {
+    let Some(stored) = retrying(
+        shutdown,
+        || positions.resume_from(partition),
+        || format!("partition {partition}: cannot read the stored position"),
+    )
+    .await
+    else {
+        return Ok(None);
+    };
+    let Some(stored) = stored else {
+        positions.start(partition, offset);
+        return Ok(positions.check(partition, offset));
+    };
+    let config = kafka_config(&src.brokers);
+    let check = retrying(
+        shutdown,
+        || async {
+            tokio::task::block_in_place(|| {
+                truncation::check_log(consumer, &config, &src.topic, partition, stored.next, stored.last)
+            })
+        },
+        || format!("partition {partition}: cannot check the log"),
+    )
+    .await;
+    let (topic, next) = (&src.topic, stored.next);
+    match check {
+        None => return Ok(None),
+        Some(LogCheck::Intact) => positions.start(partition, next),
+        Some(LogCheck::Truncated { why, low }) => match src.on_truncation {
+            OnTruncation::Fail => anyhow::bail!(
+                "topic {topic} partition {partition}: {why}. The log went backwards (a broker lost \
+                 acknowledged messages, or the topic was created again), so the stored results for \
+                 offsets 0..{next} no longer match it; nothing more was stored. To count this \
+                 partition again from its start, run with --on-truncation recount"
+            ),
+            OnTruncation::Recount => {
+                tracing::warn!(
+                    "topic {topic} partition {partition}: {why}; --on-truncation recount: dropping its \
+                     stored results and counting it again from offset {low}"
+                );
+                let reset = retrying(
+                    shutdown,
+                    || positions.reset_store(partition, low),
+                    || format!("partition {partition}: cannot reset the stored results"),
+                )
+                .await;
+                if reset.is_none() {
+                    return Ok(None);
+                }
+                // A consumer past `low` seeks back to it at the first check.
+                positions.start(partition, low);
+                return Ok(positions.check(partition, offset));
+            }
+        },
+        Some(LogCheck::Gap { low }) => {
+            gap(src, partition, next, low)?;
+            positions.start(partition, next);
+            positions.skip_hole(partition, low);
         }
-        None => {}
     }
-    positions.check(partition, offset)
+    if offset < next {
+        tracing::info!(
+            "partition {partition}: resuming at offset {next}, where the stored results end \
+             (offsets {offset}..{next} were already counted: skipping them)"
+        );
+    } else {
+        tracing::info!("partition {partition}: resuming at offset {next}, where the stored results end");
+    }
+    Ok(positions.check(partition, offset))
 }
 
-/// The stored position of a partition, retrying while the store is unreachable
-/// (`None` from the outer option: shut down meanwhile).
-async fn resume_from(
-    positions: &Positions,
-    partition: i32,
+/// Offsets `next..low` were deleted before they were counted: an error, or a
+/// logged skip with `--on-gap skip`.
+fn gap(src: &KafkaSource, partition: i32, next: i64, low: i64) -> anyhow::Result<()> {
+    let what = format!(
+        "topic {} partition {partition}: offsets {next}..{low} were deleted from the log (retention) \
+         before they were counted",
+        src.topic
+    );
+    match src.on_gap {
+        OnGap::Fail => {
+            anyhow::bail!("{what}; to continue at offset {low} without them, run with --on-gap skip")
+        }
+        OnGap::Skip => {
+            tracing::error!("{what}; --on-gap skip: continuing at offset {low}");
+            Ok(())
+        }
+    }
+}
+
+/// Runs `attempt` until it succeeds, with backoff, logging `what` on each
+/// failure (`None`: shut down meanwhile).
+async fn retrying<T, F, Fut>(
     shutdown: &CancellationToken,
-) -> Option<Option<i64>> {
+    mut attempt: F,
+    what: impl Fn() -> String,
+) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
     let mut backoff = Duration::from_millis(200);
     loop {
-        match positions.resume_from(partition).await {
-            Ok(stored) => return Some(stored),
+        match attempt().await {
+            Ok(v) => return Some(v),
             Err(e) => {
-                tracing::warn!("partition {partition}: cannot read the stored position ({e:#}); retrying");
+                tracing::warn!("{} ({e:#}); retrying", what());
                 tokio::select! {
                     () = shutdown.cancelled() => return None,
                     () = tokio::time::sleep(backoff) => {}
@@ -278,30 +388,33 @@ async fn resume_from(
 }
 
 /// Seeks `partition` back to `to`, unless those offsets are gone from the topic.
-fn seek_back(src: &KafkaSource, consumer: &KafkaConsumer, positions: &Positions, partition: i32, to: i64) {
+fn seek_back(
+    src: &KafkaSource,
+    consumer: &KafkaConsumer,
+    positions: &Positions,
+    partition: i32,
+    to: i64,
+) -> anyhow::Result<()> {
     let timeout = Duration::from_secs(10);
     tokio::task::block_in_place(|| {
-        match consumer.fetch_watermarks(&src.topic, partition, timeout) {
-            Ok((low, _)) if low > to => {
-                tracing::error!(
-                    "partition {partition}: offsets {to}..{low} were deleted from the topic before they \
-                     were counted; continuing at {low}"
-                );
-                positions.skip_hole(partition, low);
-                if let Err(e) = consumer.seek(&src.topic, partition, Offset::Offset(low), timeout) {
-                    tracing::warn!("partition {partition}: seek to {low} failed: {e}");
-                    positions.seek_failed(partition);
-                }
-                return;
+        if let Ok((low, _)) = consumer.fetch_watermarks(&src.topic, partition, timeout)
+            && low > to
+        {
+            gap(src, partition, to, low)?;
+            positions.skip_hole(partition, low);
+            if let Err(e) = consumer.seek(&src.topic, partition, Offset::Offset(low), timeout) {
+                tracing::warn!("partition {partition}: seek to {low} failed: {e}");
+                positions.seek_failed(partition);
             }
-            _ => {}
+            return Ok(());
         }
         tracing::info!("partition {partition}: seeking back to offset {to}");
         if let Err(e) = consumer.seek(&src.topic, partition, Offset::Offset(to), timeout) {
             tracing::warn!("partition {partition}: seek to {to} failed: {e}; trying again");
             positions.seek_failed(partition);
         }
-    });
+        Ok(())
+    })
 }
 
 /// Appends a message to its partition's pending chunk (sending that chunk
@@ -321,13 +434,16 @@ async fn append(
             if let Some(i) = found {
                 let _ = send(tx, pending.swap_remove(i), max_line_bytes).await;
             }
-            let origin = Origin { partition, epoch, first, next: first };
-            pending.push(Pending { buf: BytesMut::with_capacity(64 * 1024), origin });
+            let origin = Origin { partition, epoch, first, next: first, last: 0 };
+            let buf = BytesMut::with_capacity(64 * 1024);
+            pending.push(Pending { buf, origin, last_start: 0, last_timestamp: None });
             pending.len() - 1
         }
     };
     let p = &mut pending[index];
     let start = p.buf.len();
+    p.last_start = start;
+    p.last_timestamp = msg.timestamp().to_millis();
     p.buf.extend_from_slice(msg.payload().unwrap_or_default());
     for b in &mut p.buf[start..] {
         if *b == b'\n' || *b == b'\r' {
@@ -338,7 +454,9 @@ async fn append(
     p.origin.next = msg.offset() + 1;
 }
 
-async fn send(tx: &mpsc::Sender<Chunk>, p: Pending, max_line_bytes: usize) -> Result<(), ()> {
+async fn send(tx: &mpsc::Sender<Chunk>, mut p: Pending, max_line_bytes: usize) -> Result<(), ()> {
+    let last_line = &p.buf[p.last_start..p.buf.len() - 1];
+    p.origin.last = truncation::fingerprint(last_line, p.last_timestamp);
     let chunk = Chunk::from_lines(p.buf.freeze(), max_line_bytes, Some(p.origin));
     tx.send(chunk).await.map_err(drop)
 }

@@ -4,7 +4,10 @@
 //!
 //! The source forwards each partition's messages strictly in offset order from
 //! the stored position: older messages were already counted and are skipped; a
-//! jump ahead makes it seek back. The results store rewinds a partition when its
+//! jump ahead makes it seek back. A jump back that the source did not ask for
+//! (the consumer reset its position: the log may have been truncated) makes it
+//! start the partition again from the store, with the checks of
+//! [`super::truncation`]. The results store rewinds a partition when its
 //! conditional write finds that someone else stored it further (another engine of
 //! the group, after a rebalance); the rewind starts a new *epoch*, so chunks read
 //! before it are recognized as stale and dropped instead of stored.
@@ -14,9 +17,23 @@ use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Looks up the offset a partition's stored results end at (where to resume),
-/// or `None` when nothing was stored for it yet.
-pub type ResumeFrom = Arc<dyn Fn(i32) -> BoxFuture<'static, anyhow::Result<Option<i64>>> + Send + Sync>;
+/// Where a partition's stored results end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resume {
+    /// The first offset not counted.
+    pub next: i64,
+    /// The fingerprint of the message at `next - 1` (None: stored before
+    /// fingerprints were kept).
+    pub last: Option<u64>,
+}
+
+/// Looks up where a partition's stored results end (where to resume), or
+/// `None` when nothing was stored for it yet.
+pub type ResumeFrom = Arc<dyn Fn(i32) -> BoxFuture<'static, anyhow::Result<Option<Resume>>> + Send + Sync>;
+
+/// Drops a partition's stored results and makes them start again, empty, at
+/// an offset (`--on-truncation recount`).
+pub type ResetTo = Arc<dyn Fn(i32, i64) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
 
 #[derive(Clone, Copy, Debug)]
 struct Position {
@@ -28,6 +45,9 @@ struct Position {
     /// After offsets that no longer exist were given up: the offset the next
     /// forwarded range starts from (so the store's position moves past the hole).
     hole_from: Option<i64>,
+    /// A message was forwarded in this epoch: a later one below `next` means
+    /// the consumer jumped back by itself.
+    took: bool,
 }
 
 /// What to do with a message at some offset.
@@ -40,17 +60,21 @@ pub enum Verdict {
     Skip,
     /// Offsets are missing before it: seek back to `to`.
     Gap { to: i64 },
+    /// The consumer went back by itself: start the partition again from the
+    /// store (and check its log).
+    Restart,
 }
 
 pub struct Positions {
     map: Mutex<FxHashMap<i32, Position>>,
     epochs: AtomicU64,
     resume: ResumeFrom,
+    reset: ResetTo,
 }
 
 impl Positions {
-    pub fn new(resume: ResumeFrom) -> Self {
-        Positions { map: Mutex::default(), epochs: AtomicU64::new(1), resume }
+    pub fn new(resume: ResumeFrom, reset: ResetTo) -> Self {
+        Positions { map: Mutex::default(), epochs: AtomicU64::new(1), resume, reset }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, FxHashMap<i32, Position>> {
@@ -58,15 +82,20 @@ impl Positions {
     }
 
     /// The stored position of `partition`, from the results store.
-    pub async fn resume_from(&self, partition: i32) -> anyhow::Result<Option<i64>> {
+    pub async fn resume_from(&self, partition: i32) -> anyhow::Result<Option<Resume>> {
         (self.resume)(partition).await
+    }
+
+    /// Drops the partition's stored results; they start again at `offset`.
+    pub async fn reset_store(&self, partition: i32, offset: i64) -> anyhow::Result<()> {
+        (self.reset)(partition, offset).await
     }
 
     /// Starts tracking `partition` at `next` (the stored position, or the first
     /// offset Kafka delivers when nothing is stored), in a new epoch.
     pub fn start(&self, partition: i32, next: i64) {
         let epoch = self.epochs.fetch_add(1, Ordering::Relaxed);
-        self.lock().insert(partition, Position { epoch, next, seeking: false, hole_from: None });
+        self.lock().insert(partition, Position { epoch, next, seeking: false, hole_from: None, took: false });
     }
 
     /// The current epoch of `partition` (None: not assigned, or forgotten).
@@ -97,7 +126,11 @@ impl Positions {
         Some(if offset == pos.next {
             pos.next += 1;
             pos.seeking = false;
+            pos.took = true;
             Verdict::Take { epoch: pos.epoch, first: pos.hole_from.take().unwrap_or(offset) }
+        } else if offset < pos.next && pos.took && !pos.seeking {
+            map.remove(&partition);
+            Verdict::Restart
         } else if offset < pos.next || pos.seeking {
             Verdict::Skip
         } else {
@@ -131,7 +164,10 @@ mod tests {
     use super::*;
 
     fn positions() -> Positions {
-        Positions::new(Arc::new(|_| Box::pin(async { Ok(None) })))
+        Positions::new(
+            Arc::new(|_| Box::pin(async { Ok(None) })),
+            Arc::new(|_, _| Box::pin(async { Ok(()) })),
+        )
     }
 
     #[test]
@@ -150,6 +186,9 @@ mod tests {
         pos.skip_hole(0, 9);
         assert_eq!(pos.check(0, 9), Some(Verdict::Take { epoch, first: 7 }), "the range covers the hole");
         assert_eq!(pos.check(0, 10), Some(Verdict::Take { epoch, first: 10 }));
+        // The consumer jumps back by itself: start again (and forget the partition).
+        assert_eq!(pos.check(0, 4), Some(Verdict::Restart));
+        assert_eq!(pos.check(0, 4), None);
     }
 
     #[test]

@@ -1,0 +1,236 @@
+//! Stored offsets that the log no longer matches. A broker of this test's own
+//! (its own port and data directory; the shared services are untouched) is
+//! counted with `--results`, then stopped, wiped and started again, and the
+//! topic is produced anew: (a) with fewer messages than were counted, (b) with
+//! more, so the new log runs past the stored offset with other messages. Each
+//! time the engine must refuse to go on (exit 1, naming the topic, partition and
+//! offsets), and with `--on-truncation recount` end with results equal to an
+//! independent computation over the new messages.
+
+mod common;
+use common::*;
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+fn mongo_uri() -> String {
+    std::env::var("MONGO_URI").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into())
+}
+
+/// A Kafka broker of this test's own, in the foreground of a child process.
+struct Broker {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Broker {
+    fn start(port: u16, dir: &std::path::Path) -> Broker {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/services.sh");
+        let child = Command::new(script)
+            .args(["kafka", &port.to_string(), dir.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("scripts/services.sh kafka");
+        let deadline = Instant::now() + EVENT_TIMEOUT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the test's broker did not open port {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Broker { child: Some(child), port, dir: dir.to_path_buf() }
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the broker (-9: it loses what it did not write out), deletes its
+    /// data and starts it again, empty, on the same port.
+    fn wipe_and_restart(&mut self) {
+        self.kill();
+        std::fs::remove_dir_all(&self.dir).unwrap();
+        let fresh = Broker::start(self.port, &self.dir);
+        self.child = fresh.child_handover();
+    }
+
+    /// Takes the child out, so that dropping this value stops nothing.
+    fn child_handover(mut self) -> Option<Child> {
+        let child = self.child.take();
+        std::mem::forget(self);
+        child
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let deadline = Instant::now() + EVENT_TIMEOUT;
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            assert!(Instant::now() < deadline, "the test's broker did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Creates `topic` with one partition and produces `messages` to it, in order.
+fn produce(brokers: &str, topic: &str, messages: &[String]) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", brokers);
+        let admin: AdminClient<_> = config.create().unwrap();
+        let new = NewTopic::new(topic, 1, TopicReplication::Fixed(1));
+        let created = admin.create_topics([&new], &AdminOptions::new()).await.unwrap();
+        assert!(created.iter().all(Result::is_ok), "{created:?}");
+        let producer: FutureProducer = config.create().unwrap();
+        for m in messages {
+            let record = FutureRecord::<(), _>::to(topic).payload(m.as_str());
+            producer.send(record, Duration::from_secs(30)).await.expect("delivered");
+        }
+    });
+}
+
+/// The lab fixture's messages (`{"tweet", "date"}`), in file order.
+fn lab_messages() -> Vec<String> {
+    std::fs::read_to_string(fixture("lab.jsonl")).unwrap().lines().map(str::to_owned).collect()
+}
+
+/// Per-day (score_sum, count) of `messages`, computed here.
+fn days_of(messages: &[String]) -> BTreeMap<String, (f64, u64)> {
+    let mut days = BTreeMap::<String, (i64, u64)>::new();
+    for m in messages {
+        let v: serde_json::Value = serde_json::from_str(m).unwrap();
+        let ms = match &v["date"] {
+            serde_json::Value::String(s) => {
+                chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
+            }
+            serde_json::Value::Number(n) => n.as_i64().unwrap(),
+            obj => obj["$date"].as_i64().unwrap(),
+        };
+        let day = chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d").to_string();
+        let c = tweetstream::sentiment::compound(v["tweet"].as_str().unwrap());
+        let e = days.entry(day).or_default();
+        e.0 += (c * 10_000.0).round() as i64;
+        e.1 += 1;
+    }
+    days.into_iter().map(|(d, (s, n))| (d, (s as f64 / 10_000.0, n))).collect()
+}
+
+struct Run<'a> {
+    brokers: &'a str,
+    topic: &'a str,
+    group: &'a str,
+    db: &'a str,
+}
+
+impl Run<'_> {
+    fn engine(&self, extra: &[&str]) -> Proc {
+        let uri = mongo_uri();
+        let mut args = vec![
+            "stream",
+            "--kafka",
+            self.brokers,
+            "--topic",
+            self.topic,
+            "--group",
+            self.group,
+            "--results",
+            &uri,
+            "--results-db",
+            self.db,
+            "--batch",
+            "200ms",
+            "--print-every",
+            "batch",
+            "--print-sql",
+            "select * from sentiment_by_day",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        Proc::spawn(&args)
+    }
+
+    /// Counts until the per-day table equals `want` (the tables may show the
+    /// stored results from before a recount at first), then stops the engine.
+    fn count_until(&self, want: &BTreeMap<String, (f64, u64)>, extra: &[&str]) {
+        let mut engine = self.engine(extra);
+        let deadline = Instant::now() + EVENT_TIMEOUT;
+        let mut last = BTreeMap::new();
+        while &last != want {
+            assert!(Instant::now() < deadline, "the per-day table never became\n{want:?}\nlast:\n{last:?}");
+            let t = engine.next_json();
+            if t["query"].is_string() {
+                last = day_rows(&t);
+            }
+        }
+        engine.terminate();
+        let status = engine.wait_exit();
+        assert!(status.success(), "{status}: {}", engine.rest_of_stderr());
+    }
+
+    /// Starts the engine with the default policy: it must exit 1 naming `needle`.
+    fn refused(&self, needle: &str) {
+        let mut engine = self.engine(&[]);
+        let status = engine.wait_exit();
+        let stderr = engine.rest_of_stderr();
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        let error = stderr.lines().find(|l| l.starts_with("tweetstream: error:")).unwrap_or_default();
+        assert!(error.contains(&format!("topic {} partition 0", self.topic)), "{stderr}");
+        assert!(error.contains(needle), "{error}");
+        assert!(error.contains("--on-truncation recount"), "{error}");
+    }
+}
+
+#[test]
+fn a_log_that_went_backwards_is_refused_or_recounted_never_skipped() {
+    let dir = std::env::temp_dir().join(format!("tweetstream-truncation-{}", std::process::id()));
+    let mut broker = Broker::start(free_port(), &dir);
+    let brokers = broker.addr();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let db = format!("truncation_{}_{}", std::process::id(), nanos % 1_000_000_000);
+    let run = Run { brokers: &brokers, topic: "tweets", group: "truncation", db: &db };
+    let all = lab_messages();
+    assert!(all.len() >= 600);
+
+    // 300 messages counted and stored.
+    produce(&brokers, run.topic, &all[..300]);
+    run.count_until(&days_of(&all[..300]), &[]);
+
+    // (a) The broker loses everything; the new log has 100 other messages,
+    // fewer than were counted.
+    broker.wipe_and_restart();
+    produce(&brokers, run.topic, &all[300..400]);
+    run.refused("the log ends at offset 100, below offset 300");
+    run.count_until(&days_of(&all[300..400]), &["--on-truncation", "recount"]);
+
+    // (b) Again, and now the new log runs past the stored offset (100) with
+    // other messages.
+    broker.wipe_and_restart();
+    produce(&brokers, run.topic, &all[100..600]);
+    run.refused("the message at offset 99 is not the one counted there");
+    run.count_until(&days_of(&all[100..600]), &["--on-truncation", "recount"]);
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = mongodb::Client::with_uri_str(mongo_uri()).await.unwrap();
+        client.database(&db).drop().await.unwrap();
+    });
+}
