@@ -483,3 +483,41 @@ fn results_are_identical_after_sigkill_and_after_a_crash_between_store_and_commi
     documents(&db, "tweets");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn health_says_connected_once_partitions_are_assigned_before_any_message() {
+    let topic = unique("empty");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+        let admin: AdminClient<_> =
+            rdkafka::ClientConfig::new().set("bootstrap.servers", brokers()).create().unwrap();
+        let new = NewTopic::new(&topic, 2, TopicReplication::Fixed(1));
+        let created = admin.create_topics([&new], &AdminOptions::new()).await.unwrap();
+        assert!(created.iter().all(Result::is_ok), "{created:?}");
+    });
+    let group = unique("health");
+    let mut engine = Proc::spawn(&[
+        "stream",
+        "--kafka",
+        &brokers(),
+        "--topic",
+        &topic,
+        "--group",
+        &group,
+        "--http",
+        "127.0.0.1:0",
+    ]);
+    let http = logged_http_addr(&engine.wait_stderr("http: serving the tables on http://"));
+    engine.wait_stderr("kafka: assigned partitions");
+    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+    loop {
+        let (status, health) = http_get(&http, "/health");
+        assert_eq!(status, 200);
+        if health["source_connected"] == true {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never connected: {health}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

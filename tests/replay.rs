@@ -73,10 +73,41 @@ fn missing_files_and_bad_options_are_clear_errors() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a positive number"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a rate must be from 0.001"));
     let out = Command::new(env!("CARGO_BIN_EXE_tweetstream"))
         .args(["replay", &fixture("lab.jsonl"), "--speedup", "2"])
         .output()
         .unwrap();
     assert!(!out.status.success(), "--speedup needs --realtime");
+}
+
+#[test]
+fn inputs_that_are_not_plain_files() {
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_tweetstream")).args(args).output().unwrap();
+    // A directory is named as one, for every command that reads a file.
+    let dir = std::env::temp_dir();
+    let dir = dir.to_str().unwrap();
+    for cmd in ["replay", "load", "lab"] {
+        let out = run(&[cmd, dir]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("{dir}: is a directory, not a file")), "{cmd}: {stderr}");
+    }
+    // /dev/null is an empty input.
+    let out = run(&["replay", "/dev/null"]);
+    assert!(out.status.success() && out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A FIFO is read like a file (`replay <(generate)`).
+    let fifo = std::env::temp_dir().join(format!("tweetstream-fifo-{}", std::process::id()));
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let lines = std::fs::read(fixture("lab.jsonl")).unwrap();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, lines))
+    };
+    let out = run(&["replay", fifo.to_str().unwrap()]);
+    writer.join().unwrap().unwrap();
+    std::fs::remove_file(&fifo).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, std::fs::read(fixture("lab.jsonl")).unwrap());
 }

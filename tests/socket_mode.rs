@@ -125,6 +125,38 @@ fn engine_reconnects_when_the_server_is_killed_and_restarted() {
 }
 
 #[test]
+fn a_line_cut_off_by_a_connection_reset_counts_as_bad() {
+    // A server that sends two tweets and half of a third, then resets the
+    // connection (SO_LINGER 0: an RST instead of a FIN).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        std::io::Write::write_all(
+            &mut s,
+            b"{\"text\": \"one #a\"}\n{\"text\": \"two #a\"}\n{\"text\": \"thr",
+        )
+        .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let s = socket2::Socket::from(s);
+        s.set_linger(Some(std::time::Duration::ZERO)).unwrap();
+        drop(s);
+    });
+    let mut engine = manual_engine(&addr, &["--print-every", "never"]);
+    let line = engine.wait_stderr(&format!("connection to {addr} failed"));
+    assert!(line.contains("after 3 lines (the last one cut off)"), "{line}");
+    server.join().unwrap();
+    let tables = engine.finish();
+    let batches = tables["batches"]["rows"].as_array().unwrap();
+    let (records, bad): (u64, u64) = batches
+        .iter()
+        .map(|r| (r[1].as_u64().unwrap(), r[2].as_u64().unwrap()))
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    assert_eq!((records, bad), (3, 1), "{batches:?}");
+    assert_eq!(table_counts(&tables["tag_totals"]), std::collections::BTreeMap::from([("#a".to_owned(), 2)]));
+}
+
+#[test]
 fn http_endpoint_serves_the_latest_batch() {
     let file = fixture("tweets.jsonl");
     let lines = expected_lines(&std::fs::read(&file).unwrap(), MAX_LINE);

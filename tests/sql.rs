@@ -319,3 +319,15 @@ async fn a_postgres_driver_prepares_binds_and_reads_binary() {
     // The connection is still usable after errors.
     assert_eq!(client.query(ORIGINAL, &[]).await.unwrap().len(), top10(&r.lines).len());
 }
+
+#[test]
+fn query_against_a_server_that_never_answers_says_so() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let (ok, _, err) = query(&addr, &["--timeout", "1s", "select 1"]);
+    assert!(!ok);
+    assert!(err.contains(&format!("no answer from {addr} within 1s")), "{err}");
+    drop(silent);
+    let (ok, _, err) = query(&addr, &["select 1"]);
+    assert!(!ok && err.contains("cannot reach the engine"), "{err}");
+}

@@ -47,7 +47,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    anyhow::ensure!(args.file.is_file(), "{}: no such file", args.file.display());
+    super::readable_input(&args.file)?;
     super::runtime()?.block_on(async move {
         let shutdown = crate::shutdown::on_signal();
         let mongo = args.mongo.clone();

@@ -32,7 +32,7 @@ pub enum Mode {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    anyhow::ensure!(args.file.is_file(), "{}: no such file", args.file.display());
+    super::readable_input(&args.file)?;
     crate::lab::rows::Format::of(&args.file)?;
     let job = Load {
         file: args.file.clone(),

@@ -79,6 +79,20 @@ pub struct KafkaArgs {
     pub partitions: i32,
 }
 
+/// Checks that `path` can be read as an input: a file, or anything else that
+/// reads like one (a FIFO, `/dev/stdin`, `/dev/null`), but not a directory.
+/// Says which, instead of a bare "no such file".
+pub fn readable_input(path: &std::path::Path) -> anyhow::Result<()> {
+    let shown = path.display();
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!("{shown}: no such file"),
+        Err(e) => anyhow::bail!("{shown}: cannot read it: {e}"),
+        Ok(m) if m.is_dir() => anyhow::bail!("{shown}: is a directory, not a file"),
+        // Not opened here: opening a FIFO would take its writer's data.
+        Ok(_) => Ok(()),
+    }
+}
+
 /// A tokio runtime for the async subcommands.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)

@@ -23,6 +23,10 @@ pub struct Args {
     /// Output: aligned columns, one JSON object, or CSV with a header.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// How long to wait for the engine to connect and answer.
+    #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = super::values::duration)]
+    pub timeout: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -33,7 +37,7 @@ pub enum Format {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let (status, body) = post(&args.server, "/sql", &args.sql)?;
+    let (status, body) = post(&args.server, "/sql", &args.sql, args.timeout)?;
     let answer: Value = serde_json::from_str(&body)
         .map_err(|e| anyhow::anyhow!("{} answered something that is not JSON ({e}): {body}", args.server))?;
     if status != 200 {
@@ -75,21 +79,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A minimal HTTP/1.1 POST (the engine answers with a Content-Length and closes).
-fn post(server: &str, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(server).map_err(|e| {
+/// A minimal HTTP/1.1 POST (the engine answers with a Content-Length and
+/// closes), giving up after `timeout`.
+fn post(server: &str, path: &str, body: &str, timeout: Duration) -> anyhow::Result<(u16, String)> {
+    let unreachable = |e: std::io::Error| {
         anyhow::anyhow!(
             "cannot reach the engine at {server} ({e}); is `tweetstream stream --http {server}` running?"
         )
-    })?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    };
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(server)
+        .map_err(unreachable)?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("{server}: no address"))?;
+    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(unreachable)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let silent = |e: std::io::Error| {
+        if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) {
+            anyhow::anyhow!(
+                "no answer from {server} within {timeout:?} (--timeout): something listens there, \
+                 but it is not answering like an engine's --http"
+            )
+        } else {
+            anyhow::anyhow!("{server}: {e}")
+        }
+    };
     write!(
         stream,
         "POST {path} HTTP/1.1\r\nHost: {server}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
-    )?;
+    )
+    .map_err(silent)?;
     let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
+    stream.read_to_end(&mut response).map_err(silent)?;
     let response = String::from_utf8_lossy(&response);
     let (head, rest) =
         response.split_once("\r\n\r\n").ok_or_else(|| anyhow::anyhow!("{server}: not an HTTP response"))?;

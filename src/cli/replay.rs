@@ -54,7 +54,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     for f in &args.files {
-        anyhow::ensure!(f.is_file(), "{}: no such file", f.display());
+        super::readable_input(f)?;
     }
     let plan = Plan {
         sources: args.files.into_iter().map(Source::File).collect(),

@@ -14,7 +14,7 @@ use crate::sinks::{dashboard, http, listener, pg};
 use crate::sources::kafka::positions::Positions;
 use crate::sources::kafka::truncation::{OnGap, OnTruncation};
 use crate::sources::kafka::{self, KafkaSource, StartFrom};
-use crate::sources::socket::{self, SourceStatus};
+use crate::sources::{SourceStatus, socket};
 use crate::sql::{self, SqlEngine};
 use crate::transforms::hashtags::HashtagMode;
 use crate::tweet::InputFormat;
@@ -381,7 +381,7 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
                 }
                 None => None,
             };
-            let consumer = Arc::new(src.subscribe()?);
+            let consumer = Arc::new(src.subscribe(status.clone())?);
             if let (Some(store), Some(positions)) = (store, &src.positions) {
                 let mut r = Results::new(store, positions.clone(), consumer.clone());
                 r.crash_after_stores = args.crash_after_stores;

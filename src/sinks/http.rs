@@ -13,7 +13,7 @@
 
 use super::listener::{self, Limits};
 use crate::engine::tables::{Tables, format_millis};
-use crate::sources::socket::SourceStatus;
+use crate::sources::SourceStatus;
 use crate::sql::SqlEngine;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};

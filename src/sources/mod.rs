@@ -3,3 +3,12 @@
 
 pub mod kafka;
 pub mod socket;
+
+use std::sync::atomic::AtomicBool;
+
+/// Whether the source is connected right now (for `/health`), shared by the
+/// source that sets it and the servers that report it.
+#[derive(Debug, Default)]
+pub struct SourceStatus {
+    pub connected: AtomicBool,
+}

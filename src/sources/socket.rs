@@ -3,11 +3,12 @@
 //! with backoff when the server is not up yet or goes away, and never exits on
 //! its own.
 
+use super::SourceStatus;
 use crate::buffer::RecycledBuf;
 use crate::codec::{CHUNK_BYTES, Chunk, LineCodec};
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -17,12 +18,6 @@ use tokio_util::sync::CancellationToken;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
-/// Whether the source is connected right now (for `/health`).
-#[derive(Debug, Default)]
-pub struct SourceStatus {
-    pub connected: AtomicBool,
-}
 
 /// Reads lines from `addr` until `shutdown`, reconnecting as needed.
 pub async fn run(
@@ -100,9 +95,15 @@ async fn read_connection(
             () = shutdown.cancelled() => return (lines, unterminated, None),
             r = stream.read_buf(buffer.get_mut()) => r,
         };
+        // A connection that fails (a reset) ends like one that closes: what
+        // arrived is passed on, and a line it cut off is counted as bad.
+        let mut failed = None;
         let mut eof = match read {
             Ok(n) => n == 0,
-            Err(e) => return (lines, unterminated, Some(e)),
+            Err(e) => {
+                failed = Some(e);
+                true
+            }
         };
         // Take in what else has arrived already, up to a chunk.
         while !eof && buffer.len() < CHUNK_BYTES {
@@ -110,7 +111,10 @@ async fn read_connection(
             match stream.try_read_buf(buffer.get_mut()) {
                 Ok(n) => eof = n == 0,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => return (lines, unterminated, Some(e)),
+                Err(e) => {
+                    failed = Some(e);
+                    eof = true;
+                }
             }
         }
         let buf = buffer.get_mut();
@@ -128,7 +132,7 @@ async fn read_connection(
             }
         }
         if eof {
-            return (lines, unterminated, None);
+            return (lines, unterminated, failed);
         }
     }
 }

@@ -13,7 +13,7 @@
 pub mod positions;
 pub mod truncation;
 
-use super::socket::SourceStatus;
+use super::SourceStatus;
 use crate::codec::{Chunk, Origin};
 use crate::lab::produce::kafka_config;
 use bytes::BytesMut;
@@ -60,10 +60,13 @@ pub struct KafkaSource {
 /// The consumer, as the source and the results store share it.
 pub type KafkaConsumer = StreamConsumer<Rebalances>;
 
-/// Logs partition assignments and forgets the positions of revoked partitions.
+/// Logs partition assignments, forgets the positions of revoked partitions,
+/// and says the source is connected once it has partitions (before any
+/// message arrives: an empty topic is a healthy source).
 pub struct Rebalances {
     topic: String,
     positions: Option<Arc<Positions>>,
+    status: Arc<SourceStatus>,
 }
 
 impl ClientContext for Rebalances {}
@@ -79,6 +82,9 @@ impl ConsumerContext for Rebalances {
                 }
             }
             Rebalance::Assign(tpl) => {
+                if tpl.count() > 0 {
+                    self.status.connected.store(true, Ordering::Relaxed);
+                }
                 tracing::info!(
                     "kafka: assigned partitions {:?} of {}",
                     partitions_of(tpl, &self.topic),
@@ -113,9 +119,10 @@ pub fn end_offsets(brokers: &str, topic: &str) -> anyhow::Result<Vec<(i32, i64)>
 const CHUNK_MESSAGES: usize = 2000;
 
 impl KafkaSource {
-    /// Creates the consumer and subscribes (configuration errors surface here).
-    pub fn subscribe(&self) -> anyhow::Result<KafkaConsumer> {
-        let context = Rebalances { topic: self.topic.clone(), positions: self.positions.clone() };
+    /// Creates the consumer and subscribes (configuration errors surface here);
+    /// `status` follows the partition assignments.
+    pub fn subscribe(&self, status: Arc<SourceStatus>) -> anyhow::Result<KafkaConsumer> {
+        let context = Rebalances { topic: self.topic.clone(), positions: self.positions.clone(), status };
         // With a results store, offsets are committed by the store after each
         // stored batch; otherwise Kafka commits what was read every few seconds.
         let auto_commit = if self.positions.is_some() { "false" } else { "true" };
