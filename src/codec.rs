@@ -16,10 +16,7 @@ use tokio_util::codec::Decoder;
 /// Default limit on one line: 1 MiB.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
 
-/// About how many bytes of lines travel together as one [`Chunk`] (readers
-/// gather up to this much): each chunk's fixed costs (a channel send, a thread
-/// waking up) are then shared by about a thousand tweets.
-pub const CHUNK_BYTES: usize = 256 * 1024;
+pub use crate::buffer::CHUNK_BYTES;
 
 /// One line of a [`Chunk`].
 #[derive(Debug, PartialEq, Eq)]

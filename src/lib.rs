@@ -15,6 +15,7 @@ pub mod lab;
 pub mod logging;
 pub mod progress;
 pub mod replay;
+pub mod rng;
 pub mod sentiment;
 pub mod shutdown;
 pub mod sinks;

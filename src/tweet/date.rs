@@ -436,7 +436,7 @@ mod tests {
     /// one answers, and it answers for every well-formed Twitter date.
     #[test]
     fn twitter_fast_path_agrees() {
-        let mut rng = crate::fixtures::Rng::new(3);
+        let mut rng = crate::rng::Rng::new(3);
         let months =
             ["Jan", "feb", "MAR", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Foo"];
         for _ in 0..20_000 {
@@ -484,7 +484,7 @@ mod tests {
     /// and invalid days and times mixed in, read like the field reader does.
     #[test]
     fn twitter_fast_path_remembers_days_correctly() {
-        let mut rng = crate::fixtures::Rng::new(5);
+        let mut rng = crate::rng::Rng::new(5);
         let days = [
             "Sun Nov 01",
             "Sun Nov 01",
