@@ -6,6 +6,7 @@ use crate::codec::DEFAULT_MAX_LINE_BYTES;
 use crate::engine::Engine;
 use crate::engine::batch::Operators;
 use crate::engine::clock::BatchClock;
+use crate::engine::outputs::BatchStore;
 use crate::engine::run::{self, Ended, PrintEvery, StopWhen};
 use crate::engine::window::WindowSpec;
 use crate::sinks::print::{OutputFormat, Printer};
@@ -407,8 +408,8 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
         clock,
         print_every: args.print_every,
         stop,
-        printer: &mut printer,
-        results: results.as_mut(),
+        reporter: &mut printer,
+        store: results.as_mut().map(|r| r as &mut dyn BatchStore),
     };
     let ended = run::run(&mut engine, rx, plan, engine_stop).await;
     source_stop.cancel();

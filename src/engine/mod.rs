@@ -2,11 +2,13 @@
 //! the batch is closed, merged into the running state, and published as a new
 //! [`Snapshot`] of the live tables.
 //!
-//! The engine itself knows no clock and no I/O: [`run`] drives it from a source
-//! and a batch clock, and tests can drive it directly.
+//! The [`Engine`] itself knows no clock and no I/O: [`run`] drives it from a
+//! source and a batch clock, and hands what it produces to the interfaces of
+//! [`outputs`], which the sinks implement; tests can drive it directly.
 
 pub mod batch;
 pub mod clock;
+pub mod outputs;
 pub mod pool;
 pub mod run;
 pub mod tables;

@@ -3,9 +3,8 @@
 
 use super::Engine;
 use super::clock::{BatchClock, Tick};
+use super::outputs::{BatchStore, GiveUp, Reporter};
 use crate::codec::Chunk;
-use crate::sinks::print::Printer;
-use crate::sinks::results::Results;
 use crate::time::now_millis;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,25 +47,25 @@ pub enum Ended {
 /// How long the last batch may wait for the results store at shutdown.
 const FINAL_STORE_PATIENCE: Duration = Duration::from_secs(30);
 
-/// How a run goes: its batch clock, printing, stop conditions and results store.
+/// How a run goes: its batch clock, reporting, stop conditions and store.
 pub struct Plan<'a> {
     pub clock: BatchClock,
     pub print_every: PrintEvery,
     pub stop: StopWhen,
-    pub printer: &'a mut Printer,
+    pub reporter: &'a mut dyn Reporter,
     /// Every batch is stored here before its tables are published.
-    pub results: Option<&'a mut Results>,
+    pub store: Option<&'a mut dyn BatchStore>,
 }
 
 /// Runs until a stop condition, the end of manual ticks, or `shutdown`; then
-/// closes the open batch if it has records and prints the final tables.
+/// closes the open batch if it has records and reports the final tables.
 pub async fn run(
     engine: &mut Engine,
     mut source: mpsc::Receiver<Chunk>,
     plan: Plan<'_>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Ended> {
-    let Plan { mut clock, print_every, stop, printer, mut results } = plan;
+    let Plan { mut clock, print_every, stop, reporter, mut store } = plan;
     let mut timer = match print_every {
         PrintEvery::Every(period) => {
             let mut t = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -75,7 +74,7 @@ pub async fn run(
         }
         _ => None,
     };
-    let (mut batches, mut idle, mut records) = (0u64, 0u64, 0u64);
+    let mut progress = Progress::default();
     let mut source_open = true;
     let ended = loop {
         tokio::select! {
@@ -84,38 +83,20 @@ pub async fn run(
             tick = clock.tick() => {
                 let Tick::Batch { batch_time, delay } = tick else { break Ended::ClockEnded };
                 take_queued(engine, &mut source).await;
-                let mut closed = engine.flush().await;
-                let storing = std::time::Instant::now();
-                let stored = match results.as_deref_mut() {
-                    Some(r) => match r.store(&closed.parts, shutdown.cancelled()).await? {
-                        Some(totals) => Some(totals),
-                        None => break Ended::Shutdown,
-                    },
-                    None => None,
-                };
-                // Storing is part of processing the batch.
-                closed.busy += storing.elapsed();
-                let row = engine.publish(closed, stored, batch_time, delay);
-                batches += 1;
+                let give_up = Box::pin(shutdown.cancelled());
+                let closing = close_batch(engine, store.as_deref_mut(), give_up, (batch_time, delay), Which::Due);
+                let Some(records) = closing.await? else { break Ended::Shutdown };
                 if print_every == PrintEvery::Batch {
-                    printer.print_timer()?;
+                    reporter.timer()?;
                 }
-                idle = if row.records == 0 { idle + 1 } else { 0 };
-                records += row.records;
-                if stop.records.as_ref().is_some_and(|target| records >= target.load(Ordering::Acquire)) {
-                    break Ended::Drained;
-                }
-                if stop.batches.is_some_and(|n| batches >= n) {
-                    break Ended::BatchLimit;
-                }
-                if engine.seen_data && stop.idle_batches.is_some_and(|n| idle >= n) {
-                    break Ended::Idle;
+                if let Some(ended) = progress.after_batch(records, &stop, engine.seen_data) {
+                    break ended;
                 }
             }
             // Before the source, which always has a chunk ready while the engine
             // is overloaded, so that the print still comes on time.
             _ = async { timer.as_mut().expect("guarded").tick().await }, if timer.is_some() => {
-                printer.print_timer()?;
+                reporter.timer()?;
             }
             chunk = source.recv(), if source_open => match chunk {
                 Some(chunk) => engine.ingest(chunk).await,
@@ -126,28 +107,75 @@ pub async fn run(
     if matches!(ended, Ended::Shutdown | Ended::ClockEnded) {
         // Take what already arrived, then finish the current batch.
         take_queued(engine, &mut source).await;
-        'last: {
-            let closed = engine.flush().await;
-            if closed.parts.iter().all(|p| p.records == 0) {
-                break 'last;
-            }
-            let stored = match results {
-                Some(r) => match r.store(&closed.parts, tokio::time::sleep(FINAL_STORE_PATIENCE)).await? {
-                    Some(totals) => Some(totals),
-                    None => {
-                        tracing::warn!(
-                            "the last batch could not be stored; its records will be read again on restart"
-                        );
-                        break 'last;
-                    }
-                },
-                None => None,
-            };
-            engine.publish(closed, stored, now_millis(), Duration::ZERO);
+        let give_up = Box::pin(tokio::time::sleep(FINAL_STORE_PATIENCE));
+        let closed = close_batch(engine, store, give_up, (now_millis(), Duration::ZERO), Which::Last).await?;
+        if closed.is_none() {
+            tracing::warn!("the last batch could not be stored; its records will be read again on restart");
         }
     }
-    printer.print_final(&engine.tables().snapshot())?;
+    reporter.finished(&engine.tables().snapshot())?;
     Ok(ended)
+}
+
+/// Closes the open batch, stores it (if there is a store) and publishes it;
+/// returns its record count. `None`: the store gave up (nothing published).
+/// With `Last`, an empty batch is not published (the run ends; a batch was not due).
+async fn close_batch(
+    engine: &mut Engine,
+    store: Option<&mut (dyn BatchStore + '_)>,
+    give_up: GiveUp<'_>,
+    (batch_time, delay): (i64, Duration),
+    which: Which,
+) -> anyhow::Result<Option<u64>> {
+    let mut closed = engine.flush().await;
+    if which == Which::Last && closed.parts.iter().all(|p| p.records == 0) {
+        return Ok(Some(0));
+    }
+    let storing = std::time::Instant::now();
+    let stored = match store {
+        Some(s) => match s.store(&closed.parts, give_up).await? {
+            Some(totals) => Some(totals),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    // Storing is part of processing the batch.
+    closed.busy += storing.elapsed();
+    Ok(Some(engine.publish(closed, stored, batch_time, delay).records))
+}
+
+/// A batch closed at its time, or the last one when the run ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Which {
+    Due,
+    Last,
+}
+
+/// Counts batches, records and idle batches for the stop conditions.
+#[derive(Default)]
+struct Progress {
+    batches: u64,
+    idle: u64,
+    records: u64,
+}
+
+impl Progress {
+    /// Takes in a closed batch of `records`; says whether the run ends here.
+    fn after_batch(&mut self, records: u64, stop: &StopWhen, seen_data: bool) -> Option<Ended> {
+        self.batches += 1;
+        self.idle = if records == 0 { self.idle + 1 } else { 0 };
+        self.records += records;
+        if stop.records.as_ref().is_some_and(|target| self.records >= target.load(Ordering::Acquire)) {
+            return Some(Ended::Drained);
+        }
+        if stop.batches.is_some_and(|n| self.batches >= n) {
+            return Some(Ended::BatchLimit);
+        }
+        if seen_data && stop.idle_batches.is_some_and(|n| self.idle >= n) {
+            return Some(Ended::Idle);
+        }
+        None
+    }
 }
 
 /// Ingests the chunks queued right now: they arrived before the tick, so they
@@ -170,7 +198,6 @@ mod tests {
     use super::*;
     use crate::codec::LineCodec;
     use crate::engine::batch::Operators;
-    use crate::sinks::print::OutputFormat;
     use crate::transforms::hashtags::HashtagMode;
     use crate::tweet::InputFormat;
     use bytes::BytesMut;
@@ -180,9 +207,21 @@ mod tests {
         LineCodec::new(1 << 20).decode(&mut BytesMut::from(text)).unwrap().unwrap()
     }
 
-    /// A plan that prints nothing until the end.
-    fn quiet(clock: BatchClock, stop: StopWhen, printer: &mut Printer) -> Plan<'_> {
-        Plan { clock, print_every: PrintEvery::Never, stop, printer, results: None }
+    /// A reporter that reports nothing.
+    struct Silent;
+
+    impl Reporter for Silent {
+        fn timer(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn finished(&mut self, _: &crate::engine::tables::Snapshot) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A plan that reports nothing.
+    fn quiet(clock: BatchClock, stop: StopWhen, reporter: &mut Silent) -> Plan<'_> {
+        Plan { clock, print_every: PrintEvery::Never, stop, reporter, store: None }
     }
 
     fn engine() -> Engine {
@@ -211,7 +250,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(10)).await;
             tx.send(chunk("#b\n")).await.unwrap();
         });
-        let mut printer = Printer::new(OutputFormat::Json, None, Box::new(std::io::sink()));
+        let mut printer = Silent;
         let stop = StopWhen { batches: Some(4), ..StopWhen::default() };
         let ended =
             run(&mut engine, rx, quiet(clock, stop, &mut printer), CancellationToken::new()).await.unwrap();
@@ -251,7 +290,7 @@ mod tests {
             }
             sent
         });
-        let mut printer = Printer::new(OutputFormat::Json, None, Box::new(std::io::sink()));
+        let mut printer = Silent;
         let stop = StopWhen { batches: Some(1), ..StopWhen::default() };
         let clock = BatchClock::manual(ticks);
         let ended =
@@ -264,17 +303,28 @@ mod tests {
         assert_eq!(snap.tag_counts, vec![("#early".into(), queued as u64)]);
     }
 
-    /// Records, for each write, how many chunks were still queued.
-    struct QueuedAtWrite(mpsc::Sender<Chunk>, Arc<std::sync::Mutex<Vec<usize>>>);
+    /// Records, at each timer print, how many chunks were still queued.
+    struct QueuedAtPrint(mpsc::Sender<Chunk>, Arc<std::sync::Mutex<Vec<usize>>>);
 
-    impl std::io::Write for QueuedAtWrite {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+    impl Reporter for QueuedAtPrint {
+        fn timer(&mut self) -> std::io::Result<()> {
             self.1.lock().unwrap().push(self.0.max_capacity() - self.0.capacity());
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+        fn finished(&mut self, _: &crate::engine::tables::Snapshot) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Yields to the engine until `done`, or fails after a bounded number of turns.
+    async fn until(what: &str, done: impl Fn() -> bool) {
+        for _ in 0..1_000_000 {
+            if done() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("never happened: {what}");
     }
 
     /// The timer print comes on time even while the source always has a chunk
@@ -287,33 +337,26 @@ mod tests {
         for _ in 0..total {
             tx.send(chunk("#a\n")).await.unwrap();
         }
-        let queued_at_write = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let out = QueuedAtWrite(tx.clone(), queued_at_write.clone());
-        let mut printer = Printer::new(OutputFormat::Json, None, Box::new(out));
-        let sql = crate::sql::SqlEngine::new(engine.tables(), true, crate::sql::Limits::default());
-        printer.timer = Some((Arc::new(sql), "select 1".into()));
+        let queued_at_print = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut reporter = QueuedAtPrint(tx.clone(), queued_at_print.clone());
         let (tick, ticks) = mpsc::channel(1);
         let running = tokio::spawn(async move {
             let plan = Plan {
                 clock: BatchClock::manual(ticks),
                 print_every: PrintEvery::Every(Duration::from_secs(1)),
                 stop: StopWhen::default(),
-                printer: &mut printer,
-                results: None,
+                reporter: &mut reporter,
+                store: None,
             };
             run(&mut engine, rx, plan, CancellationToken::new()).await.unwrap()
         });
         // Once the engine is taking chunks, let the print time pass.
-        while tx.capacity() < 16 {
-            tokio::task::yield_now().await;
-        }
+        until("the engine takes chunks", || tx.capacity() >= 16).await;
         tokio::time::advance(Duration::from_millis(1500)).await;
-        while tx.capacity() < total {
-            tokio::task::yield_now().await;
-        }
+        until("the engine takes every chunk", || tx.capacity() == total).await;
         drop(tick);
         assert_eq!(running.await.unwrap(), Ended::ClockEnded);
-        let queued = queued_at_write.lock().unwrap()[0];
+        let queued = queued_at_print.lock().unwrap()[0];
         assert!(queued > 0, "the first print waited until the source's queue was empty");
     }
 
@@ -322,7 +365,7 @@ mod tests {
         let mut engine = engine();
         let (tx, rx) = mpsc::channel(8);
         tx.send(chunk("#x\n")).await.unwrap();
-        let mut printer = Printer::new(OutputFormat::Json, None, Box::new(std::io::sink()));
+        let mut printer = Silent;
         let stop = StopWhen { idle_batches: Some(3), ..StopWhen::default() };
         let clock = BatchClock::interval(Duration::from_secs(1));
         let ended = run(&mut engine, rx, quiet(clock, stop, &mut printer), CancellationToken::new()).await;

@@ -3,6 +3,7 @@
 //! through the SQL engine) and the final tables, as aligned text or one JSON
 //! object per line.
 
+use crate::engine::outputs::Reporter;
 use crate::engine::tables::{Snapshot, Table, format_millis};
 use crate::sql::SqlEngine;
 use crate::time::now_millis;
@@ -10,6 +11,16 @@ use serde_json::{Value, json};
 use std::io::{self, Write};
 use std::sync::Arc;
 use unicode_width::UnicodeWidthStr;
+
+impl Reporter for Printer {
+    fn timer(&mut self) -> io::Result<()> {
+        self.print_timer()
+    }
+
+    fn finished(&mut self, snapshot: &Snapshot) -> io::Result<()> {
+        self.print_final(snapshot)
+    }
+}
 
 /// Output format of printed tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

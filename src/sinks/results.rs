@@ -21,6 +21,7 @@
 
 use crate::engine::Totals;
 use crate::engine::batch::{Batch, DayStats};
+use crate::engine::outputs::{BatchStore, GiveUp};
 use crate::sources::kafka::KafkaConsumer;
 use crate::sources::kafka::positions::{Positions, ResetTo, Resume, ResumeFrom};
 use crate::tweet::date::parse_date;
@@ -31,7 +32,6 @@ use mongodb::error::{ErrorKind, WriteFailure};
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
 use rustc_hash::FxHashMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -226,16 +226,14 @@ impl Results {
             crash_after_stores: None,
         }
     }
+}
 
+#[async_trait::async_trait]
+impl BatchStore for Results {
     /// Stores the parts of a closed batch and returns the global totals. Retries
     /// while MongoDB is unreachable; `Ok(None)` if `give_up` fires first (then
     /// nothing more is stored or committed: the batch is read again on restart).
-    pub async fn store(
-        &mut self,
-        parts: &[Batch],
-        give_up: impl Future<Output = ()>,
-    ) -> anyhow::Result<Option<Totals>> {
-        tokio::pin!(give_up);
+    async fn store(&mut self, parts: &[Batch], mut give_up: GiveUp<'_>) -> anyhow::Result<Option<Totals>> {
         let mut committed = TopicPartitionList::new();
         for part in parts {
             let Some(origin) = part.origin else { continue };
@@ -292,7 +290,9 @@ impl Results {
             }
         }
     }
+}
 
+impl Results {
     async fn store_part(&mut self, part: &Batch) -> anyhow::Result<Outcome> {
         let origin = part.origin.expect("checked by the caller");
         let p = origin.partition;

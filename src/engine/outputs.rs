@@ -1,0 +1,31 @@
+//! The interfaces a run hands its results to. The engine owns them and the
+//! sinks implement them (the terminal printer, the MongoDB results store), so
+//! the engine knows no sink.
+
+use super::Totals;
+use super::batch::Batch;
+use super::tables::Snapshot;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+
+/// Where a run reports as it goes: the timer print, and the final tables.
+pub trait Reporter: Send {
+    /// The timer fired (or a batch closed, with `--print-every batch`).
+    fn timer(&mut self) -> io::Result<()>;
+    /// The run ended; `snapshot` holds the final tables.
+    fn finished(&mut self, snapshot: &Snapshot) -> io::Result<()>;
+}
+
+/// A future that says to stop waiting (shutdown, or a deadline).
+pub type GiveUp<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// Where each closed batch is stored before its tables are published.
+#[async_trait::async_trait]
+pub trait BatchStore: Send {
+    /// Stores the parts of a closed batch (one per partition) and returns the
+    /// totals to publish, which the store may hold beyond this engine's own
+    /// (the work of a whole consumer group). Retries while the store is
+    /// unreachable; `Ok(None)` if `give_up` comes first.
+    async fn store(&mut self, parts: &[Batch], give_up: GiveUp<'_>) -> anyhow::Result<Option<Totals>>;
+}
