@@ -9,12 +9,14 @@
 pub mod buffer;
 pub mod cli;
 pub mod codec;
+pub mod connect;
 pub mod engine;
 pub mod fixtures;
 pub mod lab;
 pub mod logging;
 pub mod progress;
 pub mod replay;
+pub mod retry;
 pub mod rng;
 pub mod sentiment;
 pub mod shutdown;

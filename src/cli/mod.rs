@@ -54,7 +54,7 @@ pub enum Command {
 #[derive(clap::Args, Debug, Clone)]
 pub struct MongoArgs {
     /// MongoDB connection string.
-    #[arg(long, default_value = crate::lab::mongo::DEFAULT_URI, env = "MONGO_URI")]
+    #[arg(long, default_value = crate::connect::mongo::DEFAULT_URI, env = "MONGO_URI")]
     pub uri: String,
 
     #[arg(long, default_value = "lab4")]

@@ -12,8 +12,9 @@ use crate::engine::window::WindowSpec;
 use crate::sinks::print::{OutputFormat, Printer};
 use crate::sinks::results::{Results, ResultsConfig, ResultsStore};
 use crate::sinks::{dashboard, http, listener, pg};
-use crate::sources::kafka::positions::Positions;
-use crate::sources::kafka::truncation::{OnGap, OnTruncation};
+use crate::sources::kafka::exactly_once::KafkaAcks;
+use crate::sources::kafka::exactly_once::positions::Positions;
+use crate::sources::kafka::exactly_once::truncation::{OnGap, OnTruncation};
 use crate::sources::kafka::{self, KafkaSource, StartFrom};
 use crate::sources::{SourceStatus, socket};
 use crate::sql::{self, SqlEngine};
@@ -377,14 +378,15 @@ pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras
                         topic: args.topic.clone(),
                     };
                     let store = ResultsStore::connect(&config).await?;
-                    src.positions = Some(Arc::new(Positions::new(store.resume_from(), store.reset_to())));
+                    src.positions = Some(Arc::new(Positions::new(Arc::new(store.clone()))));
                     Some(store)
                 }
                 None => None,
             };
             let consumer = Arc::new(src.subscribe(status.clone())?);
             if let (Some(store), Some(positions)) = (store, &src.positions) {
-                let mut r = Results::new(store, positions.clone(), consumer.clone());
+                let acks = KafkaAcks::new(&src.topic, consumer.clone(), positions.clone());
+                let mut r = Results::new(store, Arc::new(acks));
                 r.crash_after_stores = args.crash_after_stores;
                 results = Some(r);
             }

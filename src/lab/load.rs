@@ -31,7 +31,7 @@ pub struct Summary {
 }
 
 pub async fn run(job: Load) -> anyhow::Result<Summary> {
-    let client = super::mongo::connect(&job.uri, Duration::from_secs(60)).await?;
+    let client = crate::connect::mongo::connect(&job.uri, Duration::from_secs(60)).await?;
     let coll = client.database(&job.db).collection::<Document>(&job.collection);
     if job.overwrite {
         coll.drop().await?;

@@ -1,7 +1,6 @@
-//! The Kafka/MongoDB lab: loading a data set into MongoDB, producing it to Kafka,
-//! and the shared connection code.
+//! The Kafka/MongoDB lab: loading a data set into MongoDB and producing it to
+//! Kafka (the connections are in [`crate::connect`]).
 
 pub mod load;
-pub mod mongo;
 pub mod produce;
 pub mod rows;

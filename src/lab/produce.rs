@@ -3,13 +3,13 @@
 //! delivery report is awaited; failures are counted and make the run fail.
 
 use super::rows::{DATE_FIELDS, TEXT_FIELDS};
+use crate::connect::kafka::client_config;
 use crate::progress::Progress;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use mongodb::bson::{Bson, Document, doc};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 use serde_json::json;
@@ -47,16 +47,9 @@ pub struct Summary {
     pub elapsed: Duration,
 }
 
-/// A client configuration for `brokers` with the settings every client here shares.
-pub fn kafka_config(brokers: &str) -> ClientConfig {
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", brokers).set("client.id", "tweetstream");
-    c
-}
-
 /// Creates `topic` with `partitions` partitions unless it exists.
 pub async fn ensure_topic(brokers: &str, topic: &str, partitions: i32) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = kafka_config(brokers).create()?;
+    let admin: AdminClient<DefaultClientContext> = client_config(brokers).create()?;
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     for result in admin.create_topics([&new], &opts).await? {
@@ -93,10 +86,10 @@ pub fn message(doc: &Document, format: DateFormat) -> Option<serde_json::Value> 
 }
 
 pub async fn run(job: Produce) -> anyhow::Result<Summary> {
-    let client = super::mongo::connect(&job.uri, Duration::from_secs(60)).await?;
+    let client = crate::connect::mongo::connect(&job.uri, Duration::from_secs(60)).await?;
     let coll = client.database(&job.db).collection::<Document>(&job.collection);
     ensure_topic(&job.brokers, &job.topic, job.partitions).await?;
-    let producer: FutureProducer = kafka_config(&job.brokers)
+    let producer: FutureProducer = client_config(&job.brokers)
         .set("message.timeout.ms", "60000")
         .set("linger.ms", "5")
         .set("compression.type", "lz4")

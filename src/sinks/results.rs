@@ -22,15 +22,13 @@
 use crate::engine::Totals;
 use crate::engine::batch::{Batch, DayStats};
 use crate::engine::outputs::{BatchStore, GiveUp};
-use crate::sources::kafka::KafkaConsumer;
-use crate::sources::kafka::positions::{Positions, ResetTo, Resume, ResumeFrom};
+use crate::retry::Backoff;
+use crate::sources::acks::{Acknowledge, PositionStore, Resume};
 use crate::tweet::date::parse_date;
 use futures_util::TryStreamExt;
 use mongodb::Collection;
 use mongodb::bson::{Bson, Document, doc};
 use mongodb::error::{ErrorKind, WriteFailure};
-use rdkafka::consumer::{CommitMode, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,7 +62,7 @@ struct Stored {
 impl ResultsStore {
     /// Connects (waiting for the server) and creates the views.
     pub async fn connect(config: &ResultsConfig) -> anyhow::Result<Self> {
-        let client = crate::lab::mongo::connect(&config.uri, Duration::from_secs(60)).await?;
+        let client = crate::connect::mongo::connect(&config.uri, Duration::from_secs(60)).await?;
         let db = client.database(&config.db);
         let store = ResultsStore {
             coll: db.collection(&config.collection),
@@ -87,33 +85,6 @@ impl ResultsStore {
     fn id(&self, partition: i32) -> String {
         // Topic names cannot contain ':', so the id is unambiguous for any group name.
         format!("{}:{partition}:{}", self.topic, self.group)
-    }
-
-    /// The resume lookup for the Kafka source.
-    pub fn resume_from(&self) -> ResumeFrom {
-        let store = self.clone();
-        Arc::new(move |partition| {
-            let store = store.clone();
-            Box::pin(async move {
-                Ok(store.load(partition).await?.map(|s| Resume { next: s.next_offset, last: s.last }))
-            })
-        })
-    }
-
-    /// The reset for the Kafka source (`--on-truncation recount`): the
-    /// partition's document is replaced by an empty one ending at the offset.
-    pub fn reset_to(&self) -> ResetTo {
-        let store = self.clone();
-        Arc::new(move |partition, offset| {
-            let store = store.clone();
-            Box::pin(async move {
-                let empty = Stored { next_offset: offset, totals: Totals::default(), last: None };
-                let id = store.id(partition);
-                let d = store.document(partition, &empty);
-                store.coll.replace_one(doc! {"_id": &id}, d).upsert(true).await?;
-                Ok(())
-            })
-        })
     }
 
     /// The document of a partition's stored results.
@@ -196,11 +167,26 @@ impl ResultsStore {
     }
 }
 
+#[async_trait::async_trait]
+impl PositionStore for ResultsStore {
+    async fn resume_from(&self, partition: i32) -> anyhow::Result<Option<Resume>> {
+        Ok(self.load(partition).await?.map(|s| Resume { next: s.next_offset, last: s.last }))
+    }
+
+    /// The partition's document is replaced by an empty one ending at `offset`.
+    async fn reset(&self, partition: i32, offset: i64) -> anyhow::Result<()> {
+        let empty = Stored { next_offset: offset, totals: Totals::default(), last: None };
+        let d = self.document(partition, &empty);
+        self.coll.replace_one(doc! {"_id": self.id(partition)}, d).upsert(true).await?;
+        Ok(())
+    }
+}
+
 /// The results sink of the engine: stores each closed batch, per partition.
 pub struct Results {
     store: ResultsStore,
-    positions: Arc<Positions>,
-    consumer: Arc<KafkaConsumer>,
+    /// The source's handle: epochs, stored offsets, rewinds.
+    acks: Arc<dyn Acknowledge>,
     /// What each partition stored last (a cache of its document).
     stored: FxHashMap<i32, Stored>,
     stores: u64,
@@ -216,15 +202,8 @@ enum Outcome {
 }
 
 impl Results {
-    pub fn new(store: ResultsStore, positions: Arc<Positions>, consumer: Arc<KafkaConsumer>) -> Self {
-        Results {
-            store,
-            positions,
-            consumer,
-            stored: FxHashMap::default(),
-            stores: 0,
-            crash_after_stores: None,
-        }
+    pub fn new(store: ResultsStore, acks: Arc<dyn Acknowledge>) -> Self {
+        Results { store, acks, stored: FxHashMap::default(), stores: 0, crash_after_stores: None }
     }
 }
 
@@ -234,18 +213,14 @@ impl BatchStore for Results {
     /// while MongoDB is unreachable; `Ok(None)` if `give_up` fires first (then
     /// nothing more is stored or committed: the batch is read again on restart).
     async fn store(&mut self, parts: &[Batch], mut give_up: GiveUp<'_>) -> anyhow::Result<Option<Totals>> {
-        let mut committed = TopicPartitionList::new();
+        let mut stored = Vec::new();
         for part in parts {
             let Some(origin) = part.origin else { continue };
-            let mut backoff = Duration::from_millis(200);
+            let mut backoff = Backoff::default();
             loop {
                 match self.store_part(part).await {
                     Ok(Outcome::Stored(next)) => {
-                        committed.add_partition_offset(
-                            &self.store.topic,
-                            origin.partition,
-                            Offset::Offset(next),
-                        )?;
+                        stored.push((origin.partition, next));
                         break;
                     }
                     Ok(Outcome::Dropped) => break,
@@ -256,35 +231,29 @@ impl BatchStore for Results {
                         );
                         // The write may or may not have happened: read it back next time.
                         self.stored.remove(&origin.partition);
-                        tokio::select! {
-                            () = &mut give_up => return Ok(None),
-                            () = tokio::time::sleep(backoff) => {}
+                        if !backoff.wait(&mut give_up).await {
+                            return Ok(None);
                         }
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
                     }
                 }
             }
         }
-        if committed.count() > 0 {
+        if !stored.is_empty() {
             self.stores += 1;
+            if self.crash_after_stores == Some(self.stores) {
+                tracing::error!("results: aborting after {} stored batches, as asked", self.stores);
+                std::process::abort();
+            }
+            self.acks.stored(&stored);
         }
-        if committed.count() > 0 && self.crash_after_stores == Some(self.stores) {
-            tracing::error!("results: aborting after {} stored batches, as asked", self.stores);
-            std::process::abort();
-        }
-        if committed.count() > 0
-            && let Err(e) = self.consumer.commit(&committed, CommitMode::Async)
-        {
-            tracing::debug!("kafka offset commit failed (MongoDB has the results): {e}");
-        }
+        let mut backoff = Backoff::default();
         loop {
             match self.store.totals().await {
                 Ok(t) => return Ok(Some(t)),
                 Err(e) => {
                     tracing::warn!("results: reading the totals failed ({e:#}); retrying");
-                    tokio::select! {
-                        () = &mut give_up => return Ok(None),
-                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    if !backoff.wait(&mut give_up).await {
+                        return Ok(None);
                     }
                 }
             }
@@ -296,7 +265,7 @@ impl Results {
     async fn store_part(&mut self, part: &Batch) -> anyhow::Result<Outcome> {
         let origin = part.origin.expect("checked by the caller");
         let p = origin.partition;
-        if self.positions.epoch(p) != Some(origin.epoch) {
+        if self.acks.epoch(p) != Some(origin.epoch) {
             tracing::debug!("partition {p}: dropping results read before a rewind or rebalance");
             return Ok(Outcome::Dropped);
         }
@@ -339,7 +308,7 @@ impl Results {
         tracing::info!(
             "partition {p}: results are stored up to offset {at} by another consumer; continuing from there"
         );
-        self.positions.rewind(p, at);
+        self.acks.stored_elsewhere(p, at);
         Outcome::Dropped
     }
 }

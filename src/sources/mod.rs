@@ -1,6 +1,7 @@
 //! Where records come from (a TCP server or a Kafka topic). Each source sends [`crate::codec::Chunk`]s of lines
 //! into the engine's channel and keeps going through faults.
 
+pub mod acks;
 pub mod kafka;
 pub mod socket;
 

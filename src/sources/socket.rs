@@ -6,6 +6,7 @@
 use super::SourceStatus;
 use crate::buffer::RecycledBuf;
 use crate::codec::{CHUNK_BYTES, Chunk, LineCodec};
+use crate::retry::Backoff;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -27,7 +28,7 @@ pub async fn run(
     status: Arc<SourceStatus>,
     shutdown: CancellationToken,
 ) {
-    let mut backoff = FIRST_BACKOFF;
+    let mut backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF);
     let mut failures = 0u32;
     loop {
         let stream = tokio::select! {
@@ -43,18 +44,16 @@ pub async fn run(
                         "cannot connect to {addr}: {e}; retrying with backoff (up to {MAX_BACKOFF:?})"
                     );
                 } else {
-                    tracing::debug!("still cannot connect to {addr}: {e}; next try in {backoff:?}");
+                    tracing::debug!("still cannot connect to {addr}: {e}; trying again");
                 }
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(backoff) => {}
+                if !backoff.wait(shutdown.cancelled()).await {
+                    return;
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
                 continue;
             }
         };
         failures = 0;
-        backoff = FIRST_BACKOFF;
+        backoff.reset();
         let _ = stream.set_nodelay(true);
         tracing::info!("connected to {addr}");
         status.connected.store(true, Ordering::Relaxed);

@@ -10,25 +10,24 @@
 //! the store says where each partition resumes, and the store commits offsets
 //! to Kafka after it has stored a batch, for monitoring only.
 
-pub mod positions;
-pub mod truncation;
+pub mod exactly_once;
 
 use super::SourceStatus;
 use crate::codec::{Chunk, Origin};
-use crate::lab::produce::kafka_config;
+use crate::connect::kafka::client_config;
 use bytes::BytesMut;
+use exactly_once::positions::Positions;
+use exactly_once::truncation::{self, OnGap, OnTruncation};
 use futures_util::FutureExt;
-use positions::{Positions, Verdict};
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::BorrowedMessage;
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, TopicPartitionList};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use truncation::{LogCheck, OnGap, OnTruncation};
 
 /// Where a group without committed offsets starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -102,7 +101,7 @@ fn partitions_of(tpl: &TopicPartitionList, topic: &str) -> Vec<i32> {
 
 /// The next offset of every partition of `topic` (its end now), creating nothing.
 pub fn end_offsets(brokers: &str, topic: &str) -> anyhow::Result<Vec<(i32, i64)>> {
-    let consumer: BaseConsumer = kafka_config(brokers).set("group.id", "tweetstream-watermarks").create()?;
+    let consumer: BaseConsumer = client_config(brokers).set("group.id", "tweetstream-watermarks").create()?;
     let timeout = Duration::from_secs(30);
     let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
     let mut ends = Vec::new();
@@ -126,7 +125,7 @@ impl KafkaSource {
         // With a results store, offsets are committed by the store after each
         // stored batch; otherwise Kafka commits what was read every few seconds.
         let auto_commit = if self.positions.is_some() { "false" } else { "true" };
-        let mut config = kafka_config(&self.brokers);
+        let mut config = client_config(&self.brokers);
         config
             .set("group.id", &self.group)
             .set("auto.offset.reset", if self.from == StartFrom::Earliest { "earliest" } else { "latest" })
@@ -201,7 +200,7 @@ pub async fn run(
                     if !status.connected.swap(true, Ordering::Relaxed) || last_error.take().is_some() {
                         tracing::info!("receiving from topic {}", src.topic);
                     }
-                    match admit(&src, &consumer, &msg, &shutdown).await {
+                    match exactly_once::admit(&src, &consumer, &msg, &shutdown).await {
                         Ok(Some((epoch, first))) => {
                             append(&mut pending, &msg, epoch, first, src.max_line_bytes, &tx).await;
                             n += 1;
@@ -232,196 +231,6 @@ pub async fn run(
             }
         }
     }
-}
-
-/// Whether a message is forwarded, as `(epoch, first offset of its range)`.
-/// Without a results store every message is; with one, see [`Positions::check`].
-/// An error is fatal: the stored offsets cannot be trusted (see [`truncation`]).
-async fn admit(
-    src: &KafkaSource,
-    consumer: &KafkaConsumer,
-    msg: &BorrowedMessage<'_>,
-    shutdown: &CancellationToken,
-) -> anyhow::Result<Option<(u64, i64)>> {
-    let (partition, offset) = (msg.partition(), msg.offset());
-    let Some(positions) = &src.positions else { return Ok(Some((0, offset))) };
-    let verdict = match positions.check(partition, offset) {
-        Some(Verdict::Restart) => {
-            tracing::warn!(
-                "partition {partition}: the consumer went back to offset {offset} by itself; \
-                 checking the log against the stored results"
-            );
-            start_partition(src, consumer, positions, partition, offset, shutdown).await?
-        }
-        Some(verdict) => Some(verdict),
-        None => start_partition(src, consumer, positions, partition, offset, shutdown).await?,
-    };
-    Ok(match verdict {
-        Some(Verdict::Take { epoch, first }) => Some((epoch, first)),
-        Some(Verdict::Gap { to }) => {
-            seek_back(src, consumer, positions, partition, to)?;
-            None
-        }
-        Some(Verdict::Skip | Verdict::Restart) | None => None,
-    })
-}
-
-/// Starts tracking a partition seen for the first time (at `offset`) from its
-/// stored position, once its log is checked against that position, and
-/// decides about that first message (`None`: shut down meanwhile).
-async fn start_partition(
-    src: &KafkaSource,
-    consumer: &KafkaConsumer,
-    positions: &Positions,
-    partition: i32,
-    offset: i64,
-    shutdown: &CancellationToken,
-) -> anyhow::Result<Option<Verdict>> {
-    let Some(stored) = retrying(
-        shutdown,
-        || positions.resume_from(partition),
-        || format!("partition {partition}: cannot read the stored position"),
-    )
-    .await
-    else {
-        return Ok(None);
-    };
-    let Some(stored) = stored else {
-        positions.start(partition, offset);
-        return Ok(positions.check(partition, offset));
-    };
-    let config = kafka_config(&src.brokers);
-    let check = retrying(
-        shutdown,
-        || async {
-            tokio::task::block_in_place(|| {
-                truncation::check_log(consumer, &config, &src.topic, partition, stored.next, stored.last)
-            })
-        },
-        || format!("partition {partition}: cannot check the log"),
-    )
-    .await;
-    let (topic, next) = (&src.topic, stored.next);
-    match check {
-        None => return Ok(None),
-        Some(LogCheck::Intact) => positions.start(partition, next),
-        Some(LogCheck::Truncated { why, low }) => match src.on_truncation {
-            OnTruncation::Fail => anyhow::bail!(
-                "topic {topic} partition {partition}: {why}. The log went backwards (a broker lost \
-                 acknowledged messages, or the topic was created again), so the stored results for \
-                 offsets 0..{next} no longer match it; nothing more was stored. To count this \
-                 partition again from its start, run with --on-truncation recount"
-            ),
-            OnTruncation::Recount => {
-                tracing::warn!(
-                    "topic {topic} partition {partition}: {why}; --on-truncation recount: dropping its \
-                     stored results and counting it again from offset {low}"
-                );
-                let reset = retrying(
-                    shutdown,
-                    || positions.reset_store(partition, low),
-                    || format!("partition {partition}: cannot reset the stored results"),
-                )
-                .await;
-                if reset.is_none() {
-                    return Ok(None);
-                }
-                // A consumer past `low` seeks back to it at the first check.
-                positions.start(partition, low);
-                return Ok(positions.check(partition, offset));
-            }
-        },
-        Some(LogCheck::Gap { low }) => {
-            gap(src, partition, next, low)?;
-            positions.start(partition, next);
-            positions.skip_hole(partition, low);
-        }
-    }
-    if offset < next {
-        tracing::info!(
-            "partition {partition}: resuming at offset {next}, where the stored results end \
-             (offsets {offset}..{next} were already counted: skipping them)"
-        );
-    } else {
-        tracing::info!("partition {partition}: resuming at offset {next}, where the stored results end");
-    }
-    Ok(positions.check(partition, offset))
-}
-
-/// Offsets `next..low` were deleted before they were counted: an error, or a
-/// logged skip with `--on-gap skip`.
-fn gap(src: &KafkaSource, partition: i32, next: i64, low: i64) -> anyhow::Result<()> {
-    let what = format!(
-        "topic {} partition {partition}: offsets {next}..{low} were deleted from the log (retention) \
-         before they were counted",
-        src.topic
-    );
-    match src.on_gap {
-        OnGap::Fail => {
-            anyhow::bail!("{what}; to continue at offset {low} without them, run with --on-gap skip")
-        }
-        OnGap::Skip => {
-            tracing::error!("{what}; --on-gap skip: continuing at offset {low}");
-            Ok(())
-        }
-    }
-}
-
-/// Runs `attempt` until it succeeds, with backoff, logging `what` on each
-/// failure (`None`: shut down meanwhile).
-async fn retrying<T, F, Fut>(
-    shutdown: &CancellationToken,
-    mut attempt: F,
-    what: impl Fn() -> String,
-) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<T>>,
-{
-    let mut backoff = Duration::from_millis(200);
-    loop {
-        match attempt().await {
-            Ok(v) => return Some(v),
-            Err(e) => {
-                tracing::warn!("{} ({e:#}); retrying", what());
-                tokio::select! {
-                    () = shutdown.cancelled() => return None,
-                    () = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-        }
-    }
-}
-
-/// Seeks `partition` back to `to`, unless those offsets are gone from the topic.
-fn seek_back(
-    src: &KafkaSource,
-    consumer: &KafkaConsumer,
-    positions: &Positions,
-    partition: i32,
-    to: i64,
-) -> anyhow::Result<()> {
-    let timeout = Duration::from_secs(10);
-    tokio::task::block_in_place(|| {
-        if let Ok((low, _)) = consumer.fetch_watermarks(&src.topic, partition, timeout)
-            && low > to
-        {
-            gap(src, partition, to, low)?;
-            positions.skip_hole(partition, low);
-            if let Err(e) = consumer.seek(&src.topic, partition, Offset::Offset(low), timeout) {
-                tracing::warn!("partition {partition}: seek to {low} failed: {e}");
-                positions.seek_failed(partition);
-            }
-            return Ok(());
-        }
-        tracing::info!("partition {partition}: seeking back to offset {to}");
-        if let Err(e) = consumer.seek(&src.topic, partition, Offset::Offset(to), timeout) {
-            tracing::warn!("partition {partition}: seek to {to} failed: {e}; trying again");
-            positions.seek_failed(partition);
-        }
-        Ok(())
-    })
 }
 
 /// Appends a message to its partition's pending chunk (sending that chunk

@@ -12,28 +12,11 @@
 //! the group, after a rebalance); the rewind starts a new *epoch*, so chunks read
 //! before it are recognized as stale and dropped instead of stored.
 
-use futures_util::future::BoxFuture;
 use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Where a partition's stored results end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Resume {
-    /// The first offset not counted.
-    pub next: i64,
-    /// The fingerprint of the message at `next - 1` (None: stored before
-    /// fingerprints were kept).
-    pub last: Option<u64>,
-}
-
-/// Looks up where a partition's stored results end (where to resume), or
-/// `None` when nothing was stored for it yet.
-pub type ResumeFrom = Arc<dyn Fn(i32) -> BoxFuture<'static, anyhow::Result<Option<Resume>>> + Send + Sync>;
-
-/// Drops a partition's stored results and makes them start again, empty, at
-/// an offset (`--on-truncation recount`).
-pub type ResetTo = Arc<dyn Fn(i32, i64) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
+use crate::sources::acks::{PositionStore, Resume};
 
 #[derive(Clone, Copy, Debug)]
 struct Position {
@@ -68,13 +51,12 @@ pub enum Verdict {
 pub struct Positions {
     map: Mutex<FxHashMap<i32, Position>>,
     epochs: AtomicU64,
-    resume: ResumeFrom,
-    reset: ResetTo,
+    store: Arc<dyn PositionStore>,
 }
 
 impl Positions {
-    pub fn new(resume: ResumeFrom, reset: ResetTo) -> Self {
-        Positions { map: Mutex::default(), epochs: AtomicU64::new(1), resume, reset }
+    pub fn new(store: Arc<dyn PositionStore>) -> Self {
+        Positions { map: Mutex::default(), epochs: AtomicU64::new(1), store }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, FxHashMap<i32, Position>> {
@@ -83,12 +65,12 @@ impl Positions {
 
     /// The stored position of `partition`, from the results store.
     pub async fn resume_from(&self, partition: i32) -> anyhow::Result<Option<Resume>> {
-        (self.resume)(partition).await
+        self.store.resume_from(partition).await
     }
 
     /// Drops the partition's stored results; they start again at `offset`.
     pub async fn reset_store(&self, partition: i32, offset: i64) -> anyhow::Result<()> {
-        (self.reset)(partition, offset).await
+        self.store.reset(partition, offset).await
     }
 
     /// Starts tracking `partition` at `next` (the stored position, or the first
@@ -163,11 +145,21 @@ impl Positions {
 mod tests {
     use super::*;
 
+    /// A store with nothing stored.
+    struct Empty;
+
+    #[async_trait::async_trait]
+    impl PositionStore for Empty {
+        async fn resume_from(&self, _: i32) -> anyhow::Result<Option<Resume>> {
+            Ok(None)
+        }
+        async fn reset(&self, _: i32, _: i64) -> anyhow::Result<()> {
+            Ok(())
+        }
+    }
+
     fn positions() -> Positions {
-        Positions::new(
-            Arc::new(|_| Box::pin(async { Ok(None) })),
-            Arc::new(|_, _| Box::pin(async { Ok(()) })),
-        )
+        Positions::new(Arc::new(Empty))
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Connecting to MongoDB: wait for the server with backoff and a clear log line,
 //! instead of failing on the first refused connection.
 
+use crate::retry::Backoff;
 use mongodb::Client;
 use mongodb::bson::doc;
 use mongodb::options::ClientOptions;
@@ -17,7 +18,7 @@ pub async fn connect(uri: &str, patience: Duration) -> anyhow::Result<Client> {
     options.server_selection_timeout = Some(Duration::from_secs(2));
     let client = Client::with_options(options)?;
     let start = Instant::now();
-    let mut backoff = Duration::from_millis(200);
+    let mut backoff = Backoff::default();
     let mut warned = false;
     loop {
         let e = match client.database("admin").run_command(doc! { "ping": 1 }).await {
@@ -41,8 +42,7 @@ pub async fn connect(uri: &str, patience: Duration) -> anyhow::Result<Client> {
             );
             warned = true;
         }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        backoff.wait(std::future::pending()).await;
     }
 }
 

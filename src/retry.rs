@@ -1,0 +1,107 @@
+//! Retrying with backoff: how every loop that waits for a service (a socket
+//! server, MongoDB, the Kafka broker, the results store) spaces its attempts.
+
+use std::future::Future;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Waits that double from `first` up to `max`.
+#[derive(Clone, Debug)]
+pub struct Backoff {
+    first: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl Default for Backoff {
+    /// 200 ms, doubling up to 5 s.
+    fn default() -> Self {
+        Backoff::new(Duration::from_millis(200), Duration::from_secs(5))
+    }
+}
+
+impl Backoff {
+    pub fn new(first: Duration, max: Duration) -> Self {
+        Backoff { first, max, next: first }
+    }
+
+    /// The next wait, and doubles the one after it.
+    pub fn next_delay(&mut self) -> Duration {
+        let delay = self.next;
+        self.next = (self.next * 2).min(self.max);
+        delay
+    }
+
+    /// Waits the next delay; `false` if `stop` came first.
+    pub async fn wait(&mut self, stop: impl Future<Output = ()>) -> bool {
+        let delay = self.next_delay();
+        tokio::select! {
+            () = stop => false,
+            () = tokio::time::sleep(delay) => true,
+        }
+    }
+
+    /// After a success: the next failure waits `first` again.
+    pub fn reset(&mut self) {
+        self.next = self.first;
+    }
+}
+
+/// Runs `attempt` until it succeeds, with [`Backoff::default`], logging `what`
+/// with the error on each failure (`None`: `shutdown` came first).
+pub async fn retrying<T, F, Fut>(
+    shutdown: &CancellationToken,
+    mut attempt: F,
+    what: impl Fn() -> String,
+) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let mut backoff = Backoff::default();
+    loop {
+        match attempt().await {
+            Ok(v) => return Some(v),
+            Err(e) => {
+                tracing::warn!("{} ({e:#}); retrying", what());
+                if !backoff.wait(shutdown.cancelled()).await {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_double_up_to_the_most_and_start_over_after_reset() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_millis(500));
+        let delays: Vec<u64> = (0..5).map(|_| b.next_delay().as_millis() as u64).collect();
+        assert_eq!(delays, [100, 200, 400, 500, 500]);
+        b.reset();
+        assert_eq!(b.next_delay(), Duration::from_millis(100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retrying_gives_up_at_shutdown() {
+        let stop = CancellationToken::new();
+        let mut tries = 0;
+        let got = retrying(
+            &stop,
+            || {
+                tries += 1;
+                let t = tries;
+                async move { if t < 3 { anyhow::bail!("no") } else { Ok(t) } }
+            },
+            || "x".into(),
+        )
+        .await;
+        assert_eq!(got, Some(3));
+        stop.cancel();
+        let never: Option<()> = retrying(&stop, || async { anyhow::bail!("no") }, || "y".into()).await;
+        assert_eq!(never, None);
+    }
+}
