@@ -8,7 +8,9 @@
 //! followed by a plain table of the same values (for screen readers, copying,
 //! and the browser test).
 
+use crate::engine::batch::DayStats;
 use crate::engine::tables::{BatchRow, Snapshot, format_millis};
+use crate::tweet::Day;
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -148,24 +150,7 @@ fn sentiment(out: &mut String, snap: &Snapshot, w: f64) {
         out.push_str(r#"<p class="empty">No dated tweets yet.</p></section>"#);
         return;
     }
-    let w = w.round();
-    let h = (w * 0.28).clamp(190.0, 250.0).round();
-    let (left, right, top, bottom) = (56.0, 56.0, 12.0, 30.0);
-    let (pw, ph) = (w - left - right, h - top - bottom);
-    let first = days[0].0.0;
-    let span = (days[days.len() - 1].0.0 - first).max(0) as f64;
-    // Days are placed by date (gaps show), each with a slot for its bar.
-    let slot = pw / (span + 1.0);
-    let x = |day: i32| left + slot * ((day - first) as f64 + 0.5);
-    let avgs: Vec<f64> = days.iter().map(|(_, s)| s.score_avg()).collect();
-    let lo = avgs.iter().copied().fold(0.0f64, f64::min);
-    let hi = avgs.iter().copied().fold(0.0f64, f64::max);
-    let (lo, hi, step) = nice_range(lo, hi, 0.1);
-    let y = |v: f64| top + ph * (hi - v) / (hi - lo);
-    let max_count = days.iter().map(|(_, s)| s.count).max().unwrap_or(1).max(1);
-    let (_, count_hi, count_step) = nice_range(0.0, max_count as f64, 1.0);
-    let yc = |v: f64| top + ph * (1.0 - v / count_hi);
-
+    let chart = DayChart::new(days, w);
     let _ = write!(
         out,
         r#"<p class="legend"><span class="key line"></span>Line with dots: average VADER compound score (left axis). <span class="key bar"></span> Bars: tweets per day (right axis).</p>"#
@@ -173,85 +158,167 @@ fn sentiment(out: &mut String, snap: &Snapshot, w: f64) {
     out.push_str(r#"<div class="split"><div class="plot">"#);
     let _ = write!(
         out,
-        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-labelledby="sentiment-h sentiment-desc"><desc id="sentiment-desc">{} days from {} to {}; the values are in the table below.</desc>"#,
+        r#"<svg class="chart" viewBox="0 0 {} {}" role="img" aria-labelledby="sentiment-h sentiment-desc"><desc id="sentiment-desc">{} days from {} to {}; the values are in the table below.</desc>"#,
+        chart.w,
+        chart.h,
         days.len(),
         days[0].0,
         days[days.len() - 1].0
     );
-    // Grid and left axis (average).
-    let mut v = lo;
-    while v <= hi + step / 2.0 {
-        let class = if v.abs() < step / 2.0 { "zero" } else { "grid" };
-        let _ = write!(
-            out,
-            r#"<line class="{class}" x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}"/><text class="tick" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
-            left + pw,
-            left - 6.0,
-            y(v) + 4.0,
-            trim_num(v),
-            y = y(v),
-        );
-        v += step;
-    }
-    // Right axis (tweets).
-    let mut c = 0.0;
-    while c <= count_hi + count_step / 2.0 {
-        let _ = write!(
-            out,
-            r#"<text class="tick" x="{}" y="{:.1}">{}</text>"#,
-            left + pw + 6.0,
-            yc(c) + 4.0,
-            thousands(c as u64)
-        );
-        c += count_step;
-    }
-    let _ = write!(
-        out,
-        r#"<text class="axis" transform="translate(12 {mid}) rotate(-90)" text-anchor="middle">average score</text><text class="axis" transform="translate({} {mid}) rotate(90)" text-anchor="middle">tweets</text>"#,
-        w - 8.0,
-        mid = top + ph / 2.0
-    );
-    // Bars, then the line over them.
-    let bar_w = (slot * 0.7).max(1.0);
-    for (day, s) in days {
-        let _ = write!(
-            out,
-            r#"<rect class="bar count" data-date="{day}" data-count="{}" x="{:.2}" y="{:.2}" width="{bar_w:.2}" height="{:.2}"><title>{day}: {} tweets</title></rect>"#,
-            s.count,
-            x(day.0) - bar_w / 2.0,
-            yc(s.count as f64),
-            top + ph - yc(s.count as f64),
-            thousands(s.count)
-        );
-    }
-    out.push_str(r#"<polyline class="line" points=""#);
-    for ((day, _), avg) in days.iter().zip(&avgs) {
-        let _ = write!(out, "{:.2},{:.2} ", x(day.0), y(*avg));
-    }
-    out.push_str(r#""/>"#);
-    let r = if days.len() > 120 { 1.5 } else { 3.5 };
-    for ((day, s), avg) in days.iter().zip(&avgs) {
-        let _ = write!(
-            out,
-            r#"<circle class="dot" data-date="{day}" data-avg="{avg}" cx="{:.2}" cy="{:.2}" r="{r}"><title>{day}: average {avg:.4} over {} tweets</title></circle>"#,
-            x(day.0),
-            y(*avg),
-            thousands(s.count)
-        );
-    }
-    // Date labels: one per 100 px at most, evenly spread over the days that have data.
-    let labels = days.len().min((pw / 100.0) as usize).clamp(1, 8);
-    for i in 0..labels {
-        let idx = if labels == 1 { 0 } else { i * (days.len() - 1) / (labels - 1) };
-        let day = days[idx].0;
-        let _ = write!(
-            out,
-            r#"<text class="tick" x="{:.1}" y="{}" text-anchor="middle">{day}</text>"#,
-            x(day.0),
-            top + ph + 18.0
-        );
-    }
+    chart.axes(out);
+    chart.marks(out, days);
+    chart.date_labels(out, days);
     out.push_str("</svg></div>");
+    days_table(out, days);
+    out.push_str("</div></section>");
+}
+
+/// The geometry of the sentiment chart: days along x (placed by date, so gaps
+/// show, each with a slot for its bar), the average on the left axis, tweets
+/// per day on the right one.
+struct DayChart {
+    w: f64,
+    h: f64,
+    left: f64,
+    top: f64,
+    pw: f64,
+    ph: f64,
+    first: i32,
+    slot: f64,
+    /// The left axis: from, to, tick step.
+    avg: (f64, f64, f64),
+    /// The right axis: to, tick step (from 0).
+    count: (f64, f64),
+}
+
+impl DayChart {
+    fn new(days: &[(Day, DayStats)], w: f64) -> Self {
+        let w = w.round();
+        let h = (w * 0.28).clamp(190.0, 250.0).round();
+        let (left, right, top, bottom) = (56.0, 56.0, 12.0, 30.0);
+        let (pw, ph) = (w - left - right, h - top - bottom);
+        let first = days[0].0.0;
+        let span = (days[days.len() - 1].0.0 - first).max(0) as f64;
+        let lo = days.iter().map(|(_, s)| s.score_avg()).fold(0.0f64, f64::min);
+        let hi = days.iter().map(|(_, s)| s.score_avg()).fold(0.0f64, f64::max);
+        let max_count = days.iter().map(|(_, s)| s.count).max().unwrap_or(1).max(1);
+        let (_, count_hi, count_step) = nice_range(0.0, max_count as f64, 1.0);
+        DayChart {
+            w,
+            h,
+            left,
+            top,
+            pw,
+            ph,
+            first,
+            slot: pw / (span + 1.0),
+            avg: nice_range(lo, hi, 0.1),
+            count: (count_hi, count_step),
+        }
+    }
+
+    fn x(&self, day: i32) -> f64 {
+        self.left + self.slot * ((day - self.first) as f64 + 0.5)
+    }
+
+    fn y(&self, v: f64) -> f64 {
+        let (lo, hi, _) = self.avg;
+        self.top + self.ph * (hi - v) / (hi - lo)
+    }
+
+    fn y_count(&self, c: f64) -> f64 {
+        self.top + self.ph * (1.0 - c / self.count.0)
+    }
+
+    /// Grid, both axes' ticks and their titles.
+    fn axes(&self, out: &mut String) {
+        let (lo, hi, step) = self.avg;
+        let (left, pw) = (self.left, self.pw);
+        let mut v = lo;
+        while v <= hi + step / 2.0 {
+            let class = if v.abs() < step / 2.0 { "zero" } else { "grid" };
+            let _ = write!(
+                out,
+                r#"<line class="{class}" x1="{left}" x2="{}" y1="{y:.1}" y2="{y:.1}"/><text class="tick" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+                left + pw,
+                left - 6.0,
+                self.y(v) + 4.0,
+                trim_num(v),
+                y = self.y(v),
+            );
+            v += step;
+        }
+        let (count_hi, count_step) = self.count;
+        let mut c = 0.0;
+        while c <= count_hi + count_step / 2.0 {
+            let _ = write!(
+                out,
+                r#"<text class="tick" x="{}" y="{:.1}">{}</text>"#,
+                left + pw + 6.0,
+                self.y_count(c) + 4.0,
+                thousands(c as u64)
+            );
+            c += count_step;
+        }
+        let _ = write!(
+            out,
+            r#"<text class="axis" transform="translate(12 {mid}) rotate(-90)" text-anchor="middle">average score</text><text class="axis" transform="translate({} {mid}) rotate(90)" text-anchor="middle">tweets</text>"#,
+            self.w - 8.0,
+            mid = self.top + self.ph / 2.0
+        );
+    }
+
+    /// The bars (tweets), then the line and dots (average) over them.
+    fn marks(&self, out: &mut String, days: &[(Day, DayStats)]) {
+        let bar_w = (self.slot * 0.7).max(1.0);
+        for (day, s) in days {
+            let _ = write!(
+                out,
+                r#"<rect class="bar count" data-date="{day}" data-count="{}" x="{:.2}" y="{:.2}" width="{bar_w:.2}" height="{:.2}"><title>{day}: {} tweets</title></rect>"#,
+                s.count,
+                self.x(day.0) - bar_w / 2.0,
+                self.y_count(s.count as f64),
+                self.top + self.ph - self.y_count(s.count as f64),
+                thousands(s.count)
+            );
+        }
+        out.push_str(r#"<polyline class="line" points=""#);
+        for (day, s) in days {
+            let _ = write!(out, "{:.2},{:.2} ", self.x(day.0), self.y(s.score_avg()));
+        }
+        out.push_str(r#""/>"#);
+        let r = if days.len() > 120 { 1.5 } else { 3.5 };
+        for (day, s) in days {
+            let avg = s.score_avg();
+            let _ = write!(
+                out,
+                r#"<circle class="dot" data-date="{day}" data-avg="{avg}" cx="{:.2}" cy="{:.2}" r="{r}"><title>{day}: average {avg:.4} over {} tweets</title></circle>"#,
+                self.x(day.0),
+                self.y(avg),
+                thousands(s.count)
+            );
+        }
+    }
+
+    /// Date labels: one per 100 px at most, evenly spread over the days that
+    /// have data.
+    fn date_labels(&self, out: &mut String, days: &[(Day, DayStats)]) {
+        let labels = days.len().min((self.pw / 100.0) as usize).clamp(1, 8);
+        for i in 0..labels {
+            let idx = if labels == 1 { 0 } else { i * (days.len() - 1) / (labels - 1) };
+            let day = days[idx].0;
+            let _ = write!(
+                out,
+                r#"<text class="tick" x="{:.1}" y="{}" text-anchor="middle">{day}</text>"#,
+                self.x(day.0),
+                self.top + self.ph + 18.0
+            );
+        }
+    }
+}
+
+/// The per-day values as a table, latest first.
+fn days_table(out: &mut String, days: &[(Day, DayStats)]) {
     out.push_str(
         r#"<div class="scroll" id="days-scroll"><table id="days-table"><caption>Sentiment per day (UTC)</caption><thead><tr><th scope="col">date</th><th scope="col">average</th><th scope="col">tweets</th><th scope="col">score sum</th></tr></thead><tbody>"#,
     );
@@ -266,7 +333,7 @@ fn sentiment(out: &mut String, snap: &Snapshot, w: f64) {
             s.score_sum()
         );
     }
-    out.push_str("</tbody></table></div></div></section>");
+    out.push_str("</tbody></table></div>");
 }
 
 /// Panel 2: the top tags of the latest batch, and of the window or the totals.

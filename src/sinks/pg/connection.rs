@@ -42,60 +42,15 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let startup_deadline = Instant::now() + limits.header_timeout;
-    let negotiated = tokio::select! {
-        n = negotiate_tls::<super::Prepared>(stream, None) => n,
-        () = sleep_until(startup_deadline) => {
-            tracing::debug!("pg: {peer} sent no startup message within {:?}; closed", limits.header_timeout);
-            return;
-        }
-    };
-    let Ok(Some(plain)) = negotiated else { return };
-    // Bytes already read while negotiating go through the guard first.
-    let parts = plain.into_parts();
-    let announced = Arc::new(AtomicU64::new(0));
-    let mut guard = FrameGuard::new(limits.max_request_bytes);
-    let early = guard.feed(&parts.read_buf);
-    let io = Guarded { inner: parts.io, guard, announced: announced.clone() };
-    let mut guarded = FramedParts::new(io, parts.codec);
-    guarded.read_buf = parts.read_buf;
-    guarded.write_buf = parts.write_buf;
-    let mut socket = Framed::from_parts(guarded);
-    if let Err(len) = early {
-        too_large(&mut socket, peer, len, limits).await;
+    let Some((mut socket, announced)) = negotiate(stream, peer, limits, startup_deadline).await else {
         return;
-    }
+    };
     let (copy, cancel) = (Arc::new(NoopHandler), Arc::new(NoopHandler));
     loop {
-        let starting = matches!(
-            socket.state(),
-            PgWireConnectionState::AwaitingStartup | PgWireConnectionState::AuthenticationInProgress
-        );
-        let wait_until = if starting { startup_deadline } else { Instant::now() + limits.idle_timeout };
-        let message = tokio::select! {
-            m = socket.next() => m,
-            () = sleep_until(wait_until) => {
-                if !starting {
-                    let why = format!("terminating connection due to idle-session timeout ({:?})", limits.idle_timeout);
-                    fatal(&mut socket, "57P05", why).await;
-                }
-                tracing::debug!("pg: {peer} timed out (starting: {starting}); closed");
-                return;
-            }
-            () = shutdown.cancelled() => {
-                fatal(&mut socket, "57P01", "terminating connection: the engine is shutting down".to_owned()).await;
-                return;
-            }
-        };
-        let message = match message {
-            None => return,
-            Some(Ok(m)) => m,
-            Some(Err(e)) => {
-                match announced.load(Ordering::Relaxed) {
-                    0 => tracing::debug!("pg: connection from {peer} ended: {e}"),
-                    len => too_large(&mut socket, peer, len, limits).await,
-                }
-                return;
-            }
+        let Some(message) =
+            next_message(&mut socket, peer, limits, startup_deadline, &announced, &shutdown).await
+        else {
+            return;
         };
         if matches!(message, PgWireFrontendMessage::Terminate(_)) {
             return;
@@ -123,6 +78,85 @@ pub async fn serve(
         }
         if cancel_request {
             return;
+        }
+    }
+}
+
+/// Answers the TLS negotiation ("no TLS") by `deadline`, and puts the
+/// connection behind a [`Guarded`] stream; returns it with the guard's record
+/// of an announced length over the limit. `None`: the client is gone, slow,
+/// or over the limit already (it was told).
+async fn negotiate(
+    stream: TcpStream,
+    peer: SocketAddr,
+    limits: Limits,
+    deadline: Instant,
+) -> Option<(Socket, Arc<AtomicU64>)> {
+    let negotiated = tokio::select! {
+        n = negotiate_tls::<super::Prepared>(stream, None) => n,
+        () = sleep_until(deadline) => {
+            tracing::debug!("pg: {peer} sent no startup message within {:?}; closed", limits.header_timeout);
+            return None;
+        }
+    };
+    let Ok(Some(plain)) = negotiated else { return None };
+    // Bytes already read while negotiating go through the guard first.
+    let parts = plain.into_parts();
+    let announced = Arc::new(AtomicU64::new(0));
+    let mut guard = FrameGuard::new(limits.max_request_bytes);
+    let early = guard.feed(&parts.read_buf);
+    let io = Guarded { inner: parts.io, guard, announced: announced.clone() };
+    let mut guarded = FramedParts::new(io, parts.codec);
+    guarded.read_buf = parts.read_buf;
+    guarded.write_buf = parts.write_buf;
+    let mut socket = Framed::from_parts(guarded);
+    if let Err(len) = early {
+        too_large(&mut socket, peer, len, limits).await;
+        return None;
+    }
+    Some((socket, announced))
+}
+
+/// The client's next message, within the startup deadline while it starts and
+/// the idle timeout after. `None`: the connection ends (the client left, timed
+/// out, broke the size limit, or the engine shuts down; the client was told).
+async fn next_message(
+    socket: &mut Socket,
+    peer: SocketAddr,
+    limits: Limits,
+    startup_deadline: Instant,
+    announced: &AtomicU64,
+    shutdown: &CancellationToken,
+) -> Option<PgWireFrontendMessage> {
+    let starting = matches!(
+        socket.state(),
+        PgWireConnectionState::AwaitingStartup | PgWireConnectionState::AuthenticationInProgress
+    );
+    let wait_until = if starting { startup_deadline } else { Instant::now() + limits.idle_timeout };
+    let message = tokio::select! {
+        m = socket.next() => m,
+        () = sleep_until(wait_until) => {
+            if !starting {
+                let why = format!("terminating connection due to idle-session timeout ({:?})", limits.idle_timeout);
+                fatal(socket, "57P05", why).await;
+            }
+            tracing::debug!("pg: {peer} timed out (starting: {starting}); closed");
+            return None;
+        }
+        () = shutdown.cancelled() => {
+            fatal(socket, "57P01", "terminating connection: the engine is shutting down".to_owned()).await;
+            return None;
+        }
+    };
+    match message {
+        None => None,
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => {
+            match announced.load(Ordering::Relaxed) {
+                0 => tracing::debug!("pg: connection from {peer} ended: {e}"),
+                len => too_large(socket, peer, len, limits).await,
+            }
+            None
         }
     }
 }
