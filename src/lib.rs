@@ -12,6 +12,7 @@ pub mod codec;
 pub mod connect;
 pub mod engine;
 pub mod fixtures;
+pub mod job;
 pub mod lab;
 pub mod logging;
 pub mod progress;

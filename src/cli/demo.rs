@@ -3,7 +3,8 @@
 //! the engine connected to it, printing the top tags per batch and the final
 //! tables.
 
-use super::stream::{self, BatchSpec};
+use crate::engine::run::PrintEvery;
+use crate::job::{self, BatchSpec, SourceConfig, StreamConfig};
 use crate::replay::{self, Pace, Plan, input::Selection, input::Source, output::Broadcaster, output::Output};
 use crate::sinks::print::OutputFormat;
 use bytes::Bytes;
@@ -43,20 +44,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             plan,
             Output::Listen(Broadcaster::new(listener, replay::output::DEFAULT_STALL_TIMEOUT)),
         ));
-        let addr = addr.to_string();
-        let mut stream_args = stream::Args::from_command_line(&[
-            "--connect",
-            &addr,
-            "--print-every",
-            "batch",
-            "--stop-when-idle",
-            "2",
-            "--workers",
-            "2",
-        ])?;
-        stream_args.batch = BatchSpec::Every(args.batch);
-        stream_args.format = args.format;
-        let ended = stream::stream(stream_args, crate::shutdown::on_signal()).await;
+        let config = StreamConfig {
+            batch: BatchSpec::Every(args.batch),
+            format: args.format,
+            print_every: PrintEvery::Batch,
+            stop_when_idle: Some(2),
+            workers: 2,
+            ..StreamConfig::new(SourceConfig::Socket { addr: addr.to_string() })
+        };
+        let ended = job::run(config, crate::shutdown::on_signal()).await;
         replay.abort();
         ended.map(drop)
     })

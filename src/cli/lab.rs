@@ -3,7 +3,8 @@
 //! micro-batches printing the global per-day table after each batch, and stop
 //! when everything produced has been counted (or run on).
 
-use super::stream::{self, BatchSpec, Extras};
+use crate::engine::run::PrintEvery;
+use crate::job::{self, BatchSpec, KafkaConfig, SourceConfig, StreamConfig};
 use crate::lab::load::{self, Load};
 use crate::lab::produce::{self, DateFormat, Produce};
 use crate::sinks::print::OutputFormat;
@@ -98,23 +99,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         });
 
-        let mut stream_args = stream::Args::from_command_line(&[
-            "--kafka",
-            &args.kafka.brokers,
-            "--topic",
-            &args.kafka.topic,
-            "--group",
-            "tweetstream-lab",
-            "--print-every",
-            "batch",
-            "--print-sql",
-            "select * from sentiment_by_day",
-        ])?;
-        stream_args.batch = BatchSpec::Every(args.batch);
-        stream_args.format = args.format;
-        stream_args.dashboard = args.dashboard.clone();
-        let extras = Extras { stop_at_records: Some(target), kafka_start_at: Some(start_at) };
-        let ended = stream::stream_with(stream_args, shutdown, extras).await;
+        let source = KafkaConfig {
+            topic: args.kafka.topic.clone(),
+            group: "tweetstream-lab".into(),
+            start_at: Some(start_at),
+            ..KafkaConfig::new(&args.kafka.brokers)
+        };
+        let config = StreamConfig {
+            batch: BatchSpec::Every(args.batch),
+            format: args.format,
+            dashboard: args.dashboard.clone(),
+            print_every: PrintEvery::Batch,
+            print_sql: Some("select * from sentiment_by_day".into()),
+            stop_at_records: Some(target),
+            ..StreamConfig::new(SourceConfig::Kafka(source))
+        };
+        let ended = job::run(config, shutdown).await;
         producer.abort();
         ended.map(drop)
     })

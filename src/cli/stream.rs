@@ -1,30 +1,20 @@
-//! `tweetstream stream`: the engine. Reads lines from a TCP server, cuts them
-//! into micro-batches, counts hashtags and scores sentiment, keeps the live
-//! tables and prints the top tags on a timer.
+//! `tweetstream stream`: the engine's command line. Its arguments become a
+//! [`StreamConfig`], which [`crate::job`] runs: lines from a TCP server or a
+//! Kafka topic, cut into micro-batches, hashtags counted and sentiment scored,
+//! live tables kept, printed on a timer and served.
 
 use crate::codec::DEFAULT_MAX_LINE_BYTES;
-use crate::engine::Engine;
-use crate::engine::batch::Operators;
-use crate::engine::clock::BatchClock;
-use crate::engine::outputs::BatchStore;
-use crate::engine::run::{self, Ended, PrintEvery, StopWhen};
-use crate::engine::window::WindowSpec;
-use crate::sinks::print::{OutputFormat, Printer};
-use crate::sinks::results::{Results, ResultsConfig, ResultsStore};
-use crate::sinks::{dashboard, http, listener, pg};
-use crate::sources::kafka::exactly_once::KafkaAcks;
-use crate::sources::kafka::exactly_once::positions::Positions;
+use crate::engine::run::PrintEvery;
+use crate::job::config::default_workers;
+use crate::job::{self, BatchSpec, KafkaConfig, ResultsTarget, SourceConfig, StreamConfig};
+use crate::sinks::listener;
+use crate::sinks::print::OutputFormat;
+use crate::sources::kafka::StartFrom;
 use crate::sources::kafka::exactly_once::truncation::{OnGap, OnTruncation};
-use crate::sources::kafka::{self, KafkaSource, StartFrom};
-use crate::sources::{SourceStatus, socket};
-use crate::sql::{self, SqlEngine};
+use crate::sql;
 use crate::transforms::hashtags::HashtagMode;
 use crate::tweet::InputFormat;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncBufReadExt;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 #[derive(clap::Args, Debug, Clone)]
 #[command(after_help = "Example (the classic DStream job):\n  \
@@ -207,48 +197,58 @@ pub struct Args {
 }
 
 impl Args {
-    /// `stream` arguments as the command line `args` would give them (for commands
-    /// that run the engine themselves: defaults stay defined in one place).
-    pub fn from_command_line(args: &[&str]) -> anyhow::Result<Args> {
-        #[derive(clap::Parser)]
-        struct Wrapper {
-            #[command(flatten)]
-            args: Args,
+    /// The job these arguments describe.
+    pub fn config(self) -> StreamConfig {
+        let source = match (self.connect, self.kafka) {
+            (Some(addr), _) => SourceConfig::Socket { addr },
+            (None, brokers) => SourceConfig::Kafka(KafkaConfig {
+                topic: self.topic,
+                group: self.group,
+                from: self.from,
+                options: self.kafka_options,
+                results: self.results.map(|uri| ResultsTarget {
+                    uri,
+                    db: self.results_db,
+                    collection: self.results_collection,
+                    on_truncation: self.on_truncation,
+                    on_gap: self.on_gap,
+                    crash_after_stores: self.crash_after_stores,
+                }),
+                ..KafkaConfig::new(&brokers.unwrap_or_default())
+            }),
+        };
+        StreamConfig {
+            input: self.input,
+            batch: self.batch,
+            hashtags: self.hashtags,
+            sentiment: !self.no_sentiment,
+            print_every: self.print_every,
+            top: self.top,
+            format: self.format,
+            print_sql: self.print_sql,
+            batches: self.batches,
+            stop_when_idle: self.stop_when_idle,
+            max_line_bytes: self.max_line_bytes,
+            window: self.window.map(|w| (w, self.slide)),
+            workers: self.workers,
+            http: self.http,
+            dashboard: self.dashboard,
+            refresh: self.refresh,
+            pg: self.pg,
+            sql: sql::Limits {
+                timeout: self.sql_timeout,
+                max_rows: self.sql_max_rows,
+                memory: self.sql_memory,
+            },
+            listener: listener::Limits {
+                max_request_bytes: self.max_request_bytes,
+                header_timeout: self.header_timeout,
+                idle_timeout: self.idle_timeout,
+                max_connections: self.max_connections,
+            },
+            ..StreamConfig::new(source)
         }
-        use clap::Parser;
-        let argv = std::iter::once("stream").chain(args.iter().copied());
-        Ok(Wrapper::try_parse_from(argv).map_err(|e| anyhow::anyhow!("internal stream arguments: {e}"))?.args)
     }
-}
-
-/// Turns `--window`/`--slide` into batch counts, or says why they don't fit.
-fn window_spec(args: &Args) -> anyhow::Result<Option<WindowSpec>> {
-    let Some(window) = args.window else { return Ok(None) };
-    let BatchSpec::Every(batch) = args.batch else {
-        anyhow::bail!("--window needs a timed --batch interval, not manual batches");
-    };
-    let slide = args.slide.unwrap_or(batch);
-    let in_batches = |d: Duration, what: &str| -> anyhow::Result<usize> {
-        let n = d.as_nanos() / batch.as_nanos();
-        anyhow::ensure!(
-            n >= 1 && n * batch.as_nanos() == d.as_nanos(),
-            "{what} {d:?} is not a multiple of the batch interval {batch:?}"
-        );
-        Ok(n as usize)
-    };
-    let spec = WindowSpec { size: in_batches(window, "--window")?, slide: in_batches(slide, "--slide")? };
-    Ok(Some(spec))
-}
-
-fn default_workers() -> usize {
-    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// The batch interval, or manual batches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BatchSpec {
-    Every(Duration),
-    Manual,
 }
 
 fn parse_batch(s: &str) -> Result<BatchSpec, String> {
@@ -274,187 +274,32 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let runtime = super::runtime()?;
     let result = runtime.block_on(async move {
         let shutdown = crate::shutdown::on_signal();
-        stream(args, shutdown).await.map(drop)
+        job::run(args.config(), shutdown).await.map(drop)
     });
     // A read of stdin (manual batches) cannot be cancelled; do not wait for it.
     runtime.shutdown_timeout(Duration::from_millis(100));
     result
 }
 
-/// Runs the engine until it stops; the async core of `stream` and `demo`.
-pub async fn stream(args: Args, shutdown: CancellationToken) -> anyhow::Result<Ended> {
-    stream_with(args, shutdown, Extras::default()).await
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
 
-/// What other commands (`lab`) add to a `stream` run.
-#[derive(Default)]
-pub struct Extras {
-    /// Stop once this many records were counted (see [`StopWhen::records`]).
-    pub stop_at_records: Option<Arc<std::sync::atomic::AtomicU64>>,
-    /// Read these Kafka partitions from these offsets (see [`KafkaSource::start_at`]).
-    pub kafka_start_at: Option<Vec<(i32, i64)>>,
-}
-
-/// [`stream`] with extras.
-pub async fn stream_with(args: Args, shutdown: CancellationToken, extras: Extras) -> anyhow::Result<Ended> {
-    let ops = Operators { input: args.input, hashtags: args.hashtags, sentiment: !args.no_sentiment };
-    anyhow::ensure!(args.workers >= 1, "--workers must be at least 1");
-    let window = window_spec(&args)?;
-    let mut engine = Engine::new(ops, args.workers, window);
-    let limits =
-        sql::Limits { timeout: args.sql_timeout, max_rows: args.sql_max_rows, memory: args.sql_memory };
-    sql::sandbox::set_process_ceiling(args.sql_memory);
-    let sql = Arc::new(SqlEngine::new(engine.tables(), window.is_some(), limits));
-    let timer_sql = args.print_sql.clone().unwrap_or_else(|| {
-        let top = if args.top == 0 { -1 } else { args.top as i64 };
-        format!("select tag, count from tag_counts order by count desc limit {top}")
-    });
-    // A bad statement fails now, not at the first print.
-    sql.query(&timer_sql).map_err(|e| anyhow::anyhow!("--print-sql: {e}"))?;
-    // Chunks queued between the source and the engine: up to 16 of 256 KiB
-    // (socket) or 2,000 messages (Kafka), enough to ride out a slow batch close.
-    let (tx, rx) = mpsc::channel(16);
-    let status = Arc::new(SourceStatus::default());
-    let source_stop = shutdown.child_token();
-    // Stops the engine like a shutdown; a source cancels it when it must end the run.
-    let engine_stop = shutdown.child_token();
-    let listener_limits = listener::Limits {
-        max_request_bytes: args.max_request_bytes,
-        header_timeout: args.header_timeout,
-        idle_timeout: args.idle_timeout,
-        max_connections: args.max_connections,
-    };
-    let shared = http::Shared {
-        tables: engine.tables(),
-        source: status.clone(),
-        sql: sql.clone(),
-        limits: listener_limits,
-    };
-    let http_server = match &args.http {
-        Some(addr) => Some(http::serve(addr, shared.clone(), source_stop.clone()).await?.1),
-        None => None,
-    };
-    let dashboard_server = match &args.dashboard {
-        Some(addr) => {
-            anyhow::ensure!(!args.refresh.is_zero(), "--refresh must be longer than 0");
-            let config = dashboard::Config { view: dashboard_view(&args), refresh: args.refresh };
-            Some(dashboard::serve(addr, shared, config, source_stop.clone()).await?.1)
-        }
-        None => None,
-    };
-    let pg_server = match &args.pg {
-        Some(addr) => Some(pg::serve(addr, sql.clone(), listener_limits, source_stop.clone()).await?.1),
-        None => None,
-    };
-    let mut results = None;
-    let source = match (&args.connect, &args.kafka) {
-        (Some(addr), _) => {
-            let socket = socket::run(addr.clone(), args.max_line_bytes, tx, status, source_stop.clone());
-            tokio::spawn(async move {
-                socket.await;
-                Ok(())
-            })
-        }
-        (None, Some(brokers)) => {
-            let mut src = KafkaSource {
-                brokers: brokers.clone(),
-                topic: args.topic.clone(),
-                group: args.group.clone(),
-                from: args.from,
-                max_line_bytes: args.max_line_bytes,
-                start_at: extras.kafka_start_at.clone(),
-                positions: None,
-                options: args.kafka_options.clone(),
-                on_truncation: args.on_truncation,
-                on_gap: args.on_gap,
-            };
-            let store = match &args.results {
-                Some(uri) => {
-                    let config = ResultsConfig {
-                        uri: uri.clone(),
-                        db: args.results_db.clone(),
-                        collection: args.results_collection.clone(),
-                        group: args.group.clone(),
-                        topic: args.topic.clone(),
-                    };
-                    let store = ResultsStore::connect(&config).await?;
-                    src.positions = Some(Arc::new(Positions::new(Arc::new(store.clone()))));
-                    Some(store)
-                }
-                None => None,
-            };
-            let consumer = Arc::new(src.subscribe(status.clone())?);
-            if let (Some(store), Some(positions)) = (store, &src.positions) {
-                let acks = KafkaAcks::new(&src.topic, consumer.clone(), positions.clone());
-                let mut r = Results::new(store, Arc::new(acks));
-                r.crash_after_stores = args.crash_after_stores;
-                results = Some(r);
-            }
-            tokio::spawn(kafka::run(src, consumer, tx, status, source_stop.clone(), engine_stop.clone()))
-        }
-        (None, None) => anyhow::bail!("give --connect HOST:PORT or --kafka BROKERS"),
-    };
-    let clock = match args.batch {
-        BatchSpec::Every(period) => BatchClock::interval(period),
-        BatchSpec::Manual => BatchClock::manual(stdin_ticks()),
-    };
-    let top = (args.top > 0).then_some(args.top);
-    let mut printer = Printer::stdout(args.format, top);
-    printer.timer = Some((sql.clone(), timer_sql));
-    let stop = StopWhen {
-        batches: args.batches,
-        idle_batches: args.stop_when_idle,
-        records: extras.stop_at_records,
-    };
-    let plan = run::Plan {
-        clock,
-        print_every: args.print_every,
-        stop,
-        reporter: &mut printer,
-        store: results.as_mut().map(|r| r as &mut dyn BatchStore),
-    };
-    let ended = run::run(&mut engine, rx, plan, engine_stop).await;
-    source_stop.cancel();
-    // A source that found its input untrustworthy stopped the engine: its
-    // error is the run's.
-    let source_failed = source.await.ok().and_then(Result::err);
-    // Servers stop taking connections at once; the open ones (a dashboard
-    // page or a driver keeping its connection alive) get a moment to finish.
-    for mut server in [http_server, dashboard_server, pg_server].into_iter().flatten() {
-        if tokio::time::timeout(Duration::from_secs(2), &mut server).await.is_err() {
-            server.abort();
-        }
+    #[derive(clap::Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: Args,
     }
-    match source_failed {
-        Some(e) => Err(e),
-        None => ended,
+
+    /// The command line's defaults are the configuration's.
+    #[test]
+    fn defaults_agree_with_the_configuration() {
+        let parsed = Wrapper::try_parse_from(["stream", "--connect", "h:1"]).unwrap().args.config();
+        let plain = StreamConfig::new(SourceConfig::Socket { addr: "h:1".into() });
+        assert_eq!(format!("{parsed:?}"), format!("{plain:?}"));
+        let parsed = Wrapper::try_parse_from(["stream", "--kafka", "b:9"]).unwrap().args.config();
+        let plain = StreamConfig::new(SourceConfig::Kafka(KafkaConfig::new("b:9")));
+        assert_eq!(format!("{parsed:?}"), format!("{plain:?}"));
     }
-}
-
-/// What the dashboard says about this run.
-fn dashboard_view(args: &Args) -> dashboard::render::View {
-    let source = match (&args.connect, &args.kafka) {
-        (Some(addr), _) => format!("socket {addr}"),
-        (None, Some(brokers)) => format!("Kafka topic {} on {brokers}", args.topic),
-        (None, None) => String::new(),
-    };
-    let batch_every = match args.batch {
-        BatchSpec::Every(period) => Some(period),
-        BatchSpec::Manual => None,
-    };
-    dashboard::render::View { batch_every, window: args.window, source }
-}
-
-/// One tick per line of stdin; the channel closes at its end.
-fn stdin_ticks() -> mpsc::Receiver<()> {
-    let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(async move {
-        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-        while let Ok(Some(_)) = lines.next_line().await {
-            if tx.send(()).await.is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }

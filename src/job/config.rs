@@ -1,0 +1,182 @@
+//! What a streaming job is made of, as plain values with defaults: the
+//! engine's configuration, independent of the command line. `stream` builds it
+//! from its arguments; `demo` and `lab` build it directly.
+
+use crate::codec::DEFAULT_MAX_LINE_BYTES;
+use crate::engine::run::PrintEvery;
+use crate::engine::window::WindowSpec;
+use crate::sinks::listener;
+use crate::sinks::print::OutputFormat;
+use crate::sources::kafka::StartFrom;
+use crate::sources::kafka::exactly_once::truncation::{OnGap, OnTruncation};
+use crate::sql;
+use crate::transforms::hashtags::HashtagMode;
+use crate::tweet::InputFormat;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+/// The batch interval, or manual batches (one per line on stdin).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchSpec {
+    Every(Duration),
+    Manual,
+}
+
+/// Where records come from.
+#[derive(Clone, Debug)]
+pub enum SourceConfig {
+    /// A TCP server, read as a client (`socketTextStream`).
+    Socket {
+        addr: String,
+    },
+    Kafka(KafkaConfig),
+}
+
+/// A Kafka topic, read in a consumer group.
+#[derive(Clone, Debug)]
+pub struct KafkaConfig {
+    pub brokers: String,
+    pub topic: String,
+    pub group: String,
+    pub from: StartFrom,
+    /// librdkafka settings (`-X key=value`), applied last.
+    pub options: Vec<(String, String)>,
+    /// Read exactly these partitions from these offsets instead of joining the
+    /// group's assignment (`lab`: only what it produced itself).
+    pub start_at: Option<Vec<(i32, i64)>>,
+    /// Store results exactly once in MongoDB.
+    pub results: Option<ResultsTarget>,
+}
+
+impl KafkaConfig {
+    /// Topic `tweets` on `brokers`, group `tweetstream`, from the earliest offset.
+    pub fn new(brokers: &str) -> Self {
+        KafkaConfig {
+            brokers: brokers.to_owned(),
+            topic: "tweets".into(),
+            group: "tweetstream".into(),
+            from: StartFrom::Earliest,
+            options: Vec::new(),
+            start_at: None,
+            results: None,
+        }
+    }
+}
+
+/// Where and how results are stored exactly once.
+#[derive(Clone, Debug)]
+pub struct ResultsTarget {
+    pub uri: String,
+    pub db: String,
+    pub collection: String,
+    pub on_truncation: OnTruncation,
+    pub on_gap: OnGap,
+    /// Testing aid: abort the process after this many stored batches, before
+    /// offsets are committed to Kafka.
+    pub crash_after_stores: Option<u64>,
+}
+
+/// A streaming job: source, operators, batches, outputs and limits.
+#[derive(Clone, Debug)]
+pub struct StreamConfig {
+    pub source: SourceConfig,
+    pub input: InputFormat,
+    pub batch: BatchSpec,
+    pub hashtags: HashtagMode,
+    pub sentiment: bool,
+    pub print_every: PrintEvery,
+    /// Rows of printed tag tables (0: all).
+    pub top: usize,
+    pub format: OutputFormat,
+    /// The statement the timer prints (None: the original job's, with `top`).
+    pub print_sql: Option<String>,
+    /// Stop after this many batches.
+    pub batches: Option<u64>,
+    /// Stop after this many empty batches in a row, once data has been seen.
+    pub stop_when_idle: Option<u64>,
+    /// Stop once this many records were counted (u64::MAX while not yet known).
+    pub stop_at_records: Option<Arc<AtomicU64>>,
+    pub max_line_bytes: usize,
+    /// `tag_window`: its length and slide (None: every batch).
+    pub window: Option<(Duration, Option<Duration>)>,
+    pub workers: usize,
+    pub http: Option<String>,
+    pub dashboard: Option<String>,
+    /// How often the dashboard page refreshes.
+    pub refresh: Duration,
+    pub pg: Option<String>,
+    pub sql: sql::Limits,
+    pub listener: listener::Limits,
+}
+
+/// Two ingest workers per core keep the cores busy while one waits its turn.
+pub fn default_workers() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl StreamConfig {
+    /// A job reading `source` with every default (those of `stream --help`).
+    pub fn new(source: SourceConfig) -> Self {
+        StreamConfig {
+            source,
+            input: InputFormat::Json,
+            batch: BatchSpec::Every(Duration::from_secs(10)),
+            hashtags: HashtagMode::Twitter,
+            sentiment: true,
+            print_every: PrintEvery::Every(Duration::from_secs(15)),
+            top: 10,
+            format: OutputFormat::Table,
+            print_sql: None,
+            batches: None,
+            stop_when_idle: None,
+            stop_at_records: None,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            window: None,
+            workers: default_workers(),
+            http: None,
+            dashboard: None,
+            refresh: Duration::from_secs(5),
+            pg: None,
+            sql: sql::Limits::default(),
+            listener: listener::Limits::default(),
+        }
+    }
+
+    /// The statement the timer prints.
+    pub fn timer_sql(&self) -> String {
+        self.print_sql.clone().unwrap_or_else(|| {
+            let top = if self.top == 0 { -1 } else { self.top as i64 };
+            format!("select tag, count from tag_counts order by count desc limit {top}")
+        })
+    }
+
+    /// `--window`/`--slide` as batch counts, or why they don't fit.
+    pub fn window_spec(&self) -> anyhow::Result<Option<WindowSpec>> {
+        let Some((window, slide)) = self.window else { return Ok(None) };
+        let BatchSpec::Every(batch) = self.batch else {
+            anyhow::bail!("--window needs a timed --batch interval, not manual batches");
+        };
+        let in_batches = |d: Duration, what: &str| -> anyhow::Result<usize> {
+            let n = d.as_nanos() / batch.as_nanos();
+            anyhow::ensure!(
+                n >= 1 && n * batch.as_nanos() == d.as_nanos(),
+                "{what} {d:?} is not a multiple of the batch interval {batch:?}"
+            );
+            Ok(n as usize)
+        };
+        let spec = WindowSpec {
+            size: in_batches(window, "--window")?,
+            slide: in_batches(slide.unwrap_or(batch), "--slide")?,
+        };
+        Ok(Some(spec))
+    }
+
+    /// Where records come from, in words (for the dashboard).
+    pub fn source_name(&self) -> String {
+        match &self.source {
+            SourceConfig::Socket { addr } => format!("socket {addr}"),
+            SourceConfig::Kafka(k) => format!("Kafka topic {} on {}", k.topic, k.brokers),
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! A streaming job, wired from a [`StreamConfig`]: the source feeding the
+//! engine, the servers reading its tables (HTTP, dashboard, PostgreSQL), and
+//! the sinks it hands batches and reports to (the terminal, the MongoDB
+//! results store). This is the one place that knows every stage; each stage
+//! knows only those upstream of it.
+
+pub mod config;
+
+pub use config::{BatchSpec, KafkaConfig, ResultsTarget, SourceConfig, StreamConfig};
+
+use crate::engine::Engine;
+use crate::engine::batch::Operators;
+use crate::engine::clock::BatchClock;
+use crate::engine::outputs::BatchStore;
+use crate::engine::run::{self, Ended, StopWhen};
+use crate::sinks::print::Printer;
+use crate::sinks::results::{Results, ResultsConfig, ResultsStore};
+use crate::sinks::{dashboard, http, pg};
+use crate::sources::kafka::exactly_once::KafkaAcks;
+use crate::sources::kafka::exactly_once::positions::Positions;
+use crate::sources::kafka::{self, KafkaSource};
+use crate::sources::{SourceStatus, socket};
+use crate::sql::{self, SqlEngine};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Chunks queued between the source and the engine: up to 16 of 256 KiB
+/// (socket) or 2,000 messages (Kafka), enough to ride out a slow batch close.
+const QUEUED_CHUNKS: usize = 16;
+
+/// Runs the job until it stops (a stop condition, the end of manual batches,
+/// `shutdown`, or a source that must end the run: its error is the job's).
+pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::Result<Ended> {
+    let window = config.window_spec()?;
+    let ops = Operators { input: config.input, hashtags: config.hashtags, sentiment: config.sentiment };
+    let mut engine = Engine::new(ops, config.workers, window);
+    sql::sandbox::set_process_ceiling(config.sql.memory);
+    let sql = Arc::new(SqlEngine::new(engine.tables(), window.is_some(), config.sql));
+    let timer_sql = config.timer_sql();
+    // A bad statement fails now, not at the first print.
+    sql.query(&timer_sql).map_err(|e| anyhow::anyhow!("--print-sql: {e}"))?;
+    let (tx, rx) = mpsc::channel(QUEUED_CHUNKS);
+    let status = Arc::new(SourceStatus::default());
+    let source_stop = shutdown.child_token();
+    // Stops the engine like a shutdown; a source cancels it when it must end the run.
+    let engine_stop = shutdown.child_token();
+    let shared = http::Shared {
+        tables: engine.tables(),
+        source: status.clone(),
+        sql: sql.clone(),
+        limits: config.listener,
+    };
+    let servers = Servers::start(&config, shared, &source_stop).await?;
+    let (source, mut results) = start_source(&config, tx, status, &source_stop, &engine_stop).await?;
+    let mut printer = Printer::stdout(config.format, (config.top > 0).then_some(config.top));
+    printer.timer = Some((sql, timer_sql));
+    let plan = run::Plan {
+        clock: match config.batch {
+            BatchSpec::Every(period) => BatchClock::interval(period),
+            BatchSpec::Manual => BatchClock::manual(stdin_ticks()),
+        },
+        print_every: config.print_every,
+        stop: StopWhen {
+            batches: config.batches,
+            idle_batches: config.stop_when_idle,
+            records: config.stop_at_records.clone(),
+        },
+        reporter: &mut printer,
+        store: results.as_mut().map(|r| r as &mut dyn BatchStore),
+    };
+    let ended = run::run(&mut engine, rx, plan, engine_stop).await;
+    source_stop.cancel();
+    let source_failed = source.await.ok().and_then(Result::err);
+    servers.stop().await;
+    match source_failed {
+        Some(e) => Err(e),
+        None => ended,
+    }
+}
+
+/// The servers reading the live tables.
+struct Servers(Vec<JoinHandle<()>>);
+
+impl Servers {
+    /// Starts those the configuration asks for; they stop taking connections
+    /// at `stop`.
+    async fn start(
+        config: &StreamConfig,
+        shared: http::Shared,
+        stop: &CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let mut tasks = Vec::new();
+        if let Some(addr) = &config.http {
+            tasks.push(http::serve(addr, shared.clone(), stop.clone()).await?.1);
+        }
+        if let Some(addr) = &config.dashboard {
+            let view = dashboard::render::View {
+                batch_every: match config.batch {
+                    BatchSpec::Every(period) => Some(period),
+                    BatchSpec::Manual => None,
+                },
+                window: config.window.map(|(length, _)| length),
+                source: config.source_name(),
+            };
+            let dash = dashboard::Config { view, refresh: config.refresh };
+            tasks.push(dashboard::serve(addr, shared.clone(), dash, stop.clone()).await?.1);
+        }
+        if let Some(addr) = &config.pg {
+            tasks.push(pg::serve(addr, shared.sql.clone(), config.listener, stop.clone()).await?.1);
+        }
+        Ok(Servers(tasks))
+    }
+
+    /// The open connections (a dashboard page or a driver keeping its
+    /// connection alive) get a moment to finish.
+    async fn stop(self) {
+        for mut server in self.0 {
+            if tokio::time::timeout(Duration::from_secs(2), &mut server).await.is_err() {
+                server.abort();
+            }
+        }
+    }
+}
+
+/// Starts the source; with results stored exactly once, returns the results
+/// store too (wired to the source's acknowledgements).
+async fn start_source(
+    config: &StreamConfig,
+    tx: mpsc::Sender<crate::codec::Chunk>,
+    status: Arc<SourceStatus>,
+    stop: &CancellationToken,
+    engine_stop: &CancellationToken,
+) -> anyhow::Result<(JoinHandle<anyhow::Result<()>>, Option<Results>)> {
+    let k = match &config.source {
+        SourceConfig::Socket { addr } => {
+            let socket = socket::run(addr.clone(), config.max_line_bytes, tx, status, stop.clone());
+            let task = tokio::spawn(async move {
+                socket.await;
+                Ok(())
+            });
+            return Ok((task, None));
+        }
+        SourceConfig::Kafka(k) => k,
+    };
+    let mut src = KafkaSource {
+        brokers: k.brokers.clone(),
+        topic: k.topic.clone(),
+        group: k.group.clone(),
+        from: k.from,
+        max_line_bytes: config.max_line_bytes,
+        start_at: k.start_at.clone(),
+        positions: None,
+        options: k.options.clone(),
+        on_truncation: k.results.as_ref().map(|r| r.on_truncation).unwrap_or_default(),
+        on_gap: k.results.as_ref().map(|r| r.on_gap).unwrap_or_default(),
+    };
+    let store = match &k.results {
+        Some(target) => {
+            let where_to = ResultsConfig {
+                uri: target.uri.clone(),
+                db: target.db.clone(),
+                collection: target.collection.clone(),
+                group: k.group.clone(),
+                topic: k.topic.clone(),
+            };
+            let store = ResultsStore::connect(&where_to).await?;
+            src.positions = Some(Arc::new(Positions::new(Arc::new(store.clone()))));
+            Some(store)
+        }
+        None => None,
+    };
+    let consumer = Arc::new(src.subscribe(status.clone())?);
+    let results = match (store, &src.positions, &k.results) {
+        (Some(store), Some(positions), Some(target)) => {
+            let acks = KafkaAcks::new(&src.topic, consumer.clone(), positions.clone());
+            let mut r = Results::new(store, Arc::new(acks));
+            r.crash_after_stores = target.crash_after_stores;
+            Some(r)
+        }
+        _ => None,
+    };
+    let task = tokio::spawn(kafka::run(src, consumer, tx, status, stop.clone(), engine_stop.clone()));
+    Ok((task, results))
+}
+
+/// One tick per line of stdin; the channel closes at its end.
+fn stdin_ticks() -> mpsc::Receiver<()> {
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(_)) = lines.next_line().await {
+            if tx.send(()).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
