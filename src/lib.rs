@@ -1,10 +1,12 @@
 //! tweetstream: streaming tweet analytics (hashtag counts and VADER sentiment in
 //! micro-batches), a small, fast replacement for two classic Spark labs.
 //!
-//! Data flow, one folder per stage: [`sources`] (socket) → [`codec`] (line framing)
-//! → [`tweet`] (decoding) → [`transforms`] (hashtags, [`sentiment`]) → [`engine`]
-//! (micro-batches, live tables) → [`sinks`] (terminal, HTTP, Postgres, MongoDB),
-//! with [`sql`] answering queries. [`replay`] feeds a source.
+//! Data flow, one folder per stage: [`sources`] (socket, Kafka) → [`codec`] (line
+//! framing) → [`tweet`] (decoding) → [`transforms`] (hashtags) and [`sentiment`]
+//! → [`engine`] (micro-batches, live tables) → [`sql`] and [`sinks`] (terminal,
+//! HTTP, Postgres, dashboard, MongoDB). [`job`] wires a streaming job from a
+//! configuration; [`replay`] feeds a source; [`lab`] loads and produces the
+//! lab's data. docs/design.md has the module map.
 
 pub mod buffer;
 pub mod cli;

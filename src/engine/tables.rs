@@ -1,6 +1,6 @@
 //! The live tables: an immutable snapshot per completed batch, swapped in whole.
 //!
-//! Readers (the timer print, HTTP, later SQL) take the current `Arc<Snapshot>`
+//! Readers (the timer print, HTTP, SQL, the dashboard) take the current `Arc<Snapshot>`
 //! and see every table as of the same batch, while the next batch is computed.
 //! A concurrent map updated in place could not give that consistency.
 

@@ -1,4 +1,5 @@
-//! Per-record transforms of the micro-batch job: hashtag extraction and the
-//! per-day sentiment aggregate.
+//! Per-record transforms of the micro-batch job: hashtag extraction. (Sentiment
+//! scoring is [`crate::sentiment`]; the per-day aggregate is the engine's,
+//! [`crate::engine::batch`].)
 
 pub mod hashtags;
