@@ -1,30 +1,15 @@
 //! `tweetstream vader` end to end: reference texts on stdin, identical scores on
 //! stdout, one output line per input line even for bad input.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
+use common::run_with_stdin;
 
 fn run_vader(input: &[u8], args: &[&str]) -> (Vec<serde_json::Value>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tweetstream"))
-        .arg("vader")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn tweetstream");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(out.status.success(), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
-    let rows = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
-    (rows, String::from_utf8_lossy(&out.stderr).into_owned())
+    let argv: Vec<&str> = std::iter::once("vader").chain(args.iter().copied()).collect();
+    let (status, stdout, stderr) = run_with_stdin(&argv, input);
+    assert!(status.success(), "exit {status:?}: {stderr}");
+    let rows = stdout.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    (rows, stderr)
 }
 
 #[test]

@@ -9,10 +9,6 @@ use mongodb::bson::{Bson, Document, doc};
 use std::collections::BTreeMap;
 use std::process::Command;
 
-fn mongo_uri() -> String {
-    std::env::var("MONGO_URI").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into())
-}
-
 fn brokers() -> String {
     std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
 }
@@ -88,23 +84,7 @@ fn load_reports_skipped_rows_with_reasons() {
 
 /// Per-day (score_sum, count) of the lab fixture, computed independently.
 fn lab_days() -> BTreeMap<String, (f64, u64)> {
-    let mut days = BTreeMap::<String, (i64, u64)>::new();
-    for line in std::fs::read_to_string(fixture("lab.jsonl")).unwrap().lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let ms = match &v["date"] {
-            serde_json::Value::String(s) => {
-                chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
-            }
-            serde_json::Value::Number(n) => n.as_i64().unwrap(),
-            obj => obj["$date"].as_i64().unwrap(),
-        };
-        let day = chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d").to_string();
-        let c = tweetstream::sentiment::compound(v["tweet"].as_str().unwrap());
-        let e = days.entry(day).or_default();
-        e.0 += (c * 10_000.0).round() as i64;
-        e.1 += 1;
-    }
-    days.into_iter().map(|(d, (s, n))| (d, (s as f64 / 10_000.0, n))).collect()
+    per_day(std::fs::read_to_string(fixture("lab.jsonl")).unwrap().lines().map(lab_tweet))
 }
 
 #[test]
@@ -112,39 +92,18 @@ fn produce_then_consume_gives_the_per_day_table() {
     let (db, topic, group) = (unique("lab"), unique("tweets"), unique("group"));
     let (ok, stderr) = tweetstream(&["load", &fixture("lab.jsonl"), "--db", &db]);
     assert!(ok, "{stderr}");
-    let (ok, stderr) = tweetstream(&[
-        "produce",
-        "--db",
-        &db,
-        "--brokers",
-        &brokers(),
-        "--topic",
-        &topic,
-        "--partitions",
-        "2",
-        "--date-format",
-        "bson",
-    ]);
+    let b = brokers();
+    let produce =
+        format!("produce --db {db} --brokers {b} --topic {topic} --partitions 2 --date-format bson");
+    let (ok, stderr) = tweetstream(&words(&produce));
     assert!(ok, "produce failed:\n{stderr}");
     assert!(stderr.contains("600 delivered, 0 failed"), "{stderr}");
 
-    let mut engine = Proc::spawn(&[
-        "stream",
-        "--kafka",
-        &brokers(),
-        "--topic",
-        &topic,
-        "--group",
-        &group,
-        "--batch",
-        "500ms",
-        "--print-every",
-        "never",
-        "--stop-when-idle",
-        "4",
-        "--format",
-        "json",
-    ]);
+    let stream = format!(
+        "stream --kafka {b} --topic {topic} --group {group} --batch 500ms --print-every never \
+         --stop-when-idle 4 --format json"
+    );
+    let mut engine = Proc::spawn(&words(&stream));
     let mut tables = std::collections::HashMap::new();
     while tables.len() < 3 {
         let t = engine.next_json();
@@ -161,22 +120,11 @@ fn produce_then_consume_gives_the_per_day_table() {
 fn lab_prints_the_per_day_table_and_reruns_do_not_double_count() {
     let (db, topic) = (unique("labcmd"), unique("labtopic"));
     for run in 0..2 {
-        let mut lab = Proc::spawn(&[
-            "lab",
-            &fixture("lab.jsonl"),
-            "--db",
-            &db,
-            "--brokers",
-            &brokers(),
-            "--topic",
-            &topic,
-            "--partitions",
-            "2",
-            "--batch",
-            "500ms",
-            "--format",
-            "json",
-        ]);
+        let (file, b) = (fixture("lab.jsonl"), brokers());
+        let lab = format!(
+            "lab {file} --db {db} --brokers {b} --topic {topic} --partitions 2 --batch 500ms --format json"
+        );
+        let mut lab = Proc::spawn(&words(&lab));
         // sentiment_by_day after every batch, then the final tables, which end
         // with `batches`: the last sentiment_by_day before it is the final one.
         let mut last_days = None;
@@ -290,28 +238,7 @@ fn load_and_produce(file: &str, db: &str, coll: &str, topic: &str, partitions: &
 
 /// A `stream` reading `topic` as `group` with results in `db`.
 fn results_engine(topic: &str, group: &str, db: &str, extra: &[&str]) -> Proc {
-    let (brokers, uri) = (brokers(), mongo_uri());
-    let mut args = vec![
-        "stream",
-        "--kafka",
-        &brokers,
-        "--topic",
-        topic,
-        "--group",
-        group,
-        "--results",
-        &uri,
-        "--results-db",
-        db,
-        "--print-every",
-        "batch",
-        "--print-sql",
-        "select * from sentiment_by_day",
-        "--format",
-        "json",
-    ];
-    args.extend_from_slice(extra);
-    Proc::spawn(&args)
+    common::results_engine(&brokers(), topic, group, db, extra)
 }
 
 /// Tweets counted in a printed `sentiment_by_day` table.

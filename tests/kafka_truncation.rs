@@ -17,10 +17,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-fn mongo_uri() -> String {
-    std::env::var("MONGO_URI").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into())
-}
-
 /// A Kafka broker of this test's own, in the foreground of a child process.
 struct Broker {
     child: Option<Child>,
@@ -114,23 +110,7 @@ fn lab_messages() -> Vec<String> {
 
 /// Per-day (score_sum, count) of `messages`, computed here.
 fn days_of(messages: &[String]) -> BTreeMap<String, (f64, u64)> {
-    let mut days = BTreeMap::<String, (i64, u64)>::new();
-    for m in messages {
-        let v: serde_json::Value = serde_json::from_str(m).unwrap();
-        let ms = match &v["date"] {
-            serde_json::Value::String(s) => {
-                chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis()
-            }
-            serde_json::Value::Number(n) => n.as_i64().unwrap(),
-            obj => obj["$date"].as_i64().unwrap(),
-        };
-        let day = chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d").to_string();
-        let c = tweetstream::sentiment::compound(v["tweet"].as_str().unwrap());
-        let e = days.entry(day).or_default();
-        e.0 += (c * 10_000.0).round() as i64;
-        e.1 += 1;
-    }
-    days.into_iter().map(|(d, (s, n))| (d, (s as f64 / 10_000.0, n))).collect()
+    per_day(messages.iter().map(|m| lab_tweet(m)))
 }
 
 struct Run<'a> {
@@ -142,30 +122,9 @@ struct Run<'a> {
 
 impl Run<'_> {
     fn engine(&self, extra: &[&str]) -> Proc {
-        let uri = mongo_uri();
-        let mut args = vec![
-            "stream",
-            "--kafka",
-            self.brokers,
-            "--topic",
-            self.topic,
-            "--group",
-            self.group,
-            "--results",
-            &uri,
-            "--results-db",
-            self.db,
-            "--batch",
-            "200ms",
-            "--print-every",
-            "batch",
-            "--print-sql",
-            "select * from sentiment_by_day",
-            "--format",
-            "json",
-        ];
+        let mut args = vec!["--batch", "200ms"];
         args.extend_from_slice(extra);
-        Proc::spawn(&args)
+        results_engine(self.brokers, self.topic, self.group, self.db, &args)
     }
 
     /// Counts until the per-day table equals `want` (the tables may show the

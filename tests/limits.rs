@@ -73,12 +73,6 @@ fn closed_by_peer(s: &mut TcpStream) -> bool {
     }
 }
 
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 #[test]
 fn a_300_mb_postgres_message_is_refused_without_buffering_it() {
     let (p, http, _, pg) = engine(&[]);

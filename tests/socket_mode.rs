@@ -17,16 +17,10 @@ fn engine(addr: &str, hashtags: &str) -> Proc {
 
 /// Per-day (sum, count) of compound scores, as the engine should report them.
 fn expected_days(lines: &[Expected]) -> std::collections::BTreeMap<String, (f64, u64)> {
-    let mut days = std::collections::BTreeMap::<String, (i64, u64)>::new();
-    for l in lines {
-        if let Expected::Tweet { text, day: Some(day) } = l {
-            let c = tweetstream::sentiment::compound(text);
-            let e = days.entry(day.clone()).or_default();
-            e.0 += (c * 10_000.0).round() as i64;
-            e.1 += 1;
-        }
-    }
-    days.into_iter().map(|(d, (s, n))| (d, (s as f64 / 10_000.0, n))).collect()
+    per_day(lines.iter().filter_map(|l| match l {
+        Expected::Tweet { text, day: Some(day) } => Some((day.clone(), text.clone())),
+        _ => None,
+    }))
 }
 
 #[test]

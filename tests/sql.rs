@@ -74,6 +74,11 @@ fn query(http: &str, args: &[&str]) -> (bool, String, String) {
     (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
 }
 
+/// psql's unaligned `name,count` lines.
+fn name_counts(out: &str) -> impl Iterator<Item = (String, u64)> + '_ {
+    out.lines().map(|l| l.rsplit_once(',').unwrap()).map(|(name, n)| (name.to_owned(), n.parse().unwrap()))
+}
+
 fn psql(port: &str, sql: &str) -> (bool, String, String) {
     let out = Command::new("psql")
         .args(["-h", "127.0.0.1", "-p", port, "-U", "tweetstream", "-X", "-A", "-t", "-F", ",", "-c", sql])
@@ -198,12 +203,6 @@ fn no_client_can_change_the_sql_engine_over_http_or_postgres() {
     assert_eq!(body["rows"].as_array().unwrap().len(), 2);
 }
 
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
 #[test]
 fn a_large_sort_stays_in_memory_under_the_limit() {
     // With temporary files allowed, SQLite's sorter would spill to disk past a
@@ -234,11 +233,7 @@ fn psql_queries_over_the_postgres_wire_protocol() {
     let r = running();
     let (ok, out, err) = psql(&r.pg_port, ORIGINAL);
     assert!(ok, "{err}");
-    let rows: Vec<(String, u64)> = out
-        .lines()
-        .map(|l| l.rsplit_once(',').unwrap())
-        .map(|(t, n)| (t.to_owned(), n.parse().unwrap()))
-        .collect();
+    let rows: Vec<(String, u64)> = name_counts(&out).collect();
     assert_eq!(rows, top10(&r.lines));
 
     let tags = count_tags(&r.lines, twitter_tags);
@@ -248,11 +243,7 @@ fn psql_queries_over_the_postgres_wire_protocol() {
 
     let (ok, out, err) = psql(&r.pg_port, BY_MONTH);
     assert!(ok, "{err}");
-    let got: BTreeMap<String, u64> = out
-        .lines()
-        .map(|l| l.split_once(',').unwrap())
-        .map(|(m, n)| (m.into(), n.parse().unwrap()))
-        .collect();
+    let got: BTreeMap<String, u64> = name_counts(&out).collect();
     assert_eq!(got, per_month(&r.lines));
 
     for (sql, needle) in [("select * from nope", "no such table: nope"), ("drop table batches", "read-only")]

@@ -289,12 +289,7 @@ pub fn count_tags(lines: &[Expected], tags: fn(&str) -> Vec<String>) -> BTreeMap
 
 /// A printed tag table as a map.
 pub fn table_counts(table: &serde_json::Value) -> BTreeMap<String, u64> {
-    table["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_u64().unwrap()))
-        .collect()
+    rows(table).iter().map(|r| (r[0].as_str().unwrap().to_owned(), r[1].as_u64().unwrap())).collect()
 }
 
 /// `GET http://{addr}{path}` with HTTP/1.0; returns (status, JSON body).
@@ -375,10 +370,89 @@ fn http_request(addr: &str, request: &str) -> (u16, String) {
 
 /// A printed `sentiment_by_day` table as date → (score_sum, score_count).
 pub fn day_rows(table: &serde_json::Value) -> BTreeMap<String, (f64, u64)> {
-    table["rows"]
-        .as_array()
-        .unwrap()
+    rows(table)
         .iter()
         .map(|r| (r[0].as_str().unwrap().to_owned(), (r[1].as_f64().unwrap(), r[2].as_u64().unwrap())))
         .collect()
+}
+
+/// The rows of a printed table.
+pub fn rows(table: &serde_json::Value) -> &[serde_json::Value] {
+    table["rows"].as_array().unwrap_or_else(|| panic!("no rows in {table}"))
+}
+
+/// Per-day (score_sum, count) of (UTC day, text) pairs: VADER compound
+/// rounded to 4 decimals, summed as integers of ten-thousandths as the engine
+/// promises, computed here from the scorer alone (which the reference test
+/// holds to Python).
+pub fn per_day(tweets: impl IntoIterator<Item = (String, String)>) -> BTreeMap<String, (f64, u64)> {
+    let mut days = BTreeMap::<String, (i64, u64)>::new();
+    for (day, text) in tweets {
+        let c = tweetstream::sentiment::compound(&text);
+        let e = days.entry(day).or_default();
+        e.0 += (c * 10_000.0).round() as i64;
+        e.1 += 1;
+    }
+    days.into_iter().map(|(d, (s, n))| (d, (s as f64 / 10_000.0, n))).collect()
+}
+
+/// A `{"tweet", "date"}` message as (UTC day, text); the date as ISO-8601,
+/// epoch milliseconds or `{"$date": millis}`.
+pub fn lab_tweet(line: &str) -> (String, String) {
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    let ms = match &v["date"] {
+        serde_json::Value::String(s) => chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis(),
+        serde_json::Value::Number(n) => n.as_i64().unwrap(),
+        obj => obj["$date"].as_i64().unwrap(),
+    };
+    let day = chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d").to_string();
+    (day, v["tweet"].as_str().unwrap().to_owned())
+}
+
+/// The peak resident memory (VmHWM) of a process, in KiB.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A command line written as one string, split on spaces (for arguments
+/// without spaces).
+pub fn words(line: &str) -> Vec<&str> {
+    line.split(' ').filter(|w| !w.is_empty()).collect()
+}
+
+/// Runs `tweetstream ARGS` with `input` on stdin, to the end (with the usual
+/// deadline); returns its status, stdout and stderr.
+pub fn run_with_stdin(args: &[&str], input: &[u8]) -> (std::process::ExitStatus, String, String) {
+    let mut p = Proc::spawn(args);
+    let mut stdin = p.stdin.take().expect("stdin");
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let status = p.wait_exit();
+    writer.join().unwrap().unwrap();
+    let stdout = p.rest_of_stdout().join("\n");
+    (status, stdout, p.rest_of_stderr())
+}
+
+/// MongoDB for the tests (`MONGO_URI`, as `scripts/test.sh` sets it).
+pub fn mongo_uri() -> String {
+    std::env::var("MONGO_URI").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into())
+}
+
+/// `stream --kafka BROKERS` reading `topic` as `group`, with results stored in
+/// `db` and `extra` arguments; prints `sentiment_by_day` after every batch, as JSON.
+pub fn results_engine(brokers: &str, topic: &str, group: &str, db: &str, extra: &[&str]) -> Proc {
+    let uri = mongo_uri();
+    let mut args = words(&format!(
+        "stream --kafka {brokers} --topic {topic} --group {group} --results {uri} --results-db {db} \
+         --print-every batch --format json"
+    ))
+    .into_iter()
+    .map(str::to_owned)
+    .collect::<Vec<_>>();
+    args.extend(["--print-sql".to_owned(), "select * from sentiment_by_day".to_owned()]);
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Proc::spawn(&args)
 }
