@@ -303,9 +303,7 @@ fn the_dashboard_draws_the_tables_refreshes_and_reports_an_unreachable_engine() 
     assert_proportional("tweets per day", &bars.iter().map(|b| (b.1 as f64, b.2)).collect::<Vec<_>>());
 
     // Top tags: latest batch and since start, as counted here from the fixture.
-    let mut top: Vec<(String, u64)> = count_tags(&lines, twitter_tags).into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    top.truncate(10);
+    let top = top_n(count_tags(&lines, twitter_tags), 10);
     for name in ["tag_counts", "tag_totals"] {
         let chart = &page["tags"][name];
         let drawn: Vec<(String, u64, f64)> = serde_json::from_value(chart["bars"].clone()).unwrap();

@@ -34,41 +34,49 @@ impl<'de> Deserialize<'de> for Members<'de> {
 }
 
 impl<'a> Members<'a> {
-    /// The value of the last member named any of `names`.
-    fn last(&self, names: &[&str]) -> Option<&'a RawValue> {
-        self.0.iter().rev().find(|(k, _)| names.contains(&k.as_str())).map(|(_, v)| *v)
+    /// The value of the last member named `name`, whatever its ASCII case.
+    fn last_ci(&self, name: &str) -> Option<&'a RawValue> {
+        self.0.iter().rev().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
     }
 }
 
 /// What the decoder should make of a line, by serde_json: a JSON object (the
 /// last of duplicate keys wins, but every `extended_tweet` object is read, keys
-/// decoded); the text is the first of `extended_tweet.full_text`, `text`,
-/// `tweet`/`Tweet` that is a string; the date is `created_at`, else
-/// `date`/`Date`. Nesting deeper than 128 levels is refused (a documented limit).
+/// decoded). Text fields, best first: `full_text` (top-level, or inside
+/// `extended_tweet`: whichever comes last), `text`, `tweet`; date fields, best
+/// first: `created_at`, `date`, `tweet_created`, `timestamp`; names match
+/// without regard to ASCII case. The text is the best text field that is a
+/// string; the date, the best date field. Nesting deeper than 128 levels is
+/// refused (a documented limit).
 fn oracle(line: &[u8]) -> Result<(String, DateStatus), BadRecord> {
+    const TEXT: [&str; 3] = ["full_text", "text", "tweet"];
+    const DATE: [&str; 4] = ["created_at", "date", "tweet_created", "timestamp"];
     let line = std::str::from_utf8(line).map_err(|_| BadRecord::InvalidUtf8)?;
     if depth(line) >= 128 {
         return Err(BadRecord::InvalidJson);
     }
     let invalid = |_| BadRecord::InvalidJson;
     let top: Members<'_> = serde_json::from_str(line).map_err(invalid)?;
-    let mut full_text = None;
+    let rank = |names: &[&str], key: &str| names.iter().position(|n| n.eq_ignore_ascii_case(key));
+    let mut texts: [Option<&RawValue>; 3] = [None; 3];
+    let mut dates: [Option<&RawValue>; 4] = [None; 4];
     for (key, value) in &top.0 {
-        if key == "extended_tweet" {
-            full_text = match value.get().starts_with('{') {
+        if let Some(r) = rank(&TEXT, key) {
+            texts[r] = Some(value);
+        } else if let Some(r) = rank(&DATE, key) {
+            dates[r] = Some(value);
+        } else if key == "extended_tweet" {
+            texts[0] = match value.get().starts_with('{') {
                 true => {
-                    serde_json::from_str::<Members<'_>>(value.get()).map_err(invalid)?.last(&["full_text"])
+                    serde_json::from_str::<Members<'_>>(value.get()).map_err(invalid)?.last_ci("full_text")
                 }
                 false => None,
             };
         }
     }
-    let text = string(full_text)
-        .or(string(top.last(&["text"])))
-        .or(string(top.last(&["tweet", "Tweet"])))
-        .ok_or(BadRecord::NoText)?;
+    let text = texts.into_iter().find_map(string).ok_or(BadRecord::NoText)?;
     let text: String = serde_json::from_str(text.get()).map_err(invalid)?;
-    let date = match top.last(&["created_at"]).or(top.last(&["date", "Date"])) {
+    let date = match dates.into_iter().flatten().next() {
         None => DateStatus::Missing,
         Some(raw) => match parse_json_date(raw.get()) {
             Ok(Some(ms)) => DateStatus::At(ms),
@@ -160,6 +168,10 @@ const SALT: &[&[u8]] = &[
     b"\"extended_tweet\":{\"full_text\":\"x\"}",
     b"\"date\":{\"$date\":1446358126000}",
     b"\"tweet\":\"t\"",
+    b"\"full_text\":\"f\"",
+    b"\"Tweet\":\"T\"",
+    b"\"TIMESTAMP\":1446358126000",
+    b"\"tweet_created\":\"2015-11-01\"",
     b"\x80",
     b"\xc3",
     b"\xe2\x82",

@@ -25,12 +25,8 @@ fn demo_counts_every_bundled_tweet() {
         lines.push(Expected::Tweet { text: r.unwrap()[1].to_owned(), day: None });
     }
     let want = count_tags(&lines, twitter_tags);
-    let mut top: Vec<(String, u64)> = want.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let got: Vec<(String, u64)> = table_counts(find("tag_totals")).into_iter().collect();
-    let mut got_sorted = got.clone();
-    got_sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    assert_eq!(got_sorted, top[..10].to_vec());
+    let got = top_n(table_counts(find("tag_totals")), usize::MAX);
+    assert_eq!(got, top_n(want, 10));
 
     let records: u64 =
         find("batches")["rows"].as_array().unwrap().iter().map(|r| r[1].as_u64().unwrap()).sum();

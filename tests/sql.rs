@@ -47,10 +47,7 @@ fn running_with(extra: &[&str], env: &[(&str, &str)]) -> Running {
 
 /// The original statement's answer, computed from the fixture (ties by tag).
 fn top10(lines: &[Expected]) -> Vec<(String, u64)> {
-    let mut tags: Vec<(String, u64)> = count_tags(lines, twitter_tags).into_iter().collect();
-    tags.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    tags.truncate(10);
-    tags
+    top_n(count_tags(lines, twitter_tags), 10)
 }
 
 /// Tweets per month, from the fixture.
@@ -274,8 +271,7 @@ async fn a_postgres_driver_prepares_binds_and_reads_binary() {
 
     // Parameters: typed by the client, or left open (then described as text).
     let tags = count_tags(&r.lines, twitter_tags);
-    let mut want: Vec<(String, u64)> = tags.into_iter().filter(|(_, n)| *n >= 2).collect();
-    want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let want = top_n(tags.into_iter().filter(|(_, n)| *n >= 2), usize::MAX);
     let typed = client
         .prepare_typed(
             "select tag, count from tag_totals where count >= $1 order by count desc, tag",

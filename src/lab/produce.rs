@@ -2,7 +2,7 @@
 //! `{"tweet": …, "date": …}`, the lab's producer thread as one command. Every
 //! delivery report is awaited; failures are counted and make the run fail.
 
-use super::rows::{DATE_FIELDS, TEXT_FIELDS};
+use super::rows::{date_field, text_of};
 use crate::connect::kafka::client_config;
 use crate::progress::Progress;
 use futures_util::StreamExt;
@@ -70,11 +70,8 @@ pub fn iso_millis(ms: i64) -> String {
 
 /// The message for one document, or None if it has no text.
 pub fn message(doc: &Document, format: DateFormat) -> Option<serde_json::Value> {
-    let text = TEXT_FIELDS
-        .iter()
-        .find_map(|f| doc.get_str(f).ok())
-        .or_else(|| doc.get_document("extended_tweet").ok().and_then(|e| e.get_str("full_text").ok()))?;
-    let date = match DATE_FIELDS.iter().find_map(|f| doc.get(*f)) {
+    let text = text_of(doc)?;
+    let date = match date_field(doc).and_then(|f| doc.get(f)) {
         Some(Bson::DateTime(d)) => match format {
             DateFormat::Iso => json!(iso_millis(d.timestamp_millis())),
             DateFormat::Bson => json!({ "$date": d.timestamp_millis() }),

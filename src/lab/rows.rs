@@ -4,14 +4,32 @@
 //! Memory stays flat: rows are streamed, never collected.
 
 use crate::tweet::date::{parse_json_date, parse_millis};
+use crate::tweet::record::{self, Field};
 use arrow_array::{Array, RecordBatch, cast::AsArray, types::*};
 use arrow_schema::{DataType, TimeUnit};
 use mongodb::bson::{Bson, DateTime, Document};
 use std::path::Path;
 
-/// Names of the text and date columns, in order of preference.
-pub const TEXT_FIELDS: [&str; 4] = ["Tweet", "tweet", "text", "full_text"];
-pub const DATE_FIELDS: [&str; 5] = ["Date", "date", "created_at", "tweet_created", "timestamp"];
+/// A document's best text field (by [`record`]'s ranks) that is a string, or
+/// the Twitter API's `extended_tweet.full_text`.
+pub fn text_of(doc: &Document) -> Option<&str> {
+    let mut best: Option<(usize, &str)> = None;
+    for (key, value) in doc {
+        if let (Some(Field::Text(rank)), Bson::String(s)) = (record::field(key), value)
+            && best.is_none_or(|(r, _)| rank < r)
+        {
+            best = Some((rank, s));
+        }
+    }
+    let extended = || doc.get_document(record::EXTENDED).ok().and_then(|e| e.get_str("full_text").ok());
+    best.map(|(_, s)| s).or_else(extended)
+}
+
+/// The name of a document's best date field (by [`record`]'s ranks).
+pub fn date_field(doc: &Document) -> Option<&str> {
+    let (_, date) = record::pick(doc.keys().map(String::as_str));
+    date.and_then(|i| doc.keys().nth(i)).map(String::as_str)
+}
 
 /// Why a row was not loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -55,16 +73,11 @@ impl Format {
 
 /// Checks a document has text and turns its date field into a BSON datetime.
 pub fn normalize(mut doc: Document) -> Result<Document, Skip> {
-    let has_text = TEXT_FIELDS.iter().any(|f| matches!(doc.get(*f), Some(Bson::String(_))))
-        || matches!(
-            doc.get_document("extended_tweet").map(|e| e.get("full_text")),
-            Ok(Some(Bson::String(_)))
-        );
-    if !has_text {
+    if text_of(&doc).is_none() {
         return Err(Skip::NoText);
     }
-    if let Some(field) = DATE_FIELDS.iter().find(|f| doc.contains_key(**f)) {
-        let date = match doc.get(*field) {
+    if let Some(field) = date_field(&doc).map(str::to_owned) {
+        let date = match doc.get(&field) {
             Some(Bson::String(s)) if s.trim().is_empty() => Bson::Null,
             Some(Bson::String(s)) => {
                 Bson::DateTime(DateTime::from_millis(parse_millis(s).ok_or(Skip::UnreadableDate)?))
@@ -75,7 +88,7 @@ pub fn normalize(mut doc: Document) -> Result<Document, Skip> {
             Some(b @ (Bson::DateTime(_) | Bson::Null)) => b.clone(),
             _ => return Err(Skip::UnreadableDate),
         };
-        doc.insert(*field, date);
+        doc.insert(field, date);
     }
     Ok(doc)
 }
@@ -153,7 +166,7 @@ fn json_document(line: &[u8]) -> Result<Document, Skip> {
     for (key, v) in map {
         // Dates in extended JSON ({"$date": …}) become datetimes; anything else
         // converts as JSON.
-        let b = if DATE_FIELDS.contains(&key.as_str()) && v.is_object() {
+        let b = if matches!(record::field(&key), Some(Field::Date(_))) && v.is_object() {
             match parse_json_date(&v.to_string()) {
                 Ok(Some(ms)) => Bson::DateTime(DateTime::from_millis(ms)),
                 Ok(None) => Bson::Null,

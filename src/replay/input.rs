@@ -1,9 +1,10 @@
 //! Reading replay inputs into newline-delimited JSON: JSON Lines files pass
-//! through unchanged; CSV files (header with a text column `text`/`Tweet` and a
-//! date column `created_at`/`Date`/`tweet_created`) become `{"tweet": …, "date": …}`.
+//! through unchanged; CSV files (a header naming a text and a date column, as
+//! [`crate::tweet::record`] names them) become `{"tweet": …, "date": …}`.
 
 use crate::buffer::RecycledBuf;
 use crate::codec::{self, CHUNK_BYTES, Line};
+use crate::tweet::record;
 use bytes::Bytes;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -204,9 +205,6 @@ impl std::fmt::Display for StopReading {
 }
 impl std::error::Error for StopReading {}
 
-const TEXT_COLUMNS: [&str; 3] = ["text", "tweet", "full_text"];
-const DATE_COLUMNS: [&str; 4] = ["created_at", "date", "tweet_created", "timestamp"];
-
 fn read_csv<F: FnMut(Batch) -> bool>(
     reader: Box<dyn Read + Send>,
     name: &str,
@@ -217,15 +215,13 @@ fn read_csv<F: FnMut(Batch) -> bool>(
         .headers()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{name}: {e}")))?
         .clone();
-    let find =
-        |names: &[&str]| headers.iter().position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)));
-    let text_col = find(&TEXT_COLUMNS).ok_or_else(|| {
+    let (text_col, date_col) = record::pick(headers.iter());
+    let text_col = text_col.ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("{name}: no text column (one of {TEXT_COLUMNS:?}) in the CSV header"),
+            format!("{name}: no text column (one of {:?}) in the CSV header", record::TEXT_FIELDS),
         )
     })?;
-    let date_col = find(&DATE_COLUMNS);
     let mut json = Vec::new();
     for (row, record) in csv.byte_records().enumerate() {
         let record = match record {

@@ -1,14 +1,17 @@
 //! The tweet record: decoding one input line into text and date, or into the
 //! reason it is a bad record.
 //!
-//! Accepted lines: Twitter API objects (`text`, `extended_tweet.full_text`,
-//! `created_at`), the lab's `{"tweet": …, "date": …}` (also `Tweet`/`Date`), or,
-//! with [`InputFormat::Text`], the raw text itself.
+//! Accepted lines: JSON objects with a text and a date field as [`record`]
+//! names them (Twitter API objects: `text`, `extended_tweet.full_text`,
+//! `created_at`; the lab's `{"tweet": …, "date": …}`), or, with
+//! [`InputFormat::Text`], the raw text itself.
 
 pub mod date;
 pub mod json;
+pub mod record;
 
 use json::{RawStr, Scanner};
+use record::Field;
 
 pub use date::Day;
 
@@ -92,15 +95,13 @@ pub fn decode<'a>(
     }
 }
 
-/// The fields of a tweet object, as found (a later repeat of a key wins, and a
-/// field of the wrong type counts as absent).
+/// The fields of a tweet object, as found, by their rank in [`record`] (a
+/// later repeat of a key wins, and a text field that is not a string counts as
+/// absent).
 #[derive(Default)]
 struct Fields<'a> {
-    full_text: Option<RawStr<'a>>,
-    text: Option<RawStr<'a>>,
-    tweet: Option<RawStr<'a>>,
-    created_at: Option<&'a str>,
-    date: Option<&'a str>,
+    text: [Option<RawStr<'a>>; record::TEXT_FIELDS.len()],
+    date: [Option<&'a str>; record::DATE_FIELDS.len()],
 }
 
 /// A string value, or `None` (after skipping it) for any other kind.
@@ -112,27 +113,26 @@ fn decode_json<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Tweet<'a>,
     let mut f = Fields::default();
     let mut p = Scanner::new(line);
     p.object(|p, key| {
-        match key {
-            "text" => f.text = string_or_skip(p)?,
-            "tweet" | "Tweet" => f.tweet = string_or_skip(p)?,
-            "created_at" => f.created_at = Some(p.skip()?),
-            "date" | "Date" => f.date = Some(p.skip()?),
-            "extended_tweet" => {
-                f.full_text = None;
+        match record::field(key) {
+            Some(Field::Text(rank)) => f.text[rank] = string_or_skip(p)?,
+            Some(Field::Date(rank)) => f.date[rank] = Some(p.skip()?),
+            None if key == record::EXTENDED => {
+                // Its `full_text` is the best text (rank 0).
+                f.text[0] = None;
                 if p.peek() != Some(b'{') {
                     p.skip()?;
                     return Ok(());
                 }
                 p.object(|p, key| {
-                    if key == "full_text" {
-                        f.full_text = string_or_skip(p)?;
+                    if record::field(key) == Some(Field::Text(0)) {
+                        f.text[0] = string_or_skip(p)?;
                     } else {
                         p.skip()?;
                     }
                     Ok(())
                 })?;
             }
-            _ => {
+            None => {
                 p.skip()?;
             }
         }
@@ -140,9 +140,9 @@ fn decode_json<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Tweet<'a>,
     })
     .and_then(|()| p.end())
     .map_err(|_| BadRecord::InvalidJson)?;
-    let text = f.full_text.or(f.text).or(f.tweet).ok_or(BadRecord::NoText)?;
+    let text = f.text.into_iter().flatten().next().ok_or(BadRecord::NoText)?;
     let text = text.decode_into(scratch).map_err(|_| BadRecord::InvalidJson)?;
-    let date = match f.created_at.or(f.date) {
+    let date = match f.date.into_iter().flatten().next() {
         None => DateStatus::Missing,
         Some(value) => match date::parse_json_date(value) {
             Ok(Some(ms)) => DateStatus::At(ms),

@@ -456,3 +456,12 @@ pub fn results_engine(brokers: &str, topic: &str, group: &str, db: &str, extra: 
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Proc::spawn(&args)
 }
+
+/// Tag counts in the tables' order, counted here: by count descending, then
+/// by tag; the first `n` (all with `usize::MAX`).
+pub fn top_n(counts: impl IntoIterator<Item = (String, u64)>, n: usize) -> Vec<(String, u64)> {
+    let mut top: Vec<(String, u64)> = counts.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    top.truncate(n);
+    top
+}

@@ -1,0 +1,90 @@
+//! What a tweet record is, wherever one is read: the names of its text and date
+//! fields (JSON keys, CSV columns, document fields), and which wins when a
+//! record has several. The stream decoder, the replay's CSV reader and the
+//! lab's loader and producer all go by these.
+//!
+//! - Text, best first: `full_text` (also inside the Twitter API's
+//!   `extended_tweet`), `text`, `tweet` (the lab's).
+//! - Date, best first: `created_at`, `date`, `tweet_created`, `timestamp`.
+//!
+//! Names match without regard to ASCII case (`Tweet` and `Date` are the lab's
+//! column names). The lab's `{"tweet": …, "date": …}` is what the replay and
+//! the producer write.
+
+/// Text field names, best first.
+pub const TEXT_FIELDS: [&str; 3] = ["full_text", "text", "tweet"];
+
+/// Date field names, best first.
+pub const DATE_FIELDS: [&str; 4] = ["created_at", "date", "tweet_created", "timestamp"];
+
+/// The Twitter API object that holds the untruncated `full_text`.
+pub const EXTENDED: &str = "extended_tweet";
+
+/// What a field name is, with its rank (0 is best).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Text(usize),
+    Date(usize),
+}
+
+/// What `name` names, if anything.
+pub fn field(name: &str) -> Option<Field> {
+    // Exact lowercase names first: a Twitter object has dozens of keys, all
+    // lowercase, and this runs on every one of them.
+    match name {
+        "full_text" => Some(Field::Text(0)),
+        "text" => Some(Field::Text(1)),
+        "tweet" => Some(Field::Text(2)),
+        "created_at" => Some(Field::Date(0)),
+        "date" => Some(Field::Date(1)),
+        "tweet_created" => Some(Field::Date(2)),
+        "timestamp" => Some(Field::Date(3)),
+        other if other.bytes().any(|b| b.is_ascii_uppercase()) => {
+            let rank = |names: &[&str]| names.iter().position(|n| n.eq_ignore_ascii_case(other));
+            rank(&TEXT_FIELDS).map(Field::Text).or_else(|| rank(&DATE_FIELDS).map(Field::Date))
+        }
+        _ => None,
+    }
+}
+
+/// The best of `names` for text and for date: (index of the text name, index
+/// of the date name), e.g. of a CSV header.
+pub fn pick<'a>(names: impl IntoIterator<Item = &'a str>) -> (Option<usize>, Option<usize>) {
+    // (rank, index) of the best of each so far.
+    let mut text: Option<(usize, usize)> = None;
+    let mut date: Option<(usize, usize)> = None;
+    for (i, name) in names.into_iter().enumerate() {
+        match field(name.trim()) {
+            Some(Field::Text(r)) if text.is_none_or(|(best, _)| r < best) => text = Some((r, i)),
+            Some(Field::Date(r)) if date.is_none_or(|(best, _)| r < best) => date = Some((r, i)),
+            _ => {}
+        }
+    }
+    (text.map(|t| t.1), date.map(|d| d.1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_path_agrees_with_the_lists() {
+        for (rank, name) in TEXT_FIELDS.iter().enumerate() {
+            assert_eq!(field(name), Some(Field::Text(rank)));
+            assert_eq!(field(&name.to_uppercase()), Some(Field::Text(rank)));
+        }
+        for (rank, name) in DATE_FIELDS.iter().enumerate() {
+            assert_eq!(field(name), Some(Field::Date(rank)));
+        }
+        assert_eq!(field("Tweet"), Some(Field::Text(2)));
+        assert_eq!(field("Date"), Some(Field::Date(1)));
+        assert_eq!(field("id"), None);
+        assert_eq!(field("Texts"), None);
+    }
+
+    #[test]
+    fn pick_takes_the_best_of_a_header() {
+        assert_eq!(pick(["id", "Tweet", "Date", "text"]), (Some(3), Some(2)));
+        assert_eq!(pick(["x", " created_at ", "date"]), (None, Some(1)));
+    }
+}
