@@ -5,7 +5,9 @@
 
 use crate::engine::run::PrintEvery;
 use crate::job::{self, BatchSpec, SourceConfig, StreamConfig};
-use crate::replay::{self, Pace, Plan, input::Selection, input::Source, output::Broadcaster, output::Output};
+use crate::replay::{
+    self, Pace, Replay, input::Input, input::Selection, output::Broadcaster, output::Output,
+};
 use crate::sinks::print::OutputFormat;
 use bytes::Bytes;
 use std::time::Duration;
@@ -29,12 +31,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     super::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let sources = crate::fixtures::default_files()
+        let inputs = crate::fixtures::default_files()
             .into_iter()
             .filter(|(name, _)| !name.ends_with(".parquet"))
-            .map(|(name, data)| Source::Memory { name, data: Bytes::from(data) })
+            .map(|(name, data)| Input::Memory { name, data: Bytes::from(data) })
             .collect();
-        let plan = Plan { sources, selection: Selection::default(), pace: Pace::Rate(args.rate) };
+        let plan = Replay { inputs, selection: Selection::default(), pace: Pace::Rate(args.rate) };
         tracing::info!(
             "demo: replaying the fixtures at {} tweets/s on {addr}; engine batches every {:?}",
             args.rate,

@@ -1,7 +1,7 @@
 //! `tweetstream replay`: tweets from files to newline-delimited JSON, on stdout
 //! (`| nc -lk 9999`) or served to TCP clients with `--listen`.
 
-use crate::replay::{self, Pace, Plan, input::Selection, input::Source, output::Output};
+use crate::replay::{self, Pace, Replay, input::Input, input::Selection, output::Output};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -56,8 +56,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for f in &args.files {
         super::readable_input(f)?;
     }
-    let plan = Plan {
-        sources: args.files.into_iter().map(Source::File).collect(),
+    let plan = Replay {
+        inputs: args.files.into_iter().map(Input::File).collect(),
         selection: Selection { skip: args.skip, limit: args.limit, looping: args.looping },
         pace: match (args.rate, args.realtime) {
             (Some(rate), _) => Pace::Rate(rate),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// One input of a replay.
 #[derive(Clone, Debug)]
-pub enum Source {
+pub enum Input {
     File(PathBuf),
     /// Bytes in memory (the demo's fixtures), with a name whose extension gives
     /// the format.
@@ -21,36 +21,36 @@ pub enum Source {
     },
 }
 
-impl Source {
+impl Input {
     fn name(&self) -> String {
         match self {
-            Source::File(p) => p.display().to_string(),
-            Source::Memory { name, .. } => (*name).to_owned(),
+            Input::File(p) => p.display().to_string(),
+            Input::Memory { name, .. } => (*name).to_owned(),
         }
     }
 
     fn is_csv(&self) -> bool {
         let name = match self {
-            Source::File(p) => p.as_path(),
-            Source::Memory { name, .. } => Path::new(*name),
+            Input::File(p) => p.as_path(),
+            Input::Memory { name, .. } => Path::new(*name),
         };
         name.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))
     }
 
     fn open(&self) -> io::Result<Box<dyn Read + Send>> {
         match self {
-            Source::File(p) => Ok(Box::new(
+            Input::File(p) => Ok(Box::new(
                 std::fs::File::open(p)
                     .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?,
             )),
-            Source::Memory { data, .. } => Ok(Box::new(io::Cursor::new(data.clone()))),
+            Input::Memory { data, .. } => Ok(Box::new(io::Cursor::new(data.clone()))),
         }
     }
 }
 
 /// Lines of output gathered for sending, at most about [`CHUNK_BYTES`].
 #[derive(Debug)]
-pub struct Batch {
+pub struct Lines {
     pub data: Bytes,
     pub lines: usize,
 }
@@ -74,7 +74,7 @@ pub struct ReadStats {
 }
 
 /// Applies the selection and gathers lines into chunks for `emit`.
-struct Emitter<F: FnMut(Batch) -> bool> {
+struct Emitter<F: FnMut(Lines) -> bool> {
     sel: Selection,
     emit: F,
     out: RecycledBuf,
@@ -86,7 +86,7 @@ struct Emitter<F: FnMut(Batch) -> bool> {
     done: bool,
 }
 
-impl<F: FnMut(Batch) -> bool> Emitter<F> {
+impl<F: FnMut(Lines) -> bool> Emitter<F> {
     fn push(&mut self, line: &[u8]) {
         self.position += 1;
         if self.done || self.position <= self.sel.skip {
@@ -121,7 +121,7 @@ impl<F: FnMut(Batch) -> bool> Emitter<F> {
         }
         self.position += lines as u64;
         self.stats.emitted += lines as u64;
-        if !(self.emit)(Batch { data: data.clone(), lines }) {
+        if !(self.emit)(Lines { data: data.clone(), lines }) {
             self.done = true;
         }
     }
@@ -129,7 +129,7 @@ impl<F: FnMut(Batch) -> bool> Emitter<F> {
     fn flush(&mut self) {
         if self.lines > 0 {
             let batch =
-                Batch { data: self.out.get_mut().split().freeze(), lines: std::mem::take(&mut self.lines) };
+                Lines { data: self.out.get_mut().split().freeze(), lines: std::mem::take(&mut self.lines) };
             if !(self.emit)(batch) {
                 self.done = true;
             }
@@ -137,13 +137,9 @@ impl<F: FnMut(Batch) -> bool> Emitter<F> {
     }
 }
 
-/// Reads `sources` (blocking), calling `emit` with chunks of whole lines.
+/// Reads `inputs` (blocking), calling `emit` with chunks of whole lines.
 /// `emit` returns false to stop early (the consumer is gone).
-pub fn read_all(
-    sources: &[Source],
-    sel: Selection,
-    emit: impl FnMut(Batch) -> bool,
-) -> io::Result<ReadStats> {
+pub fn read_all(inputs: &[Input], sel: Selection, emit: impl FnMut(Lines) -> bool) -> io::Result<ReadStats> {
     let mut e = Emitter {
         sel,
         emit,
@@ -156,12 +152,12 @@ pub fn read_all(
     loop {
         let emitted_before = e.stats.emitted;
         e.position = 0;
-        for source in sources {
-            let reader = source.open()?;
-            if source.is_csv() {
-                read_csv(reader, &source.name(), &mut e)?;
+        for input in inputs {
+            let reader = input.open()?;
+            if input.is_csv() {
+                read_csv(reader, &input.name(), &mut e)?;
             } else {
-                let name = source.name();
+                let name = input.name();
                 let result = codec::read_chunks(reader, MAX_REPLAY_LINE, |chunk| {
                     // Most chunks pass through whole (as fast as the output
                     // takes them, the line-by-line copy was a large part of
@@ -205,7 +201,7 @@ impl std::fmt::Display for StopReading {
 }
 impl std::error::Error for StopReading {}
 
-fn read_csv<F: FnMut(Batch) -> bool>(
+fn read_csv<F: FnMut(Lines) -> bool>(
     reader: Box<dyn Read + Send>,
     name: &str,
     e: &mut Emitter<F>,
@@ -255,7 +251,7 @@ mod tests {
 
     /// A JSON Lines source of `n` lines of varying length (a few chunks'
     /// worth), with an empty line and a `\r`, and no newline after the last.
-    fn jsonl(name: &'static str, n: usize) -> (Source, Vec<Vec<u8>>) {
+    fn jsonl(name: &'static str, n: usize) -> (Input, Vec<Vec<u8>>) {
         let lines: Vec<Vec<u8>> = (0..n)
             .map(|i| match i % 97 {
                 5 => Vec::new(),
@@ -264,13 +260,13 @@ mod tests {
             })
             .collect();
         let data = lines.join(&b"\n"[..]);
-        (Source::Memory { name, data: Bytes::from(data) }, lines)
+        (Input::Memory { name, data: Bytes::from(data) }, lines)
     }
 
     /// What `read_all` emits: the output split into lines, and the lines it counted.
-    fn replayed(sources: &[Source], sel: Selection) -> (Vec<Vec<u8>>, u64) {
+    fn replayed(inputs: &[Input], sel: Selection) -> (Vec<Vec<u8>>, u64) {
         let (mut out, mut counted) = (Vec::new(), 0);
-        let stats = read_all(sources, sel, |b| {
+        let stats = read_all(inputs, sel, |b| {
             assert!(b.data.ends_with(b"\n"), "a batch of whole lines");
             counted += b.lines;
             out.extend_from_slice(&b.data);
@@ -295,28 +291,27 @@ mod tests {
     fn chunks_passed_whole_and_lines_picked_one_by_one_agree() {
         let (a, a_lines) = jsonl("a.jsonl", 20_000);
         let (b, b_lines) = jsonl("b.jsonl", 3_000);
-        let csv =
-            Source::Memory { name: "c.csv", data: Bytes::from_static(b"text,date\nhello,2015-11-01\n") };
+        let csv = Input::Memory { name: "c.csv", data: Bytes::from_static(b"text,date\nhello,2015-11-01\n") };
         let c_lines = vec![br#"{"tweet":"hello","date":"2015-11-01"}"#.to_vec()];
         assert!(a_lines.iter().map(|l| l.len() + 1).sum::<usize>() > 4 * CHUNK_BYTES);
         let all: Vec<Vec<u8>> =
             [&c_lines, &a_lines, &c_lines, &b_lines].into_iter().flatten().cloned().collect();
-        let sources = [csv.clone(), a, csv, b];
+        let inputs = [csv.clone(), a, csv, b];
         let sel = |skip, limit, looping| Selection { skip, limit, looping };
 
-        let (got, n) = replayed(&sources, sel(0, None, false));
+        let (got, n) = replayed(&inputs, sel(0, None, false));
         assert_eq!(n as usize, all.len());
         same(&got, &all, "everything");
         // `skip` ending inside the second chunk of the first file (chunks are
         // cut at the last newline of each 256 KiB read).
         let skipped: usize = all[..2_000].iter().map(|l| l.len() + 1).sum();
         assert!((CHUNK_BYTES..2 * CHUNK_BYTES - 300).contains(&skipped));
-        let (got, _) = replayed(&sources, sel(2_000, None, false));
+        let (got, _) = replayed(&inputs, sel(2_000, None, false));
         same(&got, &all[2_000..], "skip");
-        let (got, _) = replayed(&sources, sel(7, Some(12_345), false));
+        let (got, _) = replayed(&inputs, sel(7, Some(12_345), false));
         same(&got, &all[7..7 + 12_345], "skip and limit");
         // Looping: each pass skips again.
-        let (got, _) = replayed(&sources, sel(22_000, Some(2_500), true));
+        let (got, _) = replayed(&inputs, sel(22_000, Some(2_500), true));
         let pass = &all[22_000..];
         let passes: Vec<Vec<u8>> = pass.iter().cycle().take(2_500).cloned().collect();
         same(&got, &passes, "loop");

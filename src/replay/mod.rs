@@ -6,7 +6,7 @@ pub mod input;
 pub mod output;
 
 use bytes::Bytes;
-use input::{Batch, Selection, Source};
+use input::{Input, Lines, Selection};
 use output::Output;
 use std::io;
 use std::time::Duration;
@@ -15,8 +15,8 @@ use tokio::time::Instant;
 
 /// What to replay and how fast.
 #[derive(Clone, Debug)]
-pub struct Plan {
-    pub sources: Vec<Source>,
+pub struct Replay {
+    pub inputs: Vec<Input>,
     pub selection: Selection,
     pub pace: Pace,
 }
@@ -76,11 +76,11 @@ impl Pacer {
 }
 
 /// Runs a replay to `output`; returns the number of tweets sent.
-pub async fn run(plan: Plan, mut output: Output) -> anyhow::Result<u64> {
-    let (tx, mut rx) = mpsc::channel::<Batch>(8);
-    let (sources, selection) = (plan.sources.clone(), plan.selection);
+pub async fn run(plan: Replay, mut output: Output) -> anyhow::Result<u64> {
+    let (tx, mut rx) = mpsc::channel::<Lines>(8);
+    let (inputs, selection) = (plan.inputs.clone(), plan.selection);
     let reader = tokio::task::spawn_blocking(move || {
-        input::read_all(&sources, selection, |b| tx.blocking_send(b).is_ok())
+        input::read_all(&inputs, selection, |b| tx.blocking_send(b).is_ok())
     });
     // The clock (and the pacing) starts when someone receives: a client that
     // connects late gets the first tweets at the planned rate, not in a burst.
