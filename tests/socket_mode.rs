@@ -96,11 +96,10 @@ fn engine_reconnects_when_the_server_is_killed_and_restarted() {
     let (mut replay, _) = replay_listen(&file, &addr, &["--rate", "2000"]);
     engine.wait_stderr("connected to");
     // Close batches until some records have arrived, then kill the server.
-    let mut received = 0;
-    while received == 0 {
+    poll_until("records arrive", || {
         engine.tick();
-        received = engine.next_json()["rows"].as_array().unwrap().len();
-    }
+        (!rows(&engine.next_json()).is_empty()).then_some(())
+    });
     replay.child.kill().unwrap();
     let line = engine.wait_stderr(&format!("connection to {addr}"));
     let n: usize = line.split(" after ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
@@ -166,25 +165,15 @@ fn http_endpoint_serves_the_latest_batch() {
     engine.wait_stderr(&format!("closed after {} lines", lines.len()));
     engine.tick();
     // The batch is published before the next tick is read; poll the endpoint
-    // for it (no sleeping: each request answers at once).
-    let body = loop {
+    // for it.
+    let body = poll_until("the batch is published", || {
         let (status, body) = http_get(&http, "/tables/tag_counts?limit=3");
         assert_eq!(status, 200);
-        if !body["rows"].as_array().unwrap().is_empty() {
-            break body;
-        }
-    };
-    let want = count_tags(&lines, twitter_tags);
-    let mut top: Vec<(&String, &u64)> = want.iter().collect();
-    top.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    let rows: Vec<(String, u64)> = body["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r[0].as_str().unwrap().into(), r[1].as_u64().unwrap()))
-        .collect();
-    let expected: Vec<(String, u64)> = top[..3].iter().map(|(t, n)| ((*t).clone(), **n)).collect();
-    assert_eq!(rows, expected);
+        (!rows(&body).is_empty()).then_some(body)
+    });
+    let got: Vec<(String, u64)> =
+        rows(&body).iter().map(|r| (r[0].as_str().unwrap().into(), r[1].as_u64().unwrap())).collect();
+    assert_eq!(got, top_n(count_tags(&lines, twitter_tags), 3));
     assert_eq!(body["columns"], serde_json::json!(["tag", "count"]));
 
     let (_, list) = http_get(&http, "/tables");

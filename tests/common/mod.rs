@@ -465,3 +465,16 @@ pub fn top_n(counts: impl IntoIterator<Item = (String, u64)>, n: usize) -> Vec<(
     top.truncate(n);
     top
 }
+
+/// Calls `probe` until it gives a value, for at most [`EVENT_TIMEOUT`]; fails
+/// saying `what` did not happen.
+pub fn poll_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "within {EVENT_TIMEOUT:?}, never: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
