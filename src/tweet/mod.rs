@@ -140,9 +140,11 @@ fn decode_json<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Tweet<'a>,
     })
     .and_then(|()| p.end())
     .map_err(|_| BadRecord::InvalidJson)?;
-    let text = f.text.into_iter().flatten().next().ok_or(BadRecord::NoText)?;
+    let [full_text, text, tweet] = f.text;
+    let text = full_text.or(text).or(tweet).ok_or(BadRecord::NoText)?;
     let text = text.decode_into(scratch).map_err(|_| BadRecord::InvalidJson)?;
-    let date = match f.date.into_iter().flatten().next() {
+    let [created_at, date, tweet_created, timestamp] = f.date;
+    let date = match created_at.or(date).or(tweet_created).or(timestamp) {
         None => DateStatus::Missing,
         Some(value) => match date::parse_json_date(value) {
             Ok(Some(ms)) => DateStatus::At(ms),
