@@ -6,7 +6,7 @@ use tweetstream::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tweetstream::logging::init(&cli.log);
+    tweetstream::logging::init(&cli.log, cli.log_format, cli.color);
     let result = match cli.command {
         Command::Demo(args) => cli::demo::run(args),
         Command::Replay(args) => cli::replay::run(args),

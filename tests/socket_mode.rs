@@ -212,3 +212,31 @@ fn options_that_can_never_work_are_refused_at_once() {
     refused(&["--connect", "localhost"], "\"localhost\" is not HOST:PORT");
     refused(&["--connect", "127.0.0.1:1", "--max-line-bytes", "0"], "a size in bytes must be from 1 to");
 }
+
+#[test]
+fn health_ready_follows_the_source() {
+    let file = fixture("lab.jsonl");
+    let (replay, addr) = replay_listen(&file, "127.0.0.1:0", &["--loop", "--rate", "100"]);
+    let mut engine = manual_engine(&addr, &["--print-every", "never", "--http", "127.0.0.1:0"]);
+    let http = logged_http_addr(&engine.wait_stderr("http: serving the tables on http://"));
+    let (status, live) = http_get(&http, "/health/live");
+    assert_eq!((status, &live["status"]), (200, &serde_json::json!("live")));
+    let ready = |want: u16| {
+        poll_until(&format!("/health/ready answers {want}"), || {
+            let (status, body) = http_get(&http, "/health/ready");
+            (status == want).then_some(body)
+        })
+    };
+    ready(200);
+    drop(replay); // the server goes away
+    let body = ready(503);
+    assert_eq!(body["reason"], "the source is not connected", "{body}");
+    let (_, health) = http_get(&http, "/health");
+    assert_eq!(
+        (health["ready"].clone(), health["reason"].clone()),
+        (serde_json::json!(false), body["reason"].clone())
+    );
+    let _back = replay_listen(&file, &addr, &["--loop", "--rate", "100"]);
+    ready(200);
+    engine.finish();
+}

@@ -24,6 +24,16 @@ pub struct Cli {
     #[arg(long, global = true, env = "RUST_LOG", default_value = "info")]
     pub log: String,
 
+    /// Log lines as text, or as one JSON object per line (timestamp, level,
+    /// target, fields) for a log pipeline.
+    #[arg(long, global = true, value_enum, default_value_t = crate::logging::LogFormat::Text)]
+    pub log_format: crate::logging::LogFormat,
+
+    /// Colour in log lines: on a terminal unless NO_COLOR is set (auto), always
+    /// (even with NO_COLOR), or never.
+    #[arg(long, global = true, value_enum, default_value_t = crate::logging::Color::Auto)]
+    pub color: crate::logging::Color,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -13,6 +13,7 @@ use crate::engine::batch::Operators;
 use crate::engine::clock::BatchClock;
 use crate::engine::outputs::BatchStore;
 use crate::engine::run::{self, Ended, StopWhen};
+use crate::sinks::health::Readiness;
 use crate::sinks::print::Printer;
 use crate::sinks::results::{Results, ResultsConfig, ResultsStore};
 use crate::sinks::{dashboard, http, pg};
@@ -48,7 +49,15 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
     let source_stop = shutdown.child_token();
     // Stops the engine like a shutdown; a source cancels it when it must end the run.
     let engine_stop = shutdown.child_token();
+    let readiness = Readiness {
+        batch_every: match config.batch {
+            BatchSpec::Every(period) => Some(period),
+            BatchSpec::Manual => None,
+        },
+        started_ms: crate::time::now_millis(),
+    };
     let shared = http::Shared {
+        readiness,
         tables: engine.tables(),
         source: status.clone(),
         sql: sql.clone(),

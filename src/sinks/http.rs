@@ -3,7 +3,10 @@
 //!
 //! - `GET /tables`: the table names and the batch they reflect;
 //! - `GET /tables/{name}?limit=N`: `{"batch_time", "columns", "rows"}`;
-//! - `GET /health`: whether the source is connected, and the latest batch;
+//! - `GET /health`: whether the source is connected, the latest batch, and the
+//!   readiness verdict; `GET /health/live` (200 while the process answers) and
+//!   `GET /health/ready` (200, or 503 with the reason: see [`super::health`]),
+//!   for probes;
 //! - `POST /sql` (body: one statement): `{"columns", "rows", "batch_time", "truncated"}`,
 //!   or HTTP 400 with `{"error"}`.
 //!
@@ -11,10 +14,12 @@
 //! a body over the limit gets 413, a body not sent within the header timeout
 //! 408, headers not sent in time close the connection.
 
+use super::health::Readiness;
 use super::listener::{self, Limits};
 use crate::engine::tables::{Tables, format_millis};
 use crate::sources::SourceStatus;
 use crate::sql::SqlEngine;
+use crate::time::now_millis;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
@@ -35,12 +40,15 @@ pub struct Shared {
     pub source: Arc<SourceStatus>,
     pub sql: Arc<SqlEngine>,
     pub limits: Limits,
+    pub readiness: Readiness,
 }
 
 pub fn router(shared: Shared) -> Router {
     let body_limit = shared.limits.max_request_bytes;
     Router::new()
         .route("/health", get(health))
+        .route("/health/live", get(|| async { Json(json!({ "status": "live" })) }))
+        .route("/health/ready", get(ready))
         .route("/tables", get(list))
         .route("/tables/{name}", get(table))
         .route("/sql", post(sql))
@@ -110,12 +118,27 @@ fn error(status: StatusCode, message: String) -> Response {
 
 async fn health(State(s): State<Shared>) -> Json<serde_json::Value> {
     let snap = s.tables.snapshot();
+    let connected = s.source.connected.load(Ordering::Relaxed);
+    let verdict = s.readiness.verdict(connected, snap.batch_time, now_millis());
     Json(json!({
         "status": "ok",
-        "source_connected": s.source.connected.load(Ordering::Relaxed),
+        "ready": verdict.is_ok(),
+        "reason": verdict.err(),
+        "source_connected": connected,
         "batch_time": snap.batch_time.map(format_millis),
         "batches": snap.batches.len(),
     }))
+}
+
+async fn ready(State(s): State<Shared>) -> Response {
+    let last = s.tables.snapshot().batch_time;
+    match s.readiness.verdict(s.source.connected.load(Ordering::Relaxed), last, now_millis()) {
+        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
+        Err(reason) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "not ready", "reason": reason })))
+                .into_response()
+        }
+    }
 }
 
 async fn list(State(s): State<Shared>) -> Json<serde_json::Value> {

@@ -3,6 +3,7 @@
 //! mode).
 
 pub mod dashboard;
+pub mod health;
 pub mod http;
 pub mod listener;
 pub mod pg;

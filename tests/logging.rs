@@ -1,0 +1,60 @@
+//! Log lines: JSON for a log pipeline, and colour only where it is wanted (a
+//! terminal without NO_COLOR, or `--color always`). The terminal is a real
+//! pseudo-terminal, made by util-linux's `script`.
+
+mod common;
+use common::fixture;
+use std::process::Command;
+
+const ESC: &str = "\u{1b}[";
+
+/// `tweetstream replay FIXTURE --limit 3 EXTRA` with stderr on a pipe; its stderr.
+fn on_a_pipe(extra: &[&str], no_color: Option<&str>) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tweetstream"));
+    cmd.args(["replay", &fixture("lab.jsonl"), "--limit", "3"]).args(extra).env_remove("NO_COLOR");
+    if let Some(v) = no_color {
+        cmd.env("NO_COLOR", v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// The same with stderr on a pseudo-terminal; what the terminal showed.
+fn on_a_terminal(extra: &str, no_color: Option<&str>) -> String {
+    let bin = env!("CARGO_BIN_EXE_tweetstream");
+    let line = format!("{bin} replay {} --limit 3 {extra} > /dev/null", fixture("lab.jsonl"));
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c", &line, "/dev/null"]).env_remove("NO_COLOR");
+    if let Some(v) = no_color {
+        cmd.env("NO_COLOR", v);
+    }
+    let out = cmd.output().expect("script (util-linux) is installed");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn json_logs_parse_line_by_line() {
+    let stderr = on_a_pipe(&["--log-format", "json"], None);
+    let lines: Vec<serde_json::Value> =
+        stderr.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    assert!(!lines.is_empty());
+    for l in &lines {
+        assert!(l["timestamp"].is_string() && l["level"].is_string() && l["target"].is_string(), "{l}");
+        assert!(l["fields"]["message"].is_string(), "{l}");
+    }
+    assert!(lines.iter().any(|l| l["fields"]["message"].as_str().unwrap().contains("replayed 3 tweets")));
+}
+
+#[test]
+fn colour_on_a_terminal_unless_no_color_and_on_a_pipe_only_when_asked() {
+    let shown = on_a_terminal("", None);
+    assert!(shown.contains("replayed 3 tweets") && shown.contains(ESC), "{shown:?}");
+    let shown = on_a_terminal("", Some("1"));
+    assert!(shown.contains("replayed 3 tweets") && !shown.contains(ESC), "{shown:?}");
+    let shown = on_a_terminal("--color never", None);
+    assert!(!shown.contains(ESC), "{shown:?}");
+    assert!(!on_a_pipe(&[], None).contains(ESC));
+    assert!(on_a_pipe(&["--color", "always"], Some("1")).contains(ESC), "--color always wins over NO_COLOR");
+}
