@@ -443,3 +443,46 @@ fn health_says_connected_once_partitions_are_assigned_before_any_message() {
         (health["source_connected"] == true).then_some(())
     });
 }
+
+#[test]
+fn kafka_settings_reach_every_client_of_produce_and_lab() {
+    let db = unique("xopt");
+    let (ok, stderr) = tweetstream(&["load", &fixture("lab.jsonl"), "--db", &db]);
+    assert!(ok, "{stderr}");
+    // The admin client (creating the topic) is the first Kafka client made:
+    // a setting librdkafka does not know fails there, naming it.
+    let b = brokers();
+    for cmd in [
+        format!("produce --db {db} --brokers {b} --topic {} -X no.such.setting=1", unique("t")),
+        format!(
+            "lab {} --db {db} --brokers {b} --topic {} -X no.such.setting=1",
+            fixture("lab.jsonl"),
+            unique("t")
+        ),
+    ] {
+        let (ok, stderr) = tweetstream(&words(&cmd));
+        assert!(!ok, "{cmd}");
+        assert!(stderr.contains("no.such.setting"), "{cmd}: {stderr}");
+    }
+    documents(&db, "tweets");
+}
+
+#[test]
+fn the_environment_gives_values_but_never_switches_a_mode_on() {
+    let (topic, group, db) = (unique("envtopic"), unique("envgroup"), unique("envdb"));
+    let env = [("KAFKA_BROKERS", brokers()), ("MONGO_URI", mongo_uri())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // `--kafka` and `--results` without values take them from the environment.
+    let args = format!(
+        "stream --kafka --topic {topic} --group {group} --results --results-db {db} --batches 1 --batch 200ms"
+    );
+    let mut engine = Proc::spawn_env(&words(&args), &env);
+    engine.wait_stderr("results: stored exactly once");
+    engine.wait_stderr(&format!("consuming topic {topic} from {}", brokers()));
+    assert!(engine.wait_exit().success(), "{}", engine.rest_of_stderr());
+    // A socket run stays one, whatever the environment says.
+    let mut socket = Proc::spawn_env(&words("stream --connect 127.0.0.1:9 --batches 1 --batch 200ms"), &env);
+    socket.wait_stderr("cannot connect to 127.0.0.1:9");
+    assert!(socket.wait_exit().success());
+    assert!(!socket.rest_of_stderr().contains("kafka"));
+}

@@ -58,3 +58,15 @@ fn colour_on_a_terminal_unless_no_color_and_on_a_pipe_only_when_asked() {
     assert!(!on_a_pipe(&[], None).contains(ESC));
     assert!(on_a_pipe(&["--color", "always"], Some("1")).contains(ESC), "--color always wins over NO_COLOR");
 }
+
+#[test]
+fn no_log_line_shows_a_password() {
+    // Nothing listens on port 9: the loader says it is waiting for MongoDB.
+    let uri = "mongodb://analyst:s3cret-pw@127.0.0.1:9/?serverSelectionTimeoutMS=100";
+    let mut p = common::Proc::spawn(&["load", &fixture("lab.jsonl"), "--uri", uri]);
+    let line = p.wait_stderr("is not answering yet");
+    assert!(line.contains("mongodb://analyst:***@127.0.0.1:9/"), "{line}");
+    p.terminate();
+    let _ = p.wait_exit();
+    assert!(!p.rest_of_stderr().contains("s3cret-pw"));
+}

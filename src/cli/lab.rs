@@ -64,9 +64,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("lab: loaded {} documents into {}.{}", loaded.inserted, mongo.db, mongo.collection);
 
         // Consume only what this run produces: from the topic's current end.
-        produce::ensure_topic(&args.kafka.brokers, &args.kafka.topic, args.kafka.partitions).await?;
+        let options = args.kafka.options.clone();
+        produce::ensure_topic(&args.kafka.brokers, &options, &args.kafka.topic, args.kafka.partitions)
+            .await?;
         let (brokers, topic) = (args.kafka.brokers.clone(), args.kafka.topic.clone());
-        let start_at = tokio::task::spawn_blocking(move || kafka::end_offsets(&brokers, &topic)).await??;
+        let start_at =
+            tokio::task::spawn_blocking(move || kafka::end_offsets(&brokers, &options, &topic)).await??;
 
         let target = Arc::new(AtomicU64::new(u64::MAX));
         let job = Produce {
@@ -78,6 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             partitions: args.kafka.partitions,
             date_format: DateFormat::Bson,
             rate: None,
+            options: args.kafka.options.clone(),
         };
         let (producer_target, producer_stop) = (target.clone(), shutdown.clone());
         let run_on = args.run_on || args.dashboard.is_some();
@@ -102,6 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let source = KafkaConfig {
             topic: args.kafka.topic.clone(),
             group: "tweetstream-lab".into(),
+            options: args.kafka.options.clone(),
             start_at: Some(start_at),
             ..KafkaConfig::new(&args.kafka.brokers)
         };

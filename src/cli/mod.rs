@@ -84,6 +84,11 @@ pub struct KafkaArgs {
     #[arg(long, default_value = "tweets")]
     pub topic: String,
 
+    /// A librdkafka setting for every Kafka client of the command, producer and
+    /// admin client included, such as `security.protocol=SASL_SSL` (repeatable).
+    #[arg(long = "kafka-option", short = 'X', value_name = "KEY=VALUE", value_parser = values::key_value)]
+    pub options: Vec<(String, String)>,
+
     /// Partitions, if the topic has to be created.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = values::number_in(values::PARTITIONS, "--partitions"))]
     pub partitions: i32,

@@ -32,6 +32,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         partitions: args.kafka.partitions,
         date_format: args.date_format,
         rate: args.rate,
+        options: args.kafka.options,
     };
     let s = super::runtime()?.block_on(produce::run(job))?;
     eprintln!(

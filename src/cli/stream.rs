@@ -29,8 +29,10 @@ pub struct Args {
     #[arg(long, value_name = "HOST:PORT", value_parser = super::values::host_port)]
     pub connect: Option<String>,
 
-    /// Consume a Kafka topic instead, from these bootstrap servers.
-    #[arg(long, value_name = "BROKERS")]
+    /// Consume a Kafka topic instead, from these bootstrap servers. Without a
+    /// value: $KAFKA_BROKERS, else 127.0.0.1:9092 (the environment gives the
+    /// value only: Kafka mode needs --kafka).
+    #[arg(long, value_name = "BROKERS", num_args = 0..=1, default_missing_value = "")]
     pub kafka: Option<String>,
 
     /// Kafka topic.
@@ -46,7 +48,7 @@ pub struct Args {
     pub from: StartFrom,
 
     /// A librdkafka consumer setting, such as `session.timeout.ms=6000` (repeatable).
-    #[arg(long = "kafka-option", short = 'X', value_name = "KEY=VALUE", value_parser = parse_key_value, requires = "kafka")]
+    #[arg(long = "kafka-option", short = 'X', value_name = "KEY=VALUE", value_parser = super::values::key_value, requires = "kafka")]
     pub kafka_options: Vec<(String, String)>,
 
     /// How to read each line: a JSON tweet, or the tweet's text itself.
@@ -165,8 +167,10 @@ pub struct Args {
     /// Keep the per-day sentiment and tag totals in MongoDB, exactly once (Kafka
     /// mode): one document per partition with its totals and next offset, written
     /// atomically per batch; the engine resumes from there after a restart or crash,
-    /// and several engines of one group share it.
-    #[arg(long, value_name = "MONGODB_URI", requires = "kafka")]
+    /// and several engines of one group share it. Without a value: $MONGO_URI,
+    /// else mongodb://127.0.0.1:27017 (a URI with a password is best given
+    /// that way, out of the process list).
+    #[arg(long, value_name = "MONGODB_URI", requires = "kafka", num_args = 0..=1, default_missing_value = "")]
     pub results: Option<String>,
 
     /// Database of the results.
@@ -202,19 +206,20 @@ impl Args {
         let source = match (self.connect, self.kafka) {
             (Some(addr), _) => SourceConfig::Socket { addr },
             (None, brokers) => SourceConfig::Kafka(KafkaConfig {
+                brokers: or_env(brokers.unwrap_or_default(), "KAFKA_BROKERS", "127.0.0.1:9092"),
                 topic: self.topic,
                 group: self.group,
                 from: self.from,
                 options: self.kafka_options,
                 results: self.results.map(|uri| ResultsTarget {
-                    uri,
+                    uri: or_env(uri, "MONGO_URI", crate::connect::mongo::DEFAULT_URI),
                     db: self.results_db,
                     collection: self.results_collection,
                     on_truncation: self.on_truncation,
                     on_gap: self.on_gap,
                     crash_after_stores: self.crash_after_stores,
                 }),
-                ..KafkaConfig::new(&brokers.unwrap_or_default())
+                ..KafkaConfig::new("")
             }),
         };
         StreamConfig {
@@ -251,15 +256,17 @@ impl Args {
     }
 }
 
-fn parse_batch(s: &str) -> Result<BatchSpec, String> {
-    if s == "manual" { Ok(BatchSpec::Manual) } else { super::values::duration(s).map(BatchSpec::Every) }
+/// `value`, or when it is empty (the flag given without one) the environment
+/// variable `var`, or `default`.
+fn or_env(value: String, var: &str, default: &str) -> String {
+    if !value.is_empty() {
+        return value;
+    }
+    std::env::var(var).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
 }
 
-fn parse_key_value(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
-    }
+fn parse_batch(s: &str) -> Result<BatchSpec, String> {
+    if s == "manual" { Ok(BatchSpec::Manual) } else { super::values::duration(s).map(BatchSpec::Every) }
 }
 
 fn parse_print_every(s: &str) -> Result<PrintEvery, String> {

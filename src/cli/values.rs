@@ -129,6 +129,14 @@ pub fn count_in(
     move |s: &str| parse(s).map(|n| n as usize)
 }
 
+/// A `KEY=VALUE` setting (`-X`).
+pub fn key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
+}
+
 /// Checks `HOST:PORT` (a name or an address; IPv6 in brackets): a host that
 /// does not resolve yet is retried, but an address without a port never works.
 pub fn host_port(s: &str) -> Result<String, String> {

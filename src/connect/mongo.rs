@@ -11,9 +11,12 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_URI: &str = "mongodb://127.0.0.1:27017";
 
 /// Connects and waits until the server answers a ping, for up to `patience`.
+/// Messages name the server by [`redacted`] URI: no password is ever logged.
 pub async fn connect(uri: &str, patience: Duration) -> anyhow::Result<Client> {
+    let shown = redacted(uri);
     let mut options =
-        ClientOptions::parse(uri).await.map_err(|e| anyhow::anyhow!("bad MongoDB URI {uri:?}: {e}"))?;
+        ClientOptions::parse(uri).await.map_err(|e| anyhow::anyhow!("bad MongoDB URI {shown:?}: {e}"))?;
+    let uri = shown;
     options.app_name = Some("tweetstream".into());
     options.server_selection_timeout = Some(Duration::from_secs(2));
     let client = Client::with_options(options)?;
@@ -46,6 +49,21 @@ pub async fn connect(uri: &str, patience: Duration) -> anyhow::Result<Client> {
     }
 }
 
+/// `uri` with the password of its user information replaced by `***`
+/// (`mongodb://user:***@host/…`), for messages.
+pub fn redacted(uri: &str) -> String {
+    let Some((scheme, rest)) = uri.split_once("://") else { return uri.to_owned() };
+    // The user information ends at the last '@' before the host list.
+    let hosts_from = rest.find(['/', '?']).unwrap_or(rest.len());
+    match rest[..hosts_from].rfind('@') {
+        Some(at) => {
+            let user = rest[..at].split_once(':').map_or(&rest[..at], |(user, _)| user);
+            format!("{scheme}://{user}:***@{}", &rest[at + 1..])
+        }
+        None => uri.to_owned(),
+    }
+}
+
 /// The gist of a driver error: a failed server selection is reported with the
 /// whole topology (a few hundred characters); its I/O error ("Connection refused
 /// (os error 111)") is what a user needs. Other errors are kept whole.
@@ -61,6 +79,21 @@ fn short_reason(error: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redacted("mongodb://u:s3cr%40t@h1:27017,h2/db?tls=true"),
+            "mongodb://u:***@h1:27017,h2/db?tls=true"
+        );
+        assert_eq!(
+            redacted("mongodb+srv://user:pw@cluster.example/x"),
+            "mongodb+srv://user:***@cluster.example/x"
+        );
+        assert_eq!(redacted("mongodb://user@h/"), "mongodb://user:***@h/");
+        assert_eq!(redacted("mongodb://127.0.0.1:27017"), "mongodb://127.0.0.1:27017");
+        assert_eq!(redacted("not a uri"), "not a uri");
+    }
 
     #[test]
     fn a_refused_connection_is_reported_in_a_few_words() {

@@ -3,7 +3,7 @@
 //! delivery report is awaited; failures are counted and make the run fail.
 
 use super::rows::{date_field, text_of};
-use crate::connect::kafka::client_config;
+use crate::connect::kafka::{client_config, set_default};
 use crate::progress::Progress;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -36,6 +36,8 @@ pub struct Produce {
     pub date_format: DateFormat,
     /// Messages per second, evenly spaced (None: as fast as possible).
     pub rate: Option<f64>,
+    /// librdkafka settings (`-X key=value`), for the producer and the admin client.
+    pub options: Vec<(String, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -48,8 +50,13 @@ pub struct Summary {
 }
 
 /// Creates `topic` with `partitions` partitions unless it exists.
-pub async fn ensure_topic(brokers: &str, topic: &str, partitions: i32) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = client_config(brokers).create()?;
+pub async fn ensure_topic(
+    brokers: &str,
+    options: &[(String, String)],
+    topic: &str,
+    partitions: i32,
+) -> anyhow::Result<()> {
+    let admin: AdminClient<DefaultClientContext> = client_config(brokers, options).create()?;
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     for result in admin.create_topics([&new], &opts).await? {
@@ -85,12 +92,12 @@ pub fn message(doc: &Document, format: DateFormat) -> Option<serde_json::Value> 
 pub async fn run(job: Produce) -> anyhow::Result<Summary> {
     let client = crate::connect::mongo::connect(&job.uri, Duration::from_secs(60)).await?;
     let coll = client.database(&job.db).collection::<Document>(&job.collection);
-    ensure_topic(&job.brokers, &job.topic, job.partitions).await?;
-    let producer: FutureProducer = client_config(&job.brokers)
-        .set("message.timeout.ms", "60000")
-        .set("linger.ms", "5")
-        .set("compression.type", "lz4")
-        .create()?;
+    ensure_topic(&job.brokers, &job.options, &job.topic, job.partitions).await?;
+    let mut config = client_config(&job.brokers, &job.options);
+    for (key, value) in [("message.timeout.ms", "60000"), ("linger.ms", "5"), ("compression.type", "lz4")] {
+        set_default(&mut config, key, value);
+    }
+    let producer: FutureProducer = config.create()?;
     let mut cursor = coll.find(doc! {}).sort(doc! { "_id": 1 }).await?;
     let mut summary = Summary::default();
     let mut in_flight = FuturesUnordered::new();

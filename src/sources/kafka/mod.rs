@@ -100,8 +100,13 @@ fn partitions_of(tpl: &TopicPartitionList, topic: &str) -> Vec<i32> {
 }
 
 /// The next offset of every partition of `topic` (its end now), creating nothing.
-pub fn end_offsets(brokers: &str, topic: &str) -> anyhow::Result<Vec<(i32, i64)>> {
-    let consumer: BaseConsumer = client_config(brokers).set("group.id", "tweetstream-watermarks").create()?;
+pub fn end_offsets(
+    brokers: &str,
+    options: &[(String, String)],
+    topic: &str,
+) -> anyhow::Result<Vec<(i32, i64)>> {
+    let consumer: BaseConsumer =
+        client_config(brokers, options).set("group.id", "tweetstream-watermarks").create()?;
     let timeout = Duration::from_secs(30);
     let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
     let mut ends = Vec::new();
@@ -125,7 +130,7 @@ impl KafkaSource {
         // With a results store, offsets are committed by the store after each
         // stored batch; otherwise Kafka commits what was read every few seconds.
         let auto_commit = if self.positions.is_some() { "false" } else { "true" };
-        let mut config = client_config(&self.brokers);
+        let mut config = client_config(&self.brokers, &self.options);
         config
             .set("group.id", &self.group)
             .set("auto.offset.reset", if self.from == StartFrom::Earliest { "earliest" } else { "latest" })

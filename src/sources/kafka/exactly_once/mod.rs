@@ -142,7 +142,7 @@ async fn start_partition(
         positions.start(partition, offset);
         return Ok(positions.check(partition, offset));
     };
-    let config = client_config(&src.brokers);
+    let config = client_config(&src.brokers, &src.options);
     let check = retrying(
         shutdown,
         || async {
