@@ -17,6 +17,7 @@ pub mod fixtures;
 pub mod job;
 pub mod lab;
 pub mod logging;
+pub mod metrics;
 pub mod progress;
 pub mod replay;
 pub mod retry;

@@ -240,3 +240,68 @@ fn health_ready_follows_the_source() {
     ready(200);
     engine.finish();
 }
+
+/// The samples of an OpenMetrics text, checked line by line: `# HELP`,
+/// `# TYPE`, `# UNIT` comments, `name{label="value",…} number` samples, and
+/// `# EOF` last. Keys are the name with its labels as written.
+fn parse_exposition(text: &str) -> std::collections::BTreeMap<String, f64> {
+    let name = regex::Regex::new(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$").unwrap();
+    let sample = regex::Regex::new(
+        r#"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? (\S+)$"#,
+    )
+    .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.last(), Some(&"# EOF"), "the text ends with # EOF");
+    let mut samples = std::collections::BTreeMap::new();
+    for line in &lines[..lines.len() - 1] {
+        if let Some(rest) = line.strip_prefix("# ") {
+            let mut parts = rest.splitn(3, ' ');
+            let (kind, metric) = (parts.next().unwrap(), parts.next().unwrap_or(""));
+            assert!(matches!(kind, "HELP" | "TYPE" | "UNIT") && name.is_match(metric), "comment: {line}");
+            continue;
+        }
+        let caps = sample.captures(line).unwrap_or_else(|| panic!("not a sample: {line:?}"));
+        let value: f64 = caps[5].parse().unwrap_or_else(|_| panic!("not a number: {line}"));
+        let key = line.rsplit_once(' ').unwrap().0.to_owned();
+        samples.insert(key, value);
+    }
+    samples
+}
+
+#[test]
+fn metrics_equal_the_batch_log() {
+    let file = fixture("tweets.jsonl");
+    let lines = expected_lines(&std::fs::read(&file).unwrap(), MAX_LINE);
+    let (_replay, addr) = replay_listen(&file, "127.0.0.1:0", &[]);
+    let max = MAX_LINE.to_string();
+    let mut engine =
+        manual_engine(&addr, &["--print-every", "never", "--max-line-bytes", &max, "--http", "127.0.0.1:0"]);
+    let http = logged_http_addr(&engine.wait_stderr("serving the tables on http://"));
+    engine.wait_stderr(&format!("closed after {} lines", lines.len()));
+    engine.tick();
+    engine.tick();
+    let batches = poll_until("two batches are published", || {
+        let (_, t) = http_get(&http, "/tables/batches");
+        (rows(&t).len() == 2).then_some(t)
+    });
+    // No batch closes between the two reads: batches close only when told.
+    let (status, text) = http_get_text(&http, "/metrics");
+    assert_eq!(status, 200);
+    let m = parse_exposition(&text);
+    let column = |i: usize| rows(&batches).iter().map(|r| r[i].as_f64().unwrap()).sum::<f64>();
+    assert_eq!(m["tweetstream_records_total"], column(1));
+    assert_eq!(m["tweetstream_records_total"], lines.len() as f64);
+    let bad: f64 =
+        m.iter().filter(|(k, _)| k.starts_with("tweetstream_bad_records_total{")).map(|(_, v)| v).sum();
+    assert_eq!(bad, column(2));
+    assert_eq!(bad, lines.iter().filter(|l| matches!(l, Expected::Bad)).count() as f64);
+    assert_eq!(m["tweetstream_batches_total"], 2.0);
+    assert_eq!(m["tweetstream_batch_records_count"], 2.0);
+    assert_eq!(m["tweetstream_batch_records_sum"], column(1));
+    // The replay has sent its file and closed: the source is disconnected.
+    let (_, health) = http_get(&http, "/health");
+    assert_eq!(m["tweetstream_source_connected"], if health["source_connected"] == true { 1.0 } else { 0.0 });
+    assert!(m["tweetstream_resident_memory_bytes"] > 1e6);
+    assert!(m.contains_key("tweetstream_batch_processing_seconds_count"));
+    engine.finish();
+}

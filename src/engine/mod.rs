@@ -158,6 +158,15 @@ impl Engine {
             processing_ms: (busy + start.elapsed()).as_secs_f64() * 1e3,
             delay_ms: delay.as_secs_f64() * 1e3,
         };
+        let m = crate::metrics::metrics();
+        m.records.inc_by(row.records);
+        for (reason, n) in &batch.bad_reasons {
+            m.bad_records.get_or_create(&crate::metrics::Reason { reason: (*reason).to_owned() }).inc_by(*n);
+        }
+        m.batches.inc();
+        m.batch_processing.observe(row.processing_ms / 1e3);
+        m.batch_delay.observe(row.delay_ms / 1e3);
+        m.batch_records.observe(row.records as f64);
         if self.history.len() == BATCH_HISTORY {
             self.history.pop_front();
         }

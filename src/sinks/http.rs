@@ -7,6 +7,7 @@
 //!   readiness verdict; `GET /health/live` (200 while the process answers) and
 //!   `GET /health/ready` (200, or 503 with the reason: see [`super::health`]),
 //!   for probes;
+//! - `GET /metrics`: the Prometheus/OpenMetrics text (see [`crate::metrics`]);
 //! - `POST /sql` (body: one statement): `{"columns", "rows", "batch_time", "truncated"}`,
 //!   or HTTP 400 with `{"error"}`.
 //!
@@ -49,6 +50,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/health", get(health))
         .route("/health/live", get(|| async { Json(json!({ "status": "live" })) }))
         .route("/health/ready", get(ready))
+        .route("/metrics", get(metrics))
         .route("/tables", get(list))
         .route("/tables/{name}", get(table))
         .route("/sql", post(sql))
@@ -128,6 +130,13 @@ async fn health(State(s): State<Shared>) -> Json<serde_json::Value> {
         "batch_time": snap.batch_time.map(format_millis),
         "batches": snap.batches.len(),
     }))
+}
+
+/// The Prometheus/OpenMetrics exposition (see [`crate::metrics`]).
+async fn metrics(State(s): State<Shared>) -> Response {
+    let text = crate::metrics::metrics().render(s.source.connected.load(Ordering::Relaxed));
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(axum::http::header::CONTENT_TYPE, content_type)], text).into_response()
 }
 
 async fn ready(State(s): State<Shared>) -> Response {

@@ -220,6 +220,7 @@ impl BatchStore for Results {
             loop {
                 match self.store_part(part).await {
                     Ok(Outcome::Stored(next)) => {
+                        crate::metrics::metrics().result_writes.inc();
                         stored.push((origin.partition, next));
                         break;
                     }
@@ -229,6 +230,7 @@ impl BatchStore for Results {
                             "results: storing partition {} failed ({e:#}); retrying",
                             origin.partition
                         );
+                        crate::metrics::metrics().result_retries.inc();
                         // The write may or may not have happened: read it back next time.
                         self.stored.remove(&origin.partition);
                         if !backoff.wait(&mut give_up).await {

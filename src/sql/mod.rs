@@ -173,6 +173,15 @@ impl SqlEngine {
     /// binds NULL to every parameter: a dry run that tells the columns, their
     /// types and the number of parameters, as a Postgres Describe needs.
     pub fn query_with(&self, sql: &str, params: Option<&[Param]>) -> Result<QueryResult, SqlError> {
+        let started = Instant::now();
+        let result = self.query_pinned(sql, params);
+        let m = crate::metrics::metrics();
+        m.sql_queries.inc();
+        m.sql_query_duration.observe(started.elapsed().as_secs_f64());
+        result
+    }
+
+    fn query_pinned(&self, sql: &str, params: Option<&[Param]>) -> Result<QueryResult, SqlError> {
         let mut session = self.session()?;
         let snapshot = self.tables.snapshot();
         let batch_time = snapshot.batch_time;

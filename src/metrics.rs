@@ -1,0 +1,122 @@
+//! Metrics for an operator's tools, in the Prometheus/OpenMetrics text format
+//! (`GET /metrics` on `--http` and `--dashboard`), through the
+//! `prometheus-client` crate.
+//!
+//! One registry per process ([`metrics`]): the stages record into it as they
+//! work (the engine per closed batch, the SQL engine per query, the results
+//! store per write), and the values that are states rather than events (the
+//! source's connection, the process's memory) are read when scraped.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+use std::sync::OnceLock;
+
+/// A reason a record was bad.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Reason {
+    pub reason: String,
+}
+
+/// Every metric of the process.
+pub struct Metrics {
+    registry: Registry,
+    pub records: Counter,
+    pub bad_records: Family<Reason, Counter>,
+    pub batches: Counter,
+    pub batch_processing: Histogram,
+    pub batch_delay: Histogram,
+    pub batch_records: Histogram,
+    pub source_connected: Gauge,
+    pub result_writes: Counter,
+    pub result_retries: Counter,
+    pub sql_queries: Counter,
+    pub sql_query_duration: Histogram,
+    pub resident_memory: Gauge,
+}
+
+/// The process's metrics.
+pub fn metrics() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(Metrics::new)
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let seconds = || Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        let mut m = Metrics {
+            registry: Registry::with_prefix("tweetstream"),
+            records: Counter::default(),
+            bad_records: Family::default(),
+            batches: Counter::default(),
+            batch_processing: seconds(),
+            batch_delay: seconds(),
+            batch_records: Histogram::new(exponential_buckets(1.0, 4.0, 12)),
+            source_connected: Gauge::default(),
+            result_writes: Counter::default(),
+            result_retries: Counter::default(),
+            sql_queries: Counter::default(),
+            sql_query_duration: seconds(),
+            resident_memory: Gauge::default(),
+        };
+        let r = &mut m.registry;
+        r.register("records", "Records taken into closed batches, bad ones included", m.records.clone());
+        r.register("bad_records", "Records skipped as bad, by reason", m.bad_records.clone());
+        r.register("batches", "Batches closed", m.batches.clone());
+        let s = Unit::Seconds;
+        r.register_with_unit(
+            "batch_processing",
+            "Time to process a batch",
+            s.clone(),
+            m.batch_processing.clone(),
+        );
+        r.register_with_unit(
+            "batch_delay",
+            "How late a batch closed (scheduling delay)",
+            s.clone(),
+            m.batch_delay.clone(),
+        );
+        r.register("batch_records", "Records per batch", m.batch_records.clone());
+        r.register("source_connected", "1 while the source is connected", m.source_connected.clone());
+        r.register("result_writes", "Batch parts stored in MongoDB", m.result_writes.clone());
+        r.register(
+            "result_retries",
+            "MongoDB result writes retried after an error",
+            m.result_retries.clone(),
+        );
+        r.register("sql_queries", "SQL statements run", m.sql_queries.clone());
+        r.register_with_unit(
+            "sql_query_duration",
+            "Time to run a SQL statement",
+            s,
+            m.sql_query_duration.clone(),
+        );
+        r.register_with_unit(
+            "resident_memory",
+            "Resident memory of the process",
+            Unit::Bytes,
+            m.resident_memory.clone(),
+        );
+        m
+    }
+
+    /// The exposition text, with the states read now.
+    pub fn render(&self, source_connected: bool) -> String {
+        self.source_connected.set(i64::from(source_connected));
+        self.resident_memory.set(resident_bytes().unwrap_or(0));
+        let mut text = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+/// The process's resident memory (VmRSS), in bytes.
+fn resident_bytes() -> Option<i64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: i64 =
+        status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
