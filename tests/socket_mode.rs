@@ -149,15 +149,22 @@ fn a_line_cut_off_by_a_connection_reset_counts_as_bad() {
     assert_eq!(table_counts(&tables["tag_totals"]), std::collections::BTreeMap::from([("#a".to_owned(), 2)]));
 }
 
-#[test]
-fn http_endpoint_serves_the_latest_batch() {
+/// The tweets fixture served once to a manual-batch engine with `--http`:
+/// (expected lines, replay, engine, HTTP address).
+fn fixture_with_http() -> (Vec<Expected>, Proc, Proc, String) {
     let file = fixture("tweets.jsonl");
     let lines = expected_lines(&std::fs::read(&file).unwrap(), MAX_LINE);
-    let (_replay, addr) = replay_listen(&file, "127.0.0.1:0", &[]);
+    let (replay, addr) = replay_listen(&file, "127.0.0.1:0", &[]);
     let max = MAX_LINE.to_string();
     let mut engine =
         manual_engine(&addr, &["--print-every", "never", "--max-line-bytes", &max, "--http", "127.0.0.1:0"]);
     let http = logged_http_addr(&engine.wait_stderr("serving the tables on http://"));
+    (lines, replay, engine, http)
+}
+
+#[test]
+fn http_endpoint_serves_the_latest_batch() {
+    let (lines, _replay, mut engine, http) = fixture_with_http();
     let (status, health) = http_get(&http, "/health");
     assert_eq!(status, 200);
     assert_eq!(health["batch_time"], serde_json::Value::Null);
@@ -270,13 +277,7 @@ fn parse_exposition(text: &str) -> std::collections::BTreeMap<String, f64> {
 
 #[test]
 fn metrics_equal_the_batch_log() {
-    let file = fixture("tweets.jsonl");
-    let lines = expected_lines(&std::fs::read(&file).unwrap(), MAX_LINE);
-    let (_replay, addr) = replay_listen(&file, "127.0.0.1:0", &[]);
-    let max = MAX_LINE.to_string();
-    let mut engine =
-        manual_engine(&addr, &["--print-every", "never", "--max-line-bytes", &max, "--http", "127.0.0.1:0"]);
-    let http = logged_http_addr(&engine.wait_stderr("serving the tables on http://"));
+    let (lines, _replay, mut engine, http) = fixture_with_http();
     engine.wait_stderr(&format!("closed after {} lines", lines.len()));
     engine.tick();
     engine.tick();
