@@ -70,3 +70,31 @@ fn no_log_line_shows_a_password() {
     let _ = p.wait_exit();
     assert!(!p.rest_of_stderr().contains("s3cret-pw"));
 }
+
+#[test]
+fn mongodb_uris_as_users_write_them_parse_and_fail_only_on_dns_or_connection() {
+    let load = |uri: &str| {
+        let (status, _, stderr) = common::run_to_end(&["load", &fixture("lab.jsonl"), "--uri", uri]);
+        assert_eq!(status.code(), Some(1), "{uri}: {stderr}");
+        let error =
+            stderr.lines().find(|l| l.starts_with("tweetstream: error:")).unwrap_or_default().to_owned();
+        assert!(!stderr.contains("s3cret"), "a password in: {stderr}");
+        error
+    };
+    // An SRV URI with TLS options parses, and fails at the DNS lookup (this
+    // machine has no DNS for it), saying so.
+    let e = load(
+        "mongodb+srv://analyst:s3cret@cluster0.example.invalid/lab4?tls=true&retryWrites=true&w=majority",
+    );
+    assert!(
+        e.contains("cannot find the MongoDB servers of mongodb+srv://analyst:***@cluster0.example.invalid"),
+        "{e}"
+    );
+    assert!(e.contains("in DNS"), "{e}");
+    // TLS options reach the driver: a missing CA file is named.
+    let e = load("mongodb://analyst:s3cret@127.0.0.1:9/?tls=true&tlsCAFile=/no/such/ca.pem");
+    assert!(e.contains("/no/such/ca.pem") && !e.contains("labels"), "{e}");
+    // A URI that is wrong says what is wrong with it.
+    let e = load("mongodb://analyst:s3cret@127.0.0.1:9/?noSuchOption=1");
+    assert!(e.contains("bad MongoDB URI") && e.contains("nosuchoption is an invalid option"), "{e}");
+}

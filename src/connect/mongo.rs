@@ -4,6 +4,7 @@
 use crate::retry::Backoff;
 use mongodb::Client;
 use mongodb::bson::doc;
+use mongodb::error::ErrorKind;
 use mongodb::options::ClientOptions;
 use std::time::{Duration, Instant};
 
@@ -14,12 +15,19 @@ pub const DEFAULT_URI: &str = "mongodb://127.0.0.1:27017";
 /// Messages name the server by [`redacted`] URI: no password is ever logged.
 pub async fn connect(uri: &str, patience: Duration) -> anyhow::Result<Client> {
     let shown = redacted(uri);
-    let mut options =
-        ClientOptions::parse(uri).await.map_err(|e| anyhow::anyhow!("bad MongoDB URI {shown:?}: {e}"))?;
+    let mut options = ClientOptions::parse(uri).await.map_err(|e| match &*e.kind {
+        // A `mongodb+srv://` URI is looked up in DNS as it is parsed.
+        ErrorKind::DnsResolve { message, .. } => {
+            anyhow::anyhow!("cannot find the MongoDB servers of {shown} in DNS: {message}")
+        }
+        ErrorKind::InvalidArgument { message, .. } => anyhow::anyhow!("bad MongoDB URI {shown:?}: {message}"),
+        _ => anyhow::anyhow!("bad MongoDB URI {shown:?}: {}", gist(&e.to_string())),
+    })?;
     let uri = shown;
     options.app_name = Some("tweetstream".into());
     options.server_selection_timeout = Some(Duration::from_secs(2));
-    let client = Client::with_options(options)?;
+    let client = Client::with_options(options)
+        .map_err(|e| anyhow::anyhow!("MongoDB at {uri}: {}", gist(&e.to_string())))?;
     let start = Instant::now();
     let mut backoff = Backoff::default();
     let mut warned = false;
@@ -62,6 +70,12 @@ pub fn redacted(uri: &str) -> String {
         }
         None => uri.to_owned(),
     }
+}
+
+/// A driver error without its decoration (`Kind: …, labels: {}, source: …`).
+fn gist(error: &str) -> &str {
+    let error = error.strip_prefix("Kind: ").unwrap_or(error);
+    error.find(", labels: ").map_or(error, |end| &error[..end])
 }
 
 /// The gist of a driver error: a failed server selection is reported with the
