@@ -21,6 +21,12 @@ pub struct Reason {
     pub reason: String,
 }
 
+/// A Kafka partition.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Partition {
+    pub partition: i32,
+}
+
 /// Every metric of the process.
 pub struct Metrics {
     registry: Registry,
@@ -31,6 +37,7 @@ pub struct Metrics {
     pub batch_delay: Histogram,
     pub batch_records: Histogram,
     pub source_connected: Gauge,
+    pub kafka_lag: Family<Partition, Gauge>,
     pub result_writes: Counter,
     pub result_retries: Counter,
     pub sql_queries: Counter,
@@ -56,6 +63,7 @@ impl Metrics {
             batch_delay: seconds(),
             batch_records: Histogram::new(exponential_buckets(1.0, 4.0, 12)),
             source_connected: Gauge::default(),
+            kafka_lag: Family::default(),
             result_writes: Counter::default(),
             result_retries: Counter::default(),
             sql_queries: Counter::default(),
@@ -81,6 +89,11 @@ impl Metrics {
         );
         r.register("batch_records", "Records per batch", m.batch_records.clone());
         r.register("source_connected", "1 while the source is connected", m.source_connected.clone());
+        r.register(
+            "kafka_consumer_lag",
+            "Messages in a partition beyond the group's committed offset",
+            m.kafka_lag.clone(),
+        );
         r.register("result_writes", "Batch parts stored in MongoDB", m.result_writes.clone());
         r.register(
             "result_retries",

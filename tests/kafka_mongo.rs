@@ -486,3 +486,22 @@ fn the_environment_gives_values_but_never_switches_a_mode_on() {
     assert!(socket.wait_exit().success());
     assert!(!socket.rest_of_stderr().contains("kafka"));
 }
+
+#[test]
+fn metrics_report_the_consumer_lag_per_partition() {
+    let (db, topic, group) = (unique("lagdb"), unique("lagtopic"), unique("laggroup"));
+    let n = load_and_produce(&fixture("lab.jsonl"), &db, "tweets", &topic, "2");
+    let mut engine = results_engine(&topic, &group, &db, &["--batch", "300ms", "--http", "127.0.0.1:0"]);
+    let http = logged_http_addr(&engine.wait_stderr("http: serving the tables on http://"));
+    until_counted(&mut engine, n, false);
+    // Everything is counted and stored (offsets committed after each store):
+    // within a few lag measurements both partitions show 0.
+    let lags = poll_until("both partitions' lag is 0", || {
+        let (_, text) = http_get_text(&http, "/metrics");
+        let lags: Vec<&str> =
+            text.lines().filter(|l| l.starts_with("tweetstream_kafka_consumer_lag{")).collect();
+        (lags.len() == 2 && lags.iter().all(|l| l.ends_with(" 0"))).then(|| lags.join("\n"))
+    });
+    assert!(lags.contains("partition=\"0\"") && lags.contains("partition=\"1\""), "{lags}");
+    documents(&db, "tweets");
+}

@@ -169,6 +169,49 @@ impl KafkaSource {
     }
 }
 
+/// How often the consumer lag is measured.
+const LAG_EVERY: Duration = Duration::from_secs(5);
+
+/// Measures the group's lag per assigned partition (the log's end minus the
+/// committed offset) every [`LAG_EVERY`], for `/metrics`, until `shutdown`.
+async fn report_lag(consumer: Arc<KafkaConsumer>, topic: String, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(LAG_EVERY);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let (consumer, topic) = (consumer.clone(), topic.clone());
+        let measured = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<(i32, i64)>> {
+            let timeout = Duration::from_secs(2);
+            let committed = consumer.committed(timeout)?;
+            let mut lags = Vec::new();
+            for e in committed.elements_for_topic(&topic) {
+                let (_, high) = consumer.fetch_watermarks(&topic, e.partition(), timeout)?;
+                let at = match e.offset() {
+                    rdkafka::Offset::Offset(n) => n,
+                    _ => consumer.fetch_watermarks(&topic, e.partition(), timeout)?.0,
+                };
+                lags.push((e.partition(), (high - at).max(0)));
+            }
+            Ok(lags)
+        })
+        .await;
+        match measured {
+            Ok(Ok(lags)) => {
+                for (partition, lag) in lags {
+                    crate::metrics::metrics()
+                        .kafka_lag
+                        .get_or_create(&crate::metrics::Partition { partition })
+                        .set(lag);
+                }
+            }
+            Ok(Err(e)) => tracing::debug!("kafka: measuring the lag failed: {e:#}"),
+            Err(_) => return,
+        }
+    }
+}
+
 /// Lines of one partition being gathered into a chunk.
 struct Pending {
     buf: BytesMut,
@@ -190,6 +233,7 @@ pub async fn run(
     shutdown: CancellationToken,
     abort: CancellationToken,
 ) -> anyhow::Result<()> {
+    tokio::spawn(report_lag(consumer.clone(), src.topic.clone(), shutdown.clone()));
     let mut pending: Vec<Pending> = Vec::new();
     let mut last_error: Option<Instant> = None;
     loop {
