@@ -464,6 +464,19 @@ fn kafka_settings_reach_every_client_of_produce_and_lab() {
         assert!(!ok, "{cmd}");
         assert!(stderr.contains("no.such.setting"), "{cmd}: {stderr}");
     }
+    // The same from a properties file (-F), for produce, lab and stream.
+    let props = std::env::temp_dir().join(format!("{}.properties", unique("kafka")));
+    std::fs::write(&props, "# settings\nno.such.setting = 1\n").unwrap();
+    let p = props.to_str().unwrap();
+    for cmd in [
+        format!("produce --db {db} --brokers {b} --topic {} -F {p}", unique("t")),
+        format!("lab {} --db {db} --brokers {b} --topic {} -F {p}", fixture("lab.jsonl"), unique("t")),
+        format!("stream --kafka {b} --topic {} -F {p}", unique("t")),
+    ] {
+        let (ok, stderr) = tweetstream(&words(&cmd));
+        assert!(!ok && stderr.contains("no.such.setting"), "{cmd}: {stderr}");
+    }
+    std::fs::remove_file(&props).unwrap();
     documents(&db, "tweets");
 }
 

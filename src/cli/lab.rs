@@ -64,7 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("lab: loaded {} documents into {}.{}", loaded.inserted, mongo.db, mongo.collection);
 
         // Consume only what this run produces: from the topic's current end.
-        let options = args.kafka.options.clone();
+        let options = args.kafka.settings();
         produce::ensure_topic(&args.kafka.brokers, &options, &args.kafka.topic, args.kafka.partitions)
             .await?;
         let (brokers, topic) = (args.kafka.brokers.clone(), args.kafka.topic.clone());
@@ -81,7 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             partitions: args.kafka.partitions,
             date_format: DateFormat::Bson,
             rate: None,
-            options: args.kafka.options.clone(),
+            options: args.kafka.settings(),
         };
         let (producer_target, producer_stop) = (target.clone(), shutdown.clone());
         let run_on = args.run_on || args.dashboard.is_some();
@@ -106,7 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let source = KafkaConfig {
             topic: args.kafka.topic.clone(),
             group: "tweetstream-lab".into(),
-            options: args.kafka.options.clone(),
+            options: args.kafka.settings(),
             start_at: Some(start_at),
             ..KafkaConfig::new(&args.kafka.brokers)
         };

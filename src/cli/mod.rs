@@ -89,6 +89,11 @@ pub struct KafkaArgs {
     #[arg(long = "kafka-option", short = 'X', value_name = "KEY=VALUE", value_parser = values::key_value)]
     pub options: Vec<(String, String)>,
 
+    /// librdkafka settings from a properties file (`key=value` lines, as kcat's
+    /// -F), applied before -X: keeps passwords out of the process list.
+    #[arg(long = "kafka-config", short = 'F', value_name = "FILE", env = "KAFKA_CONFIG_FILE", value_parser = values::properties_file)]
+    pub config_file: Option<values::Properties>,
+
     /// Partitions, if the topic has to be created.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = values::number_in(values::PARTITIONS, "--partitions"))]
     pub partitions: i32,
@@ -105,6 +110,13 @@ pub fn readable_input(path: &std::path::Path) -> anyhow::Result<()> {
         Ok(m) if m.is_dir() => anyhow::bail!("{shown}: is a directory, not a file"),
         // Not opened here: opening a FIFO would take its writer's data.
         Ok(_) => Ok(()),
+    }
+}
+
+impl KafkaArgs {
+    /// The librdkafka settings: the properties file's, then `-X`'s.
+    pub fn settings(&self) -> Vec<(String, String)> {
+        self.config_file.iter().flat_map(|p| &p.0).chain(&self.options).cloned().collect()
     }
 }
 

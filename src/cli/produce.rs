@@ -23,6 +23,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let options = args.kafka.settings();
     let job = Produce {
         uri: args.mongo.uri,
         db: args.mongo.db.clone(),
@@ -32,7 +33,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         partitions: args.kafka.partitions,
         date_format: args.date_format,
         rate: args.rate,
-        options: args.kafka.options,
+        options,
     };
     let s = super::runtime()?.block_on(produce::run(job))?;
     eprintln!(

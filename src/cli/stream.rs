@@ -47,9 +47,15 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = StartFrom::Earliest, requires = "kafka")]
     pub from: StartFrom,
 
-    /// A librdkafka consumer setting, such as `session.timeout.ms=6000` (repeatable).
+    /// A librdkafka setting for every Kafka client of the run, such as
+    /// `session.timeout.ms=6000` (repeatable).
     #[arg(long = "kafka-option", short = 'X', value_name = "KEY=VALUE", value_parser = super::values::key_value, requires = "kafka")]
     pub kafka_options: Vec<(String, String)>,
+
+    /// librdkafka settings from a properties file (`key=value` lines, as kcat's
+    /// -F), applied before -X: keeps passwords out of the process list.
+    #[arg(long = "kafka-config", short = 'F', value_name = "FILE", env = "KAFKA_CONFIG_FILE", value_parser = super::values::properties_file)]
+    pub kafka_config: Option<super::values::Properties>,
 
     /// How to read each line: a JSON tweet, or the tweet's text itself.
     #[arg(long, value_enum, default_value_t = InputFormat::Json)]
@@ -210,7 +216,7 @@ impl Args {
                 topic: self.topic,
                 group: self.group,
                 from: self.from,
-                options: self.kafka_options,
+                options: self.kafka_config.into_iter().flat_map(|p| p.0).chain(self.kafka_options).collect(),
                 results: self.results.map(|uri| ResultsTarget {
                     uri: or_env(uri, "MONGO_URI", crate::connect::mongo::DEFAULT_URI),
                     db: self.results_db,

@@ -137,6 +137,27 @@ pub fn key_value(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// A properties file of librdkafka settings (`-F`, as kcat's): `key=value`
+/// lines; blank lines and lines starting with `#` are skipped. Read when the
+/// command line is parsed, so that secrets stay out of the process list.
+pub fn properties_file(path: &str) -> Result<Properties, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut settings = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (k, v) = key_value(line).map_err(|_| format!("{path}:{}: expected key=value", i + 1))?;
+        settings.push((k.trim().to_owned(), v.trim().to_owned()));
+    }
+    Ok(Properties(settings))
+}
+
+/// The settings of a properties file, in file order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Properties(pub Vec<(String, String)>);
+
 /// Checks `HOST:PORT` (a name or an address; IPv6 in brackets): a host that
 /// does not resolve yet is retried, but an address without a port never works.
 pub fn host_port(s: &str) -> Result<String, String> {
@@ -197,6 +218,19 @@ mod tests {
         for bad in ["1KiB", "2TiB", "99999999999999999999G", "12 parsecs", "", "-1M"] {
             assert!(p(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn properties_files() {
+        let path = std::env::temp_dir().join(format!("tweetstream-props-{}", std::process::id()));
+        std::fs::write(&path, "# secrets\n\nsasl.username = analyst\nsasl.password=p=w\n").unwrap();
+        let p = path.to_str().unwrap();
+        let want = vec![("sasl.username".into(), "analyst".into()), ("sasl.password".into(), "p=w".into())];
+        assert_eq!(properties_file(p), Ok(Properties(want)));
+        std::fs::write(&path, "ok=1\nnot a setting\n").unwrap();
+        assert!(properties_file(p).unwrap_err().ends_with(":2: expected key=value"));
+        std::fs::remove_file(&path).unwrap();
+        assert!(properties_file(p).unwrap_err().contains("No such file"));
     }
 
     #[test]
