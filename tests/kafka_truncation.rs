@@ -24,21 +24,26 @@ struct Broker {
     dir: PathBuf,
 }
 
+/// Starts `scripts/services.sh kafka PORT DIR` and waits for the port.
+fn spawn_broker(port: u16, dir: &std::path::Path) -> Child {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/services.sh");
+    let child = Command::new(script)
+        .args(["kafka", &port.to_string(), dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("scripts/services.sh kafka");
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the test's broker did not open port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child
+}
+
 impl Broker {
     fn start(port: u16, dir: &std::path::Path) -> Broker {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/services.sh");
-        let child = Command::new(script)
-            .args(["kafka", &port.to_string(), dir.to_str().unwrap()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("scripts/services.sh kafka");
-        let deadline = Instant::now() + EVENT_TIMEOUT;
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the test's broker did not open port {port}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Broker { child: Some(child), port, dir: dir.to_path_buf() }
+        Broker { child: Some(spawn_broker(port, dir)), port, dir: dir.to_path_buf() }
     }
 
     fn addr(&self) -> String {
@@ -50,15 +55,7 @@ impl Broker {
     fn wipe_and_restart(&mut self) {
         self.kill();
         std::fs::remove_dir_all(&self.dir).unwrap();
-        let fresh = Broker::start(self.port, &self.dir);
-        self.child = fresh.child_handover();
-    }
-
-    /// Takes the child out, so that dropping this value stops nothing.
-    fn child_handover(mut self) -> Option<Child> {
-        let child = self.child.take();
-        std::mem::forget(self);
-        child
+        self.child = Some(spawn_broker(self.port, &self.dir));
     }
 
     fn kill(&mut self) {

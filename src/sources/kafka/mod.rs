@@ -130,7 +130,8 @@ impl KafkaSource {
         // With a results store, offsets are committed by the store after each
         // stored batch; otherwise Kafka commits what was read every few seconds.
         let auto_commit = if self.positions.is_some() { "false" } else { "true" };
-        let mut config = client_config(&self.brokers, &self.options);
+        // The user's settings go on last (below), over the consumer's own.
+        let mut config = client_config(&self.brokers, &[]);
         config
             .set("group.id", &self.group)
             .set("auto.offset.reset", if self.from == StartFrom::Earliest { "earliest" } else { "latest" })
@@ -187,10 +188,11 @@ async fn report_lag(consumer: Arc<KafkaConsumer>, topic: String, shutdown: Cance
             let committed = consumer.committed(timeout)?;
             let mut lags = Vec::new();
             for e in committed.elements_for_topic(&topic) {
-                let (_, high) = consumer.fetch_watermarks(&topic, e.partition(), timeout)?;
+                let (low, high) = consumer.fetch_watermarks(&topic, e.partition(), timeout)?;
+                // Nothing committed yet: the whole log is the lag.
                 let at = match e.offset() {
                     rdkafka::Offset::Offset(n) => n,
-                    _ => consumer.fetch_watermarks(&topic, e.partition(), timeout)?.0,
+                    _ => low,
                 };
                 lags.push((e.partition(), (high - at).max(0)));
             }
