@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The system packages the tests need besides Rust: psql (the PostgreSQL wire
+# The system packages the build and tests need besides Rust: pkg-config and
+# OpenSSL's headers (librdkafka is built with TLS), psql (the PostgreSQL wire
 # protocol test) and Chromium with ChromeDriver (the dashboard's browser test).
 # Installs the missing ones with apt-get, as root or through sudo; where it
 # cannot, says what to install and fails.
 set -euo pipefail
 missing=()
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
 command -v psql >/dev/null || missing+=(postgresql-client)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)

@@ -3,13 +3,12 @@
 //! delivery report is awaited; failures are counted and make the run fail.
 
 use super::rows::{date_field, text_of};
-use crate::connect::kafka::{client_config, set_default};
+use crate::connect::kafka::{ClientLog, client_config, set_default, wait_reachable};
 use crate::progress::Progress;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use mongodb::bson::{Bson, Document, doc};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 use serde_json::json;
@@ -56,7 +55,10 @@ pub async fn ensure_topic(
     topic: &str,
     partitions: i32,
 ) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = client_config(brokers, options).create()?;
+    let config = client_config(brokers, options);
+    let probe = config.clone();
+    tokio::task::spawn_blocking(move || wait_reachable(&probe, Duration::from_secs(30))).await??;
+    let admin: AdminClient<ClientLog> = config.create_with_context(ClientLog::default())?;
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     for result in admin.create_topics([&new], &opts).await? {
@@ -97,7 +99,7 @@ pub async fn run(job: Produce) -> anyhow::Result<Summary> {
     for (key, value) in [("message.timeout.ms", "60000"), ("linger.ms", "5"), ("compression.type", "lz4")] {
         set_default(&mut config, key, value);
     }
-    let producer: FutureProducer = config.create()?;
+    let producer: FutureProducer<ClientLog> = config.create_with_context(ClientLog::default())?;
     let mut cursor = coll.find(doc! {}).sort(doc! { "_id": 1 }).await?;
     let mut summary = Summary::default();
     let mut in_flight = FuturesUnordered::new();

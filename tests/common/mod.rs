@@ -435,6 +435,17 @@ pub fn run_with_stdin(args: &[&str], input: &[u8]) -> (std::process::ExitStatus,
     (status, stdout, p.rest_of_stderr())
 }
 
+/// Kafka for the tests (`KAFKA_BROKERS`, as `scripts/test.sh` sets it).
+pub fn brokers() -> String {
+    std::env::var("KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+/// A name (of a database, topic or group) no other test run uses.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}_{}_{}", std::process::id(), nanos % 1_000_000_000)
+}
+
 /// MongoDB for the tests (`MONGO_URI`, as `scripts/test.sh` sets it).
 pub fn mongo_uri() -> String {
     std::env::var("MONGO_URI").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into())
@@ -477,4 +488,13 @@ pub fn poll_until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
         assert!(std::time::Instant::now() < deadline, "within {EVENT_TIMEOUT:?}, never: {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Drops a test's MongoDB database.
+pub fn drop_database(db: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = mongodb::Client::with_uri_str(mongo_uri()).await.unwrap();
+        client.database(db).drop().await.unwrap();
+    });
 }

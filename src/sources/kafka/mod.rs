@@ -14,7 +14,7 @@ pub mod exactly_once;
 
 use super::SourceStatus;
 use crate::codec::{Chunk, Origin};
-use crate::connect::kafka::client_config;
+use crate::connect::kafka::{ClientLog, client_config};
 use bytes::BytesMut;
 use exactly_once::positions::Positions;
 use exactly_once::truncation::{self, OnGap, OnTruncation};
@@ -66,9 +66,18 @@ pub struct Rebalances {
     topic: String,
     positions: Option<Arc<Positions>>,
     status: Arc<SourceStatus>,
+    log: ClientLog,
 }
 
-impl ClientContext for Rebalances {}
+impl ClientContext for Rebalances {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, facility: &str, message: &str) {
+        self.log.log(level, facility, message);
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        self.log.error(error, reason);
+    }
+}
 
 impl ConsumerContext for Rebalances {
     fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -105,8 +114,9 @@ pub fn end_offsets(
     options: &[(String, String)],
     topic: &str,
 ) -> anyhow::Result<Vec<(i32, i64)>> {
-    let consumer: BaseConsumer =
-        client_config(brokers, options).set("group.id", "tweetstream-watermarks").create()?;
+    let consumer: BaseConsumer<ClientLog> = client_config(brokers, options)
+        .set("group.id", "tweetstream-watermarks")
+        .create_with_context(ClientLog::default())?;
     let timeout = Duration::from_secs(30);
     let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
     let mut ends = Vec::new();
@@ -126,7 +136,12 @@ impl KafkaSource {
     /// Creates the consumer and subscribes (configuration errors surface here);
     /// `status` follows the partition assignments.
     pub fn subscribe(&self, status: Arc<SourceStatus>) -> anyhow::Result<KafkaConsumer> {
-        let context = Rebalances { topic: self.topic.clone(), positions: self.positions.clone(), status };
+        let context = Rebalances {
+            topic: self.topic.clone(),
+            positions: self.positions.clone(),
+            status,
+            log: ClientLog::default(),
+        };
         // With a results store, offsets are committed by the store after each
         // stored batch; otherwise Kafka commits what was read every few seconds.
         let auto_commit = if self.positions.is_some() { "false" } else { "true" };

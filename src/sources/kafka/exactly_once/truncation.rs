@@ -21,6 +21,7 @@
 //!   (continue at the first offset that exists; the stored range covers the
 //!   hole, so it is never asked for again).
 
+use crate::connect::kafka::ClientLog;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::BorrowedMessage;
@@ -134,7 +135,7 @@ fn read_one(
 ) -> anyhow::Result<Option<u64>> {
     let mut config = config.clone();
     config.set("group.id", "tweetstream-log-check").set("enable.auto.commit", "false");
-    let reader: BaseConsumer = config.create()?;
+    let reader: BaseConsumer<ClientLog> = config.create_with_context(ClientLog::default())?;
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, partition, Offset::Offset(offset))?;
     reader.assign(&tpl)?;
