@@ -11,6 +11,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 use tweetstream::codec::{Chunk, DEFAULT_MAX_LINE_BYTES, Line, read_chunks};
 use tweetstream::engine::batch::{Batch, Ingest, Operators};
+use tweetstream::sentiment::Model;
 use tweetstream::transforms::hashtags::{HashtagMode, for_each_hashtag};
 use tweetstream::tweet::{self, InputFormat};
 
@@ -64,7 +65,12 @@ fn main() {
             });
         }
     });
-    for (name, sentiment) in [("pipeline: hashtags only", false), ("pipeline: hashtags + sentiment", true)] {
+    let pipelines = [
+        ("pipeline: hashtags only", None),
+        ("pipeline: hashtags + sentiment", Some(Model::Vader)),
+        ("pipeline: hashtags + textblob", Some(Model::TextBlob)),
+    ];
+    for (name, sentiment) in pipelines {
         let ops = Operators { input: InputFormat::Json, hashtags: HashtagMode::Twitter, sentiment };
         let mut ingest = Ingest::new(ops);
         report(name, lines, budget, || {

@@ -15,7 +15,8 @@ fn main() -> ExitCode {
         Command::Lab(args) => cli::lab::run(args),
         Command::Load(args) => cli::load::run(args),
         Command::Produce(args) => cli::produce::run(args),
-        Command::Vader(args) => cli::vader::run(args),
+        Command::Vader(args) => cli::score::vader(args),
+        Command::Textblob(args) => cli::score::textblob(args),
         Command::Fixtures(args) => cli::fixtures::run(args),
     };
     match result {

@@ -4,7 +4,8 @@
 mod common;
 
 use proptest::prelude::*;
-use tweetstream::sentiment::{Scores, SentimentAnalyzer};
+use tweetstream::sentiment::textblob::{Sentiment, TextBlob};
+use tweetstream::sentiment::vader::{Scores, SentimentAnalyzer};
 use tweetstream::transforms::hashtags::{HashtagMode, for_each_hashtag};
 
 /// Tokens that exercise VADER's rules, mixed with odd characters.
@@ -168,5 +169,112 @@ proptest! {
         let mut got = Vec::new();
         for_each_hashtag(HashtagMode::Twitter, &text, &mut String::new(), |t| got.push(t.to_owned()));
         prop_assert_eq!(got, common::twitter_tags(&text), "{:?}", text);
+    }
+}
+
+/// Tokens that exercise TextBlob's tokenizer and rules: emoticon pieces,
+/// quotes, contractions, abbreviations, paragraph breaks, negations,
+/// modifiers, `!` and `(!)`.
+fn textblob_token() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            ":",
+            ")",
+            "(",
+            "'",
+            "\"",
+            "!",
+            "(!)",
+            "( ! )",
+            "...",
+            ".",
+            "..",
+            "-",
+            "^",
+            ";",
+            "=",
+            ">",
+            "<",
+            "3",
+            "D",
+            "o",
+            "O",
+            "x",
+            "_",
+            "°",
+            "♥",
+            "“",
+            "”",
+            "‘",
+            "’",
+            "n't",
+            "don't",
+            "U.S.",
+            "e.g.",
+            "Mr.",
+            "very",
+            "really",
+            "not",
+            "no",
+            "never",
+            "good",
+            "bad",
+            "great",
+            "terribly",
+            "happily",
+            "\n\n",
+            "\r\n",
+            "\r",
+            "END-OF-SENTENCE",
+            "#U.S.",
+            "@x",
+            "Σ",
+            "İ",
+            "\u{2028}",
+            "\u{1c}",
+        ])
+        .prop_map(str::to_owned),
+        "\\PC{0,8}",
+        any::<String>(),
+    ]
+}
+
+fn textblob_text() -> impl Strategy<Value = String> {
+    prop::collection::vec((textblob_token(), prop::sample::select(vec![" ", "", "  ", "\n"])), 0..60)
+        .prop_map(|parts| parts.into_iter().flat_map(|(t, sep)| [t, sep.to_owned()]).collect())
+}
+
+fn check_blob(s: Sentiment) {
+    assert!((-1.0..=1.0).contains(&s.polarity), "{s:?}");
+    assert!((0.0..=1.0).contains(&s.subjectivity), "{s:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn textblob_scores_any_text_in_range_and_deterministically(text in textblob_text()) {
+        let mut a = TextBlob::new();
+        let first = a.sentiment(&text);
+        check_blob(first);
+        let again = a.sentiment(&text);
+        prop_assert_eq!(again.polarity.to_bits(), first.polarity.to_bits());
+        let fresh = TextBlob::new().sentiment(&text);
+        prop_assert_eq!(fresh.subjectivity.to_bits(), first.subjectivity.to_bits());
+    }
+
+    #[test]
+    fn textblob_never_panics_on_arbitrary_unicode(text in any::<String>()) {
+        check_blob(TextBlob::new().sentiment(&text));
+    }
+}
+
+#[test]
+fn textblob_scores_huge_lines() {
+    // 1 MiB of emoticons written across tokens (each one merged), of sarcasm
+    // marks, and of lexicon words: the worst cases of the merging steps.
+    for unit in [": ) ", "( ! ) ", "very not good ! ", "\n\n:'(", "o_O x "] {
+        let text = unit.repeat((1 << 20) / unit.len());
+        check_blob(TextBlob::new().sentiment(&text));
     }
 }

@@ -19,17 +19,22 @@ fn tweetstream(args: &[&str]) -> (bool, String) {
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-fn documents(db: &str, coll: &str) -> Vec<Document> {
+/// The documents of `db.coll` (a collection or a view), by `_id`.
+fn documents_keep(db: &str, coll: &str) -> Vec<Document> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         use futures_util::TryStreamExt;
         let client = mongodb::Client::with_uri_str(mongo_uri()).await.unwrap();
         let c = client.database(db).collection::<Document>(coll);
-        let docs: Vec<Document> =
-            c.find(doc! {}).sort(doc! {"_id": 1}).await.unwrap().try_collect().await.unwrap();
-        client.database(db).drop().await.unwrap();
-        docs
+        c.find(doc! {}).sort(doc! {"_id": 1}).await.unwrap().try_collect().await.unwrap()
     })
+}
+
+/// The documents of `db.coll`, then the database dropped.
+fn documents(db: &str, coll: &str) -> Vec<Document> {
+    let docs = documents_keep(db, coll);
+    drop_database(db);
+    docs
 }
 
 #[test]
@@ -106,6 +111,20 @@ fn produce_then_consume_gives_the_per_day_table() {
     documents(&db, "tweets");
 }
 
+/// The final `sentiment_by_day` that `lab --format json` prints: it prints the
+/// table after every batch, then the final tables, which end with `batches`.
+fn final_days(lab: &mut Proc) -> serde_json::Value {
+    let mut last_days = None;
+    loop {
+        let t = lab.next_json();
+        if t["query"] == "select * from sentiment_by_day" {
+            last_days = Some(t);
+        } else if t["table"] == "batches" {
+            return last_days.expect("a sentiment_by_day table before the final tables");
+        }
+    }
+}
+
 #[test]
 fn lab_prints_the_per_day_table_and_reruns_do_not_double_count() {
     let (db, topic) = (unique("labcmd"), unique("labtopic"));
@@ -115,18 +134,7 @@ fn lab_prints_the_per_day_table_and_reruns_do_not_double_count() {
             "lab {file} --db {db} --brokers {b} --topic {topic} --partitions 2 --batch 500ms --format json"
         );
         let mut lab = Proc::spawn(&words(&lab));
-        // sentiment_by_day after every batch, then the final tables, which end
-        // with `batches`: the last sentiment_by_day before it is the final one.
-        let mut last_days = None;
-        loop {
-            let t = lab.next_json();
-            if t["query"] == "select * from sentiment_by_day" {
-                last_days = Some(t);
-            } else if t["table"] == "batches" {
-                break;
-            }
-        }
-        assert_eq!(day_rows(&last_days.unwrap()), lab_days(), "run {run}");
+        assert_eq!(day_rows(&final_days(&mut lab)), lab_days(), "run {run}");
         let status = lab.child.wait().unwrap();
         assert!(status.success(), "run {run}: {status}");
     }
@@ -506,5 +514,53 @@ fn metrics_report_the_consumer_lag_per_partition() {
         (lags.len() == 2 && lags.iter().all(|l| l.ends_with(" 0"))).then(|| lags.join("\n"))
     });
     assert!(lags.contains("partition=\"0\"") && lags.contains("partition=\"1\""), "{lags}");
+    documents(&db, "tweets");
+}
+
+// ---------------------------------------------------------------------------
+// TextBlob: the notebook's measure.
+
+/// The lab fixture's per-day table with Python TextBlob's polarities.
+fn lab_polarity_days() -> BTreeMap<String, (f64, u64)> {
+    per_day_polarity(std::fs::read_to_string(fixture("lab.jsonl")).unwrap().lines().map(lab_tweet))
+}
+
+#[test]
+fn lab_with_textblob_gives_the_notebooks_per_day_table() {
+    let (db, topic) = (unique("labtb"), unique("labtbtopic"));
+    let (file, b) = (fixture("lab.jsonl"), brokers());
+    let lab = format!(
+        "lab {file} --db {db} --brokers {b} --topic {topic} --partitions 2 --batch 500ms --format json \
+         --sentiment textblob"
+    );
+    let mut lab = Proc::spawn(&words(&lab));
+    let days = final_days(&mut lab);
+    assert_eq!(day_rows(&days), lab_polarity_days());
+    assert!(rows(&days).iter().all(|r| r[4] == "textblob"), "{days}");
+    assert!(lab.child.wait().unwrap().success());
+    documents(&db, "tweets");
+}
+
+#[test]
+fn stored_results_of_one_model_are_never_mixed_with_another() {
+    let (db, topic, group) = (unique("mixdb"), unique("mixtopic"), unique("mixgroup"));
+    let n = load_and_produce(&fixture("lab.jsonl"), &db, "tweets", &topic, "2");
+    let mut engine = results_engine(&topic, &group, &db, &["--batch", "300ms", "--sentiment", "textblob"]);
+    until_counted(&mut engine, n, false);
+    engine.terminate();
+    assert!(engine.wait_exit().success());
+    // The stored documents say which model counted them; the view sums them.
+    let view = format!("{group}.sentiment_by_day");
+    let rows = documents_keep(&db, &view);
+    assert!(!rows.is_empty() && rows.iter().all(|r| r.get_str("model") == Ok("textblob")), "{rows:?}");
+    let counted: i64 = rows.iter().map(|r| r.get_i64("score_count").unwrap()).sum();
+    assert_eq!(counted as u64, n);
+
+    // A VADER engine on the same results refuses to add its scores to them.
+    let mut vader = results_engine(&topic, &group, &db, &["--batch", "300ms"]);
+    let status = vader.wait_exit();
+    let stderr = vader.rest_of_stderr();
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("counted with --sentiment textblob"), "{stderr}");
     documents(&db, "tweets");
 }

@@ -306,3 +306,30 @@ fn metrics_equal_the_batch_log() {
     assert!(m.contains_key("tweetstream_batch_processing_seconds_count"));
     engine.finish();
 }
+
+#[test]
+fn textblob_days_equal_python_textblob_summed_exactly() {
+    let file = fixture("tweets.jsonl");
+    let lines = expected_lines(&std::fs::read(&file).unwrap(), MAX_LINE);
+    let (_replay, addr) = replay_listen(&file, "127.0.0.1:0", &[]);
+    let max = MAX_LINE.to_string();
+    let mut engine = manual_engine(
+        &addr,
+        &["--sentiment", "textblob", "--print-every", "never", "--max-line-bytes", &max],
+    );
+    engine.wait_stderr(&format!("closed after {} lines", lines.len()));
+    engine.tick();
+    let tables = engine.finish();
+    let days = &tables["sentiment_by_day"];
+    let want = per_day_polarity(lines.iter().filter_map(|l| match l {
+        Expected::Tweet { text, day: Some(day) } => Some((day.clone(), text.clone())),
+        _ => None,
+    }));
+    assert_eq!(day_rows(days), want);
+    // Every row says which measure it holds; the average is sum / count.
+    for r in rows(days) {
+        assert_eq!(r[4], "textblob");
+        assert_eq!(r[3].as_f64().unwrap(), r[1].as_f64().unwrap() / r[2].as_f64().unwrap());
+    }
+    assert_eq!(days["columns"][4], "model");
+}

@@ -3,7 +3,7 @@
 //! must give identical compound, pos, neu and neg.
 
 use std::path::PathBuf;
-use tweetstream::sentiment::{Scores, SentimentAnalyzer};
+use tweetstream::sentiment::vader::{Scores, SentimentAnalyzer};
 
 fn reference_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/vader/reference.jsonl")

@@ -25,6 +25,9 @@ pub struct Args {
     /// Printed tables as aligned text or one JSON object per line.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+
+    #[command(flatten)]
+    pub sentiment: super::SentimentArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -52,6 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             print_every: PrintEvery::Batch,
             stop_when_idle: Some(2),
             workers: 2,
+            sentiment: args.sentiment.model(),
             ..StreamConfig::new(SourceConfig::Socket { addr: addr.to_string() })
         };
         let ended = job::run(config, crate::shutdown::on_signal()).await;

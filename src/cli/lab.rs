@@ -37,6 +37,9 @@ pub struct Args {
     #[arg(long)]
     pub run_on: bool,
 
+    #[command(flatten)]
+    pub sentiment: super::SentimentArgs,
+
     /// Printed tables as aligned text or one JSON object per line.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
@@ -117,6 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             print_every: PrintEvery::Batch,
             print_sql: Some("select * from sentiment_by_day".into()),
             stop_at_records: Some(target),
+            sentiment: args.sentiment.model(),
             ..StreamConfig::new(SourceConfig::Kafka(source))
         };
         let ended = job::run(config, shutdown).await;

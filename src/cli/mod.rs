@@ -9,8 +9,8 @@ pub mod load;
 pub mod produce;
 pub mod query;
 pub mod replay;
+pub mod score;
 pub mod stream;
-pub mod vader;
 pub mod values;
 
 use clap::{Parser, Subcommand};
@@ -55,9 +55,50 @@ pub enum Command {
     /// Run a SQL statement on a running engine's live tables (via its --http).
     Query(query::Args),
     /// Score lines from stdin with VADER; one JSON object per line on stdout.
-    Vader(vader::Args),
+    #[command(after_help = format!("{}\n\nExample:\n  printf 'The book was good.\\n' | tweetstream vader\n  \
+    {{\"compound\":0.4404,\"pos\":0.492,\"neu\":0.508,\"neg\":0.0}}", score::AFTER_HELP))]
+    Vader(score::Args),
+    /// Score lines from stdin with TextBlob (polarity, subjectivity); one JSON object per line.
+    #[command(after_help = format!("{}\n\nExample:\n  printf 'The movie was very good!\\n' | tweetstream textblob\n  \
+    {{\"polarity\":1.0,\"subjectivity\":0.7800000000000001}}", score::AFTER_HELP))]
+    Textblob(score::Args),
     /// Generate the project's test data (deterministic).
     Fixtures(fixtures::Args),
+}
+
+/// The sentiment model of a run, shared by `stream`, `demo` and `lab`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SentimentArgs {
+    /// Sentiment model: VADER's compound score, TextBlob's polarity (the
+    /// measure of the Kafka/MongoDB lab's notebook), or none (hashtags only).
+    #[arg(long, value_enum, default_value_t = SentimentChoice::Vader)]
+    pub sentiment: SentimentChoice,
+
+    /// Count hashtags only: the same as `--sentiment none`.
+    #[arg(long, conflicts_with = "sentiment")]
+    pub no_sentiment: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SentimentChoice {
+    /// VADER's compound score (vaderSentiment 3.3.2), rounded to 4 decimals.
+    Vader,
+    /// TextBlob's polarity (TextBlob 0.20.1, `TextBlob(text).sentiment.polarity`).
+    Textblob,
+    /// No sentiment: count hashtags only.
+    None,
+}
+
+impl SentimentArgs {
+    /// The model to score with (None: no sentiment).
+    pub fn model(&self) -> Option<crate::sentiment::Model> {
+        use crate::sentiment::Model;
+        match (self.no_sentiment, self.sentiment) {
+            (true, _) | (_, SentimentChoice::None) => None,
+            (_, SentimentChoice::Vader) => Some(Model::Vader),
+            (_, SentimentChoice::Textblob) => Some(Model::TextBlob),
+        }
+    }
 }
 
 /// Where the tweets collection lives, shared by `load` and `produce`.

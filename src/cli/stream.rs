@@ -70,9 +70,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = HashtagMode::Twitter)]
     pub hashtags: HashtagMode,
 
-    /// Count hashtags only; skip sentiment scoring.
-    #[arg(long)]
-    pub no_sentiment: bool,
+    #[command(flatten)]
+    pub sentiment: super::SentimentArgs,
 
     /// Print the top tags of the latest batch this often, after every `batch`, or `never`.
     #[arg(long, default_value = "15s", value_parser = parse_print_every, value_name = "INTERVAL|batch|never")]
@@ -232,7 +231,7 @@ impl Args {
             input: self.input,
             batch: self.batch,
             hashtags: self.hashtags,
-            sentiment: !self.no_sentiment,
+            sentiment: self.sentiment.model(),
             print_every: self.print_every,
             top: self.top,
             format: self.format,

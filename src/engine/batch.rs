@@ -2,8 +2,11 @@
 //! decoded, with its hashtags counted (reduceByKey) and its sentiment folded
 //! into per-day sums.
 
+use super::exact_sum::ExactSum;
 use crate::codec::{Chunk, Line, Origin};
-use crate::sentiment::SentimentAnalyzer;
+use crate::sentiment::Model;
+use crate::sentiment::textblob::TextBlob;
+use crate::sentiment::vader::SentimentAnalyzer;
 use crate::transforms::hashtags::{HashtagMode, for_each_hashtag};
 use crate::tweet::{self, BadRecord, Day, InputFormat};
 use rustc_hash::FxHashMap;
@@ -13,29 +16,57 @@ use rustc_hash::FxHashMap;
 pub struct Operators {
     pub input: InputFormat,
     pub hashtags: HashtagMode,
-    /// Score sentiment (off: the hashtag-only pipeline).
-    pub sentiment: bool,
+    /// The sentiment model (None: the hashtag-only pipeline).
+    pub sentiment: Option<Model>,
 }
 
-/// Per-day sentiment, summed exactly: VADER's compound is rounded to 4 decimals,
-/// so it is kept as an integer number of ten-thousandths. Sums are then exact
-/// and independent of order (batches, partitions, restarts all agree to the bit).
+/// One day's sentiment: the scores summed exactly, whatever the order in which
+/// tweets, batches, partitions and restarts add up (see [`ExactSum`]).
+///
+/// VADER's compound is rounded to 4 decimals, so its scores are summed as
+/// integers of ten-thousandths and `score_sum` is that integer / 10,000;
+/// TextBlob's polarity is not rounded, so its doubles are summed and
+/// `score_sum` is the exact sum rounded once (Python's `math.fsum`). Either
+/// way `score_avg` is `score_sum / score_count` (0 for no tweets).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DayStats {
-    pub score_sum_e4: i64,
+    pub sum: ExactSum,
     pub count: u64,
 }
 
 impl DayStats {
-    pub fn add(&mut self, other: DayStats) {
-        self.score_sum_e4 += other.score_sum_e4;
+    pub fn add(&mut self, other: &DayStats) {
+        self.sum.add_sum(&other.sum);
         self.count += other.count;
     }
-    pub fn score_sum(&self) -> f64 {
-        self.score_sum_e4 as f64 / 10_000.0
+
+    /// Adds one tweet's score, as `model` made it.
+    pub fn add_score(&mut self, model: Model, score: f64) {
+        let value = match model {
+            Model::Vader => compound_e4(score) as f64,
+            Model::TextBlob => score,
+        };
+        self.sum.add(value);
+        self.count += 1;
     }
-    pub fn score_avg(&self) -> f64 {
-        if self.count == 0 { 0.0 } else { self.score_sum_e4 as f64 / 10_000.0 / self.count as f64 }
+
+    /// VADER's stats of `count` tweets whose scores sum to `score_sum_e4`.
+    #[cfg(test)]
+    pub fn vader(score_sum_e4: i64, count: u64) -> DayStats {
+        let mut sum = ExactSum::default();
+        sum.add_i64(score_sum_e4);
+        DayStats { sum, count }
+    }
+
+    pub fn score_sum(&self, model: Model) -> f64 {
+        match model {
+            Model::Vader => self.sum.to_f64() / 10_000.0,
+            Model::TextBlob => self.sum.to_f64(),
+        }
+    }
+
+    pub fn score_avg(&self, model: Model) -> f64 {
+        if self.count == 0 { 0.0 } else { self.score_sum(model) / self.count as f64 }
     }
 }
 
@@ -75,7 +106,7 @@ impl Batch {
             }
         }
         for (day, stats) in other.days {
-            self.days.entry(day).or_default().add(stats);
+            self.days.entry(day).or_default().add(&stats);
         }
         for (reason, n) in other.bad_reasons {
             *self.bad_reasons.entry(reason).or_default() += n;
@@ -98,11 +129,18 @@ fn bad(batch: &mut Batch, reason: &'static str) {
     tracing::debug!("bad record skipped: {reason}");
 }
 
+/// A sentiment model's scorer, with its scratch buffers.
+enum Scorer {
+    Vader(Box<SentimentAnalyzer>),
+    TextBlob(Box<TextBlob>),
+}
+
 /// Folds records into the open batch. Owns the scratch state of the hot path.
 pub struct Ingest {
     ops: Operators,
-    /// Only when sentiment is on (building the lexicon costs a millisecond).
-    vader: Option<SentimentAnalyzer>,
+    /// The scorer of the model, if sentiment is on (built here: a lexicon
+    /// costs a millisecond or two).
+    scorer: Option<Scorer>,
     /// Lowercased hashtags.
     scratch: String,
     /// Tweet text that had JSON escapes.
@@ -111,8 +149,11 @@ pub struct Ingest {
 
 impl Ingest {
     pub fn new(ops: Operators) -> Self {
-        let vader = ops.sentiment.then(SentimentAnalyzer::new);
-        Ingest { ops, vader, scratch: String::new(), text: String::new() }
+        let scorer = ops.sentiment.map(|model| match model {
+            Model::Vader => Scorer::Vader(Box::default()),
+            Model::TextBlob => Scorer::TextBlob(Box::default()),
+        });
+        Ingest { ops, scorer, scratch: String::new(), text: String::new() }
     }
 
     /// Adds every line of `chunk` to `batch`. A final line cut off by a closed
@@ -147,9 +188,12 @@ impl Ingest {
         match tweet.date.day() {
             None => batch.undated += 1,
             Some(day) => {
-                if let Some(vader) = &mut self.vader {
-                    let score = compound_e4(vader.polarity_scores(tweet.text).compound);
-                    batch.days.entry(day).or_default().add(DayStats { score_sum_e4: score, count: 1 });
+                if let Some(scorer) = &mut self.scorer {
+                    let (model, score) = match scorer {
+                        Scorer::Vader(v) => (Model::Vader, v.polarity_scores(tweet.text).compound),
+                        Scorer::TextBlob(t) => (Model::TextBlob, t.sentiment(tweet.text).polarity),
+                    };
+                    batch.days.entry(day).or_default().add_score(model, score);
                 }
             }
         }

@@ -8,6 +8,7 @@
 
 pub mod batch;
 pub mod clock;
+pub mod exact_sum;
 pub mod outputs;
 pub mod pool;
 pub mod run;
@@ -24,6 +25,7 @@ use tables::{BATCH_HISTORY, BatchRow, Snapshot, Tables, sort_tags};
 use window::{Window, WindowSpec};
 
 use crate::codec::Chunk;
+use crate::sentiment::Model;
 use crate::tweet::Day;
 
 /// Running totals since start: tag counts and per-day sentiment.
@@ -60,7 +62,7 @@ impl Totals {
             }
         }
         for (day, stats) in days {
-            self.days.entry(*day).or_default().add(*stats);
+            self.days.entry(*day).or_default().add(stats);
         }
     }
 }
@@ -77,6 +79,8 @@ pub struct Engine {
     tables: Arc<Tables>,
     /// Any record seen since start (for `--stop-when-idle`).
     pub seen_data: bool,
+    /// The sentiment model, named in the tables.
+    model: Option<Model>,
 }
 
 impl Engine {
@@ -90,6 +94,7 @@ impl Engine {
             history: VecDeque::new(),
             tables: Arc::new(Tables::default()),
             seen_data: false,
+            model: ops.sentiment,
         }
     }
 
@@ -177,6 +182,7 @@ impl Engine {
             tag_totals,
             tag_window: self.tag_window.clone(),
             sentiment_by_day: self.totals.days.iter().map(|(d, s)| (*d, *s)).collect(),
+            model: self.model,
             batches: self.history.iter().cloned().collect(),
         });
         row

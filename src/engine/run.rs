@@ -227,7 +227,11 @@ mod tests {
     fn engine() -> Engine {
         let window = crate::engine::window::WindowSpec { size: 3, slide: 1 };
         Engine::new(
-            Operators { input: InputFormat::Text, hashtags: HashtagMode::Twitter, sentiment: true },
+            Operators {
+                input: InputFormat::Text,
+                hashtags: HashtagMode::Twitter,
+                sentiment: Some(crate::sentiment::Model::Vader),
+            },
             2,
             Some(window),
         )

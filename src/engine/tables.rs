@@ -5,6 +5,7 @@
 //! A concurrent map updated in place could not give that consistency.
 
 use super::batch::DayStats;
+use crate::sentiment::Model;
 use crate::tweet::Day;
 use crate::tweet::date::CivilTime;
 use serde_json::{Value, json};
@@ -35,6 +36,9 @@ pub struct Snapshot {
     pub tag_window: Option<Vec<(Box<str>, u64)>>,
     /// `sentiment_by_day`, by date.
     pub sentiment_by_day: Vec<(Day, DayStats)>,
+    /// The model whose scores `sentiment_by_day` sums (None: sentiment off,
+    /// the table stays empty).
+    pub model: Option<Model>,
     /// `batches`, oldest first (the most recent [`BATCH_HISTORY`]).
     pub batches: Vec<BatchRow>,
 }
@@ -109,9 +113,13 @@ impl TableKind {
         use ColumnType::*;
         match self {
             TableKind::TagCounts | TableKind::TagTotals | TableKind::TagWindow => TAG_COLUMNS,
-            TableKind::SentimentByDay => {
-                &[("date", Text), ("score_sum", Real), ("score_count", Integer), ("score_avg", Real)]
-            }
+            TableKind::SentimentByDay => &[
+                ("date", Text),
+                ("score_sum", Real),
+                ("score_count", Integer),
+                ("score_avg", Real),
+                ("model", Text),
+            ],
             TableKind::Batches => &[
                 ("batch_time", Text),
                 ("records", Integer),
@@ -171,11 +179,13 @@ impl Snapshot {
         match kind {
             TableKind::SentimentByDay => {
                 let (day, s) = &self.sentiment_by_day[row];
+                let model = self.model.unwrap_or_default();
                 match column {
                     0 => Cell::Text(day.to_string().into()),
-                    1 => Cell::Real(s.score_sum()),
+                    1 => Cell::Real(s.score_sum(model)),
                     2 => Cell::Integer(s.count as i64),
-                    _ => Cell::Real(s.score_avg()),
+                    3 => Cell::Real(s.score_avg(model)),
+                    _ => Cell::Text(model.name().into()),
                 }
             }
             TableKind::Batches => {

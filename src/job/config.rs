@@ -5,6 +5,7 @@
 use crate::codec::DEFAULT_MAX_LINE_BYTES;
 use crate::engine::run::PrintEvery;
 use crate::engine::window::WindowSpec;
+use crate::sentiment::Model;
 use crate::sinks::listener;
 use crate::sinks::print::OutputFormat;
 use crate::sources::kafka::StartFrom;
@@ -84,7 +85,8 @@ pub struct StreamConfig {
     pub input: InputFormat,
     pub batch: BatchSpec,
     pub hashtags: HashtagMode,
-    pub sentiment: bool,
+    /// The sentiment model (None: hashtags only).
+    pub sentiment: Option<Model>,
     pub print_every: PrintEvery,
     /// Rows of printed tag tables (0: all).
     pub top: usize,
@@ -123,7 +125,7 @@ impl StreamConfig {
             input: InputFormat::Json,
             batch: BatchSpec::Every(Duration::from_secs(10)),
             hashtags: HashtagMode::Twitter,
-            sentiment: true,
+            sentiment: Some(Model::Vader),
             print_every: PrintEvery::Every(Duration::from_secs(15)),
             top: 10,
             format: OutputFormat::Table,

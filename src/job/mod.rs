@@ -175,6 +175,7 @@ async fn start_source(
                 collection: target.collection.clone(),
                 group: k.group.clone(),
                 topic: k.topic.clone(),
+                model: config.sentiment,
             };
             let store = ResultsStore::connect(&where_to).await?;
             src.positions = Some(Arc::new(Positions::new(Arc::new(store.clone()))));

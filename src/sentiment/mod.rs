@@ -1,34 +1,45 @@
-//! Sentiment scoring: a faithful port of VADER (vaderSentiment 3.3.2, the Python
-//! reference implementation), score-identical to it.
-//!
-//! ```
-//! use tweetstream::sentiment::SentimentAnalyzer;
-//! let mut vader = SentimentAnalyzer::new();
-//! let s = vader.polarity_scores("The book was good.");
-//! assert_eq!((s.compound, s.pos, s.neu, s.neg), (0.4404, 0.492, 0.508, 0.0));
-//! ```
-//!
-//! The lexicons (`data/`, MIT license in `data/LICENSE-vaderSentiment.txt`) are
-//! embedded in the binary; the tables are built once per process.
+//! Sentiment scoring, two models, each a faithful port of its Python reference:
+//! [`vader`] (vaderSentiment 3.3.2's compound score, the default) and
+//! [`textblob`] (TextBlob 0.20.1's polarity, the measure of the Kafka/MongoDB
+//! lab's notebook). [`Model`] names the choice a run makes.
 
-mod analyzer;
-mod lexicon;
-mod pystr;
-mod tokenizer;
+pub mod pystr;
+pub mod textblob;
+pub mod vader;
 
-pub use analyzer::{Scores, SentimentAnalyzer};
-
-use std::cell::RefCell;
-
-/// Scores `text` with this thread's analyzer (no allocation after warm-up).
-pub fn polarity_scores(text: &str) -> Scores {
-    thread_local! {
-        static ANALYZER: RefCell<SentimentAnalyzer> = RefCell::new(SentimentAnalyzer::new());
-    }
-    ANALYZER.with(|a| a.borrow_mut().polarity_scores(text))
+/// Which measure a run scores tweets with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Model {
+    /// VADER's compound score, rounded to 4 decimals.
+    #[default]
+    Vader,
+    /// TextBlob's polarity (`TextBlob(text).sentiment.polarity`).
+    TextBlob,
 }
 
-/// The compound score alone, the figure the per-day tables average.
-pub fn compound(text: &str) -> f64 {
-    polarity_scores(text).compound
+impl Model {
+    /// The name in tables, logs and stored results.
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::Vader => "vader",
+            Model::TextBlob => "textblob",
+        }
+    }
+
+    /// What the score is, for titles and axes.
+    pub fn measure(self) -> &'static str {
+        match self {
+            Model::Vader => "VADER compound",
+            Model::TextBlob => "TextBlob polarity",
+        }
+    }
+
+    /// The model of a stored name.
+    pub fn from_name(name: &str) -> Option<Model> {
+        match name {
+            "vader" => Some(Model::Vader),
+            "textblob" => Some(Model::TextBlob),
+            _ => None,
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! Python `str` semantics that VADER's scores depend on, reproduced exactly.
+//! Python `str` semantics that the sentiment models' scores depend on, reproduced exactly.
 //!
 //! Rust's standard library disagrees with CPython on each of these in small ways
 //! (`char::is_whitespace` lacks U+001C..U+001F, there is no `istitle` check, float

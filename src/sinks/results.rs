@@ -21,8 +21,10 @@
 
 use crate::engine::Totals;
 use crate::engine::batch::{Batch, DayStats};
+use crate::engine::exact_sum::ExactSum;
 use crate::engine::outputs::{BatchStore, GiveUp};
 use crate::retry::Backoff;
+use crate::sentiment::Model;
 use crate::sources::acks::{Acknowledge, PositionStore, Resume};
 use crate::tweet::date::parse_date;
 use futures_util::TryStreamExt;
@@ -41,6 +43,9 @@ pub struct ResultsConfig {
     pub collection: String,
     pub group: String,
     pub topic: String,
+    /// The sentiment model of the run (None: no sentiment): stored results
+    /// of another model are refused, never mixed.
+    pub model: Option<Model>,
 }
 
 /// A connection to the results collection for one group and topic.
@@ -49,6 +54,7 @@ pub struct ResultsStore {
     coll: Collection<Document>,
     group: String,
     topic: String,
+    model: Option<Model>,
 }
 
 /// What one partition has stored: its totals, where they end, and the
@@ -68,7 +74,12 @@ impl ResultsStore {
             coll: db.collection(&config.collection),
             group: config.group.clone(),
             topic: config.topic.clone(),
+            model: config.model,
         };
+        // Results of another model are refused now, before anything is counted.
+        if let Some(d) = store.coll.find_one(doc! {"group": &store.group, "topic": &store.topic}).await? {
+            store.read(&d)?;
+        }
         store.create_views(&db, &config.collection).await;
         tracing::info!(
             "results: stored exactly once in {}.{} (group {}, topic {}); views {}.{}.sentiment_by_day, .tag_totals",
@@ -89,7 +100,7 @@ impl ResultsStore {
 
     /// The document of a partition's stored results.
     fn document(&self, partition: i32, stored: &Stored) -> Document {
-        let mut d = to_document(stored);
+        let mut d = to_document(stored, self.model);
         d.insert("_id", self.id(partition));
         d.insert("group", &self.group);
         d.insert("topic", &self.topic);
@@ -100,7 +111,7 @@ impl ResultsStore {
     /// A partition's stored document, if any.
     async fn load(&self, partition: i32) -> anyhow::Result<Option<Stored>> {
         let found = self.coll.find_one(doc! {"_id": self.id(partition)}).await?;
-        found.map(|d| from_document(&d)).transpose()
+        found.map(|d| self.read(&d)).transpose()
     }
 
     /// The sum over every partition document of this group and topic.
@@ -108,9 +119,25 @@ impl ResultsStore {
         let mut cursor = self.coll.find(doc! {"group": &self.group, "topic": &self.topic}).await?;
         let mut all = Totals::default();
         while let Some(d) = cursor.try_next().await? {
-            all.add_totals(&from_document(&d)?.totals);
+            all.add_totals(&self.read(&d)?.totals);
         }
         Ok(all)
+    }
+
+    /// A stored document, refused if another model counted it.
+    fn read(&self, d: &Document) -> anyhow::Result<Stored> {
+        let stored = model_name(stored_model(d));
+        if stored != model_name(self.model) {
+            anyhow::bail!(
+                "the results of group {} on topic {} in MongoDB were counted with --sentiment {stored}, \
+                 and this run scores with --sentiment {}: adding them up would mix two measures. \
+                 Run with --sentiment {stored}, or keep these results apart with another --group or --results-db",
+                self.group,
+                self.topic,
+                model_name(self.model)
+            );
+        }
+        from_document(d, self.model)
     }
 
     /// Replaces the partition document if it still ends at `from` (or creates it
@@ -133,12 +160,19 @@ impl ResultsStore {
     /// Views computing the global tables from the partition documents.
     async fn create_views(&self, db: &mongodb::Database, collection: &str) {
         let matching = doc! {"$match": {"group": &self.group, "topic": &self.topic}};
+        // VADER's sums are exact integers of ten-thousandths; TextBlob's are
+        // the partitions' exact sums, each rounded to a double, added by
+        // MongoDB (within a few units in the last place of the engine's).
+        let (sum, score_sum) = match self.model {
+            Some(Model::TextBlob) => ("$days.score_sum", Bson::from("$sum")),
+            _ => ("$days.score_sum_e4", Bson::from(doc! {"$divide": ["$sum", 10_000]})),
+        };
         let by_day = vec![
             matching.clone(),
             doc! {"$unwind": "$days"},
-            doc! {"$group": {"_id": "$days.date", "sum_e4": {"$sum": "$days.score_sum_e4"}, "score_count": {"$sum": "$days.count"}}},
-            doc! {"$project": {"_id": 0, "date": "$_id", "score_sum": {"$divide": ["$sum_e4", 10_000]},
-            "score_count": 1, "score_avg": {"$divide": [{"$divide": ["$sum_e4", 10_000]}, "$score_count"]}}},
+            doc! {"$group": {"_id": "$days.date", "sum": {"$sum": sum}, "score_count": {"$sum": "$days.count"}}},
+            doc! {"$project": {"_id": 0, "date": "$_id", "score_sum": score_sum.clone(),
+            "score_count": 1, "score_avg": {"$divide": [score_sum, "$score_count"]}, "model": {"$literal": model_name(self.model)}}},
             doc! {"$sort": {"date": 1}},
         ];
         let tags = vec![
@@ -315,22 +349,49 @@ impl Results {
     }
 }
 
-fn to_document(s: &Stored) -> Document {
+/// The name a model is stored under (`none`: no sentiment).
+fn model_name(model: Option<Model>) -> &'static str {
+    model.map_or("none", Model::name)
+}
+
+/// The model a document was counted with: documents written before models
+/// were stored are VADER's.
+fn stored_model(d: &Document) -> Option<Model> {
+    match d.get_str("model") {
+        Err(_) => Some(Model::Vader),
+        Ok(name) => Model::from_name(name),
+    }
+}
+
+/// A partition's results as a document. Per day: VADER's sum as the exact
+/// integer of ten-thousandths (`score_sum_e4`); TextBlob's as the exact sum
+/// rounded (`score_sum`) and as doubles whose exact sum it is
+/// (`score_sum_parts`, read back when the run resumes).
+fn to_document(s: &Stored, model: Option<Model>) -> Document {
     let days: Vec<Bson> = s
         .totals
         .days
         .iter()
         .map(|(day, st)| {
-            Bson::Document(
-                doc! {"date": day.to_string(), "score_sum_e4": st.score_sum_e4, "count": st.count as i64},
-            )
+            let mut d = doc! {"date": day.to_string(), "count": st.count as i64};
+            match model {
+                Some(Model::TextBlob) => {
+                    d.insert("score_sum", st.sum.to_f64());
+                    d.insert("score_sum_parts", st.sum.to_parts());
+                }
+                _ => {
+                    d.insert("score_sum_e4", st.sum.to_i64().unwrap_or(0));
+                }
+            }
+            Bson::Document(d)
         })
         .collect();
     let mut tags: Vec<(&str, u64)> = s.totals.tags.iter().map(|(t, n)| (&**t, *n)).collect();
     tags.sort_unstable();
     let tags: Vec<Bson> =
         tags.into_iter().map(|(t, n)| Bson::Document(doc! {"tag": t, "count": n as i64})).collect();
-    let mut d = doc! {"next_offset": s.next_offset, "days": days, "tags": tags, "updated": mongodb::bson::DateTime::now()};
+    let mut d = doc! {"next_offset": s.next_offset, "days": days, "tags": tags, "model": model_name(model),
+    "updated": mongodb::bson::DateTime::now()};
     if let Some(last) = s.last {
         // The fingerprint's bits, as BSON has no unsigned integers.
         d.insert("last_fingerprint", last as i64);
@@ -338,7 +399,7 @@ fn to_document(s: &Stored) -> Document {
     d
 }
 
-fn from_document(d: &Document) -> anyhow::Result<Stored> {
+fn from_document(d: &Document, model: Option<Model>) -> anyhow::Result<Stored> {
     let bad = |what: &str| anyhow::anyhow!("results document {:?}: bad {what}", d.get("_id"));
     let int = |d: &Document, key: &str| -> anyhow::Result<i64> {
         match d.get(key) {
@@ -351,8 +412,17 @@ fn from_document(d: &Document) -> anyhow::Result<Stored> {
     for day in d.get_array("days").map_err(|_| bad("days"))? {
         let day = day.as_document().ok_or_else(|| bad("days"))?;
         let date = day.get_str("date").ok().and_then(parse_date).ok_or_else(|| bad("date"))?;
-        let stats = DayStats { score_sum_e4: int(day, "score_sum_e4")?, count: int(day, "count")? as u64 };
-        totals.days.entry(date).or_default().add(stats);
+        let mut sum = ExactSum::default();
+        match model {
+            Some(Model::TextBlob) => {
+                let parts = day.get_array("score_sum_parts").map_err(|_| bad("score_sum_parts"))?;
+                let parts: Option<Vec<f64>> = parts.iter().map(Bson::as_f64).collect();
+                sum =
+                    parts.as_deref().and_then(ExactSum::from_parts).ok_or_else(|| bad("score_sum_parts"))?;
+            }
+            _ => sum.add_i64(int(day, "score_sum_e4")?),
+        }
+        totals.days.entry(date).or_default().add(&DayStats { sum, count: int(day, "count")? as u64 });
     }
     for tag in d.get_array("tags").map_err(|_| bad("tags"))? {
         let tag = tag.as_document().ok_or_else(|| bad("tags"))?;
@@ -371,16 +441,31 @@ mod tests {
 
     #[test]
     fn documents_round_trip() {
-        let mut totals = Totals::default();
-        totals.tags.insert("#a.b$c".into(), 3);
-        totals.tags.insert("#z".into(), 1);
-        totals.days.insert(Day::from_ymd(2015, 11, 1).unwrap(), DayStats { score_sum_e4: -12_345, count: 7 });
-        let stored = Stored { next_offset: 42, totals: totals.clone(), last: Some(u64::MAX - 7) };
-        let back = from_document(&to_document(&stored)).unwrap();
-        assert_eq!(back.next_offset, 42);
-        assert_eq!(back.totals, totals);
-        assert_eq!(back.last, Some(u64::MAX - 7));
+        let day = Day::from_ymd(2015, 11, 1).unwrap();
+        for (model, scores) in
+            [(Some(Model::Vader), [-0.5, 0.1234, 0.9]), (Some(Model::TextBlob), [-0.1, 1.0 / 3.0, 0.7])]
+        {
+            let mut totals = Totals::default();
+            totals.tags.insert("#a.b$c".into(), 3);
+            totals.tags.insert("#z".into(), 1);
+            let mut stats = DayStats::default();
+            for s in scores {
+                stats.add_score(model.unwrap(), s);
+            }
+            totals.days.insert(day, stats);
+            let stored = Stored { next_offset: 42, totals: totals.clone(), last: Some(u64::MAX - 7) };
+            let d = to_document(&stored, model);
+            assert_eq!(stored_model(&d), model);
+            let back = from_document(&d, model).unwrap();
+            assert_eq!(back.next_offset, 42);
+            assert_eq!(back.totals, totals, "{model:?}");
+            assert_eq!(back.last, Some(u64::MAX - 7));
+        }
         let old = Stored { next_offset: 3, totals: Totals::default(), last: None };
-        assert_eq!(from_document(&to_document(&old)).unwrap().last, None);
+        let mut d = to_document(&old, Some(Model::Vader));
+        assert_eq!(from_document(&d, Some(Model::Vader)).unwrap().last, None);
+        // Documents from before models were stored are VADER's.
+        d.remove("model");
+        assert_eq!(stored_model(&d), Some(Model::Vader));
     }
 }

@@ -379,7 +379,7 @@ mod tests {
         crate::engine::tables::sort_tags(&mut snap.tag_counts);
         snap.tag_totals = snap.tag_counts.clone();
         let day = Day::from_ymd(2015, 11, 1).unwrap();
-        snap.sentiment_by_day = vec![(day, DayStats { score_sum_e4: 15_000, count: 3 })];
+        snap.sentiment_by_day = vec![(day, DayStats::vader(15_000, 3))];
         snap.batches = vec![BatchRow {
             batch_time: 1_000,
             records: 3,

@@ -388,12 +388,46 @@ pub fn rows(table: &serde_json::Value) -> &[serde_json::Value] {
 pub fn per_day(tweets: impl IntoIterator<Item = (String, String)>) -> BTreeMap<String, (f64, u64)> {
     let mut days = BTreeMap::<String, (i64, u64)>::new();
     for (day, text) in tweets {
-        let c = tweetstream::sentiment::compound(&text);
+        let c = tweetstream::sentiment::vader::compound(&text);
         let e = days.entry(day).or_default();
         e.0 += (c * 10_000.0).round() as i64;
         e.1 += 1;
     }
     days.into_iter().map(|(d, (s, n))| (d, (s as f64 / 10_000.0, n))).collect()
+}
+
+/// Python TextBlob's polarity of a fixture text, from
+/// `fixtures/textblob-polarity.jsonl` (made by
+/// `scripts/textblob-fixture-scores.py` with textblob 0.20.1).
+pub fn python_polarity(text: &str) -> f64 {
+    static SCORES: std::sync::OnceLock<HashMap<String, f64>> = std::sync::OnceLock::new();
+    let scores = SCORES.get_or_init(|| {
+        let body = std::fs::read_to_string(fixture("textblob-polarity.jsonl")).unwrap();
+        body.lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                (v["text"].as_str().unwrap().to_owned(), v["polarity"].as_f64().unwrap())
+            })
+            .collect()
+    });
+    *scores.get(text).unwrap_or_else(|| panic!("no Python score for {text:?}: rerun the script"))
+}
+
+/// Per-day (score_sum, count) of (UTC day, text) pairs with Python TextBlob's
+/// polarities: summed exactly here (as integers of 2^-100, which every score
+/// of the fixtures is) and rounded once, as the engine promises.
+pub fn per_day_polarity(tweets: impl IntoIterator<Item = (String, String)>) -> BTreeMap<String, (f64, u64)> {
+    let unit = 2f64.powi(100);
+    let mut days = BTreeMap::<String, (i128, u64)>::new();
+    for (day, text) in tweets {
+        let p = python_polarity(&text);
+        let scaled = p * unit;
+        assert!(scaled.fract() == 0.0 && scaled.abs() < 2f64.powi(120), "{p} is not a multiple of 2^-100");
+        let e = days.entry(day).or_default();
+        e.0 += scaled as i128;
+        e.1 += 1;
+    }
+    days.into_iter().map(|(d, (s, n))| (d, (s as f64 / unit, n))).collect()
 }
 
 /// A `{"tweet", "date"}` message as (UTC day, text); the date as ISO-8601,

@@ -10,6 +10,7 @@
 
 use crate::engine::batch::DayStats;
 use crate::engine::tables::{BatchRow, Snapshot, format_millis};
+use crate::sentiment::Model;
 use crate::tweet::Day;
 use std::fmt::Write;
 use std::time::Duration;
@@ -143,17 +144,23 @@ fn status(out: &mut String, snap: &Snapshot, view: &View, connected: bool, now_m
 /// Panel 1: the average sentiment per day (a line) with the tweets per day (bars).
 fn sentiment(out: &mut String, snap: &Snapshot, w: f64) {
     out.push_str(
-        r#"<section class="panel wide" id="sentiment" aria-labelledby="sentiment-h"><h2 id="sentiment-h">Average sentiment per day</h2>"#,
+        r#"<section class="panel wide" id="sentiment" aria-labelledby="sentiment-h"><h2 id="sentiment-h">Average sentiment per day"#,
     );
+    let model = snap.model.unwrap_or_default();
+    if snap.model.is_some() {
+        let _ = write!(out, ": {}", model.measure());
+    }
+    out.push_str("</h2>");
     let days = &snap.sentiment_by_day;
     if days.is_empty() {
         out.push_str(r#"<p class="empty">No dated tweets yet.</p></section>"#);
         return;
     }
-    let chart = DayChart::new(days, w);
+    let chart = DayChart::new(days, model, w);
     let _ = write!(
         out,
-        r#"<p class="legend"><span class="key line"></span>Line with dots: average VADER compound score (left axis). <span class="key bar"></span> Bars: tweets per day (right axis).</p>"#
+        r#"<p class="legend"><span class="key line"></span>Line with dots: average {} (left axis). <span class="key bar"></span> Bars: tweets per day (right axis).</p>"#,
+        model.measure()
     );
     out.push_str(r#"<div class="split"><div class="plot">"#);
     let _ = write!(
@@ -169,7 +176,7 @@ fn sentiment(out: &mut String, snap: &Snapshot, w: f64) {
     chart.marks(out, days);
     chart.date_labels(out, days);
     out.push_str("</svg></div>");
-    days_table(out, days);
+    days_table(out, days, model);
     out.push_str("</div></section>");
 }
 
@@ -189,18 +196,20 @@ struct DayChart {
     avg: (f64, f64, f64),
     /// The right axis: to, tick step (from 0).
     count: (f64, f64),
+    /// Whose scores the averages are.
+    model: Model,
 }
 
 impl DayChart {
-    fn new(days: &[(Day, DayStats)], w: f64) -> Self {
+    fn new(days: &[(Day, DayStats)], model: Model, w: f64) -> Self {
         let w = w.round();
         let h = (w * 0.28).clamp(190.0, 250.0).round();
         let (left, right, top, bottom) = (56.0, 56.0, 12.0, 30.0);
         let (pw, ph) = (w - left - right, h - top - bottom);
         let first = days[0].0.0;
         let span = (days[days.len() - 1].0.0 - first).max(0) as f64;
-        let lo = days.iter().map(|(_, s)| s.score_avg()).fold(0.0f64, f64::min);
-        let hi = days.iter().map(|(_, s)| s.score_avg()).fold(0.0f64, f64::max);
+        let lo = days.iter().map(|(_, s)| s.score_avg(model)).fold(0.0f64, f64::min);
+        let hi = days.iter().map(|(_, s)| s.score_avg(model)).fold(0.0f64, f64::max);
         let max_count = days.iter().map(|(_, s)| s.count).max().unwrap_or(1).max(1);
         let (_, count_hi, count_step) = nice_range(0.0, max_count as f64, 1.0);
         DayChart {
@@ -213,6 +222,7 @@ impl DayChart {
             first,
             slot: pw / (span + 1.0),
             avg: nice_range(lo, hi, 0.1),
+            model,
             count: (count_hi, count_step),
         }
     }
@@ -262,7 +272,8 @@ impl DayChart {
         }
         let _ = write!(
             out,
-            r#"<text class="axis" transform="translate(12 {mid}) rotate(-90)" text-anchor="middle">average score</text><text class="axis" transform="translate({} {mid}) rotate(90)" text-anchor="middle">tweets</text>"#,
+            r#"<text class="axis" transform="translate(12 {mid}) rotate(-90)" text-anchor="middle">average {}</text><text class="axis" transform="translate({} {mid}) rotate(90)" text-anchor="middle">tweets</text>"#,
+            self.model.measure(),
             self.w - 8.0,
             mid = self.top + self.ph / 2.0
         );
@@ -284,12 +295,12 @@ impl DayChart {
         }
         out.push_str(r#"<polyline class="line" points=""#);
         for (day, s) in days {
-            let _ = write!(out, "{:.2},{:.2} ", self.x(day.0), self.y(s.score_avg()));
+            let _ = write!(out, "{:.2},{:.2} ", self.x(day.0), self.y(s.score_avg(self.model)));
         }
         out.push_str(r#""/>"#);
         let r = if days.len() > 120 { 1.5 } else { 3.5 };
         for (day, s) in days {
-            let avg = s.score_avg();
+            let avg = s.score_avg(self.model);
             let _ = write!(
                 out,
                 r#"<circle class="dot" data-date="{day}" data-avg="{avg}" cx="{:.2}" cy="{:.2}" r="{r}"><title>{day}: average {avg:.4} over {} tweets</title></circle>"#,
@@ -318,19 +329,21 @@ impl DayChart {
 }
 
 /// The per-day values as a table, latest first.
-fn days_table(out: &mut String, days: &[(Day, DayStats)]) {
-    out.push_str(
-        r#"<div class="scroll" id="days-scroll"><table id="days-table"><caption>Sentiment per day (UTC)</caption><thead><tr><th scope="col">date</th><th scope="col">average</th><th scope="col">tweets</th><th scope="col">score sum</th></tr></thead><tbody>"#,
+fn days_table(out: &mut String, days: &[(Day, DayStats)], model: Model) {
+    let _ = write!(
+        out,
+        r#"<div class="scroll" id="days-scroll"><table id="days-table"><caption>{} per day (UTC)</caption><thead><tr><th scope="col">date</th><th scope="col">average</th><th scope="col">tweets</th><th scope="col">score sum</th></tr></thead><tbody>"#,
+        model.measure()
     );
     for (day, s) in days.iter().rev() {
         let _ = write!(
             out,
             r#"<tr data-date="{day}" data-avg="{}" data-count="{}"><th scope="row">{day}</th><td>{:.4}</td><td>{}</td><td>{:.4}</td></tr>"#,
-            s.score_avg(),
+            s.score_avg(model),
             s.count,
-            s.score_avg(),
+            s.score_avg(model),
             thousands(s.count),
-            s.score_sum()
+            s.score_sum(model)
         );
     }
     out.push_str("</tbody></table></div>");
@@ -575,13 +588,11 @@ mod tests {
         let d = |n| Day::from_ymd(2015, 11, n).unwrap();
         Snapshot {
             batch_time: Some(100_000),
+            model: Some(Model::Vader),
             tag_counts: vec![("#b<".into(), 4), ("#a".into(), 2)],
             tag_totals: vec![("#b<".into(), 9), ("#a".into(), 3)],
             tag_window: None,
-            sentiment_by_day: vec![
-                (d(1), DayStats { score_sum_e4: 5_000, count: 2 }),
-                (d(3), DayStats { score_sum_e4: -3_000, count: 1 }),
-            ],
+            sentiment_by_day: vec![(d(1), DayStats::vader(5_000, 2)), (d(3), DayStats::vader(-3_000, 1))],
             batches: vec![BatchRow {
                 batch_time: 100_000,
                 records: 7,
@@ -606,6 +617,19 @@ mod tests {
         // Bars of the tag chart are proportional to the counts.
         assert!(html.contains(r#"data-count="4" x="170" y="4.0" width="246.00""#), "{html}");
         assert!(html.contains(r#"data-count="2" x="170" y="30.0" width="123.00""#));
+    }
+
+    #[test]
+    fn the_chart_names_its_measure() {
+        let mut snap = snapshot();
+        let html = panels(&snap, &view(), true, 101_000, Sizes::default());
+        assert!(html.contains("Average sentiment per day: VADER compound</h2>"), "{html}");
+        assert!(html.contains(">average VADER compound</text>"));
+        snap.model = Some(Model::TextBlob);
+        let html = panels(&snap, &view(), true, 101_000, Sizes::default());
+        assert!(html.contains("Average sentiment per day: TextBlob polarity</h2>"));
+        assert!(html.contains("<caption>TextBlob polarity per day (UTC)</caption>"));
+        assert!(!html.contains("VADER"));
     }
 
     #[test]

@@ -1,12 +1,16 @@
-//! Sentiment throughput: this project's VADER port against the `vader_sentiment`
-//! crate, single-threaded, on the 4,200 real tweets of the reference set.
+//! Sentiment throughput, single-threaded, on the 4,200 real tweets of the
+//! reference set: this project's VADER port against the `vader_sentiment`
+//! crate, and its TextBlob port, in the same run.
 //!
-//! Run with `cargo bench --bench vader`. Prints tweets per second for each and the
-//! ratio, plus how many of the reference scores each one reproduces.
+//! Run with `cargo bench --bench sentiment`. Prints tweets per second for each
+//! and the ratio, plus how many of the reference scores each one reproduces.
+//! `VADER_BENCH_SECONDS` sets the time per measurement (3 s);
+//! `VADER_BENCH_OURS_ONLY=1` measures this project's two models only.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use tweetstream::sentiment::SentimentAnalyzer;
+use tweetstream::sentiment::textblob::TextBlob;
+use tweetstream::sentiment::vader::SentimentAnalyzer;
 
 fn main() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/vader/reference.jsonl");
@@ -42,13 +46,23 @@ fn main() {
         scored += 1;
         ours.polarity_scores(t).compound
     });
+    let mut blob = TextBlob::new();
+    let (blob_rate, blob_ns) = measure(&texts, budget, |t| blob.sentiment(t).polarity);
+    if std::env::var_os("TEXTBLOB_BENCH_PROFILE").is_some() {
+        // For a profiler: TextBlob alone, 10 more measurements.
+        for _ in 0..10 {
+            measure(&texts, budget, |t| blob.sentiment(t).polarity);
+        }
+        return;
+    }
+    println!("tweetstream VADER        {:>12.0} tweets/s  ({ours_ns:.0} ns/tweet)", ours_rate);
+    println!("tweetstream TextBlob     {:>12.0} tweets/s  ({blob_ns:.0} ns/tweet)", blob_rate);
+    textblob_agreement(&mut blob);
     if std::env::var_os("VADER_BENCH_OURS_ONLY").is_some() {
-        println!("tweetstream::sentiment   {:>12.0} tweets/s  ({ours_ns:.0} ns/tweet)", ours_rate);
-        println!("scored {scored} tweets (with warm-up)");
+        println!("scored {scored} tweets with VADER (with warm-up)");
         return;
     }
     let (theirs_rate, theirs_ns) = measure(&texts, budget, |t| theirs.polarity_scores(t)["compound"]);
-    println!("tweetstream::sentiment   {:>12.0} tweets/s  ({ours_ns:.0} ns/tweet)", ours_rate);
     println!("vader_sentiment 0.1.1    {:>12.0} tweets/s  ({theirs_ns:.0} ns/tweet)", theirs_rate);
     println!("speed-up                 {:>12.1}x", ours_rate / theirs_rate);
 
@@ -63,11 +77,26 @@ fn main() {
     }
     let pct = |k: usize| 100.0 * k as f64 / rows.len() as f64;
     println!(
-        "compound equal to the reference on {} lines: tweetstream {:.1}%, vader_sentiment {:.1}%",
+        "VADER compound equal to the reference on {} lines: tweetstream {:.1}%, vader_sentiment {:.1}%",
         rows.len(),
         pct(ours_ok),
         pct(theirs_ok)
     );
+}
+
+/// How many of the TextBlob reference scores the port reproduces, bit for bit.
+fn textblob_agreement(blob: &mut TextBlob) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/textblob/reference.jsonl");
+    let body = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let (mut equal, mut n) = (0, 0);
+    for line in body.lines() {
+        let r: serde_json::Value = serde_json::from_str(line).unwrap();
+        let s = blob.sentiment(r["text"].as_str().unwrap());
+        let same = |got: f64, key: &str| got.to_bits() == r[key].as_f64().unwrap().to_bits();
+        equal += (same(s.polarity, "polarity") && same(s.subjectivity, "subjectivity")) as usize;
+        n += 1;
+    }
+    println!("TextBlob polarity and subjectivity bit-identical to the reference on {equal} of {n} lines");
 }
 
 /// Scores the texts round after round until `budget` has passed; returns

@@ -6,8 +6,8 @@
 //! so a reader can check the port side by side with `vaderSentiment.py`.
 
 use super::lexicon::{B_DECR, BOOSTER_NGRAMS, Lexicon, SPECIAL_CASES, Word};
-use super::pystr::round_half_even;
 use super::tokenizer::{Marks, Token, Tokenizer};
+use crate::sentiment::pystr::round_half_even;
 use serde::Serialize;
 
 /// Empirical increase for a word in ALL CAPS while others are not (`C_INCR`).

@@ -8,7 +8,7 @@
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
-use super::pystr::is_space;
+use crate::sentiment::pystr::is_space;
 
 const VADER_LEXICON: &str = include_str!("data/vader_lexicon.txt");
 const EMOJI_LEXICON: &str = include_str!("data/emoji_utf8_lexicon.txt");

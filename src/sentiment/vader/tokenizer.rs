@@ -13,7 +13,7 @@
 //! at a few bits. "!" and "?" are counted by popcount.
 
 use super::lexicon::{Entry, Key, Lexicon, MAX_WORD_BYTES, Word};
-use super::pystr::{is_space, is_upper};
+use crate::sentiment::pystr::{is_space, is_upper};
 
 /// What the rules need to know about one token of `words_and_emoticons`.
 #[derive(Clone, Copy, Debug)]

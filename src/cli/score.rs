@@ -1,18 +1,21 @@
-//! `tweetstream vader`: scores each line of stdin like Python's
-//! `SentimentIntensityAnalyzer().polarity_scores(line)`, so anyone can diff the
-//! port against the reference.
+//! `tweetstream vader` and `tweetstream textblob`: score each line of stdin
+//! like the Python reference (`SentimentIntensityAnalyzer().polarity_scores(line)`,
+//! `TextBlob(line).sentiment`), one JSON object per line, so anyone can diff
+//! the ports against Python.
 
 use crate::codec::{self, Line};
-use crate::sentiment::SentimentAnalyzer;
+use crate::sentiment::textblob::TextBlob;
+use crate::sentiment::vader::SentimentAnalyzer;
 use serde::Serialize;
 use std::io::{self, BufWriter, Write};
 
-#[derive(clap::Args, Debug)]
-#[command(after_help = "Lines are split on \\n only; a trailing \\r is part of the line.\n\
+/// What both commands print after their options.
+pub const AFTER_HELP: &str = "Lines are split on \\n only; a trailing \\r is part of the line.\n\
 Lines that are not UTF-8 or are too long print {\"line\": N, \"error\": \"...\"} instead,\n\
-so output lines stay aligned with input lines.\n\n\
-Example:\n  printf 'The book was good.\\n' | tweetstream vader\n  \
-{\"compound\":0.4404,\"pos\":0.492,\"neu\":0.508,\"neg\":0.0}")]
+so output lines stay aligned with input lines. Numbers are printed so that they\n\
+read back as the same doubles.";
+
+#[derive(clap::Args, Debug)]
 pub struct Args {
     /// Also print the scored text as "text".
     #[arg(long)]
@@ -24,11 +27,19 @@ pub struct Args {
 }
 
 #[derive(Serialize)]
-struct Scored<'a> {
+struct Vader<'a> {
     compound: f64,
     pos: f64,
     neu: f64,
     neg: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Blob<'a> {
+    polarity: f64,
+    subjectivity: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     text: Option<&'a str>,
 }
@@ -39,8 +50,37 @@ struct Skipped<'a> {
     error: &'a str,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+/// `tweetstream vader`.
+pub fn vader(args: Args) -> anyhow::Result<()> {
     let mut vader = SentimentAnalyzer::new();
+    score_lines(&args, |out, text, with_text| {
+        let s = vader.polarity_scores(text);
+        serde_json::to_writer(
+            out,
+            &Vader { compound: s.compound, pos: s.pos, neu: s.neu, neg: s.neg, text: with_text },
+        )
+    })
+}
+
+/// `tweetstream textblob`.
+pub fn textblob(args: Args) -> anyhow::Result<()> {
+    let mut blob = TextBlob::new();
+    score_lines(&args, |out, text, with_text| {
+        let s = blob.sentiment(text);
+        serde_json::to_writer(
+            out,
+            &Blob { polarity: s.polarity, subjectivity: s.subjectivity, text: with_text },
+        )
+    })
+}
+
+/// Reads stdin's lines and writes one JSON object per line: `score`'s for
+/// the lines it can score (with the text if `--with-text`), an error object
+/// for the others.
+fn score_lines<W>(args: &Args, mut score: W) -> anyhow::Result<()>
+where
+    W: FnMut(&mut BufWriter<io::StdoutLock<'static>>, &str, Option<&str>) -> serde_json::Result<()>,
+{
     let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     let (mut line_no, mut bad_utf8, mut too_long) = (0u64, 0u64, 0u64);
     let mut result = Ok(());
@@ -52,12 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             line_no += 1;
             let written = match line {
                 Line::Ok(bytes) | Line::Cut(bytes) => match std::str::from_utf8(bytes) {
-                    Ok(text) => {
-                        let s = vader.polarity_scores(text);
-                        let text = args.with_text.then_some(text);
-                        let row = Scored { compound: s.compound, pos: s.pos, neu: s.neu, neg: s.neg, text };
-                        serde_json::to_writer(&mut out, &row)
-                    }
+                    Ok(text) => score(&mut out, text, args.with_text.then_some(text)),
                     Err(_) => {
                         bad_utf8 += 1;
                         serde_json::to_writer(&mut out, &Skipped { line: line_no, error: "invalid UTF-8" })

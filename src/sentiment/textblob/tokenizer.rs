@@ -1,0 +1,605 @@
+//! TextBlob's tokenizer (`textblob._text.find_tokens`, then the sarcasm and
+//! emoticon rewrites, then `" ".join(sentences).split()`), as one pass that
+//! gives the same tokens without rebuilding the string five times.
+//!
+//! Python rewrites the whole string in steps; each step is reproduced here at
+//! the place where its effect is decided:
+//! 1. contractions: `"n't"` → `" n't"` (the other six, `'d`, `'m`, `'s`,
+//!    `'ll`, `'re`, `'ve`, only insert a space before an apostrophe, which
+//!    step 2 inserts anyway): a token boundary before every `n't`;
+//! 2. quotes (`“ ” ‘ ’ ' "`) get spaces around them: each is a token of its own
+//!    (so `"don't"` becomes `do n ' t`, as in Python);
+//! 3. `\r\n` → `\n`, then every run of two or more `\n` → `END-OF-SENTENCE`,
+//!    then all whitespace (Python's `isspace`) separates tokens;
+//! 4. each token loses its leading punctuation and its trailing punctuation,
+//!    ellipses and periods (unless it is an abbreviation), one token each;
+//! 5. sentences end after a run of `. ! ? ...` (with closing quotes and
+//!    brackets); `END-OF-SENTENCE` ends one and is dropped;
+//! 6. per sentence, `( ! )` becomes `(!)`, then an emoticon written across
+//!    tokens (`: )`, `: ' (`) becomes one token, as Python's regular
+//!    expression `(emoticon with optional spaces)($|\s)` rewrites it.
+
+use crate::sentiment::pystr::is_space;
+use std::sync::OnceLock;
+
+/// Python's `PUNCTUATION` without the period, which is split separately.
+const PUNCTUATION: &[u8] = b",;:!?()[]{}`'\"@#$^&*+-|=~_";
+
+/// `PUNCTUATION` as a table.
+static IS_PUNCTUATION: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut i = 0;
+    while i < PUNCTUATION.len() {
+        t[PUNCTUATION[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+#[inline]
+fn is_punctuation(b: u8) -> bool {
+    b < 128 && IS_PUNCTUATION[b as usize]
+}
+
+/// The keys of Python's `replacements`: such a token keeps its punctuation.
+const CONTRACTIONS: &[&str] = &["'d", "'m", "'s", "'ll", "'re", "'ve", "n't"];
+
+/// Whether a token is one of [`CONTRACTIONS`] (it cannot be: step 2 puts
+/// every apostrophe in a token of its own; checked as Python does anyway).
+#[inline]
+fn is_contraction(t: &[u8]) -> bool {
+    t.len() <= 3 && CONTRACTIONS.iter().any(|c| c.as_bytes() == t)
+}
+
+/// Quotes that get spaces around them (step 2).
+fn is_quote(c: char) -> bool {
+    matches!(c, '“' | '”' | '‘' | '’' | '\'' | '"')
+}
+
+/// Python's `ABBREVIATIONS`.
+const ABBREVIATIONS: &[&str] = &[
+    "Med.", "Mil.", "Mr.", "a.", "a.m.", "adj.", "adv.", "al.", "c.", "cf.", "comp.", "conf.", "def.",
+    "e.g.", "ed.", "esp.", "etc.", "ex.", "f.", "fig.", "gen.", "i.e.", "id.", "int.", "l.", "m.", "n.",
+    "n.q.", "orig.", "pl.", "pred.", "pres.", "p.m.", "ref.", "v.", "vs.", "w/",
+];
+
+/// The paragraph-break token of step 3.
+pub const EOS: &str = "END-OF-SENTENCE";
+
+/// Whether a token ending in `.` keeps it: a listed abbreviation, or one of
+/// Python's three patterns: `^[A-Za-z]\.$`, `^([A-Za-z]\.)+$`, and
+/// `^[A-Z][b|c|d|…|z]+.$` (the `|` is in the class, as written there).
+fn is_abbreviation(t: &str) -> bool {
+    if ABBREVIATIONS.contains(&t) {
+        return true;
+    }
+    let b = t.as_bytes();
+    // RE_ABBR1 is RE_ABBR2 with one pair.
+    if b.len().is_multiple_of(2) && b.chunks(2).all(|p| p[0].is_ascii_alphabetic() && p[1] == b'.') {
+        return true;
+    }
+    b.len() >= 3
+        && b[0].is_ascii_uppercase()
+        && b[1..b.len() - 1].iter().all(|c| b"bcdfghjklmnpqrstvwxz|".contains(c))
+        // `.` matches any character but a newline (and a token holds none).
+        && b[b.len() - 1] != b'\n'
+}
+
+/// The emoticons of Python's `EMOTICONS`, by mood in its (insertion) order,
+/// with their polarity. A regular expression alternation tries them in this
+/// order; within a mood Python's order is a set's (it varies by process), but
+/// there no emoticon is a prefix of another, so the order cannot matter.
+pub const EMOTICONS: &[(f64, &[&str])] = &[
+    (1.0, &["<3", "♥"]),
+    (1.0, &[">:D", ":-D", ":D", "=-D", "=D", "X-D", "x-D", "XD", "xD", "8-D"]),
+    (0.75, &[">:P", ":-P", ":P", ":-p", ":p", ":-b", ":b", ":c)", ":o)", ":^)"]),
+    (0.5, &[">:)", ":-)", ":)", "=)", "=]", ":]", ":}", ":>", ":3", "8)", "8-)"]),
+    (0.25, &[">;]", ";-)", ";)", ";-]", ";]", ";D", ";^)", "*-)", "*)"]),
+    (0.05, &[">:o", ":-O", ":O", ":o", ":-o", "o_O", "o.O", "°O°", "°o°"]),
+    (-0.25, &[">:/", ":-/", ":/", ":\\", ">:\\", ":-.", ":-s", ":s", ":S", ":-S", ">.>"]),
+    (-0.75, &[">:[", ":-(", ":(", "=(", ":-[", ":[", ":{", ":-<", ":c", ":-c", "=/"]),
+    (-1.0, &[":'(", ":'''(", ";'("]),
+];
+
+/// The longest emoticon, in bytes (`°O°`, `:'''(`).
+const MAX_EMOTICON_BYTES: usize = 5;
+
+/// Whether `c` starts some emoticon (a quick filter before trying them).
+#[inline]
+pub fn starts_emoticon(c: char) -> bool {
+    matches!(c, '<' | '♥' | '>' | ':' | '=' | 'X' | 'x' | '8' | ';' | '*' | 'o' | '°')
+}
+
+/// Whether a token ends a sentence: `...`, `.`, `!`, `?` or `EOS`.
+#[inline]
+fn ends_sentence(t: &[u8]) -> bool {
+    matches!(t, b"." | b"!" | b"?" | b"...") || is_eos(t)
+}
+
+#[inline]
+fn is_eos(t: &[u8]) -> bool {
+    t.len() == EOS.len() && t == EOS.as_bytes()
+}
+
+/// First bytes of emoticons (`♥` and `°` start with 0xE2 and 0xC2).
+static EMOTICON_FIRST: [bool; 256] = {
+    let mut t = [false; 256];
+    let firsts = b"<>:=Xx8;*o\xe2\xc2";
+    let mut i = 0;
+    while i < firsts.len() {
+        t[firsts[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// ASCII bytes that continue a token in step 1-3: not whitespace, not a
+/// quote, not the `n` that may start `n't`.
+static PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x21;
+    while b < 0x7f {
+        t[b] = !(b == b'\'' as usize || b == b'"' as usize || b == b'n' as usize);
+        b += 1;
+    }
+    t
+};
+
+/// The emoticons as a trie of their bytes. Walking it along the text finds
+/// every emoticon that starts at a given byte in one pass; Python's
+/// alternation takes the first of them in [`EMOTICONS`] order, so each
+/// terminal node keeps its emoticon's place in that order.
+struct Trie {
+    nodes: Vec<Node>,
+}
+
+/// A trie node: its children by byte, and the order of the emoticon ending
+/// there, if one does.
+#[derive(Default)]
+struct Node {
+    children: Vec<(u8, u32)>,
+    ends: Option<u32>,
+}
+
+impl Trie {
+    fn get() -> &'static Trie {
+        static TRIE: OnceLock<Trie> = OnceLock::new();
+        TRIE.get_or_init(|| {
+            let mut t = Trie { nodes: vec![Node::default()] };
+            for (order, e) in EMOTICONS.iter().flat_map(|(_, mood)| mood.iter()).enumerate() {
+                let mut node = 0;
+                for &b in e.as_bytes() {
+                    node = match t.child(node, b) {
+                        Some(next) => next,
+                        None => {
+                            t.nodes.push(Node::default());
+                            let next = (t.nodes.len() - 1) as u32;
+                            t.nodes[node as usize].children.push((b, next));
+                            next
+                        }
+                    };
+                }
+                let end = &mut t.nodes[node as usize].ends;
+                *end = Some(end.map_or(order as u32, |o| o.min(order as u32)));
+            }
+            t
+        })
+    }
+
+    #[inline]
+    fn child(&self, node: u32, b: u8) -> Option<u32> {
+        self.nodes[node as usize].children.iter().find(|(c, _)| *c == b).map(|(_, n)| *n)
+    }
+}
+
+/// A token: a range of [`Tokenizer::text`].
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+/// Splits texts into TextBlob's tokens; reuses its buffers from one text to
+/// the next.
+#[derive(Default)]
+pub struct Tokenizer {
+    /// Token texts, back to back (merged tokens are appended).
+    text: String,
+    /// Tokens of steps 1-4, with `EOS` tokens.
+    found: Vec<Span>,
+    /// Tokens after steps 5-6, in order.
+    tokens: Vec<Span>,
+    /// Trailing punctuation of the token being split, innermost last.
+    tail: Vec<Span>,
+    /// The `EOS` token, once a text needs it.
+    eos: Option<Span>,
+    /// The sentence being rewritten, before and after `( ! )`.
+    words: Vec<Span>,
+    sarcastic: Vec<Span>,
+}
+
+impl Tokenizer {
+    /// Tokenizes `s`; the tokens are then read with [`Tokenizer::tokens`].
+    pub fn tokenize(&mut self, s: &str) {
+        // Tokens are spans of this copy of the text (the `EOS` token and
+        // merged tokens are appended after it).
+        self.text.clear();
+        self.text.push_str(s);
+        self.eos = None;
+        self.found.clear();
+        self.tokens.clear();
+        self.find_tokens(s);
+        self.sentences();
+    }
+
+    /// The tokens of the last text, in order.
+    pub fn tokens(&self) -> impl Iterator<Item = &str> {
+        self.tokens.iter().map(|s| &self.text[s.start..s.end])
+    }
+
+    /// A token's bytes (comparisons need no character boundaries).
+    fn span(&self, s: Span) -> &[u8] {
+        &self.text.as_bytes()[s.start..s.end]
+    }
+
+    /// Steps 1-4.
+    fn find_tokens(&mut self, s: &str) {
+        let bytes = s.as_bytes();
+        let mut start: Option<usize> = None;
+        let mut newlines = 0u32;
+        let mut i = 0;
+        while i < bytes.len() {
+            if start.is_some() {
+                // Inside a token: plain ASCII continues it.
+                while i < bytes.len() && PLAIN[bytes[i] as usize] {
+                    i += 1;
+                }
+                if i == bytes.len() {
+                    break;
+                }
+            }
+            if bytes[i] == b' ' {
+                // The usual separator.
+                if let Some(st) = start.take() {
+                    self.split(s, st, i);
+                }
+                if newlines > 0 {
+                    self.paragraph_break(&mut newlines);
+                }
+                i += 1;
+                continue;
+            }
+            if start.is_none() && PLAIN[bytes[i] as usize] {
+                // The usual start of a token.
+                if newlines > 0 {
+                    self.paragraph_break(&mut newlines);
+                }
+                start = Some(i);
+                i += 1;
+                continue;
+            }
+            let c = match bytes[i] {
+                b if b < 128 => b as char,
+                _ => s[i..].chars().next().unwrap_or(' '),
+            };
+            let width = c.len_utf8();
+            if is_space(c) {
+                if let Some(st) = start.take() {
+                    self.split(s, st, i);
+                }
+                match c {
+                    '\n' => newlines += 1,
+                    // "\r\n" is one "\n".
+                    '\r' if bytes.get(i + 1) == Some(&b'\n') => {}
+                    _ => self.paragraph_break(&mut newlines),
+                }
+                i += width;
+                continue;
+            }
+            self.paragraph_break(&mut newlines);
+            if is_quote(c) {
+                if let Some(st) = start.take() {
+                    self.split(s, st, i);
+                }
+                self.split(s, i, i + width);
+            } else if c == 'n' && bytes[i + 1..].starts_with(b"'t") {
+                if let Some(st) = start.take() {
+                    self.split(s, st, i);
+                }
+                start = Some(i);
+            } else if start.is_none() {
+                start = Some(i);
+            }
+            i += width;
+        }
+        if let Some(st) = start {
+            self.split(s, st, bytes.len());
+        }
+        self.paragraph_break(&mut newlines);
+    }
+
+    /// Ends a run of newlines: two or more make an `EOS` token.
+    fn paragraph_break(&mut self, newlines: &mut u32) {
+        if *newlines >= 2 {
+            let eos = match self.eos {
+                Some(span) => span,
+                None => {
+                    let start = self.text.len();
+                    self.text.push_str(EOS);
+                    let span = Span { start, end: self.text.len() };
+                    self.eos = Some(span);
+                    span
+                }
+            };
+            self.found.push(eos);
+        }
+        *newlines = 0;
+    }
+
+    /// Step 4 for the whitespace-separated token `s[from..to]`: its leading
+    /// punctuation, then the token, then its trailing punctuation, ellipses
+    /// and periods, each a token.
+    fn split(&mut self, s: &str, from: usize, to: usize) {
+        let b = s.as_bytes();
+        let span = |start, end| Span { start, end };
+        let (first, last) = (b[from], b[to - 1]);
+        if !is_punctuation(first) && !is_punctuation(last) && last != b'.' {
+            // Nothing to split off (the usual case).
+            self.found.push(span(from, to));
+            return;
+        }
+        let (mut lo, mut hi) = (from, to);
+        while lo < hi && is_punctuation(b[lo]) && !is_contraction(&b[lo..hi]) {
+            self.found.push(span(lo, lo + 1));
+            lo += 1;
+        }
+        self.tail.clear();
+        while lo < hi {
+            let last = b[hi - 1];
+            if !(is_punctuation(last) || last == b'.') || is_contraction(&b[lo..hi]) {
+                break;
+            }
+            if is_punctuation(last) {
+                self.tail.push(span(hi - 1, hi));
+                hi -= 1;
+            }
+            if b[lo..hi].ends_with(b"...") {
+                self.tail.push(span(hi - 3, hi));
+                hi -= 3;
+                // Python's `t[:-3].rstrip(".")`: further periods are dropped.
+                while hi > lo && b[hi - 1] == b'.' {
+                    hi -= 1;
+                }
+            }
+            if hi > lo && b[hi - 1] == b'.' {
+                if is_abbreviation(&s[lo..hi]) {
+                    break;
+                }
+                self.tail.push(span(hi - 1, hi));
+                hi -= 1;
+            }
+        }
+        if hi > lo {
+            self.found.push(span(lo, hi));
+        }
+        while let Some(t) = self.tail.pop() {
+            self.found.push(t);
+        }
+    }
+
+    /// Step 5, then step 6 per sentence.
+    fn sentences(&mut self) {
+        let n = self.found.len();
+        let (mut i, mut j) = (0, 0);
+        while j < n {
+            if ends_sentence(self.span(self.found[j])) {
+                while j < n {
+                    let t = self.span(self.found[j]);
+                    if !(ends_sentence(t)
+                        || matches!(t, b"'" | b"\"" | b")")
+                        || t == "”".as_bytes()
+                        || t == "’".as_bytes())
+                    {
+                        break;
+                    }
+                    // Python counts the quote in the sentence being built,
+                    // which is still empty here: a quote always stops the run.
+                    if t == b"'" || t == b"\"" {
+                        break;
+                    }
+                    j += 1;
+                }
+                self.sentence(i, j);
+                i = j;
+            }
+            j += 1;
+        }
+        self.sentence(i, n);
+    }
+
+    /// Appends the tokens `found[from..to]` (without `EOS`) as one sentence,
+    /// rewritten by step 6.
+    fn sentence(&mut self, from: usize, to: usize) {
+        let found = std::mem::take(&mut self.found);
+        let sentence = &found[from.min(found.len())..to.min(found.len())];
+        let mut words = std::mem::take(&mut self.words);
+        words.clear();
+        let mut paren = false;
+        for &w in sentence {
+            let t = self.span(w);
+            if !is_eos(t) {
+                paren |= t == b"(";
+                words.push(w);
+            }
+        }
+        if paren {
+            let mut sarcastic = std::mem::take(&mut self.sarcastic);
+            sarcastic.clear();
+            self.sarcasm(&words, &mut sarcastic);
+            self.emoticons(&sarcastic);
+            self.sarcastic = sarcastic;
+        } else {
+            self.emoticons(&words);
+        }
+        (self.words, self.found) = (words, found);
+    }
+
+    /// `( ! )` → `(!)`, from `words` into `out`.
+    fn sarcasm(&mut self, words: &[Span], out: &mut Vec<Span>) {
+        let mut k = 0;
+        while k < words.len() {
+            if k + 2 < words.len()
+                && self.span(words[k]) == b"("
+                && self.span(words[k + 1]) == b"!"
+                && self.span(words[k + 2]) == b")"
+            {
+                out.push(self.join(&words[k..k + 3]));
+                k += 3;
+            } else {
+                out.push(words[k]);
+                k += 1;
+            }
+        }
+    }
+
+    /// Emoticons across tokens → one token, from `words` onto `tokens`: at
+    /// each character, in order, the first emoticon that matches from there
+    /// and ends where a token ends.
+    fn emoticons(&mut self, words: &[Span]) {
+        let trie = Trie::get();
+        let mut k = 0;
+        while k < words.len() {
+            let mut last = k;
+            let token = self.span(words[k]);
+            // A match from byte `o` takes the rest of the token, so only the
+            // token's last few bytes can start one. Bytes, not characters: an
+            // emoticon starts with a leading byte, so it cannot match from
+            // the middle of a character.
+            let from = token.len().saturating_sub(MAX_EMOTICON_BYTES);
+            if !token[from..].iter().any(|b| EMOTICON_FIRST[*b as usize]) {
+                self.tokens.push(words[k]);
+                k += 1;
+                continue;
+            }
+            for o in from..token.len() {
+                if !EMOTICON_FIRST[token[o] as usize] {
+                    continue;
+                }
+                if let Some(end) = self.match_from(trie, words, k, o) {
+                    last = end;
+                    break;
+                }
+            }
+            let joined = self.join(&words[k..=last]);
+            self.tokens.push(joined);
+            k = last + 1;
+        }
+    }
+
+    /// If an emoticon is written from byte `o` of `words[k]` to the end of
+    /// some later word (one space between words allowed anywhere), the index
+    /// of that last word, for the first such emoticon in Python's order.
+    fn match_from(&self, trie: &Trie, words: &[Span], k: usize, o: usize) -> Option<usize> {
+        let mut node = 0;
+        let mut best: Option<(u32, usize)> = None;
+        let mut piece = &self.span(words[k])[o..];
+        let mut at = k;
+        loop {
+            for &b in piece {
+                match trie.child(node, b) {
+                    Some(next) => node = next,
+                    None => return best.map(|(_, at)| at),
+                }
+            }
+            // An emoticon ends here, where a word ends.
+            if let Some(order) = trie.nodes[node as usize].ends
+                && best.is_none_or(|(o, _)| order < o)
+            {
+                best = Some((order, at));
+            }
+            at += 1;
+            match words.get(at) {
+                Some(w) if !trie.nodes[node as usize].children.is_empty() => piece = self.span(*w),
+                _ => return best.map(|(_, at)| at),
+            }
+        }
+    }
+
+    /// One token of `words` concatenated (the token itself if there is one).
+    fn join(&mut self, words: &[Span]) -> Span {
+        if let [one] = words {
+            return *one;
+        }
+        let start = self.text.len();
+        for s in words {
+            self.text.extend_from_within(s.start..s.end);
+        }
+        Span { start, end: self.text.len() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(s: &str) -> Vec<String> {
+        let mut t = Tokenizer::default();
+        t.tokenize(s);
+        t.tokens().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn splits_like_textblob() {
+        // Each expected list is `" ".join(find_tokens(s)).split()` in Python,
+        // after the sarcasm and emoticon rewrites.
+        let cases: &[(&str, &[&str])] = &[
+            ("I don't like it.", &["I", "do", "n", "'", "t", "like", "it", "."]),
+            ("The U.S. is big, e.g. Texas...", &["The", "U.S.", "is", "big", ",", "e.g.", "Texas", "..."]),
+            ("Mr. Smith (!) said: great :-) ok", &["Mr.", "Smith", "(!)", "said", ":", "great", ":-)", "ok"]),
+            ("so sad : ' (", &["so", "sad", ":'("]),
+            ("wow!!!", &["wow", "!", "!", "!"]),
+            ("“quoted”", &["“", "quoted", "”"]),
+            ("one\n\ntwo", &["one", "two"]),
+        ];
+        for (s, want) in cases {
+            assert_eq!(tokens(s), *want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn every_emoticon_starts_with_a_listed_character() {
+        for e in EMOTICONS.iter().flat_map(|(_, m)| m.iter()) {
+            let first = e.chars().next().unwrap();
+            assert!(starts_emoticon(first) && EMOTICON_FIRST[e.as_bytes()[0] as usize], "{e}");
+            let lower = e.to_lowercase().chars().next().unwrap();
+            assert!(starts_emoticon(lower), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_longest_emoticon_is_known() {
+        let longest = EMOTICONS.iter().flat_map(|(_, m)| m.iter()).map(|e| e.len()).max();
+        assert_eq!(longest, Some(MAX_EMOTICON_BYTES));
+    }
+
+    #[test]
+    fn no_emoticon_is_a_prefix_of_another_of_the_same_mood() {
+        for (_, mood) in EMOTICONS {
+            for a in *mood {
+                for b in *mood {
+                    assert!(a == b || !b.starts_with(a), "{a} / {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn abbreviations() {
+        for t in ["U.S.", "a.", "Mr.", "Mrs.", "Ms.", "Dr.", "e.g.", "St|."] {
+            assert!(is_abbreviation(t), "{t}");
+        }
+        for t in ["us.", "USA.", "Mr", "...", "Mé."] {
+            assert!(!is_abbreviation(t), "{t}");
+        }
+    }
+}
