@@ -71,7 +71,8 @@ fn main() {
         ("pipeline: hashtags + textblob", Some(Model::TextBlob)),
     ];
     for (name, sentiment) in pipelines {
-        let ops = Operators { input: InputFormat::Json, hashtags: HashtagMode::Twitter, sentiment };
+        let ops =
+            Operators { input: InputFormat::Json, hashtags: HashtagMode::Twitter, sentiment, track: None };
         let mut ingest = Ingest::new(ops);
         report(name, lines, budget, || {
             let mut batch = Batch::default();

@@ -111,3 +111,21 @@ fn inputs_that_are_not_plain_files() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.stdout, std::fs::read(fixture("lab.jsonl")).unwrap());
 }
+
+#[test]
+fn track_keeps_exactly_the_matching_tweets() {
+    let (path, texts) = track_tweets();
+    let kept = replay_stdout(&[path.to_str().unwrap(), "--track", TRACK]);
+    let got: Vec<&str> = kept.iter().map(|v| v["text"].as_str().unwrap()).collect();
+    let want: Vec<&str> = texts.iter().map(String::as_str).filter(|t| track_keeps(t)).collect();
+    assert!(want.len() > 20 && want.len() < texts.len() / 2, "the data holds matches and misses");
+    assert_eq!(got, want);
+    // A phrase that is empty is refused, naming it.
+    let out = Command::new(env!("CARGO_BIN_EXE_tweetstream"))
+        .args(["replay", path.to_str().unwrap(), "--track", "u.s.,,x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("phrase 2 is empty"));
+    std::fs::remove_file(path).unwrap();
+}

@@ -333,3 +333,21 @@ fn textblob_days_equal_python_textblob_summed_exactly() {
     }
     assert_eq!(days["columns"][4], "model");
 }
+
+#[test]
+fn track_keeps_the_matching_tweets_and_counts_the_others() {
+    let (path, texts) = track_tweets();
+    let (_replay, addr) = replay_listen(path.to_str().unwrap(), "127.0.0.1:0", &[]);
+    let mut engine = manual_engine(&addr, &["--track", TRACK, "--print-every", "never"]);
+    engine.wait_stderr(&format!("closed after {} lines", texts.len()));
+    engine.tick();
+    let tables = engine.finish();
+    let kept = texts.iter().filter(|t| track_keeps(t)).count() as u64;
+    let batch = &rows(&tables["batches"])[0];
+    assert_eq!(tables["batches"]["columns"][6], "filtered");
+    assert_eq!(batch[1].as_u64(), Some(texts.len() as u64), "records");
+    assert_eq!(batch[6].as_u64(), Some(texts.len() as u64 - kept), "filtered");
+    let counted: u64 = day_rows(&tables["sentiment_by_day"]).values().map(|(_, n)| n).sum();
+    assert_eq!(counted, kept);
+    std::fs::remove_file(path).unwrap();
+}

@@ -73,6 +73,13 @@ pub struct Args {
     #[command(flatten)]
     pub sentiment: super::SentimentArgs,
 
+    /// Keep only the tweets matching any of these comma-separated phrases, as
+    /// the streaming API's `track` does: every term of a phrase, in any order,
+    /// ignoring case, as a word with only punctuation around it
+    /// (`--track 'u.s.,delta air'`). The others count in `batches.filtered`.
+    #[arg(long, value_name = "PHRASES", value_parser = super::values::track)]
+    pub track: Option<std::sync::Arc<crate::transforms::track::Track>>,
+
     /// Print the top tags of the latest batch this often, after every `batch`, or `never`.
     #[arg(long, default_value = "15s", value_parser = parse_print_every, value_name = "INTERVAL|batch|never")]
     pub print_every: PrintEvery,
@@ -232,6 +239,7 @@ impl Args {
             batch: self.batch,
             hashtags: self.hashtags,
             sentiment: self.sentiment.model(),
+            track: self.track,
             print_every: self.print_every,
             top: self.top,
             format: self.format,

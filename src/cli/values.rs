@@ -30,6 +30,11 @@ pub const SQL_ROWS: RangeInclusive<u64> = 1..=10_000_000;
 /// Connections one listener serves at once.
 pub const CONNECTIONS: RangeInclusive<u64> = 1..=100_000;
 
+/// `--track PHRASES`: comma-separated phrases (see [`crate::transforms::track`]).
+pub fn track(s: &str) -> Result<std::sync::Arc<crate::transforms::track::Track>, String> {
+    crate::transforms::track::Track::parse(s).map(std::sync::Arc::new)
+}
+
 /// Parses `10s`, `500ms`, `2m`, `1h` or a plain number of seconds, from 1 ms to
 /// 24 h.
 pub fn duration(s: &str) -> Result<Duration, String> {

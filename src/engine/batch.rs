@@ -8,16 +8,20 @@ use crate::sentiment::Model;
 use crate::sentiment::textblob::TextBlob;
 use crate::sentiment::vader::SentimentAnalyzer;
 use crate::transforms::hashtags::{HashtagMode, for_each_hashtag};
+use crate::transforms::track::Track;
 use crate::tweet::{self, BadRecord, Day, InputFormat};
 use rustc_hash::FxHashMap;
+use std::sync::Arc;
 
 /// What the engine computes per record.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Operators {
     pub input: InputFormat,
     pub hashtags: HashtagMode,
     /// The sentiment model (None: the hashtag-only pipeline).
     pub sentiment: Option<Model>,
+    /// Keep only the tweets matching these phrases (`--track`).
+    pub track: Option<Arc<Track>>,
 }
 
 /// One day's sentiment: the scores summed exactly, whatever the order in which
@@ -83,6 +87,8 @@ pub struct Batch {
     pub bad_records: u64,
     /// Tweets with no usable date (counted for hashtags, not per day).
     pub undated: u64,
+    /// Tweets left out by `--track` (counted in `records`, nowhere else).
+    pub filtered: u64,
     pub tags: FxHashMap<Box<str>, u64>,
     pub days: FxHashMap<Day, DayStats>,
     /// Bad records by reason, for the log.
@@ -98,6 +104,7 @@ impl Batch {
         self.records += other.records;
         self.bad_records += other.bad_records;
         self.undated += other.undated;
+        self.filtered += other.filtered;
         if self.tags.is_empty() {
             self.tags = other.tags;
         } else {
@@ -177,6 +184,12 @@ impl Ingest {
             Err(e) => return bad(batch, e.reason()),
         };
         batch.records += 1;
+        if let Some(track) = &self.ops.track
+            && !track.matches(tweet.text, &mut self.scratch)
+        {
+            batch.filtered += 1;
+            return;
+        }
         for_each_hashtag(self.ops.hashtags, tweet.text, &mut self.scratch, |tag| {
             match batch.tags.get_mut(tag) {
                 Some(n) => *n += 1,

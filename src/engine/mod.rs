@@ -86,6 +86,7 @@ pub struct Engine {
 impl Engine {
     /// An engine with `workers` ingest threads; `window` adds the `tag_window` table.
     pub fn new(ops: Operators, workers: usize, window: Option<WindowSpec>) -> Self {
+        let model = ops.sentiment;
         Engine {
             pool: IngestPool::new(ops, workers),
             window: window.map(Window::new),
@@ -94,7 +95,7 @@ impl Engine {
             history: VecDeque::new(),
             tables: Arc::new(Tables::default()),
             seen_data: false,
-            model: ops.sentiment,
+            model,
         }
     }
 
@@ -160,6 +161,7 @@ impl Engine {
             records: batch.records,
             bad_records: batch.bad_records,
             undated: batch.undated,
+            filtered: batch.filtered,
             processing_ms: (busy + start.elapsed()).as_secs_f64() * 1e3,
             delay_ms: delay.as_secs_f64() * 1e3,
         };

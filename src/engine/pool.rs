@@ -85,7 +85,7 @@ impl IngestPool {
         let slots = (0..n.max(1))
             .map(|_| {
                 Slot::Idle(Box::new(Worker {
-                    ingest: Ingest::new(ops),
+                    ingest: Ingest::new(ops.clone()),
                     parts: FxHashMap::default(),
                     busy: Duration::ZERO,
                 }))

@@ -231,6 +231,7 @@ mod tests {
                 input: InputFormat::Text,
                 hashtags: HashtagMode::Twitter,
                 sentiment: Some(crate::sentiment::Model::Vader),
+                track: None,
             },
             2,
             Some(window),

@@ -19,6 +19,8 @@ pub struct BatchRow {
     pub records: u64,
     pub bad_records: u64,
     pub undated: u64,
+    /// Tweets left out by `--track`.
+    pub filtered: u64,
     pub processing_ms: f64,
     pub delay_ms: f64,
 }
@@ -127,6 +129,7 @@ impl TableKind {
                 ("undated", Integer),
                 ("processing_ms", Real),
                 ("delay_ms", Real),
+                ("filtered", Integer),
             ],
         }
     }
@@ -196,7 +199,8 @@ impl Snapshot {
                     2 => Cell::Integer(b.bad_records as i64),
                     3 => Cell::Integer(b.undated as i64),
                     4 => Cell::Real(b.processing_ms),
-                    _ => Cell::Real(b.delay_ms),
+                    5 => Cell::Real(b.delay_ms),
+                    _ => Cell::Integer(b.filtered as i64),
                 }
             }
             tags => {

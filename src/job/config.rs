@@ -12,6 +12,7 @@ use crate::sources::kafka::StartFrom;
 use crate::sources::kafka::exactly_once::truncation::{OnGap, OnTruncation};
 use crate::sql;
 use crate::transforms::hashtags::HashtagMode;
+use crate::transforms::track::Track;
 use crate::tweet::InputFormat;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -87,6 +88,8 @@ pub struct StreamConfig {
     pub hashtags: HashtagMode,
     /// The sentiment model (None: hashtags only).
     pub sentiment: Option<Model>,
+    /// Keep only the tweets matching these phrases (`--track`).
+    pub track: Option<Arc<Track>>,
     pub print_every: PrintEvery,
     /// Rows of printed tag tables (0: all).
     pub top: usize,
@@ -126,6 +129,7 @@ impl StreamConfig {
             batch: BatchSpec::Every(Duration::from_secs(10)),
             hashtags: HashtagMode::Twitter,
             sentiment: Some(Model::Vader),
+            track: None,
             print_every: PrintEvery::Every(Duration::from_secs(15)),
             top: 10,
             format: OutputFormat::Table,

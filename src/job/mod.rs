@@ -37,7 +37,12 @@ const QUEUED_CHUNKS: usize = 16;
 /// `shutdown`, or a source that must end the run: its error is the job's).
 pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::Result<Ended> {
     let window = config.window_spec()?;
-    let ops = Operators { input: config.input, hashtags: config.hashtags, sentiment: config.sentiment };
+    let ops = Operators {
+        input: config.input,
+        hashtags: config.hashtags,
+        sentiment: config.sentiment,
+        track: config.track.clone(),
+    };
     let mut engine = Engine::new(ops, config.workers, window);
     sql::sandbox::set_process_ceiling(config.sql.memory);
     let sql = Arc::new(SqlEngine::new(engine.tables(), window.is_some(), config.sql));

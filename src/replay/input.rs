@@ -4,10 +4,12 @@
 
 use crate::buffer::RecycledBuf;
 use crate::codec::{self, CHUNK_BYTES, Line};
-use crate::tweet::record;
+use crate::transforms::track::Track;
+use crate::tweet::{self, InputFormat, record};
 use bytes::Bytes;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// One input of a replay.
 #[derive(Clone, Debug)]
@@ -58,12 +60,14 @@ pub struct Lines {
 /// Replay passes lines through; only absurd ones (over 64 MiB) are skipped.
 const MAX_REPLAY_LINE: usize = 64 << 20;
 
-/// Which lines to emit: `skip` first, then at most `limit`, looping if asked.
-#[derive(Clone, Copy, Debug, Default)]
+/// Which lines to emit: `skip` first, then at most `limit`, looping if asked;
+/// with `track`, only the tweets matching it (`limit` counts those).
+#[derive(Clone, Debug, Default)]
 pub struct Selection {
     pub skip: u64,
     pub limit: Option<u64>,
     pub looping: bool,
+    pub track: Option<Arc<Track>>,
 }
 
 /// Counts of what was read, for the summary.
@@ -71,6 +75,8 @@ pub struct Selection {
 pub struct ReadStats {
     pub emitted: u64,
     pub skipped_bad: u64,
+    /// Lines left out by `track` (including lines that are not tweets).
+    pub filtered: u64,
 }
 
 /// Applies the selection and gathers lines into chunks for `emit`.
@@ -84,6 +90,9 @@ struct Emitter<F: FnMut(Lines) -> bool> {
     stats: ReadStats,
     /// The consumer is gone or the limit is reached.
     done: bool,
+    /// Scratch for `track`: a tweet's unescaped text, its lowercased copy.
+    text: String,
+    lowered: String,
 }
 
 impl<F: FnMut(Lines) -> bool> Emitter<F> {
@@ -95,6 +104,14 @@ impl<F: FnMut(Lines) -> bool> Emitter<F> {
         if self.sel.limit.is_some_and(|l| self.stats.emitted >= l) {
             self.done = true;
             return;
+        }
+        if let Some(track) = &self.sel.track {
+            let kept = tweet::decode(line, InputFormat::Json, &mut self.text)
+                .is_ok_and(|t| track.matches(t.text, &mut self.lowered));
+            if !kept {
+                self.stats.filtered += 1;
+                return;
+            }
         }
         let out = self.out.reserve(line.len() + 1);
         out.extend_from_slice(line);
@@ -109,7 +126,7 @@ impl<F: FnMut(Lines) -> bool> Emitter<F> {
     /// Whether every line from here on is taken (no `skip` or `limit` left
     /// to apply), so that whole chunks can be sent as they are.
     fn takes_all(&self) -> bool {
-        !self.done && self.sel.limit.is_none() && self.position >= self.sel.skip
+        !self.done && self.sel.limit.is_none() && self.sel.track.is_none() && self.position >= self.sel.skip
     }
 
     /// Sends `data`, `lines` whole lines as read, without copying them (when
@@ -148,6 +165,8 @@ pub fn read_all(inputs: &[Input], sel: Selection, emit: impl FnMut(Lines) -> boo
         position: 0,
         stats: ReadStats::default(),
         done: false,
+        text: String::new(),
+        lowered: String::new(),
     };
     loop {
         let emitted_before = e.stats.emitted;
@@ -297,7 +316,7 @@ mod tests {
         let all: Vec<Vec<u8>> =
             [&c_lines, &a_lines, &c_lines, &b_lines].into_iter().flatten().cloned().collect();
         let inputs = [csv.clone(), a, csv, b];
-        let sel = |skip, limit, looping| Selection { skip, limit, looping };
+        let sel = |skip, limit, looping| Selection { skip, limit, looping, track: None };
 
         let (got, n) = replayed(&inputs, sel(0, None, false));
         assert_eq!(n as usize, all.len());

@@ -78,7 +78,7 @@ impl Pacer {
 /// Runs a replay to `output`; returns the number of tweets sent.
 pub async fn run(plan: Replay, mut output: Output) -> anyhow::Result<u64> {
     let (tx, mut rx) = mpsc::channel::<Lines>(8);
-    let (inputs, selection) = (plan.inputs.clone(), plan.selection);
+    let (inputs, selection) = (plan.inputs.clone(), plan.selection.clone());
     let reader = tokio::task::spawn_blocking(move || {
         input::read_all(&inputs, selection, |b| tx.blocking_send(b).is_ok())
     });
@@ -107,11 +107,13 @@ pub async fn run(plan: Replay, mut output: Output) -> anyhow::Result<u64> {
     written?;
     output.finish().await?;
     let secs = started.elapsed().as_secs_f64();
-    let bad = if stats.skipped_bad > 0 {
-        format!(", {} unreadable rows skipped", stats.skipped_bad)
-    } else {
-        String::new()
-    };
+    let mut bad = String::new();
+    if stats.skipped_bad > 0 {
+        bad += &format!(", {} unreadable rows skipped", stats.skipped_bad);
+    }
+    if plan.selection.track.is_some() {
+        bad += &format!(", {} left out by --track", stats.filtered);
+    }
     tracing::info!("replayed {sent} tweets in {secs:.2} s ({:.0}/s){bad}", sent as f64 / secs.max(1e-9));
     Ok(sent)
 }

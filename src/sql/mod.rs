@@ -385,6 +385,7 @@ mod tests {
             records: 3,
             bad_records: 0,
             undated: 0,
+            filtered: 0,
             processing_ms: 1.0,
             delay_ms: 0.0,
         }];

@@ -532,3 +532,65 @@ pub fn drop_database(db: &str) {
         client.database(db).drop().await.unwrap();
     });
 }
+
+/// The phrases of the `--track` tests.
+pub const TRACK: &str = "u.s.,delta air";
+
+/// Tweets made to hold matches and near misses of [`TRACK`]'s phrases, in
+/// every combination with other words (the fixtures hold neither), written to
+/// a file of their own; returns its path and the texts, in order.
+pub fn track_tweets() -> (std::path::PathBuf, Vec<String>) {
+    let pieces = [
+        "U.S.,",
+        "#U.S.",
+        "(u.s.)",
+        "us",
+        "U.S.A.",
+        "u.s",
+        "usa",
+        "Delta",
+        "#delta",
+        "Delta's",
+        "AIR",
+        "air!",
+        "deltaair",
+        "delta-air",
+        "airline",
+        "@united",
+        "",
+    ];
+    let mut texts = Vec::new();
+    for (i, a) in pieces.iter().enumerate() {
+        for b in pieces {
+            texts.push(format!("tweet {i} {a} flying {b} today"));
+            texts.push(format!("{b}{a} x"));
+        }
+    }
+    let path = std::env::temp_dir().join(format!("track-{}-{}.jsonl", std::process::id(), unique("t")));
+    let mut body = String::new();
+    for (k, t) in texts.iter().enumerate() {
+        let line = serde_json::json!({"created_at": format!("Sun Nov {:02} 10:00:00 +0000 2015", 1 + k % 3), "text": t});
+        body.push_str(&line.to_string());
+        body.push('\n');
+    }
+    std::fs::write(&path, body).unwrap();
+    (path, texts)
+}
+
+/// Whether `text` matches [`TRACK`], decided here with regular expressions:
+/// a term is a whitespace-separated word made of punctuation, the term (any
+/// case), then nothing or punctuation and anything.
+pub fn track_keeps(text: &str) -> bool {
+    static PHRASES: std::sync::OnceLock<Vec<Vec<regex::Regex>>> = std::sync::OnceLock::new();
+    let phrases = PHRASES.get_or_init(|| {
+        let term = |t: &str| {
+            regex::Regex::new(&format!(
+                r"(?i)(^|\s)[^\p{{Alphabetic}}\p{{N}}\s]*{}([^\p{{Alphabetic}}\p{{N}}\s]\S*)?(\s|$)",
+                regex::escape(t)
+            ))
+            .unwrap()
+        };
+        TRACK.split(',').map(|phrase| phrase.split(' ').map(term).collect()).collect()
+    });
+    phrases.iter().any(|terms| terms.iter().all(|t| t.is_match(text)))
+}

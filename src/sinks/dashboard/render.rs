@@ -598,6 +598,7 @@ mod tests {
                 records: 7,
                 bad_records: 1,
                 undated: 0,
+                filtered: 0,
                 processing_ms: 2.5,
                 delay_ms: 0.5,
             }],
