@@ -237,7 +237,7 @@ fn health_ready_follows_the_source() {
     ready(200);
     drop(replay); // the server goes away
     let body = ready(503);
-    assert_eq!(body["reason"], "the source is not connected", "{body}");
+    assert_eq!(body["reason"], format!("the source is not connected: socket {addr}"), "{body}");
     let (_, health) = http_get(&http, "/health");
     assert_eq!(
         (health["ready"].clone(), health["reason"].clone()),
@@ -350,4 +350,52 @@ fn track_keeps_the_matching_tweets_and_counts_the_others() {
     let counted: u64 = day_rows(&tables["sentiment_by_day"]).values().map(|(_, n)| n).sum();
     assert_eq!(counted, kept);
     std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn two_servers_are_read_as_one_stream_each_on_its_own() {
+    let file = fixture("tweets.jsonl");
+    let lines = expected_lines(&std::fs::read(&file).unwrap(), MAX_LINE);
+    let (first, second) = (200, 300);
+    // Server A serves the first lines and goes away; server B is not up yet.
+    let (_a, a) = replay_listen(&file, "127.0.0.1:0", &["--limit", &first.to_string()]);
+    let b = {
+        let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        reserved.local_addr().unwrap().to_string()
+    };
+    let max = MAX_LINE.to_string();
+    let extra = [
+        "--connect",
+        &b,
+        "--http",
+        "127.0.0.1:0",
+        "--print-every",
+        "never",
+        "--top",
+        "0",
+        "--max-line-bytes",
+        &max,
+    ];
+    let mut engine = manual_engine(&a, &extra);
+    let http = logged_http_addr(&engine.wait_stderr("http: serving the tables on http://"));
+    engine.wait_stderr(&format!("connection to {a} closed after {first} lines"));
+    // Both are listed, neither is connected now, so the engine is not ready.
+    let (_, health) = http_get(&http, "/health");
+    let sources = health["sources"].as_array().unwrap();
+    let names: Vec<&str> = sources.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, [format!("socket {a}"), format!("socket {b}")]);
+    assert_eq!(health["source_connected"], false);
+    let (status, ready) = http_get(&http, "/health/ready");
+    assert_eq!(status, 503);
+    assert!(ready["reason"].as_str().unwrap().contains(&format!("socket {b}")), "{ready}");
+
+    // Server B comes up with the next lines: counted into the same batch.
+    let (_b, _) = replay_listen(&file, &b, &["--skip", &first.to_string(), "--limit", &second.to_string()]);
+    engine.wait_stderr(&format!("connection to {b} closed after {second} lines"));
+    engine.tick();
+    let tables = engine.finish();
+    let both = &lines[..first + second];
+    assert_eq!(table_counts(&tables["tag_totals"]), count_tags(both, twitter_tags));
+    assert_eq!(rows(&tables["batches"])[0][1].as_u64(), Some(both.len() as u64));
+    assert_eq!(day_rows(&tables["sentiment_by_day"]), expected_days(both));
 }

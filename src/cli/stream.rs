@@ -26,8 +26,10 @@ tweetstream stream --kafka 127.0.0.1:9092 --topic tweets --group lab --from earl
 pub struct Args {
     /// Server to read lines from, as a TCP client (like Spark's socketTextStream).
     /// Retries with backoff until it answers, and reconnects if it goes away.
+    /// Repeatable: several servers are read as one stream (their union), each
+    /// connecting on its own.
     #[arg(long, value_name = "HOST:PORT", value_parser = super::values::host_port)]
-    pub connect: Option<String>,
+    pub connect: Vec<String>,
 
     /// Consume a Kafka topic instead, from these bootstrap servers. Without a
     /// value: $KAFKA_BROKERS, else 127.0.0.1:9092 (the environment gives the
@@ -216,8 +218,8 @@ impl Args {
     /// The job these arguments describe.
     pub fn config(self) -> StreamConfig {
         let source = match (self.connect, self.kafka) {
-            (Some(addr), _) => SourceConfig::Socket { addr },
-            (None, brokers) => SourceConfig::Kafka(KafkaConfig {
+            (addrs, _) if !addrs.is_empty() => SourceConfig::Socket { addrs },
+            (_, brokers) => SourceConfig::Kafka(KafkaConfig {
                 brokers: or_env(brokers.unwrap_or_default(), "KAFKA_BROKERS", "127.0.0.1:9092"),
                 topic: self.topic,
                 group: self.group,
@@ -316,7 +318,7 @@ mod tests {
     #[test]
     fn defaults_agree_with_the_configuration() {
         let parsed = Wrapper::try_parse_from(["stream", "--connect", "h:1"]).unwrap().args.config();
-        let plain = StreamConfig::new(SourceConfig::Socket { addr: "h:1".into() });
+        let plain = StreamConfig::new(SourceConfig::Socket { addrs: vec!["h:1".into()] });
         assert_eq!(format!("{parsed:?}"), format!("{plain:?}"));
         let parsed = Wrapper::try_parse_from(["stream", "--kafka", "b:9"]).unwrap().args.config();
         let plain = StreamConfig::new(SourceConfig::Kafka(KafkaConfig::new("b:9")));

@@ -28,9 +28,10 @@ pub enum BatchSpec {
 /// Where records come from.
 #[derive(Clone, Debug)]
 pub enum SourceConfig {
-    /// A TCP server, read as a client (`socketTextStream`).
+    /// TCP servers, each read as a client (`socketTextStream`); several are
+    /// read as one stream, their union.
     Socket {
-        addr: String,
+        addrs: Vec<String>,
     },
     Kafka(KafkaConfig),
 }
@@ -181,7 +182,7 @@ impl StreamConfig {
     /// Where records come from, in words (for the dashboard).
     pub fn source_name(&self) -> String {
         match &self.source {
-            SourceConfig::Socket { addr } => format!("socket {addr}"),
+            SourceConfig::Socket { addrs } => format!("socket {}", addrs.join(", ")),
             SourceConfig::Kafka(k) => format!("Kafka topic {} on {}", k.topic, k.brokers),
         }
     }

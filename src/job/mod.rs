@@ -20,7 +20,7 @@ use crate::sinks::{dashboard, http, pg};
 use crate::sources::kafka::exactly_once::KafkaAcks;
 use crate::sources::kafka::exactly_once::positions::Positions;
 use crate::sources::kafka::{self, KafkaSource};
-use crate::sources::{SourceStatus, socket};
+use crate::sources::{SourceStatus, Sources, socket};
 use crate::sql::{self, SqlEngine};
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,7 +50,11 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
     // A bad statement fails now, not at the first print.
     sql.query(&timer_sql).map_err(|e| anyhow::anyhow!("--print-sql: {e}"))?;
     let (tx, rx) = mpsc::channel(QUEUED_CHUNKS);
-    let status = Arc::new(SourceStatus::default());
+    let names = match &config.source {
+        SourceConfig::Socket { addrs } => addrs.iter().map(|a| format!("socket {a}")).collect(),
+        SourceConfig::Kafka(_) => vec![config.source_name()],
+    };
+    let (sources, statuses) = Sources::new(names);
     let source_stop = shutdown.child_token();
     // Stops the engine like a shutdown; a source cancels it when it must end the run.
     let engine_stop = shutdown.child_token();
@@ -64,12 +68,12 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
     let shared = http::Shared {
         readiness,
         tables: engine.tables(),
-        source: status.clone(),
+        source: sources,
         sql: sql.clone(),
         limits: config.listener,
     };
     let servers = Servers::start(&config, shared, &source_stop).await?;
-    let (source, mut results) = start_source(&config, tx, status, &source_stop, &engine_stop).await?;
+    let (source, mut results) = start_source(&config, tx, statuses, &source_stop, &engine_stop).await?;
     let mut printer = Printer::stdout(config.format, (config.top > 0).then_some(config.top));
     printer.timer = Some((sql, timer_sql));
     let plan = run::Plan {
@@ -145,21 +149,33 @@ impl Servers {
 async fn start_source(
     config: &StreamConfig,
     tx: mpsc::Sender<crate::codec::Chunk>,
-    status: Arc<SourceStatus>,
+    statuses: Vec<Arc<SourceStatus>>,
     stop: &CancellationToken,
     engine_stop: &CancellationToken,
 ) -> anyhow::Result<(JoinHandle<anyhow::Result<()>>, Option<Results>)> {
     let k = match &config.source {
-        SourceConfig::Socket { addr } => {
-            let socket = socket::run(addr.clone(), config.max_line_bytes, tx, status, stop.clone());
+        SourceConfig::Socket { addrs } => {
+            // One reader per server, each reconnecting on its own, all into
+            // the same channel: the batch holds the union.
+            let readers: Vec<_> = addrs
+                .iter()
+                .zip(statuses)
+                .map(|(addr, status)| {
+                    let tx = tx.clone();
+                    tokio::spawn(socket::run(addr.clone(), config.max_line_bytes, tx, status, stop.clone()))
+                })
+                .collect();
             let task = tokio::spawn(async move {
-                socket.await;
+                for reader in readers {
+                    let _ = reader.await;
+                }
                 Ok(())
             });
             return Ok((task, None));
         }
         SourceConfig::Kafka(k) => k,
     };
+    let status = statuses.into_iter().next().unwrap_or_default();
     let mut src = KafkaSource {
         brokers: k.brokers.clone(),
         topic: k.topic.clone(),

@@ -19,10 +19,16 @@ pub struct Readiness {
 pub const LATE_BATCHES: u32 = 3;
 
 impl Readiness {
-    /// `Ok` when ready; else why not, in words.
-    pub fn verdict(&self, connected: bool, last_batch_ms: Option<i64>, now_ms: i64) -> Result<(), String> {
-        if !connected {
-            return Err("the source is not connected".to_owned());
+    /// `Ok` when ready; else why not, in words. `disconnected` names the
+    /// sources that are not connected (readiness needs every one).
+    pub fn verdict(
+        &self,
+        disconnected: &[&str],
+        last_batch_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<(), String> {
+        if !disconnected.is_empty() {
+            return Err(format!("the source is not connected: {}", disconnected.join(", ")));
         }
         if let Some(every) = self.batch_every {
             let since = now_ms - last_batch_ms.unwrap_or(self.started_ms);
@@ -45,11 +51,12 @@ mod tests {
     #[test]
     fn ready_while_connected_and_on_time() {
         let r = Readiness { batch_every: Some(Duration::from_secs(1)), started_ms: 10_000 };
-        assert_eq!(r.verdict(true, None, 12_000), Ok(()));
-        assert!(r.verdict(true, None, 13_001).unwrap_err().contains("no batch has closed for 3.0 s"));
-        assert_eq!(r.verdict(true, Some(20_000), 22_500), Ok(()));
-        assert!(r.verdict(false, Some(20_000), 20_001).unwrap_err().contains("not connected"));
+        assert_eq!(r.verdict(&[], None, 12_000), Ok(()));
+        assert!(r.verdict(&[], None, 13_001).unwrap_err().contains("no batch has closed for 3.0 s"));
+        assert_eq!(r.verdict(&[], Some(20_000), 22_500), Ok(()));
+        let why = r.verdict(&["socket a:1"], Some(20_000), 20_001).unwrap_err();
+        assert_eq!(why, "the source is not connected: socket a:1");
         let manual = Readiness { batch_every: None, started_ms: 0 };
-        assert_eq!(manual.verdict(true, None, i64::MAX), Ok(()));
+        assert_eq!(manual.verdict(&[], None, i64::MAX), Ok(()));
     }
 }

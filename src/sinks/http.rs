@@ -18,7 +18,7 @@
 use super::health::Readiness;
 use super::listener::{self, Limits};
 use crate::engine::tables::{Tables, format_millis};
-use crate::sources::SourceStatus;
+use crate::sources::Sources;
 use crate::sql::SqlEngine;
 use crate::time::now_millis;
 use axum::body::Body;
@@ -30,7 +30,6 @@ use axum::{Json, Router};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -38,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone)]
 pub struct Shared {
     pub tables: Arc<Tables>,
-    pub source: Arc<SourceStatus>,
+    pub source: Arc<Sources>,
     pub sql: Arc<SqlEngine>,
     pub limits: Limits,
     pub readiness: Readiness,
@@ -120,13 +119,16 @@ fn error(status: StatusCode, message: String) -> Response {
 
 async fn health(State(s): State<Shared>) -> Json<serde_json::Value> {
     let snap = s.tables.snapshot();
-    let connected = s.source.connected.load(Ordering::Relaxed);
-    let verdict = s.readiness.verdict(connected, snap.batch_time, now_millis());
+    let connected = s.source.connected();
+    let verdict = s.readiness.verdict(&s.source.disconnected(), snap.batch_time, now_millis());
+    let sources: Vec<serde_json::Value> =
+        s.source.each().map(|(name, connected)| json!({"name": name, "connected": connected})).collect();
     Json(json!({
         "status": "ok",
         "ready": verdict.is_ok(),
         "reason": verdict.err(),
         "source_connected": connected,
+        "sources": sources,
         "batch_time": snap.batch_time.map(format_millis),
         "batches": snap.batches.len(),
     }))
@@ -134,14 +136,14 @@ async fn health(State(s): State<Shared>) -> Json<serde_json::Value> {
 
 /// The Prometheus/OpenMetrics exposition (see [`crate::metrics`]).
 async fn metrics(State(s): State<Shared>) -> Response {
-    let text = crate::metrics::metrics().render(s.source.connected.load(Ordering::Relaxed));
+    let text = crate::metrics::metrics().render(s.source.connected());
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     ([(axum::http::header::CONTENT_TYPE, content_type)], text).into_response()
 }
 
 async fn ready(State(s): State<Shared>) -> Response {
     let last = s.tables.snapshot().batch_time;
-    match s.readiness.verdict(s.source.connected.load(Ordering::Relaxed), last, now_millis()) {
+    match s.readiness.verdict(&s.source.disconnected(), last, now_millis()) {
         Ok(()) => Json(json!({ "status": "ready" })).into_response(),
         Err(reason) => {
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "not ready", "reason": reason })))

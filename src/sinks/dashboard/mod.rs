@@ -23,7 +23,6 @@ use axum::routing::get;
 use render::{Sizes, View, esc};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -73,7 +72,7 @@ pub async fn serve(
 
 fn render_panels(d: &Dashboard, sizes: Sizes) -> String {
     let snap = d.shared.tables.snapshot();
-    let connected = d.shared.source.connected.load(Ordering::Relaxed);
+    let connected = d.shared.source.connected();
     let html = render::panels(&snap, &d.config.view, connected, crate::time::now_millis(), sizes);
     d.shared.tables.release(snap);
     html
