@@ -376,3 +376,25 @@ fn the_dashboard_draws_the_tables_refreshes_and_reports_an_unreachable_engine() 
     assert_eq!(page["days"].as_array().unwrap().len(), want_days.len(), "the last data stays on screen");
     browser.screenshot("unreachable");
 }
+
+#[test]
+fn the_page_updates_when_a_batch_closes_without_waiting_to_poll() {
+    let file = fixture("lab.jsonl");
+    let (_replay, addr) = replay_listen(&file, "127.0.0.1:0", &["--loop", "--rate", "200"]);
+    // The page polls once an hour: only a pushed batch can update it sooner.
+    let mut engine =
+        manual_engine(&addr, &["--print-every", "never", "--dashboard", "127.0.0.1:0", "--refresh", "1h"]);
+    let dash = logged_http_addr(&engine.wait_stderr("dashboard: open http://"));
+    engine.wait_stderr("connected to");
+    engine.tick();
+    poll_until("the first batch", || (rows(&http_get(&dash, "/tables/batches").1).len() == 1).then_some(()));
+    let driver = Driver::start();
+    let browser = Browser::open(&driver, 1280, 800);
+    browser.go(&format!("http://{dash}/"));
+    browser.wait_for("document.querySelectorAll('#batches-table tbody tr').length === 1");
+    for batches in 2..=3 {
+        engine.tick();
+        browser
+            .wait_for(&format!("document.querySelectorAll('#batches-table tbody tr').length === {batches}"));
+    }
+}

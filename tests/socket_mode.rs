@@ -399,3 +399,70 @@ fn two_servers_are_read_as_one_stream_each_on_its_own() {
     assert_eq!(rows(&tables["batches"])[0][1].as_u64(), Some(both.len() as u64));
     assert_eq!(day_rows(&tables["sentiment_by_day"]), expected_days(both));
 }
+
+/// A Server-Sent Events client of `path`: each event's data, parsed, on a
+/// channel (HTTP/1.0, so the events come unchunked until the server closes).
+fn sse(http: &str, path: &str) -> std::sync::mpsc::Receiver<serde_json::Value> {
+    use std::io::{BufRead, Write};
+    let mut stream = std::net::TcpStream::connect(http).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {http}\r\n\r\n").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stream).lines() {
+            let Ok(line) = line else { return };
+            if let Some(data) = line.strip_prefix("data: ")
+                && tx.send(serde_json::from_str(data).unwrap()).is_err()
+            {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn watchers_get_every_batch_as_it_closes() {
+    let file = fixture("lab.jsonl");
+    let (_replay, addr) = replay_listen(&file, "127.0.0.1:0", &["--loop", "--rate", "400"]);
+    let mut engine = manual_engine(&addr, &["--print-every", "never", "--http", "127.0.0.1:0"]);
+    let http = logged_http_addr(&engine.wait_stderr("http: serving the tables on http://"));
+    let tables = sse(&http, "/tables/tag_totals/watch");
+    let results = sse(&http, "/sql/watch?q=select%20count(*)%20as%20n%20from%20batches");
+    let mut follow = Proc::spawn(&[
+        "query",
+        "--follow",
+        "--server",
+        &http,
+        "--format",
+        "json",
+        "select count(*) as n, sum(records) as r from batches",
+    ]);
+    let deadline = std::time::Duration::from_secs(30);
+    // Before the first batch nothing is pushed.
+    assert!(tables.recv_timeout(std::time::Duration::from_millis(300)).is_err());
+    let mut last_time = String::new();
+    engine.wait_stderr("connected to");
+    for batch in 1..=3u64 {
+        std::thread::sleep(std::time::Duration::from_millis(200)); // some lines arrive
+        engine.tick();
+        let pushed = tables.recv_timeout(deadline).expect("an event per batch");
+        // The event is the table as of that batch: what a GET returns now
+        // (no other batch closes until the next tick).
+        let (_, now) = http_get(&http, "/tables/tag_totals");
+        assert_eq!(pushed, now, "batch {batch}");
+        let time = pushed["batch_time"].as_str().unwrap().to_owned();
+        assert!(time > last_time, "in order: {time} after {last_time}");
+        last_time = time;
+        let result = results.recv_timeout(deadline).expect("a result per batch");
+        assert_eq!(result["rows"][0][0], batch, "{result}");
+        let followed = follow.next_json();
+        assert_eq!(followed["rows"][0][0], batch, "{followed}");
+        let (_, batches) = http_get(&http, "/tables/batches");
+        let records: u64 = rows(&batches).iter().map(|r| r[1].as_u64().unwrap()).sum();
+        assert_eq!(followed["rows"][0][1], records);
+        if batch < 3 {
+            // Only one event per batch.
+            assert!(tables.recv_timeout(std::time::Duration::from_millis(200)).is_err());
+        }
+    }
+}

@@ -1,9 +1,11 @@
 //! `tweetstream query`: one SQL statement against a running engine's live
-//! tables, sent to its HTTP endpoint (`stream --http ADDR`, `POST /sql`).
+//! tables, sent to its HTTP endpoint (`stream --http ADDR`, `POST /sql`);
+//! with `--follow`, its result after every batch (`GET /sql/watch`, pushed as
+//! Server-Sent Events).
 
 use crate::sinks::print::write_aligned;
 use serde_json::Value;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -27,6 +29,11 @@ pub struct Args {
     /// How long to wait for the engine to connect and answer.
     #[arg(long, default_value = "30s", value_name = "DURATION", value_parser = super::values::duration)]
     pub timeout: Duration,
+
+    /// Keep going: print the result again after every batch, as the engine
+    /// pushes it, until the engine stops (or Ctrl-C).
+    #[arg(long)]
+    pub follow: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -37,13 +44,91 @@ pub enum Format {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let (status, body) = post(&args.server, "/sql", &args.sql, args.timeout)?;
-    let answer: Value = serde_json::from_str(&body)
-        .map_err(|e| anyhow::anyhow!("{} answered something that is not JSON ({e}): {body}", args.server))?;
+    if args.follow {
+        return follow(&args);
+    }
+    let mut stream = connect(&args.server, args.timeout)?;
+    write!(
+        stream,
+        "POST /sql HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        args.server,
+        args.sql.len(),
+        args.sql
+    )
+    .map_err(|e| silent(&args.server, args.timeout, e))?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).map_err(|e| silent(&args.server, args.timeout, e))?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| anyhow::anyhow!("{}: not an HTTP response", args.server))?;
+    let answer = answer(&args.server, status_of(head), body)?;
+    print(&answer, args.format)
+}
+
+/// `--follow`: `GET /sql/watch` as HTTP/1.0 (the events then come without
+/// chunked encoding, until the connection closes); each `data:` line is one
+/// result.
+fn follow(args: &Args) -> anyhow::Result<()> {
+    let mut stream = connect(&args.server, args.timeout)?;
+    let query = percent_encode(&args.sql);
+    write!(
+        stream,
+        "GET /sql/watch?q={query} HTTP/1.0\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+        args.server
+    )
+    .map_err(|e| silent(&args.server, args.timeout, e))?;
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).map_err(|e| silent(&args.server, args.timeout, e))? == 0
+            || line == "\r\n"
+        {
+            break;
+        }
+        head.push_str(&line);
+    }
+    let status = status_of(&head);
     if status != 200 {
-        let msg = answer["error"].as_str().unwrap_or(&body);
+        let mut body = String::new();
+        reader.read_to_string(&mut body)?;
+        answer(&args.server, status, &body)?;
+        anyhow::bail!("{}: status {status}", args.server);
+    }
+    // The engine sends a comment every 15 s while no batch closes.
+    reader.get_ref().set_read_timeout(Some(args.timeout.max(Duration::from_secs(45))))?;
+    let mut event = String::new();
+    for line in reader.lines() {
+        let line = line.map_err(|e| silent(&args.server, args.timeout, e))?;
+        if let Some(name) = line.strip_prefix("event: ") {
+            event = name.to_owned();
+        } else if let Some(data) = line.strip_prefix("data: ") {
+            let value: Value = serde_json::from_str(data)
+                .map_err(|e| anyhow::anyhow!("{}: an event that is not JSON ({e}): {data}", args.server))?;
+            if event == "error" {
+                anyhow::bail!("{}", value["error"].as_str().unwrap_or(data));
+            }
+            print(&value, args.format)?;
+            std::io::stdout().flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// A statement's answer as JSON, or the engine's error.
+fn answer(server: &str, status: u16, body: &str) -> anyhow::Result<Value> {
+    let answer: Value = serde_json::from_str(body)
+        .map_err(|e| anyhow::anyhow!("{server} answered something that is not JSON ({e}): {body}"))?;
+    if status != 200 {
+        let msg = answer["error"].as_str().unwrap_or(body);
         anyhow::bail!("{msg}");
     }
+    Ok(answer)
+}
+
+/// Prints one result in `format`.
+fn print(answer: &Value, format: Format) -> anyhow::Result<()> {
     let columns: Vec<String> = answer["columns"]
         .as_array()
         .into_iter()
@@ -57,7 +142,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(|r| r.as_array().cloned().unwrap_or_default())
         .collect();
     let mut out = std::io::stdout().lock();
-    match args.format {
+    match format {
         Format::Json => writeln!(out, "{answer}")?,
         Format::Table => write_aligned(&mut out, &columns, &rows)?,
         Format::Csv => {
@@ -79,9 +164,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A minimal HTTP/1.1 POST (the engine answers with a Content-Length and
-/// closes), giving up after `timeout`.
-fn post(server: &str, path: &str, body: &str, timeout: Duration) -> anyhow::Result<(u16, String)> {
+/// Connects to the engine, giving up after `timeout` (also for each read
+/// and write).
+fn connect(server: &str, timeout: Duration) -> anyhow::Result<TcpStream> {
     let unreachable = |e: std::io::Error| {
         anyhow::anyhow!(
             "cannot reach the engine at {server} ({e}); is `tweetstream stream --http {server}` running?"
@@ -91,30 +176,39 @@ fn post(server: &str, path: &str, body: &str, timeout: Duration) -> anyhow::Resu
         .map_err(unreachable)?
         .next()
         .ok_or_else(|| anyhow::anyhow!("{server}: no address"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(unreachable)?;
+    let stream = TcpStream::connect_timeout(&addr, timeout).map_err(unreachable)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    let silent = |e: std::io::Error| {
-        if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) {
-            anyhow::anyhow!(
-                "no answer from {server} within {timeout:?} (--timeout): something listens there, \
-                 but it is not answering like an engine's --http"
-            )
+    Ok(stream)
+}
+
+/// An I/O error while talking to `server`, saying what a timeout means.
+fn silent(server: &str, timeout: Duration, e: std::io::Error) -> anyhow::Error {
+    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) {
+        anyhow::anyhow!(
+            "no answer from {server} within {timeout:?} (--timeout): something listens there, \
+             but it is not answering like an engine's --http"
+        )
+    } else {
+        anyhow::anyhow!("{server}: {e}")
+    }
+}
+
+/// The status code of an HTTP response's head (0 if there is none).
+fn status_of(head: &str) -> u16 {
+    head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// `s` for a URL's query string: everything but letters, digits and `-._~`
+/// percent-encoded.
+fn percent_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
         } else {
-            anyhow::anyhow!("{server}: {e}")
+            out.push_str(&format!("%{b:02X}"));
         }
-    };
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {server}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .map_err(silent)?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).map_err(silent)?;
-    let response = String::from_utf8_lossy(&response);
-    let (head, rest) =
-        response.split_once("\r\n\r\n").ok_or_else(|| anyhow::anyhow!("{server}: not an HTTP response"))?;
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    Ok((status, rest.to_owned()))
+    }
+    out
 }

@@ -228,12 +228,25 @@ impl Snapshot {
 }
 
 /// The shared handle to the latest snapshot.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tables {
     current: RwLock<Arc<Snapshot>>,
     /// Snapshots whose last reader was done after a newer one was published,
     /// freed by the next publish.
     retired: Mutex<Vec<Arc<Snapshot>>>,
+    /// Counts the snapshots published, for readers that wait for the next
+    /// one ([`Tables::watch`]).
+    published: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Tables {
+    fn default() -> Self {
+        Tables {
+            current: RwLock::default(),
+            retired: Mutex::default(),
+            published: tokio::sync::watch::Sender::new(0),
+        }
+    }
 }
 
 impl Tables {
@@ -248,6 +261,13 @@ impl Tables {
         );
         let retired = std::mem::take(&mut *self.retired.lock().unwrap_or_else(|e| e.into_inner()));
         drop((old, retired));
+        self.published.send_modify(|n| *n += 1);
+    }
+
+    /// A receiver that changes at every publish: a reader waits on it for
+    /// the next batch's tables (one that falls behind sees the latest).
+    pub fn watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.published.subscribe()
     }
 
     /// Hands back a snapshot a reader is done with. When it is the last

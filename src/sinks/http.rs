@@ -24,6 +24,7 @@ use crate::time::now_millis;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -52,7 +53,9 @@ pub fn router(shared: Shared) -> Router {
         .route("/metrics", get(metrics))
         .route("/tables", get(list))
         .route("/tables/{name}", get(table))
+        .route("/tables/{name}/watch", get(watch_table))
         .route("/sql", post(sql))
+        .route("/sql/watch", get(watch_sql))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(shared)
 }
@@ -157,37 +160,123 @@ async fn list(State(s): State<Shared>) -> Json<serde_json::Value> {
     Json(json!({ "batch_time": snap.batch_time.map(format_millis), "tables": snap.table_names() }))
 }
 
+/// `?limit=N`, if given.
+fn limit_of(q: &HashMap<String, String>) -> Result<Option<usize>, String> {
+    match q.get("limit").map(|l| l.parse::<usize>()) {
+        None => Ok(None),
+        Some(Ok(n)) => Ok(Some(n)),
+        Some(Err(_)) => Err(format!("limit must be a whole number, not {:?}", q["limit"])),
+    }
+}
+
+/// The body of `GET /tables/{name}` for the current snapshot (the error:
+/// no such table, with the names there are).
+fn table_body(tables: &Tables, name: &str, limit: Option<usize>) -> Result<serde_json::Value, String> {
+    let snap = tables.snapshot();
+    let body = match snap.table(name, limit) {
+        Some(t) => Ok(json!({
+            "table": t.name,
+            "batch_time": t.batch_time.map(format_millis),
+            "columns": t.columns,
+            "rows": t.rows,
+        })),
+        None => Err(format!("no table {name:?}; tables: {}", snap.table_names().join(", "))),
+    };
+    tables.release(snap);
+    body
+}
+
 async fn table(
     State(s): State<Shared>,
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
-        None => None,
-        Some(Ok(n)) => Some(n),
-        Some(Err(_)) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!("limit must be a whole number, not {:?}", q["limit"]),
-            );
+    let limit = match limit_of(&q) {
+        Ok(limit) => limit,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    match table_body(&s.tables, &name, limit) {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => error(StatusCode::NOT_FOUND, e),
+    }
+}
+
+/// Server-Sent Events of whatever `next` makes of the tables: one event at
+/// once if a batch has closed, then one after every batch (a client that
+/// falls behind gets the latest). `next` returns None to end the stream.
+fn push<F, Fut>(tables: Arc<Tables>, next: F) -> Response
+where
+    F: Fn(Arc<Tables>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Option<Event>> + Send,
+{
+    let mut changes = tables.watch();
+    let now = tables.snapshot().batch_time.is_some();
+    if !now {
+        changes.mark_unchanged();
+    }
+    let events = futures_util::stream::unfold((changes, now, next), move |(mut changes, now, next)| {
+        let tables = tables.clone();
+        async move {
+            if !now {
+                changes.changed().await.ok()?;
+            }
+            changes.mark_unchanged();
+            let event = next(tables).await?;
+            Some((Ok::<_, std::convert::Infallible>(event), (changes, false, next)))
         }
+    });
+    Sse::new(events).keep_alive(KeepAlive::default()).into_response()
+}
+
+/// An event named `name` carrying `body` as JSON, with the batch time as its id.
+fn event(name: &str, body: &serde_json::Value) -> Event {
+    let id = body["batch_time"].as_str().unwrap_or_default();
+    Event::default().event(name).id(id).data(body.to_string())
+}
+
+/// `GET /tables/{name}/watch`: the table after every batch.
+async fn watch_table(
+    State(s): State<Shared>,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let limit = match limit_of(&q) {
+        Ok(limit) => limit,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
-    let snap = s.tables.snapshot();
-    let response = match snap.table(&name, limit) {
-        Some(t) => Json(json!({
-            "table": t.name,
-            "batch_time": t.batch_time.map(format_millis),
-            "columns": t.columns,
-            "rows": t.rows,
-        }))
-        .into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            format!("no table {name:?}; tables: {}", snap.table_names().join(", ")),
-        ),
+    if let Err(e) = table_body(&s.tables, &name, limit) {
+        return error(StatusCode::NOT_FOUND, e);
+    }
+    push(s.tables.clone(), move |tables| {
+        let name = name.clone();
+        async move { table_body(&tables, &name, limit).ok().map(|body| event("table", &body)) }
+    })
+}
+
+/// `GET /sql/watch?q=STATEMENT`: the statement's result after every batch.
+async fn watch_sql(State(s): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let Some(statement) = q.get("q").cloned() else {
+        return error(StatusCode::BAD_REQUEST, "give the statement as ?q=…".to_owned());
     };
-    s.tables.release(snap);
-    response
+    let engine = s.sql.clone();
+    let check = (engine.clone(), statement.clone());
+    match tokio::task::spawn_blocking(move || check.0.query(&check.1)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => return error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("the query failed: {e}")),
+    }
+    push(s.tables.clone(), move |_| {
+        let (engine, statement) = (engine.clone(), statement.clone());
+        async move {
+            match tokio::task::spawn_blocking(move || engine.query(&statement)).await {
+                Ok(Ok(result)) => Some(event("result", &result.to_json())),
+                Ok(Err(e)) => {
+                    Some(Event::default().event("error").data(json!({ "error": e.to_string() }).to_string()))
+                }
+                Err(_) => None,
+            }
+        }
+    })
 }
 
 async fn sql(State(s): State<Shared>, body: Body) -> Response {

@@ -1,4 +1,6 @@
-// tweetstream dashboard: refreshes the server-drawn panels every few seconds.
+// tweetstream dashboard: refreshes the server-drawn panels as soon as a batch
+// closes (the engine pushes it, as Server-Sent Events), and every few seconds
+// as a fallback.
 // When the engine cannot be reached, the last panels stay on screen, dimmed,
 // under a banner that says since when; the next successful poll clears it.
 (function () {
@@ -75,4 +77,10 @@
   if (view) document.body.dataset.state = view.dataset.state;
   window.addEventListener("resize", function () { schedule(200); });
   poll();
+  // A batch closed: refresh now rather than at the next poll. (The browser
+  // reconnects by itself if the engine goes away and comes back.)
+  if (window.EventSource) {
+    var pushed = new EventSource("/tables/batches/watch?limit=1");
+    pushed.addEventListener("table", function () { schedule(0); });
+  }
 })();
