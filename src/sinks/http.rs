@@ -160,13 +160,26 @@ async fn list(State(s): State<Shared>) -> Json<serde_json::Value> {
     Json(json!({ "batch_time": snap.batch_time.map(format_millis), "tables": snap.table_names() }))
 }
 
-/// `?limit=N`, if given.
-fn limit_of(q: &HashMap<String, String>) -> Result<Option<usize>, String> {
-    match q.get("limit").map(|l| l.parse::<usize>()) {
-        None => Ok(None),
-        Some(Ok(n)) => Ok(Some(n)),
-        Some(Err(_)) => Err(format!("limit must be a whole number, not {:?}", q["limit"])),
-    }
+/// A table request checked: its `?limit=N` (if given) and the table's
+/// current body; else the error status and message (400 for a bad limit,
+/// 404 for no such table).
+fn table_request(
+    tables: &Tables,
+    name: &str,
+    q: &HashMap<String, String>,
+) -> Result<(Option<usize>, serde_json::Value), (StatusCode, String)> {
+    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!("limit must be a whole number, not {:?}", q["limit"]),
+            ));
+        }
+    };
+    let body = table_body(tables, name, limit).map_err(|e| (StatusCode::NOT_FOUND, e))?;
+    Ok((limit, body))
 }
 
 /// The body of `GET /tables/{name}` for the current snapshot (the error:
@@ -191,13 +204,9 @@ async fn table(
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let limit = match limit_of(&q) {
-        Ok(limit) => limit,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
-    };
-    match table_body(&s.tables, &name, limit) {
-        Ok(body) => Json(body).into_response(),
-        Err(e) => error(StatusCode::NOT_FOUND, e),
+    match table_request(&s.tables, &name, &q) {
+        Ok((_, body)) => Json(body).into_response(),
+        Err((status, e)) => error(status, e),
     }
 }
 
@@ -240,13 +249,10 @@ async fn watch_table(
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let limit = match limit_of(&q) {
-        Ok(limit) => limit,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    let limit = match table_request(&s.tables, &name, &q) {
+        Ok((limit, _)) => limit,
+        Err((status, e)) => return error(status, e),
     };
-    if let Err(e) = table_body(&s.tables, &name, limit) {
-        return error(StatusCode::NOT_FOUND, e);
-    }
     push(s.tables.clone(), move |tables| {
         let name = name.clone();
         async move { table_body(&tables, &name, limit).ok().map(|body| event("table", &body)) }

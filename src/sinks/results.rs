@@ -380,7 +380,9 @@ fn to_document(s: &Stored, model: Option<Model>) -> Document {
                     d.insert("score_sum_parts", st.sum.to_parts());
                 }
                 _ => {
-                    d.insert("score_sum_e4", st.sum.to_i64().unwrap_or(0));
+                    // VADER adds whole ten-thousandths only, so the sum is an
+                    // integer; beyond i64 would take 10^15 tweets.
+                    d.insert("score_sum_e4", st.sum.to_i64().unwrap_or(i64::MAX));
                 }
             }
             Bson::Document(d)

@@ -26,7 +26,6 @@ mod lexicon;
 mod tokenizer;
 
 use rustc_hash::FxHashMap;
-use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use lexicon::Lexicon;
@@ -184,7 +183,7 @@ impl TextBlob {
             if w == "(!)" {
                 a.push(neutral(0.0));
             }
-            if w.chars().next().is_some_and(tokenizer::starts_emoticon)
+            if w.as_bytes().first().is_some_and(|b| tokenizer::may_start_emoticon(*b))
                 && let Some(p) = emoticon(w)
             {
                 a.push(neutral(p));
@@ -206,17 +205,4 @@ fn lowercase<'a>(token: &'a str, buf: &'a mut String) -> &'a str {
     buf.clear();
     buf.push_str(&token.to_lowercase());
     buf
-}
-
-/// Scores `text` with this thread's scorer.
-pub fn sentiment(text: &str) -> Sentiment {
-    thread_local! {
-        static BLOB: RefCell<TextBlob> = RefCell::new(TextBlob::new());
-    }
-    BLOB.with(|b| b.borrow_mut().sentiment(text))
-}
-
-/// The polarity alone, the figure the per-day tables average.
-pub fn polarity(text: &str) -> f64 {
-    sentiment(text).polarity
 }
