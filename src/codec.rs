@@ -31,6 +31,54 @@ pub enum Line<'a> {
     Cut(&'a [u8]),
 }
 
+/// The topics of a partitioned source, in the order given; a [`PartitionId`]
+/// names its topic by its index here, so that an [`Origin`] stays a small
+/// `Copy` value. The source and the stores that keep its positions share one
+/// list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Topics(std::sync::Arc<[String]>);
+
+impl Topics {
+    /// The topics, each once, in the order first given.
+    pub fn new<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Topics {
+        let mut list: Vec<String> = Vec::new();
+        for name in names {
+            if !list.iter().any(|t| t == name.as_ref()) {
+                list.push(name.as_ref().to_owned());
+            }
+        }
+        assert!(list.len() <= usize::from(u16::MAX), "at most 65,535 topics");
+        Topics(list.into())
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.0
+    }
+
+    /// The name of the topic at `index`.
+    pub fn name(&self, index: u16) -> &str {
+        &self.0[usize::from(index)]
+    }
+
+    /// The index of the topic named `name`, if it is one of these.
+    pub fn index(&self, name: &str) -> Option<u16> {
+        self.0.iter().position(|t| t == name).map(|i| i as u16)
+    }
+
+    /// `topic T partition P`, for messages.
+    pub fn describe(&self, id: PartitionId) -> String {
+        format!("topic {} partition {}", self.name(id.topic), id.partition)
+    }
+}
+
+/// One partition of one of the source's [`Topics`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PartitionId {
+    /// The topic's index in the source's [`Topics`].
+    pub topic: u16,
+    pub partition: i32,
+}
+
 /// Where a chunk came from in a partitioned log (Kafka): the offsets
 /// `first..next` of one partition. `epoch` is the source's generation of that
 /// partition: it changes when the source rewinds, so that results of chunks read
@@ -39,7 +87,7 @@ pub enum Line<'a> {
 /// restart can tell whether the log still holds the message counted there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Origin {
-    pub partition: i32,
+    pub partition: PartitionId,
     pub epoch: u64,
     pub first: i64,
     pub next: i64,

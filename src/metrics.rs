@@ -24,6 +24,7 @@ pub struct Reason {
 /// A Kafka partition.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Partition {
+    pub topic: String,
     pub partition: i32,
 }
 

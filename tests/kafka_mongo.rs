@@ -348,16 +348,14 @@ fn two_engines_in_one_group_share_the_partitions_and_store_each_tweet_once() {
     documents(&db, "tweets");
 }
 
-#[test]
-fn results_are_identical_after_sigkill_and_after_a_crash_between_store_and_commit() {
-    let (db, topic, group) = (unique("kill"), unique("killtopic"), unique("killgroup"));
-    // The fixture in two halves, produced one after the other.
+/// The lab fixture in two files of half its lines each (in a new directory).
+fn fixture_halves() -> (std::path::PathBuf, Vec<String>) {
     let text = std::fs::read_to_string(fixture("lab.jsonl")).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let dir = std::env::temp_dir().join(unique("halves"));
     std::fs::create_dir_all(&dir).unwrap();
     let half = lines.len() / 2;
-    let files: Vec<String> = [&lines[..half], &lines[half..]]
+    let files = [&lines[..half], &lines[half..]]
         .iter()
         .enumerate()
         .map(|(i, part)| {
@@ -366,6 +364,50 @@ fn results_are_identical_after_sigkill_and_after_a_crash_between_store_and_commi
             path.to_str().unwrap().to_owned()
         })
         .collect();
+    (dir, files)
+}
+
+/// Two topics read as one stream: the tables hold their union, and the
+/// results are stored per topic and partition, so a restart recounts nothing.
+#[test]
+fn several_topics_are_read_as_one_stream_and_stored_per_topic() {
+    let (db, group) = (unique("topics"), unique("topicsgroup"));
+    let topics = [unique("topica"), unique("topicb")];
+    let (dir, files) = fixture_halves();
+    let mut n = 0;
+    for (i, (file, topic)) in files.iter().zip(&topics).enumerate() {
+        n += load_and_produce(file, &db, &format!("half{i}"), topic, ["2", "3"][i]);
+    }
+    let both = topics.join(",");
+    let mut engine = results_engine(&both, &group, &db, &["--batch", "300ms"]);
+    until_counted(&mut engine, n, false);
+    engine.terminate();
+    assert!(engine.child.wait().unwrap().success());
+    assert_stored_exactly(&db, &group, n as i64);
+    // One document per partition of each topic: 2 + 3.
+    let docs = documents_keep(&db, "stream_results");
+    for (topic, partitions) in topics.iter().zip([2, 3]) {
+        let of: Vec<&Document> = docs.iter().filter(|d| d.get_str("topic").unwrap() == topic).collect();
+        assert_eq!(of.len(), partitions, "documents of {topic}");
+    }
+    // The topics given as a repeated flag, in the other order: the same job,
+    // whose tables are read back from both topics' documents.
+    let mut again = results_engine(&topics[1], &group, &db, &["--topic", &topics[0], "--batch", "300ms"]);
+    for _ in 0..3 {
+        assert_eq!(counted(&again.next_json()), n, "nothing counted twice");
+    }
+    again.terminate();
+    assert!(again.child.wait().unwrap().success());
+    assert_stored_exactly(&db, &group, n as i64);
+    documents(&db, "tweets");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn results_are_identical_after_sigkill_and_after_a_crash_between_store_and_commit() {
+    let (db, topic, group) = (unique("kill"), unique("killtopic"), unique("killgroup"));
+    // The fixture in two halves, produced one after the other.
+    let (dir, files) = fixture_halves();
 
     let first = load_and_produce(&files[0], &db, "half0", &topic, "2");
     // Static group membership: a restarted engine takes its partitions back at

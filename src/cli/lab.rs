@@ -3,6 +3,7 @@
 //! micro-batches printing the global per-day table after each batch, and stop
 //! when everything produced has been counted (or run on).
 
+use crate::codec::PartitionId;
 use crate::engine::run::PrintEvery;
 use crate::job::{self, BatchSpec, KafkaConfig, SourceConfig, StreamConfig};
 use crate::lab::load::{self, Load};
@@ -106,11 +107,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         });
 
+        // The lab reads its one topic: the first of the source's topics.
+        let start_at = start_at.into_iter().map(|(partition, at)| (PartitionId { topic: 0, partition }, at));
         let source = KafkaConfig {
-            topic: args.kafka.topic.clone(),
+            topics: vec![args.kafka.topic.clone()],
             group: "tweetstream-lab".into(),
             options: args.kafka.settings(),
-            start_at: Some(start_at),
+            start_at: Some(start_at.collect()),
             ..KafkaConfig::new(&args.kafka.brokers)
         };
         let config = StreamConfig {

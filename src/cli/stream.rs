@@ -37,9 +37,10 @@ pub struct Args {
     #[arg(long, value_name = "BROKERS", num_args = 0..=1, default_missing_value = "")]
     pub kafka: Option<String>,
 
-    /// Kafka topic.
-    #[arg(long, default_value = "tweets", requires = "kafka")]
-    pub topic: String,
+    /// Kafka topic. Several (comma-separated, or the flag repeated) are read as
+    /// one stream, their union.
+    #[arg(long, value_name = "TOPIC", default_value = "tweets", value_delimiter = ',', requires = "kafka")]
+    pub topic: Vec<String>,
 
     /// Kafka consumer group (several engines in one group share the partitions).
     #[arg(long, default_value = "tweetstream", requires = "kafka")]
@@ -221,7 +222,7 @@ impl Args {
             (addrs, _) if !addrs.is_empty() => SourceConfig::Socket { addrs },
             (_, brokers) => SourceConfig::Kafka(KafkaConfig {
                 brokers: or_env(brokers.unwrap_or_default(), "KAFKA_BROKERS", "127.0.0.1:9092"),
-                topic: self.topic,
+                topics: self.topic,
                 group: self.group,
                 from: self.from,
                 options: self.kafka_config.into_iter().flat_map(|p| p.0).chain(self.kafka_options).collect(),

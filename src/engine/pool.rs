@@ -12,14 +12,14 @@
 //! also keeps tokio's paused test clock from jumping ahead, so tests stay exact.)
 
 use super::batch::{Batch, Ingest, Operators};
-use crate::codec::Chunk;
+use crate::codec::{Chunk, PartitionId};
 use rustc_hash::FxHashMap;
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 /// Which part of the open batch a chunk goes to: its partition and the
 /// source's epoch for it, or `None` for unpartitioned sources.
-type PartKey = Option<(i32, u64)>;
+type PartKey = Option<(PartitionId, u64)>;
 
 /// One slot's state: its scorer and its parts of the open batch.
 struct Worker {

@@ -2,7 +2,7 @@
 //! engine's configuration, independent of the command line. `stream` builds it
 //! from its arguments; `demo` and `lab` build it directly.
 
-use crate::codec::DEFAULT_MAX_LINE_BYTES;
+use crate::codec::{DEFAULT_MAX_LINE_BYTES, PartitionId};
 use crate::engine::run::PrintEvery;
 use crate::engine::window::WindowSpec;
 use crate::sentiment::Model;
@@ -36,18 +36,19 @@ pub enum SourceConfig {
     Kafka(KafkaConfig),
 }
 
-/// A Kafka topic, read in a consumer group.
+/// Kafka topics, read in a consumer group.
 #[derive(Clone, Debug)]
 pub struct KafkaConfig {
     pub brokers: String,
-    pub topic: String,
+    /// One or more topics, read as one stream (their union).
+    pub topics: Vec<String>,
     pub group: String,
     pub from: StartFrom,
     /// librdkafka settings (`-X key=value`), applied last.
     pub options: Vec<(String, String)>,
     /// Read exactly these partitions from these offsets instead of joining the
     /// group's assignment (`lab`: only what it produced itself).
-    pub start_at: Option<Vec<(i32, i64)>>,
+    pub start_at: Option<Vec<(PartitionId, i64)>>,
     /// Store results exactly once in MongoDB.
     pub results: Option<ResultsTarget>,
 }
@@ -57,7 +58,7 @@ impl KafkaConfig {
     pub fn new(brokers: &str) -> Self {
         KafkaConfig {
             brokers: brokers.to_owned(),
-            topic: "tweets".into(),
+            topics: vec!["tweets".into()],
             group: "tweetstream".into(),
             from: StartFrom::Earliest,
             options: Vec::new(),
@@ -183,7 +184,10 @@ impl StreamConfig {
     pub fn source_name(&self) -> String {
         match &self.source {
             SourceConfig::Socket { addrs } => format!("socket {}", addrs.join(", ")),
-            SourceConfig::Kafka(k) => format!("Kafka topic {} on {}", k.topic, k.brokers),
+            SourceConfig::Kafka(k) => {
+                let s = if k.topics.len() == 1 { "" } else { "s" };
+                format!("Kafka topic{s} {} on {}", k.topics.join(", "), k.brokers)
+            }
         }
     }
 }

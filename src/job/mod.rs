@@ -8,6 +8,7 @@ pub mod config;
 
 pub use config::{BatchSpec, KafkaConfig, ResultsTarget, SourceConfig, StreamConfig};
 
+use crate::codec::Topics;
 use crate::engine::Engine;
 use crate::engine::batch::Operators;
 use crate::engine::clock::BatchClock;
@@ -176,9 +177,10 @@ async fn start_source(
         SourceConfig::Kafka(k) => k,
     };
     let status = statuses.into_iter().next().unwrap_or_default();
+    let topics = Topics::new(&k.topics);
     let mut src = KafkaSource {
         brokers: k.brokers.clone(),
-        topic: k.topic.clone(),
+        topics: topics.clone(),
         group: k.group.clone(),
         from: k.from,
         max_line_bytes: config.max_line_bytes,
@@ -195,7 +197,7 @@ async fn start_source(
                 db: target.db.clone(),
                 collection: target.collection.clone(),
                 group: k.group.clone(),
-                topic: k.topic.clone(),
+                topics: topics.clone(),
                 model: config.sentiment,
             };
             let store = ResultsStore::connect(&where_to).await?;
@@ -207,7 +209,7 @@ async fn start_source(
     let consumer = Arc::new(src.subscribe(status.clone())?);
     let results = match (store, &src.positions, &k.results) {
         (Some(store), Some(positions), Some(target)) => {
-            let acks = KafkaAcks::new(&src.topic, consumer.clone(), positions.clone());
+            let acks = KafkaAcks::new(topics, consumer.clone(), positions.clone());
             let mut r = Results::new(store, Arc::new(acks));
             r.crash_after_stores = target.crash_after_stores;
             Some(r)

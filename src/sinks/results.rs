@@ -19,6 +19,7 @@
 //! views `<group>.sentiment_by_day` and `<group>.tag_totals` compute them for
 //! other readers.
 
+use crate::codec::{PartitionId, Topics};
 use crate::engine::Totals;
 use crate::engine::batch::{Batch, DayStats};
 use crate::engine::exact_sum::ExactSum;
@@ -42,7 +43,7 @@ pub struct ResultsConfig {
     pub db: String,
     pub collection: String,
     pub group: String,
-    pub topic: String,
+    pub topics: Topics,
     /// The sentiment model of the run (None: no sentiment): stored results
     /// of another model are refused, never mixed.
     pub model: Option<Model>,
@@ -53,7 +54,7 @@ pub struct ResultsConfig {
 pub struct ResultsStore {
     coll: Collection<Document>,
     group: String,
-    topic: String,
+    topics: Topics,
     model: Option<Model>,
 }
 
@@ -73,50 +74,55 @@ impl ResultsStore {
         let store = ResultsStore {
             coll: db.collection(&config.collection),
             group: config.group.clone(),
-            topic: config.topic.clone(),
+            topics: config.topics.clone(),
             model: config.model,
         };
         // Results of another model are refused now, before anything is counted.
-        if let Some(d) = store.coll.find_one(doc! {"group": &store.group, "topic": &store.topic}).await? {
+        if let Some(d) = store.coll.find_one(store.of_this_job()).await? {
             store.read(&d)?;
         }
         store.create_views(&db, &config.collection).await;
         tracing::info!(
-            "results: stored exactly once in {}.{} (group {}, topic {}); views {}.{}.sentiment_by_day, .tag_totals",
+            "results: stored exactly once in {}.{} (group {}, {}); views {}.{}.sentiment_by_day, .tag_totals",
             config.db,
             config.collection,
             config.group,
-            config.topic,
+            topic_list(&config.topics),
             config.db,
             config.group
         );
         Ok(store)
     }
 
-    fn id(&self, partition: i32) -> String {
+    fn id(&self, partition: PartitionId) -> String {
         // Topic names cannot contain ':', so the id is unambiguous for any group name.
-        format!("{}:{partition}:{}", self.topic, self.group)
+        format!("{}:{}:{}", self.topics.name(partition.topic), partition.partition, self.group)
+    }
+
+    /// The filter of every document of this group and these topics.
+    fn of_this_job(&self) -> Document {
+        doc! {"group": &self.group, "topic": {"$in": self.topics.names()}}
     }
 
     /// The document of a partition's stored results.
-    fn document(&self, partition: i32, stored: &Stored) -> Document {
+    fn document(&self, partition: PartitionId, stored: &Stored) -> Document {
         let mut d = to_document(stored, self.model);
         d.insert("_id", self.id(partition));
         d.insert("group", &self.group);
-        d.insert("topic", &self.topic);
-        d.insert("partition", partition);
+        d.insert("topic", self.topics.name(partition.topic));
+        d.insert("partition", partition.partition);
         d
     }
 
     /// A partition's stored document, if any.
-    async fn load(&self, partition: i32) -> anyhow::Result<Option<Stored>> {
+    async fn load(&self, partition: PartitionId) -> anyhow::Result<Option<Stored>> {
         let found = self.coll.find_one(doc! {"_id": self.id(partition)}).await?;
         found.map(|d| self.read(&d)).transpose()
     }
 
     /// The sum over every partition document of this group and topic.
     pub async fn totals(&self) -> anyhow::Result<Totals> {
-        let mut cursor = self.coll.find(doc! {"group": &self.group, "topic": &self.topic}).await?;
+        let mut cursor = self.coll.find(self.of_this_job()).await?;
         let mut all = Totals::default();
         while let Some(d) = cursor.try_next().await? {
             all.add_totals(&self.read(&d)?.totals);
@@ -129,11 +135,11 @@ impl ResultsStore {
         let stored = model_name(stored_model(d));
         if stored != model_name(self.model) {
             anyhow::bail!(
-                "the results of group {} on topic {} in MongoDB were counted with --sentiment {stored}, \
+                "the results of group {} on {} in MongoDB were counted with --sentiment {stored}, \
                  and this run scores with --sentiment {}: adding them up would mix two measures. \
                  Run with --sentiment {stored}, or keep these results apart with another --group or --results-db",
                 self.group,
-                self.topic,
+                d.get_str("topic").map_or_else(|_| topic_list(&self.topics), |t| format!("topic {t}")),
                 model_name(self.model)
             );
         }
@@ -142,7 +148,12 @@ impl ResultsStore {
 
     /// Replaces the partition document if it still ends at `from` (or creates it
     /// if there is none). `Ok(false)`: it does not end there.
-    async fn replace_if_at(&self, partition: i32, from: i64, stored: &Stored) -> anyhow::Result<bool> {
+    async fn replace_if_at(
+        &self,
+        partition: PartitionId,
+        from: i64,
+        stored: &Stored,
+    ) -> anyhow::Result<bool> {
         let id = self.id(partition);
         let d = self.document(partition, stored);
         let written = self.coll.replace_one(doc! {"_id": &id, "next_offset": from}, d).upsert(true).await;
@@ -159,7 +170,7 @@ impl ResultsStore {
 
     /// Views computing the global tables from the partition documents.
     async fn create_views(&self, db: &mongodb::Database, collection: &str) {
-        let matching = doc! {"$match": {"group": &self.group, "topic": &self.topic}};
+        let matching = doc! {"$match": self.of_this_job()};
         // VADER's sums are exact integers of ten-thousandths; TextBlob's are
         // the partitions' exact sums, each rounded to a double, added by
         // MongoDB (within a few units in the last place of the engine's).
@@ -203,12 +214,12 @@ impl ResultsStore {
 
 #[async_trait::async_trait]
 impl PositionStore for ResultsStore {
-    async fn resume_from(&self, partition: i32) -> anyhow::Result<Option<Resume>> {
+    async fn resume_from(&self, partition: PartitionId) -> anyhow::Result<Option<Resume>> {
         Ok(self.load(partition).await?.map(|s| Resume { next: s.next_offset, last: s.last }))
     }
 
     /// The partition's document is replaced by an empty one ending at `offset`.
-    async fn reset(&self, partition: i32, offset: i64) -> anyhow::Result<()> {
+    async fn reset(&self, partition: PartitionId, offset: i64) -> anyhow::Result<()> {
         let empty = Stored { next_offset: offset, totals: Totals::default(), last: None };
         let d = self.document(partition, &empty);
         self.coll.replace_one(doc! {"_id": self.id(partition)}, d).upsert(true).await?;
@@ -222,7 +233,7 @@ pub struct Results {
     /// The source's handle: epochs, stored offsets, rewinds.
     acks: Arc<dyn Acknowledge>,
     /// What each partition stored last (a cache of its document).
-    stored: FxHashMap<i32, Stored>,
+    stored: FxHashMap<PartitionId, Stored>,
     stores: u64,
     /// For crash tests: abort the process right after this many batches that
     /// stored something, before committing offsets to Kafka.
@@ -261,8 +272,8 @@ impl BatchStore for Results {
                     Ok(Outcome::Dropped) => break,
                     Err(e) => {
                         tracing::warn!(
-                            "results: storing partition {} failed ({e:#}); retrying",
-                            origin.partition
+                            "results: storing {} failed ({e:#}); retrying",
+                            self.store.topics.describe(origin.partition)
                         );
                         crate::metrics::metrics().result_retries.inc();
                         // The write may or may not have happened: read it back next time.
@@ -302,7 +313,10 @@ impl Results {
         let origin = part.origin.expect("checked by the caller");
         let p = origin.partition;
         if self.acks.epoch(p) != Some(origin.epoch) {
-            tracing::debug!("partition {p}: dropping results read before a rewind or rebalance");
+            tracing::debug!(
+                "{}: dropping results read before a rewind or rebalance",
+                self.store.topics.describe(p)
+            );
             return Ok(Outcome::Dropped);
         }
         if self.stored.get(&p).is_none_or(|s| s.next_offset != origin.first) {
@@ -335,18 +349,25 @@ impl Results {
 
     /// The partition's document does not end where this batch starts: the part
     /// is dropped and the source continues from where the document ends.
-    fn someone_else_stored(&mut self, p: i32, our_next: i64) -> Outcome {
+    fn someone_else_stored(&mut self, p: PartitionId, our_next: i64) -> Outcome {
         let Some(at) = self.stored.get(&p).map(|s| s.next_offset) else { return Outcome::Dropped };
         if at == our_next {
             // Exactly this range is stored (a write whose reply was lost): done.
             return Outcome::Stored(at);
         }
         tracing::info!(
-            "partition {p}: results are stored up to offset {at} by another consumer; continuing from there"
+            "{}: results are stored up to offset {at} by another consumer; continuing from there",
+            self.store.topics.describe(p)
         );
         self.acks.stored_elsewhere(p, at);
         Outcome::Dropped
     }
+}
+
+/// `topic T` or `topics T, U`, for messages.
+fn topic_list(topics: &Topics) -> String {
+    let s = if topics.names().len() == 1 { "" } else { "s" };
+    format!("topic{s} {}", topics.names().join(", "))
 }
 
 /// The name a model is stored under (`none`: no sentiment).

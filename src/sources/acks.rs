@@ -8,17 +8,19 @@
 //! [`PositionStore`], which the store implements. Both sides of the protocol
 //! are explained in [`crate::sources::kafka::exactly_once`].
 
+use crate::codec::PartitionId;
+
 /// What a store of results tells the source.
 pub trait Acknowledge: Send + Sync {
     /// The partition's current epoch at the source (`None`: the partition is
     /// not the source's any more). Results of another epoch are stale.
-    fn epoch(&self, partition: i32) -> Option<u64>;
+    fn epoch(&self, partition: PartitionId) -> Option<u64>;
     /// Every record below these offsets is stored (partition, next offset):
     /// the source may commit them.
-    fn stored(&self, up_to: &[(i32, i64)]);
+    fn stored(&self, up_to: &[(PartitionId, i64)]);
     /// The partition's results are stored further than this source read, up
     /// to `at` (by another engine of the group): the source continues there.
-    fn stored_elsewhere(&self, partition: i32, at: i64);
+    fn stored_elsewhere(&self, partition: PartitionId, at: i64);
 }
 
 /// Where a partition's stored results end.
@@ -35,8 +37,8 @@ pub struct Resume {
 #[async_trait::async_trait]
 pub trait PositionStore: Send + Sync {
     /// Where `partition`'s stored results end (`None`: nothing stored yet).
-    async fn resume_from(&self, partition: i32) -> anyhow::Result<Option<Resume>>;
+    async fn resume_from(&self, partition: PartitionId) -> anyhow::Result<Option<Resume>>;
     /// Drops `partition`'s stored results; they start again, empty, at `offset`
     /// (`--on-truncation recount`).
-    async fn reset(&self, partition: i32, offset: i64) -> anyhow::Result<()>;
+    async fn reset(&self, partition: PartitionId, offset: i64) -> anyhow::Result<()>;
 }

@@ -1,6 +1,8 @@
-//! The Kafka source: consumes a topic in a consumer group and hands the messages
-//! to the engine as chunks of lines, one message per line and one partition per
-//! chunk, each chunk carrying its partition and offsets ([`Origin`]).
+//! The Kafka source: consumes one or more topics in a consumer group and hands
+//! the messages to the engine as chunks of lines, one message per line and one
+//! partition per chunk, each chunk carrying its topic, partition and offsets
+//! ([`Origin`]). Several topics are read as one stream: the batch holds their
+//! union.
 //!
 //! A JSON message never needs a raw newline (inside strings they must be
 //! escaped), so newlines in a payload are turned into spaces: valid JSON stays
@@ -13,7 +15,7 @@
 pub mod exactly_once;
 
 use super::SourceStatus;
-use crate::codec::{Chunk, Origin};
+use crate::codec::{Chunk, Origin, PartitionId, Topics};
 use crate::connect::kafka::{ClientLog, client_config};
 use bytes::BytesMut;
 use exactly_once::positions::Positions;
@@ -39,13 +41,13 @@ pub enum StartFrom {
 #[derive(Clone)]
 pub struct KafkaSource {
     pub brokers: String,
-    pub topic: String,
+    pub topics: Topics,
     pub group: String,
     pub from: StartFrom,
     pub max_line_bytes: usize,
     /// Read exactly these partitions from these offsets instead of joining the
     /// group's assignment (the `lab` command: only what it produced itself).
-    pub start_at: Option<Vec<(i32, i64)>>,
+    pub start_at: Option<Vec<(PartitionId, i64)>>,
     /// Resume each partition where the results store says (exactly-once mode).
     pub positions: Option<Arc<Positions>>,
     /// Extra librdkafka settings (`-X key=value`), applied last.
@@ -63,7 +65,7 @@ pub type KafkaConsumer = StreamConsumer<Rebalances>;
 /// and says the source is connected once it has partitions (before any
 /// message arrives: an empty topic is a healthy source).
 pub struct Rebalances {
-    topic: String,
+    topics: Topics,
     positions: Option<Arc<Positions>>,
     status: Arc<SourceStatus>,
     log: ClientLog,
@@ -83,8 +85,8 @@ impl ConsumerContext for Rebalances {
     fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Revoke(tpl) => {
-                let parts = partitions_of(tpl, &self.topic);
-                tracing::info!("kafka: partitions {parts:?} of {} revoked", self.topic);
+                let parts = partitions_of(tpl, &self.topics);
+                tracing::info!("kafka: partitions revoked: {}", self.list(&parts));
                 if let Some(p) = &self.positions {
                     p.forget(&parts);
                 }
@@ -93,19 +95,34 @@ impl ConsumerContext for Rebalances {
                 if tpl.count() > 0 {
                     self.status.connected.store(true, Ordering::Relaxed);
                 }
-                tracing::info!(
-                    "kafka: assigned partitions {:?} of {}",
-                    partitions_of(tpl, &self.topic),
-                    self.topic
-                );
+                tracing::info!("kafka: assigned partitions {}", self.list(&partitions_of(tpl, &self.topics)));
             }
             Rebalance::Error(e) => tracing::warn!("kafka: rebalance error: {e}"),
         }
     }
 }
 
-fn partitions_of(tpl: &TopicPartitionList, topic: &str) -> Vec<i32> {
-    tpl.elements_for_topic(topic).iter().map(|e| e.partition()).collect()
+impl Rebalances {
+    /// `[0, 1] of tweets, [0] of other`, for the log.
+    fn list(&self, parts: &[PartitionId]) -> String {
+        let mut by_topic: Vec<String> = Vec::new();
+        for (index, name) in self.topics.names().iter().enumerate() {
+            let of: Vec<i32> =
+                parts.iter().filter(|p| usize::from(p.topic) == index).map(|p| p.partition).collect();
+            if !of.is_empty() {
+                by_topic.push(format!("{of:?} of {name}"));
+            }
+        }
+        if by_topic.is_empty() { "none".into() } else { by_topic.join(", ") }
+    }
+}
+
+/// The partitions in `tpl` of the source's topics.
+fn partitions_of(tpl: &TopicPartitionList, topics: &Topics) -> Vec<PartitionId> {
+    tpl.elements()
+        .iter()
+        .filter_map(|e| Some(PartitionId { topic: topics.index(e.topic())?, partition: e.partition() }))
+        .collect()
 }
 
 /// The next offset of every partition of `topic` (its end now), creating nothing.
@@ -137,7 +154,7 @@ impl KafkaSource {
     /// `status` follows the partition assignments.
     pub fn subscribe(&self, status: Arc<SourceStatus>) -> anyhow::Result<KafkaConsumer> {
         let context = Rebalances {
-            topic: self.topic.clone(),
+            topics: self.topics.clone(),
             positions: self.positions.clone(),
             status,
             log: ClientLog::default(),
@@ -160,24 +177,27 @@ impl KafkaSource {
             .map_err(|e| anyhow::anyhow!("kafka consumer for {}: {e}", self.brokers))?;
         match &self.start_at {
             None => {
-                consumer.subscribe(&[&self.topic])?;
+                let names: Vec<&str> = self.topics.names().iter().map(String::as_str).collect();
+                consumer.subscribe(&names)?;
                 tracing::info!(
-                    "consuming topic {} from {} as group {}",
-                    self.topic,
+                    "consuming {} {} from {} as group {}",
+                    if names.len() == 1 { "topic" } else { "topics" },
+                    names.join(", "),
                     self.brokers,
                     self.group
                 );
             }
             Some(starts) => {
                 let mut tpl = rdkafka::TopicPartitionList::new();
-                for (partition, offset) in starts {
-                    tpl.add_partition_offset(&self.topic, *partition, rdkafka::Offset::Offset(*offset))?;
+                for (id, offset) in starts {
+                    let topic = self.topics.name(id.topic);
+                    tpl.add_partition_offset(topic, id.partition, rdkafka::Offset::Offset(*offset))?;
                 }
                 consumer.assign(&tpl)?;
                 tracing::info!(
-                    "consuming {} partitions of topic {} from given offsets",
+                    "consuming {} partitions of {} from given offsets",
                     starts.len(),
-                    self.topic
+                    self.topics.names().join(", ")
                 );
             }
         }
@@ -190,36 +210,38 @@ const LAG_EVERY: Duration = Duration::from_secs(5);
 
 /// Measures the group's lag per assigned partition (the log's end minus the
 /// committed offset) every [`LAG_EVERY`], for `/metrics`, until `shutdown`.
-async fn report_lag(consumer: Arc<KafkaConsumer>, topic: String, shutdown: CancellationToken) {
+async fn report_lag(consumer: Arc<KafkaConsumer>, topics: Topics, shutdown: CancellationToken) {
     let mut every = tokio::time::interval(LAG_EVERY);
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             _ = every.tick() => {}
         }
-        let (consumer, topic) = (consumer.clone(), topic.clone());
-        let measured = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<(i32, i64)>> {
+        let (consumer, topics) = (consumer.clone(), topics.clone());
+        let measured = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<(String, i32, i64)>> {
             let timeout = Duration::from_secs(2);
             let committed = consumer.committed(timeout)?;
             let mut lags = Vec::new();
-            for e in committed.elements_for_topic(&topic) {
-                let (low, high) = consumer.fetch_watermarks(&topic, e.partition(), timeout)?;
-                // Nothing committed yet: the whole log is the lag.
-                let at = match e.offset() {
-                    rdkafka::Offset::Offset(n) => n,
-                    _ => low,
-                };
-                lags.push((e.partition(), (high - at).max(0)));
+            for topic in topics.names() {
+                for e in committed.elements_for_topic(topic) {
+                    let (low, high) = consumer.fetch_watermarks(topic, e.partition(), timeout)?;
+                    // Nothing committed yet: the whole log is the lag.
+                    let at = match e.offset() {
+                        rdkafka::Offset::Offset(n) => n,
+                        _ => low,
+                    };
+                    lags.push((topic.clone(), e.partition(), (high - at).max(0)));
+                }
             }
             Ok(lags)
         })
         .await;
         match measured {
             Ok(Ok(lags)) => {
-                for (partition, lag) in lags {
+                for (topic, partition, lag) in lags {
                     crate::metrics::metrics()
                         .kafka_lag
-                        .get_or_create(&crate::metrics::Partition { partition })
+                        .get_or_create(&crate::metrics::Partition { topic, partition })
                         .set(lag);
                 }
             }
@@ -250,7 +272,7 @@ pub async fn run(
     shutdown: CancellationToken,
     abort: CancellationToken,
 ) -> anyhow::Result<()> {
-    tokio::spawn(report_lag(consumer.clone(), src.topic.clone(), shutdown.clone()));
+    tokio::spawn(report_lag(consumer.clone(), src.topics.clone(), shutdown.clone()));
     let mut pending: Vec<Pending> = Vec::new();
     let mut last_error: Option<Instant> = None;
     loop {
@@ -264,11 +286,14 @@ pub async fn run(
             match result {
                 Ok(msg) => {
                     if !status.connected.swap(true, Ordering::Relaxed) || last_error.take().is_some() {
-                        tracing::info!("receiving from topic {}", src.topic);
+                        tracing::info!("receiving from {}", src.topics.names().join(", "));
                     }
-                    match exactly_once::admit(&src, &consumer, &msg, &shutdown).await {
+                    // Every message is of a topic asked for (the index is found).
+                    let topic = src.topics.index(msg.topic()).unwrap_or_default();
+                    let id = PartitionId { topic, partition: msg.partition() };
+                    match exactly_once::admit(&src, &consumer, id, &msg, &shutdown).await {
                         Ok(Some((epoch, first))) => {
-                            append(&mut pending, &msg, epoch, first, src.max_line_bytes, &tx).await;
+                            append(&mut pending, id, &msg, epoch, first, src.max_line_bytes, &tx).await;
                             n += 1;
                         }
                         Ok(None) => {}
@@ -303,13 +328,13 @@ pub async fn run(
 /// first if the message does not continue it).
 async fn append(
     pending: &mut Vec<Pending>,
+    partition: PartitionId,
     msg: &BorrowedMessage<'_>,
     epoch: u64,
     first: i64,
     max_line_bytes: usize,
     tx: &mpsc::Sender<Chunk>,
 ) {
-    let partition = msg.partition();
     let index = match pending.iter().position(|p| p.origin.partition == partition) {
         Some(i) if pending[i].origin.epoch == epoch && pending[i].origin.next == first => i,
         found => {

@@ -36,6 +36,7 @@ pub mod positions;
 pub mod truncation;
 
 use super::{KafkaConsumer, KafkaSource};
+use crate::codec::{PartitionId, Topics};
 use crate::connect::kafka::client_config;
 use crate::retry::retrying;
 use crate::sources::acks::Acknowledge;
@@ -51,27 +52,28 @@ use truncation::{LogCheck, OnGap, OnTruncation};
 /// The store's handle back to the Kafka source: epochs and rewinds go to the
 /// positions, stored offsets are committed on the consumer.
 pub struct KafkaAcks {
-    topic: String,
+    topics: Topics,
     consumer: Arc<KafkaConsumer>,
     positions: Arc<Positions>,
 }
 
 impl KafkaAcks {
-    pub fn new(topic: &str, consumer: Arc<KafkaConsumer>, positions: Arc<Positions>) -> Self {
-        KafkaAcks { topic: topic.to_owned(), consumer, positions }
+    pub fn new(topics: Topics, consumer: Arc<KafkaConsumer>, positions: Arc<Positions>) -> Self {
+        KafkaAcks { topics, consumer, positions }
     }
 }
 
 impl Acknowledge for KafkaAcks {
-    fn epoch(&self, partition: i32) -> Option<u64> {
+    fn epoch(&self, partition: PartitionId) -> Option<u64> {
         self.positions.epoch(partition)
     }
 
-    fn stored(&self, up_to: &[(i32, i64)]) {
+    fn stored(&self, up_to: &[(PartitionId, i64)]) {
         let mut committed = TopicPartitionList::new();
-        for &(partition, next) in up_to {
-            if let Err(e) = committed.add_partition_offset(&self.topic, partition, Offset::Offset(next)) {
-                tracing::debug!("kafka offset of partition {partition}: {e}");
+        for &(id, next) in up_to {
+            let topic = self.topics.name(id.topic);
+            if let Err(e) = committed.add_partition_offset(topic, id.partition, Offset::Offset(next)) {
+                tracing::debug!("kafka offset of {}: {e}", self.topics.describe(id));
             }
         }
         if committed.count() > 0
@@ -81,7 +83,7 @@ impl Acknowledge for KafkaAcks {
         }
     }
 
-    fn stored_elsewhere(&self, partition: i32, at: i64) {
+    fn stored_elsewhere(&self, partition: PartitionId, at: i64) {
         self.positions.rewind(partition, at);
     }
 }
@@ -92,16 +94,18 @@ impl Acknowledge for KafkaAcks {
 pub async fn admit(
     src: &KafkaSource,
     consumer: &KafkaConsumer,
+    partition: PartitionId,
     msg: &BorrowedMessage<'_>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Option<(u64, i64)>> {
-    let (partition, offset) = (msg.partition(), msg.offset());
+    let offset = msg.offset();
     let Some(positions) = &src.positions else { return Ok(Some((0, offset))) };
     let verdict = match positions.check(partition, offset) {
         Some(Verdict::Restart) => {
             tracing::warn!(
-                "partition {partition}: the consumer went back to offset {offset} by itself; \
-                 checking the log against the stored results"
+                "{}: the consumer went back to offset {offset} by itself; \
+                 checking the log against the stored results",
+                src.topics.describe(partition)
             );
             start_partition(src, consumer, positions, partition, offset, shutdown).await?
         }
@@ -125,14 +129,15 @@ async fn start_partition(
     src: &KafkaSource,
     consumer: &KafkaConsumer,
     positions: &Positions,
-    partition: i32,
+    partition: PartitionId,
     offset: i64,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Option<Verdict>> {
+    let what = src.topics.describe(partition);
     let Some(stored) = retrying(
         shutdown,
         || positions.resume_from(partition),
-        || format!("partition {partition}: cannot read the stored position"),
+        || format!("{what}: cannot read the stored position"),
     )
     .await
     else {
@@ -143,36 +148,38 @@ async fn start_partition(
         return Ok(positions.check(partition, offset));
     };
     let config = client_config(&src.brokers, &src.options);
+    let topic = src.topics.name(partition.topic);
     let check = retrying(
         shutdown,
         || async {
             tokio::task::block_in_place(|| {
-                truncation::check_log(consumer, &config, &src.topic, partition, stored.next, stored.last)
+                let p = partition.partition;
+                truncation::check_log(consumer, &config, topic, p, stored.next, stored.last)
             })
         },
-        || format!("partition {partition}: cannot check the log"),
+        || format!("{what}: cannot check the log"),
     )
     .await;
-    let (topic, next) = (&src.topic, stored.next);
+    let next = stored.next;
     match check {
         None => return Ok(None),
         Some(LogCheck::Intact) => positions.start(partition, next),
         Some(LogCheck::Truncated { why, low }) => match src.on_truncation {
             OnTruncation::Fail => anyhow::bail!(
-                "topic {topic} partition {partition}: {why}. The log went backwards (a broker lost \
+                "{what}: {why}. The log went backwards (a broker lost \
                  acknowledged messages, or the topic was created again), so the stored results for \
                  offsets 0..{next} no longer match it; nothing more was stored. To count this \
                  partition again from its start, run with --on-truncation recount"
             ),
             OnTruncation::Recount => {
                 tracing::warn!(
-                    "topic {topic} partition {partition}: {why}; --on-truncation recount: dropping its \
+                    "{what}: {why}; --on-truncation recount: dropping its \
                      stored results and counting it again from offset {low}"
                 );
                 let reset = retrying(
                     shutdown,
                     || positions.reset_store(partition, low),
-                    || format!("partition {partition}: cannot reset the stored results"),
+                    || format!("{what}: cannot reset the stored results"),
                 )
                 .await;
                 if reset.is_none() {
@@ -191,22 +198,21 @@ async fn start_partition(
     }
     if offset < next {
         tracing::info!(
-            "partition {partition}: resuming at offset {next}, where the stored results end \
+            "{what}: resuming at offset {next}, where the stored results end \
              (offsets {offset}..{next} were already counted: skipping them)"
         );
     } else {
-        tracing::info!("partition {partition}: resuming at offset {next}, where the stored results end");
+        tracing::info!("{what}: resuming at offset {next}, where the stored results end");
     }
     Ok(positions.check(partition, offset))
 }
 
 /// Offsets `next..low` were deleted before they were counted: an error, or a
 /// logged skip with `--on-gap skip`.
-fn gap(src: &KafkaSource, partition: i32, next: i64, low: i64) -> anyhow::Result<()> {
+fn gap(src: &KafkaSource, partition: PartitionId, next: i64, low: i64) -> anyhow::Result<()> {
     let what = format!(
-        "topic {} partition {partition}: offsets {next}..{low} were deleted from the log (retention) \
-         before they were counted",
-        src.topic
+        "{}: offsets {next}..{low} were deleted from the log (retention) before they were counted",
+        src.topics.describe(partition)
     );
     match src.on_gap {
         OnGap::Fail => {
@@ -224,25 +230,27 @@ fn seek_back(
     src: &KafkaSource,
     consumer: &KafkaConsumer,
     positions: &Positions,
-    partition: i32,
+    partition: PartitionId,
     to: i64,
 ) -> anyhow::Result<()> {
     let timeout = Duration::from_secs(10);
+    let (topic, p, what) =
+        (src.topics.name(partition.topic), partition.partition, src.topics.describe(partition));
     tokio::task::block_in_place(|| {
-        if let Ok((low, _)) = consumer.fetch_watermarks(&src.topic, partition, timeout)
+        if let Ok((low, _)) = consumer.fetch_watermarks(topic, p, timeout)
             && low > to
         {
             gap(src, partition, to, low)?;
             positions.skip_hole(partition, low);
-            if let Err(e) = consumer.seek(&src.topic, partition, Offset::Offset(low), timeout) {
-                tracing::warn!("partition {partition}: seek to {low} failed: {e}");
+            if let Err(e) = consumer.seek(topic, p, Offset::Offset(low), timeout) {
+                tracing::warn!("{what}: seek to {low} failed: {e}");
                 positions.seek_failed(partition);
             }
             return Ok(());
         }
-        tracing::info!("partition {partition}: seeking back to offset {to}");
-        if let Err(e) = consumer.seek(&src.topic, partition, Offset::Offset(to), timeout) {
-            tracing::warn!("partition {partition}: seek to {to} failed: {e}; trying again");
+        tracing::info!("{what}: seeking back to offset {to}");
+        if let Err(e) = consumer.seek(topic, p, Offset::Offset(to), timeout) {
+            tracing::warn!("{what}: seek to {to} failed: {e}; trying again");
             positions.seek_failed(partition);
         }
         Ok(())

@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::codec::PartitionId;
 use crate::sources::acks::{PositionStore, Resume};
 
 #[derive(Clone, Copy, Debug)]
@@ -49,7 +50,7 @@ pub enum Verdict {
 }
 
 pub struct Positions {
-    map: Mutex<FxHashMap<i32, Position>>,
+    map: Mutex<FxHashMap<PartitionId, Position>>,
     epochs: AtomicU64,
     store: Arc<dyn PositionStore>,
 }
@@ -59,41 +60,41 @@ impl Positions {
         Positions { map: Mutex::default(), epochs: AtomicU64::new(1), store }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, FxHashMap<i32, Position>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, FxHashMap<PartitionId, Position>> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The stored position of `partition`, from the results store.
-    pub async fn resume_from(&self, partition: i32) -> anyhow::Result<Option<Resume>> {
+    pub async fn resume_from(&self, partition: PartitionId) -> anyhow::Result<Option<Resume>> {
         self.store.resume_from(partition).await
     }
 
     /// Drops the partition's stored results; they start again at `offset`.
-    pub async fn reset_store(&self, partition: i32, offset: i64) -> anyhow::Result<()> {
+    pub async fn reset_store(&self, partition: PartitionId, offset: i64) -> anyhow::Result<()> {
         self.store.reset(partition, offset).await
     }
 
     /// Starts tracking `partition` at `next` (the stored position, or the first
     /// offset Kafka delivers when nothing is stored), in a new epoch.
-    pub fn start(&self, partition: i32, next: i64) {
+    pub fn start(&self, partition: PartitionId, next: i64) {
         let epoch = self.epochs.fetch_add(1, Ordering::Relaxed);
         self.lock().insert(partition, Position { epoch, next, seeking: false, hole_from: None, took: false });
     }
 
     /// The current epoch of `partition` (None: not assigned, or forgotten).
-    pub fn epoch(&self, partition: i32) -> Option<u64> {
+    pub fn epoch(&self, partition: PartitionId) -> Option<u64> {
         self.lock().get(&partition).map(|p| p.epoch)
     }
 
     /// Rewinds (or advances) `partition` to `next` in a new epoch: what was read
     /// before is stale.
-    pub fn rewind(&self, partition: i32, next: i64) {
+    pub fn rewind(&self, partition: PartitionId, next: i64) {
         self.start(partition, next);
     }
 
     /// Forgets partitions taken away by a rebalance: their results in flight are
     /// stale, and if they come back their position is read from the store again.
-    pub fn forget(&self, partitions: &[i32]) {
+    pub fn forget(&self, partitions: &[PartitionId]) {
         let mut map = self.lock();
         for p in partitions {
             map.remove(p);
@@ -102,7 +103,7 @@ impl Positions {
 
     /// Decides about a message of a tracked partition at `offset` (`None`: the
     /// partition is not tracked; look up where it resumes and [`Positions::start`] it).
-    pub fn check(&self, partition: i32, offset: i64) -> Option<Verdict> {
+    pub fn check(&self, partition: PartitionId, offset: i64) -> Option<Verdict> {
         let mut map = self.lock();
         let pos = map.get_mut(&partition)?;
         Some(if offset == pos.next {
@@ -122,7 +123,7 @@ impl Positions {
     }
 
     /// The seek for a gap failed: the next message past the gap tries again.
-    pub fn seek_failed(&self, partition: i32) {
+    pub fn seek_failed(&self, partition: PartitionId) {
         if let Some(pos) = self.lock().get_mut(&partition) {
             pos.seeking = false;
         }
@@ -132,7 +133,7 @@ impl Positions {
     /// topic (deleted by retention before they were counted): continue at
     /// `available`, with the next range starting at the old position so the
     /// store moves past the hole.
-    pub fn skip_hole(&self, partition: i32, available: i64) {
+    pub fn skip_hole(&self, partition: PartitionId, available: i64) {
         if let Some(pos) = self.lock().get_mut(&partition) {
             pos.hole_from = Some(pos.next);
             pos.next = available;
@@ -150,12 +151,17 @@ mod tests {
 
     #[async_trait::async_trait]
     impl PositionStore for Empty {
-        async fn resume_from(&self, _: i32) -> anyhow::Result<Option<Resume>> {
+        async fn resume_from(&self, _: PartitionId) -> anyhow::Result<Option<Resume>> {
             Ok(None)
         }
-        async fn reset(&self, _: i32, _: i64) -> anyhow::Result<()> {
+        async fn reset(&self, _: PartitionId, _: i64) -> anyhow::Result<()> {
             Ok(())
         }
+    }
+
+    /// Partition `n` of the first topic.
+    fn p(n: i32) -> PartitionId {
+        PartitionId { topic: 0, partition: n }
     }
 
     fn positions() -> Positions {
@@ -165,36 +171,36 @@ mod tests {
     #[test]
     fn forwards_in_order_skips_counted_and_seeks_back_over_gaps() {
         let pos = positions();
-        assert_eq!(pos.check(0, 5), None, "unknown partition");
-        pos.start(0, 5);
-        let epoch = pos.epoch(0).unwrap();
-        assert_eq!(pos.check(0, 3), Some(Verdict::Skip), "already counted");
-        assert_eq!(pos.check(0, 5), Some(Verdict::Take { epoch, first: 5 }));
-        assert_eq!(pos.check(0, 8), Some(Verdict::Gap { to: 6 }));
-        assert_eq!(pos.check(0, 9), Some(Verdict::Skip), "in flight from before the seek");
-        assert_eq!(pos.check(0, 6), Some(Verdict::Take { epoch, first: 6 }));
-        pos.seek_failed(0);
-        assert_eq!(pos.check(0, 9), Some(Verdict::Gap { to: 7 }));
-        pos.skip_hole(0, 9);
-        assert_eq!(pos.check(0, 9), Some(Verdict::Take { epoch, first: 7 }), "the range covers the hole");
-        assert_eq!(pos.check(0, 10), Some(Verdict::Take { epoch, first: 10 }));
+        assert_eq!(pos.check(p(0), 5), None, "unknown partition");
+        pos.start(p(0), 5);
+        let epoch = pos.epoch(p(0)).unwrap();
+        assert_eq!(pos.check(p(0), 3), Some(Verdict::Skip), "already counted");
+        assert_eq!(pos.check(p(0), 5), Some(Verdict::Take { epoch, first: 5 }));
+        assert_eq!(pos.check(p(0), 8), Some(Verdict::Gap { to: 6 }));
+        assert_eq!(pos.check(p(0), 9), Some(Verdict::Skip), "in flight from before the seek");
+        assert_eq!(pos.check(p(0), 6), Some(Verdict::Take { epoch, first: 6 }));
+        pos.seek_failed(p(0));
+        assert_eq!(pos.check(p(0), 9), Some(Verdict::Gap { to: 7 }));
+        pos.skip_hole(p(0), 9);
+        assert_eq!(pos.check(p(0), 9), Some(Verdict::Take { epoch, first: 7 }), "the range covers the hole");
+        assert_eq!(pos.check(p(0), 10), Some(Verdict::Take { epoch, first: 10 }));
         // The consumer jumps back by itself: start again (and forget the partition).
-        assert_eq!(pos.check(0, 4), Some(Verdict::Restart));
-        assert_eq!(pos.check(0, 4), None);
+        assert_eq!(pos.check(p(0), 4), Some(Verdict::Restart));
+        assert_eq!(pos.check(p(0), 4), None);
     }
 
     #[test]
     fn rewinds_and_forgets_start_new_epochs() {
         let pos = positions();
-        pos.start(1, 0);
-        let first = pos.epoch(1).unwrap();
-        pos.rewind(1, 40);
-        let second = pos.epoch(1).unwrap();
+        pos.start(p(1), 0);
+        let first = pos.epoch(p(1)).unwrap();
+        pos.rewind(p(1), 40);
+        let second = pos.epoch(p(1)).unwrap();
         assert_ne!(first, second);
-        assert_eq!(pos.check(1, 0), Some(Verdict::Skip));
-        pos.forget(&[1]);
-        assert_eq!(pos.epoch(1), None);
-        pos.start(1, 40);
-        assert!(pos.epoch(1).unwrap() > second, "epochs never repeat");
+        assert_eq!(pos.check(p(1), 0), Some(Verdict::Skip));
+        pos.forget(&[p(1)]);
+        assert_eq!(pos.epoch(p(1)), None);
+        pos.start(p(1), 40);
+        assert!(pos.epoch(p(1)).unwrap() > second, "epochs never repeat");
     }
 }
