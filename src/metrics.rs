@@ -41,6 +41,7 @@ pub struct Metrics {
     pub kafka_lag: Family<Partition, Gauge>,
     pub result_writes: Counter,
     pub result_retries: Counter,
+    pub checkpoint_save: Histogram,
     pub sql_queries: Counter,
     pub sql_query_duration: Histogram,
     pub resident_memory: Gauge,
@@ -67,6 +68,7 @@ impl Metrics {
             kafka_lag: Family::default(),
             result_writes: Counter::default(),
             result_retries: Counter::default(),
+            checkpoint_save: seconds(),
             sql_queries: Counter::default(),
             sql_query_duration: seconds(),
             resident_memory: Gauge::default(),
@@ -100,6 +102,12 @@ impl Metrics {
             "result_retries",
             "MongoDB result writes retried after an error",
             m.result_retries.clone(),
+        );
+        r.register_with_unit(
+            "checkpoint_save",
+            "Time to save a batch's change to the checkpoint (one SQLite transaction)",
+            s.clone(),
+            m.checkpoint_save.clone(),
         );
         r.register("sql_queries", "SQL statements run", m.sql_queries.clone());
         r.register_with_unit(

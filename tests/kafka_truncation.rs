@@ -110,18 +110,46 @@ fn days_of(messages: &[String]) -> BTreeMap<String, (f64, u64)> {
     per_day(messages.iter().map(|m| lab_tweet(m)))
 }
 
+/// Where a run keeps its results and offsets.
+enum Store<'a> {
+    /// MongoDB results (`--results`, in this database).
+    Results(&'a str),
+    /// A checkpoint file (`--checkpoint`).
+    Checkpoint(&'a std::path::Path),
+}
+
 struct Run<'a> {
     brokers: &'a str,
     topic: &'a str,
     group: &'a str,
-    db: &'a str,
+    store: Store<'a>,
 }
 
 impl Run<'_> {
     fn engine(&self, extra: &[&str]) -> Proc {
         let mut args = vec!["--batch", "200ms"];
         args.extend_from_slice(extra);
-        results_engine(self.brokers, self.topic, self.group, self.db, &args)
+        match self.store {
+            Store::Results(db) => results_engine(self.brokers, self.topic, self.group, db, &args),
+            Store::Checkpoint(path) => {
+                let (b, t, g, p) = (self.brokers, self.topic, self.group, path.to_str().unwrap());
+                let line = format!(
+                    "stream --kafka {b} --topic {t} --group {g} --checkpoint {p} --print-every batch --format json"
+                );
+                let mut all = words(&line);
+                all.extend(["--print-sql", "select * from sentiment_by_day"]);
+                all.extend_from_slice(&args);
+                Proc::spawn(&all)
+            }
+        }
+    }
+
+    /// The flag that counts again what the store counted.
+    fn recount(&self) -> &'static str {
+        match self.store {
+            Store::Results(_) => "--on-truncation recount",
+            Store::Checkpoint(_) => "--checkpoint-reset",
+        }
     }
 
     /// Counts until the per-day table equals `want` (the tables may show the
@@ -151,7 +179,7 @@ impl Run<'_> {
         let error = stderr.lines().find(|l| l.starts_with("tweetstream: error:")).unwrap_or_default();
         assert!(error.contains(&format!("topic {} partition 0", self.topic)), "{stderr}");
         assert!(error.contains(needle), "{error}");
-        assert!(error.contains("--on-truncation recount"), "{error}");
+        assert!(error.contains(self.recount()), "{error}");
     }
 }
 
@@ -162,7 +190,7 @@ fn a_log_that_went_backwards_is_refused_or_recounted_never_skipped() {
     let brokers = broker.addr();
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let db = format!("truncation_{}_{}", std::process::id(), nanos % 1_000_000_000);
-    let run = Run { brokers: &brokers, topic: "tweets", group: "truncation", db: &db };
+    let run = Run { brokers: &brokers, topic: "tweets", group: "truncation", store: Store::Results(&db) };
     let all = lab_messages();
     assert!(all.len() >= 600);
 
@@ -189,4 +217,31 @@ fn a_log_that_went_backwards_is_refused_or_recounted_never_skipped() {
         let client = mongodb::Client::with_uri_str(mongo_uri()).await.unwrap();
         client.database(&db).drop().await.unwrap();
     });
+}
+
+/// The same check for offsets kept in a checkpoint: the engine refuses to go
+/// on, and `--checkpoint-reset` counts the new log from its start.
+#[test]
+fn checkpointed_offsets_of_a_log_that_went_backwards_are_refused_never_skipped() {
+    let dir = std::env::temp_dir().join(format!("tweetstream-truncation-ck-{}", std::process::id()));
+    let mut broker = Broker::start(free_port(), &dir);
+    let brokers = broker.addr();
+    let file = std::env::temp_dir().join(unique("truncation-checkpoint"));
+    let run =
+        Run { brokers: &brokers, topic: "tweets", group: "truncation", store: Store::Checkpoint(&file) };
+    let all = lab_messages();
+
+    produce(&brokers, run.topic, &all[..300]);
+    run.count_until(&days_of(&all[..300]), &[]);
+
+    broker.wipe_and_restart();
+    produce(&brokers, run.topic, &all[300..400]);
+    run.refused("the log ends at offset 100, below offset 300");
+    run.count_until(&days_of(&all[300..400]), &["--checkpoint-reset"]);
+
+    broker.wipe_and_restart();
+    produce(&brokers, run.topic, &all[100..600]);
+    run.refused("the message at offset 99 is not the one counted there");
+    run.count_until(&days_of(&all[100..600]), &["--checkpoint-reset"]);
+    let _ = std::fs::remove_file(&file);
 }

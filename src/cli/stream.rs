@@ -6,7 +6,7 @@
 use crate::codec::DEFAULT_MAX_LINE_BYTES;
 use crate::engine::run::PrintEvery;
 use crate::job::config::default_workers;
-use crate::job::{self, BatchSpec, KafkaConfig, ResultsTarget, SourceConfig, StreamConfig};
+use crate::job::{self, BatchSpec, CheckpointTarget, KafkaConfig, ResultsTarget, SourceConfig, StreamConfig};
 use crate::sinks::listener;
 use crate::sinks::print::OutputFormat;
 use crate::sources::kafka::StartFrom;
@@ -14,6 +14,7 @@ use crate::sources::kafka::exactly_once::truncation::{OnGap, OnTruncation};
 use crate::sql;
 use crate::transforms::hashtags::HashtagMode;
 use crate::tweet::InputFormat;
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -23,6 +24,7 @@ tweetstream stream --connect localhost:9999 --batch 10s --print-every 15s --top 
 Kafka mode:\n  \
 tweetstream stream --kafka 127.0.0.1:9092 --topic tweets --group lab --from earliest")]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["connect", "kafka"])))]
+#[command(group(clap::ArgGroup::new("stored").args(["results", "checkpoint"])))]
 pub struct Args {
     /// Server to read lines from, as a TCP client (like Spark's socketTextStream).
     /// Retries with backoff until it answers, and reconnects if it goes away.
@@ -203,11 +205,26 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = OnTruncation::Fail, requires = "results", value_name = "POLICY")]
     pub on_truncation: OnTruncation,
 
-    /// With --results: what to do when messages were deleted from the log
-    /// (retention) before they were counted: stop with an error, or continue at
-    /// the first offset that still exists.
-    #[arg(long, value_enum, default_value_t = OnGap::Fail, requires = "results", value_name = "POLICY")]
+    /// With --results or --checkpoint in Kafka mode: what to do when messages
+    /// were deleted from the log (retention) before they were counted: stop
+    /// with an error, or continue at the first offset that still exists.
+    #[arg(long, value_enum, default_value_t = OnGap::Fail, requires = "stored", value_name = "POLICY")]
     pub on_gap: OnGap,
+
+    /// Keep the engine's state (tag totals, per-day sums, the window, the batch
+    /// log) and, in Kafka mode, every partition's next offset in this file,
+    /// saved in one transaction per batch; a restart goes on from it, so Kafka
+    /// mode counts every message exactly once without MongoDB. A Kafka engine
+    /// with a checkpoint reads every partition of its topics itself instead of
+    /// sharing them in a group: to scale out to several engines, use --results.
+    #[arg(long, value_name = "PATH", conflicts_with = "results")]
+    pub checkpoint: Option<PathBuf>,
+
+    /// Drop the --checkpoint's saved state and start over (needed to change a
+    /// setting the state depends on: the source or topics, --hashtags,
+    /// --sentiment, --batch, --window, --slide).
+    #[arg(long, requires = "checkpoint")]
+    pub checkpoint_reset: bool,
 
     /// Testing aid: abort the process right after this many batches have stored
     /// records, before offsets are committed to Kafka.
@@ -230,10 +247,10 @@ impl Args {
                     uri: or_env(uri, "MONGO_URI", crate::connect::mongo::DEFAULT_URI),
                     db: self.results_db,
                     collection: self.results_collection,
-                    on_truncation: self.on_truncation,
-                    on_gap: self.on_gap,
                     crash_after_stores: self.crash_after_stores,
                 }),
+                on_truncation: self.on_truncation,
+                on_gap: self.on_gap,
                 ..KafkaConfig::new("")
             }),
         };
@@ -267,6 +284,7 @@ impl Args {
                 idle_timeout: self.idle_timeout,
                 max_connections: self.max_connections,
             },
+            checkpoint: self.checkpoint.map(|path| CheckpointTarget { path, reset: self.checkpoint_reset }),
             ..StreamConfig::new(source)
         }
     }

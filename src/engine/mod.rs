@@ -12,19 +12,21 @@ pub mod exact_sum;
 pub mod outputs;
 pub mod pool;
 pub mod run;
+pub mod state;
 pub mod tables;
 pub mod window;
 
 use batch::{Batch, DayStats, Operators};
 use pool::{Closed, IngestPool};
 use rustc_hash::FxHashMap;
+use state::{Change, Saved};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tables::{BATCH_HISTORY, BatchRow, Snapshot, Tables, sort_tags};
 use window::{Window, WindowSpec};
 
-use crate::codec::Chunk;
+use crate::codec::{Chunk, Origin};
 use crate::sentiment::Model;
 use crate::tweet::Day;
 
@@ -81,6 +83,8 @@ pub struct Engine {
     pub seen_data: bool,
     /// The sentiment model, named in the tables.
     model: Option<Model>,
+    /// Batches applied since the state began (a restored state goes on counting).
+    seq: u64,
 }
 
 impl Engine {
@@ -96,6 +100,7 @@ impl Engine {
             tables: Arc::new(Tables::default()),
             seen_data: false,
             model,
+            seq: 0,
         }
     }
 
@@ -110,25 +115,29 @@ impl Engine {
     }
 
     /// Closes the open batch: waits for the ingest workers and returns what they
-    /// made of it, one part per partition. [`Engine::publish`] then makes the tables.
+    /// made of it, one part per partition. [`Engine::apply`] then merges it.
     pub async fn flush(&mut self) -> Closed {
         self.pool.flush().await
     }
 
-    /// Merges a closed batch into the running totals and publishes the tables.
-    /// With `stored`, the totals as kept by a results store (the sum over every
-    /// consumer of the group) replace the engine's own.
-    pub fn publish(
+    /// Merges a closed batch into the running state: totals, window, batch
+    /// log. With `stored`, the totals as kept by a results store (the sum over
+    /// every consumer of the group) replace the engine's own.
+    /// [`Engine::publish`] then makes the tables (after a checkpoint has saved
+    /// [`Engine::change`], if there is one).
+    pub fn apply(
         &mut self,
         closed: Closed,
         stored: Option<Totals>,
         batch_time: i64,
         delay: Duration,
-    ) -> BatchRow {
+    ) -> Applied {
         let start = Instant::now();
         let busy = closed.busy;
+        let origins: Vec<Origin> = closed.parts.iter().filter_map(|p| p.origin).collect();
         let batch = closed.merged();
         self.seen_data |= batch.records > 0;
+        self.seq += 1;
         if batch.bad_records > 0 {
             let mut reasons: Vec<_> = batch.bad_reasons.iter().collect();
             reasons.sort();
@@ -146,23 +155,21 @@ impl Engine {
         }
         let mut tag_counts: Vec<(Box<str>, u64)> = batch.tags.iter().map(|(t, n)| (t.clone(), *n)).collect();
         sort_tags(&mut tag_counts);
+        let days: Vec<Day> = batch.days.keys().copied().collect();
+        let day_counts = batch.days.values().map(|s| s.count).sum();
         if let Some(window) = &mut self.window
             && let Some(counts) = window.push(batch.tags)
         {
-            let mut v: Vec<(Box<str>, u64)> = counts.iter().map(|(t, n)| (t.clone(), *n)).collect();
-            sort_tags(&mut v);
-            self.tag_window = Some(v);
+            self.tag_window = Some(sorted(counts));
         }
-        let mut tag_totals: Vec<(Box<str>, u64)> =
-            self.totals.tags.iter().map(|(t, n)| (t.clone(), *n)).collect();
-        sort_tags(&mut tag_totals);
         let row = BatchRow {
             batch_time,
             records: batch.records,
             bad_records: batch.bad_records,
             undated: batch.undated,
             filtered: batch.filtered,
-            processing_ms: (busy + start.elapsed()).as_secs_f64() * 1e3,
+            // With the time from here to publishing added then.
+            processing_ms: busy.as_secs_f64() * 1e3,
             delay_ms: delay.as_secs_f64() * 1e3,
         };
         let m = crate::metrics::metrics();
@@ -170,23 +177,105 @@ impl Engine {
         for (reason, n) in &batch.bad_reasons {
             m.bad_records.get_or_create(&crate::metrics::Reason { reason: (*reason).to_owned() }).inc_by(*n);
         }
-        m.batches.inc();
-        m.batch_processing.observe(row.processing_ms / 1e3);
-        m.batch_delay.observe(row.delay_ms / 1e3);
-        m.batch_records.observe(row.records as f64);
         if self.history.len() == BATCH_HISTORY {
             self.history.pop_front();
         }
         self.history.push_back(row.clone());
+        Applied { row, tag_counts, days, day_counts, origins, started: start }
+    }
+
+    /// What the batch just applied changed, for a checkpoint to save.
+    pub fn change<'a>(&'a self, applied: &'a Applied) -> Change<'a> {
+        let total = |tag: &str| self.totals.tags.get(tag).copied().unwrap_or_default();
+        Change {
+            seq: self.seq,
+            tags: applied.tag_counts.iter().map(|(t, _)| (&**t, total(t))).collect(),
+            days: applied
+                .days
+                .iter()
+                .map(|d| (*d, self.totals.days.get(d).copied().unwrap_or_default()))
+                .collect(),
+            pane: self.window.is_some().then_some(&applied.tag_counts[..]),
+            keep_panes_from: self.window.as_ref().map_or(self.seq + 1, |w| w.needed_from(self.seq)),
+            row: &applied.row,
+            origins: &applied.origins,
+            counted: (applied.tag_counts.iter().map(|(_, n)| n).sum(), applied.day_counts),
+        }
+    }
+
+    /// Publishes the tables after a batch was applied; returns its row of the
+    /// batch log.
+    pub fn publish(&mut self, applied: Applied) -> BatchRow {
+        let Applied { mut row, tag_counts, started, .. } = applied;
+        // Applying and saving are part of processing the batch.
+        row.processing_ms += started.elapsed().as_secs_f64() * 1e3;
+        if let Some(last) = self.history.back_mut() {
+            last.processing_ms = row.processing_ms;
+        }
+        let m = crate::metrics::metrics();
+        m.batches.inc();
+        m.batch_processing.observe(row.processing_ms / 1e3);
+        m.batch_delay.observe(row.delay_ms / 1e3);
+        m.batch_records.observe(row.records as f64);
+        self.publish_tables(Some(row.batch_time), tag_counts);
+        row
+    }
+
+    /// Publishes the state as it is, with `tag_counts` as the latest batch's.
+    fn publish_tables(&mut self, batch_time: Option<i64>, tag_counts: Vec<(Box<str>, u64)>) {
         self.tables.publish(Snapshot {
-            batch_time: Some(batch_time),
+            batch_time,
             tag_counts,
-            tag_totals,
+            tag_totals: sorted(&self.totals.tags),
             tag_window: self.tag_window.clone(),
             sentiment_by_day: self.totals.days.iter().map(|(d, s)| (*d, *s)).collect(),
             model: self.model,
             batches: self.history.iter().cloned().collect(),
         });
-        row
     }
+
+    /// Takes up a saved state (before the first batch) and publishes it: the
+    /// tables show what was counted before the restart.
+    pub fn restore(&mut self, saved: Saved) {
+        let Saved { seq, totals, panes, batches } = saved;
+        self.seq = seq;
+        self.totals = totals;
+        if let Some(window) = &self.window {
+            let (restored, at_slide) = Window::restore(window.spec(), seq, &panes);
+            self.window = Some(restored);
+            self.tag_window = Some(sorted(&at_slide));
+        }
+        let keep = batches.len().saturating_sub(BATCH_HISTORY);
+        self.history = batches.into_iter().skip(keep).collect();
+        let last = self.history.back().map(|b| b.batch_time);
+        self.publish_tables(last, Vec::new());
+    }
+}
+
+/// A batch merged into the state, not yet published.
+#[derive(Debug)]
+pub struct Applied {
+    row: BatchRow,
+    /// The batch's tag counts, sorted as the tables are.
+    tag_counts: Vec<(Box<str>, u64)>,
+    /// The days the batch added to, and the tweets it added to them.
+    days: Vec<Day>,
+    day_counts: u64,
+    /// Where the source stands after it, per partition.
+    origins: Vec<Origin>,
+    started: Instant,
+}
+
+impl Applied {
+    /// The batch's records.
+    pub fn records(&self) -> u64 {
+        self.row.records
+    }
+}
+
+/// Tag counts in the tables' order.
+fn sorted(counts: &FxHashMap<Box<str>, u64>) -> Vec<(Box<str>, u64)> {
+    let mut v: Vec<(Box<str>, u64)> = counts.iter().map(|(t, n)| (t.clone(), *n)).collect();
+    sort_tags(&mut v);
+    v
 }

@@ -1,9 +1,10 @@
 //! The interfaces a run hands its results to. The engine owns them and the
-//! sinks implement them (the terminal printer, the MongoDB results store), so
-//! the engine knows no sink.
+//! sinks implement them (the terminal printer, the MongoDB results store, the
+//! checkpoint), so the engine knows no sink.
 
 use super::Totals;
 use super::batch::Batch;
+use super::state::Change;
 use super::tables::Snapshot;
 use std::future::Future;
 use std::io;
@@ -28,4 +29,17 @@ pub trait BatchStore: Send {
     /// (the work of a whole consumer group). Retries while the store is
     /// unreachable; `Ok(None)` if `give_up` comes first.
     async fn store(&mut self, parts: &[Batch], give_up: GiveUp<'_>) -> anyhow::Result<Option<Totals>>;
+}
+
+/// Keeps the engine's running state across restarts (`--checkpoint`): each
+/// batch's change is saved, with the source positions it reached, before the
+/// batch's tables are published.
+#[async_trait::async_trait]
+pub trait StateStore: Send {
+    /// Drops the parts of a closed batch that must not be counted: those read
+    /// before their source rewound (their positions are not the source's now).
+    fn admit(&self, parts: &mut Vec<Batch>);
+    /// Saves a batch's change, all or nothing. Retries while saving fails;
+    /// `Ok(false)` if `give_up` comes first (nothing of the batch is saved).
+    async fn save(&mut self, change: &Change<'_>, give_up: GiveUp<'_>) -> anyhow::Result<bool>;
 }

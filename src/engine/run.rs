@@ -3,7 +3,7 @@
 
 use super::Engine;
 use super::clock::{BatchClock, Tick};
-use super::outputs::{BatchStore, GiveUp, Reporter};
+use super::outputs::{BatchStore, GiveUp, Reporter, StateStore};
 use crate::codec::Chunk;
 use crate::time::now_millis;
 use std::sync::Arc;
@@ -55,6 +55,9 @@ pub struct Plan<'a> {
     pub reporter: &'a mut dyn Reporter,
     /// Every batch is stored here before its tables are published.
     pub store: Option<&'a mut dyn BatchStore>,
+    /// Every batch's change of the state is saved here before its tables are
+    /// published.
+    pub checkpoint: Option<&'a mut dyn StateStore>,
 }
 
 /// Runs until a stop condition, the end of manual ticks, or `shutdown`; then
@@ -65,7 +68,7 @@ pub async fn run(
     plan: Plan<'_>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Ended> {
-    let Plan { mut clock, print_every, stop, reporter, mut store } = plan;
+    let Plan { mut clock, print_every, stop, reporter, mut store, mut checkpoint } = plan;
     let mut timer = match print_every {
         PrintEvery::Every(period) => {
             let mut t = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -84,7 +87,8 @@ pub async fn run(
                 let Tick::Batch { batch_time, delay } = tick else { break Ended::ClockEnded };
                 take_queued(engine, &mut source).await;
                 let give_up = Box::pin(shutdown.cancelled());
-                let closing = close_batch(engine, store.as_deref_mut(), give_up, (batch_time, delay), Which::Due);
+                let stores = (store.as_deref_mut(), checkpoint.as_deref_mut());
+                let closing = close_batch(engine, stores, give_up, (batch_time, delay), Which::Due);
                 let Some(records) = closing.await? else { break Ended::Shutdown };
                 if print_every == PrintEvery::Batch {
                     reporter.timer()?;
@@ -108,7 +112,9 @@ pub async fn run(
         // Take what already arrived, then finish the current batch.
         take_queued(engine, &mut source).await;
         let give_up = Box::pin(tokio::time::sleep(FINAL_STORE_PATIENCE));
-        let closed = close_batch(engine, store, give_up, (now_millis(), Duration::ZERO), Which::Last).await?;
+        let stores = (store, checkpoint);
+        let closed =
+            close_batch(engine, stores, give_up, (now_millis(), Duration::ZERO), Which::Last).await?;
         if closed.is_none() {
             tracing::warn!("the last batch could not be stored; its records will be read again on restart");
         }
@@ -117,12 +123,16 @@ pub async fn run(
     Ok(ended)
 }
 
-/// Closes the open batch, stores it (if there is a store) and publishes it;
-/// returns its record count. `None`: the store gave up (nothing published).
+/// The results store and the checkpoint of a run, if it has them.
+type Stores<'r, 's> = (Option<&'r mut (dyn BatchStore + 's)>, Option<&'r mut (dyn StateStore + 's)>);
+
+/// Closes the open batch, stores it (if there is a results store), merges it
+/// into the state, saves the change (if there is a checkpoint) and publishes
+/// it; returns its record count. `None`: a store gave up (nothing published).
 /// With `Last`, an empty batch is not published (the run ends; a batch was not due).
 async fn close_batch(
     engine: &mut Engine,
-    store: Option<&mut (dyn BatchStore + '_)>,
+    (store, checkpoint): Stores<'_, '_>,
     give_up: GiveUp<'_>,
     (batch_time, delay): (i64, Duration),
     which: Which,
@@ -131,9 +141,13 @@ async fn close_batch(
     if which == Which::Last && closed.parts.iter().all(|p| p.records == 0) {
         return Ok(Some(0));
     }
+    if let Some(c) = &checkpoint {
+        c.admit(&mut closed.parts);
+    }
+    let mut give_up = Some(give_up);
     let storing = std::time::Instant::now();
     let stored = match store {
-        Some(s) => match s.store(&closed.parts, give_up).await? {
+        Some(s) => match s.store(&closed.parts, give_up.take().expect("once")).await? {
             Some(totals) => Some(totals),
             None => return Ok(None),
         },
@@ -141,7 +155,14 @@ async fn close_batch(
     };
     // Storing is part of processing the batch.
     closed.busy += storing.elapsed();
-    Ok(Some(engine.publish(closed, stored, batch_time, delay).records))
+    let applied = engine.apply(closed, stored, batch_time, delay);
+    if let Some(c) = checkpoint
+        && let Some(give_up) = give_up
+        && !c.save(&engine.change(&applied), give_up).await?
+    {
+        return Ok(None);
+    }
+    Ok(Some(engine.publish(applied).records))
 }
 
 /// A batch closed at its time, or the last one when the run ends.
@@ -221,7 +242,7 @@ mod tests {
 
     /// A plan that reports nothing.
     fn quiet(clock: BatchClock, stop: StopWhen, reporter: &mut Silent) -> Plan<'_> {
-        Plan { clock, print_every: PrintEvery::Never, stop, reporter, store: None }
+        Plan { clock, print_every: PrintEvery::Never, stop, reporter, store: None, checkpoint: None }
     }
 
     fn engine() -> Engine {
@@ -352,6 +373,7 @@ mod tests {
                 stop: StopWhen::default(),
                 reporter: &mut reporter,
                 store: None,
+                checkpoint: None,
             };
             run(&mut engine, rx, plan, CancellationToken::new()).await.unwrap()
         });

@@ -6,6 +6,7 @@ use crate::codec::{DEFAULT_MAX_LINE_BYTES, PartitionId};
 use crate::engine::run::PrintEvery;
 use crate::engine::window::WindowSpec;
 use crate::sentiment::Model;
+use crate::sinks::checkpoint::Identity;
 use crate::sinks::listener;
 use crate::sinks::print::OutputFormat;
 use crate::sources::kafka::StartFrom;
@@ -14,6 +15,7 @@ use crate::sql;
 use crate::transforms::hashtags::HashtagMode;
 use crate::transforms::track::Track;
 use crate::tweet::InputFormat;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
@@ -51,6 +53,11 @@ pub struct KafkaConfig {
     pub start_at: Option<Vec<(PartitionId, i64)>>,
     /// Store results exactly once in MongoDB.
     pub results: Option<ResultsTarget>,
+    /// With stored positions (results or a checkpoint): what to do when a
+    /// partition's log went backwards.
+    pub on_truncation: OnTruncation,
+    /// With stored positions: what to do when messages were deleted unread.
+    pub on_gap: OnGap,
 }
 
 impl KafkaConfig {
@@ -64,6 +71,8 @@ impl KafkaConfig {
             options: Vec::new(),
             start_at: None,
             results: None,
+            on_truncation: OnTruncation::default(),
+            on_gap: OnGap::default(),
         }
     }
 }
@@ -74,8 +83,6 @@ pub struct ResultsTarget {
     pub uri: String,
     pub db: String,
     pub collection: String,
-    pub on_truncation: OnTruncation,
-    pub on_gap: OnGap,
     /// Testing aid: abort the process after this many stored batches, before
     /// offsets are committed to Kafka.
     pub crash_after_stores: Option<u64>,
@@ -115,6 +122,16 @@ pub struct StreamConfig {
     pub pg: Option<String>,
     pub sql: sql::Limits,
     pub listener: listener::Limits,
+    /// Keep the engine's state (and Kafka offsets) in this file across restarts.
+    pub checkpoint: Option<CheckpointTarget>,
+}
+
+/// The checkpoint file of a job.
+#[derive(Clone, Debug)]
+pub struct CheckpointTarget {
+    pub path: PathBuf,
+    /// Drop its saved state and start over.
+    pub reset: bool,
 }
 
 /// Two ingest workers per core keep the cores busy while one waits its turn.
@@ -148,6 +165,7 @@ impl StreamConfig {
             pg: None,
             sql: sql::Limits::default(),
             listener: listener::Limits::default(),
+            checkpoint: None,
         }
     }
 
@@ -178,6 +196,41 @@ impl StreamConfig {
             slide: in_batches(slide.unwrap_or(batch), "--slide")?,
         };
         Ok(Some(spec))
+    }
+
+    /// The settings a checkpoint's state depends on: those that change what
+    /// is counted or how batches and the window are cut.
+    pub fn checkpoint_identity(&self) -> Identity {
+        let name = |v: &dyn Fn() -> Option<clap::builder::PossibleValue>| {
+            v().map_or_else(String::new, |p| p.get_name().to_owned())
+        };
+        let mut entries = vec![(
+            "source",
+            match &self.source {
+                SourceConfig::Socket { .. } => "socket".to_owned(),
+                SourceConfig::Kafka(_) => "kafka".to_owned(),
+            },
+        )];
+        if let SourceConfig::Kafka(k) = &self.source {
+            let mut topics = k.topics.clone();
+            topics.sort();
+            topics.dedup();
+            entries.push(("--topic", topics.join(",")));
+        }
+        let batch = match self.batch {
+            BatchSpec::Every(d) => Some(d),
+            BatchSpec::Manual => None,
+        };
+        let window = self.window.map(|(length, slide)| (length, slide.or(batch)));
+        let duration = |d: Option<Duration>| d.map_or_else(|| "none".to_owned(), |d| format!("{d:?}"));
+        entries.extend([
+            ("--hashtags", name(&|| clap::ValueEnum::to_possible_value(&self.hashtags))),
+            ("--sentiment", self.sentiment.map_or("none", Model::name).to_owned()),
+            ("--batch", batch.map_or_else(|| "manual".to_owned(), |d| format!("{d:?}"))),
+            ("--window", duration(window.map(|w| w.0))),
+            ("--slide", duration(window.and_then(|w| w.1))),
+        ]);
+        Identity(entries)
     }
 
     /// Where records come from, in words (for the dashboard).

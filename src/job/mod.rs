@@ -6,14 +6,15 @@
 
 pub mod config;
 
-pub use config::{BatchSpec, KafkaConfig, ResultsTarget, SourceConfig, StreamConfig};
+pub use config::{BatchSpec, CheckpointTarget, KafkaConfig, ResultsTarget, SourceConfig, StreamConfig};
 
 use crate::codec::Topics;
 use crate::engine::Engine;
 use crate::engine::batch::Operators;
 use crate::engine::clock::BatchClock;
-use crate::engine::outputs::BatchStore;
+use crate::engine::outputs::{BatchStore, StateStore};
 use crate::engine::run::{self, Ended, StopWhen};
+use crate::sinks::checkpoint::{Checkpoint, CheckpointConfig};
 use crate::sinks::health::Readiness;
 use crate::sinks::print::Printer;
 use crate::sinks::results::{Results, ResultsConfig, ResultsStore};
@@ -45,6 +46,8 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         track: config.track.clone(),
     };
     let mut engine = Engine::new(ops, config.workers, window);
+    // A checkpoint that cannot be used stops the run before anything starts.
+    let mut checkpoint = open_checkpoint(&config, &mut engine).await?;
     sql::sandbox::set_process_ceiling(config.sql.memory);
     let sql = Arc::new(SqlEngine::new(engine.tables(), window.is_some(), config.sql));
     let timer_sql = config.timer_sql();
@@ -74,7 +77,8 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         limits: config.listener,
     };
     let servers = Servers::start(&config, shared, &source_stop).await?;
-    let (source, mut results) = start_source(&config, tx, statuses, &source_stop, &engine_stop).await?;
+    let stores = (&source_stop, &engine_stop, checkpoint.as_mut());
+    let (source, mut results) = start_source(&config, tx, statuses, stores).await?;
     let mut printer = Printer::stdout(config.format, (config.top > 0).then_some(config.top));
     printer.timer = Some((sql, timer_sql));
     let plan = run::Plan {
@@ -90,6 +94,7 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         },
         reporter: &mut printer,
         store: results.as_mut().map(|r| r as &mut dyn BatchStore),
+        checkpoint: checkpoint.as_mut().map(|c| c as &mut dyn StateStore),
     };
     let ended = run::run(&mut engine, rx, plan, engine_stop).await;
     source_stop.cancel();
@@ -99,6 +104,18 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         Some(e) => Err(e),
         None => ended,
     }
+}
+
+/// Opens the job's checkpoint, if it has one, and restores the engine's state from it.
+async fn open_checkpoint(config: &StreamConfig, engine: &mut Engine) -> anyhow::Result<Option<Checkpoint>> {
+    let Some(target) = &config.checkpoint else { return Ok(None) };
+    let identity = config.checkpoint_identity();
+    let opening = CheckpointConfig { path: target.path.clone(), reset: target.reset, identity };
+    let (checkpoint, saved) = tokio::task::spawn_blocking(move || Checkpoint::open(&opening)).await??;
+    if let Some(saved) = saved {
+        engine.restore(saved);
+    }
+    Ok(Some(checkpoint))
 }
 
 /// The servers reading the live tables.
@@ -146,13 +163,13 @@ impl Servers {
 }
 
 /// Starts the source; with results stored exactly once, returns the results
-/// store too (wired to the source's acknowledgements).
+/// store too (wired to the source's acknowledgements). A Kafka source with a
+/// checkpoint resumes from its offsets and acknowledges to it.
 async fn start_source(
     config: &StreamConfig,
     tx: mpsc::Sender<crate::codec::Chunk>,
     statuses: Vec<Arc<SourceStatus>>,
-    stop: &CancellationToken,
-    engine_stop: &CancellationToken,
+    (stop, engine_stop, checkpoint): (&CancellationToken, &CancellationToken, Option<&mut Checkpoint>),
 ) -> anyhow::Result<(JoinHandle<anyhow::Result<()>>, Option<Results>)> {
     let k = match &config.source {
         SourceConfig::Socket { addrs } => {
@@ -187,9 +204,13 @@ async fn start_source(
         start_at: k.start_at.clone(),
         positions: None,
         options: k.options.clone(),
-        on_truncation: k.results.as_ref().map(|r| r.on_truncation).unwrap_or_default(),
-        on_gap: k.results.as_ref().map(|r| r.on_gap).unwrap_or_default(),
+        on_truncation: k.on_truncation,
+        on_gap: k.on_gap,
+        assign_all: checkpoint.is_some(),
     };
+    if let Some(c) = &checkpoint {
+        src.positions = Some(Arc::new(Positions::new(Arc::new(c.offsets(topics.clone())))));
+    }
     let store = match &k.results {
         Some(target) => {
             let where_to = ResultsConfig {
@@ -207,9 +228,13 @@ async fn start_source(
         None => None,
     };
     let consumer = Arc::new(src.subscribe(status.clone())?);
+    if let (Some(c), Some(positions)) = (checkpoint, &src.positions) {
+        let acks = KafkaAcks::new(topics.clone(), consumer.clone(), positions.clone());
+        c.acknowledge_to(topics.clone(), Arc::new(acks));
+    }
     let results = match (store, &src.positions, &k.results) {
         (Some(store), Some(positions), Some(target)) => {
-            let acks = KafkaAcks::new(topics, consumer.clone(), positions.clone());
+            let acks = KafkaAcks::new(topics.clone(), consumer.clone(), positions.clone());
             let mut r = Results::new(store, Arc::new(acks));
             r.crash_after_stores = target.crash_after_stores;
             Some(r)

@@ -41,4 +41,8 @@ pub trait PositionStore: Send + Sync {
     /// Drops `partition`'s stored results; they start again, empty, at `offset`
     /// (`--on-truncation recount`).
     async fn reset(&self, partition: PartitionId, offset: i64) -> anyhow::Result<()>;
+    /// How the user counts a partition whose log went backwards again, in words.
+    fn recount_advice(&self) -> &'static str {
+        "To count this partition again from its start, run with --on-truncation recount"
+    }
 }

@@ -56,6 +56,10 @@ pub struct KafkaSource {
     pub on_truncation: OnTruncation,
     /// With a results store: what to do when messages were deleted unread.
     pub on_gap: OnGap,
+    /// Read every partition of the topics, assigned by the source itself
+    /// (each from its stored position) instead of joining the group's
+    /// rebalancing: a checkpoint belongs to one engine.
+    pub assign_all: bool,
 }
 
 /// The consumer, as the source and the results store share it.
@@ -176,6 +180,7 @@ impl KafkaSource {
             .create_with_context(context)
             .map_err(|e| anyhow::anyhow!("kafka consumer for {}: {e}", self.brokers))?;
         match &self.start_at {
+            None if self.assign_all => {}
             None => {
                 let names: Vec<&str> = self.topics.names().iter().map(String::as_str).collect();
                 consumer.subscribe(&names)?;
@@ -251,6 +256,77 @@ async fn report_lag(consumer: Arc<KafkaConsumer>, topics: Topics, shutdown: Canc
     }
 }
 
+/// Assigns the consumer every partition of the source's topics, each from its
+/// stored position (or where `--from` says when none is stored), waiting for
+/// topics that do not exist yet. `false`: shut down meanwhile.
+async fn assign_all(
+    src: &KafkaSource,
+    consumer: &KafkaConsumer,
+    status: &SourceStatus,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<bool> {
+    let mut backoff = crate::retry::Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
+    let mut reported = None;
+    let partitions = loop {
+        let found = tokio::task::block_in_place(|| partitions_of_topics(consumer, &src.topics));
+        let missing = match found {
+            Ok(Ok(partitions)) => break partitions,
+            Ok(Err(missing)) => format!("topic {missing} does not exist (yet); waiting for it"),
+            Err(e) => format!("kafka: reading the topics' partitions failed ({e}); retrying"),
+        };
+        if reported.as_ref() != Some(&missing) {
+            tracing::warn!("{missing}");
+            reported = Some(missing);
+        }
+        if !backoff.wait(shutdown.cancelled()).await {
+            return Ok(false);
+        }
+    };
+    let positions = src.positions.as_ref().expect("assign_all comes with stored positions");
+    let mut tpl = TopicPartitionList::new();
+    let (mut stored, total) = (0, partitions.len());
+    for id in partitions {
+        let offset = match positions.resume_from(id).await? {
+            Some(at) => {
+                stored += 1;
+                rdkafka::Offset::Offset(at.next)
+            }
+            None if src.from == StartFrom::Earliest => rdkafka::Offset::Beginning,
+            None => rdkafka::Offset::End,
+        };
+        tpl.add_partition_offset(src.topics.name(id.topic), id.partition, offset)?;
+    }
+    consumer.assign(&tpl)?;
+    status.connected.store(true, Ordering::Relaxed);
+    tracing::info!(
+        "kafka: reading all {total} partitions of {} ({stored} from saved offsets), without a group's \
+         rebalancing",
+        src.topics.names().join(", ")
+    );
+    Ok(true)
+}
+
+/// Every partition of `topics`, or the name of one that does not exist.
+fn partitions_of_topics(
+    consumer: &KafkaConsumer,
+    topics: &Topics,
+) -> anyhow::Result<Result<Vec<PartitionId>, String>> {
+    let mut all = Vec::new();
+    for (index, name) in topics.names().iter().enumerate() {
+        let metadata = consumer.fetch_metadata(Some(name), Duration::from_secs(10))?;
+        let found = metadata.topics().iter().find(|t| t.name() == name);
+        match found {
+            Some(t) if t.error().is_none() && !t.partitions().is_empty() => {
+                all.extend(
+                    t.partitions().iter().map(|p| PartitionId { topic: index as u16, partition: p.id() }),
+                );
+            }
+            _ => return Ok(Err(name.clone())),
+        }
+    }
+    Ok(Ok(all))
+}
+
 /// Lines of one partition being gathered into a chunk.
 struct Pending {
     buf: BytesMut,
@@ -272,6 +348,9 @@ pub async fn run(
     shutdown: CancellationToken,
     abort: CancellationToken,
 ) -> anyhow::Result<()> {
+    if src.assign_all && !assign_all(&src, &consumer, &status, &shutdown).await? {
+        return Ok(());
+    }
     tokio::spawn(report_lag(consumer.clone(), src.topics.clone(), shutdown.clone()));
     let mut pending: Vec<Pending> = Vec::new();
     let mut last_error: Option<Instant> = None;

@@ -39,7 +39,7 @@ use super::{KafkaConsumer, KafkaSource};
 use crate::codec::{PartitionId, Topics};
 use crate::connect::kafka::client_config;
 use crate::retry::retrying;
-use crate::sources::acks::Acknowledge;
+use crate::sources::acks::{Acknowledge, Resume};
 use positions::{Positions, Verdict};
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Message};
@@ -147,29 +147,16 @@ async fn start_partition(
         positions.start(partition, offset);
         return Ok(positions.check(partition, offset));
     };
-    let config = client_config(&src.brokers, &src.options);
-    let topic = src.topics.name(partition.topic);
-    let check = retrying(
-        shutdown,
-        || async {
-            tokio::task::block_in_place(|| {
-                let p = partition.partition;
-                truncation::check_log(consumer, &config, topic, p, stored.next, stored.last)
-            })
-        },
-        || format!("{what}: cannot check the log"),
-    )
-    .await;
     let next = stored.next;
-    match check {
+    match check_log(src, consumer, partition, stored, shutdown).await {
         None => return Ok(None),
         Some(LogCheck::Intact) => positions.start(partition, next),
         Some(LogCheck::Truncated { why, low }) => match src.on_truncation {
             OnTruncation::Fail => anyhow::bail!(
                 "{what}: {why}. The log went backwards (a broker lost \
                  acknowledged messages, or the topic was created again), so the stored results for \
-                 offsets 0..{next} no longer match it; nothing more was stored. To count this \
-                 partition again from its start, run with --on-truncation recount"
+                 offsets 0..{next} no longer match it; nothing more was stored. {}",
+                positions.recount_advice()
             ),
             OnTruncation::Recount => {
                 tracing::warn!(
@@ -205,6 +192,29 @@ async fn start_partition(
         tracing::info!("{what}: resuming at offset {next}, where the stored results end");
     }
     Ok(positions.check(partition, offset))
+}
+
+/// Checks `partition`'s log against its stored position, retrying while
+/// the broker does not answer (`None`: shut down meanwhile).
+async fn check_log(
+    src: &KafkaSource,
+    consumer: &KafkaConsumer,
+    partition: PartitionId,
+    stored: Resume,
+    shutdown: &CancellationToken,
+) -> Option<LogCheck> {
+    let config = client_config(&src.brokers, &src.options);
+    let (topic, p) = (src.topics.name(partition.topic), partition.partition);
+    retrying(
+        shutdown,
+        || async {
+            tokio::task::block_in_place(|| {
+                truncation::check_log(consumer, &config, topic, p, stored.next, stored.last)
+            })
+        },
+        || format!("{}: cannot check the log", src.topics.describe(partition)),
+    )
+    .await
 }
 
 /// Offsets `next..low` were deleted before they were counted: an error, or a

@@ -69,6 +69,11 @@ impl Positions {
         self.store.resume_from(partition).await
     }
 
+    /// How the user counts a partition whose log went backwards again.
+    pub fn recount_advice(&self) -> &'static str {
+        self.store.recount_advice()
+    }
+
     /// Drops the partition's stored results; they start again at `offset`.
     pub async fn reset_store(&self, partition: PartitionId, offset: i64) -> anyhow::Result<()> {
         self.store.reset(partition, offset).await

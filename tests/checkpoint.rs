@@ -1,0 +1,329 @@
+//! `stream --checkpoint`: the engine's state in a file across restarts.
+//! Socket mode keeps what it counted across a clean restart; Kafka mode counts
+//! every message exactly once across `kill -9` at random moments (Kafka on
+//! 127.0.0.1, from `scripts/services.sh`); a checkpoint of another
+//! configuration, in use, damaged or truncated is refused with a clear error.
+//! Expected tables are computed here from the fixtures.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const MAX_LINE: usize = 300;
+
+/// A new directory for a test's checkpoint files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique(name));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A socket engine with manual batches and a checkpoint, printing each batch.
+fn socket_engine(addr: &str, checkpoint: &Path, extra: &[&str]) -> Proc {
+    let max = MAX_LINE.to_string();
+    let mut args = vec![
+        "--print-every",
+        "batch",
+        "--top",
+        "0",
+        "--max-line-bytes",
+        &max,
+        "--checkpoint",
+        path(checkpoint),
+    ];
+    args.extend_from_slice(extra);
+    manual_engine(addr, &args)
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn expected_days(lines: &[Expected]) -> std::collections::BTreeMap<String, (f64, u64)> {
+    per_day(lines.iter().filter_map(|l| match l {
+        Expected::Tweet { text, day: Some(day) } => Some((day.clone(), text.clone())),
+        _ => None,
+    }))
+}
+
+/// Runs an engine on the checkpoint over `--limit`/`--skip` lines of the
+/// fixture, one batch, and stops it cleanly; returns the final tables.
+fn one_socket_run(
+    checkpoint: &Path,
+    replay: &[&str],
+    lines: usize,
+    extra: &[&str],
+) -> std::collections::HashMap<String, serde_json::Value> {
+    let (_replay, addr) = replay_listen(&fixture("tweets.jsonl"), "127.0.0.1:0", replay);
+    let mut engine = socket_engine(&addr, checkpoint, extra);
+    engine.wait_stderr(&format!("closed after {lines} lines"));
+    engine.tick();
+    engine.next_json();
+    engine.finish()
+}
+
+#[test]
+fn socket_state_survives_a_clean_restart() {
+    let dir = scratch("ck_socket");
+    let checkpoint = dir.join("state.db");
+    let lines = expected_lines(&std::fs::read(fixture("tweets.jsonl")).unwrap(), MAX_LINE);
+    let first = 500;
+    let before = one_socket_run(&checkpoint, &["--limit", "500"], first, &[]);
+    assert_eq!(table_counts(&before["tag_totals"]), count_tags(&lines[..first], twitter_tags));
+
+    // The second run starts from what the first counted.
+    let rest = lines.len() - first;
+    let after = one_socket_run(&checkpoint, &["--skip", "500"], rest, &[]);
+    assert_eq!(table_counts(&after["tag_totals"]), count_tags(&lines, twitter_tags));
+    assert_eq!(day_rows(&after["sentiment_by_day"]), expected_days(&lines));
+    let batches: Vec<u64> = rows(&after["batches"]).iter().map(|r| r[1].as_u64().unwrap()).collect();
+    assert_eq!(batches, vec![first as u64, rest as u64], "the batch log of both runs");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_checkpoint_of_another_configuration_is_refused_unless_reset() {
+    let dir = scratch("ck_config");
+    let checkpoint = dir.join("state.db");
+    one_socket_run(&checkpoint, &["--limit", "100"], 100, &[]);
+    let ck = path(&checkpoint);
+    for (flags, says) in [
+        (vec!["--sentiment", "textblob"], "--sentiment vader (this run: textblob)"),
+        (vec!["--hashtags", "spark"], "--hashtags twitter (this run: spark)"),
+        (vec!["--batch", "5s"], "--batch manual (this run: 5s)"),
+        (vec!["--kafka", "127.0.0.1:1", "--topic", "t"], "source socket (this run: kafka)"),
+    ] {
+        let source = if flags[0] == "--kafka" { vec![] } else { vec!["--connect", "127.0.0.1:1"] };
+        let args = [&["stream", "--checkpoint", ck][..], &source, &flags].concat();
+        let (status, _, stderr) = run_to_end(&args);
+        assert_eq!(status.code(), Some(1), "{flags:?}: {stderr}");
+        assert!(stderr.contains("written by another configuration") && stderr.contains(says), "{stderr}");
+        assert!(stderr.contains("--checkpoint-reset"), "says how to start over: {stderr}");
+    }
+    // Starting over: only the new run's tweets are counted.
+    let lines = expected_lines(&std::fs::read(fixture("tweets.jsonl")).unwrap(), MAX_LINE);
+    let fresh = one_socket_run(
+        &checkpoint,
+        &["--skip", "100", "--limit", "50"],
+        50,
+        &["--checkpoint-reset", "--hashtags", "spark"],
+    );
+    assert_eq!(table_counts(&fresh["tag_totals"]), count_tags(&lines[100..150], spark_tags));
+    assert_eq!(rows(&fresh["batches"]).len(), 1);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Runs an engine on `checkpoint`; it must exit 1 with an error containing
+/// every one of `says`, and no panic.
+fn refused(checkpoint: &Path, says: &[&str]) {
+    let args = ["stream", "--connect", "127.0.0.1:1", "--batch", "manual", "--checkpoint", path(checkpoint)];
+    let (status, _, stderr) = run_to_end(&args);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for s in says {
+        assert!(stderr.contains(s), "no {s:?} in: {stderr}");
+    }
+}
+
+#[test]
+fn damaged_truncated_foreign_and_busy_checkpoints_are_refused_clearly() {
+    let dir = scratch("ck_damaged");
+    let good = dir.join("good.db");
+    let (_replay, addr) =
+        replay_listen(&fixture("tweets.jsonl"), "127.0.0.1:0", &["--loop", "--rate", "2000"]);
+    // Enough batches and tags for a file of several pages.
+    let mut engine = socket_engine(&addr, &good, &[]);
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(20));
+        engine.tick();
+        engine.next_json();
+    }
+    // While it runs, the file is its own.
+    refused(&good, &["in use by another process"]);
+    engine.finish();
+    assert!(!dir.join("good.db-wal").exists(), "a clean stop folds the log into the file");
+    let saved: i64 = rusqlite::Connection::open(&good)
+        .unwrap()
+        .query_row("SELECT count(*) FROM batches", [], |r| r.get(0))
+        .unwrap();
+    assert!(saved >= 20, "every batch saved: {saved}");
+    let bytes = std::fs::read(&good).unwrap();
+    assert!(bytes.len() >= 4 * 4096, "a file of several pages: {}", bytes.len());
+    let damaged = "It is damaged or not a tweetstream checkpoint";
+
+    let garbage = dir.join("garbage.db");
+    std::fs::write(&garbage, b"these are not the bytes of a database, but they are long enough".repeat(80))
+        .unwrap();
+    refused(&garbage, &[damaged]);
+
+    let truncated = dir.join("truncated.db");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    refused(&truncated, &[damaged]);
+
+    // A page in the middle overwritten.
+    let scribbled = dir.join("scribbled.db");
+    let mut copy = bytes.clone();
+    let page = (bytes.len() / 4096 / 2) * 4096;
+    copy[page..page + 4096].fill(0x5a);
+    std::fs::write(&scribbled, &copy).unwrap();
+    refused(&scribbled, &[damaged]);
+
+    // A well-formed file whose counts no longer add up (edited by hand).
+    let edited = dir.join("edited.db");
+    std::fs::copy(&good, &edited).unwrap();
+    let conn = rusqlite::Connection::open(&edited).unwrap();
+    let changed = conn
+        .execute("UPDATE tag_totals SET count = count + 1 WHERE tag = (SELECT min(tag) FROM tag_totals)", []);
+    assert_eq!(changed.unwrap(), 1);
+    drop(conn);
+    refused(&edited, &[damaged, "tag counts add up to"]);
+
+    // Another program's SQLite database.
+    let foreign = dir.join("foreign.db");
+    rusqlite::Connection::open(&foreign)
+        .unwrap()
+        .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    refused(&foreign, &[damaged, "another kind"]);
+
+    // The good one still opens (and is not changed by any of the above).
+    let (_replay2, addr2) = replay_listen(&fixture("tweets.jsonl"), "127.0.0.1:0", &["--limit", "10"]);
+    let mut engine = socket_engine(&addr2, &good, &[]);
+    engine.wait_stderr(&format!("restored {saved} batches"));
+    engine.finish();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// ---------------------------------------------------------------------------
+// Kafka mode: exactly once across kill -9, with no MongoDB results.
+
+/// The seed of the kill schedule; printed on failure.
+const SEED: u64 = 0x5eed_2026_1202;
+
+/// splitmix64: the kill schedule from the seed.
+fn next_random(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn tweetstream(args: &[&str]) -> (bool, String) {
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_tweetstream")).args(args).env("NO_COLOR", "1").output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Per-day sums and tag totals of the lab fixture, computed here.
+fn lab_expected() -> (std::collections::BTreeMap<String, (f64, u64)>, std::collections::BTreeMap<String, u64>)
+{
+    let text = std::fs::read_to_string(fixture("lab.jsonl")).unwrap();
+    let days = per_day(text.lines().map(lab_tweet));
+    let mut tags = std::collections::BTreeMap::new();
+    for (_, tweet) in text.lines().map(lab_tweet) {
+        for t in twitter_tags(&tweet) {
+            *tags.entry(t).or_default() += 1;
+        }
+    }
+    (days, tags)
+}
+
+/// A Kafka engine on `topic` with a checkpoint, printing the per-day table
+/// after every batch.
+fn kafka_engine(topic: &str, group: &str, checkpoint: &Path, extra: &[&str]) -> Proc {
+    let b = brokers();
+    let mut args = words(&format!(
+        "stream --kafka {b} --topic {topic} --group {group} --checkpoint {} --print-every batch \
+         --format json --top 0",
+        path(checkpoint)
+    ))
+    .into_iter()
+    .map(str::to_owned)
+    .collect::<Vec<_>>();
+    args.extend(["--print-sql".to_owned(), "select * from sentiment_by_day".to_owned()]);
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    Proc::spawn(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+#[test]
+fn kafka_with_a_checkpoint_counts_every_message_once_across_kill_9() {
+    let (db, topic, group) = (unique("ckkafka"), unique("cktopic"), unique("ckgroup"));
+    let dir = scratch("ck_kafka");
+    let checkpoint = dir.join("state.db");
+    let (ok, stderr) = tweetstream(&["load", &fixture("lab.jsonl"), "--db", &db, "--collection", "tweets"]);
+    assert!(ok, "load failed (are the services up? scripts/services.sh up):\n{stderr}");
+    // The producer sends the 600 tweets over about 3 s while engines are
+    // started and killed.
+    let b = brokers();
+    let produce = format!(
+        "produce --db {db} --collection tweets --brokers {b} --topic {topic} --partitions 3 --rate 200"
+    );
+    let producer = Command::new(env!("CARGO_BIN_EXE_tweetstream"))
+        .args(words(&produce))
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let mut state = SEED;
+    let kills: Vec<u64> = (0..6).map(|_| 150 + next_random(&mut state) % 1200).collect();
+    let context = format!("seed {SEED:#x}, kill -9 after {kills:?} ms");
+    eprintln!("{context}");
+    for (i, after) in kills.iter().enumerate() {
+        let mut engine = kafka_engine(&topic, &group, &checkpoint, &["--batch", "100ms"]);
+        if i == 0 {
+            // The topic is there and read before the first kill.
+            engine.wait_stderr("kafka: reading all 3 partitions");
+        }
+        std::thread::sleep(Duration::from_millis(*after));
+        engine.child.kill().unwrap();
+        engine.child.wait().unwrap();
+    }
+    let out = producer.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.contains("600 delivered"), "{said}");
+
+    let (want_days, want_tags) = lab_expected();
+    let mut last = kafka_engine(&topic, &group, &checkpoint, &["--batch", "100ms"]);
+    let mut counted = 0;
+    for _ in 0..1000 {
+        let t = last.next_json();
+        counted = day_rows(&t).values().map(|(_, n)| n).sum::<u64>();
+        assert!(counted <= 600, "counted {counted} of 600 ({context})");
+        if counted == 600 {
+            break;
+        }
+    }
+    assert_eq!(counted, 600, "{context}");
+    last.terminate();
+    let mut tables = std::collections::HashMap::new();
+    while let Some(t) = last.try_next_json() {
+        if let Some(name) = t["table"].as_str() {
+            tables.insert(name.to_owned(), t);
+        }
+    }
+    assert!(last.child.wait().unwrap().success());
+    assert_eq!(day_rows(&tables["sentiment_by_day"]), want_days, "{context}");
+    assert_eq!(table_counts(&tables["tag_totals"]), want_tags, "{context}");
+    // The saved batch log (read from the file) counts each message once too.
+    let conn = rusqlite::Connection::open(&checkpoint).unwrap();
+    let (batches, records): (i64, i64) = conn
+        .query_row("SELECT count(*), sum(records) FROM batches", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert!(batches < 1000, "the whole log is kept: {batches} batches");
+    assert_eq!(records, 600, "the saved batch log ({context})");
+    drop(conn);
+
+    // The checkpoint belongs to this topic.
+    let other = unique("othertopic");
+    let args =
+        [&["stream", "--kafka", &b, "--topic", &other, "--checkpoint", path(&checkpoint)][..]].concat();
+    let (status, _, stderr) = run_to_end(&args);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("--topic {topic} (this run: {other})")), "{stderr}");
+    drop_database(&db);
+    let _ = std::fs::remove_dir_all(dir);
+}
