@@ -6,6 +6,7 @@
 pub mod pystr;
 pub mod textblob;
 pub mod vader;
+pub mod word_table;
 
 /// Which measure a run scores tweets with.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

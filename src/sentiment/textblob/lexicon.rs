@@ -14,6 +14,7 @@
 //!    `None` entries become the adjective's `JJ` average, overwriting what the
 //!    file says for that adverb; the last adjective to derive a form wins.
 
+use crate::sentiment::word_table::{Key, WordTable};
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
@@ -29,9 +30,12 @@ pub struct Entry {
     pub modifier: bool,
 }
 
-/// The lexicon: lowercase forms to entries.
+/// The lexicon: lowercase forms to entries, in a perfect hash (every form is
+/// short enough for a [`Key`]; the lexicon test checks it).
 pub struct Lexicon {
-    words: FxHashMap<Box<str>, Entry>,
+    words: WordTable<Option<Entry>>,
+    #[cfg(test)]
+    len: usize,
 }
 
 impl Lexicon {
@@ -41,9 +45,16 @@ impl Lexicon {
         LEXICON.get_or_init(|| Lexicon::load(XML))
     }
 
-    #[inline]
-    pub fn lookup(&self, word: &str) -> Option<&Entry> {
-        self.words.get(word)
+    /// The entry of a lowercased word.
+    #[cfg(test)]
+    pub fn lookup(&self, word: &str) -> Option<Entry> {
+        self.words.get(&Key::new(word.as_bytes())?)
+    }
+
+    /// The entry of a lowercased word's key.
+    #[inline(always)]
+    pub fn entry(&self, key: &Key) -> Option<Entry> {
+        self.words.get(key)
     }
 
     fn load(xml: &str) -> Lexicon {
@@ -92,7 +103,17 @@ impl Lexicon {
             adverb.push_str("ly");
             words.insert(adverb.into(), Entry { polarity, subjectivity, intensity, modifier: true });
         }
-        Lexicon { words }
+        let keyed: FxHashMap<Key, Option<Entry>> = words
+            .iter()
+            .map(|(form, entry)| {
+                (Key::new(form.as_bytes()).expect("a form short enough for a key"), Some(*entry))
+            })
+            .collect();
+        Lexicon {
+            words: WordTable::new(&keyed),
+            #[cfg(test)]
+            len: words.len(),
+        }
     }
 }
 
@@ -138,7 +159,7 @@ mod tests {
     fn loads_every_form_and_derives_adverbs() {
         let lex = Lexicon::get();
         // 2,860 entries in Python (`len(dict.keys(sentiment))` after load).
-        assert_eq!(lex.words.len(), 2860);
+        assert_eq!(lex.len, 2860);
         let words = XML.split("<word ").skip(1);
         assert!(words.clone().all(|w| !w.contains('&')), "the lexicon now holds entities: decode them");
         let great = lex.lookup("great").unwrap();

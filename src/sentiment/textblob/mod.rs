@@ -135,9 +135,9 @@ impl TextBlob {
         // The word before, if it modifies the next one; whether it ends in "ly".
         let mut modifier: Option<bool> = None;
         let mut negation = false;
-        for token in self.tokenizer.tokens() {
-            let w = lowercase(token, &mut self.lower);
-            if let Some(e) = self.lexicon.lookup(w) {
+        for i in 0..self.tokenizer.count() {
+            let (w, key) = self.tokenizer.lowercase(i, &mut self.lower);
+            if let Some(e) = self.lexicon.entry(&key) {
                 match (modifier, a.last_mut()) {
                     (Some(_), Some(last)) => {
                         last.polarity = clamp(e.polarity * last.intensity);
@@ -190,19 +190,4 @@ impl TextBlob {
             }
         }
     }
-}
-
-/// `token.lower()`, in `buf` unless it is already lowercase ASCII.
-fn lowercase<'a>(token: &'a str, buf: &'a mut String) -> &'a str {
-    if token.is_ascii() {
-        if !token.bytes().any(|b| b.is_ascii_uppercase()) {
-            return token;
-        }
-        buf.clear();
-        buf.extend(token.bytes().map(|b| b.to_ascii_lowercase() as char));
-        return buf;
-    }
-    buf.clear();
-    buf.push_str(&token.to_lowercase());
-    buf
 }

@@ -20,6 +20,7 @@
 //!    expression `(emoticon with optional spaces)($|\s)` rewrites it.
 
 use crate::sentiment::pystr::is_space;
+use crate::sentiment::word_table::{Key, ascii_key};
 use std::sync::OnceLock;
 
 /// Python's `PUNCTUATION` without the period, which is split separately.
@@ -48,7 +49,7 @@ const CONTRACTIONS: &[&str] = &["'d", "'m", "'s", "'ll", "'re", "'ve", "n't"];
 /// every apostrophe in a token of its own; checked as Python does anyway).
 #[inline]
 fn is_contraction(t: &[u8]) -> bool {
-    t.len() <= 3 && CONTRACTIONS.iter().any(|c| c.as_bytes() == t)
+    matches!(t.first(), Some(b'\'' | b'n')) && t.len() <= 3 && CONTRACTIONS.iter().any(|c| c.as_bytes() == t)
 }
 
 /// Quotes that get spaces around them (step 2).
@@ -63,6 +64,37 @@ const ABBREVIATIONS: &[&str] = &[
     "n.q.", "orig.", "pl.", "pred.", "pres.", "p.m.", "ref.", "v.", "vs.", "w/",
 ];
 
+/// Up to seven bytes as one integer (little-endian, the length in the top
+/// byte), so that short strings compare as integers.
+const fn pack(b: &[u8]) -> u64 {
+    let mut x = (b.len() as u64) << 56;
+    let mut i = 0;
+    while i < b.len() && i < 7 {
+        x |= (b[i] as u64) << (8 * i);
+        i += 1;
+    }
+    x
+}
+
+/// [`ABBREVIATIONS`] packed and sorted, for a binary search.
+static ABBREVIATION_KEYS: [u64; ABBREVIATIONS.len()] = {
+    let mut keys = [0u64; ABBREVIATIONS.len()];
+    let mut i = 0;
+    while i < keys.len() {
+        keys[i] = pack(ABBREVIATIONS[i].as_bytes());
+        // Insertion sort.
+        let mut j = i;
+        while j > 0 && keys[j - 1] > keys[j] {
+            let k = keys[j];
+            keys[j] = keys[j - 1];
+            keys[j - 1] = k;
+            j -= 1;
+        }
+        i += 1;
+    }
+    keys
+};
+
 /// The paragraph-break token of step 3.
 pub const EOS: &str = "END-OF-SENTENCE";
 
@@ -70,7 +102,8 @@ pub const EOS: &str = "END-OF-SENTENCE";
 /// Python's three patterns: `^[A-Za-z]\.$`, `^([A-Za-z]\.)+$`, and
 /// `^[A-Z][b|c|d|…|z]+.$` (the `|` is in the class, as written there).
 fn is_abbreviation(t: &str) -> bool {
-    if ABBREVIATIONS.contains(&t) {
+    // The listed ones: at most five bytes, so a token is one integer.
+    if t.len() <= 5 && ABBREVIATION_KEYS.binary_search(&pack(t.as_bytes())).is_ok() {
         return true;
     }
     let b = t.as_bytes();
@@ -133,6 +166,38 @@ static EMOTICON_FIRST: [bool; 256] = {
     }
     t
 };
+
+/// Pairs of bytes that follow each other in an emoticon (of the bytes as
+/// listed), as a bitset indexed by `first << 8 | second`: a token can start
+/// an emoticon written across tokens only if its last byte and the next
+/// word's first byte are such a pair.
+static EMOTICON_PAIRS: [u64; 1024] = {
+    let mut t = [0u64; 1024];
+    let mut mood = 0;
+    while mood < EMOTICONS.len() {
+        let list = EMOTICONS[mood].1;
+        let mut k = 0;
+        while k < list.len() {
+            let e = list[k].as_bytes();
+            let mut p = 0;
+            while p + 1 < e.len() {
+                let pair = (e[p] as usize) << 8 | e[p + 1] as usize;
+                t[pair / 64] |= 1 << (pair % 64);
+                p += 1;
+            }
+            k += 1;
+        }
+        mood += 1;
+    }
+    t
+};
+
+/// Whether `first` then `second` occur in that order in some emoticon.
+#[inline]
+fn emoticon_pair(first: u8, second: u8) -> bool {
+    let pair = (first as usize) << 8 | second as usize;
+    EMOTICON_PAIRS[pair / 64] & (1 << (pair % 64)) != 0
+}
 
 /// ASCII bytes that continue a token in step 1-3: not whitespace, not a
 /// quote, not the `n` that may start `n't`.
@@ -217,6 +282,9 @@ pub struct Tokenizer {
     /// The sentence being rewritten, before and after `( ! )`.
     words: Vec<Span>,
     sarcastic: Vec<Span>,
+    /// `text` with its ASCII letters lowercased, then 24 bytes of padding:
+    /// an ASCII token's lowercase form and word-table key are read from it.
+    lowered: String,
 }
 
 impl Tokenizer {
@@ -230,10 +298,66 @@ impl Tokenizer {
         self.found.clear();
         self.tokens.clear();
         self.find_tokens(s);
-        self.sentences();
+        if self.nothing_to_rewrite() {
+            // Steps 5-6 would give the tokens as they are.
+            std::mem::swap(&mut self.found, &mut self.tokens);
+        } else {
+            self.sentences();
+        }
+        self.lowered.clear();
+        self.lowered.push_str(&self.text);
+        self.lowered.make_ascii_lowercase();
+        self.lowered.push_str("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+    }
+
+    /// How many tokens the last text has.
+    pub fn count(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Token `i` lowercased (Python's `lower()`), and its word-table key
+    /// ([`Key::NONE`] if it is too long to be a word): read from the
+    /// lowercased copy of the text for ASCII tokens, lowercased into `buf`
+    /// for others.
+    #[inline]
+    pub fn lowercase<'a>(&'a self, i: usize, buf: &'a mut String) -> (&'a str, Key) {
+        let Span { start, end } = self.tokens[i];
+        if let Some(key) = ascii_key(self.lowered.as_bytes(), start, end - start) {
+            return (&self.lowered[start..end], key);
+        }
+        buf.clear();
+        let token = &self.text[start..end];
+        if token.is_ascii() {
+            buf.push_str(&self.lowered[start..end]);
+        } else {
+            buf.push_str(&token.to_lowercase());
+        }
+        (buf, Key::new(buf.as_bytes()).unwrap_or(Key::NONE))
+    }
+
+    /// Whether steps 5-6 leave the tokens as step 4 found them (most
+    /// texts): no paragraph break to drop, no `(` that could start `( ! )`,
+    /// and no two neighbouring tokens that could hold one emoticon between
+    /// them (sentences only keep emoticons from joining across them).
+    fn nothing_to_rewrite(&self) -> bool {
+        if self.eos.is_some() {
+            return false;
+        }
+        let bytes = self.text.as_bytes();
+        let mut previous_last: Option<u8> = None;
+        for span in &self.found {
+            let t = &bytes[span.start..span.end];
+            let (Some(&first), Some(&last)) = (t.first(), t.last()) else { continue };
+            if t == b"(" || previous_last.is_some_and(|p| emoticon_pair(p, first)) {
+                return false;
+            }
+            previous_last = Some(last);
+        }
+        true
     }
 
     /// The tokens of the last text, in order.
+    #[cfg(test)]
     pub fn tokens(&self) -> impl Iterator<Item = &str> {
         self.tokens.iter().map(|s| &self.text[s.start..s.end])
     }
@@ -340,15 +464,37 @@ impl Tokenizer {
     /// Step 4 for the whitespace-separated token `s[from..to]`: its leading
     /// punctuation, then the token, then its trailing punctuation, ellipses
     /// and periods, each a token.
+    #[inline(always)]
     fn split(&mut self, s: &str, from: usize, to: usize) {
         let b = s.as_bytes();
-        let span = |start, end| Span { start, end };
         let (first, last) = (b[from], b[to - 1]);
-        if !is_punctuation(first) && !is_punctuation(last) && last != b'.' {
-            // Nothing to split off (the usual case).
-            self.found.push(span(from, to));
-            return;
+        let ends = |c: u8| is_punctuation(c) || c == b'.';
+        if !is_punctuation(first) {
+            if !ends(last) {
+                // Nothing to split off (the usual case).
+                self.found.push(Span { start: from, end: to });
+                return;
+            }
+            if to - from >= 2 && !ends(b[to - 2]) {
+                // One mark after a word ("word," "word."; a contraction
+                // starts with a mark or ends in a letter, so this is none).
+                if last == b'.' && is_abbreviation(&s[from..to]) {
+                    self.found.push(Span { start: from, end: to });
+                } else {
+                    self.found.push(Span { start: from, end: to - 1 });
+                    self.found.push(Span { start: to - 1, end: to });
+                }
+                return;
+            }
         }
+        self.split_punctuated(s, from, to);
+    }
+
+    /// [`Tokenizer::split`] for a token with punctuation to split off.
+    #[inline(never)]
+    fn split_punctuated(&mut self, s: &str, from: usize, to: usize) {
+        let b = s.as_bytes();
+        let span = |start, end| Span { start, end };
         let (mut lo, mut hi) = (from, to);
         while lo < hi && is_punctuation(b[lo]) && !is_contraction(&b[lo..hi]) {
             self.found.push(span(lo, lo + 1));
@@ -472,16 +618,27 @@ impl Tokenizer {
         while k < words.len() {
             let mut last = k;
             let token = self.span(words[k]);
-            // A match from byte `o` takes the rest of the token, so only the
-            // token's last few bytes can start one. Bytes, not characters: an
-            // emoticon starts with a leading byte, so it cannot match from
-            // the middle of a character.
-            let from = token.len().saturating_sub(MAX_EMOTICON_BYTES);
-            if !token[from..].iter().copied().any(may_start_emoticon) {
+            // A match within the token leaves it as it is: only a match that
+            // goes on into the next word changes anything, and then the token
+            // ends with part of an emoticon that the next word continues.
+            // (The usual case, quickly.)
+            let joins = match (token.last(), words.get(k + 1)) {
+                (Some(&last), Some(next)) => {
+                    self.span(*next).first().is_some_and(|&f| emoticon_pair(last, f))
+                }
+                _ => false,
+            };
+            if !joins {
                 self.tokens.push(words[k]);
                 k += 1;
                 continue;
             }
+            // A match from byte `o` takes the rest of the token, so only the
+            // token's last few bytes can start one. Bytes, not characters: an
+            // emoticon starts with a leading byte, so it cannot match from
+            // the middle of a character. The first match found (leftmost,
+            // then in Python's order) wins, even one within the token.
+            let from = token.len().saturating_sub(MAX_EMOTICON_BYTES);
             for (o, &b) in token.iter().enumerate().skip(from) {
                 if !may_start_emoticon(b) {
                     continue;
@@ -567,6 +724,90 @@ mod tests {
         }
     }
 
+    /// Python's emoticon rewrite of one sentence, restated with a regular
+    /// expression as TextBlob writes it: each emoticon's characters joined by
+    /// an optional space, then `($|\s)`, replaced by the emoticon without
+    /// spaces (the `regex` crate's alternation is leftmost-first, as Python's).
+    fn python_emoticons(tokens: &[String]) -> Vec<String> {
+        static RE: OnceLock<regex::Regex> = OnceLock::new();
+        let re = RE.get_or_init(|| {
+            let alternatives: Vec<String> = EMOTICONS
+                .iter()
+                .flat_map(|(_, mood)| mood.iter())
+                .map(|e| e.chars().map(|c| regex::escape(&c.to_string())).collect::<Vec<_>>().join(" ?"))
+                .collect();
+            regex::Regex::new(&format!("({})($|\\s)", alternatives.join("|"))).unwrap()
+        });
+        let sentence = tokens.join(" ");
+        let rewritten = re.replace_all(&sentence, |c: &regex::Captures<'_>| c[1].replace(' ', "") + &c[2]);
+        rewritten.split_whitespace().map(str::to_owned).collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// Emoticons across tokens are joined exactly as Python's regular
+        /// expression joins them, on sentences made of emoticon pieces and
+        /// words that end or start like them.
+        #[test]
+        fn emoticons_are_joined_like_pythons_rewrite(picks in proptest::collection::vec(0usize..1000, 1..12)) {
+            let mut vocabulary: Vec<String> = ["so", "to", "x", "X", "8", "o", "O", "xo", "boxD", "good", "c", "D",
+                "(", ")", ":", "'", "-", "^", "3", "<", ">", "°", "♥", "=", ";", "p", "b", "s", "S", "/", "\\", "[", "]",
+                "*", "_", ".", "{", "}", "''", "'''", "8-", ":o", "o_", ">:", "x-", ":'", ":c"]
+                .iter().map(|s| s.to_string()).collect();
+            for e in EMOTICONS.iter().flat_map(|(_, mood)| mood.iter()) {
+                let chars: Vec<char> = e.chars().collect();
+                for cut in 1..chars.len() {
+                    vocabulary.push(chars[..cut].iter().collect());
+                    vocabulary.push(chars[cut..].iter().collect());
+                }
+                vocabulary.push((*e).to_owned());
+            }
+            let tokens: Vec<String> = picks.iter().map(|p| vocabulary[p % vocabulary.len()].clone()).collect();
+            let mut t = Tokenizer { text: tokens.join(" "), ..Tokenizer::default() };
+            let mut words = Vec::new();
+            let mut at = 0;
+            for w in &tokens {
+                words.push(Span { start: at, end: at + w.len() });
+                at += w.len() + 1;
+            }
+            t.emoticons(&words);
+            let ours: Vec<String> = t.tokens().map(str::to_owned).collect();
+            proptest::prop_assert_eq!(ours, python_emoticons(&tokens), "{:?}", tokens);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// The shortcut past steps 5-6 gives what they give.
+        #[test]
+        fn the_shortcut_changes_no_token(picks in proptest::collection::vec(0usize..1000, 1..16)) {
+            let pieces = ["so", "to", "good", "x", "o", "8", ":", ")", "(", "!", "?", ".", "...", "'", "-", "D",
+                "P", "\n\n", "\n", " ", "(!)", ":-)", "<3", "°", "♥", "n't", "Mr.", "e.g.", ";", "=", "\"", "”"];
+            let text: String = picks.iter().map(|p| pieces[p % pieces.len()]).collect::<Vec<_>>().join(" ");
+            let mut shortcut = Tokenizer::default();
+            shortcut.tokenize(&text);
+            let mut full = Tokenizer::default();
+            full.text.push_str(&text);
+            full.find_tokens(&text);
+            full.sentences();
+            let (a, b): (Vec<&str>, Vec<&str>) = (shortcut.tokens().collect(), full.tokens().collect());
+            proptest::prop_assert_eq!(a, b, "{:?}", text);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// The quick cases of step 4 split as the general one does.
+        #[test]
+        fn quick_splits_are_the_general_ones(token in "[a-zA-Z.,!?;:()'\"nt#@-]{1,8}") {
+            let (mut quick, mut general) = (Tokenizer::default(), Tokenizer::default());
+            quick.split(&token, 0, token.len());
+            general.split_punctuated(&token, 0, token.len());
+            let spans = |t: &Tokenizer| t.found.iter().map(|s| (s.start, s.end)).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(spans(&quick), spans(&general), "{:?}", token);
+        }
+    }
+
     #[test]
     fn every_emoticon_starts_with_a_listed_character() {
         for e in EMOTICONS.iter().flat_map(|(_, m)| m.iter()) {
@@ -594,6 +835,13 @@ mod tests {
 
     #[test]
     fn abbreviations() {
+        assert!(
+            ABBREVIATIONS.iter().all(|a| a.len() <= 5),
+            "is_abbreviation packs tokens of five bytes at most"
+        );
+        for a in ABBREVIATIONS {
+            assert!(is_abbreviation(a), "{a}");
+        }
         for t in ["U.S.", "a.", "Mr.", "Mrs.", "Ms.", "Dr.", "e.g.", "St|."] {
             assert!(is_abbreviation(t), "{t}");
         }

@@ -9,6 +9,8 @@ use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
 use crate::sentiment::pystr::is_space;
+use crate::sentiment::word_table::WordTable;
+pub use crate::sentiment::word_table::{Key, MAX_WORD_BYTES};
 
 const VADER_LEXICON: &str = include_str!("data/vader_lexicon.txt");
 const EMOJI_LEXICON: &str = include_str!("data/emoji_utf8_lexicon.txt");
@@ -323,195 +325,9 @@ impl Entry {
     }
 }
 
-/// The longest word in any table, in bytes: longer tokens need no lookup.
-pub const MAX_WORD_BYTES: usize = 23;
-
-/// A lowercased word of at most [`MAX_WORD_BYTES`] bytes, zero-padded, with its
-/// length in the last byte, as three machine words. Keys live inside the hash
-/// table, so a lookup touches no other memory, and comparing is three integer
-/// compares.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Key(pub [u64; 3]);
-
-impl Key {
-    /// A key no word has (its length byte is beyond any word's): for tokens too
-    /// long to look up.
-    pub const NONE: Key = Key([u64::MAX; 3]);
-
-    /// The key of `word`, or `None` if it is too long to be in any table.
-    #[inline]
-    pub fn new(word: &[u8]) -> Option<Key> {
-        if word.len() > MAX_WORD_BYTES {
-            return None;
-        }
-        let mut padded = [0u8; 24];
-        padded[..word.len()].copy_from_slice(word);
-        padded[23] = word.len() as u8;
-        Some(Key::from_bytes(padded))
-    }
-
-    #[inline]
-    pub fn from_bytes(b: [u8; 24]) -> Key {
-        let w = |i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
-        Key([w(0), w(1), w(2)])
-    }
-}
-
-impl std::hash::Hash for Key {
-    #[inline]
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        // No length prefix: the length is inside the key already.
-        state.write_u64(self.0[0] ^ self.0[1].rotate_left(23) ^ self.0[2].rotate_left(47));
-    }
-}
-
-/// log2 of the number of slots of the word table: at least one slot per word.
-const SLOT_BITS: u32 = 13;
-/// log2 of the number of buckets, about half the number of words.
-const BUCKET_BITS: u32 = 12;
-
-/// The word table: a perfect hash (hash and displace, as in CHD) from each
-/// [`Key`] to its slot, so a lookup is a hash, one small-table read, one slot
-/// read and a compare, with no branch on whether the word is there.
-///
-/// Why: tokens are looked up in an order no predictor can learn, and a general
-/// hash table branches on every probe (hit, miss, next group); a mispredicted
-/// branch also stops the processor from overlapping the next token's memory
-/// reads with this one's. The table is also half the size of a hash map's.
-struct WordTable {
-    /// The hash's multipliers (odd), found when the table is built.
-    mult: [u64; 4],
-    /// Per bucket, the value XORed into its keys' hashes to place them.
-    displace: Box<[u16; 1 << BUCKET_BITS]>,
-    /// Each key with its entry; an empty slot holds the key of the empty word
-    /// and the default entry.
-    slots: Box<[(Key, Entry); 1 << SLOT_BITS]>,
-}
-
-impl WordTable {
-    #[inline(always)]
-    fn hash(mult: &[u64; 4], key: &Key) -> u64 {
-        let [a, b, c] = key.0;
-        let folded = a.wrapping_mul(mult[0]) ^ b.wrapping_mul(mult[1]) ^ c.wrapping_mul(mult[2]);
-        let product = u128::from(folded) * u128::from(mult[3]);
-        product as u64 ^ (product >> 64) as u64
-    }
-
-    /// A hash's bucket (its top bits) and its slot before displacement (its low bits).
-    #[inline(always)]
-    fn split(hash: u64) -> (usize, usize) {
-        ((hash >> (64 - BUCKET_BITS)) as usize, hash as usize & ((1 << SLOT_BITS) - 1))
-    }
-
-    /// The slot of a hash: its bucket's displacement XORed into its low bits.
-    #[inline(always)]
-    fn slot(&self, hash: u64) -> usize {
-        let (bucket, low) = Self::split(hash);
-        // Displacements are below the slot count (the mask only spares a
-        // bounds check on the slot read).
-        (low ^ usize::from(self.displace[bucket])) & ((1 << SLOT_BITS) - 1)
-    }
-
-    /// The slot where `key` would be; its memory is requested at once.
-    #[inline(always)]
-    fn locate(&self, key: &Key) -> usize {
-        let slot = self.slot(Self::hash(&self.mult, key));
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
-        // SAFETY: SSE is enabled, and a prefetch never faults (the address is a
-        // slot of the table anyway).
-        unsafe {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(&self.slots[slot]).cast::<i8>());
-        }
-        slot
-    }
-
-    /// The entry of `key`, found at `slot` (from [`WordTable::locate`]) or not at all.
-    #[inline(always)]
-    fn entry_at(&self, slot: usize, key: &Key) -> Entry {
-        let (stored, entry) = &self.slots[slot];
-        let differ = (stored.0[0] ^ key.0[0]) | (stored.0[1] ^ key.0[1]) | (stored.0[2] ^ key.0[2]);
-        std::hint::select_unpredictable(differ == 0, *entry, Entry::default())
-    }
-
-    /// Finds multipliers and displacements that give every word its own slot.
-    fn new(words: &FxHashMap<Key, Entry>) -> WordTable {
-        assert!(words.len() < (1 << SLOT_BITS), "more words than slots: raise SLOT_BITS");
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        // splitmix64: a fixed sequence, so every process builds the same table.
-        let mut next = || {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            (z ^ (z >> 31)) | 1
-        };
-        for _ in 0..1000 {
-            let mult = [next(), next(), next(), next()];
-            if let Some(table) = Self::place(words, mult) {
-                return table;
-            }
-        }
-        panic!("no perfect hash for the embedded lexicon");
-    }
-
-    /// Places the buckets, largest first, each at the first displacement whose
-    /// slots are all free; `None` if some bucket fits nowhere.
-    fn place(words: &FxHashMap<Key, Entry>, mult: [u64; 4]) -> Option<WordTable> {
-        const SLOTS: usize = 1 << SLOT_BITS;
-        let mut buckets: Vec<Vec<(usize, Key, Entry)>> = vec![Vec::new(); 1 << BUCKET_BITS];
-        for (key, entry) in words {
-            let (bucket, low) = Self::split(Self::hash(&mult, key));
-            buckets[bucket].push((low, *key, *entry));
-        }
-        let mut order: Vec<usize> = (0..buckets.len()).collect();
-        order.sort_by_key(|&b| (std::cmp::Reverse(buckets[b].len()), b));
-        let mut table = WordTable {
-            mult,
-            displace: Box::new([0; 1 << BUCKET_BITS]),
-            slots: Box::new([(Key([0; 3]), Entry::default()); SLOTS]),
-        };
-        let mut taken = vec![false; SLOTS];
-        let mut first_free = 0;
-        for b in order {
-            let items = &buckets[b];
-            if items.is_empty() {
-                break;
-            }
-            if items.len() > 16 {
-                return None; // a bad seed: try the next one
-            }
-            // A single key (the last half) goes to the first free slot.
-            while first_free < SLOTS && taken[first_free] {
-                first_free += 1;
-            }
-            let d = if items.len() == 1 && first_free < SLOTS {
-                Some(items[0].0 ^ first_free)
-            } else {
-                (0..SLOTS).find(|&d| {
-                    let mut seen = [usize::MAX; 16];
-                    items.iter().enumerate().all(|(i, &(low, _, _))| {
-                        let slot = low ^ d;
-                        let fresh = !taken[slot] && !seen[..i].contains(&slot);
-                        seen[i] = slot;
-                        fresh
-                    })
-                })
-            };
-            let d = d?;
-            table.displace[b] = d as u16;
-            for &(low, key, entry) in items {
-                taken[low ^ d] = true;
-                table.slots[low ^ d] = (key, entry);
-            }
-        }
-        Some(table)
-    }
-}
-
 /// The lexicon tables, built once per process from the embedded files.
 pub struct Lexicon {
-    words: WordTable,
+    words: WordTable<Entry>,
     emoji: FxHashMap<char, &'static str>,
 }
 
@@ -645,9 +461,9 @@ mod tests {
     #[test]
     fn the_word_table_finds_exactly_its_words() {
         let lex = Lexicon::get();
-        let words = lex.words.slots.iter().filter(|(k, _)| k.0 != [0; 3]).count();
+        let words = lex.words.slots().iter().filter(|(k, _)| k.0 != [0; 3]).count();
         assert!(words > 7000, "{words} words placed");
-        for (key, entry) in lex.words.slots.iter() {
+        for (key, entry) in lex.words.slots() {
             let found = lex.entry(*key);
             assert_eq!(
                 (found.tenths, found.booster, found.negate, found.word),

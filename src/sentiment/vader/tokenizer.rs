@@ -14,6 +14,7 @@
 
 use super::lexicon::{Entry, Key, Lexicon, MAX_WORD_BYTES, Word};
 use crate::sentiment::pystr::{is_space, is_upper};
+use crate::sentiment::word_table::load_words;
 
 /// What the rules need to know about one token of `words_and_emoticons`.
 #[derive(Clone, Copy, Debug)]
@@ -418,34 +419,6 @@ fn block_masks_portable(block: &[u8; 64], out: &mut [u8; 64], parts: usize) -> B
     }
     m
 }
-
-/// The `len` bytes at `at` (at most 24 are used), zero-padded into three words,
-/// read straight from the lowercased, padded copy of the text. Most tokens fit
-/// in the first word.
-#[inline(always)]
-fn load_words(lowered: &[u8], at: usize, len: usize) -> [u64; 3] {
-    let bytes: &[u8; 24] = lowered[at..at + 24].try_into().expect("24 bytes");
-    let word = |k: usize| u64::from_le_bytes(*bytes[8 * k..].first_chunk().expect("8 bytes"));
-    // A table instead of branches on the length: token lengths are not predictable.
-    let mask = &WORD_MASKS[len.min(24)];
-    [word(0) & mask[0], word(1) & mask[1], word(2) & mask[2]]
-}
-
-/// `WORD_MASKS[n]` keeps the first `n` of 24 bytes.
-static WORD_MASKS: [[u64; 3]; 25] = {
-    let mut masks = [[0; 3]; 25];
-    let mut n = 0;
-    while n <= 24 {
-        let mut k = 0;
-        while k < 3 {
-            let bytes = if n > 8 * k { if n - 8 * k > 8 { 8 } else { n - 8 * k } } else { 0 };
-            masks[n][k] = if bytes == 8 { u64::MAX } else { (1u64 << (8 * bytes)) - 1 };
-            k += 1;
-        }
-        n += 1;
-    }
-    masks
-};
 
 /// `len(s) <= 2` in code points, for valid UTF-8 `s`.
 #[inline]
