@@ -59,8 +59,10 @@ impl std::hash::Hash for Key {
 pub struct WordTable<E> {
     /// The hash's multipliers (odd), found when the table is built.
     mult: [u64; 4],
-    /// log2 of the number of buckets (about half the number of slots).
-    bucket_bits: u32,
+    /// The shift that leaves a hash's bucket (its top bits; there are half as
+    /// many buckets as slots), and the mask of a slot index.
+    bucket_shift: u32,
+    slot_mask: usize,
     /// Per bucket, the value XORed into its keys' hashes to place them.
     displace: Box<[u16]>,
     /// Each key with its entry, a power of two of them (at least one slot per
@@ -88,10 +90,10 @@ impl<E: Copy + Default> WordTable<E> {
     /// The slot of a hash: its bucket's displacement XORed into its low bits.
     #[inline(always)]
     fn slot(&self, hash: u64) -> usize {
-        let (bucket, low) = Self::split(hash, self.bucket_bits);
+        let (bucket, low) = ((hash >> self.bucket_shift) as usize, hash as usize & self.slot_mask);
         // Displacements are below the slot count (the mask only spares a
         // bounds check on the slot read).
-        (low ^ usize::from(self.displace[bucket])) & (self.slots.len() - 1)
+        (low ^ usize::from(self.displace[bucket])) & self.slot_mask
     }
 
     /// The slot where `key` would be; its memory is requested at once.
@@ -165,7 +167,8 @@ impl<E: Copy + Default> WordTable<E> {
         order.sort_by_key(|&b| (std::cmp::Reverse(buckets[b].len()), b));
         let mut table = WordTable {
             mult,
-            bucket_bits,
+            bucket_shift: 64 - bucket_bits,
+            slot_mask: slots - 1,
             displace: vec![0; 1 << bucket_bits].into_boxed_slice(),
             slots: vec![(Key([0; 3]), E::default()); slots].into_boxed_slice(),
         };
