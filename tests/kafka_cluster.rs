@@ -77,9 +77,15 @@ fn topics_compressed_with_every_codec_are_consumed_and_counted() {
         let (status, _, stderr) = run_to_end(&produce);
         assert!(status.success() && stderr.contains("600 delivered, 0 failed"), "{codec}: {stderr}");
         // The broker holds batches compressed with this codec (read back
-        // with a Fetch request of our own, not through librdkafka).
+        // with a Fetch request of our own, not through librdkafka). A batch
+        // that compression would make larger is sent uncompressed
+        // (librdkafka's rdkafka_msgset_writer.c), so a small last batch may be.
         let codecs = stored_codecs(&b, &topic);
-        assert!(!codecs.is_empty() && codecs.iter().all(|&c| c == codec_id(codec)), "{codec}: {codecs:?}");
+        let compressed = codecs.iter().filter(|&&c| c == codec_id(codec)).count();
+        assert!(
+            compressed > 0 && codecs.iter().all(|&c| c == codec_id(codec) || c == 0),
+            "{codec}: {codecs:?}"
+        );
 
         let stream = format!(
             "stream --kafka {b} --topic {topic} --group {group} --batch 300ms --print-every never \
