@@ -140,8 +140,12 @@ fn damaged_truncated_foreign_and_busy_checkpoints_are_refused_clearly() {
         engine.tick();
         engine.next_json();
     }
-    // While it runs, the file is its own.
+    // While it runs, the file is its own, and not started over under it.
     refused(&good, &["in use by another process"]);
+    let args = ["stream", "--connect", "127.0.0.1:1", "--batch", "manual", "--checkpoint", path(&good)];
+    let (status, _, stderr) = run_to_end(&[&args[..], &["--checkpoint-reset"]].concat());
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("in use by another process") && good.exists(), "{stderr}");
     engine.finish();
     assert!(!dir.join("good.db-wal").exists(), "a clean stop folds the log into the file");
     let saved: i64 = rusqlite::Connection::open(&good)

@@ -108,6 +108,12 @@ impl Checkpoint {
     pub fn open(config: &CheckpointConfig) -> anyhow::Result<(Checkpoint, Option<Saved>)> {
         let path = &config.path;
         if config.reset {
+            if held_by_another(path) {
+                anyhow::bail!(
+                    "checkpoint {} is in use by another process (another engine?): not starting it over",
+                    path.display()
+                );
+            }
             for suffix in ["", "-wal", "-shm", "-journal"] {
                 let file = PathBuf::from(format!("{}{suffix}", path.display()));
                 match std::fs::remove_file(&file) {
@@ -167,6 +173,18 @@ impl Checkpoint {
     pub fn acknowledge_to(&mut self, topics: Topics, acks: Arc<dyn Acknowledge>) {
         self.kafka = Some((topics, acks));
     }
+}
+
+/// Whether another process holds the file's lock (a running engine).
+fn held_by_another(path: &Path) -> bool {
+    let Ok(conn) = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE) else {
+        return false;
+    };
+    let _ = conn.busy_timeout(std::time::Duration::ZERO);
+    matches!(
+        conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;"),
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy
+    )
 }
 
 /// Takes the file for this run: exclusive locking mode, held from the first
