@@ -28,12 +28,23 @@ impl Default for ExactSum {
 /// The largest magnitude [`ExactSum::add`] takes (exclusive).
 pub const LIMIT: f64 = 18446744073709551616.0; // 2^64
 
+/// The largest magnitude of a part ([`ExactSum::to_parts`]) (exclusive): a
+/// sum of 2^63 values below [`LIMIT`] is below it, and the fixed point holds
+/// it with room to spare.
+const PART_LIMIT: f64 = 340282366920938463463374607431768211456.0; // 2^128
+
 impl ExactSum {
     /// Adds `x` exactly. `x` must be finite and below [`LIMIT`] in magnitude
     /// (sentiment scores lie in [-1, 1]); anything else is left out, and
     /// `false` says so.
     pub fn add(&mut self, x: f64) -> bool {
-        if !x.is_finite() || x.abs() >= LIMIT {
+        x.abs() < LIMIT && self.add_below(x, LIMIT)
+    }
+
+    /// Adds `x` exactly if it is finite and below `limit` (at most
+    /// [`PART_LIMIT`]) in magnitude.
+    fn add_below(&mut self, x: f64, limit: f64) -> bool {
+        if !x.is_finite() || x.abs() >= limit {
             return false;
         }
         let bits = x.to_bits();
@@ -184,7 +195,10 @@ impl ExactSum {
         while !rest.is_zero() {
             let part = rest.truncated();
             parts.push(part);
-            rest.add(-part);
+            // A part is at most the sum, which stays below PART_LIMIT.
+            if !rest.add_below(-part, PART_LIMIT) {
+                break;
+            }
         }
         parts
     }
@@ -192,7 +206,7 @@ impl ExactSum {
     /// The sum of `parts`, exactly; None if one cannot be added.
     pub fn from_parts(parts: &[f64]) -> Option<ExactSum> {
         let mut s = ExactSum::default();
-        parts.iter().all(|p| s.add(*p)).then_some(s)
+        parts.iter().all(|p| s.add_below(*p, PART_LIMIT)).then_some(s)
     }
 }
 
@@ -239,6 +253,21 @@ mod tests {
             assert_eq!(s.to_f64(), n as f64, "{n}");
         }
         assert_eq!(of(&[0.5]).to_i64(), None);
+    }
+
+    /// Sums beyond what one value may be (such as 2^65 from four values of
+    /// 2^63) still come apart into parts that read back (a loop that ended).
+    #[test]
+    fn large_sums_round_trip_through_parts() {
+        let big = 2f64.powi(63);
+        for xs in [vec![big; 4], vec![-big; 4], vec![big, big, big, 0.1, -1e-300]] {
+            let sum = of(&xs);
+            let parts = sum.to_parts();
+            assert!(parts.len() <= 32, "{parts:?}");
+            assert_eq!(ExactSum::from_parts(&parts), Some(sum), "{xs:?}");
+        }
+        assert_eq!(ExactSum::from_parts(&[f64::INFINITY]), None);
+        assert_eq!(ExactSum::from_parts(&[PART_LIMIT]), None);
     }
 
     #[test]

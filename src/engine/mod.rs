@@ -266,13 +266,6 @@ pub struct Applied {
     started: Instant,
 }
 
-impl Applied {
-    /// The batch's records.
-    pub fn records(&self) -> u64 {
-        self.row.records
-    }
-}
-
 /// Tag counts in the tables' order.
 fn sorted(counts: &FxHashMap<Box<str>, u64>) -> Vec<(Box<str>, u64)> {
     let mut v: Vec<(Box<str>, u64)> = counts.iter().map(|(t, n)| (t.clone(), *n)).collect();

@@ -28,7 +28,7 @@ pub trait BatchStore: Send {
     /// totals to publish, which the store may hold beyond this engine's own
     /// (the work of a whole consumer group). Retries while the store is
     /// unreachable; `Ok(None)` if `give_up` comes first.
-    async fn store(&mut self, parts: &[Batch], give_up: GiveUp<'_>) -> anyhow::Result<Option<Totals>>;
+    async fn store(&mut self, parts: &[Batch], give_up: &mut GiveUp<'_>) -> anyhow::Result<Option<Totals>>;
 }
 
 /// Keeps the engine's running state across restarts (`--checkpoint`): each
@@ -41,5 +41,5 @@ pub trait StateStore: Send {
     fn admit(&self, parts: &mut Vec<Batch>);
     /// Saves a batch's change, all or nothing. Retries while saving fails;
     /// `Ok(false)` if `give_up` comes first (nothing of the batch is saved).
-    async fn save(&mut self, change: &Change<'_>, give_up: GiveUp<'_>) -> anyhow::Result<bool>;
+    async fn save(&mut self, change: &Change<'_>, give_up: &mut GiveUp<'_>) -> anyhow::Result<bool>;
 }

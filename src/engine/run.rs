@@ -133,7 +133,7 @@ type Stores<'r, 's> = (Option<&'r mut (dyn BatchStore + 's)>, Option<&'r mut (dy
 async fn close_batch(
     engine: &mut Engine,
     (store, checkpoint): Stores<'_, '_>,
-    give_up: GiveUp<'_>,
+    mut give_up: GiveUp<'_>,
     (batch_time, delay): (i64, Duration),
     which: Which,
 ) -> anyhow::Result<Option<u64>> {
@@ -144,10 +144,9 @@ async fn close_batch(
     if let Some(c) = &checkpoint {
         c.admit(&mut closed.parts);
     }
-    let mut give_up = Some(give_up);
     let storing = std::time::Instant::now();
     let stored = match store {
-        Some(s) => match s.store(&closed.parts, give_up.take().expect("once")).await? {
+        Some(s) => match s.store(&closed.parts, &mut give_up).await? {
             Some(totals) => Some(totals),
             None => return Ok(None),
         },
@@ -157,8 +156,7 @@ async fn close_batch(
     closed.busy += storing.elapsed();
     let applied = engine.apply(closed, stored, batch_time, delay);
     if let Some(c) = checkpoint
-        && let Some(give_up) = give_up
-        && !c.save(&engine.change(&applied), give_up).await?
+        && !c.save(&engine.change(&applied), &mut give_up).await?
     {
         return Ok(None);
     }

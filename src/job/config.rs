@@ -201,9 +201,6 @@ impl StreamConfig {
     /// The settings a checkpoint's state depends on: those that change what
     /// is counted or how batches and the window are cut.
     pub fn checkpoint_identity(&self) -> Identity {
-        let name = |v: &dyn Fn() -> Option<clap::builder::PossibleValue>| {
-            v().map_or_else(String::new, |p| p.get_name().to_owned())
-        };
         let mut entries = vec![(
             "source",
             match &self.source {
@@ -224,7 +221,12 @@ impl StreamConfig {
         let window = self.window.map(|(length, slide)| (length, slide.or(batch)));
         let duration = |d: Option<Duration>| d.map_or_else(|| "none".to_owned(), |d| format!("{d:?}"));
         entries.extend([
-            ("--hashtags", name(&|| clap::ValueEnum::to_possible_value(&self.hashtags))),
+            (
+                "--hashtags",
+                clap::ValueEnum::to_possible_value(&self.hashtags)
+                    .map(|v| v.get_name().to_owned())
+                    .unwrap_or_default(),
+            ),
             ("--sentiment", self.sentiment.map_or("none", Model::name).to_owned()),
             ("--batch", batch.map_or_else(|| "manual".to_owned(), |d| format!("{d:?}"))),
             ("--window", duration(window.map(|w| w.0))),

@@ -542,7 +542,7 @@ impl StateStore for Checkpoint {
         }
     }
 
-    async fn save(&mut self, change: &Change<'_>, mut give_up: GiveUp<'_>) -> anyhow::Result<bool> {
+    async fn save(&mut self, change: &Change<'_>, give_up: &mut GiveUp<'_>) -> anyhow::Result<bool> {
         let rows = Arc::new(Rows::of(change, self.kafka.as_ref().map(|(t, _)| t)));
         let mut backoff = Backoff::default();
         loop {
@@ -563,7 +563,7 @@ impl StateStore for Checkpoint {
                         self.path.display(),
                         rows.seq
                     );
-                    if !backoff.wait(&mut give_up).await {
+                    if !backoff.wait(&mut *give_up).await {
                         return Ok(false);
                     }
                 }
@@ -696,8 +696,8 @@ mod tests {
             let mut first = engine();
             for n in 1..=stop {
                 let applied = apply(&mut first, n).await;
-                let never = Box::pin(std::future::pending());
-                assert!(checkpoint.save(&first.change(&applied), never).await.unwrap());
+                let mut never: GiveUp<'_> = Box::pin(std::future::pending());
+                assert!(checkpoint.save(&first.change(&applied), &mut never).await.unwrap());
                 first.publish(applied);
             }
             drop(checkpoint);

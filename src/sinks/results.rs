@@ -257,7 +257,7 @@ impl BatchStore for Results {
     /// Stores the parts of a closed batch and returns the global totals. Retries
     /// while MongoDB is unreachable; `Ok(None)` if `give_up` fires first (then
     /// nothing more is stored or committed: the batch is read again on restart).
-    async fn store(&mut self, parts: &[Batch], mut give_up: GiveUp<'_>) -> anyhow::Result<Option<Totals>> {
+    async fn store(&mut self, parts: &[Batch], give_up: &mut GiveUp<'_>) -> anyhow::Result<Option<Totals>> {
         let mut stored = Vec::new();
         for part in parts {
             let Some(origin) = part.origin else { continue };
@@ -278,7 +278,7 @@ impl BatchStore for Results {
                         crate::metrics::metrics().result_retries.inc();
                         // The write may or may not have happened: read it back next time.
                         self.stored.remove(&origin.partition);
-                        if !backoff.wait(&mut give_up).await {
+                        if !backoff.wait(&mut *give_up).await {
                             return Ok(None);
                         }
                     }
@@ -299,7 +299,7 @@ impl BatchStore for Results {
                 Ok(t) => return Ok(Some(t)),
                 Err(e) => {
                     tracing::warn!("results: reading the totals failed ({e:#}); retrying");
-                    if !backoff.wait(&mut give_up).await {
+                    if !backoff.wait(&mut *give_up).await {
                         return Ok(None);
                     }
                 }

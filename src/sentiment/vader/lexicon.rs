@@ -400,7 +400,7 @@ impl Lexicon {
     /// The entry for a key (the default entry if unknown).
     #[cfg(test)]
     pub fn entry(&self, key: Key) -> Entry {
-        self.words.entry_at(self.words.locate(&key), &key)
+        self.words.get(&key)
     }
 
     /// Where a key's entry would be, with its memory requested at once: finding
