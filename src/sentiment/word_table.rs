@@ -1,8 +1,8 @@
 //! The word table both models look tokens up in: a perfect hash from short
 //! lowercased words to what the model knows about each, built once from its
-//! lexicon. A lookup is a multiply-and-fold hash, one small-table read, one
-//! slot read and three integer compares, with no branch on whether the word
-//! is there.
+//! lexicon. A lookup is a multiply-and-fold hash, one small-table read, the
+//! key of one slot and three integer compares, then the entry of that slot or
+//! of an empty one, with no branch on whether the word is there.
 
 use rustc_hash::FxHashMap;
 
@@ -65,10 +65,12 @@ pub struct WordTable<E> {
     slot_mask: usize,
     /// Per bucket, the value XORed into its keys' hashes to place them.
     displace: Box<[u16]>,
-    /// Each key with its entry, a power of two of them (at least one slot per
-    /// word); an empty slot holds the key of the empty word and the default
+    /// Each key with its entry, a power of two of them (more slots than
+    /// words); an empty slot holds the key of the empty word and the default
     /// entry.
     slots: Box<[(Key, E)]>,
+    /// An empty slot: where a lookup of a word not in the table reads.
+    empty: usize,
 }
 
 impl<E: Copy + Default> WordTable<E> {
@@ -115,7 +117,14 @@ impl<E: Copy + Default> WordTable<E> {
     pub fn entry_at(&self, slot: usize, key: &Key) -> E {
         let (stored, entry) = &self.slots[slot];
         let differ = (stored.0[0] ^ key.0[0]) | (stored.0[1] ^ key.0[1]) | (stored.0[2] ^ key.0[2]);
-        std::hint::select_unpredictable(differ == 0, *entry, E::default())
+        if size_of::<E>() <= 16 {
+            // An entry that fits in two registers is chosen directly.
+            std::hint::select_unpredictable(differ == 0, *entry, E::default())
+        } else {
+            // A larger one is read from the chosen slot: one integer chosen.
+            let at = std::hint::select_unpredictable(differ == 0, slot, self.empty);
+            self.slots[at & self.slot_mask].1
+        }
     }
 
     /// Every slot, empty ones included (for tests).
@@ -133,8 +142,9 @@ impl<E: Copy + Default> WordTable<E> {
     /// Finds multipliers and displacements that give every word its own slot,
     /// in a table of the smallest power of two of slots that holds them all.
     pub fn new(words: &FxHashMap<Key, E>) -> WordTable<E> {
-        // As many slots as the next power of two, half as many buckets.
-        let bucket_bits = words.len().max(4).next_power_of_two().trailing_zeros() - 1;
+        // The next power of two above the number of words (so that a slot is
+        // left empty), half as many buckets.
+        let bucket_bits = (words.len() + 1).max(4).next_power_of_two().trailing_zeros() - 1;
         assert!(bucket_bits < 16, "displacements are 16 bits: at most 32,768 words");
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         // splitmix64: a fixed sequence, so every process builds the same table.
@@ -171,6 +181,7 @@ impl<E: Copy + Default> WordTable<E> {
             slot_mask: slots - 1,
             displace: vec![0; 1 << bucket_bits].into_boxed_slice(),
             slots: vec![(Key([0; 3]), E::default()); slots].into_boxed_slice(),
+            empty: 0,
         };
         let mut taken = vec![false; slots];
         let mut first_free = 0;
@@ -206,6 +217,7 @@ impl<E: Copy + Default> WordTable<E> {
                 table.slots[low ^ d] = (key, entry);
             }
         }
+        table.empty = taken.iter().position(|t| !t)?;
         Some(table)
     }
 }
@@ -255,11 +267,11 @@ mod tests {
     /// Tables of any size find each of their words and nothing else.
     #[test]
     fn finds_exactly_its_words_at_every_size() {
-        for n in [1usize, 2, 3, 100, 1000, 2860, 5000] {
+        for n in [1usize, 2, 3, 4, 100, 1000, 1024, 2860, 5000] {
             let words: FxHashMap<Key, u32> =
                 (0..n as u32).map(|i| (Key::new(format!("w{i}").as_bytes()).unwrap(), i + 1)).collect();
             let table = WordTable::new(&words);
-            assert!(table.slots().len() >= n && table.slots().len() < 2 * n.max(4), "{n} words");
+            assert!(table.slots().len() > n && table.slots().len() < 2 * (n + 1).max(4), "{n} words");
             for (key, value) in &words {
                 assert_eq!(table.get(key), *value);
             }

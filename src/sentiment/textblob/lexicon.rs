@@ -1,5 +1,7 @@
 //! TextBlob's sentiment lexicon (`en-sentiment.xml`, from Pattern), embedded at
-//! build time and loaded the way `textblob.en.Sentiment.load` loads it.
+//! build time and loaded the way `textblob.en.Sentiment.load` loads it, in one
+//! table with the other tokens the assessments have a rule for (negations,
+//! `!`, `(!)`, emoticons), so that a token is looked up once.
 //!
 //! What a lookup needs is the entry for part of speech `None` (TextBlob tags no
 //! words when it scores a plain string) and whether the word has an `RB` sense
@@ -14,6 +16,7 @@
 //!    `None` entries become the adjective's `JJ` average, overwriting what the
 //!    file says for that adverb; the last adjective to derive a form wins.
 
+use super::tokenizer::EMOTICONS;
 use crate::sentiment::word_table::{Key, WordTable};
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
@@ -22,18 +25,52 @@ const XML: &str = include_str!("data/en-sentiment.xml");
 
 /// A word's scores, as TextBlob looks them up for an untagged word.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Entry {
+struct Entry {
+    polarity: f64,
+    subjectivity: f64,
+    intensity: f64,
+    /// The word has an adverb (`RB`) sense, so it modifies the next known word.
+    modifier: bool,
+}
+
+/// What a lowercased token means to the assessments: a word of the lexicon
+/// with its scores, or a token with a rule of its own, or nothing (the
+/// default).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Word {
+    pub kind: Kind,
+    /// A known word's scores; an emoticon's polarity.
     pub polarity: f64,
     pub subjectivity: f64,
     pub intensity: f64,
-    /// The word has an adverb (`RB`) sense, so it modifies the next known word.
-    pub modifier: bool,
+    /// For a known word with an adverb sense (it modifies the next known
+    /// word): whether it ends in "ly".
+    pub modifier: Option<bool>,
+    /// One of Python's `negations`: "no", "not", "n't", "never".
+    pub negation: bool,
 }
 
-/// The lexicon: lowercase forms to entries, in a perfect hash (every form is
-/// short enough for a [`Key`]; the lexicon test checks it).
+/// Which rule of the assessments a token takes. A word of the lexicon takes
+/// no other (Python tests the lexicon first).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Kind {
+    #[default]
+    Other,
+    /// A word of the lexicon.
+    Known,
+    /// `!`: boosts the last assessment.
+    Exclamation,
+    /// `(!)`: an ironic assessment.
+    Irony,
+    /// An emoticon: an assessment with its mood's polarity.
+    Emoticon,
+}
+
+/// The lexicon and the rule tokens: lowercase forms to what they mean, in a
+/// perfect hash (every form is short enough for a [`Key`]; the lexicon test
+/// checks it).
 pub struct Lexicon {
-    words: WordTable<Option<Entry>>,
+    words: WordTable<Word>,
     #[cfg(test)]
     len: usize,
 }
@@ -45,15 +82,15 @@ impl Lexicon {
         LEXICON.get_or_init(|| Lexicon::load(XML))
     }
 
-    /// The entry of a lowercased word.
+    /// What a lowercased word means.
     #[cfg(test)]
-    pub fn lookup(&self, word: &str) -> Option<Entry> {
-        self.words.get(&Key::new(word.as_bytes())?)
+    pub fn lookup(&self, word: &str) -> Word {
+        self.words.get(&Key::new(word.as_bytes()).unwrap_or(Key::NONE))
     }
 
-    /// The entry of a lowercased word's key.
+    /// What a lowercased word means, by its key.
     #[inline(always)]
-    pub fn entry(&self, key: &Key) -> Option<Entry> {
+    pub fn word(&self, key: &Key) -> Word {
         self.words.get(key)
     }
 
@@ -103,16 +140,53 @@ impl Lexicon {
             adverb.push_str("ly");
             words.insert(adverb.into(), Entry { polarity, subjectivity, intensity, modifier: true });
         }
-        let keyed: FxHashMap<Key, Option<Entry>> = words
+        let mut table: FxHashMap<Box<str>, Word> = words
             .iter()
-            .map(|(form, entry)| {
-                (Key::new(form.as_bytes()).expect("a form short enough for a key"), Some(*entry))
+            .map(|(form, e)| {
+                let modifier = e.modifier.then(|| form.ends_with("ly"));
+                let (polarity, subjectivity, intensity) = (e.polarity, e.subjectivity, e.intensity);
+                let word =
+                    Word { kind: Kind::Known, polarity, subjectivity, intensity, modifier, negation: false };
+                (form.clone(), word)
             })
+            .collect();
+        add_rule_tokens(&mut table);
+        let keyed: FxHashMap<Key, Word> = table
+            .iter()
+            .map(|(form, word)| (Key::new(form.as_bytes()).expect("a form short enough for a key"), *word))
             .collect();
         Lexicon {
             words: WordTable::new(&keyed),
             #[cfg(test)]
             len: words.len(),
+        }
+    }
+}
+
+/// Adds the tokens the assessments have a rule for. Negation holds for known
+/// words too; the other rules only for words the lexicon does not have.
+/// Emoticons are Python's: only tokens that are not alphabetic (so `xd` never
+/// counts), of at most five characters and not a substring of `PUNCTUATION`
+/// are checked, against each mood in order, lowercased.
+fn add_rule_tokens(table: &mut FxHashMap<Box<str>, Word>) {
+    for negation in ["no", "not", "n't", "never"] {
+        table.entry(negation.into()).or_default().negation = true;
+    }
+    let mut rule = |token: &str, kind, polarity| {
+        let word = table.entry(token.into()).or_default();
+        if word.kind == Kind::Other {
+            (word.kind, word.polarity) = (kind, polarity);
+        }
+    };
+    rule("!", Kind::Exclamation, 0.0);
+    rule("(!)", Kind::Irony, 0.0);
+    const PUNCTUATION: &str = ".,;:!?()[]{}`''\"@#$^&*+-|=~_";
+    for (polarity, mood) in EMOTICONS {
+        for e in *mood {
+            let e = e.to_lowercase();
+            if !e.chars().all(char::is_alphabetic) && e.chars().count() <= 5 && !PUNCTUATION.contains(&e) {
+                rule(&e, Kind::Emoticon, *polarity);
+            }
         }
     }
 }
@@ -162,15 +236,55 @@ mod tests {
         assert_eq!(lex.len, 2860);
         let words = XML.split("<word ").skip(1);
         assert!(words.clone().all(|w| !w.contains('&')), "the lexicon now holds entities: decode them");
-        let great = lex.lookup("great").unwrap();
-        assert!(great.polarity > 0.0 && !great.modifier);
-        let very = lex.lookup("very").unwrap();
-        assert!(very.modifier && very.intensity > 1.0);
+        let great = lex.lookup("great");
+        assert!(great.kind == Kind::Known && great.polarity > 0.0 && great.modifier.is_none());
+        let very = lex.lookup("very");
+        assert!(very.modifier == Some(false) && very.intensity > 1.0);
         // "terrible" → "terribly", "happy" → "happily", both adverbs.
         for (adjective, adverb) in [("terrible", "terribly"), ("happy", "happily")] {
-            let (a, b) = (lex.lookup(adjective).unwrap(), lex.lookup(adverb).unwrap());
-            assert!(b.modifier, "{adverb}");
+            let (a, b) = (lex.lookup(adjective), lex.lookup(adverb));
+            assert_eq!(b.modifier, Some(true), "{adverb}");
             assert_eq!(a.polarity.signum(), b.polarity.signum(), "{adverb}");
+        }
+    }
+
+    /// The rule tokens, as Python's `assessments` tests them.
+    #[test]
+    fn rule_tokens_take_their_rules() {
+        let lex = Lexicon::get();
+        for w in ["no", "not", "n't", "never"] {
+            assert!(lex.lookup(w).negation, "{w}");
+        }
+        for w in ["nor", "none", "n", "not!", "No"] {
+            assert!(!lex.lookup(w).negation, "{w}");
+        }
+        assert_eq!(lex.lookup("!").kind, Kind::Exclamation);
+        assert_eq!(lex.lookup("(!)").kind, Kind::Irony);
+        let emoticon = |w: &str| {
+            let word = lex.lookup(w);
+            (word.kind == Kind::Emoticon).then_some(word.polarity)
+        };
+        // The first mood listing a token wins; both sides are lowercased
+        // (":D" is found as ":d"), and "xd" is alphabetic, so never checked.
+        for (w, p) in
+            [(":)", Some(0.5)), (":-)", Some(0.5)), (":(", Some(-0.75)), ("<3", Some(1.0)), ("♥", Some(1.0))]
+        {
+            assert_eq!(emoticon(w), p, "{w}");
+        }
+        for (w, p) in [
+            ("°o°", Some(0.05)),
+            (":'''(", Some(-1.0)),
+            (":p", Some(0.75)),
+            (">:o", Some(0.05)),
+            ("o_o", Some(0.05)),
+        ] {
+            assert_eq!(emoticon(w), p, "{w}");
+        }
+        for (w, p) in [(":d", Some(1.0)), ("x-d", Some(1.0)), (":-b", Some(0.75)), (":s", Some(-0.25))] {
+            assert_eq!(emoticon(w), p, "{w}");
+        }
+        for w in ["xd", ":", ")", "(", "o-o", ":-p)", "great", "!"] {
+            assert_eq!(emoticon(w), None, "{w}");
         }
     }
 

@@ -23,13 +23,11 @@
 //! polarity. Polarity and subjectivity are the means over the assessments.
 
 mod lexicon;
+mod scan;
 mod tokenizer;
 
-use rustc_hash::FxHashMap;
-use std::sync::OnceLock;
-
-use lexicon::Lexicon;
-use tokenizer::{EMOTICONS, Tokenizer};
+use lexicon::{Kind, Lexicon};
+use tokenizer::Tokenizer;
 
 /// What TextBlob returns for a text.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -70,40 +68,6 @@ fn clamp(x: f64) -> f64 {
     if x > -1.0 { x } else { -1.0 }
 }
 
-/// Python's `negations`: "no", "not", "n't", "never".
-#[inline]
-fn is_negation(w: &str) -> bool {
-    matches!(w.as_bytes(), b"no" | b"not" | b"n't" | b"never")
-}
-
-/// The polarity of an emoticon token (already lowercased). Python checks only
-/// tokens that are not alphabetic (so `xd` never counts), of at most five
-/// characters, and not a substring of `PUNCTUATION`; then the first mood
-/// (in order) holding the token lowercased.
-fn emoticon(w: &str) -> Option<f64> {
-    static TABLE: OnceLock<FxHashMap<String, f64>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        const PUNCTUATION: &str = ".,;:!?()[]{}`''\"@#$^&*+-|=~_";
-        let mut t = FxHashMap::default();
-        for (polarity, mood) in EMOTICONS {
-            for e in *mood {
-                let e = e.to_lowercase();
-                let checked = !e.chars().all(char::is_alphabetic)
-                    && e.chars().count() <= 5
-                    && !PUNCTUATION.contains(&e);
-                if checked {
-                    t.entry(e).or_insert(*polarity);
-                }
-            }
-        }
-        t
-    });
-    if w.len() > 10 {
-        return None;
-    }
-    table.get(w).copied()
-}
-
 impl TextBlob {
     pub fn new() -> TextBlob {
         TextBlob {
@@ -137,17 +101,18 @@ impl TextBlob {
         let mut negation = false;
         for i in 0..self.tokenizer.count() {
             let (w, key) = self.tokenizer.lowercase(i, &mut self.lower);
-            if let Some(e) = self.lexicon.entry(&key) {
+            let word = self.lexicon.word(&key);
+            if word.kind == Kind::Known {
                 match (modifier, a.last_mut()) {
                     (Some(_), Some(last)) => {
-                        last.polarity = clamp(e.polarity * last.intensity);
-                        last.subjectivity = clamp(e.subjectivity * last.intensity);
-                        last.intensity = e.intensity;
+                        last.polarity = clamp(word.polarity * last.intensity);
+                        last.subjectivity = clamp(word.subjectivity * last.intensity);
+                        last.intensity = word.intensity;
                     }
                     _ => a.push(Assessment {
-                        polarity: e.polarity,
-                        subjectivity: e.subjectivity,
-                        intensity: e.intensity,
+                        polarity: word.polarity,
+                        subjectivity: word.subjectivity,
+                        intensity: word.intensity,
                         negated: false,
                     }),
                 }
@@ -155,11 +120,11 @@ impl TextBlob {
                     last.intensity = 1.0 / last.intensity;
                     last.negated = true;
                 }
-                modifier = e.modifier.then(|| w.ends_with("ly"));
-                negation = is_negation(w);
+                modifier = word.modifier;
+                negation = word.negation;
                 continue;
             }
-            if is_negation(w) {
+            if word.negation {
                 negation = true;
             } else if negation && w.trim_matches('\'').chars().count() > 1 {
                 negation = false;
@@ -173,20 +138,17 @@ impl TextBlob {
             } else if modifier.is_some() && w.chars().count() > 2 {
                 modifier = None;
             }
-            if w == "!"
-                && let Some(last) = a.last_mut()
-            {
-                last.polarity = clamp(last.polarity * 1.25);
-            }
             let neutral =
                 |polarity| Assessment { polarity, subjectivity: 1.0, intensity: 1.0, negated: false };
-            if w == "(!)" {
-                a.push(neutral(0.0));
-            }
-            if w.as_bytes().first().is_some_and(|b| tokenizer::may_start_emoticon(*b))
-                && let Some(p) = emoticon(w)
-            {
-                a.push(neutral(p));
+            match word.kind {
+                Kind::Exclamation => {
+                    if let Some(last) = a.last_mut() {
+                        last.polarity = clamp(last.polarity * 1.25);
+                    }
+                }
+                Kind::Irony => a.push(neutral(0.0)),
+                Kind::Emoticon => a.push(neutral(word.polarity)),
+                Kind::Known | Kind::Other => {}
             }
         }
     }

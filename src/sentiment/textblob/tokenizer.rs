@@ -19,9 +19,15 @@
 //!    tokens (`: )`, `: ' (`) becomes one token, as Python's regular
 //!    expression `(emoticon with optional spaces)($|\s)` rewrites it.
 
+use super::scan::next_special;
 use crate::sentiment::pystr::is_space;
 use crate::sentiment::word_table::{Key, ascii_key};
 use std::sync::OnceLock;
+
+/// What follows the lowercased copy of a text: zeros, enough for a word-table
+/// key (24 bytes) and a block search ([`super::scan::PADDING`]) from its end.
+const LOWERED_PADDING: &str = "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+const _: () = assert!(LOWERED_PADDING.len() >= super::scan::PADDING && LOWERED_PADDING.len() >= 24);
 
 /// Python's `PUNCTUATION` without the period, which is split separately.
 const PUNCTUATION: &[u8] = b",;:!?()[]{}`'\"@#$^&*+-|=~_";
@@ -140,7 +146,9 @@ const MAX_EMOTICON_BYTES: usize = 5;
 /// Whether a token ends a sentence: `...`, `.`, `!`, `?` or `EOS`.
 #[inline]
 fn ends_sentence(t: &[u8]) -> bool {
-    matches!(t, b"." | b"!" | b"?" | b"...") || is_eos(t)
+    // Most tokens start otherwise: one well-predicted test for them.
+    matches!(t.first(), Some(b'.' | b'!' | b'?' | b'E'))
+        && (matches!(t, b"." | b"!" | b"?" | b"...") || is_eos(t))
 }
 
 #[inline]
@@ -151,7 +159,7 @@ fn is_eos(t: &[u8]) -> bool {
 /// Whether byte `b` may start an emoticon, written as it is or lowercased: a
 /// quick filter before trying them.
 #[inline]
-pub fn may_start_emoticon(b: u8) -> bool {
+fn may_start_emoticon(b: u8) -> bool {
     EMOTICON_FIRST[b as usize]
 }
 
@@ -198,18 +206,6 @@ fn emoticon_pair(first: u8, second: u8) -> bool {
     let pair = (first as usize) << 8 | second as usize;
     EMOTICON_PAIRS[pair / 64] & (1 << (pair % 64)) != 0
 }
-
-/// ASCII bytes that continue a token in step 1-3: not whitespace, not a
-/// quote, not the `n` that may start `n't`.
-static PLAIN: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0x21;
-    while b < 0x7f {
-        t[b] = !(b == b'\'' as usize || b == b'"' as usize || b == b'n' as usize);
-        b += 1;
-    }
-    t
-};
 
 /// The emoticons as a trie of their bytes. Walking it along the text finds
 /// every emoticon that starts at a given byte in one pass; Python's
@@ -282,21 +278,16 @@ pub struct Tokenizer {
     /// The sentence being rewritten, before and after `( ! )`.
     words: Vec<Span>,
     sarcastic: Vec<Span>,
-    /// `text` with its ASCII letters lowercased, then 24 bytes of padding:
-    /// an ASCII token's lowercase form and word-table key are read from it.
+    /// `text` with its ASCII letters lowercased, then [`LOWERED_PADDING`]:
+    /// plain runs are found in it, and an ASCII token's lowercase form and
+    /// word-table key are read from it.
     lowered: String,
 }
 
 impl Tokenizer {
     /// Tokenizes `s`; the tokens are then read with [`Tokenizer::tokens`].
     pub fn tokenize(&mut self, s: &str) {
-        // Tokens are spans of this copy of the text (the `EOS` token and
-        // merged tokens are appended after it).
-        self.text.clear();
-        self.text.push_str(s);
-        self.eos = None;
-        self.found.clear();
-        self.tokens.clear();
+        self.begin(s);
         self.find_tokens(s);
         if self.nothing_to_rewrite() {
             // Steps 5-6 would give the tokens as they are.
@@ -304,10 +295,28 @@ impl Tokenizer {
         } else {
             self.sentences();
         }
+        if self.text.len() > s.len() {
+            // The `EOS` token or merged tokens were appended: lowercase them too.
+            self.lowered.truncate(s.len());
+            self.lowered.push_str(&self.text[s.len()..]);
+            self.lowered[s.len()..].make_ascii_lowercase();
+            self.lowered.push_str(LOWERED_PADDING);
+        }
+    }
+
+    /// Forgets the last text and takes `s`: tokens are spans of a copy of it
+    /// (the `EOS` token and merged tokens are appended after it), and runs of
+    /// plain bytes are found in its lowercased copy.
+    fn begin(&mut self, s: &str) {
+        self.text.clear();
+        self.text.push_str(s);
         self.lowered.clear();
-        self.lowered.push_str(&self.text);
+        self.lowered.push_str(s);
         self.lowered.make_ascii_lowercase();
-        self.lowered.push_str("\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        self.lowered.push_str(LOWERED_PADDING);
+        self.eos = None;
+        self.found.clear();
+        self.tokens.clear();
     }
 
     /// How many tokens the last text has.
@@ -367,22 +376,27 @@ impl Tokenizer {
         &self.text.as_bytes()[s.start..s.end]
     }
 
-    /// Steps 1-4.
+    /// Steps 1-4. Runs of plain bytes are found a block at a time in the
+    /// lowercased, padded copy (lowercasing keeps a byte plain or not); the
+    /// bytes that are not plain are read from `s`.
     fn find_tokens(&mut self, s: &str) {
         let bytes = s.as_bytes();
         let mut start: Option<usize> = None;
         let mut newlines = 0u32;
         let mut i = 0;
-        while i < bytes.len() {
-            if start.is_some() {
-                // Inside a token: plain ASCII continues it.
-                while i < bytes.len() && PLAIN[bytes[i] as usize] {
-                    i += 1;
+        loop {
+            let j = next_special(self.lowered.as_bytes(), i);
+            if j > i && start.is_none() {
+                // Plain bytes start a token.
+                if newlines > 0 {
+                    self.paragraph_break(&mut newlines);
                 }
-                if i == bytes.len() {
-                    break;
-                }
+                start = Some(i);
             }
+            if j >= bytes.len() {
+                break;
+            }
+            i = j;
             if bytes[i] == b' ' {
                 // The usual separator.
                 if let Some(st) = start.take() {
@@ -391,15 +405,6 @@ impl Tokenizer {
                 if newlines > 0 {
                     self.paragraph_break(&mut newlines);
                 }
-                i += 1;
-                continue;
-            }
-            if start.is_none() && PLAIN[bytes[i] as usize] {
-                // The usual start of a token.
-                if newlines > 0 {
-                    self.paragraph_break(&mut newlines);
-                }
-                start = Some(i);
                 i += 1;
                 continue;
             }
@@ -424,14 +429,18 @@ impl Tokenizer {
             self.paragraph_break(&mut newlines);
             if is_quote(c) {
                 if let Some(st) = start.take() {
-                    self.split(s, st, i);
+                    // Step 1 before step 2: "n't" becomes " n't", so a token
+                    // ending in `n` before "'t" loses the `n` to a token of its own.
+                    if c == '\'' && bytes[i - 1] == b'n' && bytes.get(i + 1) == Some(&b't') {
+                        if st < i - 1 {
+                            self.split(s, st, i - 1);
+                        }
+                        self.split(s, i - 1, i);
+                    } else {
+                        self.split(s, st, i);
+                    }
                 }
                 self.split(s, i, i + width);
-            } else if c == 'n' && bytes[i + 1..].starts_with(b"'t") {
-                if let Some(st) = start.take() {
-                    self.split(s, st, i);
-                }
-                start = Some(i);
             } else if start.is_none() {
                 start = Some(i);
             }
@@ -776,6 +785,47 @@ mod tests {
         }
     }
 
+    /// Python's steps 1-4 restated as TextBlob writes them: the replacements
+    /// and quote spacing as string replacements, `\r\n` and `\n{2,}`, a split
+    /// on whitespace, then step 4 per token (the general split, which the
+    /// quick ones are held to below).
+    fn python_find_tokens(text: &str) -> Vec<String> {
+        let mut s = text.to_owned();
+        for c in CONTRACTIONS {
+            s = s.replace(c, &format!(" {c}"));
+        }
+        for q in ["“", "”", "‘", "’", "'", "\""] {
+            s = s.replace(q, &format!(" {q} "));
+        }
+        s = s.replace("\r\n", "\n");
+        let s = regex::Regex::new("\n{2,}").unwrap().replace_all(&s, format!(" {EOS} "));
+        let mut out = Vec::new();
+        for token in s.split(is_space).filter(|t| !t.is_empty()) {
+            let mut t = Tokenizer::default();
+            t.split_punctuated(token, 0, token.len());
+            out.extend(t.found.iter().map(|f| token[f.start..f.end].to_owned()));
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// Steps 1-4 find the tokens Python's string rewrites find, on texts
+        /// of pieces written next to each other.
+        #[test]
+        fn tokens_are_found_like_pythons_rewrites(picks in proptest::collection::vec(0usize..1000, 0..24)) {
+            let pieces = ["do", "n", "N", "t", "T", "n't", "N'T", "'", "\"", "’", "“", "”", "‘", " ", "  ", "\t",
+                "\n", "\n\n", "\r\n", "\r", "\u{a0}", "\u{3000}", "\u{85}", "é", "ñ", "\0", "\x7f", "\x01", ".",
+                "...", ",", "(", "!", "Mr.", "U.S.", "e.g.", "can", "'s", "'ll", "x", "0123456789abcdefghij", ":-)"];
+            let text: String = picks.iter().map(|p| pieces[p % pieces.len()]).collect();
+            let mut t = Tokenizer::default();
+            t.begin(&text);
+            t.find_tokens(&text);
+            let ours: Vec<String> = t.found.iter().map(|s| t.text[s.start..s.end].to_owned()).collect();
+            proptest::prop_assert_eq!(ours, python_find_tokens(&text), "{:?}", text);
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
         /// The shortcut past steps 5-6 gives what they give.
@@ -787,7 +837,7 @@ mod tests {
             let mut shortcut = Tokenizer::default();
             shortcut.tokenize(&text);
             let mut full = Tokenizer::default();
-            full.text.push_str(&text);
+            full.begin(&text);
             full.find_tokens(&text);
             full.sentences();
             let (a, b): (Vec<&str>, Vec<&str>) = (shortcut.tokens().collect(), full.tokens().collect());
