@@ -15,16 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-30}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-cargo build --release --quiet
-bin=target/release/tweetstream
+# shellcheck source=scripts/lib/bench.sh
+source scripts/lib/bench.sh
 $bin fixtures --out "$work" --count 200000 --seed 7 2>/dev/null
 python3 - "$work/many.jsonl" <<'PY'
 import json, random, sys
@@ -36,24 +28,10 @@ with open(sys.argv[1], "w") as f:
                             "created_at": f"Sun Nov 0{day} 06:08:46 +0000 2015"}) + "\n")
 PY
 
-# wait_for FILE PATTERN: prints the first match of PATTERN in FILE (5 s at most).
-wait_for() {
-  for _ in $(seq 100); do
-    found=$(grep -o "$2" "$1" 2>/dev/null | head -1 || true)
-    [ -n "$found" ] && { echo "$found"; return; }
-    sleep 0.05
-  done
-  echo "no '$2' in $1:" >&2; cat "$1" >&2; exit 1
-}
-
 # run NAME CHECKPOINT(yes|no) FILE [REPLAY OPTIONS...]
 run() {
   local name=$1 with=$2 file=$3; shift 3
-  $bin --log info replay "$file" --loop --listen 127.0.0.1:0 "$@" 2>"$work/replay.log" &
-  local replay=$!
-  pids+=("$replay")
-  local addr
-  addr=$(wait_for "$work/replay.log" 'listening on [0-9.:]*' | awk '{print $3}')
+  start_replay "$file" --loop "$@"
   rm -f "$work/state.db"
   local checkpoint=()
   [ "$with" = yes ] && checkpoint=(--checkpoint "$work/state.db")

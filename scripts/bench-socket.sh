@@ -20,11 +20,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
 RUNS=${2:-3}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-cargo build --release --quiet
-bin=target/release/tweetstream
+# shellcheck source=scripts/lib/bench.sh
+source scripts/lib/bench.sh
 echo "generating $N tweets..."
 $bin fixtures --out "$work" --count "$N" --seed 7 2>/dev/null
 ls -l "$work/tweets.jsonl" | awk '{printf "input: %.0f MB, %.0f bytes per tweet\n", $5/1e6, $5/'"$N"'}'
@@ -38,14 +35,7 @@ run() {
   local steal0 total0
   read -r steal0 total0 < <(cpu_ticks)
   rm -f "$work/replay.log" "$work/engine.log"
-  $bin --log info replay "$work/tweets.jsonl" --listen 127.0.0.1:0 2>"$work/replay.log" &
-  local replay=$!
-  local addr=""
-  for _ in $(seq 200); do
-    addr=$(grep -o 'listening on [0-9.:]*' "$work/replay.log" 2>/dev/null | awk '{print $3}' || true)
-    [ -n "$addr" ] && break
-    sleep 0.05
-  done
+  start_replay "$work/tweets.jsonl"
   /usr/bin/time -f "%M %U %S" -o "$work/rss" $bin stream --connect "$addr" --batch 1s --print-every never \
       --stop-when-idle 3 --format json --top 1 "$@" >"$work/engine.out" 2>"$work/engine.log"
   # The engine stops after 3 empty one-second batches. If the VM stalled the

@@ -13,28 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-60}
 N=${2:-1000000}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-cargo build --release --quiet
-bin=target/release/tweetstream
+# shellcheck source=scripts/lib/bench.sh
+source scripts/lib/bench.sh
 echo "generating $N tweets..."
 $bin fixtures --out "$work" --count "$N" --seed 7 2>/dev/null
 
-$bin --log info replay "$work/tweets.jsonl" --loop --listen 127.0.0.1:0 2>"$work/replay.log" &
-pids+=($!)
-addr=""
-for _ in $(seq 200); do
-  addr=$(grep -o 'listening on [0-9.:]*' "$work/replay.log" 2>/dev/null | awk '{print $3}' || true)
-  [ -n "$addr" ] && break
-  sleep 0.05
-done
-[ -n "$addr" ] || { echo "the replay did not start; its log:"; cat "$work/replay.log"; exit 1; }
+start_replay "$work/tweets.jsonl" --loop
 
 # shellcheck disable=SC2086
 $bin stream --connect "$addr" --batch 1s --window 10s --slide 2s --print-every 2s --format json \
