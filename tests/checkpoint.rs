@@ -221,18 +221,32 @@ fn tweetstream(args: &[&str]) -> (bool, String) {
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-/// Per-day sums and tag totals of the lab fixture, computed here.
-fn lab_expected() -> (std::collections::BTreeMap<String, (f64, u64)>, std::collections::BTreeMap<String, u64>)
-{
+/// Per-day sums and tag totals of the lab fixture's tweets, each counted
+/// `times` times, computed here.
+fn lab_expected(
+    times: usize,
+) -> (std::collections::BTreeMap<String, (f64, u64)>, std::collections::BTreeMap<String, u64>) {
     let text = std::fs::read_to_string(fixture("lab.jsonl")).unwrap();
-    let days = per_day(text.lines().map(lab_tweet));
+    let tweets = || std::iter::repeat_n(text.as_str(), times).flat_map(str::lines).map(lab_tweet);
+    let days = per_day(tweets());
     let mut tags = std::collections::BTreeMap::new();
-    for (_, tweet) in text.lines().map(lab_tweet) {
+    for (_, tweet) in tweets() {
         for t in twitter_tags(&tweet) {
             *tags.entry(t).or_default() += 1;
         }
     }
     (days, tags)
+}
+
+/// A Kafka test's database, topic and group (new names), a directory and a
+/// checkpoint path in it; the lab fixture is loaded into the database.
+fn kafka_case(name: &str) -> (String, String, String, PathBuf, PathBuf) {
+    let (db, topic, group) = (unique(&format!("{name}_db")), unique(&format!("{name}_topic")), unique(name));
+    let dir = scratch(name);
+    let checkpoint = dir.join("state.db");
+    let (ok, stderr) = tweetstream(&["load", &fixture("lab.jsonl"), "--db", &db, "--collection", "tweets"]);
+    assert!(ok, "load failed (are the services up? scripts/services.sh up):\n{stderr}");
+    (db, topic, group, dir, checkpoint)
 }
 
 /// A Kafka engine on `topic` with a checkpoint, printing the per-day table
@@ -254,11 +268,7 @@ fn kafka_engine(topic: &str, group: &str, checkpoint: &Path, extra: &[&str]) -> 
 
 #[test]
 fn kafka_with_a_checkpoint_counts_every_message_once_across_kill_9() {
-    let (db, topic, group) = (unique("ckkafka"), unique("cktopic"), unique("ckgroup"));
-    let dir = scratch("ck_kafka");
-    let checkpoint = dir.join("state.db");
-    let (ok, stderr) = tweetstream(&["load", &fixture("lab.jsonl"), "--db", &db, "--collection", "tweets"]);
-    assert!(ok, "load failed (are the services up? scripts/services.sh up):\n{stderr}");
+    let (db, topic, group, dir, checkpoint) = kafka_case("ck_kafka");
     // The producer sends the 600 tweets over about 3 s while engines are
     // started and killed.
     let b = brokers();
@@ -290,26 +300,10 @@ fn kafka_with_a_checkpoint_counts_every_message_once_across_kill_9() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && said.contains("600 delivered"), "{said}");
 
-    let (want_days, want_tags) = lab_expected();
+    let (want_days, want_tags) = lab_expected(1);
     let mut last = kafka_engine(&topic, &group, &checkpoint, &["--batch", "100ms"]);
-    let mut counted = 0;
-    for _ in 0..1000 {
-        let t = last.next_json();
-        counted = day_rows(&t).values().map(|(_, n)| n).sum::<u64>();
-        assert!(counted <= 600, "counted {counted} of 600 ({context})");
-        if counted == 600 {
-            break;
-        }
-    }
-    assert_eq!(counted, 600, "{context}");
-    last.terminate();
-    let mut tables = std::collections::HashMap::new();
-    while let Some(t) = last.try_next_json() {
-        if let Some(name) = t["table"].as_str() {
-            tables.insert(name.to_owned(), t);
-        }
-    }
-    assert!(last.child.wait().unwrap().success());
+    count_until(&mut last, 600, &context);
+    let tables = final_tables(&mut last);
     assert_eq!(day_rows(&tables["sentiment_by_day"]), want_days, "{context}");
     assert_eq!(table_counts(&tables["tag_totals"]), want_tags, "{context}");
     // The saved batch log (read from the file) counts each message once too.
@@ -328,6 +322,85 @@ fn kafka_with_a_checkpoint_counts_every_message_once_across_kill_9() {
     let (status, _, stderr) = run_to_end(&args);
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(&format!("--topic {topic} (this run: {other})")), "{stderr}");
+    drop_database(&db);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Runs `tweetstream produce` of the loaded tweets to `topic` (created with
+/// `partitions` unless it exists) and waits for all 600 to be delivered.
+fn produce_all(db: &str, topic: &str, partitions: u32) {
+    let b = brokers();
+    let produce = format!(
+        "produce --db {db} --collection tweets --brokers {b} --topic {topic} --partitions {partitions}"
+    );
+    let (ok, stderr) = tweetstream(&words(&produce));
+    assert!(ok && stderr.contains("600 delivered"), "{stderr}");
+}
+
+/// Reads the engine's per-day tables until they count `want` tweets.
+fn count_until(engine: &mut Proc, want: u64, context: &str) {
+    let mut counted = 0;
+    for _ in 0..1000 {
+        counted = day_rows(&engine.next_json()).values().map(|(_, n)| n).sum::<u64>();
+        assert!(counted <= want, "counted {counted} of {want} ({context})");
+        if counted == want {
+            return;
+        }
+    }
+    panic!("counted {counted} of {want} ({context})");
+}
+
+/// Stops the engine cleanly; the tables it printed last, by name.
+fn final_tables(engine: &mut Proc) -> std::collections::HashMap<String, serde_json::Value> {
+    engine.terminate();
+    let mut tables = std::collections::HashMap::new();
+    while let Some(t) = engine.try_next_json() {
+        if let Some(name) = t["table"].as_str() {
+            tables.insert(name.to_owned(), t);
+        }
+    }
+    assert!(engine.child.wait().unwrap().success());
+    tables
+}
+
+#[test]
+fn kafka_with_a_checkpoint_reads_partitions_added_while_it_runs() {
+    let (db, topic, group, dir, checkpoint) = kafka_case("ck_newpart");
+    produce_all(&db, &topic, 1);
+    let mut engine = kafka_engine(&topic, &group, &checkpoint, &["--batch", "100ms"]);
+    engine.wait_stderr("kafka: reading all 1 partitions");
+    count_until(&mut engine, 600, "one partition");
+
+    // Two partitions more, then the same tweets again, spread by key over all three.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions};
+        let admin: AdminClient<_> =
+            rdkafka::ClientConfig::new().set("bootstrap.servers", brokers()).create().unwrap();
+        let grown = admin.create_partitions([&NewPartitions::new(&topic, 3)], &AdminOptions::new()).await;
+        assert!(grown.unwrap().iter().all(Result::is_ok));
+    });
+    produce_all(&db, &topic, 3);
+    engine.wait_stderr("partitions added to the topics, now read too");
+    count_until(&mut engine, 1200, "after the partitions were added");
+    let tables = final_tables(&mut engine);
+
+    // Every tweet counted twice.
+    let (want_days, want_tags) = lab_expected(2);
+    assert_eq!(day_rows(&tables["sentiment_by_day"]), want_days);
+    assert_eq!(table_counts(&tables["tag_totals"]), want_tags);
+    // The new partitions held some of the second round, and were saved.
+    let conn = rusqlite::Connection::open(&checkpoint).unwrap();
+    let read: Vec<(i64, i64)> = conn
+        .prepare("SELECT partition, next FROM offsets ORDER BY partition")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(read.len(), 3, "{read:?}");
+    assert!(read[1].1 > 0 && read[2].1 > 0 && read.iter().map(|(_, n)| n).sum::<i64>() == 1200, "{read:?}");
+    drop(conn);
     drop_database(&db);
     let _ = std::fs::remove_dir_all(dir);
 }

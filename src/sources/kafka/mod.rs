@@ -10,7 +10,9 @@
 //!
 //! With a results store ([`positions`]), offsets are not committed automatically:
 //! the store says where each partition resumes, and the store commits offsets
-//! to Kafka after it has stored a batch, for monitoring only.
+//! to Kafka after it has stored a batch, for monitoring only. With a
+//! checkpoint, the source assigns itself every partition of its topics instead
+//! of joining the group's rebalancing, and adds partitions created later.
 
 pub mod exactly_once;
 
@@ -258,13 +260,14 @@ async fn report_lag(consumer: Arc<KafkaConsumer>, topics: Topics, shutdown: Canc
 
 /// Assigns the consumer every partition of the source's topics, each from its
 /// stored position (or where `--from` says when none is stored), waiting for
-/// topics that do not exist yet. `false`: shut down meanwhile.
+/// topics that do not exist yet. Returns the partitions (`None`: shut down
+/// meanwhile).
 async fn assign_all(
     src: &KafkaSource,
     consumer: &KafkaConsumer,
     status: &SourceStatus,
     shutdown: &CancellationToken,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<Option<Vec<PartitionId>>> {
     let mut backoff = crate::retry::Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
     let mut reported = None;
     let partitions = loop {
@@ -279,31 +282,98 @@ async fn assign_all(
             reported = Some(missing);
         }
         if !backoff.wait(shutdown.cancelled()).await {
-            return Ok(false);
+            return Ok(None);
         }
     };
+    let unstored = match src.from {
+        StartFrom::Earliest => rdkafka::Offset::Beginning,
+        StartFrom::Latest => rdkafka::Offset::End,
+    };
+    let (tpl, stored) = starting_points(src, &partitions, unstored).await?;
+    consumer.assign(&tpl)?;
+    status.connected.store(true, Ordering::Relaxed);
+    tracing::info!(
+        "kafka: reading all {} partitions of {} ({stored} from saved offsets), without a group's \
+         rebalancing",
+        partitions.len(),
+        src.topics.names().join(", ")
+    );
+    Ok(Some(partitions))
+}
+
+/// `partitions` with the offsets to read them from: each one's stored
+/// position, or `unstored`; and how many had a stored position.
+async fn starting_points(
+    src: &KafkaSource,
+    partitions: &[PartitionId],
+    unstored: rdkafka::Offset,
+) -> anyhow::Result<(TopicPartitionList, usize)> {
     let positions = src.positions.as_ref().expect("assign_all comes with stored positions");
     let mut tpl = TopicPartitionList::new();
-    let (mut stored, total) = (0, partitions.len());
-    for id in partitions {
+    let mut stored = 0;
+    for &id in partitions {
         let offset = match positions.resume_from(id).await? {
             Some(at) => {
                 stored += 1;
                 rdkafka::Offset::Offset(at.next)
             }
-            None if src.from == StartFrom::Earliest => rdkafka::Offset::Beginning,
-            None => rdkafka::Offset::End,
+            None => unstored,
         };
         tpl.add_partition_offset(src.topics.name(id.topic), id.partition, offset)?;
     }
-    consumer.assign(&tpl)?;
-    status.connected.store(true, Ordering::Relaxed);
-    tracing::info!(
-        "kafka: reading all {total} partitions of {} ({stored} from saved offsets), without a group's \
-         rebalancing",
-        src.topics.names().join(", ")
-    );
-    Ok(true)
+    Ok((tpl, stored))
+}
+
+/// How often a source that assigned itself every partition looks for
+/// partitions added to its topics since.
+const NEW_PARTITIONS_EVERY: Duration = Duration::from_secs(5);
+
+/// Adds the partitions created in the source's topics after [`assign_all`]
+/// to the consumer's assignment, every [`NEW_PARTITIONS_EVERY`] until
+/// `shutdown`. A new partition is read from its beginning (unless a position
+/// is stored): everything in it was written after the engine started.
+async fn follow_new_partitions(
+    src: KafkaSource,
+    consumer: Arc<KafkaConsumer>,
+    mut known: Vec<PartitionId>,
+    shutdown: CancellationToken,
+) {
+    let mut every = tokio::time::interval(NEW_PARTITIONS_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let (reader, topics) = (consumer.clone(), src.topics.clone());
+        let found = tokio::task::spawn_blocking(move || partitions_of_topics(&reader, &topics)).await;
+        let added: Vec<PartitionId> = match found {
+            Ok(Ok(Ok(found))) => found.into_iter().filter(|p| !known.contains(p)).collect(),
+            // A topic gone or a broker away: the source's own errors say so.
+            Ok(_) => continue,
+            Err(_) => return,
+        };
+        if added.is_empty() {
+            continue;
+        }
+        let assigned = async {
+            let (tpl, _) = starting_points(&src, &added, rdkafka::Offset::Beginning).await?;
+            consumer.incremental_assign(&tpl)?;
+            anyhow::Ok(tpl)
+        };
+        match assigned.await {
+            Ok(tpl) => {
+                let list: Vec<String> =
+                    tpl.elements().iter().map(|e| format!("{}/{}", e.topic(), e.partition())).collect();
+                tracing::info!("kafka: partitions added to the topics, now read too: {}", list.join(", "));
+                known.extend(added);
+            }
+            Err(e) => {
+                tracing::warn!("kafka: cannot read the partitions added to the topics ({e:#}); retrying")
+            }
+        }
+    }
 }
 
 /// Every partition of `topics`, or the name of one that does not exist.
@@ -348,8 +418,11 @@ pub async fn run(
     shutdown: CancellationToken,
     abort: CancellationToken,
 ) -> anyhow::Result<()> {
-    if src.assign_all && !assign_all(&src, &consumer, &status, &shutdown).await? {
-        return Ok(());
+    if src.assign_all {
+        let Some(partitions) = assign_all(&src, &consumer, &status, &shutdown).await? else {
+            return Ok(());
+        };
+        tokio::spawn(follow_new_partitions(src.clone(), consumer.clone(), partitions, shutdown.clone()));
     }
     tokio::spawn(report_lag(consumer.clone(), src.topics.clone(), shutdown.clone()));
     let mut pending: Vec<Pending> = Vec::new();
