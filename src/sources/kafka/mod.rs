@@ -271,7 +271,9 @@ async fn assign_all(
     let mut backoff = crate::retry::Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
     let mut reported = None;
     let partitions = loop {
-        let found = tokio::task::block_in_place(|| partitions_of_topics(consumer, &src.topics));
+        let found = tokio::task::block_in_place(|| {
+            partitions_of_topics(consumer, &src.topics, Duration::from_secs(10))
+        });
         let missing = match found {
             Ok(Ok(partitions)) => break partitions,
             Ok(Err(missing)) => format!("topic {missing} does not exist (yet); waiting for it"),
@@ -347,7 +349,11 @@ async fn follow_new_partitions(
             _ = every.tick() => {}
         }
         let (reader, topics) = (consumer.clone(), src.topics.clone());
-        let found = tokio::task::spawn_blocking(move || partitions_of_topics(&reader, &topics)).await;
+        // A short wait: a shutdown waits for this call to return.
+        let found = tokio::task::spawn_blocking(move || {
+            partitions_of_topics(&reader, &topics, Duration::from_secs(2))
+        })
+        .await;
         let added: Vec<PartitionId> = match found {
             Ok(Ok(Ok(found))) => found.into_iter().filter(|p| !known.contains(p)).collect(),
             // A topic gone or a broker away: the source's own errors say so.
@@ -376,14 +382,16 @@ async fn follow_new_partitions(
     }
 }
 
-/// Every partition of `topics`, or the name of one that does not exist.
+/// Every partition of `topics`, or the name of one that does not exist (each
+/// topic's metadata waited for `timeout` at most).
 fn partitions_of_topics(
     consumer: &KafkaConsumer,
     topics: &Topics,
+    timeout: Duration,
 ) -> anyhow::Result<Result<Vec<PartitionId>, String>> {
     let mut all = Vec::new();
     for (index, name) in topics.names().iter().enumerate() {
-        let metadata = consumer.fetch_metadata(Some(name), Duration::from_secs(10))?;
+        let metadata = consumer.fetch_metadata(Some(name), timeout)?;
         let found = metadata.topics().iter().find(|t| t.name() == name);
         match found {
             Some(t) if t.error().is_none() && !t.partitions().is_empty() => {
