@@ -69,6 +69,19 @@ impl Topics {
     pub fn describe(&self, id: PartitionId) -> String {
         format!("topic {} partition {}", self.name(id.topic), id.partition)
     }
+
+    /// `[0, 1] of tweets, [0] of other` (or `none`), for messages.
+    pub fn list(&self, parts: &[PartitionId]) -> String {
+        let mut by_topic: Vec<String> = Vec::new();
+        for (index, name) in self.names().iter().enumerate() {
+            let of: Vec<i32> =
+                parts.iter().filter(|p| usize::from(p.topic) == index).map(|p| p.partition).collect();
+            if !of.is_empty() {
+                by_topic.push(format!("{of:?} of {name}"));
+            }
+        }
+        if by_topic.is_empty() { "none".into() } else { by_topic.join(", ") }
+    }
 }
 
 /// One partition of one of the source's [`Topics`].

@@ -16,7 +16,7 @@
 //!    `None` entries become the adjective's `JJ` average, overwriting what the
 //!    file says for that adverb; the last adjective to derive a form wins.
 
-use super::tokenizer::EMOTICONS;
+use super::tokenizer::{EMOTICONS, PUNCTUATION};
 use crate::sentiment::word_table::{Key, WordTable};
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
@@ -180,7 +180,6 @@ fn add_rule_tokens(table: &mut FxHashMap<Box<str>, Word>) {
     };
     rule("!", Kind::Exclamation, 0.0);
     rule("(!)", Kind::Irony, 0.0);
-    const PUNCTUATION: &str = ".,;:!?()[]{}`''\"@#$^&*+-|=~_";
     for (polarity, mood) in EMOTICONS {
         for e in *mood {
             let e = e.to_lowercase();

@@ -29,15 +29,17 @@ use std::sync::OnceLock;
 const LOWERED_PADDING: &str = "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
 const _: () = assert!(LOWERED_PADDING.len() >= super::scan::PADDING && LOWERED_PADDING.len() >= 24);
 
-/// Python's `PUNCTUATION` without the period, which is split separately.
-const PUNCTUATION: &[u8] = b",;:!?()[]{}`'\"@#$^&*+-|=~_";
+/// Python's `PUNCTUATION` (the tokenizer's and the emoticon rule's).
+pub const PUNCTUATION: &str = ".,;:!?()[]{}`''\"@#$^&*+-|=~_";
 
-/// `PUNCTUATION` as a table.
+/// [`PUNCTUATION`] without the period (which step 4 splits separately), as a
+/// table.
 static IS_PUNCTUATION: [bool; 128] = {
     let mut t = [false; 128];
+    let marks = PUNCTUATION.as_bytes();
     let mut i = 0;
-    while i < PUNCTUATION.len() {
-        t[PUNCTUATION[i] as usize] = true;
+    while i < marks.len() {
+        t[marks[i] as usize] = marks[i] != b'.';
         i += 1;
     }
     t

@@ -92,7 +92,7 @@ impl ConsumerContext for Rebalances {
         match rebalance {
             Rebalance::Revoke(tpl) => {
                 let parts = partitions_of(tpl, &self.topics);
-                tracing::info!("kafka: partitions revoked: {}", self.list(&parts));
+                tracing::info!("kafka: partitions revoked: {}", self.topics.list(&parts));
                 if let Some(p) = &self.positions {
                     p.forget(&parts);
                 }
@@ -101,25 +101,13 @@ impl ConsumerContext for Rebalances {
                 if tpl.count() > 0 {
                     self.status.connected.store(true, Ordering::Relaxed);
                 }
-                tracing::info!("kafka: assigned partitions {}", self.list(&partitions_of(tpl, &self.topics)));
+                tracing::info!(
+                    "kafka: assigned partitions {}",
+                    self.topics.list(&partitions_of(tpl, &self.topics))
+                );
             }
             Rebalance::Error(e) => tracing::warn!("kafka: rebalance error: {e}"),
         }
-    }
-}
-
-impl Rebalances {
-    /// `[0, 1] of tweets, [0] of other`, for the log.
-    fn list(&self, parts: &[PartitionId]) -> String {
-        let mut by_topic: Vec<String> = Vec::new();
-        for (index, name) in self.topics.names().iter().enumerate() {
-            let of: Vec<i32> =
-                parts.iter().filter(|p| usize::from(p.topic) == index).map(|p| p.partition).collect();
-            if !of.is_empty() {
-                by_topic.push(format!("{of:?} of {name}"));
-            }
-        }
-        if by_topic.is_empty() { "none".into() } else { by_topic.join(", ") }
     }
 }
 
@@ -366,13 +354,14 @@ async fn follow_new_partitions(
         let assigned = async {
             let (tpl, _) = starting_points(&src, &added, rdkafka::Offset::Beginning).await?;
             consumer.incremental_assign(&tpl)?;
-            anyhow::Ok(tpl)
+            anyhow::Ok(())
         };
         match assigned.await {
-            Ok(tpl) => {
-                let list: Vec<String> =
-                    tpl.elements().iter().map(|e| format!("{}/{}", e.topic(), e.partition())).collect();
-                tracing::info!("kafka: partitions added to the topics, now read too: {}", list.join(", "));
+            Ok(()) => {
+                tracing::info!(
+                    "kafka: partitions added to the topics, now read too: {}",
+                    src.topics.list(&added)
+                );
                 known.extend(added);
             }
             Err(e) => {
