@@ -103,23 +103,35 @@ up() {
   echo "MONGO_URI=mongodb://127.0.0.1:$mongo_port"
 }
 
+# Stops the named servers: SIGTERM to all at once, then waits up to 5 s for
+# them together (each takes 2-4 s to exit) before SIGKILL.
 stop() {
-  local name=$1
-  [ -f "$run/$name.pid" ] || return 0
-  local pid
-  pid=$(cat "$run/$name.pid")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    say "$name stopped (pid $pid)"
-  fi
-  rm -f "$run/$name.pid"
+  local name pid pids=() names=()
+  for name in "$@"; do
+    [ -f "$run/$name.pid" ] || continue
+    pid=$(cat "$run/$name.pid")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      pids+=("$pid")
+      names+=("$name")
+    fi
+    rm -f "$run/$name.pid"
+  done
+  for _ in $(seq 50); do
+    local alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  local i
+  for i in "${!pids[@]}"; do
+    kill -9 "${pids[$i]}" 2>/dev/null || true
+    say "${names[$i]} stopped (pid ${pids[$i]})"
+  done
 }
 
 down() {
-  stop kafka
-  stop mongo
+  stop kafka mongo
   if [ -f "$run/data-dir" ]; then
     rm -rf "$(cat "$run/data-dir")"
     rm -f "$run/data-dir"

@@ -1,19 +1,40 @@
 #!/usr/bin/env bash
 # The test command: installs the system packages the tests need if missing
 # (scripts/packages.sh), starts Kafka and MongoDB on 127.0.0.1
-# (scripts/services.sh), runs `cargo test` against them, and stops them again,
-# whatever the outcome.
-# Arguments go to `cargo test` (e.g. `scripts/test.sh --test kafka_mongo`).
+# (scripts/services.sh) while the tests build, runs `cargo test` against them,
+# and stops them again, whatever the outcome.
+# Arguments go to `cargo test` (e.g. `scripts/test.sh --test it sql::`).
+# The build's settings are in scripts/lib/test-env.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/test-env.sh
 scripts/packages.sh
+
 started=0
+services=""
+services_log=$(mktemp)
+cleanup() {
+  if [ -n "$services" ]; then wait "$services" 2>/dev/null || true; fi
+  if [ "$started" = 1 ]; then scripts/services.sh down; fi
+  rm -f "$services_log"
+}
+trap cleanup EXIT
 if ! scripts/services.sh running; then
-  scripts/services.sh up >/dev/null
+  # The first start installs them (pip), which overlaps the build.
+  scripts/services.sh up >"$services_log" 2>&1 &
+  services=$!
   started=1
 fi
-cleanup() { if [ "$started" = 1 ]; then scripts/services.sh down; fi; }
-trap cleanup EXIT
-export KAFKA_BROKERS=${KAFKA_BROKERS:-127.0.0.1:9092}
-export MONGO_URI=${MONGO_URI:-mongodb://127.0.0.1:27017}
+
+cargo test --no-run "$@"
+if [ -n "$services" ]; then
+  if ! wait "$services"; then
+    services=""
+    cat "$services_log" >&2
+    echo "test: Kafka and MongoDB did not start (scripts/services.sh up); see above" >&2
+    exit 1
+  fi
+  services=""
+  grep '^services:' "$services_log" >&2 || true
+fi
 cargo test "$@"

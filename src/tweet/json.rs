@@ -6,7 +6,7 @@
 //! (`user`, `entities`, …), and serde's derive still tokenizes each of them through
 //! its visitor machinery; this scanner only checks their grammar, sixteen bytes at
 //! a time inside strings. It accepts what `serde_json` accepts (the oracle of the
-//! differential test in `tests/decode.rs`): strict RFC 8259 grammar, no control
+//! differential test in `tests/it/decode.rs`): strict RFC 8259 grammar, no control
 //! characters inside strings, escapes decoded (surrogates must pair) only in the
 //! keys of the objects the caller reads and in the strings it decodes. Like
 //! `serde_json::Value`, a repeated key keeps its last value. One deliberate

@@ -2,9 +2,7 @@
 //! `tests/data/vader/reference.jsonl` (scores of Python vaderSentiment 3.3.2)
 //! must give identical compound, pos, neu and neg.
 
-mod common;
-
-use common::reference::{Case, assert_all_identical, assert_deterministic, load};
+use crate::common::reference::{Case, assert_all_identical, assert_deterministic, load};
 use tweetstream::sentiment::vader::{Scores, SentimentAnalyzer};
 
 fn load_reference() -> Vec<Case<Scores>> {

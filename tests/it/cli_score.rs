@@ -2,8 +2,7 @@
 //! on stdin, identical scores on stdout, one output line per input line even
 //! for bad input.
 
-mod common;
-use common::run_with_stdin;
+use crate::common::run_with_stdin;
 
 fn run_vader(input: &[u8], args: &[&str]) -> (Vec<serde_json::Value>, String) {
     run_scorer("vader", input, args)

@@ -7,8 +7,7 @@
 //! offsets), and with `--on-truncation recount` end with results equal to an
 //! independent computation over the new messages.
 
-mod common;
-use common::*;
+use crate::common::*;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::producer::{FutureProducer, FutureRecord};

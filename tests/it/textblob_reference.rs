@@ -3,9 +3,7 @@
 //! `TextBlob(text).sentiment`) must give the same polarity and subjectivity,
 //! bit for bit.
 
-mod common;
-
-use common::reference::{Case, assert_all_identical, assert_deterministic, load};
+use crate::common::reference::{Case, assert_all_identical, assert_deterministic, load};
 use tweetstream::sentiment::textblob::{Sentiment, TextBlob};
 
 fn load_reference() -> Vec<Case<Sentiment>> {

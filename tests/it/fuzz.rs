@@ -1,8 +1,6 @@
 //! Property tests: any input, however odd, scores (sentiment) and splits (hashtags)
 //! without panicking, deterministically, and within range.
 
-mod common;
-
 use proptest::prelude::*;
 use tweetstream::sentiment::textblob::{Sentiment, TextBlob};
 use tweetstream::sentiment::vader::{Scores, SentimentAnalyzer};
@@ -163,12 +161,12 @@ fn hashtag_text() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(4000))]
     /// The engine's fast extractor finds exactly the tags of the rules restated
-    /// with regex classes (`tests/common`), in order.
+    /// with regex classes (`tests/it/common`), in order.
     #[test]
     fn twitter_hashtags_follow_the_rules(text in hashtag_text()) {
         let mut got = Vec::new();
         for_each_hashtag(HashtagMode::Twitter, &text, &mut String::new(), |t| got.push(t.to_owned()));
-        prop_assert_eq!(got, common::twitter_tags(&text), "{:?}", text);
+        prop_assert_eq!(got, crate::common::twitter_tags(&text), "{:?}", text);
     }
 }
 

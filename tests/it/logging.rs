@@ -2,8 +2,7 @@
 //! terminal without NO_COLOR, or `--color always`). The terminal is a real
 //! pseudo-terminal, made by util-linux's `script`.
 
-mod common;
-use common::fixture;
+use crate::common::fixture;
 use std::process::Command;
 
 const ESC: &str = "\u{1b}[";
@@ -63,7 +62,7 @@ fn colour_on_a_terminal_unless_no_color_and_on_a_pipe_only_when_asked() {
 fn no_log_line_shows_a_password() {
     // Nothing listens on port 9: the loader says it is waiting for MongoDB.
     let uri = "mongodb://analyst:s3cret-pw@127.0.0.1:9/?serverSelectionTimeoutMS=100";
-    let mut p = common::Proc::spawn(&["load", &fixture("lab.jsonl"), "--uri", uri]);
+    let mut p = crate::common::Proc::spawn(&["load", &fixture("lab.jsonl"), "--uri", uri]);
     let line = p.wait_stderr("is not answering yet");
     assert!(line.contains("mongodb://analyst:***@127.0.0.1:9/"), "{line}");
     p.terminate();
@@ -74,7 +73,7 @@ fn no_log_line_shows_a_password() {
 #[test]
 fn mongodb_uris_as_users_write_them_parse_and_fail_only_on_dns_or_connection() {
     let load = |uri: &str| {
-        let (status, _, stderr) = common::run_to_end(&["load", &fixture("lab.jsonl"), "--uri", uri]);
+        let (status, _, stderr) = crate::common::run_to_end(&["load", &fixture("lab.jsonl"), "--uri", uri]);
         assert_eq!(status.code(), Some(1), "{uri}: {stderr}");
         let error =
             stderr.lines().find(|l| l.starts_with("tweetstream: error:")).unwrap_or_default().to_owned();

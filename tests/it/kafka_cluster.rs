@@ -4,8 +4,7 @@
 //! the handshake fails, and must fail visibly), and topics written with every
 //! compression codec are read and counted.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 

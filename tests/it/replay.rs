@@ -1,7 +1,6 @@
 //! `tweetstream replay` with the real binary: formats, selection, and exits.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

@@ -4,8 +4,7 @@
 //! stops reading. Each limit is set short on the command line, so no test waits
 //! longer than the limit it checks (plus the usual deadline for failing).
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

@@ -5,8 +5,7 @@
 //! configuration, in use, damaged or truncated is refused with a clear error.
 //! Expected tables are computed here from the fixtures.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;

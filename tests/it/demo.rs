@@ -1,8 +1,7 @@
 //! The README's first command: `tweetstream demo` replays all bundled fixtures
 //! through the engine in one process and ends with the right totals.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::process::Command;
 
 #[test]

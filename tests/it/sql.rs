@@ -3,8 +3,7 @@
 //! wire protocol with the real `psql` client. Expected values are computed here
 //! from the fixture, independently of the engine.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 use std::process::Command;
 

@@ -3,8 +3,7 @@
 //! produce → Kafka, consume → per-day sentiment, checked against values
 //! computed here from the fixtures.
 
-mod common;
-use common::*;
+use crate::common::*;
 use mongodb::bson::{Bson, Document, doc};
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -236,7 +235,7 @@ fn load_and_produce(file: &str, db: &str, coll: &str, topic: &str, partitions: &
 
 /// A `stream` reading `topic` as `group` with results in `db`.
 fn results_engine(topic: &str, group: &str, db: &str, extra: &[&str]) -> Proc {
-    common::results_engine(&brokers(), topic, group, db, extra)
+    crate::common::results_engine(&brokers(), topic, group, db, extra)
 }
 
 /// Tweets counted in a printed `sentiment_by_day` table.

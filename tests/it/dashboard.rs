@@ -8,9 +8,8 @@
 //! Waiting is event-driven: the page fires `tweetstream:refreshed` after each
 //! poll, and an async WebDriver script resolves on the condition.
 
-mod common;
+use crate::common::*;
 use base64::Engine as _;
-use common::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

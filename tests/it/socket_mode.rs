@@ -2,8 +2,7 @@
 //! fixture, `stream --connect` reading it, batches closed from the test
 //! (`--batch manual`), results checked against values computed here.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 const MAX_LINE: usize = 300;
 

@@ -3,10 +3,8 @@
 //! values run without a panic, and no string given to any flag panics the
 //! parser.
 
-mod common;
-
+use crate::common::{Proc, fixture, run_to_end};
 use clap::Parser;
-use common::{Proc, fixture, run_to_end};
 use proptest::prelude::*;
 use tweetstream::cli::Cli;
 
