@@ -9,16 +9,18 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use tweetstream::engine::tables::{Snapshot, Tables, sort_tags};
+use tweetstream::engine::ranked::Ranked;
+use tweetstream::engine::tables::{Snapshot, Tables};
 use tweetstream::sinks::http;
 use tweetstream::sql::{Limits, ORIGINAL_QUERY, SqlEngine};
 
 const TAGS: u64 = 100_000;
 
 fn snapshot(batch: i64) -> Snapshot {
-    let mut tags: Vec<(Box<str>, u64)> =
-        (0..TAGS).map(|i| (format!("#tag{i}").into_boxed_str(), (i * 7919 + batch as u64) % 1000)).collect();
-    sort_tags(&mut tags);
+    let names: Vec<String> = (0..TAGS).map(|i| format!("#tag{i}")).collect();
+    let tags = Ranked::from_pairs(
+        names.iter().enumerate().map(|(i, t)| (t.as_str(), (i as u64 * 7919 + batch as u64) % 1000)),
+    );
     Snapshot { batch_time: Some(batch), tag_counts: tags.clone(), tag_totals: tags, ..Snapshot::default() }
 }
 

@@ -11,19 +11,22 @@ pub mod clock;
 pub mod exact_sum;
 pub mod outputs;
 pub mod pool;
+pub mod ranked;
 pub mod run;
 pub mod state;
 pub mod tables;
+pub mod tag_table;
 pub mod window;
 
 use batch::{Batch, DayStats, Operators};
 use pool::{Closed, IngestPool};
-use rustc_hash::FxHashMap;
+use ranked::{Ranked, Row};
 use state::{Change, Saved};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tables::{BATCH_HISTORY, BatchRow, Snapshot, Tables, sort_tags};
+use tables::{BATCH_HISTORY, BatchRow, Snapshot, Tables};
+use tag_table::TagTable;
 use window::{Window, WindowSpec};
 
 use crate::codec::{Chunk, Origin};
@@ -33,36 +36,28 @@ use crate::tweet::Day;
 /// Running totals since start: tag counts and per-day sentiment.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Totals {
-    pub tags: FxHashMap<Box<str>, u64>,
+    pub tags: TagTable,
     pub days: BTreeMap<Day, DayStats>,
 }
 
 impl Totals {
     /// Adds a batch's counts.
     pub fn add(&mut self, batch: &Batch) {
-        self.add_counts(&batch.tags, &batch.days);
+        for (tag, n) in &batch.tags {
+            self.tags.add(tag, *n, None);
+        }
+        self.add_days(&batch.days);
     }
 
     /// Adds other totals (of another partition).
     pub fn add_totals(&mut self, other: &Totals) {
-        self.add_counts(&other.tags, &other.days);
+        for (tag, n) in other.tags.iter() {
+            self.tags.add(tag, *n, Some(tag));
+        }
+        self.add_days(&other.days);
     }
 
-    fn add_counts<'a>(
-        &mut self,
-        tags: impl IntoIterator<Item = (&'a Box<str>, &'a u64)>,
-        days: impl IntoIterator<Item = (&'a Day, &'a DayStats)>,
-    ) {
-        for (tag, n) in tags {
-            // Look up before inserting: most tags are already there, and
-            // `entry` would clone the key every time.
-            match self.tags.get_mut(tag) {
-                Some(total) => *total += n,
-                None => {
-                    self.tags.insert(tag.clone(), *n);
-                }
-            }
-        }
+    fn add_days<'a>(&mut self, days: impl IntoIterator<Item = (&'a Day, &'a DayStats)>) {
         for (day, stats) in days {
             self.days.entry(*day).or_default().add(stats);
         }
@@ -76,8 +71,8 @@ pub struct Engine {
     totals: Totals,
     history: VecDeque<BatchRow>,
     window: Option<Window>,
-    /// The last published window counts (between slides they stay as they were).
-    tag_window: Option<Vec<(Box<str>, u64)>>,
+    /// The last published window rows (between slides they stay as they were).
+    tag_window: Option<Ranked>,
     tables: Arc<Tables>,
     /// Any record seen since start (for `--stop-when-idle`).
     pub seen_data: bool,
@@ -94,7 +89,7 @@ impl Engine {
         Engine {
             pool: IngestPool::new(ops, workers),
             window: window.map(Window::new),
-            tag_window: window.map(|_| Vec::new()),
+            tag_window: window.map(|_| Ranked::default()),
             totals: Totals::default(),
             history: VecDeque::new(),
             tables: Arc::new(Tables::default()),
@@ -149,18 +144,33 @@ impl Engine {
                 list.join(", ")
             );
         }
+        // The batch's tags as the totals hold them (one allocation per tag,
+        // shared by every table), with the batch's own counts.
+        let mut tag_counts: Vec<Row> = Vec::with_capacity(batch.tags.len());
         match stored {
-            Some(totals) => self.totals = totals,
-            None => self.totals.add(&batch),
+            Some(totals) => {
+                self.totals = totals;
+                for (tag, n) in &batch.tags {
+                    let tag = self.totals.tags.tag(tag).cloned().unwrap_or_else(|| (**tag).into());
+                    tag_counts.push(Row { count: *n, tag });
+                }
+            }
+            None => {
+                for (tag, n) in &batch.tags {
+                    let (tag, _) = self.totals.tags.add(tag, *n, None);
+                    tag_counts.push(Row { count: *n, tag });
+                }
+                self.totals.add_days(&batch.days);
+            }
         }
-        let mut tag_counts: Vec<(Box<str>, u64)> = batch.tags.iter().map(|(t, n)| (t.clone(), *n)).collect();
-        sort_tags(&mut tag_counts);
+        tag_counts.sort_unstable();
         let days: Vec<Day> = batch.days.keys().copied().collect();
         let day_counts = batch.days.values().map(|s| s.count).sum();
-        if let Some(window) = &mut self.window
-            && let Some(counts) = window.push(batch.tags)
-        {
-            self.tag_window = Some(sorted(counts));
+        if let Some(window) = &mut self.window {
+            let pane = tag_counts.iter().map(|r| (r.tag.clone(), r.count)).collect();
+            if let Some(rows) = window.push(pane) {
+                self.tag_window = Some(rows.clone());
+            }
         }
         let row = BatchRow {
             batch_time,
@@ -186,10 +196,9 @@ impl Engine {
 
     /// What the batch just applied changed, for a checkpoint to save.
     pub fn change<'a>(&'a self, applied: &'a Applied) -> Change<'a> {
-        let total = |tag: &str| self.totals.tags.get(tag).copied().unwrap_or_default();
         Change {
             seq: self.seq,
-            tags: applied.tag_counts.iter().map(|(t, _)| (&**t, total(t))).collect(),
+            tags: applied.tag_counts.iter().map(|r| (&*r.tag, self.totals.tags.get(&r.tag))).collect(),
             days: applied
                 .days
                 .iter()
@@ -199,7 +208,7 @@ impl Engine {
             keep_panes_from: self.window.as_ref().map_or(self.seq + 1, |w| w.needed_from(self.seq)),
             row: &applied.row,
             origins: &applied.origins,
-            counted: (applied.tag_counts.iter().map(|(_, n)| n).sum(), applied.day_counts),
+            counted: (applied.tag_counts.iter().map(|r| r.count).sum(), applied.day_counts),
         }
     }
 
@@ -207,26 +216,33 @@ impl Engine {
     /// batch log.
     pub fn publish(&mut self, applied: Applied) -> BatchRow {
         let Applied { mut row, tag_counts, started, .. } = applied;
-        // Applying and saving are part of processing the batch.
-        row.processing_ms += started.elapsed().as_secs_f64() * 1e3;
+        // Applying, saving and publishing are all part of processing the
+        // batch: publishing copies no table (see `ranked`), so the time up to
+        // here is the batch's cost but for the swap of one pointer.
+        let tag_counts = Ranked::from_sorted(tag_counts);
+        let before_swap = started.elapsed();
+        row.processing_ms += before_swap.as_secs_f64() * 1e3;
         if let Some(last) = self.history.back_mut() {
             last.processing_ms = row.processing_ms;
         }
+        self.publish_tables(Some(row.batch_time), tag_counts);
+        // The swap also frees what only the previous snapshot held: the
+        // metric includes it (the row, inside the snapshot, cannot).
+        let after_swap = started.elapsed().saturating_sub(before_swap);
         let m = crate::metrics::metrics();
         m.batches.inc();
-        m.batch_processing.observe(row.processing_ms / 1e3);
+        m.batch_processing.observe(row.processing_ms / 1e3 + after_swap.as_secs_f64());
         m.batch_delay.observe(row.delay_ms / 1e3);
         m.batch_records.observe(row.records as f64);
-        self.publish_tables(Some(row.batch_time), tag_counts);
         row
     }
 
     /// Publishes the state as it is, with `tag_counts` as the latest batch's.
-    fn publish_tables(&mut self, batch_time: Option<i64>, tag_counts: Vec<(Box<str>, u64)>) {
+    fn publish_tables(&mut self, batch_time: Option<i64>, tag_counts: Ranked) {
         self.tables.publish(Snapshot {
             batch_time,
             tag_counts,
-            tag_totals: sorted(&self.totals.tags),
+            tag_totals: self.totals.tags.ranked().clone(),
             tag_window: self.tag_window.clone(),
             sentiment_by_day: self.totals.days.iter().map(|(d, s)| (*d, *s)).collect(),
             model: self.model,
@@ -243,12 +259,12 @@ impl Engine {
         if let Some(window) = &self.window {
             let (restored, at_slide) = Window::restore(window.spec(), seq, &panes);
             self.window = Some(restored);
-            self.tag_window = Some(sorted(&at_slide));
+            self.tag_window = Some(at_slide);
         }
         let keep = batches.len().saturating_sub(BATCH_HISTORY);
         self.history = batches.into_iter().skip(keep).collect();
         let last = self.history.back().map(|b| b.batch_time);
-        self.publish_tables(last, Vec::new());
+        self.publish_tables(last, Ranked::default());
     }
 }
 
@@ -256,19 +272,12 @@ impl Engine {
 #[derive(Debug)]
 pub struct Applied {
     row: BatchRow,
-    /// The batch's tag counts, sorted as the tables are.
-    tag_counts: Vec<(Box<str>, u64)>,
+    /// The batch's tag counts, in the tables' order.
+    tag_counts: Vec<Row>,
     /// The days the batch added to, and the tweets it added to them.
     days: Vec<Day>,
     day_counts: u64,
     /// Where the source stands after it, per partition.
     origins: Vec<Origin>,
     started: Instant,
-}
-
-/// Tag counts in the tables' order.
-fn sorted(counts: &FxHashMap<Box<str>, u64>) -> Vec<(Box<str>, u64)> {
-    let mut v: Vec<(Box<str>, u64)> = counts.iter().map(|(t, n)| (t.clone(), *n)).collect();
-    sort_tags(&mut v);
-    v
 }

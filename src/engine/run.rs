@@ -217,6 +217,7 @@ mod tests {
     use super::*;
     use crate::codec::LineCodec;
     use crate::engine::batch::Operators;
+    use crate::engine::ranked::Ranked;
     use crate::transforms::hashtags::HashtagMode;
     use crate::tweet::InputFormat;
     use bytes::BytesMut;
@@ -285,10 +286,10 @@ mod tests {
         assert_eq!(times, (0..4).map(|k| first_batch + k * 10_000).collect::<Vec<_>>());
         let records: Vec<u64> = snap.batches.iter().map(|b| b.records).collect();
         assert_eq!(records, vec![2, 1, 0, 0]);
-        assert_eq!(snap.tag_totals, vec![("#a".into(), 2), ("#b".into(), 2)]);
+        assert_eq!(snap.tag_totals, Ranked::from_pairs([("#a", 2), ("#b", 2)]));
         assert!(snap.tag_counts.is_empty(), "the latest batch was empty");
         // The 3-batch window holds batches 2–4: the first batch's tags expired.
-        assert_eq!(snap.tag_window, Some(vec![("#b".into(), 1)]));
+        assert_eq!(snap.tag_window, Some(Ranked::from_pairs([("#b", 1)])));
     }
 
     /// A tick closes its batch with the chunks queued when it came, not with
@@ -324,7 +325,7 @@ mod tests {
         assert!(late_sent > 0, "the source queued late chunks while the batch was open");
         let snap = tables.snapshot();
         assert_eq!(snap.batches.iter().map(|b| b.records).collect::<Vec<_>>(), vec![queued as u64]);
-        assert_eq!(snap.tag_counts, vec![("#early".into(), queued as u64)]);
+        assert_eq!(snap.tag_counts, Ranked::from_pairs([("#early", queued as u64)]));
     }
 
     /// Records, at each timer print, how many chunks were still queued.

@@ -8,8 +8,9 @@
 //! costs in proportion to the batch, not to the state.
 
 use super::batch::DayStats;
+use super::ranked::Row;
 use super::tables::BatchRow;
-use super::{Totals, window::TagCounts};
+use super::{Totals, window::Pane};
 use crate::codec::Origin;
 use crate::tweet::Day;
 
@@ -21,7 +22,7 @@ pub struct Saved {
     pub totals: Totals,
     /// The tag counts of recent batches, by batch number (the window's panes;
     /// a batch without tags has none).
-    pub panes: Vec<(u64, TagCounts)>,
+    pub panes: Vec<(u64, Pane)>,
     /// The batch log, oldest first.
     pub batches: Vec<BatchRow>,
 }
@@ -36,7 +37,7 @@ pub struct Change<'a> {
     /// The days the batch added to, with their new totals.
     pub days: Vec<(Day, DayStats)>,
     /// The batch's tag counts as a pane of the window (None: no window).
-    pub pane: Option<&'a [(Box<str>, u64)]>,
+    pub pane: Option<&'a [Row]>,
     /// Panes numbered below this are not needed any more.
     pub keep_panes_from: u64,
     /// The batch's row of the batch log.

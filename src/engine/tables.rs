@@ -5,6 +5,7 @@
 //! A concurrent map updated in place could not give that consistency.
 
 use super::batch::DayStats;
+use super::ranked::{Iter, Ranked};
 use crate::sentiment::Model;
 use crate::tweet::Day;
 use crate::tweet::date::CivilTime;
@@ -31,11 +32,12 @@ pub struct Snapshot {
     /// The batch these tables reflect (None before the first batch).
     pub batch_time: Option<i64>,
     /// `tag_counts`: the latest batch, by count descending then tag.
-    pub tag_counts: Vec<(Box<str>, u64)>,
-    /// `tag_totals`: since start, same order.
-    pub tag_totals: Vec<(Box<str>, u64)>,
+    pub tag_counts: Ranked,
+    /// `tag_totals`: since start, same order (shared with the engine's own
+    /// totals but for what changed since: see [`Ranked`]).
+    pub tag_totals: Ranked,
     /// `tag_window`: the sliding window, if one is configured.
-    pub tag_window: Option<Vec<(Box<str>, u64)>>,
+    pub tag_window: Option<Ranked>,
     /// `sentiment_by_day`, by date.
     pub sentiment_by_day: Vec<(Day, DayStats)>,
     /// The model whose scores `sentiment_by_day` sums (None: sentiment off,
@@ -159,11 +161,12 @@ impl Snapshot {
         TableKind::ALL.into_iter().filter(|k| self.rows(*k).is_some()).map(TableKind::name).collect()
     }
 
-    fn tags(&self, kind: TableKind) -> Option<&[(Box<str>, u64)]> {
+    /// The rows of a tag table (None: not a tag table, or no window).
+    pub fn tags(&self, kind: TableKind) -> Option<&Ranked> {
         match kind {
             TableKind::TagCounts => Some(&self.tag_counts),
             TableKind::TagTotals => Some(&self.tag_totals),
-            TableKind::TagWindow => self.tag_window.as_deref(),
+            TableKind::TagWindow => self.tag_window.as_ref(),
             _ => None,
         }
     }
@@ -173,7 +176,7 @@ impl Snapshot {
         match kind {
             TableKind::SentimentByDay => Some(self.sentiment_by_day.len()),
             TableKind::Batches => Some(self.batches.len()),
-            tags => self.tags(tags).map(<[_]>::len),
+            tags => self.tags(tags).map(Ranked::len),
         }
     }
 
@@ -204,8 +207,8 @@ impl Snapshot {
                 }
             }
             tags => {
-                let (tag, n) = &self.tags(tags).expect("a tag table")[row];
-                if column == 0 { Cell::Text((&**tag).into()) } else { Cell::Integer(*n as i64) }
+                let r = self.tags(tags).and_then(|t| t.get(row)).expect("a row of a tag table");
+                tag_cell(&r.tag, r.count, column)
             }
         }
     }
@@ -216,15 +219,37 @@ impl Snapshot {
         let kind = TableKind::from_name(name)?;
         let n = self.rows(kind)?;
         let take = limit.map_or(n, |l| l.min(n));
-        let range = if kind == TableKind::Batches { n - take..n } else { 0..take };
         let width = kind.columns().len();
+        let rows = match self.tags(kind) {
+            // In order from the first row, not row by row from the root.
+            Some(tags) => tags
+                .iter()
+                .take(take)
+                .map(|r| (0..width).map(|c| tag_cell(&r.tag, r.count, c).to_json()).collect())
+                .collect(),
+            None => {
+                let range = if kind == TableKind::Batches { n - take..n } else { 0..take };
+                range.map(|r| (0..width).map(|c| self.cell(kind, r, c).to_json()).collect()).collect()
+            }
+        };
         Some(Table {
             name: kind.name(),
             batch_time: self.batch_time,
             columns: kind.columns().iter().map(|(c, _)| *c).collect(),
-            rows: range.map(|r| (0..width).map(|c| self.cell(kind, r, c).to_json()).collect()).collect(),
+            rows,
         })
     }
+
+    /// The rows of a tag table in order from `row` (None: not a tag
+    /// table), for readers that go through many rows.
+    pub fn tag_rows(&self, kind: TableKind, row: usize) -> Option<Iter<'_>> {
+        self.tags(kind).map(|t| t.iter_from(row))
+    }
+}
+
+/// A tag table's value at `column` of the row (tag, count).
+pub fn tag_cell(tag: &str, count: u64, column: usize) -> Cell<'_> {
+    if column == 0 { Cell::Text(tag.into()) } else { Cell::Integer(count as i64) }
 }
 
 /// The shared handle to the latest snapshot.
@@ -279,11 +304,6 @@ impl Tables {
             self.retired.lock().unwrap_or_else(|e| e.into_inner()).push(snapshot);
         }
     }
-}
-
-/// Orders tag counts by count descending, then tag ascending.
-pub fn sort_tags(v: &mut [(Box<str>, u64)]) {
-    v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
 }
 
 /// `2015-11-01 06:08:46.123` (UTC) for milliseconds since the epoch.

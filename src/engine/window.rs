@@ -1,12 +1,14 @@
 //! The sliding window over tag counts (`reduceByKeyAndWindow`): the last
-//! `size` batches' counts, recomputed every `slide` batches. Kept incrementally:
-//! each batch is added once and subtracted once when it leaves the window, and
-//! its state is dropped then.
+//! `size` batches' counts, published every `slide` batches. Kept incrementally
+//! and in the tables' order: each batch is added once and subtracted once when
+//! it leaves the window, and its state is dropped then.
 
-use rustc_hash::FxHashMap;
+use super::ranked::{Ranked, Tag};
+use super::tag_table::TagTable;
 use std::collections::VecDeque;
 
-pub type TagCounts = FxHashMap<Box<str>, u64>;
+/// One batch's tag counts, as the window keeps it until it expires.
+pub type Pane = Vec<(Tag, u64)>;
 
 /// Window length and slide, in batches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,37 +19,32 @@ pub struct WindowSpec {
 
 pub struct Window {
     spec: WindowSpec,
-    batches: VecDeque<TagCounts>,
-    totals: TagCounts,
+    batches: VecDeque<Pane>,
+    totals: TagTable,
     since_slide: usize,
 }
 
 impl Window {
     pub fn new(spec: WindowSpec) -> Self {
-        Window { spec, batches: VecDeque::new(), totals: TagCounts::default(), since_slide: 0 }
+        Window { spec, batches: VecDeque::new(), totals: TagTable::default(), since_slide: 0 }
     }
 
-    /// Adds a batch; returns the window's counts when a slide ends on it.
-    pub fn push(&mut self, tags: TagCounts) -> Option<&TagCounts> {
-        for (tag, n) in &tags {
-            *self.totals.entry(tag.clone()).or_default() += n;
+    /// Adds a batch; returns the window's rows when a slide ends on it.
+    pub fn push(&mut self, pane: Pane) -> Option<&Ranked> {
+        for (tag, n) in &pane {
+            self.totals.add(tag, *n, Some(tag));
         }
-        self.batches.push_back(tags);
+        self.batches.push_back(pane);
         if self.batches.len() > self.spec.size {
             let expired = self.batches.pop_front().expect("longer than size");
             for (tag, n) in expired {
-                if let Some(total) = self.totals.get_mut(&tag) {
-                    *total -= n;
-                    if *total == 0 {
-                        self.totals.remove(&tag);
-                    }
-                }
+                self.totals.sub(&tag, n);
             }
         }
         self.since_slide += 1;
         if self.since_slide == self.spec.slide {
             self.since_slide = 0;
-            Some(&self.totals)
+            Some(self.totals.ranked())
         } else {
             None
         }
@@ -72,14 +69,14 @@ impl Window {
 
     /// The window after batch `seq` (batches numbered from 1), from the panes
     /// of the batches before it ([`Window::needed_from`] on; a batch missing
-    /// from `panes` had no tags), and the window's counts at its last slide
+    /// from `panes` had no tags), and the window's rows at its last slide
     /// (empty before the first).
-    pub fn restore(spec: WindowSpec, seq: u64, panes: &[(u64, TagCounts)]) -> (Window, TagCounts) {
+    pub fn restore(spec: WindowSpec, seq: u64, panes: &[(u64, Pane)]) -> (Window, Ranked) {
         let sum = |from: u64, to: u64| {
-            let mut totals = TagCounts::default();
+            let mut totals = TagTable::default();
             for (_, pane) in panes.iter().filter(|(n, _)| (from..=to).contains(n)) {
                 for (tag, n) in pane {
-                    *totals.entry(tag.clone()).or_default() += n;
+                    totals.add(tag, *n, Some(tag));
                 }
             }
             totals
@@ -91,9 +88,9 @@ impl Window {
             .collect();
         let last_slide = seq - seq % spec.slide as u64;
         let at_slide = if last_slide == 0 {
-            TagCounts::default()
+            Ranked::default()
         } else {
-            sum((last_slide + 1).saturating_sub(size), last_slide)
+            sum((last_slide + 1).saturating_sub(size), last_slide).ranked().clone()
         };
         let window = Window {
             spec,
@@ -109,20 +106,35 @@ impl Window {
 mod tests {
     use super::*;
 
-    fn counts(pairs: &[(&str, u64)]) -> TagCounts {
+    fn counts(pairs: &[(&str, u64)]) -> Pane {
         pairs.iter().map(|(t, n)| ((*t).into(), *n)).collect()
+    }
+
+    /// The window's rows as (tag, count), sorted by tag.
+    fn rows(r: Option<&Ranked>) -> Option<Vec<(String, u64)>> {
+        r.map(|r| {
+            let mut v: Vec<(String, u64)> = r.iter().map(|r| (r.tag.to_string(), r.count)).collect();
+            v.sort();
+            v
+        })
+    }
+
+    fn sorted(pairs: &[(&str, u64)]) -> Option<Vec<(String, u64)>> {
+        let mut v: Vec<(String, u64)> = pairs.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect();
+        v.sort();
+        Some(v)
     }
 
     #[test]
     fn slides_and_expires() {
         let mut w = Window::new(WindowSpec { size: 3, slide: 2 });
         assert!(w.push(counts(&[("#a", 1)])).is_none());
-        assert_eq!(w.push(counts(&[("#a", 2), ("#b", 1)])), Some(&counts(&[("#a", 3), ("#b", 1)])));
+        assert_eq!(rows(w.push(counts(&[("#a", 2), ("#b", 1)]))), sorted(&[("#a", 3), ("#b", 1)]));
         assert!(w.push(counts(&[("#c", 5)])).is_none());
         // The first batch has left the window; "#b" leaves with the second.
-        assert_eq!(w.push(counts(&[])), Some(&counts(&[("#a", 2), ("#b", 1), ("#c", 5)])));
+        assert_eq!(rows(w.push(counts(&[]))), sorted(&[("#a", 2), ("#b", 1), ("#c", 5)]));
         assert!(w.push(counts(&[])).is_none());
-        assert_eq!(w.push(counts(&[])), Some(&counts(&[])));
+        assert_eq!(rows(w.push(counts(&[]))), sorted(&[]));
         assert_eq!(w.held(), 3);
     }
 
@@ -135,11 +147,11 @@ mod tests {
             |n: u64| if n.is_multiple_of(4) { counts(&[]) } else { counts(&[("#a", n), ("#b", n % 3 + 1)]) };
         for stop in 1..=9u64 {
             let mut original = Window::new(spec);
-            let mut shown = TagCounts::default();
+            let mut shown = Vec::new();
             let mut panes = Vec::new();
             for n in 1..=stop {
-                if let Some(c) = original.push(batch(n)) {
-                    shown = c.clone();
+                if let Some(c) = rows(original.push(batch(n))) {
+                    shown = c;
                 }
                 if !batch(n).is_empty() {
                     panes.push((n, batch(n)));
@@ -148,9 +160,9 @@ mod tests {
             let from = original.needed_from(stop);
             panes.retain(|(n, _)| *n >= from);
             let (mut restored, at_slide) = Window::restore(spec, stop, &panes);
-            assert_eq!(at_slide, shown, "the counts shown after batch {stop}");
+            assert_eq!(rows(Some(&at_slide)).unwrap(), shown, "the counts shown after batch {stop}");
             for n in stop + 1..=stop + 5 {
-                assert_eq!(restored.push(batch(n)).cloned(), original.push(batch(n)).cloned(), "{stop}, {n}");
+                assert_eq!(rows(restored.push(batch(n))), rows(original.push(batch(n))), "{stop}, {n}");
             }
         }
     }

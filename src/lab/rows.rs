@@ -4,31 +4,43 @@
 //! Memory stays flat: rows are streamed, never collected.
 
 use crate::tweet::date::{parse_json_date, parse_millis};
-use crate::tweet::record::{self, Field};
+use crate::tweet::record::{self, Field, Found};
 use arrow_array::{Array, RecordBatch, cast::AsArray, types::*};
 use arrow_schema::{DataType, TimeUnit};
 use mongodb::bson::{Bson, DateTime, Document};
 use std::path::Path;
 
-/// A document's best text field (by [`record`]'s ranks) that is a string, or
-/// the Twitter API's `extended_tweet.full_text`.
-pub fn text_of(doc: &Document) -> Option<&str> {
-    let mut best: Option<(usize, &str)> = None;
+/// A document's text and date fields as [`record`] ranks them: the text as a
+/// string (`extended_tweet.full_text` included), the date as its field's name.
+fn found(doc: &Document) -> Found<&str, &str> {
+    let mut found = Found::default();
     for (key, value) in doc {
-        if let (Some(Field::Text(rank)), Bson::String(s)) = (record::field(key), value)
-            && best.is_none_or(|(r, _)| rank < r)
-        {
-            best = Some((rank, s));
+        match record::field(key) {
+            Some(Field::Text(rank)) => found.set_text(rank, value.as_str()),
+            Some(Field::Date(rank)) => found.set_date(rank, Some(key.as_str())),
+            None if key == record::EXTENDED => found.set_extended(value.as_document().and_then(|e| {
+                e.iter()
+                    .filter(|(k, _)| record::field(k) == Some(Field::Text(0)))
+                    .map(|(_, v)| v.as_str())
+                    .last()
+                    .flatten()
+            })),
+            None => {}
         }
     }
-    let extended = || doc.get_document(record::EXTENDED).ok().and_then(|e| e.get_str("full_text").ok());
-    best.map(|(_, s)| s).or_else(extended)
+    found
+}
+
+/// A document's best text, by the rule every reader of records follows
+/// ([`record::Found`]): the Twitter API's untruncated `extended_tweet.full_text`
+/// before a truncated `text`.
+pub fn text_of(doc: &Document) -> Option<&str> {
+    found(doc).text()
 }
 
 /// The name of a document's best date field (by [`record`]'s ranks).
 pub fn date_field(doc: &Document) -> Option<&str> {
-    let (_, date) = record::pick(doc.keys().map(String::as_str));
-    date.and_then(|i| doc.keys().nth(i)).map(String::as_str)
+    found(doc).date()
 }
 
 /// Why a row was not loaded.
@@ -228,4 +240,46 @@ fn cell(a: &dyn Array, i: usize) -> anyhow::Result<Bson> {
         }
         other => anyhow::bail!("Parquet column type {other} is not supported by load"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tweet::{InputFormat, decode};
+    use mongodb::bson::doc;
+
+    /// The text the stream decoder reads from the same object as JSON.
+    fn decoded(doc: &Document) -> Option<String> {
+        let line = serde_json::to_string(&doc).unwrap();
+        decode(line.as_bytes(), InputFormat::Json, &mut String::new()).ok().map(|t| t.text.to_owned())
+    }
+
+    #[test]
+    fn documents_take_the_text_the_stream_decoder_takes() {
+        let docs = [
+            // A truncated v1.1 tweet: the full text wins, whatever the key order.
+            doc! {"text": "cut #a…", "extended_tweet": {"full_text": "cut #a and #b"}, "created_at": "x"},
+            doc! {"extended_tweet": {"full_text": "cut #a and #b"}, "text": "cut #a…"},
+            doc! {"text": "t", "full_text": "f", "tweet": "w"},
+            doc! {"Tweet": "w", "Text": "t"},
+            doc! {"tweet": "w"},
+            // Not strings: absent.
+            doc! {"text": 1, "tweet": "w"},
+            doc! {"text": "t", "extended_tweet": {"full_text": 5}},
+            doc! {"text": "t", "extended_tweet": "not an object"},
+            doc! {"id": 1},
+        ];
+        for d in &docs {
+            assert_eq!(text_of(d).map(str::to_owned), decoded(d), "{d}");
+        }
+        assert_eq!(text_of(&docs[0]), Some("cut #a and #b"));
+        assert_eq!(text_of(&docs[8]), None);
+    }
+
+    #[test]
+    fn the_best_date_field_is_named() {
+        assert_eq!(date_field(&doc! {"date": 1, "created_at": 2, "timestamp": 3}), Some("created_at"));
+        assert_eq!(date_field(&doc! {"Date": 1, "Tweet": "x"}), Some("Date"));
+        assert_eq!(date_field(&doc! {"Tweet": "x"}), None);
+    }
 }

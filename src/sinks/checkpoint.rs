@@ -27,9 +27,11 @@ use crate::engine::Totals;
 use crate::engine::batch::{Batch, DayStats};
 use crate::engine::exact_sum::ExactSum;
 use crate::engine::outputs::{GiveUp, StateStore};
+use crate::engine::ranked::{Row, Tag};
 use crate::engine::state::{Change, Saved};
 use crate::engine::tables::BatchRow;
-use crate::engine::window::TagCounts;
+use crate::engine::tag_table::TagTable;
+use crate::engine::window::Pane;
 use crate::retry::Backoff;
 use crate::sources::acks::{Acknowledge, PositionStore, Resume};
 use crate::tweet::date::parse_date;
@@ -317,6 +319,7 @@ fn read_state(conn: &Connection) -> Result<Saved, Bad> {
     let seq = meta("seq")?;
     let mut totals = Totals::default();
     let mut sum = 0u64;
+    let mut tags = FxHashMap::<Tag, u64>::default();
     let mut rows = conn.prepare("SELECT tag, count FROM tag_totals")?;
     let mut q = rows.query([])?;
     while let Some(r) = q.next()? {
@@ -325,8 +328,9 @@ fn read_state(conn: &Connection) -> Result<Saved, Bad> {
             return Err(Bad("tag_totals: an empty tag or a zero count".into()));
         }
         sum = sum.saturating_add(n);
-        totals.tags.insert(tag.into(), n);
+        tags.insert(tag.into(), n);
     }
+    totals.tags = TagTable::from_counts(tags);
     let saved = meta("tags_total")?;
     if sum != saved {
         return Err(Bad(format!("its tag counts add up to {sum}, not to the {saved} it saved")));
@@ -349,7 +353,7 @@ fn read_state(conn: &Connection) -> Result<Saved, Bad> {
 }
 
 /// The window's panes, by batch number.
-fn read_panes(conn: &Connection, seq: u64) -> Result<Vec<(u64, TagCounts)>, Bad> {
+fn read_panes(conn: &Connection, seq: u64) -> Result<Vec<(u64, Pane)>, Bad> {
     let mut panes = Vec::new();
     let mut rows = conn.prepare("SELECT seq, tags FROM panes ORDER BY seq")?;
     let mut q = rows.query([])?;
@@ -415,25 +419,27 @@ fn sum_from_bytes(bytes: &[u8]) -> Option<ExactSum> {
 /// A batch's tag counts as one value: per tag, its length (u32), its bytes
 /// and its count (u64), little-endian. One row per pane instead of one per
 /// tag makes saving and dropping a pane one write each.
-fn pane_to_bytes(pane: &[(Box<str>, u64)]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(pane.iter().map(|(t, _)| t.len() + 12).sum());
-    for (tag, n) in pane {
+fn pane_to_bytes(pane: &[Row]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(pane.iter().map(|r| r.tag.len() + 12).sum());
+    for Row { tag, count } in pane {
         bytes.extend_from_slice(&(tag.len() as u32).to_le_bytes());
         bytes.extend_from_slice(tag.as_bytes());
-        bytes.extend_from_slice(&n.to_le_bytes());
+        bytes.extend_from_slice(&count.to_le_bytes());
     }
     bytes
 }
 
-fn pane_from_bytes(mut bytes: &[u8]) -> Option<TagCounts> {
-    let mut pane = TagCounts::default();
+fn pane_from_bytes(mut bytes: &[u8]) -> Option<Pane> {
+    let mut pane = Pane::new();
+    let mut seen = rustc_hash::FxHashSet::default();
     while !bytes.is_empty() {
         let len = u32::from_le_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
         let tag = std::str::from_utf8(bytes.get(4..4 + len)?).ok()?;
         let n = u64::from_le_bytes(bytes.get(4 + len..12 + len)?.try_into().ok()?);
-        if tag.is_empty() || n == 0 || pane.insert(tag.into(), n).is_some() {
+        if tag.is_empty() || n == 0 || !seen.insert(tag) {
             return None;
         }
+        pane.push((tag.into(), n));
         bytes = &bytes[12 + len..];
     }
     Some(pane)
@@ -717,15 +723,20 @@ mod tests {
 
     #[test]
     fn panes_round_trip_through_bytes_and_damaged_ones_are_refused() {
-        let pane: Vec<(Box<str>, u64)> =
-            vec![("#a".into(), 3), ("#日本語".into(), 1), ("#z".into(), u64::MAX)];
+        let pane: Vec<Row> = [("#a", 3), ("#日本語", 1), ("#z", u64::MAX)]
+            .into_iter()
+            .map(|(t, count)| Row { tag: t.into(), count })
+            .collect();
         let bytes = pane_to_bytes(&pane);
         let back = pane_from_bytes(&bytes).unwrap();
-        assert_eq!(back, pane.iter().cloned().collect::<TagCounts>());
-        assert_eq!(pane_from_bytes(&[]), Some(TagCounts::default()));
+        assert_eq!(back, pane.iter().map(|r| (r.tag.clone(), r.count)).collect::<Pane>());
+        assert_eq!(pane_from_bytes(&[]), Some(Pane::new()));
+        // A tag twice is refused.
+        let twice = pane_to_bytes(&[pane[0].clone(), pane[0].clone()]);
+        assert_eq!(pane_from_bytes(&twice), None);
         // Cut anywhere but between two tags: refused.
         let ends: Vec<usize> =
-            pane.iter().scan(0, |end, (t, _)| Some(*end + t.len() + 12).inspect(|e| *end = *e)).collect();
+            pane.iter().scan(0, |end, r| Some(*end + r.tag.len() + 12).inspect(|e| *end = *e)).collect();
         for cut in (1..bytes.len()).filter(|c| !ends.contains(c)) {
             assert_eq!(pane_from_bytes(&bytes[..cut]), None, "cut at {cut}");
         }

@@ -450,7 +450,7 @@ fn from_document(d: &Document, model: Option<Model>) -> anyhow::Result<Stored> {
     for tag in d.get_array("tags").map_err(|_| bad("tags"))? {
         let tag = tag.as_document().ok_or_else(|| bad("tags"))?;
         let name = tag.get_str("tag").map_err(|_| bad("tag"))?;
-        *totals.tags.entry(name.into()).or_default() += int(tag, "count")? as u64;
+        totals.tags.add(name, int(tag, "count")? as u64, None);
     }
     // Documents written before fingerprints were kept have none.
     let last = d.get("last_fingerprint").map(|_| int(d, "last_fingerprint").map(|n| n as u64)).transpose()?;
@@ -469,8 +469,8 @@ mod tests {
             [(Some(Model::Vader), [-0.5, 0.1234, 0.9]), (Some(Model::TextBlob), [-0.1, 1.0 / 3.0, 0.7])]
         {
             let mut totals = Totals::default();
-            totals.tags.insert("#a.b$c".into(), 3);
-            totals.tags.insert("#z".into(), 1);
+            totals.tags.add("#a.b$c", 3, None);
+            totals.tags.add("#z", 1, None);
             let mut stats = DayStats::default();
             for s in scores {
                 stats.add_score(model.unwrap(), s);

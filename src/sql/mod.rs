@@ -375,8 +375,7 @@ mod tests {
     fn engine_with(tags: &[(&str, u64)]) -> (Arc<Tables>, SqlEngine) {
         let tables = Arc::new(Tables::default());
         let mut snap = Snapshot { batch_time: Some(1_000), ..Snapshot::default() };
-        snap.tag_counts = tags.iter().map(|(t, n)| ((*t).into(), *n)).collect();
-        crate::engine::tables::sort_tags(&mut snap.tag_counts);
+        snap.tag_counts = crate::engine::ranked::Ranked::from_pairs(tags.iter().copied());
         snap.tag_totals = snap.tag_counts.clone();
         let day = Day::from_ymd(2015, 11, 1).unwrap();
         snap.sentiment_by_day = vec![(day, DayStats::vader(15_000, 3))];

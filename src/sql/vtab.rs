@@ -6,7 +6,8 @@
 //! descending, days and batches by time), and the planner is told so: the
 //! original's `order by count desc limit 10` then reads ten rows, not all of them.
 
-use crate::engine::tables::{Cell, ColumnType, Snapshot, TableKind};
+use crate::engine::ranked::Row;
+use crate::engine::tables::{Cell, ColumnType, Snapshot, TableKind, tag_cell};
 use rusqlite::vtab::{Context, Filters, IndexInfo, Module, VTab, VTabConfig, VTabConnection, VTabCursor};
 use rusqlite::{Connection, ffi};
 use std::borrow::Cow;
@@ -100,6 +101,8 @@ unsafe impl<'vtab> VTab<'vtab> for LiveTable {
             snapshot: pinned_snapshot(&self.pinned),
             row: 0,
             rows: 0,
+            tags: Vec::new(),
+            tags_from: 0,
             phantom: PhantomData,
         })
     }
@@ -113,7 +116,27 @@ struct LiveCursor<'vtab> {
     snapshot: Arc<Snapshot>,
     row: usize,
     rows: usize,
+    /// Rows of a tag table from `tags_from` on, read in order a few hundred
+    /// at a time (finding one row by its position walks the tree).
+    tags: Vec<Row>,
+    tags_from: usize,
     phantom: PhantomData<&'vtab LiveTable>,
+}
+
+/// Tag rows read ahead at a time.
+const READ_AHEAD: usize = 256;
+
+impl LiveCursor<'_> {
+    /// Makes sure the current row of a tag table is in `tags`.
+    fn read_ahead(&mut self) {
+        if self.row < self.tags_from || self.row >= self.tags_from + self.tags.len() {
+            self.tags.clear();
+            self.tags_from = self.row;
+            if let Some(rows) = self.snapshot.tag_rows(self.kind, self.row) {
+                self.tags.extend(rows.take(READ_AHEAD).cloned());
+            }
+        }
+    }
 }
 
 unsafe impl VTabCursor for LiveCursor<'_> {
@@ -125,11 +148,16 @@ unsafe impl VTabCursor for LiveCursor<'_> {
     ) -> rusqlite::Result<()> {
         self.row = 0;
         self.rows = self.snapshot.rows(self.kind).unwrap_or(0);
+        self.tags.clear();
+        self.read_ahead();
         Ok(())
     }
 
     fn next(&mut self) -> rusqlite::Result<()> {
         self.row += 1;
+        if self.row < self.rows {
+            self.read_ahead();
+        }
         Ok(())
     }
 
@@ -138,7 +166,11 @@ unsafe impl VTabCursor for LiveCursor<'_> {
     }
 
     fn column(&self, ctx: &mut Context, i: c_int) -> rusqlite::Result<()> {
-        match self.snapshot.cell(self.kind, self.row, i as usize) {
+        let cell = match self.tags.get(self.row.wrapping_sub(self.tags_from)) {
+            Some(r) if self.snapshot.tags(self.kind).is_some() => tag_cell(&r.tag, r.count, i as usize),
+            _ => self.snapshot.cell(self.kind, self.row, i as usize),
+        };
+        match cell {
             Cell::Text(s) => ctx.set_result(&*s),
             Cell::Integer(n) => ctx.set_result(n),
             Cell::Real(x) => ctx.set_result(x),

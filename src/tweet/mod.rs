@@ -95,42 +95,34 @@ pub fn decode<'a>(
     }
 }
 
-/// The fields of a tweet object, as found, by their rank in [`record`] (a
-/// later repeat of a key wins, and a text field that is not a string counts as
-/// absent).
-#[derive(Default)]
-struct Fields<'a> {
-    text: [Option<RawStr<'a>>; record::TEXT_FIELDS.len()],
-    date: [Option<&'a str>; record::DATE_FIELDS.len()],
-}
-
 /// A string value, or `None` (after skipping it) for any other kind.
 fn string_or_skip<'a>(p: &mut Scanner<'a>) -> Result<Option<RawStr<'a>>, json::Invalid> {
     if p.peek() == Some(b'"') { p.string().map(Some) } else { p.skip().map(|_| None) }
 }
 
 fn decode_json<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Tweet<'a>, BadRecord> {
-    let mut f = Fields::default();
+    // Text fields that are not strings count as absent.
+    let mut f = record::Found::<RawStr<'a>, &'a str>::default();
     let mut p = Scanner::new(line);
     p.object(|p, key| {
         match record::field(key) {
-            Some(Field::Text(rank)) => f.text[rank] = string_or_skip(p)?,
-            Some(Field::Date(rank)) => f.date[rank] = Some(p.skip()?),
+            Some(Field::Text(rank)) => f.set_text(rank, string_or_skip(p)?),
+            Some(Field::Date(rank)) => f.set_date(rank, Some(p.skip()?)),
             None if key == record::EXTENDED => {
-                // Its `full_text` is the best text (rank 0).
-                f.text[0] = None;
-                if p.peek() != Some(b'{') {
+                let mut full_text = None;
+                if p.peek() == Some(b'{') {
+                    p.object(|p, key| {
+                        if record::field(key) == Some(Field::Text(0)) {
+                            full_text = string_or_skip(p)?;
+                        } else {
+                            p.skip()?;
+                        }
+                        Ok(())
+                    })?;
+                } else {
                     p.skip()?;
-                    return Ok(());
                 }
-                p.object(|p, key| {
-                    if record::field(key) == Some(Field::Text(0)) {
-                        f.text[0] = string_or_skip(p)?;
-                    } else {
-                        p.skip()?;
-                    }
-                    Ok(())
-                })?;
+                f.set_extended(full_text);
             }
             None => {
                 p.skip()?;
@@ -140,11 +132,10 @@ fn decode_json<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Tweet<'a>,
     })
     .and_then(|()| p.end())
     .map_err(|_| BadRecord::InvalidJson)?;
-    let [full_text, text, tweet] = f.text;
-    let text = full_text.or(text).or(tweet).ok_or(BadRecord::NoText)?;
+    let (text, date) = f.into_best();
+    let text = text.ok_or(BadRecord::NoText)?;
     let text = text.decode_into(scratch).map_err(|_| BadRecord::InvalidJson)?;
-    let [created_at, date, tweet_created, timestamp] = f.date;
-    let date = match created_at.or(date).or(tweet_created).or(timestamp) {
+    let date = match date {
         None => DateStatus::Missing,
         Some(value) => match date::parse_json_date(value) {
             Ok(Some(ms)) => DateStatus::At(ms),

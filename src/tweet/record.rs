@@ -59,6 +59,54 @@ pub fn field(name: &str) -> Option<Field> {
     }
 }
 
+/// A record's text and date fields as a reader finds them, kept by rank;
+/// [`Found::text`] and [`Found::date`] give the best. Every reader of records
+/// (the stream decoder, the lab's loader and producer) fills one, so which
+/// field wins is decided here, once.
+#[derive(Debug)]
+pub struct Found<T, D> {
+    text: [Option<T>; TEXT_FIELDS.len()],
+    date: [Option<D>; DATE_FIELDS.len()],
+}
+
+impl<T, D> Default for Found<T, D> {
+    fn default() -> Self {
+        Found { text: Default::default(), date: Default::default() }
+    }
+}
+
+impl<T, D> Found<T, D> {
+    /// A text field's value, `None` where it is not a string. A later field
+    /// of the same rank replaces an earlier one (as a repeated JSON key does).
+    pub fn set_text(&mut self, rank: usize, value: Option<T>) {
+        self.text[rank] = value;
+    }
+
+    /// A date field's value.
+    pub fn set_date(&mut self, rank: usize, value: Option<D>) {
+        self.date[rank] = value;
+    }
+
+    /// The Twitter API's [`EXTENDED`]`.full_text` (`None`: the object has no
+    /// string `full_text`): the untruncated text, ranked with `full_text`.
+    pub fn set_extended(&mut self, full_text: Option<T>) {
+        self.text[0] = full_text;
+    }
+
+    /// The best text, and the best date, as found.
+    pub fn into_best(self) -> (Option<T>, Option<D>) {
+        (self.text.into_iter().flatten().next(), self.date.into_iter().flatten().next())
+    }
+
+    pub fn text(self) -> Option<T> {
+        self.into_best().0
+    }
+
+    pub fn date(self) -> Option<D> {
+        self.into_best().1
+    }
+}
+
 /// The best of `names` for text and for date: (index of the text name, index
 /// of the date name), e.g. of a CSV header.
 pub fn pick<'a>(names: impl IntoIterator<Item = &'a str>) -> (Option<usize>, Option<usize>) {

@@ -110,6 +110,43 @@ fn produce_then_consume_gives_the_per_day_table() {
     documents(&db, "tweets");
 }
 
+#[test]
+fn produced_twitter_objects_keep_their_untruncated_text() {
+    // The tweets fixture holds Twitter API objects, some truncated (`text`
+    // cut off, the whole in `extended_tweet.full_text`): Kafka gets the whole
+    // text, as the socket path reads it, so no hashtag or score is lost.
+    let (db, topic, group) = (unique("full"), unique("fulltopic"), unique("fullgroup"));
+    let bytes = std::fs::read(fixture("tweets.jsonl")).unwrap();
+    assert!(String::from_utf8_lossy(&bytes).matches("extended_tweet").count() > 10);
+    let n = load_and_produce(&fixture("tweets.jsonl"), &db, "tweets", &topic, "2");
+    // What `load` keeps: the lines with a text whose date, if any, is readable.
+    let kept: Vec<Expected> = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty() && !String::from_utf8_lossy(l).contains("sometime next week"))
+        .flat_map(|l| expected_lines(l, usize::MAX))
+        .filter(|e| matches!(e, Expected::Tweet { .. }))
+        .collect();
+    assert_eq!(n as usize, kept.len());
+    let b = brokers();
+    let stream = format!(
+        "stream --kafka {b} --topic {topic} --group {group} --batch 500ms --print-every never \
+         --stop-when-idle 4 --format json --top 0"
+    );
+    let mut engine = Proc::spawn(&words(&stream));
+    let mut tables = std::collections::HashMap::new();
+    while tables.len() < 3 {
+        let t = engine.next_json();
+        tables.insert(t["table"].as_str().unwrap().to_owned(), t);
+    }
+    assert_eq!(table_counts(&tables["tag_totals"]), count_tags(&kept, twitter_tags));
+    let dated = kept.iter().filter_map(|e| match e {
+        Expected::Tweet { text, day: Some(day) } => Some((day.clone(), text.clone())),
+        _ => None,
+    });
+    assert_eq!(day_rows(&tables["sentiment_by_day"]), per_day(dated));
+    documents(&db, "tweets");
+}
+
 /// The final `sentiment_by_day` that `lab --format json` prints: it prints the
 /// table after every batch, then the final tables, which end with `batches`.
 fn final_days(lab: &mut Proc) -> serde_json::Value {

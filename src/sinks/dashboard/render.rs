@@ -9,6 +9,7 @@
 //! and the browser test).
 
 use crate::engine::batch::DayStats;
+use crate::engine::ranked::Ranked;
 use crate::engine::tables::{BatchRow, Snapshot, format_millis};
 use crate::sentiment::Model;
 use crate::tweet::Day;
@@ -364,8 +365,8 @@ fn tags(out: &mut String, snap: &Snapshot, view: &View, w: f64) {
     out.push_str("</div></section>");
 }
 
-fn bar_chart(out: &mut String, table: &str, title: &str, rows: &[(Box<str>, u64)], w: f64) {
-    let rows = &rows[..rows.len().min(TOP)];
+fn bar_chart(out: &mut String, table: &str, title: &str, rows: &Ranked, w: f64) {
+    let rows: Vec<(&str, u64)> = rows.iter().take(TOP).map(|r| (&*r.tag, r.count)).collect();
     let _ = write!(
         out,
         r#"<figure class="tagchart" data-table="{table}"><figcaption id="{table}-h">{} <span class="muted">({table})</span></figcaption>"#,
@@ -385,9 +386,9 @@ fn bar_chart(out: &mut String, table: &str, title: &str, rows: &[(Box<str>, u64)
         out,
         r#"<svg class="chart bars" viewBox="0 0 {w} {h}" role="img" aria-labelledby="{table}-h">"#
     );
-    for (i, (tag, n)) in rows.iter().enumerate() {
+    for (i, &(tag, n)) in rows.iter().enumerate() {
         let top = 4.0 + row_h * i as f64;
-        let bw = (bar_max * *n as f64 / max).max(1.0);
+        let bw = (bar_max * n as f64 / max).max(1.0);
         let shown = shorten(tag, shown_chars);
         let _ = write!(
             out,
@@ -398,10 +399,10 @@ fn bar_chart(out: &mut String, table: &str, title: &str, rows: &[(Box<str>, u64)
             esc(tag),
             row_h - 8.0,
             esc(tag),
-            thousands(*n),
+            thousands(n),
             label_w + bw + 6.0,
             top + row_h * 0.62,
-            thousands(*n)
+            thousands(n)
         );
     }
     let _ = write!(
@@ -415,7 +416,7 @@ fn bar_chart(out: &mut String, table: &str, title: &str, rows: &[(Box<str>, u64)
             r#"<tr data-tag="{}" data-count="{n}"><th scope="row">{}</th><td>{}</td></tr>"#,
             esc(tag),
             esc(tag),
-            thousands(*n)
+            thousands(n)
         );
     }
     out.push_str("</tbody></table></figure>");
@@ -589,8 +590,8 @@ mod tests {
         Snapshot {
             batch_time: Some(100_000),
             model: Some(Model::Vader),
-            tag_counts: vec![("#b<".into(), 4), ("#a".into(), 2)],
-            tag_totals: vec![("#b<".into(), 9), ("#a".into(), 3)],
+            tag_counts: Ranked::from_pairs([("#b<", 4), ("#a", 2)]),
+            tag_totals: Ranked::from_pairs([("#b<", 9), ("#a", 3)]),
             tag_window: None,
             sentiment_by_day: vec![(d(1), DayStats::vader(5_000, 2)), (d(3), DayStats::vader(-3_000, 1))],
             batches: vec![BatchRow {

@@ -1,0 +1,120 @@
+//! Tag counts kept two ways at once: by tag, to update a count in O(1), and in
+//! the tables' order ([`Ranked`]), to publish without sorting. The running
+//! totals and the window are each one of these; a batch costs what it
+//! changes, never what the table holds.
+
+use super::ranked::{Ranked, Row, Tag};
+use rustc_hash::FxHashMap;
+
+#[derive(Clone, Debug, Default)]
+pub struct TagTable {
+    counts: FxHashMap<Tag, u64>,
+    ranked: Ranked,
+}
+
+impl PartialEq for TagTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.counts == other.counts
+    }
+}
+
+impl TagTable {
+    /// A table of these counts (each tag once), built in one pass.
+    pub fn from_counts(counts: FxHashMap<Tag, u64>) -> Self {
+        let counts: FxHashMap<Tag, u64> = counts.into_iter().filter(|(_, n)| *n > 0).collect();
+        let ranked = Ranked::from_counts(&counts);
+        TagTable { counts, ranked }
+    }
+
+    pub fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// A tag's count (0: not in the table).
+    pub fn get(&self, tag: &str) -> u64 {
+        self.counts.get(tag).copied().unwrap_or(0)
+    }
+
+    /// The table's own copy of a tag, to share instead of allocating another.
+    pub fn tag(&self, tag: &str) -> Option<&Tag> {
+        self.counts.get_key_value(tag).map(|(t, _)| t)
+    }
+
+    /// Adds `n` to a tag's count; returns the tag as the table holds it and
+    /// its new count. `shared` is a copy of the tag to take if it is new here
+    /// (None: one is allocated).
+    pub fn add(&mut self, tag: &str, n: u64, shared: Option<&Tag>) -> (Tag, u64) {
+        // Look up before inserting: most tags are already there.
+        if let Some((t, count)) = self.counts.get_key_value(tag) {
+            let (t, old) = (t.clone(), *count);
+            let new = old.saturating_add(n);
+            self.counts.insert(t.clone(), new);
+            self.ranked.set(&t, old, new);
+            return (t, new);
+        }
+        let t: Tag = shared.cloned().unwrap_or_else(|| tag.into());
+        if n > 0 {
+            self.counts.insert(t.clone(), n);
+            self.ranked.insert(Row { count: n, tag: t.clone() });
+        }
+        (t, n)
+    }
+
+    /// Takes `n` from a tag's count; a tag at 0 leaves the table.
+    pub fn sub(&mut self, tag: &str, n: u64) {
+        let Some((t, count)) = self.counts.get_key_value(tag) else { return };
+        let (t, old) = (t.clone(), *count);
+        let new = old.saturating_sub(n);
+        if new == 0 {
+            self.counts.remove(tag);
+        } else {
+            self.counts.insert(t.clone(), new);
+        }
+        self.ranked.set(&t, old, new);
+    }
+
+    /// The rows in the tables' order (a copy is one reference: publish it).
+    pub fn ranked(&self) -> &Ranked {
+        &self.ranked
+    }
+
+    /// The counts by tag.
+    pub fn counts(&self) -> &FxHashMap<Tag, u64> {
+        &self.counts
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Tag, &u64)> {
+        self.counts.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_order_move_together() {
+        let mut t = TagTable::default();
+        let (a, n) = t.add("#a", 2, None);
+        assert_eq!((&*a, n), ("#a", 2));
+        t.add("#b", 3, None);
+        t.add("#a", 2, None);
+        assert_eq!(t.get("#a"), 4);
+        let rows: Vec<(&str, u64)> = t.ranked().iter().map(|r| (&*r.tag, r.count)).collect();
+        assert_eq!(rows, vec![("#a", 4), ("#b", 3)]);
+        t.sub("#a", 4);
+        assert_eq!(t.get("#a"), 0);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.ranked().len(), 1);
+        // A tag added with a copy from elsewhere shares it.
+        let shared: Tag = "#c".into();
+        let (c, _) = t.add("#c", 1, Some(&shared));
+        assert!(std::sync::Arc::ptr_eq(&c, &shared));
+        assert!(std::sync::Arc::ptr_eq(t.tag("#c").unwrap(), &shared));
+        assert_eq!(t, TagTable::from_counts(t.counts().clone()));
+    }
+}
