@@ -12,6 +12,7 @@
 #
 #   scripts/bench-tags.sh [N ...]       default: 1000000 2000000 10000000
 #   LIVE_SECONDS=30 IDLE_SECONDS=20     the phases' lengths
+#   KEEP_CHECKPOINT=DIR                 keeps each N's checkpoint there (DIR/N.db), to profile restarts
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench.sh
@@ -97,6 +98,9 @@ for n in "${sizes[@]}"; do
   restart=$(echo "$(date +%s.%N) - $start" | bc)
   grep -q 'restored' "$work/restart.log" || { cat "$work/restart.log" >&2; exit 1; }
   kill -TERM "$engine"; wait "$engine" || true
+  if [ -n "${KEEP_CHECKPOINT:-}" ]; then
+    mkdir -p "$KEEP_CHECKPOINT" && cp "$work/ck.db" "$KEEP_CHECKPOINT/$n.db"
+  fi
 
   printf '%-9s %8.1f %9d %12.1f %12.1f %8s ms %11s %10.1f\n' "$n" "$load" "$per_tag" "$idle" "$live" \
     "${stats% *}" "${stats#* }" "$restart"

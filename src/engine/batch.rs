@@ -3,6 +3,7 @@
 //! into per-day sums.
 
 use super::exact_sum::ExactSum;
+use super::ranked::TagMap;
 use crate::codec::{Chunk, Line, Origin};
 use crate::sentiment::Model;
 use crate::sentiment::textblob::TextBlob;
@@ -89,7 +90,10 @@ pub struct Batch {
     pub undated: u64,
     /// Tweets left out by `--track` (counted in `records`, nowhere else).
     pub filtered: u64,
-    pub tags: FxHashMap<Box<str>, u64>,
+    /// Tags as the tables will hold them: a tag new to the totals keeps this
+    /// allocation for good (no copy, and nothing short-lived between the
+    /// long-lived tags in memory).
+    pub tags: TagMap<u64>,
     pub days: FxHashMap<Day, DayStats>,
     /// Bad records by reason, for the log.
     pub bad_reasons: FxHashMap<&'static str, u64>,

@@ -44,7 +44,7 @@ impl Totals {
     /// Adds a batch's counts.
     pub fn add(&mut self, batch: &Batch) {
         for (tag, n) in &batch.tags {
-            self.tags.add(tag, *n, None);
+            self.tags.add(tag, *n, Some(tag));
         }
         self.add_days(&batch.days);
     }
@@ -151,13 +151,13 @@ impl Engine {
             Some(totals) => {
                 self.totals = totals;
                 for (tag, n) in &batch.tags {
-                    let tag = self.totals.tags.tag(tag).cloned().unwrap_or_else(|| (**tag).into());
+                    let tag = self.totals.tags.tag(tag).unwrap_or(tag).clone();
                     tag_counts.push(Row { count: *n, tag });
                 }
             }
             None => {
                 for (tag, n) in &batch.tags {
-                    let (tag, _) = self.totals.tags.add(tag, *n, None);
+                    let (tag, _) = self.totals.tags.add(tag, *n, Some(tag));
                     tag_counts.push(Row { count: *n, tag });
                 }
                 self.totals.add_days(&batch.days);
@@ -198,7 +198,7 @@ impl Engine {
     pub fn change<'a>(&'a self, applied: &'a Applied) -> Change<'a> {
         Change {
             seq: self.seq,
-            tags: applied.tag_counts.iter().map(|r| (&*r.tag, self.totals.tags.get(&r.tag))).collect(),
+            tags: applied.tag_counts.iter().map(|r| (r.tag.clone(), self.totals.tags.get(&r.tag))).collect(),
             days: applied
                 .days
                 .iter()
@@ -280,4 +280,74 @@ pub struct Applied {
     /// Where the source stands after it, per partition.
     origins: Vec<Origin>,
     started: Instant,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::LineCodec;
+    use crate::transforms::hashtags::HashtagMode;
+    use crate::tweet::InputFormat;
+    use bytes::BytesMut;
+    use proptest::prelude::*;
+    use tokio_util::codec::Decoder;
+
+    /// A batch: (tag number, times) pairs, one line each.
+    type Lines = Vec<(u8, u8)>;
+
+    fn text(lines: &Lines) -> String {
+        lines.iter().map(|(t, n)| format!("{}\n", format!("#t{t} ").repeat(*n as usize))).collect()
+    }
+
+    /// Tag counts of some batches, computed from the lines alone.
+    fn counts<'a>(batches: impl IntoIterator<Item = &'a Lines>) -> Ranked {
+        let mut sums = std::collections::BTreeMap::<String, u64>::new();
+        for (t, n) in batches.into_iter().flatten() {
+            *sums.entry(format!("#t{t}")).or_default() += u64::from(*n);
+        }
+        Ranked::from_pairs(sums.iter().map(|(t, n)| (t.as_str(), *n)))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// After every batch, the tables kept incrementally equal the same
+        /// tables computed from scratch: the totals of every batch so far, the
+        /// latest batch, and the window as of its last slide.
+        #[test]
+        fn incremental_tables_equal_a_recomputation(
+            batches in prop::collection::vec(prop::collection::vec((0..60u8, 1..4u8), 0..40), 1..30),
+            size in 1..6usize,
+            slide in 1..4usize,
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            rt.block_on(async {
+                let ops = Operators {
+                    input: InputFormat::Text,
+                    hashtags: HashtagMode::Twitter,
+                    sentiment: None,
+                    track: None,
+                };
+                let mut engine = Engine::new(ops, 2, Some(WindowSpec { size, slide }));
+                let mut window = Ranked::default();
+                for (k, lines) in batches.iter().enumerate() {
+                    if !lines.is_empty() {
+                        let chunk = LineCodec::new(1 << 20).decode(&mut BytesMut::from(text(lines).as_str()));
+                        engine.ingest(chunk.unwrap().unwrap()).await;
+                    }
+                    let closed = engine.flush().await;
+                    let applied = engine.apply(closed, None, k as i64, Duration::ZERO);
+                    engine.publish(applied);
+                    let snap = engine.tables().snapshot();
+                    if (k + 1) % slide == 0 {
+                        window = counts(&batches[(k + 1).saturating_sub(size)..=k]);
+                    }
+                    prop_assert_eq!(&snap.tag_totals, &counts(&batches[..=k]), "totals after batch {}", k);
+                    prop_assert_eq!(&snap.tag_counts, &counts([lines]), "batch {}", k);
+                    prop_assert_eq!(snap.tag_window.as_ref(), Some(&window), "window after batch {}", k);
+                }
+                Ok(())
+            })?;
+        }
+    }
 }

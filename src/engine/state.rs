@@ -8,7 +8,7 @@
 //! costs in proportion to the batch, not to the state.
 
 use super::batch::DayStats;
-use super::ranked::Row;
+use super::ranked::{Row, Tag};
 use super::tables::BatchRow;
 use super::{Totals, window::Pane};
 use crate::codec::Origin;
@@ -33,7 +33,7 @@ pub struct Change<'a> {
     /// The batch's number ([`Saved::seq`] once it is saved).
     pub seq: u64,
     /// The tags the batch counted, with their new totals.
-    pub tags: Vec<(&'a str, u64)>,
+    pub tags: Vec<(Tag, u64)>,
     /// The days the batch added to, with their new totals.
     pub days: Vec<(Day, DayStats)>,
     /// The batch's tag counts as a pane of the window (None: no window).

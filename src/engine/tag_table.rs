@@ -3,12 +3,11 @@
 //! totals and the window are each one of these; a batch costs what it
 //! changes, never what the table holds.
 
-use super::ranked::{Ranked, Row, Tag};
-use rustc_hash::FxHashMap;
+use super::ranked::{Ranked, Row, Tag, TagMap};
 
 #[derive(Clone, Debug, Default)]
 pub struct TagTable {
-    counts: FxHashMap<Tag, u64>,
+    counts: TagMap<u64>,
     ranked: Ranked,
 }
 
@@ -20,10 +19,22 @@ impl PartialEq for TagTable {
 
 impl TagTable {
     /// A table of these counts (each tag once), built in one pass.
-    pub fn from_counts(counts: FxHashMap<Tag, u64>) -> Self {
-        let counts: FxHashMap<Tag, u64> = counts.into_iter().filter(|(_, n)| *n > 0).collect();
+    pub fn from_counts(mut counts: TagMap<u64>) -> Self {
+        counts.retain(|_, n| *n > 0);
         let ranked = Ranked::from_counts(&counts);
         TagTable { counts, ranked }
+    }
+
+    /// A table of these rows, given in tag order (each tag once, as a
+    /// checkpoint reads them): a stable sort by count puts them in the
+    /// tables' order without comparing a single tag.
+    pub fn from_rows_in_tag_order(mut rows: Vec<Row>) -> Self {
+        debug_assert!(rows.windows(2).all(|w| w[0].tag < w[1].tag), "in tag order");
+        rows.retain(|r| r.count > 0);
+        let mut counts = TagMap::with_capacity_and_hasher(rows.len(), Default::default());
+        counts.extend(rows.iter().map(|r| (r.tag.clone(), r.count)));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.count));
+        TagTable { counts, ranked: Ranked::from_sorted(rows) }
     }
 
     pub fn len(&self) -> usize {
@@ -83,7 +94,7 @@ impl TagTable {
     }
 
     /// The counts by tag.
-    pub fn counts(&self) -> &FxHashMap<Tag, u64> {
+    pub fn counts(&self) -> &TagMap<u64> {
         &self.counts
     }
 
@@ -113,8 +124,13 @@ mod tests {
         // A tag added with a copy from elsewhere shares it.
         let shared: Tag = "#c".into();
         let (c, _) = t.add("#c", 1, Some(&shared));
-        assert!(std::sync::Arc::ptr_eq(&c, &shared));
-        assert!(std::sync::Arc::ptr_eq(t.tag("#c").unwrap(), &shared));
+        assert!(Tag::ptr_eq(&c, &shared));
+        assert!(Tag::ptr_eq(t.tag("#c").unwrap(), &shared));
         assert_eq!(t, TagTable::from_counts(t.counts().clone()));
+        let mut rows: Vec<Row> = t.ranked().iter().cloned().collect();
+        rows.sort_by(|a, b| a.tag.cmp(&b.tag));
+        let again = TagTable::from_rows_in_tag_order(rows);
+        assert_eq!(again, t);
+        assert_eq!(again.ranked(), t.ranked());
     }
 }

@@ -319,18 +319,21 @@ fn read_state(conn: &Connection) -> Result<Saved, Bad> {
     let seq = meta("seq")?;
     let mut totals = Totals::default();
     let mut sum = 0u64;
-    let mut tags = FxHashMap::<Tag, u64>::default();
-    let mut rows = conn.prepare("SELECT tag, count FROM tag_totals")?;
+    let mut tags = Vec::new();
+    // In the key's order, which is the tags' (BINARY collation compares bytes
+    // as `str` does): the tables' order is then one stable sort by count.
+    let mut rows = conn.prepare("SELECT tag, count FROM tag_totals ORDER BY tag")?;
     let mut q = rows.query([])?;
     while let Some(r) = q.next()? {
-        let (tag, n): (String, u64) = (r.get(0)?, count(r, 1)?);
+        let tag = r.get_ref(0)?.as_str().map_err(|e| Bad(format!("tag_totals: {e}")))?;
+        let n = count(r, 1)?;
         if tag.is_empty() || n == 0 {
             return Err(Bad("tag_totals: an empty tag or a zero count".into()));
         }
         sum = sum.saturating_add(n);
-        tags.insert(tag.into(), n);
+        tags.push(Row { tag: tag.into(), count: n });
     }
-    totals.tags = TagTable::from_counts(tags);
+    totals.tags = TagTable::from_rows_in_tag_order(tags);
     let saved = meta("tags_total")?;
     if sum != saved {
         return Err(Bad(format!("its tag counts add up to {sum}, not to the {saved} it saved")));
@@ -448,7 +451,7 @@ fn pane_from_bytes(mut bytes: &[u8]) -> Option<Pane> {
 /// A batch's change as owned values, for the blocking write.
 struct Rows {
     seq: u64,
-    tags: Vec<(String, i64)>,
+    tags: Vec<(Tag, i64)>,
     days: Vec<(String, Vec<u8>, i64)>,
     pane: Option<Vec<u8>>,
     keep_panes_from: u64,
@@ -474,8 +477,7 @@ impl Rows {
             None => Vec::new(),
         };
         // In tag order: neighbouring keys of the b-tree are written together.
-        let mut tags: Vec<(String, i64)> =
-            change.tags.iter().map(|(t, n)| ((*t).to_owned(), int(*n))).collect();
+        let mut tags: Vec<(Tag, i64)> = change.tags.iter().map(|(t, n)| (t.clone(), int(*n))).collect();
         tags.sort_unstable();
         Rows {
             seq: change.seq,
@@ -500,7 +502,7 @@ impl Rows {
         {
             let mut put = tx.prepare_cached("INSERT OR REPLACE INTO tag_totals VALUES (?, ?)")?;
             for (tag, n) in &self.tags {
-                put.execute(params![tag, n])?;
+                put.execute(params![&**tag, n])?;
             }
             let mut put = tx.prepare_cached("INSERT OR REPLACE INTO days VALUES (?, ?, ?)")?;
             for (date, parts, n) in &self.days {
