@@ -75,6 +75,7 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         source: sources,
         sql: sql.clone(),
         limits: config.listener,
+        frames: Default::default(),
     };
     let servers = Servers::start(&config, shared, &source_stop).await?;
     let stores = (&source_stop, &engine_stop, checkpoint.as_mut());

@@ -2,7 +2,13 @@
 //! the dashboard.
 //!
 //! - `GET /tables`: the table names and the batch they reflect;
-//! - `GET /tables/{name}?limit=N`: `{"batch_time", "columns", "rows"}`;
+//! - `GET /tables/{name}?limit=N`: `{"batch_time", "columns", "rows", "limit",
+//!   "rows_total", "truncated"}`, the first [`DEFAULT_TABLE_ROWS`] rows unless
+//!   `limit` asks for another number or for `all`;
+//! - `GET /tables/{name}/watch?limit=N` and `GET /sql/watch?q=…`: the same
+//!   after every batch, as Server-Sent Events. Watchers of the same table and
+//!   limit (or statement) share one rendering of each batch's result: it is
+//!   made once, and each connection sends the same bytes;
 //! - `GET /health`: whether the source is connected, the latest batch, and the
 //!   readiness verdict; `GET /health/live` (200 while the process answers) and
 //!   `GET /health/ready` (200, or 503 with the reason: see [`super::health`]),
@@ -16,21 +22,23 @@
 //! 408, headers not sent in time close the connection.
 
 use super::health::Readiness;
-use super::listener::{self, Limits};
-use crate::engine::tables::{Tables, format_millis};
+use super::listener::{self, Admission, Limits};
+use crate::engine::tables::{TableKind, Tables, format_millis};
 use crate::sources::Sources;
 use crate::sql::SqlEngine;
 use crate::time::now_millis;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use bytes::Bytes;
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -42,22 +50,44 @@ pub struct Shared {
     pub sql: Arc<SqlEngine>,
     pub limits: Limits,
     pub readiness: Readiness,
+    /// What the watchers of the tables and of statements share.
+    pub frames: Arc<Frames>,
 }
 
 pub fn router(shared: Shared) -> Router {
     let body_limit = shared.limits.max_request_bytes;
     Router::new()
-        .route("/health", get(health))
-        .route("/health/live", get(|| async { Json(json!({ "status": "live" })) }))
-        .route("/health/ready", get(ready))
-        .route("/metrics", get(metrics))
         .route("/tables", get(list))
         .route("/tables/{name}", get(table))
         .route("/tables/{name}/watch", get(watch_table))
         .route("/sql", post(sql))
         .route("/sql/watch", get(watch_sql))
         .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(shared)
+        .with_state(shared.clone())
+        .merge(probes(shared, None))
+}
+
+/// The probes (`/health…`, `/metrics`). With `beyond`, for connections in
+/// the reserve past the connection limit: anything else is 503, saying so.
+pub fn probes(shared: Shared, beyond: Option<usize>) -> Router {
+    let probes = Router::new()
+        .route("/health", get(health))
+        .route("/health/live", get(|| async { Json(json!({ "status": "live" })) }))
+        .route("/health/ready", get(ready))
+        .route("/metrics", get(metrics));
+    match beyond {
+        None => probes,
+        Some(max) => probes.fallback(move || async move {
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "too many connections (the limit is {max}): beyond it only /health, /health/live, \
+                     /health/ready and /metrics are answered"
+                ),
+            )
+        }),
+    }
+    .with_state(shared)
 }
 
 /// Binds `addr` and serves until `shutdown`. Returns the bound address once
@@ -69,19 +99,21 @@ pub async fn serve(
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let (listener, bound) = listener::listen(addr, "--http").await?;
     tracing::info!("http: serving the tables on http://{bound}/tables");
-    let limits = shared.limits;
-    Ok((bound, spawn_app(listener, router(shared), limits, shutdown, "http")))
+    Ok((bound, spawn_app(listener, router(shared.clone()), shared, shutdown, "http")))
 }
 
-/// Serves `app` on `listener` under `limits` until `shutdown`; `name` is for
-/// the log.
+/// Serves `app` on `listener` under the listener limits until `shutdown`,
+/// with the probes of `shared` on the connections of the reserve past the
+/// connection limit (see [`listener`]); `name` is for the log.
 pub fn spawn_app(
     listener: TcpListener,
     app: Router,
-    limits: Limits,
+    shared: Shared,
     shutdown: CancellationToken,
     name: &'static str,
 ) -> tokio::task::JoinHandle<()> {
+    let limits = shared.limits;
+    let probes = probes(shared, Some(limits.max_connections));
     let body = format!("{{\"error\":\"too many connections (the limit is {})\"}}", limits.max_connections);
     let refusal = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
@@ -94,11 +126,19 @@ pub fn spawn_app(
         shutdown,
         name,
         refusal.into_bytes(),
-        move |stream, peer, shutdown| {
-            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        listener::PROBE_RESERVE,
+        move |stream, peer, shutdown, admission| {
+            let (router, header_timeout) = match admission {
+                Admission::Full => (app.clone(), limits.header_timeout),
+                // A probe sends its request at once: a slot of the reserve
+                // is not held longer than that, nor for a second request.
+                Admission::ProbesOnly => (probes.clone(), limits.header_timeout.min(PROBE_HEADER_TIMEOUT)),
+            };
+            let service = hyper_util::service::TowerToHyperService::new(router);
             async move {
                 let mut builder = hyper::server::conn::http1::Builder::new();
-                builder.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(limits.header_timeout);
+                builder.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
+                builder.keep_alive(admission == Admission::Full);
                 let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
                 tokio::pin!(connection);
                 let ended = tokio::select! {
@@ -115,6 +155,9 @@ pub fn spawn_app(
         },
     ))
 }
+
+/// How long a connection of the probes' reserve has to send its request.
+const PROBE_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn error(status: StatusCode, message: String) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
@@ -160,7 +203,12 @@ async fn list(State(s): State<Shared>) -> Json<serde_json::Value> {
     Json(json!({ "batch_time": snap.batch_time.map(format_millis), "tables": snap.table_names() }))
 }
 
-/// A table request checked: its `?limit=N` (if given) and the table's
+/// Rows a table request returns unless `?limit=` says otherwise: a table
+/// of millions of tags is not sent whole by accident (`?limit=all` asks for
+/// it).
+pub const DEFAULT_TABLE_ROWS: usize = 1000;
+
+/// A table request checked: its `?limit=` (None: all) and the table's
 /// current body; else the error status and message (400 for a bad limit,
 /// 404 for no such table).
 fn table_request(
@@ -168,15 +216,18 @@ fn table_request(
     name: &str,
     q: &HashMap<String, String>,
 ) -> Result<(Option<usize>, serde_json::Value), (StatusCode, String)> {
-    let limit = match q.get("limit").map(|l| l.parse::<usize>()) {
-        None => None,
-        Some(Ok(n)) => Some(n),
-        Some(Err(_)) => {
-            return Err((
-                StatusCode::BAD_REQUEST,
-                format!("limit must be a whole number, not {:?}", q["limit"]),
-            ));
-        }
+    let limit = match q.get("limit").map(String::as_str) {
+        None => Some(DEFAULT_TABLE_ROWS),
+        Some("all") => None,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                return Err((
+                    StatusCode::BAD_REQUEST,
+                    format!("limit must be a whole number or `all`, not {l:?}"),
+                ));
+            }
+        },
     };
     let body = table_body(tables, name, limit).map_err(|e| (StatusCode::NOT_FOUND, e))?;
     Ok((limit, body))
@@ -187,12 +238,18 @@ fn table_request(
 fn table_body(tables: &Tables, name: &str, limit: Option<usize>) -> Result<serde_json::Value, String> {
     let snap = tables.snapshot();
     let body = match snap.table(name, limit) {
-        Some(t) => Ok(json!({
-            "table": t.name,
-            "batch_time": t.batch_time.map(format_millis),
-            "columns": t.columns,
-            "rows": t.rows,
-        })),
+        Some(t) => {
+            let total = snap.rows(TableKind::from_name(name).expect("a table")).unwrap_or(0);
+            Ok(json!({
+                "table": t.name,
+                "batch_time": t.batch_time.map(format_millis),
+                "columns": t.columns,
+                "rows": t.rows,
+                "limit": limit,
+                "rows_total": total,
+                "truncated": t.rows.len() < total,
+            }))
+        }
         None => Err(format!("no table {name:?}; tables: {}", snap.table_names().join(", "))),
     };
     tables.release(snap);
@@ -210,37 +267,105 @@ async fn table(
     }
 }
 
-/// Server-Sent Events of whatever `next` makes of the tables: one event at
-/// once if a batch has closed, then one after every batch (a client that
-/// falls behind gets the latest). `next` returns None to end the stream.
-fn push<F, Fut>(tables: Arc<Tables>, next: F) -> Response
+/// Server-Sent Events of what `render` makes of the tables, shared through
+/// `frames` under `key`: one event at once if a batch has closed, then one
+/// after every batch (a client that falls behind gets the latest). `render`
+/// returns None to end the stream.
+fn push<F, Fut>(tables: Arc<Tables>, frames: Arc<Frames>, key: FrameKey, render: F) -> Response
 where
-    F: Fn(Arc<Tables>) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Option<Event>> + Send,
+    F: Fn(Arc<Tables>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Option<Bytes>> + Send,
 {
     let mut changes = tables.watch();
     let now = tables.snapshot().batch_time.is_some();
     if !now {
         changes.mark_unchanged();
     }
-    let events = futures_util::stream::unfold((changes, now, next), move |(mut changes, now, next)| {
-        let tables = tables.clone();
+    let state = (changes, now, render);
+    let events = futures_util::stream::unfold(state, move |(mut changes, now, render)| {
+        let (tables, frames, key) = (tables.clone(), frames.clone(), key.clone());
         async move {
             if !now {
-                changes.changed().await.ok()?;
+                tokio::select! {
+                    changed = changes.changed() => changed.ok()?,
+                    () = tokio::time::sleep(KEEP_ALIVE) => {
+                        let state = (changes, false, render);
+                        return Some((Ok::<_, std::convert::Infallible>(Bytes::from_static(b":\n\n")), state));
+                    }
+                }
             }
-            changes.mark_unchanged();
-            let event = next(tables).await?;
-            Some((Ok::<_, std::convert::Infallible>(event), (changes, false, next)))
+            let published = *changes.borrow_and_update();
+            let frame = frames.get_or_render(key, published, || render(tables)).await?;
+            Some((Ok(frame), (changes, false, render)))
         }
     });
-    Sse::new(events).keep_alive(KeepAlive::default()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")],
+        Body::from_stream(events),
+    )
+        .into_response()
 }
 
-/// An event named `name` carrying `body` as JSON, with the batch time as its id.
-fn event(name: &str, body: &serde_json::Value) -> Event {
+/// How often an idle event stream sends a comment, so that proxies keep it.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// One Server-Sent Event: `name`, the batch time as its id, `body` as JSON.
+fn frame(name: &str, body: &serde_json::Value) -> Bytes {
     let id = body["batch_time"].as_str().unwrap_or_default();
-    Event::default().event(name).id(id).data(body.to_string())
+    Bytes::from(format!("event: {name}\nid: {id}\ndata: {body}\n\n"))
+}
+
+/// One batch's rendering of a watched table or statement, made once.
+type Rendering = Arc<tokio::sync::OnceCell<Option<Bytes>>>;
+
+/// What a watcher watches: a table at a limit, or a statement.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum FrameKey {
+    Table(String, Option<usize>),
+    Sql(String),
+}
+
+/// The latest batch's rendering of each watched table or statement, shared
+/// by its watchers: the first to ask after a batch renders it, the others
+/// send the same bytes. At most [`Frames::MAX`] keys are kept; past that a
+/// watcher renders its own (watchers of one table and limit share, whatever
+/// the others do).
+#[derive(Default)]
+pub struct Frames {
+    latest: Mutex<HashMap<FrameKey, (u64, Rendering)>>,
+}
+
+impl Frames {
+    const MAX: usize = 64;
+
+    async fn get_or_render<Fut>(
+        &self,
+        key: FrameKey,
+        published: u64,
+        render: impl FnOnce() -> Fut,
+    ) -> Option<Bytes>
+    where
+        Fut: std::future::Future<Output = Option<Bytes>>,
+    {
+        let cell = {
+            let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+            match latest.get(&key) {
+                Some((at, cell)) if *at == published => Some(cell.clone()),
+                _ => {
+                    latest.retain(|_, (at, _)| *at >= published);
+                    (latest.len() < Self::MAX).then(|| {
+                        let cell = Arc::new(tokio::sync::OnceCell::new());
+                        latest.insert(key, (published, cell.clone()));
+                        cell
+                    })
+                }
+            }
+        };
+        match cell {
+            Some(cell) => cell.get_or_init(render).await.clone(),
+            None => render().await,
+        }
+    }
 }
 
 /// `GET /tables/{name}/watch`: the table after every batch.
@@ -253,9 +378,14 @@ async fn watch_table(
         Ok((limit, _)) => limit,
         Err((status, e)) => return error(status, e),
     };
-    push(s.tables.clone(), move |tables| {
+    let key = FrameKey::Table(name.clone(), limit);
+    push(s.tables.clone(), s.frames.clone(), key, move |tables| {
         let name = name.clone();
-        async move { table_body(&tables, &name, limit).ok().map(|body| event("table", &body)) }
+        async move {
+            // Rendering a large table takes a while: not on the runtime's threads.
+            let body = tokio::task::spawn_blocking(move || table_body(&tables, &name, limit)).await;
+            body.ok()?.ok().map(|body| frame("table", &body))
+        }
     })
 }
 
@@ -271,13 +401,15 @@ async fn watch_sql(State(s): State<Shared>, Query(q): Query<HashMap<String, Stri
         Ok(Err(e)) => return error(StatusCode::BAD_REQUEST, e.to_string()),
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("the query failed: {e}")),
     }
-    push(s.tables.clone(), move |_| {
+    let key = FrameKey::Sql(statement.clone());
+    push(s.tables.clone(), s.frames.clone(), key, move |_| {
         let (engine, statement) = (engine.clone(), statement.clone());
         async move {
             match tokio::task::spawn_blocking(move || engine.query(&statement)).await {
-                Ok(Ok(result)) => Some(event("result", &result.to_json())),
+                Ok(Ok(result)) => Some(frame("result", &result.to_json())),
                 Ok(Err(e)) => {
-                    Some(Event::default().event("error").data(json!({ "error": e.to_string() }).to_string()))
+                    let body = json!({ "error": e.to_string() });
+                    Some(Bytes::from(format!("event: error\ndata: {body}\n\n")))
                 }
                 Err(_) => None,
             }
@@ -310,5 +442,36 @@ async fn sql(State(s): State<Shared>, body: Body) -> Response {
         Ok(Ok(result)) => Json(result.to_json()).into_response(),
         Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("the query failed: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Watchers of one key after one batch share one rendering; the next
+    /// batch is rendered again; past `MAX` keys a watcher renders its own.
+    #[tokio::test]
+    async fn watchers_share_one_rendering_per_batch() {
+        let frames = Frames::default();
+        let renders = AtomicUsize::new(0);
+        let render = || async {
+            renders.fetch_add(1, Ordering::SeqCst);
+            Some(Bytes::from_static(b"event: table\n\n"))
+        };
+        let key = FrameKey::Table("tag_totals".into(), Some(10));
+        for _ in 0..20 {
+            assert!(frames.get_or_render(key.clone(), 1, render).await.is_some());
+        }
+        assert_eq!(renders.load(Ordering::SeqCst), 1);
+        frames.get_or_render(key.clone(), 2, render).await;
+        frames.get_or_render(key, 2, render).await;
+        assert_eq!(renders.load(Ordering::SeqCst), 2);
+        for i in 0..Frames::MAX + 5 {
+            frames.get_or_render(FrameKey::Sql(format!("select {i}")), 2, render).await;
+        }
+        assert_eq!(frames.latest.lock().unwrap().len(), Frames::MAX, "bounded");
+        assert_eq!(renders.load(Ordering::SeqCst), 2 + Frames::MAX + 5);
     }
 }

@@ -11,12 +11,17 @@
 //!   next request's headers at most the header timeout, as hyper starts that
 //!   clock when it is ready for a request);
 //! - the number of connections at once: one more is answered with an error
-//!   (HTTP 503, PostgreSQL SQLSTATE 53300) and closed.
+//!   (HTTP 503, PostgreSQL SQLSTATE 53300) and closed. An HTTP listener keeps
+//!   a few connections beyond the limit for probes ([`PROBE_RESERVE`]): there
+//!   only `/health…` and `/metrics` are answered, one request a connection,
+//!   so a crowd of clients (256 watchers, say) never makes an orchestrator's
+//!   probe fail and restart a healthy engine. Refusals are logged at most
+//!   once per [`REFUSAL_LOG_EVERY`], with how many there were.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -53,25 +58,45 @@ pub async fn listen(addr: &str, option: &str) -> anyhow::Result<(TcpListener, So
     Ok((listener, bound))
 }
 
+/// Connections an HTTP listener accepts beyond `--max-connections`, for
+/// probes only.
+pub const PROBE_RESERVE: usize = 8;
+
+/// How often refused connections are logged at most.
+pub const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// How a connection was let in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Within `--max-connections`: everything is served.
+    Full,
+    /// Beyond it, in the probes' reserve: only probes are served.
+    ProbesOnly,
+}
+
 /// Accepts connections on `listener` until `shutdown`, and runs `serve` on
-/// each while fewer than `limits.max_connections` are open. A connection
-/// beyond that gets `refusal` written to it and is closed. Returns once
-/// `shutdown` has come and every connection has ended (each `serve` is
-/// handed the token, to finish gracefully).
+/// each while fewer than `limits.max_connections` are open; beyond that, on
+/// up to `reserve` more as [`Admission::ProbesOnly`]. A connection beyond
+/// both gets `refusal` written to it and is closed. Returns once `shutdown`
+/// has come and every connection has ended (each `serve` is handed the token,
+/// to finish gracefully).
 pub async fn accept_loop<S, F>(
     listener: TcpListener,
     limits: Limits,
     shutdown: CancellationToken,
     name: &'static str,
     refusal: Vec<u8>,
+    reserve: usize,
     serve: S,
 ) where
-    S: Fn(TcpStream, SocketAddr, CancellationToken) -> F,
+    S: Fn(TcpStream, SocketAddr, CancellationToken, Admission) -> F,
     F: Future<Output = ()> + Send + 'static,
 {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let probe_slots = Arc::new(Semaphore::new(reserve));
     let refusal: Arc<[u8]> = refusal.into();
     let tasks = TaskTracker::new();
+    let mut refusals = RefusalLog::default();
     loop {
         let (stream, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -86,22 +111,53 @@ pub async fn accept_loop<S, F>(
             },
         };
         let _ = stream.set_nodelay(true);
-        match slots.clone().try_acquire_owned() {
-            Ok(permit) => {
-                let connection = serve(stream, peer, shutdown.clone());
+        let (permit, admission) = match slots.clone().try_acquire_owned() {
+            Ok(permit) => (Some(permit), Admission::Full),
+            Err(_) => (probe_slots.clone().try_acquire_owned().ok(), Admission::ProbesOnly),
+        };
+        match permit {
+            Some(permit) => {
+                let connection = serve(stream, peer, shutdown.clone(), admission);
                 tasks.spawn(holding(permit, connection));
             }
-            Err(_) => {
-                tracing::warn!(
-                    "{name}: refused {peer}: already {} connections (--max-connections)",
-                    limits.max_connections
-                );
+            None => {
+                refusals.refused(name, peer, limits.max_connections);
                 tasks.spawn(refuse(stream, refusal.clone()));
             }
         }
     }
     tasks.close();
     tasks.wait().await;
+}
+
+/// Logs refused connections: the first at once, then at most one line per
+/// [`REFUSAL_LOG_EVERY`] saying how many more there were (a flood of
+/// connections must not flood the log too).
+#[derive(Default)]
+struct RefusalLog {
+    last: Option<Instant>,
+    unlogged: u64,
+}
+
+impl RefusalLog {
+    fn refused(&mut self, name: &str, peer: SocketAddr, max: usize) {
+        self.unlogged += 1;
+        if self.last.is_some_and(|t| t.elapsed() < REFUSAL_LOG_EVERY) {
+            return;
+        }
+        if self.unlogged == 1 {
+            tracing::warn!("{name}: refused {peer}: already {max} connections (--max-connections)");
+        } else {
+            tracing::warn!(
+                "{name}: refused {} connections in the last {}s (the latest from {peer}): already {max} \
+                 connections (--max-connections)",
+                self.unlogged,
+                self.last.map_or(0, |t| t.elapsed().as_secs()),
+            );
+        }
+        self.last = Some(Instant::now());
+        self.unlogged = 0;
+    }
 }
 
 async fn holding(permit: OwnedSemaphorePermit, connection: impl Future<Output = ()>) {

@@ -5,7 +5,7 @@
 //! longer than the limit it checks (plus the usual deadline for failing).
 
 use crate::common::*;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -177,14 +177,16 @@ fn one_connection_over_the_limit_is_refused_with_an_error() {
     let (_p, http, _, pg) = engine(&["--max-connections", "2"]);
     let _held: Vec<TcpStream> = (0..2).map(|_| connect(&http)).collect();
     // The two held connections are accepted first (the server takes them in
-    // order); a third is answered 503.
+    // order);
+    // a third is answered 503, unless it is a probe.
     std::thread::sleep(Duration::from_millis(200));
     let mut third = connect(&http);
     third.write_all(b"GET /tables HTTP/1.0\r\n\r\n").unwrap();
     let mut answer = String::new();
     third.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.starts_with("HTTP/1.0 503"), "{answer}");
     assert!(answer.contains("too many connections (the limit is 2)"), "{answer}");
+    assert_eq!(status_of(&http, "/health/live"), 200);
     drop(_held);
 
     let held: Vec<TcpStream> = (0..2)
@@ -258,4 +260,107 @@ fn a_replay_client_that_stops_reading_is_dropped_and_the_others_go_on() {
         std::thread::sleep(Duration::from_millis(20));
     }
     drop(stalled);
+}
+
+/// Sends `GET path` on a new connection; returns the status line's code.
+fn status_of(addr: &str, path: &str) -> u16 {
+    let mut s = connect(addr);
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("no status: {answer:?}"))
+}
+
+#[test]
+fn probes_answer_while_watchers_hold_every_connection_and_refusals_are_logged_sparingly() {
+    let (mut p, http, dashboard, _) = engine(&[]);
+    for addr in [&http, &dashboard] {
+        // As many idle watchers as the default connection limit allows.
+        let watchers: Vec<TcpStream> = (0..256)
+            .map(|_| {
+                let mut s = connect(addr);
+                write!(s, "GET /tables/batches/watch HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+                s
+            })
+            .collect();
+        // Every slot is taken once a request past them is turned away.
+        poll_until("all 256 connections are held", || (status_of(addr, "/tables") == 503).then_some(()));
+        for _ in 0..20 {
+            assert_eq!(status_of(addr, "/health/live"), 200, "{addr}");
+            assert_eq!(status_of(addr, "/metrics"), 200, "{addr}");
+            assert_eq!(status_of(addr, "/health"), 200, "{addr}");
+        }
+        // The source never connects: not ready, and the probe says so.
+        assert_eq!(status_of(addr, "/health/ready"), 503);
+        drop(watchers);
+    }
+    // A flood past the probes' reserve too: every connection is refused,
+    // and the log has a line for the first, not one per connection.
+    // (The reserve's slots free themselves after 2 s without a request, so
+    // a late one of the flood may be served as a probe instead.)
+    let _held: Vec<TcpStream> = (0..256 + 8).map(|_| connect(&http)).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut refused = 0;
+    for _ in 0..50 {
+        let mut s = connect(&http);
+        let _ = write!(s, "GET /health/live HTTP/1.0\r\n\r\n");
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 503") || answer.starts_with("HTTP/1.1 200"), "{answer}");
+        refused += usize::from(answer.starts_with("HTTP/1.1 503"));
+    }
+    assert!(refused > 0);
+    drop(_held);
+    p.terminate();
+    let stderr = p.rest_of_stderr();
+    let lines = stderr.lines().filter(|l| l.contains("http: refused")).count();
+    assert!((1..=2).contains(&lines), "{lines} refusal lines for {refused} refusals:\n{stderr}");
+}
+
+#[test]
+fn a_large_table_comes_with_the_default_limit_unless_all_is_asked() {
+    // 1,500 distinct tags, at counts from 1 to 4.
+    let dir = std::env::temp_dir().join(unique("manytags"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tags.txt");
+    let mut counts = std::collections::BTreeMap::new();
+    let mut text = String::new();
+    for i in 0..1500u64 {
+        let tag = format!("#w{i}");
+        let n = 1 + i % 4;
+        text.push_str(&format!("{{\"text\":\"{}\"}}\n", format!("{tag} ").repeat(n as usize)));
+        counts.insert(tag, n);
+    }
+    std::fs::write(&file, text).unwrap();
+    let (_replay, addr) = replay_listen(file.to_str().unwrap(), "127.0.0.1:0", &[]);
+    let mut engine = manual_engine(&addr, &["--print-every", "never", "--http", "127.0.0.1:0"]);
+    let http = logged_http_addr(&engine.wait_stderr("http: serving the tables on http://"));
+    let watch = {
+        let mut s = connect(&http);
+        write!(s, "GET /tables/tag_totals/watch HTTP/1.0\r\nHost: {http}\r\n\r\n").unwrap();
+        std::io::BufReader::new(s)
+    };
+    engine.wait_stderr("closed after 1500 lines");
+    engine.tick();
+    let body = poll_until("the batch is published", || {
+        let (_, body) = http_get(&http, "/tables/tag_totals");
+        (body["rows_total"] == 1500).then_some(body)
+    });
+    let got: Vec<(String, u64)> =
+        rows(&body).iter().map(|r| (r[0].as_str().unwrap().into(), r[1].as_u64().unwrap())).collect();
+    assert_eq!(got, top_n(counts.clone(), 1000));
+    assert_eq!((body["limit"].as_u64(), body["truncated"].as_bool()), (Some(1000), Some(true)));
+    let (_, all) = http_get(&http, "/tables/tag_totals?limit=all");
+    assert_eq!(rows(&all).len(), 1500);
+    assert_eq!(all["truncated"], false);
+    let (_, some) = http_get(&http, "/tables/tag_totals?limit=10");
+    assert_eq!(rows(&some).len(), 10);
+    // The watcher's event is the same table, at the same default limit.
+    let event = watch
+        .lines()
+        .map(Result::unwrap)
+        .find_map(|l| l.strip_prefix("data: ").map(|d| serde_json::from_str::<serde_json::Value>(d).unwrap()))
+        .expect("an event");
+    assert_eq!(event, body);
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -66,8 +66,7 @@ pub async fn serve(
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let (listener, bound) = super::listener::listen(addr, "--dashboard").await?;
     tracing::info!("dashboard: open http://{bound}/ (refreshes every {})", render::human(config.refresh));
-    let limits = shared.limits;
-    Ok((bound, http::spawn_app(listener, router(shared, config), limits, shutdown, "dashboard")))
+    Ok((bound, http::spawn_app(listener, router(shared.clone(), config), shared, shutdown, "dashboard")))
 }
 
 fn render_panels(d: &Dashboard, sizes: Sizes) -> String {

@@ -292,7 +292,8 @@ pub async fn serve(
         shutdown,
         "pg",
         refusal,
-        move |socket, peer, stop| connection::serve(socket, peer, backend.clone(), limits, stop),
+        0,
+        move |socket, peer, stop, _| connection::serve(socket, peer, backend.clone(), limits, stop),
     ));
     Ok((bound, task))
 }
