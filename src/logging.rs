@@ -39,18 +39,40 @@ impl Color {
 /// Installs the stderr logger. A bare level (`debug`) applies to this crate only,
 /// so dependencies stay quiet; a full filter (`tweetstream=debug,rdkafka=info`) is
 /// taken as written.
+/// Writes a message for the user to stderr, as `eprint!` does, but never
+/// panics: with stderr closed (`2>&1 | head`) or full, the message is lost and
+/// the program goes on.
+pub fn say(message: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_fmt(message);
+}
+
+/// `eprintln!` through [`say`]: never panics.
+macro_rules! sayln {
+    ($($arg:tt)*) => {
+        $crate::logging::say(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use sayln;
+
 pub fn init(filter: &str, format: LogFormat, color: Color) {
     let directive = match filter {
         "error" | "warn" | "info" | "debug" | "trace" | "off" => format!("warn,tweetstream={filter}"),
         other => other.to_owned(),
     };
     let filter = EnvFilter::try_new(&directive).unwrap_or_else(|e| {
-        eprintln!("tweetstream: warning: bad --log filter {filter:?} ({e}); using info");
+        say(format_args!("tweetstream: warning: bad --log filter {filter:?} ({e}); using info\n"));
         EnvFilter::new("warn,tweetstream=info")
     });
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let ansi = color.ansi(terminal, std::env::var_os("NO_COLOR").as_deref());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A log line that cannot be written (stderr closed, a full disk) is lost
+    // quietly: the subscriber's own report of it would go to stderr too, and
+    // panic.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .log_internal_errors(false);
     let _ = match format {
         LogFormat::Text => builder.with_target(false).with_ansi(ansi).try_init(),
         LogFormat::Json => builder.json().with_ansi(false).try_init(),

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         // A closed stdout (`| head`) ends the program quietly, like SIGPIPE would.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tweetstream: error: {e:#}");
+            tweetstream::logging::say(format_args!("tweetstream: error: {e:#}\n"));
             ExitCode::FAILURE
         }
     }

@@ -21,6 +21,12 @@ pub struct Reason {
     pub reason: String,
 }
 
+/// A source of the job, by the name `/health` gives it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Source {
+    pub source: String,
+}
+
 /// A Kafka partition.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Partition {
@@ -37,7 +43,7 @@ pub struct Metrics {
     pub batch_processing: Histogram,
     pub batch_delay: Histogram,
     pub batch_records: Histogram,
-    pub source_connected: Gauge,
+    pub source_connected: Family<Source, Gauge>,
     pub kafka_lag: Family<Partition, Gauge>,
     pub result_writes: Counter,
     pub result_retries: Counter,
@@ -64,7 +70,7 @@ impl Metrics {
             batch_processing: seconds(),
             batch_delay: seconds(),
             batch_records: Histogram::new(exponential_buckets(1.0, 4.0, 12)),
-            source_connected: Gauge::default(),
+            source_connected: Family::default(),
             kafka_lag: Family::default(),
             result_writes: Counter::default(),
             result_retries: Counter::default(),
@@ -91,7 +97,11 @@ impl Metrics {
             m.batch_delay.clone(),
         );
         r.register("batch_records", "Records per batch", m.batch_records.clone());
-        r.register("source_connected", "1 while the source is connected", m.source_connected.clone());
+        r.register(
+            "source_connected",
+            "1 while the source is connected, per source",
+            m.source_connected.clone(),
+        );
         r.register(
             "kafka_consumer_lag",
             "Messages in a partition beyond the group's committed offset",
@@ -126,8 +136,12 @@ impl Metrics {
     }
 
     /// The exposition text, with the states read now.
-    pub fn render(&self, source_connected: bool) -> String {
-        self.source_connected.set(i64::from(source_connected));
+    /// The exposition, with each source's state (name, connected) as of now.
+    pub fn render<'a>(&self, sources: impl IntoIterator<Item = (&'a str, bool)>) -> String {
+        for (name, connected) in sources {
+            let source = Source { source: name.to_owned() };
+            self.source_connected.get_or_create(&source).set(i64::from(connected));
+        }
         self.resident_memory.set(resident_bytes().unwrap_or(0));
         let mut text = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);

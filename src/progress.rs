@@ -26,7 +26,7 @@ impl Progress {
         self.last = Instant::now();
         let rate = done as f64 / self.start.elapsed().as_secs_f64().max(1e-9);
         if self.tty {
-            eprint!("\r{} {done} rows ({rate:.0}/s)   ", self.what);
+            crate::logging::say(format_args!("\r{} {done} rows ({rate:.0}/s)   ", self.what));
             let _ = std::io::stderr().flush();
         } else {
             tracing::info!("{} {done} rows ({rate:.0}/s)", self.what);
@@ -36,7 +36,7 @@ impl Progress {
     /// Clears the terminal line; returns the elapsed time.
     pub fn finish(&self) -> Duration {
         if self.tty {
-            eprint!("\r\x1b[K");
+            crate::logging::say(format_args!("\r\x1b[K"));
         }
         self.start.elapsed()
     }

@@ -47,7 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
         let replay = tokio::spawn(replay::run(
             plan,
-            Output::Listen(Broadcaster::new(listener, replay::output::DEFAULT_STALL_TIMEOUT)),
+            Output::Listen(Broadcaster::new(listener, replay::output::DEFAULT_STALL_TIMEOUT).lingering()),
         ));
         let config = StreamConfig {
             batch: BatchSpec::Every(args.batch),

@@ -44,7 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for (name, data) in files {
         let path = args.out.join(name);
         std::fs::write(&path, &data).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        eprintln!("wrote {} ({} bytes)", path.display(), data.len());
+        crate::logging::sayln!("wrote {} ({} bytes)", path.display(), data.len());
     }
     Ok(())
 }

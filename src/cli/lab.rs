@@ -65,7 +65,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             batch_size: 1000,
         })
         .await?;
-        eprintln!("lab: loaded {} documents into {}.{}", loaded.inserted, mongo.db, mongo.collection);
+        crate::logging::sayln!(
+            "lab: loaded {} documents into {}.{}",
+            loaded.inserted,
+            mongo.db,
+            mongo.collection
+        );
 
         // Consume only what this run produces: from the topic's current end.
         let options = args.kafka.settings();
@@ -92,7 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let producer = tokio::spawn(async move {
             match produce::run(job).await {
                 Ok(s) => {
-                    eprintln!("lab: produced {} messages ({} failed)", s.delivered, s.failed);
+                    crate::logging::sayln!("lab: produced {} messages ({} failed)", s.delivered, s.failed);
                     if !run_on {
                         producer_target.store(s.delivered, Ordering::Release);
                     }

@@ -44,7 +44,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let summary = super::runtime()?.block_on(load::run(job))?;
     let skipped: u64 = summary.skipped.values().sum();
-    eprintln!(
+    crate::logging::sayln!(
         "loaded {}: {} rows read, {} inserted into {}.{}, {} skipped in {:.2} s",
         args.file.display(),
         summary.read,
@@ -55,7 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         summary.elapsed.as_secs_f64()
     );
     for (skip, n) in &summary.skipped {
-        eprintln!("  skipped {n}: {}", skip.reason());
+        crate::logging::sayln!("  skipped {n}: {}", skip.reason());
     }
     Ok(())
 }

@@ -36,7 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         options,
     };
     let s = super::runtime()?.block_on(produce::run(job))?;
-    eprintln!(
+    crate::logging::sayln!(
         "produced {}.{} to topic {}: {} documents read, {} delivered, {} failed, {} skipped (no text) in {:.2} s",
         args.mongo.db,
         args.mongo.collection,

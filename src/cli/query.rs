@@ -159,7 +159,7 @@ fn print(answer: &Value, format: Format) -> anyhow::Result<()> {
         }
     }
     if answer["truncated"] == true {
-        eprintln!("query: the result was cut at the engine's row limit (--sql-max-rows)");
+        crate::logging::sayln!("query: the result was cut at the engine's row limit (--sql-max-rows)");
     }
     Ok(())
 }

@@ -98,11 +98,11 @@ pub struct Args {
     pub format: OutputFormat,
 
     /// Stop after this many batches and print the final tables.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::values::number_in(super::values::BATCH_COUNTS, "--batches"))]
     pub batches: Option<u64>,
 
     /// Stop after this many empty batches in a row, once data has been seen.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::values::number_in(super::values::BATCH_COUNTS, "--stop-when-idle"))]
     pub stop_when_idle: Option<u64>,
 
     /// Lines longer than this are skipped and counted as bad records.

@@ -27,6 +27,8 @@ pub const BATCH_SIZES: RangeInclusive<u64> = 1..=100_000;
 pub const PARTITIONS: RangeInclusive<i32> = 1..=100_000;
 /// `--sql-max-rows`.
 pub const SQL_ROWS: RangeInclusive<u64> = 1..=10_000_000;
+/// `--batches` and `--stop-when-idle`: at least one batch.
+pub const BATCH_COUNTS: RangeInclusive<u64> = 1..=u64::MAX;
 /// Connections one listener serves at once.
 pub const CONNECTIONS: RangeInclusive<u64> = 1..=100_000;
 

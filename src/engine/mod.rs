@@ -261,6 +261,11 @@ impl Engine {
             self.window = Some(restored);
             self.tag_window = Some(at_slide);
         }
+        // A restored state that counted something has seen data: a restart
+        // with nothing new to read stops when idle, as the run before would.
+        self.seen_data = !self.totals.days.is_empty()
+            || !self.totals.tags.is_empty()
+            || batches.iter().any(|b| b.records > 0);
         let keep = batches.len().saturating_sub(BATCH_HISTORY);
         self.history = batches.into_iter().skip(keep).collect();
         let last = self.history.back().map(|b| b.batch_time);

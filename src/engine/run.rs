@@ -58,6 +58,8 @@ pub struct Plan<'a> {
     /// Every batch's change of the state is saved here before its tables are
     /// published.
     pub checkpoint: Option<&'a mut dyn StateStore>,
+    /// The source can read again what was not stored (Kafka), or not (a socket).
+    pub replayable: bool,
 }
 
 /// Runs until a stop condition, the end of manual ticks, or `shutdown`; then
@@ -68,7 +70,7 @@ pub async fn run(
     plan: Plan<'_>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Ended> {
-    let Plan { mut clock, print_every, stop, reporter, mut store, mut checkpoint } = plan;
+    let Plan { mut clock, print_every, stop, reporter, mut store, mut checkpoint, replayable } = plan;
     let mut timer = match print_every {
         PrintEvery::Every(period) => {
             let mut t = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -115,8 +117,17 @@ pub async fn run(
         let stores = (store, checkpoint);
         let closed =
             close_batch(engine, stores, give_up, (now_millis(), Duration::ZERO), Which::Last).await?;
-        if closed.is_none() {
-            tracing::warn!("the last batch could not be stored; its records will be read again on restart");
+        match closed {
+            Some(_) => {}
+            None if replayable => {
+                tracing::warn!(
+                    "the last batch could not be stored; its records will be read again on restart"
+                )
+            }
+            None => tracing::warn!(
+                "the last batch could not be stored: its records are not counted, and a socket cannot send \
+                 them again"
+            ),
         }
     }
     reporter.finished(&engine.tables().snapshot())?;
@@ -241,7 +252,15 @@ mod tests {
 
     /// A plan that reports nothing.
     fn quiet(clock: BatchClock, stop: StopWhen, reporter: &mut Silent) -> Plan<'_> {
-        Plan { clock, print_every: PrintEvery::Never, stop, reporter, store: None, checkpoint: None }
+        Plan {
+            clock,
+            print_every: PrintEvery::Never,
+            stop,
+            reporter,
+            store: None,
+            checkpoint: None,
+            replayable: false,
+        }
     }
 
     fn engine() -> Engine {
@@ -373,6 +392,7 @@ mod tests {
                 reporter: &mut reporter,
                 store: None,
                 checkpoint: None,
+                replayable: false,
             };
             run(&mut engine, rx, plan, CancellationToken::new()).await.unwrap()
         });

@@ -169,11 +169,14 @@ impl StreamConfig {
         }
     }
 
-    /// The statement the timer prints.
+    /// The statement the timer prints: the original's top tags of the latest
+    /// batch, or of the window when there is one (what a windowed DStream
+    /// job prints).
     pub fn timer_sql(&self) -> String {
         self.print_sql.clone().unwrap_or_else(|| {
             let top = if self.top == 0 { -1 } else { self.top as i64 };
-            format!("select tag, count from tag_counts order by count desc limit {top}")
+            let table = if self.window.is_some() { "tag_window" } else { "tag_counts" };
+            format!("select tag, count from {table} order by count desc limit {top}")
         })
     }
 

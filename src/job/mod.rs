@@ -96,6 +96,7 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         reporter: &mut printer,
         store: results.as_mut().map(|r| r as &mut dyn BatchStore),
         checkpoint: checkpoint.as_mut().map(|c| c as &mut dyn StateStore),
+        replayable: matches!(config.source, SourceConfig::Kafka(_)),
     };
     let ended = run::run(&mut engine, rx, plan, engine_stop).await;
     source_stop.cancel();

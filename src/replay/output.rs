@@ -75,6 +75,8 @@ pub struct Broadcaster {
     arrivals: mpsc::Receiver<Client>,
     accept: JoinHandle<()>,
     finished: Vec<JoinHandle<()>>,
+    /// After the last line, keep the connections open (until dropped).
+    linger: bool,
 }
 
 impl Broadcaster {
@@ -119,7 +121,15 @@ impl Broadcaster {
                 }
             }
         });
-        Broadcaster { clients: Vec::new(), arrivals, accept, finished: Vec::new() }
+        Broadcaster { clients: Vec::new(), arrivals, accept, finished: Vec::new(), linger: false }
+    }
+
+    /// After the last line, keeps the connections open until the broadcaster
+    /// is dropped, instead of closing them: for `demo`, whose engine would
+    /// otherwise see the server go and try to reconnect while it finishes.
+    pub fn lingering(mut self) -> Self {
+        self.linger = true;
+        self
     }
 
     /// Takes in clients that connected; waits for one if none is connected.
@@ -161,6 +171,11 @@ impl Broadcaster {
     }
 
     async fn finish(self) {
+        if self.linger {
+            // Every line is queued for its client; the senders kept here hold
+            // the connections open until the task is dropped.
+            return std::future::pending().await;
+        }
         self.accept.abort();
         let mut tasks = self.finished;
         for c in self.clients {

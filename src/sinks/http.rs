@@ -182,7 +182,7 @@ async fn health(State(s): State<Shared>) -> Json<serde_json::Value> {
 
 /// The Prometheus/OpenMetrics exposition (see [`crate::metrics`]).
 async fn metrics(State(s): State<Shared>) -> Response {
-    let text = crate::metrics::metrics().render(s.source.connected());
+    let text = crate::metrics::metrics().render(s.source.each());
     let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
     ([(axum::http::header::CONTENT_TYPE, content_type)], text).into_response()
 }

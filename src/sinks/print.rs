@@ -65,11 +65,19 @@ impl Printer {
         }
     }
 
-    /// The final tables: tag totals, sentiment per day, and the batch log.
+    /// The final tables: tag totals, the window if there is one, sentiment
+    /// per day, and the batch log (always last).
     pub fn print_final(&mut self, snap: &Snapshot) -> io::Result<()> {
-        for (name, limit) in [("tag_totals", self.top), ("sentiment_by_day", None), ("batches", Some(20))] {
-            let table = snap.table(name, limit).expect("known table");
-            self.print(&table)?;
+        let tables = [
+            ("tag_totals", self.top),
+            ("tag_window", self.top),
+            ("sentiment_by_day", None),
+            ("batches", Some(20)),
+        ];
+        for (name, limit) in tables {
+            if let Some(table) = snap.table(name, limit) {
+                self.print(&table)?;
+            }
         }
         self.out.flush()
     }

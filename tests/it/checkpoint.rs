@@ -79,6 +79,14 @@ fn socket_state_survives_a_clean_restart() {
     assert_eq!(day_rows(&after["sentiment_by_day"]), expected_days(&lines));
     let batches: Vec<u64> = rows(&after["batches"]).iter().map(|r| r[1].as_u64().unwrap()).collect();
     assert_eq!(batches, vec![first as u64, rest as u64], "the batch log of both runs");
+
+    // A third run with nothing new to read stops when idle, as the first two
+    // would have: the restored state has seen data.
+    let mut idle = socket_engine("127.0.0.1:9", &checkpoint, &["--stop-when-idle", "2"]);
+    idle.tick();
+    idle.tick();
+    let status = idle.wait_exit();
+    assert!(status.success(), "{status}: {}", idle.rest_of_stderr());
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -31,4 +31,7 @@ fn demo_counts_every_bundled_tweet() {
         find("batches")["rows"].as_array().unwrap().iter().map(|r| r[1].as_u64().unwrap()).sum();
     assert_eq!(records, lines.len() as u64, "every bundled line counted once");
     assert_eq!(find("sentiment_by_day")["rows"].as_array().unwrap().len(), 5);
+    // A demo that ends as it should has nothing to warn about.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains(" WARN ") && !stderr.contains(" ERROR "), "{stderr}");
 }

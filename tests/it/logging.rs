@@ -97,3 +97,51 @@ fn mongodb_uris_as_users_write_them_parse_and_fail_only_on_dns_or_connection() {
     let e = load("mongodb://analyst:s3cret@127.0.0.1:9/?noSuchOption=1");
     assert!(e.contains("bad MongoDB URI") && e.contains("nosuchoption is an invalid option"), "{e}");
 }
+
+/// Runs `tweetstream ARGS` with stdout and stderr on one pipe that the
+/// reader closes after `keep` bytes (`2>&1 | head -c keep`), or with stderr
+/// on a full device; returns the exit status.
+fn with_a_closed_pipe(args: &[&str], keep: usize, stderr_full: bool) -> std::process::ExitStatus {
+    use std::io::Read;
+    use std::process::Stdio;
+    let (reader, writer) = std::io::pipe().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tweetstream"));
+    cmd.args(args).stdin(Stdio::null()).stdout(writer.try_clone().unwrap());
+    if stderr_full {
+        cmd.stderr(std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap());
+    } else {
+        cmd.stderr(writer);
+    }
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let mut taken = vec![0u8; keep];
+    let _ = reader.take(keep as u64).read(&mut taken);
+    let deadline = std::time::Instant::now() + crate::common::EVENT_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "{args:?} did not end");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_closed_stdout_or_stderr_ends_a_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let lab = fixture("lab.jsonl");
+    let commands: [&[&str]; 4] = [
+        &["replay", &lab, "--limit", "2"],
+        &["replay", &lab, "--log", "debug"],
+        &["demo", "--batch", "100ms"],
+        &["vader", "--help"],
+    ];
+    for args in commands {
+        for (keep, full) in [(10, false), (0, false), (1_000_000, true)] {
+            let status = with_a_closed_pipe(args, keep, full);
+            // Exit 0, or the usual end by SIGPIPE: never a panic's 101.
+            let quiet = status.success() || status.signal() == Some(13);
+            assert!(quiet, "{args:?}, keeping {keep} bytes, stderr full: {full}: {status}");
+        }
+    }
+}

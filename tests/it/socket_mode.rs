@@ -300,7 +300,10 @@ fn metrics_equal_the_batch_log() {
     assert_eq!(m["tweetstream_batch_records_sum"], column(1));
     // The replay has sent its file and closed: the source is disconnected.
     let (_, health) = http_get(&http, "/health");
-    assert_eq!(m["tweetstream_source_connected"], if health["source_connected"] == true { 1.0 } else { 0.0 });
+    for source in health["sources"].as_array().unwrap() {
+        let key = format!("tweetstream_source_connected{{source={}}}", source["name"]);
+        assert_eq!(m[&key], if source["connected"] == true { 1.0 } else { 0.0 }, "{text}");
+    }
     assert!(m["tweetstream_resident_memory_bytes"] > 1e6);
     assert!(m.contains_key("tweetstream_batch_processing_seconds_count"));
     engine.finish();
@@ -387,6 +390,11 @@ fn two_servers_are_read_as_one_stream_each_on_its_own() {
     let (status, ready) = http_get(&http, "/health/ready");
     assert_eq!(status, 503);
     assert!(ready["reason"].as_str().unwrap().contains(&format!("socket {b}")), "{ready}");
+    // One series per source in the metrics.
+    let (_, text) = http_get_text(&http, "/metrics");
+    for name in &names {
+        assert!(text.contains(&format!("tweetstream_source_connected{{source=\"{name}\"}} 0")), "{text}");
+    }
 
     // Server B comes up with the next lines: counted into the same batch.
     let (_b, _) = replay_listen(&file, &b, &["--skip", &first.to_string(), "--limit", &second.to_string()]);
@@ -464,4 +472,48 @@ fn watchers_get_every_batch_as_it_closes() {
             assert!(tables.recv_timeout(std::time::Duration::from_millis(200)).is_err());
         }
     }
+}
+
+#[test]
+fn with_a_window_the_timer_and_the_final_tables_show_the_window() {
+    let file = fixture("tweets.jsonl");
+    let (_replay, addr) = replay_listen(&file, "127.0.0.1:0", &[]);
+    let mut engine = Proc::spawn(&[
+        "stream",
+        "--connect",
+        &addr,
+        "--batch",
+        "200ms",
+        "--window",
+        "400ms",
+        "--print-every",
+        "batch",
+        "--format",
+        "json",
+        "--top",
+        "0",
+        "--stop-when-idle",
+        "3",
+    ]);
+    let lines = expected_lines(&std::fs::read(&file).unwrap(), 1 << 20);
+    let totals = count_tags(&lines, twitter_tags);
+    // The timer prints the window's tags, never more than the totals.
+    let mut shown = 0;
+    let first_table = loop {
+        let printed = engine.next_json();
+        if printed["table"].is_string() {
+            break printed;
+        }
+        assert_eq!(printed["query"], "select tag, count from tag_window order by count desc limit -1");
+        for (tag, n) in table_counts(&printed) {
+            assert!(n <= totals[&tag], "{tag}: {n} in the window, {} in all", totals[&tag]);
+            shown += 1;
+        }
+    };
+    assert!(shown > 0, "the window showed the tweets while they were in it");
+    assert_eq!(first_table["table"], "tag_totals");
+    assert_eq!(table_counts(&first_table), totals);
+    let tables = engine.final_tables();
+    // After three idle batches, the two-batch window is empty again.
+    assert_eq!(rows(&tables["tag_window"]).len(), 0);
 }

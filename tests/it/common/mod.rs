@@ -137,8 +137,14 @@ impl Proc {
     /// (timer prints before them are skipped).
     pub fn finish(&mut self) -> HashMap<String, serde_json::Value> {
         drop(self.stdin.take());
+        self.final_tables()
+    }
+
+    /// The final tables, up to the batch log, which comes last (timer prints
+    /// before them are skipped); then waits for a successful exit.
+    pub fn final_tables(&mut self) -> HashMap<String, serde_json::Value> {
         let mut tables = HashMap::new();
-        while tables.len() < 3 {
+        while !tables.contains_key("batches") {
             let t = self.next_json();
             if let Some(name) = t["table"].as_str() {
                 tables.insert(name.to_owned(), t);
