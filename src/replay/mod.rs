@@ -33,6 +33,9 @@ pub enum Pace {
     Realtime { speedup: f64 },
 }
 
+/// How late a line may go out before the schedule moves instead.
+const PACE_SLACK: Duration = Duration::from_millis(50);
+
 /// When each line is due.
 struct Pacer {
     pace: Pace,
@@ -51,6 +54,23 @@ impl Pacer {
     }
 
     fn due(&mut self, line: &[u8]) -> Instant {
+        let due = self.planned(line);
+        // Time spent waiting for a client, or for a slow one, is not credit:
+        // a line overdue by more than the slack moves the whole schedule
+        // later, so what follows keeps the pace instead of catching up in a
+        // burst (after 8 minutes without a client, 48,000 lines at once at
+        // --rate 100).
+        let now = Instant::now();
+        if due + PACE_SLACK < now {
+            self.started += now - due;
+            self.last_due = now;
+            return now;
+        }
+        due
+    }
+
+    /// When the schedule wants the line.
+    fn planned(&mut self, line: &[u8]) -> Instant {
         let due = match self.pace {
             Pace::Fast => self.started,
             // Line k of the replay is due at started + k / rate.
@@ -140,4 +160,29 @@ async fn write_paced(output: &mut Output, data: &Bytes, pacer: &mut Pacer) -> io
         output.flush().await?;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pause (no client, a slow one) moves the schedule: the lines after
+    /// it keep the rate instead of going out at once.
+    #[tokio::test(start_paused = true)]
+    async fn waiting_is_not_credit() {
+        let mut pacer = Pacer::new(Pace::Rate(100.0));
+        let t0 = Instant::now();
+        for k in 0..10u64 {
+            assert_eq!(pacer.due(b"{}"), t0 + Duration::from_millis(10 * k));
+        }
+        tokio::time::advance(Duration::from_secs(480)).await;
+        let now = Instant::now();
+        assert_eq!(pacer.due(b"{}"), now, "overdue: sent now");
+        for k in 1..5u64 {
+            assert_eq!(pacer.due(b"{}"), now + Duration::from_millis(10 * k), "then at the rate again");
+        }
+        // Within the slack, nothing moves.
+        tokio::time::advance(Duration::from_millis(30) + Duration::from_millis(40)).await;
+        assert_eq!(pacer.due(b"{}"), now + Duration::from_millis(50));
+    }
 }
