@@ -27,6 +27,7 @@ pub mod shutdown;
 pub mod sinks;
 pub mod sources;
 pub mod sql;
+pub mod state;
 pub mod time;
 pub mod transforms;
 pub mod tweet;

@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Command::Produce(args) => cli::produce::run(args),
         Command::Vader(args) => cli::score::vader(args),
         Command::Textblob(args) => cli::score::textblob(args),
+        Command::Checkpoint(args) => cli::checkpoint::run(args),
         Command::Fixtures(args) => cli::fixtures::run(args),
     };
     match result {

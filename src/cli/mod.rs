@@ -2,6 +2,7 @@
 //!
 //! Each subcommand lives in its own file and exposes `run(args) -> anyhow::Result<()>`.
 
+pub mod checkpoint;
 pub mod demo;
 pub mod fixtures;
 pub mod lab;
@@ -62,6 +63,8 @@ pub enum Command {
     #[command(after_help = format!("{}\n\nExample:\n  printf 'The movie was very good!\\n' | tweetstream textblob\n  \
     {{\"polarity\":1.0,\"subjectivity\":0.7800000000000001}}", score::AFTER_HELP))]
     Textblob(score::Args),
+    /// Show what a --checkpoint file holds (as JSON), checking it as a restart would.
+    Checkpoint(checkpoint::Args),
     /// Generate the project's test data (deterministic).
     Fixtures(fixtures::Args),
 }

@@ -209,6 +209,7 @@ impl Engine {
             row: &applied.row,
             origins: &applied.origins,
             counted: (applied.tag_counts.iter().map(|r| r.count).sum(), applied.day_counts),
+            totals: self.totals.tags.ranked(),
         }
     }
 

@@ -8,7 +8,7 @@
 //! costs in proportion to the batch, not to the state.
 
 use super::batch::DayStats;
-use super::ranked::{Row, Tag};
+use super::ranked::{Ranked, Row, Tag};
 use super::tables::BatchRow;
 use super::{Totals, window::Pane};
 use crate::codec::Origin;
@@ -46,4 +46,7 @@ pub struct Change<'a> {
     pub origins: &'a [Origin],
     /// What the batch added to all tag totals together, and to all day counts.
     pub counted: (u64, u64),
+    /// Every tag's total after the batch, in the tables' order: for a store
+    /// that rewrites itself whole now and then (a copy is one reference).
+    pub totals: &'a Ranked,
 }

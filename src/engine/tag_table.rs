@@ -37,6 +37,23 @@ impl TagTable {
         TagTable { counts, ranked: Ranked::from_sorted(rows) }
     }
 
+    /// A table of these rows, given in the tables' order (each tag once).
+    pub fn from_rows_in_table_order(rows: Vec<Row>) -> Self {
+        let mut counts = TagMap::with_capacity_and_hasher(rows.len(), Default::default());
+        counts.extend(rows.iter().map(|r| (r.tag.clone(), r.count)));
+        TagTable { counts, ranked: Ranked::from_sorted(rows) }
+    }
+
+    /// Sets a tag's count (0: the tag leaves the table).
+    pub fn set(&mut self, tag: &str, count: u64) {
+        let now = self.get(tag);
+        if count > now {
+            self.add(tag, count - now, None);
+        } else if count < now {
+            self.sub(tag, now - count);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.counts.len()
     }

@@ -1,8 +1,7 @@
 //! Where results go: the terminal (timer print and final tables), HTTP, the
-//! dashboard, the PostgreSQL wire protocol, MongoDB (exactly once, in Kafka
-//! mode), and the checkpoint file (the engine's state across restarts).
+//! dashboard, the PostgreSQL wire protocol and MongoDB (exactly once, in
+//! Kafka mode). The engine's own state across restarts is in [`crate::state`].
 
-pub mod checkpoint;
 pub mod dashboard;
 pub mod health;
 pub mod http;

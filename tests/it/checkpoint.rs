@@ -124,6 +124,13 @@ fn a_checkpoint_of_another_configuration_is_refused_unless_reset() {
 
 /// Runs an engine on `checkpoint`; it must exit 1 with an error containing
 /// every one of `says`, and no panic.
+/// `tweetstream checkpoint PATH`: what the file holds.
+fn inspect(checkpoint: &Path) -> serde_json::Value {
+    let (status, stdout, stderr) = run_to_end(&["checkpoint", path(checkpoint), "--top", "0"]);
+    assert!(status.success(), "{stderr}");
+    serde_json::from_str(&stdout.join("\n")).unwrap()
+}
+
 fn refused(checkpoint: &Path, says: &[&str]) {
     let args = ["stream", "--connect", "127.0.0.1:1", "--batch", "manual", "--checkpoint", path(checkpoint)];
     let (status, _, stderr) = run_to_end(&args);
@@ -154,50 +161,61 @@ fn damaged_truncated_foreign_and_busy_checkpoints_are_refused_clearly() {
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("in use by another process") && good.exists(), "{stderr}");
     engine.finish();
-    assert!(!dir.join("good.db-wal").exists(), "a clean stop folds the log into the file");
-    let saved: i64 = rusqlite::Connection::open(&good)
-        .unwrap()
-        .query_row("SELECT count(*) FROM batches", [], |r| r.get(0))
-        .unwrap();
+    let saved = inspect(&good)["batches_saved"].as_u64().unwrap();
     assert!(saved >= 20, "every batch saved: {saved}");
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["good.db"], "nothing is left beside the file");
     let bytes = std::fs::read(&good).unwrap();
-    assert!(bytes.len() >= 4 * 4096, "a file of several pages: {}", bytes.len());
+    assert!(bytes.len() >= 4 * 1024, "a file of some size: {}", bytes.len());
     let damaged = "It is damaged or not a tweetstream checkpoint";
 
     let garbage = dir.join("garbage.db");
-    std::fs::write(&garbage, b"these are not the bytes of a database, but they are long enough".repeat(80))
+    std::fs::write(&garbage, b"these are not the bytes of a checkpoint, but they are long enough".repeat(80))
         .unwrap();
-    refused(&garbage, &[damaged]);
+    refused(&garbage, &[damaged, "does not start as a tweetstream checkpoint does"]);
 
     let truncated = dir.join("truncated.db");
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    refused(&truncated, &[damaged]);
+    refused(&truncated, &[damaged, "truncated"]);
 
-    // A page in the middle overwritten.
+    // The last byte missing.
+    std::fs::write(&truncated, &bytes[..bytes.len() - 1]).unwrap();
+    refused(&truncated, &[damaged, "truncated"]);
+
+    // A range in the middle overwritten.
     let scribbled = dir.join("scribbled.db");
     let mut copy = bytes.clone();
-    let page = (bytes.len() / 4096 / 2) * 4096;
-    copy[page..page + 4096].fill(0x5a);
+    let middle = bytes.len() / 2;
+    copy[middle..middle + 1024].fill(0x5a);
     std::fs::write(&scribbled, &copy).unwrap();
-    refused(&scribbled, &[damaged]);
+    refused(&scribbled, &[damaged, "fails its checksum"]);
 
-    // A well-formed file whose counts no longer add up (edited by hand).
+    // One bit of a tag's text changed (by hand, or by the disk).
     let edited = dir.join("edited.db");
-    std::fs::copy(&good, &edited).unwrap();
-    let conn = rusqlite::Connection::open(&edited).unwrap();
-    let changed = conn
-        .execute("UPDATE tag_totals SET count = count + 1 WHERE tag = (SELECT min(tag) FROM tag_totals)", []);
-    assert_eq!(changed.unwrap(), 1);
-    drop(conn);
-    refused(&edited, &[damaged, "tag counts add up to"]);
+    let mut copy = bytes.clone();
+    let at = bytes.windows(5).rposition(|w| w == b"#rust").expect("a tag in the file");
+    copy[at + 1] ^= 0x20;
+    std::fs::write(&edited, &copy).unwrap();
+    refused(&edited, &[damaged, "fails its checksum"]);
 
-    // Another program's SQLite database.
+    // Another program's file, and an empty one: refused, not taken as new.
     let foreign = dir.join("foreign.db");
     rusqlite::Connection::open(&foreign)
         .unwrap()
         .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
         .unwrap();
-    refused(&foreign, &[damaged, "another kind"]);
+    refused(&foreign, &[damaged, "does not start as a tweetstream checkpoint does"]);
+    let empty = dir.join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    refused(&empty, &[damaged, "it is empty"]);
+    // Unless started over.
+    let (_replay3, addr3) = replay_listen(&fixture("tweets.jsonl"), "127.0.0.1:0", &["--limit", "10"]);
+    let mut fresh = socket_engine(&addr3, &empty, &["--checkpoint-reset"]);
+    fresh.wait_stderr("created");
+    fresh.finish();
 
     // The good one still opens (and is not changed by any of the above).
     let (_replay2, addr2) = replay_listen(&fixture("tweets.jsonl"), "127.0.0.1:0", &["--limit", "10"]);
@@ -259,6 +277,17 @@ fn kafka_case(name: &str) -> (String, String, String, PathBuf, PathBuf) {
 /// A Kafka engine on `topic` with a checkpoint, printing the per-day table
 /// after every batch.
 fn kafka_engine(topic: &str, group: &str, checkpoint: &Path, extra: &[&str]) -> Proc {
+    kafka_engine_env(topic, group, checkpoint, extra, &[])
+}
+
+/// [`kafka_engine`] with more environment variables.
+fn kafka_engine_env(
+    topic: &str,
+    group: &str,
+    checkpoint: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Proc {
     let b = brokers();
     let mut args = words(&format!(
         "stream --kafka {b} --topic {topic} --group {group} --checkpoint {} --print-every batch \
@@ -270,8 +299,12 @@ fn kafka_engine(topic: &str, group: &str, checkpoint: &Path, extra: &[&str]) -> 
     .collect::<Vec<_>>();
     args.extend(["--print-sql".to_owned(), "select * from sentiment_by_day".to_owned()]);
     args.extend(extra.iter().map(|a| (*a).to_owned()));
-    Proc::spawn(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    Proc::spawn_env(&args.iter().map(String::as_str).collect::<Vec<_>>(), env)
 }
+
+/// The checkpoint rewritten whenever its batch records outgrow its base, so
+/// that kills land in the middle of rewrites too.
+const REWRITE_OFTEN: (&str, &str) = ("TWEETSTREAM_CHECKPOINT_REWRITE_BYTES", "1");
 
 #[test]
 fn kafka_with_a_checkpoint_counts_every_message_once_across_kill_9() {
@@ -293,8 +326,10 @@ fn kafka_with_a_checkpoint_counts_every_message_once_across_kill_9() {
     let kills: Vec<u64> = (0..6).map(|_| 150 + next_random(&mut state) % 1200).collect();
     let context = format!("seed {SEED:#x}, kill -9 after {kills:?} ms");
     eprintln!("{context}");
+    let mut rewrites = 0;
     for (i, after) in kills.iter().enumerate() {
-        let mut engine = kafka_engine(&topic, &group, &checkpoint, &["--batch", "100ms"]);
+        let mut engine =
+            kafka_engine_env(&topic, &group, &checkpoint, &["--batch", "100ms"], &[REWRITE_OFTEN]);
         if i == 0 {
             // The topic is there and read before the first kill.
             engine.wait_stderr("kafka: reading all 3 partitions");
@@ -302,7 +337,9 @@ fn kafka_with_a_checkpoint_counts_every_message_once_across_kill_9() {
         std::thread::sleep(Duration::from_millis(*after));
         engine.child.kill().unwrap();
         engine.child.wait().unwrap();
+        rewrites += engine.rest_of_stderr().matches(": rewriting it").count();
     }
+    assert!(rewrites > 0, "the checkpoint was rewritten while the engines ran");
     let out = producer.wait_with_output().unwrap();
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && said.contains("600 delivered"), "{said}");
@@ -314,13 +351,10 @@ fn kafka_with_a_checkpoint_counts_every_message_once_across_kill_9() {
     assert_eq!(day_rows(&tables["sentiment_by_day"]), want_days, "{context}");
     assert_eq!(table_counts(&tables["tag_totals"]), want_tags, "{context}");
     // The saved batch log (read from the file) counts each message once too.
-    let conn = rusqlite::Connection::open(&checkpoint).unwrap();
-    let (batches, records): (i64, i64) = conn
-        .query_row("SELECT count(*), sum(records) FROM batches", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap();
-    assert!(batches < 1000, "the whole log is kept: {batches} batches");
+    let log = inspect(&checkpoint)["batches"].as_array().unwrap().clone();
+    assert!(log.len() < 1000, "the whole log is kept: {} batches", log.len());
+    let records: u64 = log.iter().map(|b| b[1].as_u64().unwrap()).sum();
     assert_eq!(records, 600, "the saved batch log ({context})");
-    drop(conn);
 
     // The checkpoint belongs to this topic.
     let other = unique("othertopic");
@@ -397,17 +431,14 @@ fn kafka_with_a_checkpoint_reads_partitions_added_while_it_runs() {
     assert_eq!(day_rows(&tables["sentiment_by_day"]), want_days);
     assert_eq!(table_counts(&tables["tag_totals"]), want_tags);
     // The new partitions held some of the second round, and were saved.
-    let conn = rusqlite::Connection::open(&checkpoint).unwrap();
-    let read: Vec<(i64, i64)> = conn
-        .prepare("SELECT partition, next FROM offsets ORDER BY partition")
+    let read: Vec<(i64, i64)> = inspect(&checkpoint)["offsets"]
+        .as_array()
         .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
+        .iter()
+        .map(|o| (o["partition"].as_i64().unwrap(), o["next"].as_i64().unwrap()))
         .collect();
     assert_eq!(read.len(), 3, "{read:?}");
     assert!(read[1].1 > 0 && read[2].1 > 0 && read.iter().map(|(_, n)| n).sum::<i64>() == 1200, "{read:?}");
-    drop(conn);
     drop_database(&db);
     let _ = std::fs::remove_dir_all(dir);
 }
