@@ -152,13 +152,13 @@ impl Engine {
                 self.totals = totals;
                 for (tag, n) in &batch.tags {
                     let tag = self.totals.tags.tag(tag).unwrap_or(tag).clone();
-                    tag_counts.push(Row { count: *n, tag });
+                    tag_counts.push(Row::new(*n, tag));
                 }
             }
             None => {
                 for (tag, n) in &batch.tags {
                     let (tag, _) = self.totals.tags.add(tag, *n, Some(tag));
-                    tag_counts.push(Row { count: *n, tag });
+                    tag_counts.push(Row::new(*n, tag));
                 }
                 self.totals.add_days(&batch.days);
             }

@@ -87,7 +87,7 @@ impl TagTable {
         let t: Tag = shared.cloned().unwrap_or_else(|| tag.into());
         if n > 0 {
             self.counts.insert(t.clone(), n);
-            self.ranked.insert(Row { count: n, tag: t.clone() });
+            self.ranked.insert(Row::new(n, t.clone()));
         }
         (t, n)
     }

@@ -1,5 +1,5 @@
 //! Rewriting a checkpoint whole: when the batch records after the base have
-//! grown larger than the base (and than [`REWRITE_AT_LEAST`]), a new file is
+//! grown past a quarter of the base (and past [`REWRITE_AT_LEAST`]), a new file is
 //! written beside it in the background, from a snapshot of the state as of
 //! the last save: the tags in the tables' order (a copy of the engine's tree
 //! is one reference, so the engine goes on meanwhile) and the store's copy of
@@ -8,8 +8,9 @@
 //! the old one, under the store's lock. A crash at any point leaves the old
 //! file whole (the half-written one is removed at the next start).
 //!
-//! So a save never waits for a rewrite, and the file stays at most about
-//! twice the size of the state.
+//! So a save never waits for a rewrite, the file stays at most about a
+//! quarter larger than the state, and a restart replays at most that quarter
+//! on top of the base.
 
 use super::log::Log;
 use super::records::{self, Kind, TAGS_PER_RECORD};
@@ -22,7 +23,7 @@ use std::thread::JoinHandle;
 /// small state is not rewritten every few batches. The environment variable
 /// `TWEETSTREAM_CHECKPOINT_REWRITE_BYTES` sets another (tests use it to
 /// rewrite often).
-pub const REWRITE_AT_LEAST: u64 = 64 << 20;
+pub const REWRITE_AT_LEAST: u64 = 16 << 20;
 
 pub fn rewrite_at_least() -> u64 {
     std::env::var("TWEETSTREAM_CHECKPOINT_REWRITE_BYTES")
@@ -69,7 +70,7 @@ pub fn after_save(
 ) -> anyhow::Result<()> {
     finish(open, path, false)?;
     let records = open.log.len() - open.base_end;
-    if open.compaction.is_some() || records < open.rewrite_at.max(open.base_end) {
+    if open.compaction.is_some() || records < open.rewrite_at.max(open.base_end / 4) {
         return Ok(());
     }
     let (new, kept, identity) = (sibling(path, ".compact"), open.kept.clone(), identity.clone());

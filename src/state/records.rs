@@ -292,7 +292,7 @@ impl Restore {
                 for _ in 0..n {
                     let tag = r.str().map_err(short)?;
                     let count = r.u64().map_err(short)?;
-                    let row = Row { count, tag: tag.into() };
+                    let row = Row::new(count, tag.into());
                     if tag.is_empty() || count == 0 || self.rows.last().is_some_and(|last| *last >= row) {
                         return Err("its tags are not in the tables' order".into());
                     }
