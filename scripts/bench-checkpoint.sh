@@ -8,7 +8,7 @@
 #              that each batch saves about 95,000 distinct tags.
 # Each case runs once without and once with the checkpoint. Reports, from the
 # engine's /metrics: records per batch, the mean batch processing time, the
-# mean time of a save (one SQLite transaction), and the checkpoint file's
+# mean time of a save (one record appended), and the checkpoint file's
 # size at the end.
 #
 #   scripts/bench-checkpoint.sh [SECONDS]      (default 30)

@@ -4,7 +4,8 @@
 //! Data flow, one folder per stage: [`sources`] (socket, Kafka) → [`codec`] (line
 //! framing) → [`tweet`] (decoding) → [`transforms`] (hashtags) and [`sentiment`]
 //! → [`engine`] (micro-batches, live tables) → [`sql`] and [`sinks`] (terminal,
-//! HTTP, Postgres, dashboard, MongoDB). [`job`] wires a streaming job from a
+//! HTTP, Postgres, dashboard, MongoDB); beside the engine, [`state`] keeps its
+//! state across restarts (`--checkpoint`). [`job`] wires a streaming job from a
 //! configuration; [`replay`] feeds a source; [`lab`] loads and produces the
 //! lab's data. docs/design.md has the module map.
 

@@ -213,7 +213,7 @@ pub struct Args {
 
     /// Keep the engine's state (tag totals, per-day sums, the window, the batch
     /// log) and, in Kafka mode, every partition's next offset in this file,
-    /// saved in one transaction per batch; a restart goes on from it, so Kafka
+    /// saved as one record per batch; a restart goes on from it, so Kafka
     /// mode counts every message exactly once without MongoDB. A Kafka engine
     /// with a checkpoint reads every partition of its topics itself instead of
     /// sharing them in a group: to scale out to several engines, use --results.
