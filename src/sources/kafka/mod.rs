@@ -259,8 +259,10 @@ async fn assign_all(
     let mut backoff = crate::retry::Backoff::new(Duration::from_millis(200), Duration::from_secs(5));
     let mut reported = None;
     let partitions = loop {
+        // A short wait, tried again: a shutdown is not held up by a broker
+        // that does not answer.
         let found = tokio::task::block_in_place(|| {
-            partitions_of_topics(consumer, &src.topics, Duration::from_secs(10))
+            partitions_of_topics(consumer, &src.topics, Duration::from_secs(2))
         });
         let missing = match found {
             Ok(Ok(partitions)) => break partitions,
@@ -458,7 +460,14 @@ pub async fn run(
                         tracing::warn!("kafka: {e}; retrying");
                         last_error = Some(Instant::now());
                     }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    // Back to the outer wait, which also watches for the
+                    // shutdown: a broker that stays down gives an error at
+                    // every poll, and polling them here would never end.
+                    tokio::select! {
+                        () = shutdown.cancelled() => {}
+                        () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    }
+                    break;
                 }
             }
             if n < CHUNK_MESSAGES {
