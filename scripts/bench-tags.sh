@@ -13,6 +13,7 @@
 #   scripts/bench-tags.sh [N ...]       default: 1000000 2000000 10000000
 #   LIVE_SECONDS=30 IDLE_SECONDS=20     the phases' lengths
 #   KEEP_CHECKPOINT=DIR                 keeps each N's checkpoint there (DIR/N.db), to profile restarts
+#   ENGINE_FLAGS="--max-tags 100000"    more flags for the engine (and its restart)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/bench.sh
@@ -60,7 +61,7 @@ for n in "${sizes[@]}"; do
   server=$!
   for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.05; done
   $bin --log info stream --connect "127.0.0.1:$(cat "$work/port")" --batch 1s --print-every never \
-    --http 127.0.0.1:0 --checkpoint "$work/ck.db" 2>"$work/engine.log" >/dev/null &
+    --http 127.0.0.1:0 --checkpoint "$work/ck.db" ${ENGINE_FLAGS:-} 2>"$work/engine.log" >/dev/null &
   engine=$!
   pids+=("$engine")
   http=$(wait_for "$work/engine.log" 'http://[0-9.:]*' | sed 's#http://##')
@@ -91,7 +92,7 @@ for n in "${sizes[@]}"; do
 
   start=$(date +%s.%N)
   $bin --log info stream --connect 127.0.0.1:1 --batch 1s --print-every never \
-    --checkpoint "$work/ck.db" 2>"$work/restart.log" >/dev/null &
+    --checkpoint "$work/ck.db" ${ENGINE_FLAGS:-} 2>"$work/restart.log" >/dev/null &
   engine=$!
   pids+=("$engine")
   for _ in $(seq 1200); do grep -q 'restored' "$work/restart.log" && break; sleep 0.05; done

@@ -43,6 +43,7 @@ pub struct Metrics {
     pub batch_processing: Histogram,
     pub batch_delay: Histogram,
     pub batch_records: Histogram,
+    pub tags_evicted: Counter,
     pub source_connected: Family<Source, Gauge>,
     pub kafka_lag: Family<Partition, Gauge>,
     pub result_writes: Counter,
@@ -70,6 +71,7 @@ impl Metrics {
             batch_processing: seconds(),
             batch_delay: seconds(),
             batch_records: Histogram::new(exponential_buckets(1.0, 4.0, 12)),
+            tags_evicted: Counter::default(),
             source_connected: Family::default(),
             kafka_lag: Family::default(),
             result_writes: Counter::default(),
@@ -97,6 +99,11 @@ impl Metrics {
             m.batch_delay.clone(),
         );
         r.register("batch_records", "Records per batch", m.batch_records.clone());
+        r.register(
+            "tags_evicted",
+            "Tags that left tag_totals for new ones (--max-tags)",
+            m.tags_evicted.clone(),
+        );
         r.register(
             "source_connected",
             "1 while the source is connected, per source",

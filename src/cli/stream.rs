@@ -119,6 +119,15 @@ pub struct Args {
     #[arg(long, value_parser = super::values::duration, value_name = "DURATION", requires = "window")]
     pub slide: Option<Duration>,
 
+    /// Keep at most N tags in `tag_totals`, for runs that never end: a new tag
+    /// that finds it full takes the place of the least counted one and starts
+    /// from its count (Space-Saving). The table then has an `error` column:
+    /// a row's count is at most `error` above the tag's true count, and every
+    /// tag counted more than the last row's count is in the table.
+    /// `tag_counts` and `tag_window` stay exact. Not with --results.
+    #[arg(long, value_name = "N", conflicts_with = "results", value_parser = super::values::count_in(super::values::MAX_TAGS, "--max-tags"))]
+    pub max_tags: Option<usize>,
+
     /// Chunks decoded and scored at once, each on its own thread (default: two
     /// per core, so that the cores stay busy while one thread waits its turn).
     #[arg(long, value_name = "N", default_value_t = default_workers(), value_parser = super::values::count_in(super::values::WORKERS, "--workers"))]
@@ -268,6 +277,7 @@ impl Args {
             stop_when_idle: self.stop_when_idle,
             max_line_bytes: self.max_line_bytes,
             window: self.window.map(|w| (w, self.slide)),
+            max_tags: self.max_tags,
             workers: self.workers,
             http: self.http,
             dashboard: self.dashboard,

@@ -29,6 +29,8 @@ pub const PARTITIONS: RangeInclusive<i32> = 1..=100_000;
 pub const SQL_ROWS: RangeInclusive<u64> = 1..=10_000_000;
 /// `--batches` and `--stop-when-idle`: at least one batch.
 pub const BATCH_COUNTS: RangeInclusive<u64> = 1..=u64::MAX;
+/// `--max-tags`.
+pub const MAX_TAGS: RangeInclusive<u64> = 1..=1_000_000_000;
 /// Connections one listener serves at once.
 pub const CONNECTIONS: RangeInclusive<u64> = 1..=100_000;
 

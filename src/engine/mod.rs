@@ -20,7 +20,7 @@ pub mod window;
 
 use batch::{Batch, DayStats, Operators};
 use pool::{Closed, IngestPool};
-use ranked::{Ranked, Row};
+use ranked::{Ranked, Row, Tag};
 use state::{Change, Saved};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -80,6 +80,9 @@ pub struct Engine {
     model: Option<Model>,
     /// Batches applied since the state began (a restored state goes on counting).
     seq: u64,
+    /// `--max-tags`: `tag_totals` keeps at most this many tags (see
+    /// [`tag_table`]); None: every tag.
+    max_tags: Option<usize>,
 }
 
 impl Engine {
@@ -96,7 +99,16 @@ impl Engine {
             seen_data: false,
             model,
             seq: 0,
+            max_tags: None,
         }
+    }
+
+    /// Keeps `tag_totals` to at most `max` tags (Space-Saving: the table
+    /// gains an `error` column).
+    pub fn with_max_tags(mut self, max: Option<usize>) -> Self {
+        self.max_tags = max;
+        self.tables = Arc::new(Tables::new(max.is_some()));
+        self
     }
 
     /// The live tables, for readers on other tasks.
@@ -147,6 +159,7 @@ impl Engine {
         // The batch's tags as the totals hold them (one allocation per tag,
         // shared by every table), with the batch's own counts.
         let mut tag_counts: Vec<Row> = Vec::with_capacity(batch.tags.len());
+        let mut evicted: Vec<Tag> = Vec::new();
         match stored {
             Some(totals) => {
                 self.totals = totals;
@@ -156,11 +169,36 @@ impl Engine {
                 }
             }
             None => {
-                for (tag, n) in &batch.tags {
-                    let (tag, _) = self.totals.tags.add(tag, *n, Some(tag));
-                    tag_counts.push(Row::new(*n, tag));
-                }
                 self.totals.add_days(&batch.days);
+                match self.max_tags {
+                    None => {
+                        for (tag, n) in &batch.tags {
+                            let (tag, _) = self.totals.tags.add(tag, *n, Some(tag));
+                            tag_counts.push(Row::new(*n, tag));
+                        }
+                    }
+                    Some(max) => {
+                        // Tags already held first, then new ones by count and
+                        // tag: which tags a new one evicts depends on the batch
+                        // alone, so a restart from a checkpoint evicts the same.
+                        let (mut held, mut new): (Vec<Row>, Vec<Row>) = batch
+                            .tags
+                            .iter()
+                            .map(|(tag, n)| Row::new(*n, tag.clone()))
+                            .partition(|r| self.totals.tags.get(&r.tag) > 0);
+                        new.sort_unstable();
+                        held.append(&mut new);
+                        for row in held {
+                            let (tag, out) =
+                                self.totals.tags.add_bounded(&row.tag, row.count, Some(&row.tag), max);
+                            evicted.extend(out);
+                            tag_counts.push(Row::new(row.count, tag));
+                        }
+                        if !evicted.is_empty() {
+                            crate::metrics::metrics().tags_evicted.inc_by(evicted.len() as u64);
+                        }
+                    }
+                }
             }
         }
         tag_counts.sort_unstable();
@@ -191,14 +229,23 @@ impl Engine {
             self.history.pop_front();
         }
         self.history.push_back(row.clone());
-        Applied { row, tag_counts, days, day_counts, origins, started: start }
+        // A tag evicted after the batch counted it is in `tag_counts` (its
+        // total now 0 says it left); the others are listed apart.
+        evicted.retain(|t| !batch.tags.contains_key(&**t));
+        Applied { row, tag_counts, evicted, days, day_counts, origins, started: start }
     }
 
     /// What the batch just applied changed, for a checkpoint to save.
     pub fn change<'a>(&'a self, applied: &'a Applied) -> Change<'a> {
         Change {
             seq: self.seq,
-            tags: applied.tag_counts.iter().map(|r| (r.tag.clone(), self.totals.tags.get(&r.tag))).collect(),
+            tags: applied
+                .tag_counts
+                .iter()
+                .map(|r| &r.tag)
+                .chain(&applied.evicted)
+                .map(|t| (t.clone(), self.totals.tags.get(t), self.totals.tags.error(t)))
+                .collect(),
             days: applied
                 .days
                 .iter()
@@ -248,6 +295,7 @@ impl Engine {
             sentiment_by_day: self.totals.days.iter().map(|(d, s)| (*d, *s)).collect(),
             model: self.model,
             batches: self.history.iter().cloned().collect(),
+            totals_error: self.max_tags.is_some(),
         });
     }
 
@@ -280,6 +328,8 @@ pub struct Applied {
     row: BatchRow,
     /// The batch's tag counts, in the tables' order.
     tag_counts: Vec<Row>,
+    /// Tags the batch did not count that left `tag_totals` for new ones.
+    evicted: Vec<Tag>,
     /// The days the batch added to, and the tweets it added to them.
     days: Vec<Day>,
     day_counts: u64,
@@ -351,6 +401,65 @@ mod tests {
                     prop_assert_eq!(&snap.tag_totals, &counts(&batches[..=k]), "totals after batch {}", k);
                     prop_assert_eq!(&snap.tag_counts, &counts([lines]), "batch {}", k);
                     prop_assert_eq!(snap.tag_window.as_ref(), Some(&window), "window after batch {}", k);
+                }
+                Ok(())
+            })?;
+        }
+
+        /// With `--max-tags`, `tag_totals` keeps what its documentation
+        /// promises, checked after every batch against the exact counts: at
+        /// most `max` rows, each count at most `error` above the true count
+        /// and never below it; every tag counted more than the last row's
+        /// count is in the table; the counts add up to everything counted;
+        /// while no more than `max` tags were seen, the exact table;
+        /// `tag_counts` exact throughout.
+        #[test]
+        fn max_tags_keeps_its_guarantees_against_exact_counts(
+            batches in prop::collection::vec(prop::collection::vec((0..40u8, 1..5u8), 0..30), 1..30),
+            max in 1..12usize,
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            rt.block_on(async {
+                let ops = Operators {
+                    input: InputFormat::Text,
+                    hashtags: HashtagMode::Twitter,
+                    sentiment: None,
+                    track: None,
+                };
+                let mut engine = Engine::new(ops, 2, None).with_max_tags(Some(max));
+                let mut exact = std::collections::BTreeMap::<String, u64>::new();
+                for (k, lines) in batches.iter().enumerate() {
+                    if !lines.is_empty() {
+                        let chunk = LineCodec::new(1 << 20).decode(&mut BytesMut::from(text(lines).as_str()));
+                        engine.ingest(chunk.unwrap().unwrap()).await;
+                    }
+                    for (t, n) in lines {
+                        *exact.entry(format!("#t{t}")).or_default() += u64::from(*n);
+                    }
+                    let closed = engine.flush().await;
+                    let applied = engine.apply(closed, None, k as i64, Duration::ZERO);
+                    engine.publish(applied);
+                    let snap = engine.tables().snapshot();
+                    let rows: Vec<&Row> = snap.tag_totals.iter().collect();
+                    prop_assert!(rows.len() <= max);
+                    prop_assert_eq!(rows.len(), exact.len().min(max));
+                    prop_assert_eq!(rows.iter().map(|r| r.count).sum::<u64>(), exact.values().sum::<u64>());
+                    for r in &rows {
+                        let truth = exact[&*r.tag];
+                        prop_assert!(r.count >= truth && r.count - r.error <= truth, "{:?}: true count {}", r, truth);
+                    }
+                    if let Some(last) = rows.last() {
+                        for (tag, n) in &exact {
+                            prop_assert!(*n <= last.count || rows.iter().any(|r| *r.tag == **tag),
+                                "{} counted {} > {} but not in the table", tag, n, last.count);
+                        }
+                    }
+                    if exact.len() <= max {
+                        prop_assert_eq!(&snap.tag_totals, &counts(&batches[..=k]));
+                    }
+                    prop_assert_eq!(&snap.tag_counts, &counts([lines]), "batch {}", k);
+                    let table = snap.table("tag_totals", None).unwrap();
+                    prop_assert_eq!(table.columns, vec!["tag", "count", "error"]);
                 }
                 Ok(())
             })?;

@@ -32,6 +32,10 @@ pub type TagMap<V> = std::collections::HashMap<Tag, V, foldhash::fast::RandomSta
 pub struct Row {
     pub count: u64,
     pub tag: Tag,
+    /// How much of `count` may not be the tag's own (0 but in a table kept
+    /// to `--max-tags`, where a tag that takes an evicted tag's place starts
+    /// from its count: see [`super::tag_table`]).
+    pub error: u64,
     /// The tag's first 8 bytes, big-endian (zeros past its end): tags of
     /// one count are mostly told apart by it, without reading the tag
     /// itself, which lies elsewhere in memory (a cache miss at every
@@ -41,10 +45,14 @@ pub struct Row {
 
 impl Row {
     pub fn new(count: u64, tag: Tag) -> Row {
+        Row::with_error(count, tag, 0)
+    }
+
+    pub fn with_error(count: u64, tag: Tag, error: u64) -> Row {
         let mut first = [0u8; 8];
         let n = tag.len().min(8);
         first[..n].copy_from_slice(&tag.as_bytes()[..n]);
-        Row { count, tag, prefix: u64::from_be_bytes(first) }
+        Row { count, tag, error, prefix: u64::from_be_bytes(first) }
     }
 }
 
@@ -213,26 +221,36 @@ impl Ranked {
         true
     }
 
-    /// Removes a row that is there (one descent, no look first).
-    fn remove_present(&mut self, row: &Row) {
+    /// Removes a row that is there (one descent, no look first); returns it
+    /// as the table held it.
+    fn remove_present(&mut self, row: &Row) -> Row {
         let root = self.root.as_mut().expect("a row is there");
-        remove(root, row);
+        let removed = remove(root, row);
         self.len -= 1;
         collapse(&mut self.root);
+        removed
     }
 
     /// Moves `tag` from `old` (0: not in the table) to `new` (0: out of the
-    /// table); the row (tag, old) must be there.
+    /// table), keeping its error; the row (tag, old) must be there.
     pub fn set(&mut self, tag: &Tag, old: u64, new: u64) {
         if old == new {
             return;
         }
-        if old > 0 {
-            self.remove_present(&Row::new(old, tag.clone()));
-        }
+        let error = if old > 0 { self.remove_present(&Row::new(old, tag.clone())).error } else { 0 };
         if new > 0 {
-            self.insert(Row::new(new, tag.clone()));
+            self.insert(Row::with_error(new, tag.clone(), error));
         }
+    }
+
+    /// The row of `tag` at `count`, as the table holds it.
+    pub fn find(&self, count: u64, tag: &Tag) -> Option<&Row> {
+        find(self.root.as_deref()?, &Row::new(count, tag.clone()))
+    }
+
+    /// The last row (the lowest count; of those, the last tag).
+    pub fn last(&self) -> Option<&Row> {
+        self.len.checked_sub(1).and_then(|i| self.get(i))
     }
 
     /// The row at `index` (0 is the first), if there are that many.
@@ -374,29 +392,34 @@ fn insert(node: &mut Arc<Node>, row: Row) -> (bool, Option<(Row, Arc<Node>, usiz
     }
 }
 
-/// Removes a row that is in the subtree. A child left with fewer than `MIN`
-/// entries is refilled from a neighbour or merged.
-fn remove(node: &mut Arc<Node>, row: &Row) {
+/// Removes a row that is in the subtree, and returns it. A child left with
+/// fewer than `MIN` entries is refilled from a neighbour or merged.
+fn remove(node: &mut Arc<Node>, row: &Row) -> Row {
     match Arc::make_mut(node) {
         Node::Leaf(rows) => {
             let at = rows.binary_search(row).expect("the row is there");
-            rows.remove(at);
+            rows.remove(at)
         }
         Node::Inner(inner) => {
             let i = inner.seps.partition_point(|s| s <= row);
-            remove(&mut inner.children[i], row);
+            let removed = remove(&mut inner.children[i], row);
             inner.sizes[i] -= 1;
             if inner.children[i].width() < MIN {
                 rebalance(inner, i);
             }
+            removed
         }
     }
 }
 
-fn contains(mut node: &Node, row: &Row) -> bool {
+fn contains(node: &Node, row: &Row) -> bool {
+    find(node, row).is_some()
+}
+
+fn find<'a>(mut node: &'a Node, row: &Row) -> Option<&'a Row> {
     loop {
         match node {
-            Node::Leaf(rows) => return rows.binary_search(row).is_ok(),
+            Node::Leaf(rows) => return rows.binary_search(row).ok().map(|at| &rows[at]),
             Node::Inner(inner) => node = &inner.children[inner.seps.partition_point(|s| s <= row)],
         }
     }

@@ -32,8 +32,10 @@ pub struct Saved {
 pub struct Change<'a> {
     /// The batch's number ([`Saved::seq`] once it is saved).
     pub seq: u64,
-    /// The tags the batch counted, with their new totals.
-    pub tags: Vec<(Tag, u64)>,
+    /// The tags the batch counted, with their new totals and errors (a
+    /// total of 0: the tag left a table kept to `--max-tags`, and so did
+    /// any other tag listed with 0).
+    pub tags: Vec<(Tag, u64, u64)>,
     /// The days the batch added to, with their new totals.
     pub days: Vec<(Day, DayStats)>,
     /// The batch's tag counts as a pane of the window (None: no window).

@@ -5,7 +5,7 @@
 //! A concurrent map updated in place could not give that consistency.
 
 use super::batch::DayStats;
-use super::ranked::{Iter, Ranked};
+use super::ranked::{Iter, Ranked, Row};
 use crate::sentiment::Model;
 use crate::tweet::Day;
 use crate::tweet::date::CivilTime;
@@ -45,6 +45,8 @@ pub struct Snapshot {
     pub model: Option<Model>,
     /// `batches`, oldest first (the most recent [`BATCH_HISTORY`]).
     pub batches: Vec<BatchRow>,
+    /// `tag_totals` is kept to `--max-tags` and has an `error` column.
+    pub totals_error: bool,
 }
 
 /// How many batch rows the `batches` table keeps.
@@ -87,6 +89,10 @@ impl Cell<'_> {
 }
 
 const TAG_COLUMNS: &[(&str, ColumnType)] = &[("tag", ColumnType::Text), ("count", ColumnType::Integer)];
+/// `tag_totals` kept to `--max-tags`: a row's count is at most `error` above
+/// the tag's true count.
+const TAG_ERROR_COLUMNS: &[(&str, ColumnType)] =
+    &[("tag", ColumnType::Text), ("count", ColumnType::Integer), ("error", ColumnType::Integer)];
 
 impl TableKind {
     pub const ALL: [TableKind; 5] = [
@@ -111,11 +117,13 @@ impl TableKind {
         TableKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
-    /// Column names and types. Rows come ordered by the first column listed in
+    /// Column names and types; `totals_error`: `tag_totals` is kept to
+    /// `--max-tags`. Rows come ordered by the first column listed in
     /// [`TableKind::order`].
-    pub fn columns(self) -> &'static [(&'static str, ColumnType)] {
+    pub fn columns(self, totals_error: bool) -> &'static [(&'static str, ColumnType)] {
         use ColumnType::*;
         match self {
+            TableKind::TagTotals if totals_error => TAG_ERROR_COLUMNS,
             TableKind::TagCounts | TableKind::TagTotals | TableKind::TagWindow => TAG_COLUMNS,
             TableKind::SentimentByDay => &[
                 ("date", Text),
@@ -156,6 +164,11 @@ pub struct Table {
 }
 
 impl Snapshot {
+    /// A table's columns in this run.
+    pub fn columns(&self, kind: TableKind) -> &'static [(&'static str, ColumnType)] {
+        kind.columns(self.totals_error)
+    }
+
     /// Names of the tables this snapshot has, in listing order.
     pub fn table_names(&self) -> Vec<&'static str> {
         TableKind::ALL.into_iter().filter(|k| self.rows(*k).is_some()).map(TableKind::name).collect()
@@ -208,7 +221,7 @@ impl Snapshot {
             }
             tags => {
                 let r = self.tags(tags).and_then(|t| t.get(row)).expect("a row of a tag table");
-                tag_cell(&r.tag, r.count, column)
+                tag_cell(r, column)
             }
         }
     }
@@ -219,13 +232,13 @@ impl Snapshot {
         let kind = TableKind::from_name(name)?;
         let n = self.rows(kind)?;
         let take = limit.map_or(n, |l| l.min(n));
-        let width = kind.columns().len();
+        let width = self.columns(kind).len();
         let rows = match self.tags(kind) {
             // In order from the first row, not row by row from the root.
             Some(tags) => tags
                 .iter()
                 .take(take)
-                .map(|r| (0..width).map(|c| tag_cell(&r.tag, r.count, c).to_json()).collect())
+                .map(|r| (0..width).map(|c| tag_cell(r, c).to_json()).collect())
                 .collect(),
             None => {
                 let range = if kind == TableKind::Batches { n - take..n } else { 0..take };
@@ -235,7 +248,7 @@ impl Snapshot {
         Some(Table {
             name: kind.name(),
             batch_time: self.batch_time,
-            columns: kind.columns().iter().map(|(c, _)| *c).collect(),
+            columns: self.columns(kind).iter().map(|(c, _)| *c).collect(),
             rows,
         })
     }
@@ -247,9 +260,13 @@ impl Snapshot {
     }
 }
 
-/// A tag table's value at `column` of the row (tag, count).
-pub fn tag_cell(tag: &str, count: u64, column: usize) -> Cell<'_> {
-    if column == 0 { Cell::Text(tag.into()) } else { Cell::Integer(count as i64) }
+/// A tag table's value at `column` of the row (tag, count, error).
+pub fn tag_cell(row: &Row, column: usize) -> Cell<'_> {
+    match column {
+        0 => Cell::Text((&*row.tag).into()),
+        1 => Cell::Integer(row.count as i64),
+        _ => Cell::Integer(row.error as i64),
+    }
 }
 
 /// The shared handle to the latest snapshot.
@@ -266,15 +283,21 @@ pub struct Tables {
 
 impl Default for Tables {
     fn default() -> Self {
-        Tables {
-            current: RwLock::default(),
-            retired: Mutex::default(),
-            published: tokio::sync::watch::Sender::new(0),
-        }
+        Tables::new(false)
     }
 }
 
 impl Tables {
+    /// Tables whose `tag_totals` has an `error` column if `totals_error`
+    /// (`--max-tags`), from the first snapshot on.
+    pub fn new(totals_error: bool) -> Self {
+        Tables {
+            current: RwLock::new(Arc::new(Snapshot { totals_error, ..Snapshot::default() })),
+            retired: Mutex::default(),
+            published: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
     }

@@ -2,6 +2,14 @@
 //! the tables' order ([`Ranked`]), to publish without sorting. The running
 //! totals and the window are each one of these; a batch costs what it
 //! changes, never what the table holds.
+//!
+//! A table kept to at most `max` tags (`--max-tags`) follows the Space-Saving
+//! algorithm (Metwally, Agrawal and El Abbadi, 2005): a new tag that finds
+//! the table full takes the place of the last row (the lowest count `m`) and
+//! starts from `m`, with an error of `m`. So every row's count is at most
+//! `error` above the tag's true count, never below it; every tag counted more
+//! than the lowest count is in the table; and the counts still add up to
+//! everything counted.
 
 use super::ranked::{Ranked, Row, Tag, TagMap};
 
@@ -90,6 +98,41 @@ impl TagTable {
             self.ranked.insert(Row::new(n, t.clone()));
         }
         (t, n)
+    }
+
+    /// A tag's error (see [`Row::error`]; 0: exact, or not in the table).
+    pub fn error(&self, tag: &str) -> u64 {
+        let Some((t, count)) = self.counts.get_key_value(tag) else { return 0 };
+        self.ranked.find(*count, t).map_or(0, |r| r.error)
+    }
+
+    /// Adds `n` to a tag in a table kept to `max` tags: a tag already there
+    /// is added to; a new one, if the table is full, takes the place of the
+    /// last row (returned) and starts from its count, with that as its error.
+    pub fn add_bounded(&mut self, tag: &str, n: u64, shared: Option<&Tag>, max: usize) -> (Tag, Option<Tag>) {
+        if n == 0 || self.counts.contains_key(tag) || self.counts.len() < max.max(1) {
+            return (self.add(tag, n, shared).0, None);
+        }
+        let last = self.ranked.last().expect("a full table has rows").clone();
+        self.counts.remove(&last.tag);
+        self.ranked.remove(&last);
+        let t: Tag = shared.cloned().unwrap_or_else(|| tag.into());
+        let count = last.count.saturating_add(n);
+        self.counts.insert(t.clone(), count);
+        self.ranked.insert(Row::with_error(count, t.clone(), last.count));
+        (t, Some(last.tag))
+    }
+
+    /// Sets a tag's count and error (a count of 0: the tag leaves the table).
+    pub fn set_with_error(&mut self, tag: &str, count: u64, error: u64) {
+        if let Some((t, old)) = self.counts.remove_entry(tag) {
+            self.ranked.set(&t, old, 0);
+        }
+        if count > 0 {
+            let t: Tag = tag.into();
+            self.counts.insert(t.clone(), count);
+            self.ranked.insert(Row::with_error(count, t, error.min(count)));
+        }
     }
 
     /// Takes `n` from a tag's count; a tag at 0 leaves the table.

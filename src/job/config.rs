@@ -114,6 +114,8 @@ pub struct StreamConfig {
     pub max_line_bytes: usize,
     /// `tag_window`: its length and slide (None: every batch).
     pub window: Option<(Duration, Option<Duration>)>,
+    /// `--max-tags`: `tag_totals` keeps at most this many tags.
+    pub max_tags: Option<usize>,
     pub workers: usize,
     pub http: Option<String>,
     pub dashboard: Option<String>,
@@ -158,6 +160,7 @@ impl StreamConfig {
             stop_at_records: None,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             window: None,
+            max_tags: None,
             workers: default_workers(),
             http: None,
             dashboard: None,
@@ -235,6 +238,10 @@ impl StreamConfig {
             ("--window", duration(window.map(|w| w.0))),
             ("--slide", duration(window.and_then(|w| w.1))),
         ]);
+        // Only when given: a checkpoint of a run without it has no such entry.
+        if let Some(max) = self.max_tags {
+            entries.push(("--max-tags", max.to_string()));
+        }
         Identity(entries)
     }
 

@@ -45,7 +45,7 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         sentiment: config.sentiment,
         track: config.track.clone(),
     };
-    let mut engine = Engine::new(ops, config.workers, window);
+    let mut engine = Engine::new(ops, config.workers, window).with_max_tags(config.max_tags);
     // A checkpoint that cannot be used stops the run before anything starts.
     let mut checkpoint = open_checkpoint(&config, &mut engine).await?;
     sql::sandbox::set_process_ceiling(config.sql.memory);

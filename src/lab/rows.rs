@@ -3,6 +3,7 @@
 //! JSON Lines. Every column is kept; the date column becomes a BSON datetime.
 //! Memory stays flat: rows are streamed, never collected.
 
+use crate::tweet::csv_input::{QuoteCheck, unclosed_error};
 use crate::tweet::date::{parse_json_date, parse_millis};
 use crate::tweet::record::{self, Field, Found};
 use arrow_array::{Array, RecordBatch, cast::AsArray, types::*};
@@ -125,13 +126,22 @@ pub fn read(path: &Path, mut row: impl FnMut(Result<Document, Skip>) -> bool) ->
             }
         }
         Format::Csv => {
-            let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(open()?);
+            let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(QuoteCheck::new(open()?));
             let headers = csv.headers()?.clone();
-            for record in csv.records() {
-                let doc = match record {
-                    Ok(r) => headers
+            let name = path.display().to_string();
+            let mut record = csv::StringRecord::new();
+            loop {
+                let read = csv.read_record(&mut record);
+                // The file's end inside quotes: this "row" is the rest of the file.
+                if let Some(line) = csv.get_ref().unclosed() {
+                    return Err(unclosed_error(&name, line).into());
+                }
+                let doc = match read {
+                    Ok(false) => break,
+                    Err(e) if e.is_io_error() => anyhow::bail!("{name}: {e}"),
+                    Ok(true) => headers
                         .iter()
-                        .zip(r.iter())
+                        .zip(record.iter())
                         .map(|(h, v)| (h.to_owned(), Bson::String(v.to_owned())))
                         .collect(),
                     Err(_) => {
@@ -281,5 +291,33 @@ mod tests {
         assert_eq!(date_field(&doc! {"date": 1, "created_at": 2, "timestamp": 3}), Some("created_at"));
         assert_eq!(date_field(&doc! {"Date": 1, "Tweet": "x"}), Some("Date"));
         assert_eq!(date_field(&doc! {"Tweet": "x"}), None);
+    }
+
+    /// A CSV whose quote is never closed is an error naming the quote's
+    /// line, not a last row holding the rest of the file; a closed one
+    /// spanning lines is one row.
+    #[test]
+    fn a_csv_quote_never_closed_is_an_error_naming_its_line() {
+        let dir = std::env::temp_dir().join(format!("tweetstream-rows-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let read_all = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            let mut texts = Vec::new();
+            let result = read(&path, |row| {
+                texts.push(text_of(&row.unwrap()).unwrap().to_owned());
+                true
+            });
+            (result, texts)
+        };
+        let (result, texts) = read_all("closed.csv", "text,date\nhi,2015-11-01\n\"two\nlines\",2015-11-02\n");
+        result.unwrap();
+        assert_eq!(texts, ["hi", "two\nlines"]);
+        let (result, texts) =
+            read_all("open.csv", "text,date\nhi,2015-11-01\n\"open,2015-11-02\nx,2015-11-03\n");
+        let e = result.unwrap_err().to_string();
+        assert!(e.contains("open.csv: line 3: a quoted field is never closed"), "{e}");
+        assert_eq!(texts, ["hi"]);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

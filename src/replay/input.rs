@@ -5,6 +5,7 @@
 use crate::buffer::RecycledBuf;
 use crate::codec::{self, CHUNK_BYTES, Line};
 use crate::transforms::track::Track;
+use crate::tweet::csv_input::{QuoteCheck, unclosed_error};
 use crate::tweet::{self, InputFormat, record};
 use bytes::Bytes;
 use std::io::{self, Read};
@@ -47,6 +48,61 @@ impl Input {
             )),
             Input::Memory { data, .. } => Ok(Box::new(io::Cursor::new(data.clone()))),
         }
+    }
+}
+
+/// How much of each input is looked at for a NUL byte.
+const SNIFF_BYTES: u64 = 64 * 1024;
+
+/// Refuses an input that is not text: a NUL byte in its first 64 KiB (as
+/// grep and ripgrep tell binary files) never occurs in JSON, CSV or a
+/// tweet's text, and would otherwise be served as lines of garbage. Regular
+/// files are looked at here, before a replay waits for its first client;
+/// others (a FIFO can be read once only) as they are read.
+pub fn check_text(inputs: &[Input]) -> io::Result<()> {
+    for input in inputs {
+        if let Input::File(p) = input
+            && !std::fs::metadata(p).is_ok_and(|m| m.is_file())
+        {
+            continue;
+        }
+        io::copy(&mut TextOnly::new(input.open()?, input.name()).take(SNIFF_BYTES), &mut io::sink())?;
+    }
+    Ok(())
+}
+
+/// A reader that fails on a NUL byte in the first [`SNIFF_BYTES`].
+struct TextOnly<R> {
+    inner: R,
+    name: String,
+    read: u64,
+}
+
+impl<R> TextOnly<R> {
+    fn new(inner: R, name: String) -> Self {
+        TextOnly { inner, name, read: 0 }
+    }
+}
+
+impl<R: Read> Read for TextOnly<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.read < SNIFF_BYTES {
+            let look = n.min((SNIFF_BYTES - self.read) as usize);
+            if let Some(at) = buf[..look].iter().position(|&b| b == 0) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "{}: not a text file (a NUL byte at byte {}); replay serves JSON Lines, CSV \
+                         or text, uncompressed",
+                        self.name,
+                        self.read + at as u64
+                    ),
+                ));
+            }
+        }
+        self.read += n as u64;
+        Ok(n)
     }
 }
 
@@ -172,7 +228,7 @@ pub fn read_all(inputs: &[Input], sel: Selection, emit: impl FnMut(Lines) -> boo
         let emitted_before = e.stats.emitted;
         e.position = 0;
         for input in inputs {
-            let reader = input.open()?;
+            let reader = TextOnly::new(input.open()?, input.name());
             if input.is_csv() {
                 read_csv(reader, &input.name(), &mut e)?;
             } else {
@@ -220,16 +276,15 @@ impl std::fmt::Display for StopReading {
 }
 impl std::error::Error for StopReading {}
 
-fn read_csv<F: FnMut(Lines) -> bool>(
-    reader: Box<dyn Read + Send>,
-    name: &str,
-    e: &mut Emitter<F>,
-) -> io::Result<()> {
-    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+fn read_csv<F: FnMut(Lines) -> bool>(reader: impl Read, name: &str, e: &mut Emitter<F>) -> io::Result<()> {
+    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(QuoteCheck::new(reader));
     let headers = csv
         .headers()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{name}: {e}")))?
         .clone();
+    if let Some(line) = csv.get_ref().unclosed() {
+        return Err(unclosed_error(name, line));
+    }
     let (text_col, date_col) = record::pick(headers.iter());
     let text_col = text_col.ok_or_else(|| {
         io::Error::new(
@@ -238,15 +293,22 @@ fn read_csv<F: FnMut(Lines) -> bool>(
         )
     })?;
     let mut json = Vec::new();
-    for (row, record) in csv.byte_records().enumerate() {
-        let record = match record {
-            Ok(r) => r,
+    let mut record = csv::ByteRecord::new();
+    for row in 0.. {
+        match csv.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(err) if err.is_io_error() => return Err(io::Error::other(format!("{name}: {err}"))),
             Err(err) => {
                 e.stats.skipped_bad += 1;
                 tracing::warn!("{name}: row {}: {err}; skipped", row + 2);
                 continue;
             }
-        };
+        }
+        // The file's end inside quotes: this "row" is the rest of the file.
+        if let Some(line) = csv.get_ref().unclosed() {
+            return Err(unclosed_error(name, line));
+        }
         let field = |i: usize| record.get(i).map(String::from_utf8_lossy);
         let Some(text) = field(text_col) else {
             e.stats.skipped_bad += 1;

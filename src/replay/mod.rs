@@ -97,6 +97,9 @@ impl Pacer {
 
 /// Runs a replay to `output`; returns the number of tweets sent.
 pub async fn run(plan: Replay, mut output: Output) -> anyhow::Result<u64> {
+    // Before any client is waited for: a binary file is refused at once.
+    let inputs = plan.inputs.clone();
+    tokio::task::spawn_blocking(move || input::check_text(&inputs)).await??;
     let (tx, mut rx) = mpsc::channel::<Lines>(8);
     let (inputs, selection) = (plan.inputs.clone(), plan.selection.clone());
     let reader = tokio::task::spawn_blocking(move || {

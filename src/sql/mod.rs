@@ -122,6 +122,7 @@ pub struct SqlEngine {
     tables: Arc<Tables>,
     limits: Limits,
     has_window: bool,
+    totals_error: bool,
     idle: Mutex<Vec<Session>>,
 }
 
@@ -140,7 +141,10 @@ const STOPPED_FOR_MEMORY: u8 = 2;
 impl SqlEngine {
     /// `has_window`: the run keeps `tag_window`.
     pub fn new(tables: Arc<Tables>, has_window: bool, limits: Limits) -> Self {
-        SqlEngine { tables, limits, has_window, idle: Mutex::new(Vec::new()) }
+        // The first snapshot says already whether `tag_totals` has an
+        // `error` column (`--max-tags`).
+        let totals_error = tables.snapshot().totals_error;
+        SqlEngine { tables, limits, has_window, totals_error, idle: Mutex::new(Vec::new()) }
     }
 
     fn session(&self) -> Result<Session, SqlError> {
@@ -156,7 +160,12 @@ impl SqlEngine {
             // with files they would spill wherever the temp directory is.
             conn.pragma_update(None, "temp_store", "memory")?;
             let pinned = Pinned::default();
-            vtab::register(&conn, &pinned, |k| k != TableKind::TagWindow || self.has_window)?;
+            vtab::register(
+                &conn,
+                &pinned,
+                |k| k != TableKind::TagWindow || self.has_window,
+                self.totals_error,
+            )?;
             let refused = sandbox::install(&mut conn)?;
             Ok(Session { conn, pinned, refused })
         };

@@ -22,6 +22,8 @@ pub type Pinned = Arc<Mutex<Option<Arc<Snapshot>>>>;
 /// What a module instance needs: which table, and the connection's pin.
 pub struct Aux {
     kind: TableKind,
+    /// `tag_totals` has an `error` column (`--max-tags`).
+    totals_error: bool,
     pinned: Pinned,
 }
 
@@ -30,11 +32,20 @@ fn pinned_snapshot(pinned: &Pinned) -> Arc<Snapshot> {
 }
 
 /// Registers every table `snapshot_has` on `conn`.
-pub fn register(conn: &Connection, pinned: &Pinned, has: impl Fn(TableKind) -> bool) -> rusqlite::Result<()> {
+pub fn register(
+    conn: &Connection,
+    pinned: &Pinned,
+    has: impl Fn(TableKind) -> bool,
+    totals_error: bool,
+) -> rusqlite::Result<()> {
     const MODULE: Module<'static, LiveTable> = Module::eponymous_only_module();
     for kind in TableKind::ALL.into_iter().filter(|k| has(*k)) {
         let name = CString::new(kind.name()).expect("no NUL in table names");
-        conn.create_module(name.as_c_str(), &MODULE, Some(Aux { kind, pinned: pinned.clone() }))?;
+        conn.create_module(
+            name.as_c_str(),
+            &MODULE,
+            Some(Aux { kind, totals_error, pinned: pinned.clone() }),
+        )?;
     }
     Ok(())
 }
@@ -63,7 +74,7 @@ unsafe impl<'vtab> VTab<'vtab> for LiveTable {
         db.config(VTabConfig::Innocuous)?;
         let columns: Vec<String> = aux
             .kind
-            .columns()
+            .columns(aux.totals_error)
             .iter()
             .map(|(name, ty)| {
                 let ty = match ty {
@@ -167,7 +178,7 @@ unsafe impl VTabCursor for LiveCursor<'_> {
 
     fn column(&self, ctx: &mut Context, i: c_int) -> rusqlite::Result<()> {
         let cell = match self.tags.get(self.row.wrapping_sub(self.tags_from)) {
-            Some(r) if self.snapshot.tags(self.kind).is_some() => tag_cell(&r.tag, r.count, i as usize),
+            Some(r) if self.snapshot.tags(self.kind).is_some() => tag_cell(r, i as usize),
             _ => self.snapshot.cell(self.kind, self.row, i as usize),
         };
         match cell {

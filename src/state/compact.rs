@@ -48,11 +48,12 @@ pub fn write_base(
     kept: &Kept,
 ) -> std::io::Result<Log> {
     let mut log = Log::create(path, &[(Kind::Identity as u8, records::identity(identity))])?;
+    let bounded = records::bounded(identity);
     let mut rows = tags.iter();
     while rows.len() > 0 {
         let take = rows.len().min(TAGS_PER_RECORD);
         let chunk: Vec<_> = rows.by_ref().take(take).collect();
-        log.append(Kind::BaseTags as u8, &records::tags(chunk.into_iter()))?;
+        log.append(Kind::BaseTags as u8, &records::tags(chunk.into_iter(), bounded))?;
     }
     for (kind, payload) in records::base_rest(kept, tags.len() as u64) {
         log.append(kind as u8, &payload)?;

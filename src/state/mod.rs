@@ -297,6 +297,11 @@ fn check_identity(
             None => differences.push(format!("{flag} unknown (this run: {value})")),
         }
     }
+    for (flag, value) in stored {
+        if !identity.iter().any(|(f, _)| f == flag) {
+            differences.push(format!("{flag} {value} (this run: none)"));
+        }
+    }
     if !differences.is_empty() {
         anyhow::bail!(
             "checkpoint {} was written by another configuration: {}. Its state would not add up with \
@@ -326,7 +331,8 @@ impl StateStore for Checkpoint {
                 .collect(),
             None => Vec::new(),
         };
-        let payload = records::batch(change, &offsets);
+        let bounded = records::bounded(&self.identity);
+        let payload = records::batch(change, &offsets, bounded);
         let record = Arc::new((log::record(Kind::Batch as u8, &payload), payload));
         let totals = change.totals.clone();
         let mut backoff = Backoff::default();
@@ -346,7 +352,8 @@ impl StateStore for Checkpoint {
                 }
                 // The same record, applied to the store's copy of the small
                 // parts, as a restore would apply it.
-                let applied = records::apply(&mut open.kept, None, payload).map_err(anyhow::Error::msg);
+                let applied =
+                    records::apply(&mut open.kept, None, payload, bounded).map_err(anyhow::Error::msg);
                 Ok::<_, std::io::Error>(
                     applied.map(|()| compact::after_save(&mut open, &path, &identity, totals)),
                 )
@@ -433,13 +440,25 @@ mod tests {
     use tokio_util::codec::Decoder;
 
     fn engine() -> Engine {
+        bounded_engine(None)
+    }
+
+    /// An engine whose `tag_totals` keeps at most `max_tags` (None: all).
+    fn bounded_engine(max_tags: Option<usize>) -> Engine {
         let ops = Operators {
             input: InputFormat::Json,
             hashtags: HashtagMode::Twitter,
             sentiment: Some(Model::TextBlob),
             track: None,
         };
-        Engine::new(ops, 2, Some(WindowSpec { size: 3, slide: 2 }))
+        Engine::new(ops, 2, Some(WindowSpec { size: 3, slide: 2 })).with_max_tags(max_tags)
+    }
+
+    /// The identity of the tests' checkpoints.
+    fn identity(max_tags: Option<usize>) -> Identity {
+        let mut entries = vec![("--window", "3s".to_owned())];
+        entries.extend(max_tags.map(|m| ("--max-tags", m.to_string())));
+        Identity(entries)
     }
 
     /// Batch `n`'s tweets: tags that come and go, days that repeat; every
@@ -486,28 +505,40 @@ mod tests {
 
     /// Stopped after any batch and restored from its checkpoint, an engine
     /// goes on to the same tables as one that never stopped: totals, exact
-    /// per-day sums, the window at every slide, the batch log.
+    /// per-day sums, the window at every slide, the batch log; with
+    /// `--max-tags` (new tags every batch evict others), the same rows and
+    /// errors.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_restored_engine_goes_on_exactly_like_one_that_never_stopped() {
+        for max_tags in [None, Some(3)] {
+            restored_runs(max_tags).await;
+        }
+    }
+
+    async fn restored_runs(max_tags: Option<usize>) {
         let last = 11;
-        let mut original = engine();
+        let mut original = bounded_engine(max_tags);
         let mut want = Vec::new();
         for n in 1..=last {
             let applied = apply(&mut original, n).await;
             original.publish(applied);
             want.push(tables(&original));
         }
-        let dir = std::env::temp_dir().join(format!("tweetstream-ck-unit-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        if max_tags.is_some() {
+            let snap = original.tables().snapshot();
+            assert_eq!(snap.tag_totals.len(), 3);
+            assert!(snap.tag_totals.iter().any(|r| r.error > 0), "no tag was evicted");
+        }
+        let dir = scratch(&format!("restore-{max_tags:?}"));
         for stop in 1..last {
             let config = CheckpointConfig {
                 path: dir.join(format!("stop{stop}.db")),
                 reset: false,
-                identity: Identity(vec![("--window", "3s".into())]),
+                identity: identity(max_tags),
             };
             let (mut checkpoint, saved) = Checkpoint::open(&config).unwrap();
             assert!(saved.is_none());
-            let mut first = engine();
+            let mut first = bounded_engine(max_tags);
             for n in 1..=stop {
                 let applied = apply(&mut first, n).await;
                 let mut never: GiveUp<'_> = Box::pin(std::future::pending());
@@ -516,7 +547,7 @@ mod tests {
             }
             drop(checkpoint);
             let (checkpoint, saved) = Checkpoint::open(&config).unwrap();
-            let mut second = engine();
+            let mut second = bounded_engine(max_tags);
             second.restore(saved.expect("saved"));
             assert_eq!(tables(&second), want[stop as usize - 1], "restored after batch {stop}");
             for n in stop + 1..=last {
@@ -533,15 +564,20 @@ mod tests {
     /// `path` (rewritten whenever its records pass `rewrite_at` bytes);
     /// returns the engine's tables after each batch.
     async fn saved_run(path: &Path, last: u64, rewrite_at: u64) -> Vec<Vec<serde_json::Value>> {
-        let config = CheckpointConfig {
-            path: path.to_owned(),
-            reset: false,
-            identity: Identity(vec![("--window", "3s".into())]),
-        };
+        bounded_saved_run(path, last, rewrite_at, None).await
+    }
+
+    async fn bounded_saved_run(
+        path: &Path,
+        last: u64,
+        rewrite_at: u64,
+        max_tags: Option<usize>,
+    ) -> Vec<Vec<serde_json::Value>> {
+        let config = CheckpointConfig { path: path.to_owned(), reset: false, identity: identity(max_tags) };
         let (mut checkpoint, saved) = Checkpoint::open(&config).unwrap();
         assert!(saved.is_none());
         checkpoint.open.lock().unwrap().rewrite_at = rewrite_at;
-        let mut engine = engine();
+        let mut engine = bounded_engine(max_tags);
         let mut all = Vec::new();
         for n in 1..=last {
             let applied = apply(&mut engine, n).await;
@@ -554,8 +590,15 @@ mod tests {
     }
 
     fn open(path: &Path) -> anyhow::Result<(Checkpoint, Option<Saved>)> {
-        let identity = Identity(vec![("--window", "3s".into())]);
-        Checkpoint::open(&CheckpointConfig { path: path.to_owned(), reset: false, identity })
+        open_bounded(path, None)
+    }
+
+    fn open_bounded(path: &Path, max_tags: Option<usize>) -> anyhow::Result<(Checkpoint, Option<Saved>)> {
+        Checkpoint::open(&CheckpointConfig {
+            path: path.to_owned(),
+            reset: false,
+            identity: identity(max_tags),
+        })
     }
 
     fn scratch(name: &str) -> PathBuf {
@@ -583,6 +626,19 @@ mod tests {
         saved_run(&unrewritten, 40, u64::MAX).await;
         assert!(size < std::fs::metadata(&unrewritten).unwrap().len(), "rewritten: {size} bytes");
         assert!(!sibling(&path, ".compact").exists());
+        // With --max-tags: the rows' errors are in the base too.
+        let bounded = dir.join("bounded");
+        let want = bounded_saved_run(&bounded, 40, 1, Some(4)).await;
+        let (checkpoint, saved) = open_bounded(&bounded, Some(4)).unwrap();
+        let mut restored = bounded_engine(Some(4));
+        restored.restore(saved.unwrap());
+        assert_eq!(tables(&restored), want[want.len() - 1]);
+        drop(checkpoint);
+        // A file of one setting is refused by a run of another.
+        for other in [None, Some(5)] {
+            let e = open_bounded(&bounded, other).err().expect("refused");
+            assert!(e.to_string().contains("--max-tags 4"), "{e}");
+        }
         let _ = std::fs::remove_dir_all(dir);
     }
 

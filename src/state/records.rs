@@ -54,11 +54,21 @@ pub fn identity(identity: &[(String, String)]) -> Vec<u8> {
     out.0
 }
 
-pub fn tags<'a>(rows: impl ExactSizeIterator<Item = &'a Row>) -> Vec<u8> {
+/// Whether a checkpoint of this identity keeps `tag_totals` to `--max-tags`:
+/// its tags then carry their errors, and a batch's record lists the tags
+/// that left with a total of 0.
+pub fn bounded(identity: &[(String, String)]) -> bool {
+    identity.iter().any(|(flag, _)| flag == "--max-tags")
+}
+
+pub fn tags<'a>(rows: impl ExactSizeIterator<Item = &'a Row>, bounded: bool) -> Vec<u8> {
     let mut out = Out::default();
     out.len(rows.len());
     for r in rows {
         out.str(&r.tag).u64(r.count);
+        if bounded {
+            out.u64(r.error);
+        }
     }
     out.0
 }
@@ -126,12 +136,15 @@ pub fn base_rest(kept: &Kept, tags: u64) -> Vec<(Kind, Vec<u8>)> {
 }
 
 /// A batch's record.
-pub fn batch(change: &Change<'_>, offsets: &[(String, i32, i64, u64)]) -> Vec<u8> {
+pub fn batch(change: &Change<'_>, offsets: &[(String, i32, i64, u64)], bounded: bool) -> Vec<u8> {
     let mut out = Out::default();
     out.u64(change.seq);
     out.len(change.tags.len());
-    for (tag, total) in &change.tags {
+    for (tag, total, error) in &change.tags {
         out.str(tag).u64(*total);
+        if bounded {
+            out.u64(*error);
+        }
     }
     out.len(change.days.len());
     for (day, stats) in &change.days {
@@ -205,7 +218,12 @@ fn short(_: Short) -> String {
 
 /// Applies a batch record to the small parts, and to the tag table if
 /// given (a restore; a save leaves the tags to the engine).
-pub fn apply(kept: &mut Kept, mut tags: Option<&mut TagTable>, payload: &[u8]) -> Result<(), String> {
+pub fn apply(
+    kept: &mut Kept,
+    mut tags: Option<&mut TagTable>,
+    payload: &[u8],
+    bounded: bool,
+) -> Result<(), String> {
     let mut r = In(payload);
     let seq = r.u64().map_err(short)?;
     if seq != kept.seq + 1 {
@@ -215,11 +233,17 @@ pub fn apply(kept: &mut Kept, mut tags: Option<&mut TagTable>, payload: &[u8]) -
     for _ in 0..n {
         let tag = r.str().map_err(short)?;
         let total = r.u64().map_err(short)?;
-        if tag.is_empty() || total == 0 {
-            return Err("a tag that is empty or counted 0 times".into());
+        let error = if bounded { r.u64().map_err(short)? } else { 0 };
+        // Only a table kept to `--max-tags` loses tags (listed with 0).
+        if tag.is_empty() || (total == 0 && !bounded) || error > total {
+            return Err("a tag that is empty, counted 0 times or with an error above its count".into());
         }
         if let Some(t) = tags.as_deref_mut() {
-            t.set(tag, total);
+            if bounded {
+                t.set_with_error(tag, total, error);
+            } else {
+                t.set(tag, total);
+            }
         }
     }
     let n = r.len(16).map_err(short)?;
@@ -262,6 +286,8 @@ pub struct Restore {
     base_end: Option<u64>,
     /// Bytes read so far (records only).
     at: u64,
+    /// The identity says `--max-tags` (see [`bounded`]).
+    bounded: bool,
 }
 
 impl Restore {
@@ -284,6 +310,7 @@ impl Restore {
                 for _ in 0..n {
                     pairs.push((r.str().map_err(short)?.to_owned(), r.str().map_err(short)?.to_owned()));
                 }
+                self.bounded = bounded(&pairs);
                 self.identity = Some(pairs);
             }
             Kind::BaseTags => {
@@ -292,8 +319,13 @@ impl Restore {
                 for _ in 0..n {
                     let tag = r.str().map_err(short)?;
                     let count = r.u64().map_err(short)?;
-                    let row = Row::new(count, tag.into());
-                    if tag.is_empty() || count == 0 || self.rows.last().is_some_and(|last| *last >= row) {
+                    let error = if self.bounded { r.u64().map_err(short)? } else { 0 };
+                    let row = Row::with_error(count, tag.into(), error);
+                    if tag.is_empty()
+                        || count == 0
+                        || error > count
+                        || self.rows.last().is_some_and(|last| *last >= row)
+                    {
                         return Err("its tags are not in the tables' order".into());
                     }
                     self.rows.push(row);
@@ -332,7 +364,7 @@ impl Restore {
                 self.tags = Some(TagTable::from_rows_in_table_order(std::mem::take(&mut self.rows)));
                 self.base_end = Some(self.at + 128);
             }
-            Kind::Batch => return apply(&mut self.kept, self.tags.as_mut(), payload),
+            Kind::Batch => return apply(&mut self.kept, self.tags.as_mut(), payload, self.bounded),
         }
         r.end().map_err(short)
     }

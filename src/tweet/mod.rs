@@ -6,6 +6,7 @@
 //! `created_at`; the lab's `{"tweet": …, "date": …}`), or, with
 //! [`InputFormat::Text`], the raw text itself.
 
+pub mod csv_input;
 pub mod date;
 pub mod json;
 pub mod record;

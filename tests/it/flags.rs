@@ -27,6 +27,7 @@ fn out_of_range() -> Vec<Vec<String>> {
         vec!["stream", "--connect", "127.0.0.1:9", "--max-connections", "0"],
         vec!["stream", "--connect", "127.0.0.1:9", "--batches", "0"],
         vec!["stream", "--connect", "127.0.0.1:9", "--stop-when-idle", "0"],
+        vec!["stream", "--connect", "127.0.0.1:9", "--max-tags", "0"],
         vec!["replay", &jsonl, "--listen", "127.0.0.1:0", "--stall-timeout", "0ms"],
         vec!["query", "select 1", "--timeout", "1000000000000000000000s"],
         vec!["lab", &jsonl, "--batch", "100000000000000000000s"],

@@ -128,3 +128,29 @@ fn track_keeps_exactly_the_matching_tweets() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("phrase 2 is empty"));
     std::fs::remove_file(path).unwrap();
 }
+
+/// A binary file is refused at once (before a client is waited for, with
+/// --listen), naming the file; a CSV whose quote is never closed is an error
+/// naming the quote's line, not one last row holding the rest of the file.
+#[test]
+fn binary_files_and_unclosed_csv_quotes_are_errors() {
+    let dir = std::env::temp_dir().join(format!("tweetstream-replay-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let binary = dir.join("tweets.jsonl.gz");
+    std::fs::write(&binary, b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03{\"text\"").unwrap();
+    let binary = binary.to_str().unwrap();
+    for args in [vec!["replay", binary], vec!["replay", binary, "--listen", "127.0.0.1:0"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tweetstream")).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(out.stdout.is_empty());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("{binary}: not a text file (a NUL byte at byte 3)")), "{stderr}");
+    }
+    let csv = dir.join("open.csv");
+    std::fs::write(&csv, "text,date\nfine,2015-11-01\n\"never closed,2015-11-02\nmore,2015-11-03\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tweetstream")).arg("replay").arg(&csv).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("open.csv: line 3: a quoted field is never closed"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}

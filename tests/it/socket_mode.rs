@@ -217,6 +217,8 @@ fn options_that_can_never_work_are_refused_at_once() {
     // A host that does not answer yet is retried; an address without a port never works.
     refused(&["--connect", "localhost"], "\"localhost\" is not HOST:PORT");
     refused(&["--connect", "127.0.0.1:1", "--max-line-bytes", "0"], "a size in bytes must be from 1 to");
+    // The results store keeps every tag of every engine of a group.
+    refused(&["--kafka", "127.0.0.1:1", "--results", "--max-tags", "10"], "cannot be used with");
 }
 
 #[test]
@@ -516,4 +518,57 @@ fn with_a_window_the_timer_and_the_final_tables_show_the_window() {
     let tables = engine.final_tables();
     // After three idle batches, the two-batch window is empty again.
     assert_eq!(rows(&tables["tag_window"]).len(), 0);
+}
+
+/// `--max-tags`: `tag_totals` keeps that many tags, each with the error its
+/// count may carry, and what it shows holds against the exact counts
+/// computed here; `tag_counts` stays exact.
+#[test]
+fn max_tags_bounds_tag_totals_and_says_how_far_off_each_count_may_be() {
+    let file = fixture("tweets.jsonl");
+    let lines = expected_lines(&std::fs::read(&file).unwrap(), MAX_LINE);
+    let max = 5;
+    let first = 500;
+    let exact = count_tags(&lines, twitter_tags);
+    assert!(exact.len() > 3 * max, "the fixture has many more tags than kept: {}", exact.len());
+    let (_replay, addr) = replay_listen(&file, "127.0.0.1:0", &["--limit", &first.to_string()]);
+    let mut engine = manual_engine(
+        &addr,
+        &[
+            "--max-tags",
+            &max.to_string(),
+            "--max-line-bytes",
+            &MAX_LINE.to_string(),
+            "--print-every",
+            "batch",
+            "--print-sql",
+            "select tag, count, error from tag_totals order by count desc",
+        ],
+    );
+    engine.wait_stderr(&format!("closed after {first} lines"));
+    engine.tick();
+    let b1 = engine.next_json();
+    assert_eq!(b1["columns"], serde_json::json!(["tag", "count", "error"]));
+    assert_eq!(rows(&b1).len(), count_tags(&lines[..first], twitter_tags).len().min(max));
+    let (_replay2, _) = replay_listen(&file, &addr, &["--skip", &first.to_string()]);
+    engine.wait_stderr(&format!("closed after {} lines", lines.len() - first));
+    engine.tick();
+    engine.next_json();
+    let tables = engine.finish();
+    let totals = rows(&tables["tag_totals"]);
+    assert_eq!(totals.len(), max);
+    let last = totals[max - 1][1].as_u64().unwrap();
+    let mut evicted_into = 0;
+    for r in totals {
+        let (tag, count, error) = (r[0].as_str().unwrap(), r[1].as_u64().unwrap(), r[2].as_u64().unwrap());
+        let truth = exact[tag];
+        assert!(count >= truth && count - error <= truth, "{tag}: {count} (error {error}), truly {truth}");
+        evicted_into += u64::from(error > 0);
+    }
+    assert!(evicted_into > 0, "some row took an evicted tag's place");
+    for (tag, n) in &exact {
+        assert!(*n <= last || totals.iter().any(|r| r[0] == *tag.as_str()), "{tag} ({n}) left out");
+    }
+    let counted: u64 = totals.iter().map(|r| r[1].as_u64().unwrap()).sum();
+    assert_eq!(counted, exact.values().sum::<u64>(), "the counts add up to every tag counted");
 }
