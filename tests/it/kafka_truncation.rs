@@ -244,3 +244,54 @@ fn checkpointed_offsets_of_a_log_that_went_backwards_are_refused_never_skipped()
     run.count_until(&days_of(&all[100..600]), &["--checkpoint-reset"]);
     let _ = std::fs::remove_file(&file);
 }
+
+/// While an engine runs, its broker loses the topic: that is logged and the
+/// engine is not ready; the topic comes back empty, below the offset the
+/// results were stored at, with no message to show it: the engine stops
+/// with the same error as at a start (the log checked every few seconds),
+/// instead of waiting, not ready, forever.
+#[test]
+fn a_running_engine_stops_when_its_log_goes_back_under_it() {
+    let dir = std::env::temp_dir().join(format!("tweetstream-truncation-live-{}", std::process::id()));
+    let mut broker = Broker::start(free_port(), &dir);
+    let brokers = broker.addr();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let db = format!("truncation_live_{}_{}", std::process::id(), nanos % 1_000_000_000);
+    let run =
+        Run { brokers: &brokers, topic: "tweets", group: "truncation-live", store: Store::Results(&db) };
+    let all = lab_messages();
+    produce(&brokers, run.topic, &all[..300]);
+    let mut engine = run.engine(&["--http", "127.0.0.1:0"]);
+    let http = logged_http_addr(&engine.wait_stderr("serving the tables on http://"));
+    let want = days_of(&all[..300]);
+    let deadline = Instant::now() + EVENT_TIMEOUT;
+    loop {
+        assert!(Instant::now() < deadline, "the 300 messages were never counted");
+        let t = engine.next_json();
+        if t["query"].is_string() && day_rows(&t) == want {
+            break;
+        }
+    }
+    assert_eq!(http_get(&http, "/health/ready").0, 200);
+
+    broker.wipe_and_restart();
+    engine.wait_stderr("topic tweets is not in the broker's metadata any more");
+    poll_until("not ready without its topic", || (http_get(&http, "/health/ready").0 == 503).then_some(()));
+
+    produce(&brokers, run.topic, &[]);
+    let status = engine.wait_exit();
+    let stderr = engine.rest_of_stderr();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    let error = stderr.lines().find(|l| l.starts_with("tweetstream: error:")).unwrap_or_default();
+    assert!(
+        error.contains("topic tweets partition 0: the log ends at offset 0, below offset 300"),
+        "{stderr}"
+    );
+    assert!(error.contains("--on-truncation recount"), "{error}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = mongodb::Client::with_uri_str(mongo_uri()).await.unwrap();
+        client.database(&db).drop().await.unwrap();
+    });
+}

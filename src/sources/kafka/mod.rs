@@ -15,6 +15,7 @@
 //! of joining the group's rebalancing, and adds partitions created later.
 
 pub mod exactly_once;
+pub mod log_watch;
 
 use super::SourceStatus;
 use crate::codec::{Chunk, Origin, PartitionId, Topics};
@@ -162,7 +163,11 @@ impl KafkaSource {
             .set("group.id", &self.group)
             .set("auto.offset.reset", if self.from == StartFrom::Earliest { "earliest" } else { "latest" })
             .set("enable.auto.commit", auto_commit)
-            .set("enable.partition.eof", "false");
+            .set("enable.partition.eof", "false")
+            // A topic deleted and created again (or given partitions) is
+            // assigned within seconds, not at the default 5 minutes: the
+            // log watch then checks it against the stored results.
+            .set("topic.metadata.refresh.interval.ms", "5000");
         for (key, value) in &self.options {
             config.set(key, value);
         }
@@ -426,9 +431,19 @@ pub async fn run(
     tokio::spawn(report_lag(consumer.clone(), src.topics.clone(), shutdown.clone()));
     let mut pending: Vec<Pending> = Vec::new();
     let mut last_error: Option<Instant> = None;
+    let mut watch = log_watch::LogWatch::default();
+    let mut check_logs = tokio::time::interval(log_watch::EVERY);
+    check_logs.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let first = tokio::select! {
             () = shutdown.cancelled() => return Ok(()),
+            _ = check_logs.tick() => {
+                if let Err(e) = watch.look(&src, &consumer, &status, &shutdown).await {
+                    abort.cancel();
+                    return Err(e);
+                }
+                continue;
+            }
             m = consumer.recv() => m,
         };
         let mut next = Some(first);

@@ -122,6 +122,55 @@ pub async fn admit(
     })
 }
 
+/// How a partition's tracking started from the store.
+pub(super) enum Started {
+    /// Nothing is stored for it: it starts where the consumer is.
+    Unstored,
+    /// At the stored position, its log checked.
+    Resumed(i64),
+    /// Its log went backwards; its stored results were dropped and it is
+    /// counted again from this offset (`--on-truncation recount`).
+    Recounted(i64),
+}
+
+/// Starts tracking `partition` from its stored position, once its log is
+/// checked against that position (`None`: shut down meanwhile).
+pub(super) async fn start_from_store(
+    src: &KafkaSource,
+    consumer: &KafkaConsumer,
+    positions: &Positions,
+    partition: PartitionId,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<Started>> {
+    let what = src.topics.describe(partition);
+    let Some(stored) = retrying(
+        shutdown,
+        || positions.resume_from(partition),
+        || format!("{what}: cannot read the stored position"),
+    )
+    .await
+    else {
+        return Ok(None);
+    };
+    let Some(stored) = stored else { return Ok(Some(Started::Unstored)) };
+    let next = stored.next;
+    match check_log(src, consumer, partition, stored, shutdown).await {
+        None => return Ok(None),
+        Some(LogCheck::Intact) => positions.start(partition, next),
+        Some(LogCheck::Truncated { why, low }) => {
+            return Ok(went_backwards(src, positions, partition, next, why, low, shutdown)
+                .await?
+                .then_some(Started::Recounted(low)));
+        }
+        Some(LogCheck::Gap { low }) => {
+            gap(src, partition, next, low)?;
+            positions.start(partition, next);
+            positions.skip_hole(partition, low);
+        }
+    }
+    Ok(Some(Started::Resumed(next)))
+}
+
 /// Starts tracking a partition seen for the first time (at `offset`) from its
 /// stored position, once its log is checked against that position, and
 /// decides about that first message (`None`: shut down meanwhile).
@@ -134,64 +183,61 @@ async fn start_partition(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Option<Verdict>> {
     let what = src.topics.describe(partition);
-    let Some(stored) = retrying(
-        shutdown,
-        || positions.resume_from(partition),
-        || format!("{what}: cannot read the stored position"),
-    )
-    .await
-    else {
-        return Ok(None);
-    };
-    let Some(stored) = stored else {
-        positions.start(partition, offset);
-        return Ok(positions.check(partition, offset));
-    };
-    let next = stored.next;
-    match check_log(src, consumer, partition, stored, shutdown).await {
+    match start_from_store(src, consumer, positions, partition, shutdown).await? {
         None => return Ok(None),
-        Some(LogCheck::Intact) => positions.start(partition, next),
-        Some(LogCheck::Truncated { why, low }) => match src.on_truncation {
-            OnTruncation::Fail => anyhow::bail!(
-                "{what}: {why}. The log went backwards (a broker lost \
-                 acknowledged messages, or the topic was created again), so the stored results for \
-                 offsets 0..{next} no longer match it; nothing more was stored. {}",
-                positions.recount_advice()
-            ),
-            OnTruncation::Recount => {
-                tracing::warn!(
-                    "{what}: {why}; --on-truncation recount: dropping its \
-                     stored results and counting it again from offset {low}"
-                );
-                let reset = retrying(
-                    shutdown,
-                    || positions.reset_store(partition, low),
-                    || format!("{what}: cannot reset the stored results"),
-                )
-                .await;
-                if reset.is_none() {
-                    return Ok(None);
-                }
-                // A consumer past `low` seeks back to it at the first check.
-                positions.start(partition, low);
-                return Ok(positions.check(partition, offset));
-            }
-        },
-        Some(LogCheck::Gap { low }) => {
-            gap(src, partition, next, low)?;
-            positions.start(partition, next);
-            positions.skip_hole(partition, low);
-        }
-    }
-    if offset < next {
-        tracing::info!(
+        Some(Started::Unstored) => positions.start(partition, offset),
+        // A consumer past the offset seeks back to it at the first check.
+        Some(Started::Recounted(_)) => {}
+        Some(Started::Resumed(next)) if offset < next => tracing::info!(
             "{what}: resuming at offset {next}, where the stored results end \
              (offsets {offset}..{next} were already counted: skipping them)"
-        );
-    } else {
-        tracing::info!("{what}: resuming at offset {next}, where the stored results end");
+        ),
+        Some(Started::Resumed(next)) => {
+            tracing::info!("{what}: resuming at offset {next}, where the stored results end")
+        }
     }
     Ok(positions.check(partition, offset))
+}
+
+/// The log of `partition` no longer holds what the store counted up to
+/// `next`: an error (`--on-truncation fail`), or the stored results dropped
+/// and the partition tracked again from `low` (`recount`; false: shut down
+/// meanwhile).
+pub(super) async fn went_backwards(
+    src: &KafkaSource,
+    positions: &Positions,
+    partition: PartitionId,
+    next: i64,
+    why: String,
+    low: i64,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<bool> {
+    let what = src.topics.describe(partition);
+    match src.on_truncation {
+        OnTruncation::Fail => anyhow::bail!(
+            "{what}: {why}. The log went backwards (a broker lost \
+             acknowledged messages, or the topic was created again), so the stored results for \
+             offsets 0..{next} no longer match it; nothing more was stored. {}",
+            positions.recount_advice()
+        ),
+        OnTruncation::Recount => {
+            tracing::warn!(
+                "{what}: {why}; --on-truncation recount: dropping its \
+                 stored results and counting it again from offset {low}"
+            );
+            let reset = retrying(
+                shutdown,
+                || positions.reset_store(partition, low),
+                || format!("{what}: cannot reset the stored results"),
+            )
+            .await;
+            if reset.is_none() {
+                return Ok(false);
+            }
+            positions.start(partition, low);
+            Ok(true)
+        }
+    }
 }
 
 /// Checks `partition`'s log against its stored position, retrying while

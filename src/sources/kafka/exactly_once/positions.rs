@@ -86,6 +86,11 @@ impl Positions {
         self.lock().insert(partition, Position { epoch, next, seeking: false, hole_from: None, took: false });
     }
 
+    /// The partitions tracked, each with the next offset it forwards.
+    pub fn tracked(&self) -> Vec<(PartitionId, i64)> {
+        self.lock().iter().map(|(p, pos)| (*p, pos.next)).collect()
+    }
+
     /// The current epoch of `partition` (None: not assigned, or forgotten).
     pub fn epoch(&self, partition: PartitionId) -> Option<u64> {
         self.lock().get(&partition).map(|p| p.epoch)
