@@ -4,7 +4,8 @@
 # tweets that each bring a new tag (as fast as it takes them), then measured:
 #   - RSS per tag held (resident memory after the load, less before it, / N);
 #   - CPU per idle 1 s batch (user+system time over 20 s without input);
-#   - CPU per batch, batch delay and save time at 10,000 new tags/s (30 s);
+#   - CPU per batch, batch delay and save time at 10,000 new tags/s (30 s),
+#     and how much the RSS grew meanwhile (with --max-tags: nothing, once full);
 #   - the restart: a new engine on the same checkpoint, until its tables are
 #     back (the log's "restored" line).
 # The tweets come from a small server of the script's own (python3), so that
@@ -53,7 +54,7 @@ rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 metric() { curl -s "http://$http/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 sql() { curl -s "http://$http/sql" --data-binary "$1"; }
 
-printf '%-9s %8s %9s %12s %12s %11s %11s %10s\n' N load_s bytes/tag idle_cpu_ms live_cpu_ms live_delay live_proc_ms restart_s
+printf '%-9s %8s %9s %12s %12s %11s %11s %12s %10s\n' N load_s bytes/tag idle_cpu_ms live_cpu_ms live_delay live_proc_ms live_rss_MB restart_s
 for n in "${sizes[@]}"; do
   rm -f "$work/go" "$work/ck.db"*
   python3 "$work/serve.py" "$n" "$work/go" >"$work/port" &
@@ -79,9 +80,9 @@ for n in "${sizes[@]}"; do
 
   touch "$work/go"
   sleep 3
-  b0=$(metric tweetstream_batches_total); c0=$(cpu_ms "$engine")
+  b0=$(metric tweetstream_batches_total); c0=$(cpu_ms "$engine"); r0=$(rss_kb "$engine")
   sleep "$live_seconds"
-  b1=$(metric tweetstream_batches_total); c1=$(cpu_ms "$engine")
+  b1=$(metric tweetstream_batches_total); c1=$(cpu_ms "$engine"); r1=$(rss_kb "$engine")
   rm -f "$work/go"
   live=$(echo "($c1 - $c0) / ($b1 - $b0)" | bc -l)
   recent="select * from batches order by batch_time desc limit $((live_seconds - 2))"
@@ -103,6 +104,6 @@ for n in "${sizes[@]}"; do
     mkdir -p "$KEEP_CHECKPOINT" && cp "$work/ck.db" "$KEEP_CHECKPOINT/$n.db"
   fi
 
-  printf '%-9s %8.1f %9d %12.1f %12.1f %8s ms %11s %10.1f\n' "$n" "$load" "$per_tag" "$idle" "$live" \
-    "${stats% *}" "${stats#* }" "$restart"
+  printf '%-9s %8.1f %9d %12.1f %12.1f %8s ms %11s %+12.1f %10.1f\n' "$n" "$load" "$per_tag" "$idle" "$live" \
+    "${stats% *}" "${stats#* }" "$(echo "($r1 - $r0) / 1024" | bc -l)" "$restart"
 done

@@ -27,6 +27,13 @@ pub struct Source {
     pub source: String,
 }
 
+/// A source and why it skipped something.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceReason {
+    pub source: String,
+    pub reason: String,
+}
+
 /// A Kafka partition.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct Partition {
@@ -45,6 +52,11 @@ pub struct Metrics {
     pub batch_records: Histogram,
     pub tags_evicted: Counter,
     pub source_connected: Family<Source, Gauge>,
+    pub live_events: Family<Source, Counter>,
+    pub live_posts: Family<Source, Counter>,
+    pub live_skipped: Family<SourceReason, Counter>,
+    pub live_reconnects: Family<Source, Counter>,
+    pub live_last_event: Family<Source, Gauge>,
     pub kafka_lag: Family<Partition, Gauge>,
     pub result_writes: Counter,
     pub result_retries: Counter,
@@ -73,6 +85,11 @@ impl Metrics {
             batch_records: Histogram::new(exponential_buckets(1.0, 4.0, 12)),
             tags_evicted: Counter::default(),
             source_connected: Family::default(),
+            live_events: Family::default(),
+            live_posts: Family::default(),
+            live_skipped: Family::default(),
+            live_reconnects: Family::default(),
+            live_last_event: Family::default(),
             kafka_lag: Family::default(),
             result_writes: Counter::default(),
             result_retries: Counter::default(),
@@ -108,6 +125,15 @@ impl Metrics {
             "source_connected",
             "1 while the source is connected, per source",
             m.source_connected.clone(),
+        );
+        r.register("live_events", "Events a live source received", m.live_events.clone());
+        r.register("live_posts", "Posts a live source passed on", m.live_posts.clone());
+        r.register("live_skipped", "Events a live source skipped, by reason", m.live_skipped.clone());
+        r.register("live_reconnects", "Connections of a live source that ended", m.live_reconnects.clone());
+        r.register(
+            "live_last_event_time",
+            "Time of a live source's last event, in seconds since the epoch",
+            m.live_last_event.clone(),
         );
         r.register(
             "kafka_consumer_lag",

@@ -23,7 +23,7 @@ tweetstream replay fixtures/tweets.jsonl --rate 500 --loop | nc -lk 9999\n  \
 tweetstream stream --connect localhost:9999 --batch 10s --print-every 15s --top 10\n\n\
 Kafka mode:\n  \
 tweetstream stream --kafka 127.0.0.1:9092 --topic tweets --group lab --from earliest")]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["connect", "kafka"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).multiple(true).args(["connect", "kafka", "jetstream"])))]
 #[command(group(clap::ArgGroup::new("stored").args(["results", "checkpoint"])))]
 pub struct Args {
     /// Server to read lines from, as a TCP client (like Spark's socketTextStream).
@@ -33,10 +33,17 @@ pub struct Args {
     #[arg(long, value_name = "HOST:PORT", value_parser = super::values::host_port)]
     pub connect: Vec<String>,
 
+    /// Bluesky's Jetstream: new posts, live, no account needed. Without a
+    /// value: the public instance (wss://jetstream2.us-east.bsky.network/subscribe).
+    /// Reconnects with a cursor, so a dropped connection loses and repeats
+    /// nothing. With --connect, both are read as one stream.
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = crate::sources::jetstream::PUBLIC, value_parser = super::values::websocket_url)]
+    pub jetstream: Option<String>,
+
     /// Consume a Kafka topic instead, from these bootstrap servers. Without a
     /// value: $KAFKA_BROKERS, else 127.0.0.1:9092 (the environment gives the
     /// value only: Kafka mode needs --kafka).
-    #[arg(long, value_name = "BROKERS", num_args = 0..=1, default_missing_value = "")]
+    #[arg(long, value_name = "BROKERS", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["connect", "jetstream"])]
     pub kafka: Option<String>,
 
     /// Kafka topic. Several (comma-separated, or the flag repeated) are read as
@@ -245,7 +252,9 @@ impl Args {
     /// The job these arguments describe.
     pub fn config(self) -> StreamConfig {
         let source = match (self.connect, self.kafka) {
-            (addrs, _) if !addrs.is_empty() => SourceConfig::Socket { addrs },
+            (sockets, _) if !sockets.is_empty() || self.jetstream.is_some() => {
+                SourceConfig::Live { sockets, jetstream: self.jetstream }
+            }
             (_, brokers) => SourceConfig::Kafka(KafkaConfig {
                 brokers: or_env(brokers.unwrap_or_default(), "KAFKA_BROKERS", "127.0.0.1:9092"),
                 topics: self.topic,
@@ -347,7 +356,7 @@ mod tests {
     #[test]
     fn defaults_agree_with_the_configuration() {
         let parsed = Wrapper::try_parse_from(["stream", "--connect", "h:1"]).unwrap().args.config();
-        let plain = StreamConfig::new(SourceConfig::Socket { addrs: vec!["h:1".into()] });
+        let plain = StreamConfig::new(SourceConfig::Live { sockets: vec!["h:1".into()], jetstream: None });
         assert_eq!(format!("{parsed:?}"), format!("{plain:?}"));
         let parsed = Wrapper::try_parse_from(["stream", "--kafka", "b:9"]).unwrap().args.config();
         let plain = StreamConfig::new(SourceConfig::Kafka(KafkaConfig::new("b:9")));

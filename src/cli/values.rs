@@ -34,6 +34,15 @@ pub const MAX_TAGS: RangeInclusive<u64> = 1..=1_000_000_000;
 /// Connections one listener serves at once.
 pub const CONNECTIONS: RangeInclusive<u64> = 1..=100_000;
 
+/// A WebSocket URL (`ws://` or `wss://`, `--jetstream`).
+pub fn websocket_url(s: &str) -> Result<String, String> {
+    let rest = s.strip_prefix("wss://").or_else(|| s.strip_prefix("ws://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') => Ok(s.to_owned()),
+        _ => Err(format!("{s:?} is not a WebSocket URL (ws://HOST[:PORT]/PATH or wss://…)")),
+    }
+}
+
 /// `--track PHRASES`: comma-separated phrases (see [`crate::transforms::track`]).
 pub fn track(s: &str) -> Result<std::sync::Arc<crate::transforms::track::Track>, String> {
     crate::transforms::track::Track::parse(s).map(std::sync::Arc::new)

@@ -30,10 +30,13 @@ pub enum BatchSpec {
 /// Where records come from.
 #[derive(Clone, Debug)]
 pub enum SourceConfig {
-    /// TCP servers, each read as a client (`socketTextStream`); several are
-    /// read as one stream, their union.
-    Socket {
-        addrs: Vec<String>,
+    /// Sources that push lines as they come, read as one stream (their
+    /// union): TCP servers, each read as a client (`socketTextStream`), and
+    /// a Jetstream.
+    Live {
+        sockets: Vec<String>,
+        /// A Jetstream's subscribe URL (`--jetstream`).
+        jetstream: Option<String>,
     },
     Kafka(KafkaConfig),
 }
@@ -210,7 +213,11 @@ impl StreamConfig {
         let mut entries = vec![(
             "source",
             match &self.source {
-                SourceConfig::Socket { .. } => "socket".to_owned(),
+                SourceConfig::Live { jetstream: None, .. } => "socket".to_owned(),
+                SourceConfig::Live { sockets, jetstream: Some(_) } if sockets.is_empty() => {
+                    "jetstream".to_owned()
+                }
+                SourceConfig::Live { .. } => "socket+jetstream".to_owned(),
                 SourceConfig::Kafka(_) => "kafka".to_owned(),
             },
         )];
@@ -245,10 +252,22 @@ impl StreamConfig {
         Identity(entries)
     }
 
+    /// Each source's name (as `/health` and the metrics list them).
+    pub fn source_names(&self) -> Vec<String> {
+        match &self.source {
+            SourceConfig::Live { sockets, jetstream } => sockets
+                .iter()
+                .map(|a| format!("socket {a}"))
+                .chain(jetstream.iter().map(|u| format!("jetstream {u}")))
+                .collect(),
+            SourceConfig::Kafka(_) => vec![self.source_name()],
+        }
+    }
+
     /// Where records come from, in words (for the dashboard).
     pub fn source_name(&self) -> String {
         match &self.source {
-            SourceConfig::Socket { addrs } => format!("socket {}", addrs.join(", ")),
+            SourceConfig::Live { .. } => self.source_names().join(", "),
             SourceConfig::Kafka(k) => {
                 let s = if k.topics.len() == 1 { "" } else { "s" };
                 format!("Kafka topic{s} {} on {}", k.topics.join(", "), k.brokers)

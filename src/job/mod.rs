@@ -21,7 +21,7 @@ use crate::sinks::{dashboard, http, pg};
 use crate::sources::kafka::exactly_once::KafkaAcks;
 use crate::sources::kafka::exactly_once::positions::Positions;
 use crate::sources::kafka::{self, KafkaSource};
-use crate::sources::{SourceStatus, Sources, socket};
+use crate::sources::{SourceStatus, Sources, jetstream, socket};
 use crate::sql::{self, SqlEngine};
 use crate::state::{Checkpoint, CheckpointConfig};
 use std::sync::Arc;
@@ -54,11 +54,7 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
     // A bad statement fails now, not at the first print.
     sql.query(&timer_sql).map_err(|e| anyhow::anyhow!("--print-sql: {e}"))?;
     let (tx, rx) = mpsc::channel(QUEUED_CHUNKS);
-    let names = match &config.source {
-        SourceConfig::Socket { addrs } => addrs.iter().map(|a| format!("socket {a}")).collect(),
-        SourceConfig::Kafka(_) => vec![config.source_name()],
-    };
-    let (sources, statuses) = Sources::new(names);
+    let (sources, statuses) = Sources::new(config.source_names());
     let source_stop = shutdown.child_token();
     // Stops the engine like a shutdown; a source cancels it when it must end the run.
     let engine_stop = shutdown.child_token();
@@ -174,17 +170,23 @@ async fn start_source(
     (stop, engine_stop, checkpoint): (&CancellationToken, &CancellationToken, Option<&mut Checkpoint>),
 ) -> anyhow::Result<(JoinHandle<anyhow::Result<()>>, Option<Results>)> {
     let k = match &config.source {
-        SourceConfig::Socket { addrs } => {
-            // One reader per server, each reconnecting on its own, all into
+        SourceConfig::Live { sockets, jetstream } => {
+            // One reader per source, each reconnecting on its own, all into
             // the same channel: the batch holds the union.
-            let readers: Vec<_> = addrs
+            let mut statuses = statuses.into_iter();
+            let mut readers: Vec<_> = sockets
                 .iter()
-                .zip(statuses)
+                .zip(statuses.by_ref())
                 .map(|(addr, status)| {
                     let tx = tx.clone();
                     tokio::spawn(socket::run(addr.clone(), config.max_line_bytes, tx, status, stop.clone()))
                 })
                 .collect();
+            if let (Some(url), Some(status)) = (jetstream, statuses.next()) {
+                let run =
+                    jetstream::run(url.clone(), config.max_line_bytes, tx.clone(), status, stop.clone());
+                readers.push(tokio::spawn(run));
+            }
             let task = tokio::spawn(async move {
                 for reader in readers {
                     let _ = reader.await;

@@ -1,7 +1,8 @@
-//! Where records come from (a TCP server or a Kafka topic). Each source sends [`crate::codec::Chunk`]s of lines
+//! Where records come from (a TCP server, Bluesky's Jetstream, or a Kafka topic). Each source sends [`crate::codec::Chunk`]s of lines
 //! into the engine's channel and keeps going through faults.
 
 pub mod acks;
+pub mod jetstream;
 pub mod kafka;
 pub mod socket;
 

@@ -219,6 +219,8 @@ fn options_that_can_never_work_are_refused_at_once() {
     refused(&["--connect", "127.0.0.1:1", "--max-line-bytes", "0"], "a size in bytes must be from 1 to");
     // The results store keeps every tag of every engine of a group.
     refused(&["--kafka", "127.0.0.1:1", "--results", "--max-tags", "10"], "cannot be used with");
+    refused(&["--jetstream", "http://h/subscribe"], "is not a WebSocket URL");
+    refused(&["--kafka", "127.0.0.1:1", "--jetstream"], "cannot be used with");
 }
 
 #[test]

@@ -1,0 +1,161 @@
+//! One Jetstream event, as the engine sees it: a new post becomes a tweet line
+//! (`{"text": …, "created_at": <ms>}`); anything else is skipped with a reason.
+//!
+//! Jetstream (Bluesky's JSON firehose) sends one JSON object per WebSocket
+//! text message: `{"did", "time_us", "kind", …}`. A post is a `commit` whose
+//! `operation` is `create` and `collection` is `app.bsky.feed.post`, with the
+//! post in `commit.record` (`text`, `createdAt`). Deletes, updates, likes,
+//! follows, `identity` and `account` events come on the same socket.
+
+use crate::tweet::date::parse_millis;
+use serde::Deserialize;
+use std::borrow::Cow;
+
+/// The collection of posts (what `wantedCollections` asks for).
+pub const POSTS: &str = "app.bsky.feed.post";
+
+#[derive(Deserialize)]
+struct Event<'a> {
+    time_us: Option<i64>,
+    #[serde(borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    commit: Option<Commit<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Commit<'a> {
+    #[serde(borrow)]
+    operation: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    collection: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    record: Option<Record<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Record<'a> {
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "createdAt")]
+    created_at: Option<Cow<'a, str>>,
+}
+
+/// What an event is to the engine.
+#[derive(Debug, PartialEq)]
+pub enum Decoded {
+    /// A new post: its line was appended to the output.
+    Post { time_us: i64 },
+    /// Not a post, with why (and its time, if it has one: a skipped event
+    /// still moves the resume cursor).
+    Skipped { time_us: Option<i64>, reason: &'static str },
+}
+
+/// Reads one event; a post's tweet line (with its `\n`) is appended to `out`.
+/// The date is the post's own `createdAt`, or the event's time when that is
+/// missing or unreadable.
+pub fn decode(message: &str, out: &mut Vec<u8>) -> Decoded {
+    let Ok(event) = serde_json::from_str::<Event<'_>>(message) else {
+        return Decoded::Skipped { time_us: None, reason: "malformed" };
+    };
+    let Some(time_us) = event.time_us else {
+        return Decoded::Skipped { time_us: None, reason: "malformed" };
+    };
+    let skip = |reason| Decoded::Skipped { time_us: Some(time_us), reason };
+    match event.kind.as_deref() {
+        Some("commit") => {}
+        Some("identity") => return skip("identity"),
+        Some("account") => return skip("account"),
+        _ => return skip("unknown kind"),
+    }
+    let Some(commit) = event.commit else { return skip("malformed") };
+    if commit.collection.as_deref() != Some(POSTS) {
+        return skip("other collection");
+    }
+    match commit.operation.as_deref() {
+        Some("create") => {}
+        Some("delete") => return skip("delete"),
+        Some("update") => return skip("update"),
+        _ => return skip("malformed"),
+    }
+    let Some(record) = commit.record else { return skip("malformed") };
+    let Some(text) = record.text else { return skip("no text") };
+    let created = record.created_at.as_deref().and_then(parse_millis).unwrap_or(time_us.div_euclid(1000));
+    out.extend_from_slice(b"{\"text\":");
+    serde_json::to_writer(&mut *out, &*text).expect("writing to a Vec");
+    out.extend_from_slice(format!(",\"created_at\":{created}}}\n").as_bytes());
+    Decoded::Post { time_us }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(message: &str) -> (Decoded, String) {
+        let mut out = Vec::new();
+        let d = decode(message, &mut out);
+        (d, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn a_new_post_becomes_a_tweet_line_dated_by_its_creation() {
+        let (d, out) = line(
+            r##"{"did":"did:plc:x","time_us":1725911162329308,"kind":"commit","commit":{"rev":"r","operation":"create","collection":"app.bsky.feed.post","rkey":"k","record":{"$type":"app.bsky.feed.post","createdAt":"2024-09-09T19:46:02.102Z","langs":["en"],"text":"Hello \"#world\" \u00e9"},"cid":"c"}}"##,
+        );
+        assert_eq!(d, Decoded::Post { time_us: 1725911162329308 });
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["text"], "Hello \"#world\" é");
+        // 2024-09-09T19:46:02.102Z, computed by hand: 19975 days and 71162.102 s.
+        assert_eq!(v["created_at"], 19975 * 86_400_000i64 + 71_162_102);
+        assert!(out.ends_with('\n'));
+    }
+
+    #[test]
+    fn an_unreadable_creation_time_falls_back_to_the_event_time() {
+        for record in [r#"{"text":"a","createdAt":"yesterday"}"#, r#"{"text":"a"}"#] {
+            let msg = format!(
+                r#"{{"time_us":1725911162329308,"kind":"commit","commit":{{"operation":"create","collection":"app.bsky.feed.post","record":{record}}}}}"#
+            );
+            let (_, out) = line(&msg);
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["created_at"], 1725911162329i64, "{record}");
+        }
+    }
+
+    #[test]
+    fn everything_else_is_skipped_with_its_reason() {
+        let cases = [
+            (r#"{"time_us":5,"kind":"identity","identity":{}}"#, Some(5), "identity"),
+            (r#"{"time_us":5,"kind":"account","account":{}}"#, Some(5), "account"),
+            (
+                r#"{"time_us":5,"kind":"commit","commit":{"operation":"delete","collection":"app.bsky.feed.post"}}"#,
+                Some(5),
+                "delete",
+            ),
+            (
+                r#"{"time_us":5,"kind":"commit","commit":{"operation":"update","collection":"app.bsky.feed.post","record":{"text":"x"}}}"#,
+                Some(5),
+                "update",
+            ),
+            (
+                r#"{"time_us":5,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.like","record":{}}}"#,
+                Some(5),
+                "other collection",
+            ),
+            (
+                r#"{"time_us":5,"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","record":{}}}"#,
+                Some(5),
+                "no text",
+            ),
+            (r#"{"time_us":5,"kind":"future"}"#, Some(5), "unknown kind"),
+            (r#"{"kind":"commit"}"#, None, "malformed"),
+            (r#"{"time_us":"soon"}"#, None, "malformed"),
+            ("not json", None, "malformed"),
+        ];
+        for (msg, time_us, reason) in cases {
+            let (d, out) = line(msg);
+            assert_eq!(d, Decoded::Skipped { time_us, reason }, "{msg}");
+            assert!(out.is_empty());
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! `stream --jetstream` against a Jetstream server of the test's own, which
+//! follows Jetstream's documented protocol (the build machines cannot reach
+//! Bluesky): a WebSocket at `/subscribe`, one JSON event per text message,
+//! `wantedCollections` and `cursor=<time_us>` in the query, replay from the
+//! cursor. The events are generated here: posts, deletes, updates, likes,
+//! identity and account events. The server ends its first connection with a
+//! close frame and drops its second one abruptly; the tag totals and the
+//! per-day sentiment must equal an independent computation over the posts,
+//! every post counted exactly once.
+
+use crate::common::*;
+use futures_util::{SinkExt, StreamExt};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+/// One generated event: its `time_us`, its JSON, and, for a post the engine
+/// must count, its (day, text).
+pub struct Event {
+    pub time_us: i64,
+    pub json: String,
+    pub post: Option<(String, String)>,
+}
+
+/// `n` events, 10 ms apart, from a fixed seed.
+pub fn events(n: usize, seed: u64) -> Vec<Event> {
+    let mut state = seed;
+    let mut next = move |below: u64| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) % below
+    };
+    let words = ["#spark", "#Rust", "#bluesky", "good", "bad", "great", "awful", "love", "the", "day", "not"];
+    (0..n)
+        .map(|i| {
+            let time_us = 1_725_000_000_000_000 + i as i64 * 10_000;
+            let text: Vec<&str> = (0..1 + next(6)).map(|_| words[next(words.len() as u64) as usize]).collect();
+            let text = text.join(" ");
+            let commit = |op: &str, collection: &str, record: &str| {
+                format!(
+                    r#"{{"did":"did:plc:u{i}","time_us":{time_us},"kind":"commit","commit":{{"rev":"r{i}","operation":"{op}","collection":"{collection}","rkey":"k{i}"{record}}}}}"#
+                )
+            };
+            let (json, post) = match next(20) {
+                0..=10 => {
+                    let day = format!("2024-11-0{}", 1 + next(3));
+                    let record = format!(
+                        r#","record":{{"$type":"app.bsky.feed.post","createdAt":"{day}T{:02}:30:00.000Z","langs":["en"],"text":{}}},"cid":"c{i}""#,
+                        next(24),
+                        serde_json::to_string(&text).unwrap()
+                    );
+                    (commit("create", "app.bsky.feed.post", &record), Some((day, text.clone())))
+                }
+                11 => {
+                    // No creation time: dated by the event.
+                    let record = format!(r#","record":{{"text":{}}}"#, serde_json::to_string(&text).unwrap());
+                    let day = chrono::DateTime::from_timestamp_micros(time_us).unwrap().format("%Y-%m-%d");
+                    (commit("create", "app.bsky.feed.post", &record), Some((day.to_string(), text.clone())))
+                }
+                12 | 13 => (commit("delete", "app.bsky.feed.post", ""), None),
+                14 => (commit("update", "app.bsky.feed.post", r##","record":{"text":"#spark edited"}"##), None),
+                15 | 16 => (commit("create", "app.bsky.feed.like", r#","record":{"subject":{}}"#), None),
+                17 => (
+                    format!(r#"{{"did":"did:plc:u{i}","time_us":{time_us},"kind":"identity","identity":{{"did":"did:plc:u{i}","seq":{i}}}}}"#),
+                    None,
+                ),
+                _ => (
+                    format!(r#"{{"did":"did:plc:u{i}","time_us":{time_us},"kind":"account","account":{{"active":true,"seq":{i}}}}}"#),
+                    None,
+                ),
+            };
+            Event { time_us, json, post }
+        })
+        .collect()
+}
+
+/// How a connection of the server ends once it has sent its events.
+#[derive(Clone, Copy, Debug)]
+pub enum Ending {
+    /// A WebSocket close frame.
+    Close,
+    /// The TCP connection dropped, no close frame.
+    Drop,
+    /// Stays open, sending nothing more.
+    Open,
+}
+
+/// A Jetstream server of the test's own on 127.0.0.1.
+pub struct Server {
+    pub addr: String,
+    /// Each connection's request target (path and query), in order.
+    pub requests: Arc<Mutex<Vec<String>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Serves `events`: connection k sends, from its cursor on (all without
+/// one), the events up to `plan[k].0` (exclusive), then ends as `plan[k].1`;
+/// connections past the plan use its last entry.
+pub fn serve(events: Vec<Event>, plan: Vec<(usize, Ending)>) -> Server {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let seen = requests.clone();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let events = Arc::new(events);
+            let accepting = async {
+                for k in 0.. {
+                    let (stream, _) = listener.accept().await.unwrap();
+                    let (upto, ending) = plan[k.min(plan.len() - 1)];
+                    let (events, seen) = (events.clone(), seen.clone());
+                    tokio::spawn(async move { connection(stream, &events, upto, ending, &seen).await });
+                }
+            };
+            tokio::select! {
+                _ = stopped => {}
+                () = accepting => {}
+            }
+        });
+    });
+    Server { addr, requests, stop: Some(stop), thread: Some(thread) }
+}
+
+async fn connection(
+    stream: tokio::net::TcpStream,
+    events: &[Event],
+    upto: usize,
+    ending: Ending,
+    seen: &Mutex<Vec<String>>,
+) {
+    let mut target = String::new();
+    // The type the library asks for (its error is an HTTP response).
+    #[allow(clippy::result_large_err)]
+    let callback = |req: &Request, resp: Response| {
+        target = req.uri().to_string();
+        Ok(resp)
+    };
+    let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else { return };
+    seen.lock().unwrap().push(target.clone());
+    let cursor = target
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("cursor="))
+        .map(|c| c.parse::<i64>().expect("a cursor is a time_us"));
+    let from = cursor.map_or(0, |c| events.partition_point(|e| e.time_us < c));
+    for e in &events[from.min(upto)..upto] {
+        if ws.feed(Message::text(e.json.clone())).await.is_err() {
+            return;
+        }
+    }
+    let _ = ws.flush().await;
+    match ending {
+        Ending::Close => {
+            let _ = ws.close(None).await;
+        }
+        Ending::Drop => drop(ws),
+        Ending::Open => {
+            // Until the client goes away.
+            while let Some(Ok(_)) = ws.next().await {}
+        }
+    }
+}
+
+/// The value of a metric series whose line starts with `series` (0: none).
+pub fn metric(http: &str, series: &str) -> u64 {
+    let (_, text) = http_get_text(http, "/metrics");
+    text.lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(0, |v| v as u64)
+}
+
+#[test]
+fn a_close_frame_and_a_dropped_connection_lose_and_repeat_nothing() {
+    let events = events(3_000, 7);
+    let posts: Vec<(String, String)> = events.iter().filter_map(|e| e.post.clone()).collect();
+    let mut want_tags = BTreeMap::<String, u64>::new();
+    for (_, text) in &posts {
+        for t in twitter_tags(text) {
+            *want_tags.entry(t).or_default() += 1;
+        }
+    }
+    let want_days = per_day(posts.iter().cloned());
+    assert!(want_days.len() >= 3 && want_tags.len() >= 3);
+    let server = serve(events, vec![(1_000, Ending::Close), (2_000, Ending::Drop), (3_000, Ending::Open)]);
+    let url = format!("ws://{}/subscribe", server.addr);
+    let mut engine = Proc::spawn(&[
+        "stream",
+        "--jetstream",
+        &url,
+        "--batch",
+        "manual",
+        "--format",
+        "json",
+        "--print-every",
+        "never",
+        "--top",
+        "0",
+        "--http",
+        "127.0.0.1:0",
+    ]);
+    let http = logged_http_addr(&engine.wait_stderr("serving the tables on http://"));
+    let source = format!("{{source=\"jetstream {url}\"}}");
+    poll_until("every post taken", || {
+        // At least: more would be posts counted twice, which the tables show.
+        (metric(&http, &format!("tweetstream_live_posts_total{source}")) >= posts.len() as u64).then_some(())
+    });
+    assert_eq!(metric(&http, &format!("tweetstream_live_reconnects_total{source}")), 2);
+    let (_, health) = http_get(&http, "/health");
+    assert_eq!(
+        health["sources"],
+        serde_json::json!([{"name": format!("jetstream {url}"), "connected": true}])
+    );
+    engine.tick();
+    let tables = engine.finish();
+    assert_eq!(table_counts(&tables["tag_totals"]), want_tags);
+    assert_eq!(day_rows(&tables["sentiment_by_day"]), want_days);
+
+    let requests = server.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert!(requests.iter().all(|r| r.contains("wantedCollections=app.bsky.feed.post")), "{requests:?}");
+    assert!(!requests[0].contains("cursor="), "{requests:?}");
+    // Each reconnection asks from a few seconds before the last event taken.
+    for (r, last) in requests[1..].iter().zip([999, 1_999]) {
+        let cursor: i64 = r.split("cursor=").nth(1).unwrap().parse().unwrap();
+        let last_us = 1_725_000_000_000_000 + last * 10_000;
+        assert_eq!(cursor, last_us - 3_000_000, "{r}");
+    }
+}
