@@ -18,6 +18,7 @@ use crate::sinks::health::Readiness;
 use crate::sinks::print::Printer;
 use crate::sinks::results::{Results, ResultsConfig, ResultsStore};
 use crate::sinks::{dashboard, http, pg};
+use crate::sources::acks::PositionStore;
 use crate::sources::kafka::exactly_once::KafkaAcks;
 use crate::sources::kafka::exactly_once::positions::Positions;
 use crate::sources::kafka::{self, KafkaSource};
@@ -92,7 +93,14 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         reporter: &mut printer,
         store: results.as_mut().map(|r| r as &mut dyn BatchStore),
         checkpoint: checkpoint.as_mut().map(|c| c as &mut dyn StateStore),
-        replayable: matches!(config.source, SourceConfig::Kafka(_)),
+        // What was not saved is read again: from Kafka's offsets, or from
+        // a Jetstream's cursor when a checkpoint keeps it.
+        replayable: match &config.source {
+            SourceConfig::Kafka(_) => true,
+            SourceConfig::Live { sockets, jetstream } => {
+                sockets.is_empty() && jetstream.is_some() && config.checkpoint.is_some()
+            }
+        },
     };
     let ended = run::run(&mut engine, rx, plan, engine_stop).await;
     source_stop.cancel();
@@ -183,8 +191,24 @@ async fn start_source(
                 })
                 .collect();
             if let (Some(url), Some(status)) = (jetstream, statuses.next()) {
-                let run =
-                    jetstream::run(url.clone(), config.max_line_bytes, tx.clone(), status, stop.clone());
+                // With a checkpoint, the source's position is saved with each
+                // batch, and a restart resumes after it.
+                let after = match checkpoint {
+                    Some(c) => {
+                        let names = Topics::new([jetstream::position_name(url)]);
+                        c.acknowledge_to(names.clone(), Arc::new(jetstream::Acks));
+                        c.offsets(names).resume_from(jetstream::PARTITION).await?.map(|r| r.next - 1)
+                    }
+                    None => None,
+                };
+                let run = jetstream::run(
+                    url.clone(),
+                    after,
+                    config.max_line_bytes,
+                    tx.clone(),
+                    status,
+                    stop.clone(),
+                );
                 readers.push(tokio::spawn(run));
             }
             let task = tokio::spawn(async move {

@@ -104,7 +104,8 @@ pub struct Checkpoint {
     path: PathBuf,
     identity: Arc<Vec<(String, String)>>,
     offsets: Arc<Mutex<Offsets>>,
-    /// The Kafka source's topics and its handle (epochs, commits), if Kafka.
+    /// The names of a source's positions and its handle (epochs, commits):
+    /// Kafka's topics, or a Jetstream's one position.
     kafka: Option<(Topics, Arc<dyn Acknowledge>)>,
 }
 

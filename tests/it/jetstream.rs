@@ -107,6 +107,15 @@ impl Drop for Server {
 /// one), the events up to `plan[k].0` (exclusive), then ends as `plan[k].1`;
 /// connections past the plan use its last entry.
 pub fn serve(events: Vec<Event>, plan: Vec<(usize, Ending)>) -> Server {
+    serve_paced(events, plan, None)
+}
+
+/// [`serve`], with `pace` between events (None: as fast as they go).
+pub fn serve_paced(
+    events: Vec<Event>,
+    plan: Vec<(usize, Ending)>,
+    pace: Option<std::time::Duration>,
+) -> Server {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -123,7 +132,7 @@ pub fn serve(events: Vec<Event>, plan: Vec<(usize, Ending)>) -> Server {
                     let (stream, _) = listener.accept().await.unwrap();
                     let (upto, ending) = plan[k.min(plan.len() - 1)];
                     let (events, seen) = (events.clone(), seen.clone());
-                    tokio::spawn(async move { connection(stream, &events, upto, ending, &seen).await });
+                    tokio::spawn(async move { connection(stream, &events, upto, ending, pace, &seen).await });
                 }
             };
             tokio::select! {
@@ -140,6 +149,7 @@ async fn connection(
     events: &[Event],
     upto: usize,
     ending: Ending,
+    pace: Option<std::time::Duration>,
     seen: &Mutex<Vec<String>>,
 ) {
     let mut target = String::new();
@@ -157,7 +167,14 @@ async fn connection(
         .map(|c| c.parse::<i64>().expect("a cursor is a time_us"));
     let from = cursor.map_or(0, |c| events.partition_point(|e| e.time_us < c));
     for e in &events[from.min(upto)..upto] {
-        if ws.feed(Message::text(e.json.clone())).await.is_err() {
+        let sent = match pace {
+            Some(pause) => {
+                tokio::time::sleep(pause).await;
+                ws.send(Message::text(e.json.clone())).await
+            }
+            None => ws.feed(Message::text(e.json.clone())).await,
+        };
+        if sent.is_err() {
             return;
         }
     }
@@ -240,4 +257,72 @@ fn a_close_frame_and_a_dropped_connection_lose_and_repeat_nothing() {
         let last_us = 1_725_000_000_000_000 + last * 10_000;
         assert_eq!(cursor, last_us - 3_000_000, "{r}");
     }
+}
+
+/// The tag totals and per-day table a run over `posts` must end with.
+fn expected(posts: &[(String, String)]) -> (BTreeMap<String, u64>, BTreeMap<String, (f64, u64)>) {
+    let mut tags = BTreeMap::<String, u64>::new();
+    for (_, text) in posts {
+        for t in twitter_tags(text) {
+            *tags.entry(t).or_default() += 1;
+        }
+    }
+    (tags, per_day(posts.iter().cloned()))
+}
+
+/// `kill -9` in the middle of a Jetstream run with `--checkpoint`, then a
+/// restart: the restarted engine resumes from the cursor saved with the last
+/// batch, and its tables equal those of a run that was never interrupted
+/// (computed here from the posts).
+#[test]
+fn kill_9_with_a_checkpoint_then_a_restart_loses_and_repeats_nothing() {
+    let events = events(3_000, 11);
+    let posts: Vec<(String, String)> = events.iter().filter_map(|e| e.post.clone()).collect();
+    let (want_tags, want_days) = expected(&posts);
+    // The first engine gets the events at about 1 ms each; the second all
+    // that is left, from its cursor.
+    let server = serve_paced(events, vec![(3_000, Ending::Open)], Some(std::time::Duration::from_millis(1)));
+    let url = format!("ws://{}/subscribe", server.addr);
+    let path = std::env::temp_dir().join(unique("jetstream-checkpoint"));
+    let path = path.to_str().unwrap();
+    let args = [
+        "stream",
+        "--jetstream",
+        &url,
+        "--batch",
+        "100ms",
+        "--print-every",
+        "never",
+        "--checkpoint",
+        path,
+        "--http",
+        "127.0.0.1:0",
+    ];
+    let mut first = Proc::spawn(&args);
+    let http = logged_http_addr(&first.wait_stderr("serving the tables on http://"));
+    let source = format!("{{source=\"jetstream {url}\"}}");
+    // Killed once it has taken a third of the posts, while they still come.
+    poll_until("a third of the posts taken", || {
+        (metric(&http, &format!("tweetstream_live_posts_total{source}")) >= posts.len() as u64 / 3)
+            .then_some(())
+    });
+    let taken = metric(&http, &format!("tweetstream_live_posts_total{source}")) as usize;
+    first.child.kill().unwrap();
+    first.wait_exit();
+    let mut second = Proc::spawn(&args);
+    let http = logged_http_addr(&second.wait_stderr("serving the tables on http://"));
+    let resumed = second.wait_stderr("resuming after event");
+    assert!(taken < posts.len(), "killed before the end: {taken}");
+    let days = poll_until("the tables of an uninterrupted run", || {
+        let (_, tags) = http_get(&http, "/tables/tag_totals?limit=all");
+        let (_, days) = http_get(&http, "/tables/sentiment_by_day?limit=all");
+        (table_counts(&tags) == want_tags && day_rows(&days) == want_days).then_some(days)
+    });
+    assert_eq!(day_rows(&days), want_days, "{resumed}");
+    second.terminate();
+    assert!(second.wait_exit().success());
+    let requests = server.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(requests[1].contains("cursor="), "{requests:?}");
+    let _ = std::fs::remove_file(path);
 }

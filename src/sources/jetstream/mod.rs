@@ -10,11 +10,18 @@
 //! and skips every event up to that one, so nothing is counted twice. A
 //! connection silent for [`STALL`] is taken as stalled and reconnected.
 //! What each event becomes is [`event`]'s.
+//!
+//! With `--checkpoint`, each chunk carries where the source stands (an
+//! [`Origin`] whose offsets are `time_us`), the checkpoint saves it with the
+//! batch, and a restarted engine resumes after the last event of the last
+//! batch saved, with the same rewind and skip: a restart, even after
+//! `kill -9`, loses and repeats nothing that the server still holds.
 
 pub mod event;
 
 use super::SourceStatus;
-use crate::codec::{CHUNK_BYTES, Chunk};
+use super::acks::Acknowledge;
+use crate::codec::{CHUNK_BYTES, Chunk, Origin, PartitionId};
 use crate::retry::Backoff;
 use event::Decoded;
 use futures_util::{FutureExt, StreamExt};
@@ -49,6 +56,31 @@ struct Resume {
     last: Option<i64>,
 }
 
+/// The one "partition" of a Jetstream, as a checkpoint names it: the source
+/// is `jetstream URL` (its only topic), its offsets are `time_us`.
+pub const PARTITION: PartitionId = PartitionId { topic: 0, partition: 0 };
+
+/// The checkpoint's name for the source's position (one per URL: another
+/// instance's times are not this one's).
+pub fn position_name(url: &str) -> String {
+    format!("jetstream {url}")
+}
+
+/// The checkpoint's handle back to the source: there is one partition and
+/// it never changes hands, so every part is current and nothing is committed
+/// anywhere else.
+pub struct Acks;
+
+impl Acknowledge for Acks {
+    fn epoch(&self, partition: PartitionId) -> Option<u64> {
+        (partition == PARTITION).then_some(0)
+    }
+
+    fn stored(&self, _: &[(PartitionId, i64)]) {}
+
+    fn stored_elsewhere(&self, _: PartitionId, _: i64) {}
+}
+
 /// The subscription URL: `base` asking for posts only, from `cursor` if given.
 pub fn subscribe_url(base: &str, cursor: Option<i64>) -> String {
     let (path, query) = base.split_once('?').unwrap_or((base, ""));
@@ -64,9 +96,11 @@ pub fn subscribe_url(base: &str, cursor: Option<i64>) -> String {
 }
 
 /// Reads posts from the Jetstream at `url` until `shutdown`, reconnecting
-/// (with the cursor) as needed.
+/// (with the cursor) as needed; `after`: the `time_us` of the last event a
+/// checkpoint saved (None: from the live edge).
 pub async fn run(
     url: String,
+    after: Option<i64>,
     max_line_bytes: usize,
     tx: mpsc::Sender<Chunk>,
     status: Arc<SourceStatus>,
@@ -75,7 +109,7 @@ pub async fn run(
     let m = crate::metrics::metrics();
     let source = crate::metrics::Source { source: format!("jetstream {url}") };
     let mut backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF);
-    let mut resume = Resume::default();
+    let mut resume = Resume { last: after };
     let mut failures = 0u32;
     loop {
         let target = subscribe_url(&url, resume.last.map(|t| t - REWIND_US));
@@ -147,6 +181,7 @@ where
     let m = crate::metrics::metrics();
     let mut out = Vec::with_capacity(CHUNK_BYTES);
     loop {
+        let first_taken = resume.last;
         let first = tokio::select! {
             () = shutdown.cancelled() => return "shut down".into(),
             next = tokio::time::timeout(STALL, ws.next()) => match next {
@@ -180,7 +215,16 @@ where
             next = ws.next().now_or_never();
         }
         if !out.is_empty() {
-            let chunk = Chunk::from_lines(std::mem::take(&mut out).into(), max_line_bytes, None);
+            // Where the source stands after these lines (for a checkpoint).
+            let last = resume.last.unwrap_or_default();
+            let origin = Origin {
+                partition: PARTITION,
+                epoch: 0,
+                first: first_taken.map_or(last, |t| t + 1),
+                next: last + 1,
+                last: 0,
+            };
+            let chunk = Chunk::from_lines(std::mem::take(&mut out).into(), max_line_bytes, Some(origin));
             out = Vec::with_capacity(CHUNK_BYTES);
             if tx.send(chunk).await.is_err() {
                 return "shut down".into();
