@@ -36,9 +36,6 @@ impl Color {
     }
 }
 
-/// Installs the stderr logger. A bare level (`debug`) applies to this crate only,
-/// so dependencies stay quiet; a full filter (`tweetstream=debug,rdkafka=info`) is
-/// taken as written.
 /// Writes a message for the user to stderr, as `eprint!` does, but never
 /// panics: with stderr closed (`2>&1 | head`) or full, the message is lost and
 /// the program goes on.
@@ -55,6 +52,9 @@ macro_rules! sayln {
 }
 pub(crate) use sayln;
 
+/// Installs the stderr logger. A bare level (`debug`) applies to this crate only,
+/// so dependencies stay quiet; a full filter (`tweetstream=debug,rdkafka=info`) is
+/// taken as written.
 pub fn init(filter: &str, format: LogFormat, color: Color) {
     let directive = match filter {
         "error" | "warn" | "info" | "debug" | "trace" | "off" => format!("warn,tweetstream={filter}"),

@@ -10,6 +10,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => cli::demo::run(args),
         Command::Replay(args) => cli::replay::run(args),
+        Command::Live(args) => cli::live::run(args),
         Command::Stream(args) => cli::stream::run(*args),
         Command::Query(args) => cli::query::run(args),
         Command::Lab(args) => cli::lab::run(args),

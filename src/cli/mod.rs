@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod demo;
 pub mod fixtures;
 pub mod lab;
+pub mod live;
 pub mod load;
 pub mod produce;
 pub mod query;
@@ -45,6 +46,9 @@ pub enum Command {
     Demo(demo::Args),
     /// Write tweets from files as JSON lines to stdout or to TCP clients.
     Replay(replay::Args),
+    /// Write posts from a live source (Bluesky's Jetstream) as tweet JSON lines
+    /// to stdout or to TCP clients.
+    Live(live::Args),
     /// The streaming engine: micro-batches of hashtag counts and sentiment.
     Stream(Box<stream::Args>),
     /// The whole Kafka/MongoDB lab: load, produce, consume, print per-day sentiment.

@@ -18,12 +18,39 @@ pub struct Args {
     pub date_format: DateFormat,
 
     /// Messages per second (default: as fast as possible).
-    #[arg(long, value_name = "N", value_parser = super::values::rate)]
+    #[arg(long, value_name = "N", value_parser = super::values::rate, conflicts_with = "jetstream")]
     pub rate: Option<f64>,
+
+    /// Produce the posts of Bluesky's Jetstream instead of MongoDB documents,
+    /// live, until Ctrl-C (or --limit). Without a value: the public instance.
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = crate::sources::jetstream::PUBLIC, value_parser = super::values::websocket_url)]
+    pub jetstream: Option<String>,
+
+    /// With --jetstream: stop after this many posts.
+    #[arg(long, value_name = "N", requires = "jetstream", value_parser = super::values::number_in(super::values::BATCH_COUNTS, "--limit"))]
+    pub limit: Option<u64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let options = args.kafka.settings();
+    if let Some(url) = args.jetstream {
+        let k = &args.kafka;
+        let s = super::runtime()?.block_on(async {
+            let shutdown = crate::shutdown::on_signal();
+            produce::run_live(url.clone(), args.limit, &k.brokers, &options, &k.topic, k.partitions, shutdown)
+                .await
+        })?;
+        crate::logging::sayln!(
+            "produced jetstream {url} to topic {}: {} posts, {} delivered, {} failed in {:.2} s",
+            k.topic,
+            s.read,
+            s.delivered,
+            s.failed,
+            s.elapsed.as_secs_f64()
+        );
+        anyhow::ensure!(s.failed == 0, "{} messages were not delivered", s.failed);
+        return Ok(());
+    }
     let job = Produce {
         uri: args.mongo.uri,
         db: args.mongo.db.clone(),

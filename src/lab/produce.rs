@@ -94,62 +94,153 @@ pub fn message(doc: &Document, format: DateFormat) -> Option<serde_json::Value> 
 pub async fn run(job: Produce) -> anyhow::Result<Summary> {
     let client = crate::connect::mongo::connect(&job.uri, Duration::from_secs(60)).await?;
     let coll = client.database(&job.db).collection::<Document>(&job.collection);
-    ensure_topic(&job.brokers, &job.options, &job.topic, job.partitions).await?;
-    let mut config = client_config(&job.brokers, &job.options);
-    for (key, value) in [("message.timeout.ms", "60000"), ("linger.ms", "5"), ("compression.type", "lz4")] {
-        set_default(&mut config, key, value);
-    }
-    let producer: FutureProducer<ClientLog> = config.create_with_context(ClientLog::default())?;
+    let mut sender = Sender::connect(&job.brokers, &job.options, &job.topic, job.partitions).await?;
     let mut cursor = coll.find(doc! {}).sort(doc! { "_id": 1 }).await?;
-    let mut summary = Summary::default();
-    let mut in_flight = FuturesUnordered::new();
     let mut progress = Progress::new("produced");
     let start = tokio::time::Instant::now();
-    let settle = |result: Result<Result<_, _>, _>, summary: &mut Summary| match result {
+    while let Some(doc) = cursor.next().await {
+        let doc = doc?;
+        sender.summary.read += 1;
+        let Some(msg) = message(&doc, job.date_format) else {
+            sender.summary.skipped_no_text += 1;
+            continue;
+        };
+        if let Some(rate) = job.rate {
+            let sent = sender.summary.read - sender.summary.skipped_no_text - 1;
+            tokio::time::sleep_until(crate::time::after_secs(start, sent as f64 / rate)).await;
+        }
+        let key = doc.get_object_id("_id").map(|id| id.to_hex()).unwrap_or_default();
+        sender.send(&msg.to_string(), &key).await;
+        progress.update(sender.summary.read);
+    }
+    let mut summary = sender.finish().await;
+    summary.elapsed = progress.finish();
+    Ok(summary)
+}
+
+/// The posts of a Jetstream into a Kafka topic, as the lab's messages
+/// (`produce --jetstream`): until `limit` posts or `shutdown`.
+pub async fn run_live(
+    url: String,
+    limit: Option<u64>,
+    brokers: &str,
+    options: &[(String, String)],
+    topic: &str,
+    partitions: i32,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<Summary> {
+    let mut sender = Sender::connect(brokers, options, topic, partitions).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::codec::Chunk>(16);
+    let stop = shutdown.child_token();
+    let status = std::sync::Arc::new(crate::sources::SourceStatus::default());
+    let max_line = crate::codec::DEFAULT_MAX_LINE_BYTES;
+    let source = tokio::spawn(crate::sources::jetstream::run(url, None, max_line, tx, status, stop.clone()));
+    let mut progress = Progress::new("produced");
+    let mut text = String::new();
+    'posts: while let Some(chunk) = tokio::select! {
+        () = shutdown.cancelled() => None,
+        c = rx.recv() => c,
+    } {
+        let mut lines = Vec::new();
+        chunk.for_each_line(|line| {
+            if let crate::codec::Line::Ok(line) = line {
+                lines.push(line.to_vec());
+            }
+        });
+        for line in lines {
+            sender.summary.read += 1;
+            // The source's own lines: always a text and a date in epoch ms.
+            let Ok(tweet) = crate::tweet::decode(&line, crate::tweet::InputFormat::Json, &mut text) else {
+                sender.summary.skipped_no_text += 1;
+                continue;
+            };
+            let date = tweet.date.millis().map(iso_millis);
+            let payload = json!({ "tweet": tweet.text, "date": date }).to_string();
+            sender.send(&payload, "").await;
+            progress.update(sender.summary.read);
+            if limit.is_some_and(|l| sender.summary.read >= l) {
+                break 'posts;
+            }
+        }
+    }
+    stop.cancel();
+    let _ = source.await;
+    let mut summary = sender.finish().await;
+    summary.elapsed = progress.finish();
+    Ok(summary)
+}
+
+/// Sends messages to a topic, keeping every delivery report: a full local
+/// queue waits for deliveries; failures are counted.
+struct Sender {
+    producer: FutureProducer<ClientLog>,
+    topic: String,
+    in_flight: FuturesUnordered<rdkafka::producer::DeliveryFuture>,
+    summary: Summary,
+}
+
+impl Sender {
+    /// A producer for `topic` (created with `partitions` unless it exists).
+    async fn connect(
+        brokers: &str,
+        options: &[(String, String)],
+        topic: &str,
+        partitions: i32,
+    ) -> anyhow::Result<Sender> {
+        ensure_topic(brokers, options, topic, partitions).await?;
+        let mut config = client_config(brokers, options);
+        for (key, value) in [("message.timeout.ms", "60000"), ("linger.ms", "5"), ("compression.type", "lz4")]
+        {
+            set_default(&mut config, key, value);
+        }
+        let producer = config.create_with_context(ClientLog::default())?;
+        Ok(Sender {
+            producer,
+            topic: topic.to_owned(),
+            in_flight: FuturesUnordered::new(),
+            summary: Summary::default(),
+        })
+    }
+
+    async fn send(&mut self, payload: &str, key: &str) {
+        loop {
+            let record = FutureRecord::to(&self.topic).payload(payload).key(key);
+            match self.producer.send_result(record) {
+                Ok(delivery) => {
+                    self.in_flight.push(delivery);
+                    break;
+                }
+                // The local queue is full: wait for some deliveries, then retry.
+                Err((_, _)) => match self.in_flight.next().await {
+                    Some(r) => settled(r, &mut self.summary),
+                    None => tokio::time::sleep(Duration::from_millis(10)).await,
+                },
+            }
+        }
+        while self.in_flight.len() > 50_000 {
+            if let Some(r) = self.in_flight.next().await {
+                settled(r, &mut self.summary);
+            }
+        }
+    }
+
+    /// Waits for every delivery report.
+    async fn finish(mut self) -> Summary {
+        while let Some(r) = self.in_flight.next().await {
+            settled(r, &mut self.summary);
+        }
+        self.summary
+    }
+}
+
+/// Counts one delivery report.
+fn settled<T, E: std::fmt::Display, M, C>(result: Result<Result<T, (E, M)>, C>, summary: &mut Summary) {
+    match result {
         Ok(Ok(_)) => summary.delivered += 1,
         Ok(Err((e, _))) => {
             summary.failed += 1;
             tracing::warn!("a message was not delivered: {e}");
         }
         Err(_) => summary.failed += 1,
-    };
-    while let Some(doc) = cursor.next().await {
-        let doc = doc?;
-        summary.read += 1;
-        let Some(msg) = message(&doc, job.date_format) else {
-            summary.skipped_no_text += 1;
-            continue;
-        };
-        if let Some(rate) = job.rate {
-            let sent = summary.read - summary.skipped_no_text - 1;
-            tokio::time::sleep_until(crate::time::after_secs(start, sent as f64 / rate)).await;
-        }
-        let payload = msg.to_string();
-        let key = doc.get_object_id("_id").map(|id| id.to_hex()).unwrap_or_default();
-        loop {
-            let record = FutureRecord::to(&job.topic).payload(&payload).key(&key);
-            match producer.send_result(record) {
-                Ok(delivery) => {
-                    in_flight.push(delivery);
-                    break;
-                }
-                // The local queue is full: wait for some deliveries, then retry.
-                Err((_, _)) => match in_flight.next().await {
-                    Some(r) => settle(r, &mut summary),
-                    None => tokio::time::sleep(Duration::from_millis(10)).await,
-                },
-            }
-        }
-        while in_flight.len() > 50_000 {
-            if let Some(r) = in_flight.next().await {
-                settle(r, &mut summary);
-            }
-        }
-        progress.update(summary.read);
     }
-    while let Some(r) = in_flight.next().await {
-        settle(r, &mut summary);
-    }
-    summary.elapsed = progress.finish();
-    Ok(summary)
 }

@@ -326,3 +326,114 @@ fn kill_9_with_a_checkpoint_then_a_restart_loses_and_repeats_nothing() {
     assert!(requests[1].contains("cursor="), "{requests:?}");
     let _ = std::fs::remove_file(path);
 }
+
+/// Whether `--track spark` keeps a text: a word that is "spark" once the
+/// punctuation around it is taken away, in any case (the generated words
+/// have no inner punctuation).
+fn mentions_spark(text: &str) -> bool {
+    text.split_whitespace()
+        .any(|w| w.trim_matches(|c: char| c.is_ascii_punctuation()).eq_ignore_ascii_case("spark"))
+}
+
+/// `live --jetstream` writes the posts as tweet lines, in order: with
+/// `--track`, only the matching ones; `--limit` stops it.
+#[test]
+fn live_writes_the_posts_as_tweet_lines() {
+    let events = events(2_000, 5);
+    let posts: Vec<(String, String)> = events.iter().filter_map(|e| e.post.clone()).collect();
+    let server = serve(events, vec![(2_000, Ending::Open)]);
+    let url = format!("ws://{}/subscribe", server.addr);
+    let want: Vec<(String, String)> =
+        posts.iter().filter(|(_, t)| mentions_spark(t)).take(100).cloned().collect();
+    assert_eq!(want.len(), 100, "enough posts mention spark");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tweetstream"))
+        .args(["live", "--jetstream", &url, "--track", "spark", "--limit", "100"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got: Vec<(String, String)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let ms = v["created_at"].as_i64().unwrap();
+            let day = chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d").to_string();
+            (day, v["text"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrote 100 posts"));
+}
+
+/// The tutorial's two processes, live: `live --jetstream --listen` serves the
+/// posts to `stream --connect`, whose tables equal a computation over them.
+#[test]
+fn live_listen_feeds_a_stream_engine_like_the_tutorial() {
+    let events = events(3_000, 9);
+    let posts: Vec<(String, String)> = events.iter().filter_map(|e| e.post.clone()).collect();
+    let (want_tags, want_days) = expected(&posts);
+    let server = serve(events, vec![(3_000, Ending::Open)]);
+    let url = format!("ws://{}/subscribe", server.addr);
+    let mut live = Proc::spawn(&["live", "--jetstream", &url, "--listen", "127.0.0.1:0"]);
+    let line = live.wait_stderr("listening on ");
+    let addr = line.rsplit("listening on ").next().unwrap().trim().to_owned();
+    let mut engine = manual_engine(&addr, &["--print-every", "never", "--top", "0", "--http", "127.0.0.1:0"]);
+    let http = logged_http_addr(&engine.wait_stderr("serving the tables on http://"));
+    // A batch closed now and then, until they hold every post.
+    poll_until("every post received", || {
+        engine.tick();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        (metric(&http, "tweetstream_records_total") >= posts.len() as u64).then_some(())
+    });
+    let tables = engine.finish();
+    assert_eq!(table_counts(&tables["tag_totals"]), want_tags);
+    assert_eq!(day_rows(&tables["sentiment_by_day"]), want_days);
+    live.terminate();
+    assert!(live.wait_exit().success());
+}
+
+/// `produce --jetstream` feeds the Kafka lab live: the posts go to the topic
+/// as the lab's `{"tweet", "date"}` messages, and an engine reading the
+/// topic ends with the tables of a computation over the posts.
+#[test]
+fn produce_feeds_the_kafka_lab_with_the_posts() {
+    let events = events(1_500, 13);
+    let posts: Vec<(String, String)> = events.iter().filter_map(|e| e.post.clone()).collect();
+    let (want_tags, want_days) = expected(&posts);
+    let server = serve(events, vec![(1_500, Ending::Open)]);
+    let url = format!("ws://{}/subscribe", server.addr);
+    let (brokers, topic) = (brokers(), unique("jetstream_produce"));
+    let n = posts.len().to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tweetstream"))
+        .args(["produce", "--jetstream", &url, "--limit", &n, "--brokers", &brokers, "--topic", &topic])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("{n} posts, {n} delivered, 0 failed")), "{stderr}");
+    let group = unique("jetstream_produce_group");
+    let mut engine = Proc::spawn(&[
+        "stream",
+        "--kafka",
+        &brokers,
+        "--topic",
+        &topic,
+        "--group",
+        &group,
+        "--from",
+        "earliest",
+        "--batch",
+        "200ms",
+        "--stop-when-idle",
+        "5",
+        "--print-every",
+        "never",
+        "--top",
+        "0",
+        "--format",
+        "json",
+    ]);
+    let tables = engine.final_tables();
+    assert_eq!(table_counts(&tables["tag_totals"]), want_tags);
+    assert_eq!(day_rows(&tables["sentiment_by_day"]), want_days);
+}
