@@ -57,6 +57,7 @@ pub struct Metrics {
     pub live_skipped: Family<SourceReason, Counter>,
     pub live_reconnects: Family<Source, Counter>,
     pub live_last_event: Family<Source, Gauge>,
+    pub live_disconnected: Family<Source, Counter<f64, std::sync::atomic::AtomicU64>>,
     pub kafka_lag: Family<Partition, Gauge>,
     pub result_writes: Counter,
     pub result_retries: Counter,
@@ -90,6 +91,7 @@ impl Metrics {
             live_skipped: Family::default(),
             live_reconnects: Family::default(),
             live_last_event: Family::default(),
+            live_disconnected: Family::default(),
             kafka_lag: Family::default(),
             result_writes: Counter::default(),
             result_retries: Counter::default(),
@@ -134,6 +136,12 @@ impl Metrics {
             "live_last_event_time",
             "Time of a live source's last event, in seconds since the epoch",
             m.live_last_event.clone(),
+        );
+        r.register_with_unit(
+            "live_disconnected",
+            "Time a live source that cannot replay spent reconnecting (its posts of that time are lost)",
+            Unit::Seconds,
+            m.live_disconnected.clone(),
         );
         r.register(
             "kafka_consumer_lag",

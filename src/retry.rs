@@ -5,12 +5,14 @@ use std::future::Future;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// Waits that double from `first` up to `max`.
+/// Waits that double from `first` up to `max` (or grow by `first` each
+/// time, [`Backoff::linear`]).
 #[derive(Clone, Debug)]
 pub struct Backoff {
     first: Duration,
     max: Duration,
     next: Duration,
+    linear: bool,
 }
 
 impl Default for Backoff {
@@ -22,13 +24,19 @@ impl Default for Backoff {
 
 impl Backoff {
     pub fn new(first: Duration, max: Duration) -> Self {
-        Backoff { first, max, next: first }
+        Backoff { first, max, next: first, linear: false }
+    }
+
+    /// Waits of `step`, `2 × step`, `3 × step`, … up to `max` (X's policy
+    /// for network errors).
+    pub fn linear(step: Duration, max: Duration) -> Self {
+        Backoff { first: step, max, next: step, linear: true }
     }
 
     /// The next wait, and doubles the one after it.
     pub fn next_delay(&mut self) -> Duration {
         let delay = self.next;
-        self.next = (self.next * 2).min(self.max);
+        self.next = if self.linear { self.next + self.first } else { self.next * 2 }.min(self.max);
         delay
     }
 
@@ -39,6 +47,11 @@ impl Backoff {
             () = stop => false,
             () = tokio::time::sleep(delay) => true,
         }
+    }
+
+    /// The longest wait.
+    pub fn max(&self) -> Duration {
+        self.max
     }
 
     /// After a success: the next failure waits `first` again.
@@ -83,6 +96,13 @@ mod tests {
         assert_eq!(delays, [100, 200, 400, 500, 500]);
         b.reset();
         assert_eq!(b.next_delay(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn linear_delays_grow_by_a_step_up_to_the_most() {
+        let mut b = Backoff::linear(Duration::from_millis(250), Duration::from_millis(1000));
+        let delays: Vec<u64> = (0..6).map(|_| b.next_delay().as_millis() as u64).collect();
+        assert_eq!(delays, [250, 500, 750, 1000, 1000, 1000]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -56,7 +56,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             stop_when_idle: Some(2),
             workers: 2,
             sentiment: args.sentiment.model(),
-            ..StreamConfig::new(SourceConfig::Live { sockets: vec![addr.to_string()], jetstream: None })
+            ..StreamConfig::new(SourceConfig::Live {
+                sockets: vec![addr.to_string()],
+                feeds: vec![],
+                silence: None,
+            })
         };
         let ended = job::run(config, crate::shutdown::on_signal()).await;
         replay.abort();

@@ -1,11 +1,11 @@
-//! `tweetstream live`: posts from a live source as tweet JSON lines, on stdout
+//! `tweetstream live`: posts from live feeds as tweet JSON lines, on stdout
 //! or served to TCP clients with `--listen` — the DStream tutorial's first
 //! process (tweepy on the streaming API, forwarding over a socket), today:
 //! `tweetstream live --jetstream --track 'u.s.' | nc -lk 9999`.
 
 use crate::codec::Chunk;
 use crate::replay::output::{Broadcaster, Output};
-use crate::sources::{SourceStatus, jetstream};
+use crate::sources::live;
 use crate::transforms::track::Track;
 use crate::tweet::{self, InputFormat};
 use std::sync::Arc;
@@ -16,13 +16,14 @@ use tokio::sync::mpsc;
 #[command(after_help = "Examples (the DStream tutorial's first process, live):\n  \
 tweetstream live --jetstream --track 'u.s.' | nc -lk 9999\n  \
 tweetstream live --jetstream --listen 127.0.0.1:9999\n  \
-tweetstream live --jetstream --limit 1000 > posts.jsonl")]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["jetstream"])))]
+tweetstream live --jetstream --limit 1000 > posts.jsonl\n  \
+X_BEARER_TOKEN=… tweetstream live --x-stream --listen 127.0.0.1:9999\n  \
+tweetstream live --mastodon https://mastodon.social --mastodon-stream hashtag:spark")]
+#[command(group(clap::ArgGroup::new("source").required(true).multiple(true).args(["jetstream", "x_stream", "mastodon"])))]
 pub struct Args {
-    /// Bluesky's Jetstream: new posts, no account needed. Without a value:
-    /// the public instance (wss://jetstream2.us-east.bsky.network/subscribe).
-    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = jetstream::PUBLIC, value_parser = super::values::websocket_url)]
-    pub jetstream: Option<String>,
+    /// The feeds to read (several are written as one stream).
+    #[command(flatten)]
+    pub feeds: super::feeds::FeedArgs,
 
     /// Write only the posts matching any of these comma-separated phrases, as
     /// the streaming API's `track` did (`--track 'u.s.,delta air'`).
@@ -50,6 +51,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let feeds = args.feeds.feeds()?;
     super::runtime()?.block_on(async move {
         let mut output = match &args.listen {
             None => Output::stdout(),
@@ -68,16 +70,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             () = output.ready() => {}
         }
         let (tx, mut rx) = mpsc::channel::<Chunk>(16);
-        let url = args.jetstream.clone().expect("clap requires a source");
         let stop = shutdown.child_token();
-        let source = tokio::spawn(jetstream::run(
-            url,
-            None,
-            args.max_line_bytes,
-            tx,
-            Arc::new(SourceStatus::default()),
-            stop.clone(),
-        ));
+        let source =
+            live::start_all(feeds, args.feeds.silence_timeout, args.max_line_bytes, tx, stop.clone());
         let mut posts = Posts {
             track: args.track,
             limit: args.limit,
@@ -105,7 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
         stop.cancel();
-        let _ = source.await;
+        let failed = source.await?;
         let finished = output.finish().await;
         let track = if posts.track.is_some() {
             format!(", {} left out by --track", posts.left_out)
@@ -113,6 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             String::new()
         };
         tracing::info!("wrote {} posts{track}", posts.written);
+        failed?;
         match written {
             // A reader that went away (`| head`) ends the command quietly.
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

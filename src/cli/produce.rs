@@ -1,11 +1,15 @@
-//! `tweetstream produce`: MongoDB documents into a Kafka topic (the lab's producer).
+//! `tweetstream produce`: MongoDB documents into a Kafka topic (the lab's
+//! producer), or the posts of live feeds (`--jetstream`, `--x-stream`,
+//! `--mastodon`).
 
 use crate::lab::produce::{self, DateFormat, Produce};
 
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Example:\n  tweetstream produce --db lab4 --collection tweets --brokers 127.0.0.1:9092 --topic tweets"
+    after_help = "Examples:\n  tweetstream produce --db lab4 --collection tweets --brokers 127.0.0.1:9092 --topic tweets\n  \
+tweetstream produce --jetstream --limit 10000 --topic tweets"
 )]
+#[command(group(clap::ArgGroup::new("live").multiple(true).args(["jetstream", "x_stream", "mastodon"])))]
 pub struct Args {
     #[command(flatten)]
     pub mongo: super::MongoArgs,
@@ -18,30 +22,33 @@ pub struct Args {
     pub date_format: DateFormat,
 
     /// Messages per second (default: as fast as possible).
-    #[arg(long, value_name = "N", value_parser = super::values::rate, conflicts_with = "jetstream")]
+    #[arg(long, value_name = "N", value_parser = super::values::rate, conflicts_with = "live")]
     pub rate: Option<f64>,
 
-    /// Produce the posts of Bluesky's Jetstream instead of MongoDB documents,
-    /// live, until Ctrl-C (or --limit). Without a value: the public instance.
-    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = crate::sources::jetstream::PUBLIC, value_parser = super::values::websocket_url)]
-    pub jetstream: Option<String>,
+    /// Produce the posts of live feeds instead of MongoDB documents, until
+    /// Ctrl-C (or --limit).
+    #[command(flatten)]
+    pub feeds: super::feeds::FeedArgs,
 
-    /// With --jetstream: stop after this many posts.
-    #[arg(long, value_name = "N", requires = "jetstream", value_parser = super::values::number_in(super::values::BATCH_COUNTS, "--limit"))]
+    /// With a live feed: stop after this many posts.
+    #[arg(long, value_name = "N", requires = "live", value_parser = super::values::number_in(super::values::BATCH_COUNTS, "--limit"))]
     pub limit: Option<u64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let options = args.kafka.settings();
-    if let Some(url) = args.jetstream {
+    let feeds = args.feeds.feeds()?;
+    if !feeds.is_empty() {
         let k = &args.kafka;
+        let names: Vec<String> = feeds.iter().map(|f| f.name()).collect();
         let s = super::runtime()?.block_on(async {
             let shutdown = crate::shutdown::on_signal();
-            produce::run_live(url.clone(), args.limit, &k.brokers, &options, &k.topic, k.partitions, shutdown)
-                .await
+            let live = produce::Live { feeds, silence: args.feeds.silence_timeout, limit: args.limit };
+            produce::run_live(live, &k.brokers, &options, &k.topic, k.partitions, shutdown).await
         })?;
         crate::logging::sayln!(
-            "produced jetstream {url} to topic {}: {} posts, {} delivered, {} failed in {:.2} s",
+            "produced {} to topic {}: {} posts, {} delivered, {} failed in {:.2} s",
+            names.join(" + "),
             k.topic,
             s.read,
             s.delivered,

@@ -23,7 +23,7 @@ tweetstream replay fixtures/tweets.jsonl --rate 500 --loop | nc -lk 9999\n  \
 tweetstream stream --connect localhost:9999 --batch 10s --print-every 15s --top 10\n\n\
 Kafka mode:\n  \
 tweetstream stream --kafka 127.0.0.1:9092 --topic tweets --group lab --from earliest")]
-#[command(group(clap::ArgGroup::new("source").required(true).multiple(true).args(["connect", "kafka", "jetstream"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).multiple(true).args(["connect", "kafka", "jetstream", "x_stream", "mastodon"])))]
 #[command(group(clap::ArgGroup::new("stored").args(["results", "checkpoint"])))]
 pub struct Args {
     /// Server to read lines from, as a TCP client (like Spark's socketTextStream).
@@ -33,17 +33,15 @@ pub struct Args {
     #[arg(long, value_name = "HOST:PORT", value_parser = super::values::host_port)]
     pub connect: Vec<String>,
 
-    /// Bluesky's Jetstream: new posts, live, no account needed. Without a
-    /// value: the public instance (wss://jetstream2.us-east.bsky.network/subscribe).
-    /// Reconnects with a cursor, so a dropped connection loses and repeats
-    /// nothing. With --connect, both are read as one stream.
-    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = crate::sources::jetstream::PUBLIC, value_parser = super::values::websocket_url)]
-    pub jetstream: Option<String>,
+    /// Live feeds (Bluesky, X, Mastodon). With each other and --connect,
+    /// all are read as one stream.
+    #[command(flatten)]
+    pub feeds: super::feeds::FeedArgs,
 
     /// Consume a Kafka topic instead, from these bootstrap servers. Without a
     /// value: $KAFKA_BROKERS, else 127.0.0.1:9092 (the environment gives the
     /// value only: Kafka mode needs --kafka).
-    #[arg(long, value_name = "BROKERS", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["connect", "jetstream"])]
+    #[arg(long, value_name = "BROKERS", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["connect", "jetstream", "x_stream", "mastodon"])]
     pub kafka: Option<String>,
 
     /// Kafka topic. Several (comma-separated, or the flag repeated) are read as
@@ -250,10 +248,11 @@ pub struct Args {
 
 impl Args {
     /// The job these arguments describe.
-    pub fn config(self) -> StreamConfig {
+    pub fn config(self) -> anyhow::Result<StreamConfig> {
+        let feeds = self.feeds.feeds()?;
         let source = match (self.connect, self.kafka) {
-            (sockets, _) if !sockets.is_empty() || self.jetstream.is_some() => {
-                SourceConfig::Live { sockets, jetstream: self.jetstream }
+            (sockets, _) if !sockets.is_empty() || !feeds.is_empty() => {
+                SourceConfig::Live { sockets, feeds, silence: self.feeds.silence_timeout }
             }
             (_, brokers) => SourceConfig::Kafka(KafkaConfig {
                 brokers: or_env(brokers.unwrap_or_default(), "KAFKA_BROKERS", "127.0.0.1:9092"),
@@ -272,7 +271,7 @@ impl Args {
                 ..KafkaConfig::new("")
             }),
         };
-        StreamConfig {
+        Ok(StreamConfig {
             input: self.input,
             batch: self.batch,
             hashtags: self.hashtags,
@@ -305,7 +304,7 @@ impl Args {
             },
             checkpoint: self.checkpoint.map(|path| CheckpointTarget { path, reset: self.checkpoint_reset }),
             ..StreamConfig::new(source)
-        }
+        })
     }
 }
 
@@ -334,7 +333,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let runtime = super::runtime()?;
     let result = runtime.block_on(async move {
         let shutdown = crate::shutdown::on_signal();
-        job::run(args.config(), shutdown).await.map(drop)
+        job::run(args.config()?, shutdown).await.map(drop)
     });
     // A read of stdin (manual batches) cannot be cancelled; do not wait for it.
     runtime.shutdown_timeout(Duration::from_millis(100));
@@ -355,10 +354,14 @@ mod tests {
     /// The command line's defaults are the configuration's.
     #[test]
     fn defaults_agree_with_the_configuration() {
-        let parsed = Wrapper::try_parse_from(["stream", "--connect", "h:1"]).unwrap().args.config();
-        let plain = StreamConfig::new(SourceConfig::Live { sockets: vec!["h:1".into()], jetstream: None });
+        let parsed = Wrapper::try_parse_from(["stream", "--connect", "h:1"]).unwrap().args.config().unwrap();
+        let plain = StreamConfig::new(SourceConfig::Live {
+            sockets: vec!["h:1".into()],
+            feeds: vec![],
+            silence: None,
+        });
         assert_eq!(format!("{parsed:?}"), format!("{plain:?}"));
-        let parsed = Wrapper::try_parse_from(["stream", "--kafka", "b:9"]).unwrap().args.config();
+        let parsed = Wrapper::try_parse_from(["stream", "--kafka", "b:9"]).unwrap().args.config().unwrap();
         let plain = StreamConfig::new(SourceConfig::Kafka(KafkaConfig::new("b:9")));
         assert_eq!(format!("{parsed:?}"), format!("{plain:?}"));
     }

@@ -32,11 +32,12 @@ pub enum BatchSpec {
 pub enum SourceConfig {
     /// Sources that push lines as they come, read as one stream (their
     /// union): TCP servers, each read as a client (`socketTextStream`), and
-    /// a Jetstream.
+    /// live feeds (Jetstream, X, Mastodon).
     Live {
         sockets: Vec<String>,
-        /// A Jetstream's subscribe URL (`--jetstream`).
-        jetstream: Option<String>,
+        feeds: Vec<crate::sources::live::Feed>,
+        /// How long a feed may be silent (None: each feed's default).
+        silence: Option<Duration>,
     },
     Kafka(KafkaConfig),
 }
@@ -213,11 +214,12 @@ impl StreamConfig {
         let mut entries = vec![(
             "source",
             match &self.source {
-                SourceConfig::Live { jetstream: None, .. } => "socket".to_owned(),
-                SourceConfig::Live { sockets, jetstream: Some(_) } if sockets.is_empty() => {
-                    "jetstream".to_owned()
+                // `socket`, `jetstream`, `socket+jetstream`, …
+                SourceConfig::Live { sockets, feeds, .. } => {
+                    let socket = (!sockets.is_empty()).then_some("socket");
+                    let kinds: Vec<&str> = socket.into_iter().chain(feeds.iter().map(|f| f.kind())).collect();
+                    kinds.join("+")
                 }
-                SourceConfig::Live { .. } => "socket+jetstream".to_owned(),
                 SourceConfig::Kafka(_) => "kafka".to_owned(),
             },
         )];
@@ -255,11 +257,9 @@ impl StreamConfig {
     /// Each source's name (as `/health` and the metrics list them).
     pub fn source_names(&self) -> Vec<String> {
         match &self.source {
-            SourceConfig::Live { sockets, jetstream } => sockets
-                .iter()
-                .map(|a| format!("socket {a}"))
-                .chain(jetstream.iter().map(|u| format!("jetstream {u}")))
-                .collect(),
+            SourceConfig::Live { sockets, feeds, .. } => {
+                sockets.iter().map(|a| format!("socket {a}")).chain(feeds.iter().map(|f| f.name())).collect()
+            }
             SourceConfig::Kafka(_) => vec![self.source_name()],
         }
     }

@@ -22,6 +22,7 @@ use crate::sources::acks::PositionStore;
 use crate::sources::kafka::exactly_once::KafkaAcks;
 use crate::sources::kafka::exactly_once::positions::Positions;
 use crate::sources::kafka::{self, KafkaSource};
+use crate::sources::live::Feed;
 use crate::sources::{SourceStatus, Sources, jetstream, socket};
 use crate::sql::{self, SqlEngine};
 use crate::state::{Checkpoint, CheckpointConfig};
@@ -97,8 +98,10 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         // a Jetstream's cursor when a checkpoint keeps it.
         replayable: match &config.source {
             SourceConfig::Kafka(_) => true,
-            SourceConfig::Live { sockets, jetstream } => {
-                sockets.is_empty() && jetstream.is_some() && config.checkpoint.is_some()
+            SourceConfig::Live { sockets, feeds, .. } => {
+                sockets.is_empty()
+                    && matches!(feeds.as_slice(), [Feed::Jetstream { .. }])
+                    && config.checkpoint.is_some()
             }
         },
     };
@@ -178,7 +181,7 @@ async fn start_source(
     (stop, engine_stop, checkpoint): (&CancellationToken, &CancellationToken, Option<&mut Checkpoint>),
 ) -> anyhow::Result<(JoinHandle<anyhow::Result<()>>, Option<Results>)> {
     let k = match &config.source {
-        SourceConfig::Live { sockets, jetstream } => {
+        SourceConfig::Live { sockets, feeds, silence } => {
             // One reader per source, each reconnecting on its own, all into
             // the same channel: the batch holds the union.
             let mut statuses = statuses.into_iter();
@@ -187,23 +190,28 @@ async fn start_source(
                 .zip(statuses.by_ref())
                 .map(|(addr, status)| {
                     let tx = tx.clone();
-                    tokio::spawn(socket::run(addr.clone(), config.max_line_bytes, tx, status, stop.clone()))
+                    let run = socket::run(addr.clone(), config.max_line_bytes, tx, status, stop.clone());
+                    tokio::spawn(async move {
+                        run.await;
+                        Ok(())
+                    })
                 })
                 .collect();
-            if let (Some(url), Some(status)) = (jetstream, statuses.next()) {
-                // With a checkpoint, the source's position is saved with each
-                // batch, and a restart resumes after it.
-                let after = match checkpoint {
-                    Some(c) => {
+            let mut checkpoint = checkpoint;
+            for (feed, status) in feeds.iter().zip(statuses) {
+                // With a checkpoint, a Jetstream's position is saved with
+                // each batch, and a restart resumes after it.
+                let after = match (feed, checkpoint.as_deref_mut()) {
+                    (Feed::Jetstream { url }, Some(c)) => {
                         let names = Topics::new([jetstream::position_name(url)]);
                         c.acknowledge_to(names.clone(), Arc::new(jetstream::Acks));
                         c.offsets(names).resume_from(jetstream::PARTITION).await?.map(|r| r.next - 1)
                     }
-                    None => None,
+                    _ => None,
                 };
-                let run = jetstream::run(
-                    url.clone(),
+                let run = feed.clone().run(
                     after,
+                    *silence,
                     config.max_line_bytes,
                     tx.clone(),
                     status,
@@ -211,12 +219,8 @@ async fn start_source(
                 );
                 readers.push(tokio::spawn(run));
             }
-            let task = tokio::spawn(async move {
-                for reader in readers {
-                    let _ = reader.await;
-                }
-                Ok(())
-            });
+            // A feed that cannot go on (a refused token) ends the run.
+            let task = tokio::spawn(crate::sources::live::first_failure(readers, engine_stop.clone()));
             return Ok((task, None));
         }
         SourceConfig::Kafka(k) => k,

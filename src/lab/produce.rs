@@ -118,11 +118,19 @@ pub async fn run(job: Produce) -> anyhow::Result<Summary> {
     Ok(summary)
 }
 
-/// The posts of a Jetstream into a Kafka topic, as the lab's messages
-/// (`produce --jetstream`): until `limit` posts or `shutdown`.
+/// Live feeds to produce from (`produce --jetstream …`).
+pub struct Live {
+    pub feeds: Vec<crate::sources::live::Feed>,
+    pub silence: Option<Duration>,
+    /// Stop after this many posts.
+    pub limit: Option<u64>,
+}
+
+/// The posts of live feeds into a Kafka topic, as the lab's messages: until
+/// `live.limit` posts or `shutdown`; a feed that cannot go on (a refused
+/// token) is an error.
 pub async fn run_live(
-    url: String,
-    limit: Option<u64>,
+    live: Live,
     brokers: &str,
     options: &[(String, String)],
     topic: &str,
@@ -132,9 +140,8 @@ pub async fn run_live(
     let mut sender = Sender::connect(brokers, options, topic, partitions).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::codec::Chunk>(16);
     let stop = shutdown.child_token();
-    let status = std::sync::Arc::new(crate::sources::SourceStatus::default());
     let max_line = crate::codec::DEFAULT_MAX_LINE_BYTES;
-    let source = tokio::spawn(crate::sources::jetstream::run(url, None, max_line, tx, status, stop.clone()));
+    let source = crate::sources::live::start_all(live.feeds, live.silence, max_line, tx, stop.clone());
     let mut progress = Progress::new("produced");
     let mut text = String::new();
     'posts: while let Some(chunk) = tokio::select! {
@@ -158,14 +165,15 @@ pub async fn run_live(
             let payload = json!({ "tweet": tweet.text, "date": date }).to_string();
             sender.send(&payload, "").await;
             progress.update(sender.summary.read);
-            if limit.is_some_and(|l| sender.summary.read >= l) {
+            if live.limit.is_some_and(|l| sender.summary.read >= l) {
                 break 'posts;
             }
         }
     }
     stop.cancel();
-    let _ = source.await;
+    let failed = source.await?;
     let mut summary = sender.finish().await;
+    failed?;
     summary.elapsed = progress.finish();
     Ok(summary)
 }

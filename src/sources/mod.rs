@@ -1,10 +1,16 @@
-//! Where records come from (a TCP server, Bluesky's Jetstream, or a Kafka topic). Each source sends [`crate::codec::Chunk`]s of lines
+//! Where records come from (a TCP server, a live feed — Bluesky's Jetstream,
+//! X's filtered stream, Mastodon — or a Kafka topic). Each source sends [`crate::codec::Chunk`]s of lines
 //! into the engine's channel and keeps going through faults.
 
 pub mod acks;
+pub mod http_feed;
+pub mod http_stream;
 pub mod jetstream;
 pub mod kafka;
+pub mod live;
+pub mod mastodon;
 pub mod socket;
+pub mod x_stream;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

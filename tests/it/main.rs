@@ -14,6 +14,7 @@ mod decode;
 mod demo;
 mod flags;
 mod fuzz;
+mod http_feeds;
 mod jetstream;
 mod kafka_cluster;
 mod kafka_mongo;

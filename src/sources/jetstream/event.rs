@@ -81,9 +81,7 @@ pub fn decode(message: &str, out: &mut Vec<u8>) -> Decoded {
     let Some(record) = commit.record else { return skip("malformed") };
     let Some(text) = record.text else { return skip("no text") };
     let created = record.created_at.as_deref().and_then(parse_millis).unwrap_or(time_us.div_euclid(1000));
-    out.extend_from_slice(b"{\"text\":");
-    serde_json::to_writer(&mut *out, &*text).expect("writing to a Vec");
-    out.extend_from_slice(format!(",\"created_at\":{created}}}\n").as_bytes());
+    crate::sources::live::post_line(out, &text, Some(created));
     Decoded::Post { time_us }
 }
 

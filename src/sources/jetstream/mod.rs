@@ -8,7 +8,8 @@
 //! few seconds before the last event it took ([`REWIND_US`], as Jetstream's
 //! documentation advises: events of one microsecond may straddle the cut)
 //! and skips every event up to that one, so nothing is counted twice. A
-//! connection silent for [`STALL`] is taken as stalled and reconnected.
+//! connection silent for the stall time ([`STALL`] unless set) is taken as
+//! stalled and reconnected.
 //! What each event becomes is [`event`]'s.
 //!
 //! With `--checkpoint`, each chunk carries where the source stands (an
@@ -101,6 +102,7 @@ pub fn subscribe_url(base: &str, cursor: Option<i64>) -> String {
 pub async fn run(
     url: String,
     after: Option<i64>,
+    stall: Duration,
     max_line_bytes: usize,
     tx: mpsc::Sender<Chunk>,
     status: Arc<SourceStatus>,
@@ -118,7 +120,7 @@ pub async fn run(
         let connecting = tokio_tungstenite::connect_async_with_config(target.as_str(), Some(config), true);
         let connected = tokio::select! {
             () = shutdown.cancelled() => return,
-            r = tokio::time::timeout(STALL, connecting) => r,
+            r = tokio::time::timeout(stall, connecting) => r,
         };
         let ws = match connected {
             Ok(Ok((ws, _))) => ws,
@@ -146,7 +148,7 @@ pub async fn run(
             None => tracing::info!("jetstream {url}: connected"),
         }
         status.connected.store(true, Ordering::Relaxed);
-        let ended = read_connection(ws, &mut resume, max_line_bytes, &tx, &source, &shutdown).await;
+        let ended = read_connection(ws, &mut resume, stall, max_line_bytes, &tx, &source, &shutdown).await;
         status.connected.store(false, Ordering::Relaxed);
         if shutdown.is_cancelled() || tx.is_closed() {
             return;
@@ -170,6 +172,7 @@ fn report_failure(url: &str, failures: u32, why: &str) {
 async fn read_connection<S>(
     mut ws: tokio_tungstenite::WebSocketStream<S>,
     resume: &mut Resume,
+    stall: Duration,
     max_line_bytes: usize,
     tx: &mpsc::Sender<Chunk>,
     source: &crate::metrics::Source,
@@ -184,9 +187,9 @@ where
         let first_taken = resume.last;
         let first = tokio::select! {
             () = shutdown.cancelled() => return "shut down".into(),
-            next = tokio::time::timeout(STALL, ws.next()) => match next {
+            next = tokio::time::timeout(stall, ws.next()) => match next {
                 Ok(next) => next,
-                Err(_) => return format!("no message for {STALL:?} (stalled)"),
+                Err(_) => return format!("no message for {stall:?} (stalled)"),
             },
         };
         // What has arrived already goes into the same chunk.
@@ -200,7 +203,7 @@ where
                     m.live_events.get_or_create(source).inc();
                     take(text.as_str(), resume, &mut out, source);
                 }
-                Some(Ok(Message::Binary(_))) => skipped(source, "binary"),
+                Some(Ok(Message::Binary(_))) => super::live::skipped(source, "binary"),
                 Some(Ok(Message::Close(frame))) => {
                     let why =
                         frame.map(|f| format!(" ({} {})", u16::from(f.code), f.reason)).unwrap_or_default();
@@ -243,7 +246,7 @@ fn take(message: &str, resume: &mut Resume, out: &mut Vec<u8>, source: &crate::m
     let time_us = match event::decode(message, out) {
         Decoded::Post { time_us } => Some(time_us),
         Decoded::Skipped { time_us, reason } => {
-            skipped(source, reason);
+            super::live::skipped(source, reason);
             time_us
         }
     };
@@ -251,7 +254,7 @@ fn take(message: &str, resume: &mut Resume, out: &mut Vec<u8>, source: &crate::m
     // Replayed after a reconnection (the cursor starts a little earlier).
     if resume.last.is_some_and(|last| time_us <= last) {
         out.truncate(before);
-        skipped(source, "seen before a reconnection");
+        super::live::skipped(source, "seen before a reconnection");
         return;
     }
     resume.last = Some(time_us);
@@ -259,16 +262,6 @@ fn take(message: &str, resume: &mut Resume, out: &mut Vec<u8>, source: &crate::m
         m.live_posts.get_or_create(source).inc();
     }
     m.live_last_event.get_or_create(source).set(time_us / 1_000_000);
-}
-
-fn skipped(source: &crate::metrics::Source, reason: &'static str) {
-    crate::metrics::metrics()
-        .live_skipped
-        .get_or_create(&crate::metrics::SourceReason {
-            source: source.source.clone(),
-            reason: reason.to_owned(),
-        })
-        .inc();
 }
 
 #[cfg(test)]

@@ -1,0 +1,281 @@
+//! A long-lived HTTP GET whose response never ends (X's filtered stream,
+//! Mastodon's Server-Sent Events): the connection (TCP, or TLS for
+//! `https://`), the request with its bearer token, and the body cut into
+//! lines with a bound on each.
+//!
+//! Only what those two providers need: HTTP/1.1, a GET, one response per
+//! connection. The token goes into the `Authorization` header and nowhere
+//! else: no error here quotes a header.
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// A token for `Authorization: Bearer`, which never prints: its `Debug` and
+/// `Display` show only that it is there.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    pub fn new(token: impl Into<String>) -> Token {
+        Token(token.into())
+    }
+
+    /// The token in the environment variable `name`, if set and not empty.
+    pub fn from_env(name: &str) -> Option<Token> {
+        std::env::var(name).ok().filter(|t| !t.trim().is_empty()).map(|t| Token(t.trim().to_owned()))
+    }
+
+    /// `text` with every occurrence of the token replaced.
+    pub fn hide_in(&self, text: &str) -> String {
+        text.replace(&self.0, "<token>")
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<hidden>)")
+    }
+}
+
+/// An answer's status line and body.
+pub struct Response {
+    pub status: u16,
+    /// `x-rate-limit-reset` (seconds since the epoch), where sent.
+    pub rate_limit_reset: Option<u64>,
+    body: Incoming,
+}
+
+impl Response {
+    /// The next piece of the body (`None`: it ended).
+    pub async fn next(&mut self) -> Option<Result<Bytes, String>> {
+        loop {
+            match self.body.frame().await? {
+                Ok(frame) => match frame.into_data() {
+                    Ok(data) => return Some(Ok(data)),
+                    Err(_) => continue, // trailers
+                },
+                Err(e) => return Some(Err(e.to_string())),
+            }
+        }
+    }
+
+    /// The first `max` bytes of the body (an error's explanation), read for
+    /// at most `wait`.
+    pub async fn text(mut self, max: usize, wait: Duration) -> String {
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(wait, async {
+            while out.len() < max {
+                match self.next().await {
+                    Some(Ok(b)) => out.extend_from_slice(&b),
+                    _ => break,
+                }
+            }
+        })
+        .await;
+        out.truncate(max);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// Sends `GET url` (with `Accept: accept` and the bearer token if any) and
+/// waits for the answer's head.
+pub async fn get(url: &str, accept: &str, token: Option<&Token>) -> Result<Response, String> {
+    let uri: hyper::Uri = url.parse().map_err(|e| format!("{url} is not a URL: {e}"))?;
+    let tls = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err(format!("{url} is not an http:// or https:// URL")),
+    };
+    let host = uri.host().ok_or_else(|| format!("{url} has no host"))?.to_owned();
+    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    let tcp = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
+        .await
+        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let authority = uri.authority().map_or(host.clone(), |a| a.as_str().to_owned());
+    let mut request = hyper::Request::get(path)
+        .header(hyper::header::HOST, authority)
+        .header(hyper::header::ACCEPT, accept)
+        .header(hyper::header::USER_AGENT, concat!("tweetstream/", env!("CARGO_PKG_VERSION")));
+    if let Some(Token(t)) = token {
+        request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let request =
+        request.body(http_body_util::Empty::<Bytes>::new()).map_err(|_| "a bad request".to_owned())?;
+    let response = if tls {
+        let name = rustls_name(&host)?;
+        let stream = tls_connector().connect(name, tcp).await.map_err(|e| format!("TLS with {host}: {e}"))?;
+        send(stream, request).await?
+    } else {
+        send(tcp, request).await?
+    };
+    let rate_limit_reset = response
+        .headers()
+        .get("x-rate-limit-reset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok());
+    Ok(Response { status: response.status().as_u16(), rate_limit_reset, body: response.into_body() })
+}
+
+async fn send<S>(
+    stream: S,
+    request: hyper::Request<http_body_util::Empty<Bytes>>,
+) -> Result<hyper::Response<Incoming>, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("HTTP: {e}"))?;
+    // The connection is driven by its own task and ends with the response.
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    sender.send_request(request).await.map_err(|e| format!("HTTP: {e}"))
+}
+
+fn rustls_name(host: &str) -> Result<tokio_rustls::rustls::pki_types::ServerName<'static>, String> {
+    tokio_rustls::rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
+        .map_err(|_| format!("{host} is not a host name for TLS"))
+}
+
+/// One TLS client configuration for the process: the Mozilla roots, ring.
+fn tls_connector() -> tokio_rustls::TlsConnector {
+    static CONFIG: OnceLock<Arc<tokio_rustls::rustls::ClientConfig>> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let roots = tokio_rustls::rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Arc::new(config)
+    });
+    tokio_rustls::TlsConnector::from(config.clone())
+}
+
+/// A line of a stream, as [`Lines`] cuts them.
+#[derive(Debug, PartialEq)]
+pub enum Line<'a> {
+    /// A line without its `\n` or `\r\n`.
+    Text(&'a [u8]),
+    /// A line longer than the bound, dropped whole.
+    TooLong,
+}
+
+/// Cuts a byte stream into lines ended by `\n` or `\r\n`, holding at most
+/// `max` bytes of an unfinished line: a longer one is dropped (and
+/// reported once, as [`Line::TooLong`]) up to its end.
+pub struct Lines {
+    partial: Vec<u8>,
+    max: usize,
+    too_long: bool,
+}
+
+impl Lines {
+    pub fn new(max: usize) -> Lines {
+        Lines { partial: Vec::new(), max, too_long: false }
+    }
+
+    /// Feeds `bytes`; each complete line goes to `each`.
+    pub fn feed(&mut self, mut bytes: &[u8], mut each: impl FnMut(Line<'_>)) {
+        // What is held may end in the `\r` of a `\r\n` cut in two.
+        let hold = self.max.saturating_add(1);
+        while let Some(end) = memchr::memchr(b'\n', bytes) {
+            let piece = &bytes[..end];
+            bytes = &bytes[end + 1..];
+            if std::mem::take(&mut self.too_long) || self.partial.len() + piece.len() > hold {
+                self.partial.clear();
+                each(Line::TooLong);
+                continue;
+            }
+            let line = if self.partial.is_empty() {
+                piece
+            } else {
+                self.partial.extend_from_slice(piece);
+                &self.partial
+            };
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            each(if line.len() > self.max { Line::TooLong } else { Line::Text(line) });
+            self.partial.clear();
+        }
+        if self.too_long {
+            return;
+        }
+        if self.partial.len() + bytes.len() > hold {
+            self.partial = Vec::new();
+            self.too_long = true;
+        } else {
+            self.partial.extend_from_slice(bytes);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cut(pieces: &[&[u8]], max: usize) -> Vec<Option<String>> {
+        let mut lines = Lines::new(max);
+        let mut out = Vec::new();
+        for p in pieces {
+            lines.feed(p, |l| {
+                out.push(match l {
+                    Line::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                    Line::TooLong => None,
+                })
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn lines_end_at_newlines_with_or_without_a_carriage_return() {
+        assert_eq!(
+            cut(&[b"ab\r\n\r\ncd", b"e\nf", b"\r", b"\n"], 10),
+            [Some("ab".into()), Some(String::new()), Some("cde".into()), Some("f".into())]
+        );
+    }
+
+    #[test]
+    fn a_line_over_the_bound_is_dropped_whole_and_reported_once() {
+        assert_eq!(cut(&[b"0123456789AB\nok\n"], 10), [None, Some("ok".into())]);
+        assert_eq!(cut(&[b"01234", b"56789AB", b"CDEF", b"\nok\n"], 10), [None, Some("ok".into())]);
+        // At the bound, with its \r, it is kept.
+        assert_eq!(cut(&[b"0123456789\r\n"], 10), [Some("0123456789".into())]);
+    }
+
+    proptest! {
+        /// However the stream is cut into pieces, the lines are those of
+        /// splitting the whole at once.
+        #[test]
+        fn pieces_do_not_change_the_lines(text in "[ab\r\n]{0,60}", cuts in proptest::collection::vec(0usize..60, 0..8), max in 1usize..8) {
+            let bytes = text.as_bytes();
+            let mut at: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+            at.sort();
+            let mut pieces = Vec::new();
+            let mut from = 0;
+            for c in at {
+                pieces.push(&bytes[from..c]);
+                from = c;
+            }
+            pieces.push(&bytes[from..]);
+            let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+            let want: Vec<Option<String>> = complete
+                .split_terminator('\n')
+                .map(|l| {
+                    let l = l.strip_suffix('\r').unwrap_or(l);
+                    (l.len() <= max).then(|| l.to_owned())
+                })
+                .collect();
+            prop_assert_eq!(cut(&pieces, max), want);
+        }
+    }
+}
