@@ -12,7 +12,7 @@
 use futures_util::SinkExt;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use tweetstream::sources::SourceStatus;
@@ -105,7 +105,15 @@ async fn serve_websocket(listener: tokio::net::TcpListener, events: Vec<String>)
 /// Serves `events` to the first client as one chunked HTTP response, in
 /// chunks of about 64 KiB.
 async fn serve_http(listener: tokio::net::TcpListener, events: Vec<String>) {
-    let (stream, _) = listener.accept().await.unwrap();
+    let (mut stream, _) = listener.accept().await.unwrap();
+    // The request first: a client may not take an answer to a question it
+    // has not finished asking.
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8];
+        stream.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
     let mut stream = tokio::io::BufWriter::with_capacity(1 << 20, stream);
     stream.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n").await.unwrap();
     let mut chunk = String::new();
