@@ -516,3 +516,38 @@ fn feeds_of_three_providers_are_read_as_one_stream() {
     assert_eq!(table_counts(&tables["tag_totals"]), want_tags);
     assert_eq!(day_rows(&tables["sentiment_by_day"]), want_days);
 }
+
+/// `live` with X's and Mastodon's feeds writes their posts as tweet lines,
+/// in order, until `--limit`.
+#[test]
+fn live_writes_x_and_mastodon_posts_as_tweet_lines() {
+    let (x, x_posts) = x_lines(150, 31);
+    let (m, m_posts) = mastodon_events(150, 32);
+    let x_server = serve(vec![Answer::ok("application/json", pieces(&x), End::KeepAlive("\r\n"))]);
+    let m_server = serve(vec![Answer::ok("text/event-stream", pieces(&m), End::KeepAlive(":thump\n"))]);
+    for (flag, url, posts) in [
+        ("--x-stream", format!("http://{}", x_server.addr), &x_posts),
+        ("--mastodon", format!("http://{}", m_server.addr), &m_posts),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tweetstream"))
+            .args(["live", flag, &url, "--limit", "120"])
+            .env("X_BEARER_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{flag}: {stderr}");
+        let got: Vec<(String, String)> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let ms = v["created_at"].as_i64().unwrap();
+                let day = chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d").to_string();
+                (day, v["text"].as_str().unwrap().to_owned())
+            })
+            .collect();
+        assert_eq!(got, posts[..120], "{flag}");
+        assert!(stderr.contains("wrote 120 posts"), "{flag}: {stderr}");
+        assert!(!stderr.contains(TOKEN), "{flag}: the token was let out");
+    }
+}
