@@ -11,10 +11,11 @@
 //! and every query is interrupted past a time limit and past a memory limit, and
 //! cut at a row limit.
 
+pub mod postgres;
 pub mod sandbox;
 pub mod vtab;
 
-use crate::engine::tables::{ColumnType, TableKind, Tables};
+use crate::engine::tables::{ColumnType, Snapshot, TableKind, Tables};
 use rusqlite::limits::Limit;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, Statement};
@@ -50,6 +51,17 @@ impl Default for Limits {
 
 /// A value bound to a parameter (`$1`, `$2`, ... or `?`).
 pub use rusqlite::types::Value as Param;
+
+/// The values of a statement's parameters.
+#[derive(Clone, Copy, Debug)]
+pub enum Params<'a> {
+    /// `$1`, `$2`, …: exactly as many as the statement takes.
+    Values(&'a [Param]),
+    /// A dry run, which tells the columns, their types and the number of
+    /// parameters, as a Postgres Describe needs: `$N` is bound to the N-th
+    /// of these samples, or NULL past them.
+    DryRun(&'a [Param]),
+}
 
 /// A query's answer.
 #[derive(Clone, Debug, PartialEq)]
@@ -155,10 +167,17 @@ impl SqlEngine {
             let mut conn = Connection::open_in_memory()?;
             conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
             conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, sandbox::MAX_VALUE_BYTES)?;
-            conn.pragma_update(None, "query_only", true)?;
+            let live: Vec<(&str, &[(&str, ColumnType)])> = TableKind::ALL
+                .into_iter()
+                .filter(|k| *k != TableKind::TagWindow || self.has_window)
+                .map(|k| (k.name(), k.columns(self.totals_error)))
+                .collect();
             // Sorts and temporary tables stay in memory, under the memory limit;
             // with files they would spill wherever the temp directory is.
+            // (Set first: changing it drops the temporary catalog tables below.)
             conn.pragma_update(None, "temp_store", "memory")?;
+            postgres::functions::install(&conn, &live)?;
+            conn.pragma_update(None, "query_only", true)?;
             let pinned = Pinned::default();
             vtab::register(
                 &conn,
@@ -182,17 +201,47 @@ impl SqlEngine {
     /// binds NULL to every parameter: a dry run that tells the columns, their
     /// types and the number of parameters, as a Postgres Describe needs.
     pub fn query_with(&self, sql: &str, params: Option<&[Param]>) -> Result<QueryResult, SqlError> {
+        let params = match params {
+            Some(values) => Params::Values(values),
+            None => Params::DryRun(&[]),
+        };
+        self.run(sql, params, None)
+    }
+
+    /// Runs one statement with `params`, on `snapshot` when given (a
+    /// transaction's), else on the latest.
+    pub fn run(
+        &self,
+        sql: &str,
+        params: Params<'_>,
+        snapshot: Option<&Arc<Snapshot>>,
+    ) -> Result<QueryResult, SqlError> {
         let started = Instant::now();
-        let result = self.query_pinned(sql, params);
+        let result = self.query_pinned(sql, params, snapshot);
         let m = crate::metrics::metrics();
         m.sql_queries.inc();
         m.sql_query_duration.observe(started.elapsed().as_secs_f64());
         result
     }
 
-    fn query_pinned(&self, sql: &str, params: Option<&[Param]>) -> Result<QueryResult, SqlError> {
+    /// The latest snapshot, for a reader that reads several statements at
+    /// one batch (a transaction); handed back with [`SqlEngine::release`].
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.tables.snapshot()
+    }
+
+    pub fn release(&self, snapshot: Arc<Snapshot>) {
+        self.tables.release(snapshot);
+    }
+
+    fn query_pinned(
+        &self,
+        sql: &str,
+        params: Params<'_>,
+        snapshot: Option<&Arc<Snapshot>>,
+    ) -> Result<QueryResult, SqlError> {
         let mut session = self.session()?;
-        let snapshot = self.tables.snapshot();
+        let snapshot = snapshot.cloned().unwrap_or_else(|| self.tables.snapshot());
         let batch_time = snapshot.batch_time;
         *session.pinned.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot);
         let deadline = Instant::now() + self.limits.timeout;
@@ -247,7 +296,7 @@ impl SqlEngine {
 
 type Answer = (Vec<String>, Vec<ColumnType>, Vec<Vec<Value>>, bool, usize);
 
-fn run(conn: &Connection, sql: &str, params: Option<&[Param]>, limits: Limits) -> Result<Answer, SqlError> {
+fn run(conn: &Connection, sql: &str, params: Params<'_>, limits: Limits) -> Result<Answer, SqlError> {
     if sql.trim().trim_end_matches(';').trim().is_empty() {
         return Err(SqlError::Invalid("empty statement".into()));
     }
@@ -320,7 +369,7 @@ fn run(conn: &Connection, sql: &str, params: Option<&[Param]>, limits: Limits) -
 ///
 /// SQLite reads Postgres' `$1` as a *named* parameter, numbered in order of
 /// appearance, so `$N` is looked up by its name; `?` and `?N` go by position.
-fn bind(stmt: &mut Statement<'_>, params: Option<&[Param]>) -> Result<usize, SqlError> {
+fn bind(stmt: &mut Statement<'_>, params: Params<'_>) -> Result<usize, SqlError> {
     let mut slots = Vec::with_capacity(stmt.parameter_count());
     for index in 1..=stmt.parameter_count() {
         let number = match stmt.parameter_name(index) {
@@ -337,8 +386,16 @@ fn bind(stmt: &mut Statement<'_>, params: Option<&[Param]>) -> Result<usize, Sql
         slots.push((index, number));
     }
     let wanted = slots.iter().map(|s| s.1).max().unwrap_or(0);
-    let Some(params) = params else {
-        return Ok(wanted); // unbound parameters are NULL
+    let params = match params {
+        Params::Values(values) => values,
+        Params::DryRun(samples) => {
+            for (index, number) in slots {
+                if let Some(sample) = samples.get(number - 1) {
+                    stmt.raw_bind_parameter(index, sample).map_err(|e| SqlError::Invalid(e.to_string()))?;
+                }
+            }
+            return Ok(wanted); // the others are NULL
+        }
     };
     if params.len() != wanted {
         return Err(SqlError::Invalid(format!(

@@ -182,7 +182,13 @@ fn no_client_can_change_the_sql_engine_over_http_or_postgres() {
         let error = body["error"].as_str().unwrap();
         assert!(error.contains("only queries are allowed"), "{sql}: {error}");
         let (ok, _, err) = psql(&r.pg_port, sql);
-        assert!(!ok && err.contains("only queries are allowed"), "{sql}: {err}");
+        if ["BEGIN", "SAVEPOINT s"].contains(sql) {
+            // A Postgres client's transaction is its session's, never
+            // SQLite's (a savepoint outside one is refused as Postgres does).
+            assert_eq!(ok, *sql == "BEGIN", "{sql}: {err}");
+        } else {
+            assert!(!ok && err.contains("only queries are allowed"), "{sql}: {err}");
+        }
         // Later clients are unaffected: the statement never ran.
         let (status, body) = http_post(&r.http, "/sql", ORIGINAL);
         assert_eq!((status, &body["rows"]), (200, &top), "after {sql}: {body}");
@@ -268,7 +274,8 @@ async fn a_postgres_driver_prepares_binds_and_reads_binary() {
         rows.iter().map(|row| (row.get::<_, String>(0), row.get::<_, i64>(1) as u64)).collect();
     assert_eq!(got, per_month(&r.lines));
 
-    // Parameters: typed by the client, or left open (then described as text).
+    // Parameters: typed by the client, or left open (then typed by their use:
+    // compared with `count`, an int8).
     let tags = count_tags(&r.lines, twitter_tags);
     let want = top_n(tags.into_iter().filter(|(_, n)| *n >= 2), usize::MAX);
     let typed = client
@@ -281,7 +288,7 @@ async fn a_postgres_driver_prepares_binds_and_reads_binary() {
     for rows in [
         client.query(&typed, &[&2i64]).await.unwrap(),
         client
-            .query("select tag, count from tag_totals where count >= $1 order by count desc, tag", &[&"2"])
+            .query("select tag, count from tag_totals where count >= $1 order by count desc, tag", &[&2i64])
             .await
             .unwrap(),
     ] {
@@ -316,4 +323,86 @@ fn query_against_a_server_that_never_answers_says_so() {
     drop(silent);
     let (ok, _, err) = query(&addr, &["select 1"]);
     assert!(!ok && err.contains("cannot reach the engine"), "{err}");
+}
+
+/// What Postgres clients send before and around their queries: transactions
+/// and savepoints, SET and SHOW, casts, `LIMIT $1`, the catalog behind psql's
+/// `\dt` and `\d`, `COPY … TO STDOUT`, and a result over the row limit, which
+/// is an error rather than a silent cut.
+#[tokio::test(flavor = "current_thread")]
+async fn postgres_clients_get_transactions_catalog_copy_and_no_silent_cut() {
+    let r = tokio::task::spawn_blocking(|| running_with(&["--sql-max-rows", "10"], &[])).await.unwrap();
+    let tags = count_tags(&r.lines, twitter_tags);
+    assert!(tags.len() > 10, "the fixture has more tags than the row limit");
+    let top3 = top_n(tags.clone(), 3);
+
+    // psql: one simple query of several statements, in a transaction.
+    let (ok, out, err) = psql(
+        &r.pg_port,
+        "BEGIN; SET application_name = 'lab'; SHOW application_name; \
+         select tag, count from tag_totals order by count desc, tag limit 3; SAVEPOINT a; \
+         ROLLBACK TO a; COMMIT",
+    );
+    assert!(ok, "{err}");
+    // psql prints each command's tag between the results.
+    let lines: Vec<&str> =
+        out.lines().filter(|l| !["BEGIN", "SET", "SAVEPOINT", "ROLLBACK", "COMMIT"].contains(l)).collect();
+    assert_eq!(
+        out.lines().filter(|l| ["BEGIN", "SET", "SAVEPOINT", "ROLLBACK", "COMMIT"].contains(l)).count(),
+        5,
+        "{out}"
+    );
+    assert_eq!(lines[0], "lab");
+    let got: Vec<(String, u64)> = name_counts(&lines[1..4].join("\n")).collect();
+    assert_eq!(got, top3);
+
+    // psql's \dt and \d read the catalog.
+    let (ok, out, err) = psql(&r.pg_port, "\\dt");
+    assert!(ok, "{err}");
+    let listed: Vec<&str> = out.lines().filter_map(|l| l.split(',').nth(1)).collect();
+    let (_, tables) = http_get(&r.http, "/tables");
+    let mut want: Vec<&str> =
+        tables["tables"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    want.sort_unstable();
+    assert_eq!(listed, want);
+    let (ok, out, err) = psql(&r.pg_port, "\\d tag_totals");
+    assert!(ok, "{err}");
+    let columns: Vec<(&str, &str)> = out
+        .lines()
+        .filter_map(|l| l.split_once(','))
+        .map(|(c, rest)| (c, rest.split(',').next().unwrap()))
+        .collect();
+    assert_eq!(columns, [("tag", "text"), ("count", "bigint")]);
+
+    // COPY (query) TO STDOUT as CSV with a header.
+    let (ok, out, err) = psql(
+        &r.pg_port,
+        "COPY (select tag, count from tag_totals order by count desc, tag limit 3) TO STDOUT WITH (FORMAT csv, HEADER)",
+    );
+    assert!(ok, "{err}");
+    let mut want_csv = String::from("tag,count\n");
+    for (tag, n) in &top3 {
+        want_csv += &format!("{tag},{n}\n");
+    }
+    assert_eq!(out, want_csv);
+
+    // A driver: LIMIT $1 and a cast, in a transaction; then the row limit.
+    let config = format!("host=127.0.0.1 port={} user=tweetstream connect_timeout=10", r.pg_port);
+    let (mut client, connection) = tokio_postgres::connect(&config, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let tx = client.transaction().await.unwrap();
+    let rows = tx
+        .query("select tag, count::text from tag_totals order by count desc, tag limit $1", &[&3i64])
+        .await
+        .unwrap();
+    let got: Vec<(String, u64)> =
+        rows.iter().map(|row| (row.get::<_, String>(0), row.get::<_, String>(1).parse().unwrap())).collect();
+    assert_eq!(got, top3);
+    tx.commit().await.unwrap();
+    let err = client.query("select tag from tag_totals", &[]).await.unwrap_err();
+    let db = err.as_db_error().expect("a server error");
+    assert_eq!(db.code().code(), "54000", "{db:?}");
+    assert!(db.message().contains("--sql-max-rows"), "{}", db.message());
+    let (ok, _, err) = psql(&r.pg_port, "COPY tag_totals TO STDOUT");
+    assert!(!ok && err.contains("--sql-max-rows"), "{err}");
 }

@@ -71,6 +71,7 @@ pub async fn serve(
         )
         .await;
         if let Err(e) = processed {
+            backend.failed();
             let fatal = e.is_fatal();
             if process_error(&mut socket, e, extended_query).await.is_err() || fatal {
                 return;

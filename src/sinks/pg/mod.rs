@@ -2,81 +2,300 @@
 //! for `psql` and Postgres clients, through the same [`SqlEngine`] as HTTP.
 //!
 //! No authentication (it binds to 127.0.0.1 unless told otherwise) and no TLS.
-//! Both the simple query protocol (`psql`) and the extended one (what drivers
-//! use: Parse, Bind, Describe, Execute) are served. Columns have the type int8,
-//! float8 or text, in text or binary as the client asks. Parameters are `$1`,
-//! `$2`, ...; one whose type the client leaves open is described as text.
-//! Errors come back as an ErrorResponse with SQLSTATE 42601 (syntax), 42P01
-//! (unknown table), 42703 (unknown column), 25006 (read-only), 42501 (not
-//! allowed: a pragma that changes a setting, a transaction), 57014 (time
-//! limit), 53200 (memory limit) or 22023 (a parameter or value that does not
-//! fit its type).
+//! Both the simple query protocol (`psql`, several statements in one query)
+//! and the extended one (what drivers use: Parse, Bind, Describe, Execute) are
+//! served. Each client has a [`session::Session`]: transactions (each reads one
+//! batch), savepoints and settings, answered as PostgreSQL answers them.
+//! Statements are translated from Postgres' dialect first
+//! ([`crate::sql::postgres`]: `pg_catalog`, casts, parameter types);
+//! `COPY … TO STDOUT` is served in text and CSV ([`copy`]).
+//!
+//! Columns have the type int8, float8 or text, in text or binary as the
+//! client asks. A parameter whose type the client leaves open takes the type
+//! of its use (`LIMIT $1`, `count > $1`, `$1::date`), else text. A result
+//! past the row limit is an error (54000), never a silent cut. Errors carry
+//! SQLSTATE 42601 (syntax), 42P01 (unknown table), 42703 (unknown column),
+//! 25006 (read-only), 42501 (not allowed), 25P02 (in a failed transaction),
+//! 0A000 (not supported), 57014 (time limit), 53200 (memory limit), 54000
+//! (row limit) or 22023/22007 (a value that does not fit its type).
 //!
 //! SQLite's columns are loosely typed, so a statement is described by a dry
-//! run when it is parsed (parameters bound to NULL): declared columns keep
-//! their type, computed ones take that of their first value, and a computed
-//! column that the dry run leaves without a value (say `sum(count)` filtered by
-//! a parameter) is text. Later executions are encoded with the described types,
-//! as the client expects.
+//! run when it is parsed: declared columns keep their type, computed ones take
+//! that of their first value, and a computed column that the dry run leaves
+//! without a value (say `sum(count)` filtered by a parameter) is text. Later
+//! executions are encoded with the described types, as the client expects.
 
 mod connection;
+pub mod copy;
+pub mod session;
 
 use super::listener::{self, Limits};
 use crate::engine::tables::ColumnType;
-use crate::sql::{Param, QueryResult, SqlEngine, SqlError};
+use crate::sql::postgres::{self, ParamType, Translated};
+use crate::sql::{Param, Params, QueryResult, SqlEngine, SqlError};
 use async_trait::async_trait;
-use futures_util::Sink;
-use futures_util::stream;
+use bytes::Bytes;
+use futures_util::{Sink, SinkExt, stream};
 use pgwire::api::auth::noop::NoopStartupHandler;
 use pgwire::api::portal::{Format, Portal};
-use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response};
-use pgwire::api::stmt::QueryParser;
+use pgwire::api::query::{
+    ExtendedQueryHandler, SimpleQueryHandler, send_execution_response, send_query_response,
+    send_ready_for_query,
+};
+use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
-use pgwire::api::{ClientInfo, ClientPortalStore, PgWireServerHandlers, Type};
+use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireServerHandlers, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
+use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::response::{EmptyQueryResponse, NoticeResponse};
+use pgwire::messages::simplequery::Query;
 use serde_json::Value;
+use session::{Command, Outcome, Refusal, Session};
 use std::fmt::Debug;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use tokio_util::sync::CancellationToken;
 
-/// The handlers of one server.
+/// One client's handlers: the shared engine and the client's session.
+#[derive(Clone)]
 pub struct Backend {
-    sql: Arc<SqlEngine>,
+    client: Arc<Client>,
 }
 
-impl NoopStartupHandler for Backend {}
+struct Client {
+    sql: Arc<SqlEngine>,
+    session: Mutex<Session>,
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let sql = self.sql.clone();
+        self.session.get_mut().unwrap_or_else(|e| e.into_inner()).close(|s| sql.release(s));
+    }
+}
+
+impl Backend {
+    fn new(sql: Arc<SqlEngine>) -> Backend {
+        Backend { client: Arc::new(Client { sql, session: Mutex::default() }) }
+    }
+
+    fn session(&self) -> MutexGuard<'_, Session> {
+        self.client.session.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A statement of this client failed (whichever step it was in).
+    pub fn failed(&self) {
+        self.session().failed();
+    }
+
+    /// Translates `sql` with this client's settings.
+    fn translate(&self, sql: &str) -> PgWireResult<Translated> {
+        let session = self.session();
+        postgres::translate(sql, &|name| session.setting(name)).map_err(|e| {
+            let code = match e {
+                postgres::Untranslatable::NotSupported(_) => "0A000",
+                postgres::Untranslatable::UnknownSetting(_) => "42704",
+                postgres::Untranslatable::BadDate(_) => "22007",
+            };
+            pg_error(code, e.to_string())
+        })
+    }
+
+    /// Runs a translated query on the transaction's snapshot, or the latest.
+    async fn query(&self, translated: &Translated, params: Vec<Param>) -> PgWireResult<QueryResult> {
+        let snapshot = {
+            let mut session = self.session();
+            session.may_query().map_err(refusal)?;
+            session.snapshot(|| self.client.sql.snapshot())
+        };
+        let sql = self.client.sql.clone();
+        let statement = translated.sql.clone();
+        tokio::task::spawn_blocking(move || sql.run(&statement, Params::Values(&params), snapshot.as_ref()))
+            .await
+            .map_err(|e| PgWireError::ApiError(Box::new(e)))?
+            .map_err(|e| user_error(&e))
+    }
+
+    /// Describes a translated query by a dry run (a `LIMIT $N` bound to 1).
+    async fn describe(&self, translated: &Translated) -> PgWireResult<QueryResult> {
+        self.session().may_query().map_err(refusal)?;
+        let mut samples = vec![Param::Null; translated.params.len()];
+        for &n in &translated.counts {
+            if let Some(s) = samples.get_mut(n - 1) {
+                *s = Param::Integer(1);
+            }
+        }
+        let sql = self.client.sql.clone();
+        let statement = translated.sql.clone();
+        tokio::task::spawn_blocking(move || sql.run(&statement, Params::DryRun(&samples), None))
+            .await
+            .map_err(|e| PgWireError::ApiError(Box::new(e)))?
+            .map_err(|e| user_error(&e))
+    }
+
+    /// Runs a session command; a DECLARE runs its query here.
+    async fn execute(&self, command: Command) -> PgWireResult<Outcome> {
+        let Command::Declare { name, query, hold } = command else {
+            return self.command(command).map_err(refusal);
+        };
+        self.session().may_declare(&name, hold).map_err(refusal)?;
+        let translated = self.translate(&query)?;
+        let r = self.query(&translated, Vec::new()).await?;
+        check_cut(&r)?;
+        self.session().declare(name, hold, r.columns, r.types, r.rows);
+        Ok(Outcome::Done { tag: "DECLARE CURSOR", warning: None })
+    }
+
+    /// Runs a session command.
+    fn command(&self, command: Command) -> Result<Outcome, Refusal> {
+        let sql = self.client.sql.clone();
+        self.session().run(command, |s| sql.release(s))
+    }
+}
+
+/// What a statement is.
+#[derive(Clone, Debug)]
+pub enum Statement {
+    Query(Translated),
+    Command(Command),
+    Copy(copy::Copy),
+}
+
+/// Reads a statement: a COPY, a session command, or a query.
+fn classify(backend: &Backend, sql: &str) -> PgWireResult<Statement> {
+    if let Some(c) = copy::parse(sql) {
+        return c.map(Statement::Copy).map_err(refusal);
+    }
+    if let Some(c) = session::parse(sql) {
+        return c.map(Statement::Command).map_err(refusal);
+    }
+    backend.translate(sql).map(Statement::Query)
+}
+
+/// A statement parsed for the extended protocol, with its description.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    statement: Statement,
+    columns: Vec<String>,
+    types: Vec<ColumnType>,
+    parameters: Vec<Type>,
+}
 
 #[async_trait]
 impl SimpleQueryHandler for Backend {
-    async fn do_query<C>(&self, _client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    /// Runs each statement of the query in turn, as PostgreSQL does: an
+    /// error ends the query there. The transaction status sent back is the
+    /// session's.
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let r = run(&self.sql, query, Some(Vec::new())).await?;
-        let fields = fields(&r.columns, &r.types, &Format::UnifiedText);
-        Ok(vec![Response::Query(response(r, fields)?)])
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let statements = postgres::lex::statements(&query.query);
+        if statements.is_empty() {
+            client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+        }
+        for sql in statements {
+            if let Err(e) = self.simple(client, sql).await {
+                self.failed();
+                client.set_transaction_status(self.session().status());
+                return Err(e);
+            }
+        }
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        let status = self.session().status();
+        client.set_transaction_status(status);
+        send_ready_for_query(client, status).await
+    }
+
+    async fn do_query<C>(&self, _client: &mut C, _query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        unreachable!("on_query answers simple queries itself")
     }
 }
 
-/// A statement parsed for the extended protocol, with its dry-run description.
-#[derive(Clone, Debug)]
-pub struct Prepared {
-    sql: String,
-    columns: Vec<String>,
-    types: Vec<ColumnType>,
-    parameters: usize,
+impl Backend {
+    /// One statement of a simple query, answered in full.
+    async fn simple<C>(&self, client: &mut C, sql: &str) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        match classify(self, sql)? {
+            Statement::Query(translated) => {
+                let r = self.query(&translated, Vec::new()).await?;
+                let fields = fields(&r.columns, &r.types, &Format::UnifiedText);
+                send_query_response(client, response(r, fields)?, true).await
+            }
+            Statement::Command(command) => match self.execute(command).await? {
+                Outcome::Done { tag, warning } => {
+                    if let Some((code, message)) = warning {
+                        warn(client, code, message).await?;
+                    }
+                    send_execution_response(client, Tag::new(tag)).await
+                }
+                outcome => {
+                    send_query_response(client, rows_response(outcome, &Format::UnifiedText)?, true).await
+                }
+            },
+            Statement::Copy(c) => {
+                let translated = self.translate(&c.query)?;
+                let r = self.query(&translated, Vec::new()).await?;
+                check_cut(&r)?;
+                let columns = r.columns.len() as i16;
+                client
+                    .feed(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
+                        0,
+                        columns,
+                        vec![0; columns as usize],
+                    )))
+                    .await?;
+                if let Some(header) = c.header(&r.columns) {
+                    client.feed(PgWireBackendMessage::CopyData(CopyData::new(Bytes::from(header)))).await?;
+                }
+                for row in &r.rows {
+                    client
+                        .feed(PgWireBackendMessage::CopyData(CopyData::new(Bytes::from(c.row(row)))))
+                        .await?;
+                }
+                client.feed(PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
+                send_execution_response(client, Tag::new("COPY").with_rows(r.rows.len())).await
+            }
+        }
+    }
 }
 
-/// Describes each statement by a dry run on the live tables. pgwire's default
-/// Describe handlers answer from this: the client's parameter types where it
-/// gave them, else ours (text), and the columns in the portal's formats.
+async fn warn<C>(client: &mut C, code: &str, message: String) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let notice = NoticeResponse::from(ErrorInfo::new("WARNING".to_owned(), code.to_owned(), message));
+    client.feed(PgWireBackendMessage::NoticeResponse(notice)).await?;
+    Ok(())
+}
+
+/// Describes each statement (queries by a dry run on the live tables).
+/// pgwire's default Describe handlers answer from this: the client's
+/// parameter types where it gave them, else ours, and the columns in the
+/// portal's formats.
 pub struct Parser {
-    sql: Arc<SqlEngine>,
+    backend: Backend,
 }
 
 #[async_trait]
@@ -92,21 +311,61 @@ impl QueryParser for Parser {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        let r = run(&self.sql, sql, None).await?;
-        Ok(Some(Prepared {
-            sql: sql.to_owned(),
-            columns: r.columns,
-            types: r.types,
-            parameters: r.parameters,
-        }))
+        let statement = classify(&self.backend, sql)?;
+        let (columns, types, parameters) = match &statement {
+            Statement::Query(translated) => {
+                let r = self.backend.describe(translated).await?;
+                let parameters = (0..r.parameters)
+                    .map(|i| param_type(translated.params.get(i).copied().unwrap_or(ParamType::Unknown)))
+                    .collect();
+                (r.columns, r.types, parameters)
+            }
+            Statement::Command(Command::Show(name)) => {
+                let columns = match name {
+                    Some(name) => match self.backend.command(Command::Show(Some(name.clone()))) {
+                        Ok(Outcome::Rows { columns, .. }) => columns,
+                        _ => vec![name.clone()],
+                    },
+                    None => vec!["name".into(), "setting".into()],
+                };
+                let types = vec![ColumnType::Text; columns.len()];
+                (columns, types, Vec::new())
+            }
+            Statement::Command(Command::Fetch { name, moving: false, .. }) => {
+                let session = self.backend.session();
+                let cursor = session
+                    .cursor(name)
+                    .ok_or_else(|| pg_error("34000", format!("cursor \"{name}\" does not exist")))?;
+                (cursor.columns.clone(), cursor.types.clone(), Vec::new())
+            }
+            Statement::Copy(c) => {
+                // Parameters of a COPY's query are read when it runs.
+                let translated = self.backend.translate(&c.query)?;
+                let parameters = vec![Type::TEXT; translated.params.len()];
+                (Vec::new(), Vec::new(), parameters)
+            }
+            Statement::Command(_) => (Vec::new(), Vec::new(), Vec::new()),
+        };
+        Ok(Some(Prepared { statement, columns, types, parameters }))
     }
 
     fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
-        Ok(vec![Type::TEXT; stmt.parameters])
+        Ok(stmt.parameters.clone())
     }
 
     fn get_result_schema(&self, stmt: &Prepared, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
         Ok(fields(&stmt.columns, &stmt.types, format.unwrap_or(&Format::UnifiedText)))
+    }
+}
+
+/// The Postgres type a parameter is described with.
+fn param_type(ty: ParamType) -> Type {
+    match ty {
+        ParamType::Integer => Type::INT8,
+        ParamType::Real => Type::FLOAT8,
+        ParamType::Date => Type::DATE,
+        ParamType::Timestamp => Type::TIMESTAMPTZ,
+        ParamType::Text | ParamType::Unknown => Type::TEXT,
     }
 }
 
@@ -116,12 +375,27 @@ impl ExtendedQueryHandler for Backend {
     type QueryParser = Parser;
 
     fn query_parser(&self) -> Arc<Parser> {
-        Arc::new(Parser { sql: self.sql.clone() })
+        Arc::new(Parser { backend: self.clone() })
+    }
+
+    /// pgwire's Execute, then the session's transaction status (a rollback
+    /// to a savepoint leaves a failed transaction, which pgwire's own
+    /// bookkeeping cannot say).
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        self._on_execute(client, message).await?;
+        client.set_transaction_status(self.session().status());
+        Ok(())
     }
 
     async fn do_query<C>(
         &self,
-        _client: &mut C,
+        client: &mut C,
         portal: &Portal<Prepared>,
         _max_rows: usize,
     ) -> PgWireResult<Response>
@@ -131,33 +405,94 @@ impl ExtendedQueryHandler for Backend {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let stmt = &portal.statement;
-        let params = (0..portal.parameter_len())
-            .map(|i| param(portal, i, stmt.parameter_types.get(i).cloned().flatten().unwrap_or(Type::TEXT)))
-            .collect::<PgWireResult<Vec<Param>>>()?;
-        let mut r = run(&self.sql, &stmt.statement.sql, Some(params)).await?;
-        if r.columns != stmt.statement.columns {
-            return Err(pg_error("0A000", "the statement's columns changed since it was prepared".into()));
+        let stmt = &portal.statement.statement;
+        match &stmt.statement {
+            Statement::Query(translated) => {
+                let params = (0..portal.parameter_len())
+                    .map(|i| {
+                        let declared = portal.statement.parameter_types.get(i).cloned().flatten();
+                        let ours = translated.params.get(i).copied().unwrap_or(ParamType::Unknown);
+                        param(portal, i, declared.unwrap_or_else(|| param_type(ours)), ours)
+                    })
+                    .collect::<PgWireResult<Vec<Param>>>()?;
+                let mut r = self.query(translated, params).await?;
+                if r.columns != stmt.columns {
+                    return Err(pg_error(
+                        "0A000",
+                        "the statement's columns changed since it was prepared".into(),
+                    ));
+                }
+                r.types.clone_from(&stmt.types);
+                let fields = fields(&r.columns, &r.types, &portal.result_column_format);
+                Ok(Response::Query(response(r, fields)?))
+            }
+            Statement::Command(command) => match self.execute(command.clone()).await? {
+                Outcome::Done { tag, warning } => {
+                    if let Some((code, message)) = warning {
+                        warn(client, code, message).await?;
+                    }
+                    if let Command::Declare { name, .. } = command {
+                        self.cursor_portal(client, name);
+                    }
+                    Ok(Response::Execution(Tag::new(tag)))
+                }
+                outcome => Ok(Response::Query(rows_response(outcome, &portal.result_column_format)?)),
+            },
+            Statement::Copy(c) => {
+                let params = (0..portal.parameter_len())
+                    .map(|i| param(portal, i, Type::TEXT, ParamType::Unknown))
+                    .collect::<PgWireResult<Vec<Param>>>()?;
+                let translated = self.translate(&c.query)?;
+                let r = self.query(&translated, params).await?;
+                check_cut(&r)?;
+                // One message per row (pgwire counts them for the tag), the
+                // header with the first.
+                let mut lines: Vec<String> = r.rows.iter().map(|row| c.row(row)).collect();
+                if let Some(header) = c.header(&r.columns) {
+                    match lines.first_mut() {
+                        Some(first) => first.insert_str(0, &header),
+                        None => lines.push(header),
+                    }
+                }
+                let data = lines.into_iter().map(|l| Ok(CopyData::new(Bytes::from(l))));
+                Ok(Response::CopyOut(pgwire::api::results::CopyResponse::new(
+                    0,
+                    r.columns.len(),
+                    stream::iter(data),
+                )))
+            }
         }
-        r.types.clone_from(&stmt.statement.types);
-        let fields = fields(&r.columns, &r.types, &portal.result_column_format);
-        Ok(Response::Query(response(r, fields)?))
     }
 }
 
-/// Runs `sql` off the async threads; `params: None` is a dry run.
-async fn run(sql: &Arc<SqlEngine>, statement: &str, params: Option<Vec<Param>>) -> PgWireResult<QueryResult> {
-    let sql = sql.clone();
-    let statement = statement.to_owned();
-    tokio::task::spawn_blocking(move || sql.query_with(&statement, params.as_deref()))
-        .await
-        .map_err(|e| PgWireError::ApiError(Box::new(e)))?
-        .map_err(|e| user_error(&e))
+impl Backend {
+    /// A declared cursor is also a portal of its name, as in PostgreSQL:
+    /// a client may describe it (psycopg does, for its columns) or execute
+    /// it (the rest of its rows).
+    fn cursor_portal<C>(&self, client: &mut C, name: &str)
+    where
+        C: ClientPortalStore,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+    {
+        let Some((columns, types)) =
+            self.session().cursor(name).map(|c| (c.columns.clone(), c.types.clone()))
+        else {
+            return;
+        };
+        let fetch = Command::Fetch { name: name.to_owned(), count: None, moving: false };
+        let prepared =
+            Prepared { statement: Statement::Command(fetch), columns, types, parameters: Vec::new() };
+        let stored = StoredStatement::new(name.to_owned(), prepared, Vec::new());
+        client.portal_store().put_portal(Arc::new(Portal::new_cursor(name.to_owned(), Arc::new(stored))));
+    }
 }
 
-/// Parameter `i` of a portal as a SQLite value, read as its Postgres type.
-fn param(portal: &Portal<Prepared>, i: usize, ty: Type) -> PgWireResult<Param> {
+/// Parameter `i` of a portal as a SQLite value: read as its Postgres type
+/// `ty`, then written as the column it is compared with (`ours`) holds it.
+fn param(portal: &Portal<Prepared>, i: usize, ty: Type, ours: ParamType) -> PgWireResult<Param> {
     let bad = |e: PgWireError| pg_error("22023", format!("parameter ${}: {e}", i + 1));
+    let raw = portal.parameters.get(i).cloned().flatten();
+    let binary = portal.parameter_format.is_binary(i);
     let v = match ty {
         Type::INT2 => portal.parameter::<i16>(i, &ty).map(|v| v.map(|v| Param::Integer(v.into()))),
         Type::INT4 => portal.parameter::<i32>(i, &ty).map(|v| v.map(|v| Param::Integer(v.into()))),
@@ -165,31 +500,115 @@ fn param(portal: &Portal<Prepared>, i: usize, ty: Type) -> PgWireResult<Param> {
         Type::FLOAT4 => portal.parameter::<f32>(i, &ty).map(|v| v.map(|v| Param::Real(v.into()))),
         Type::FLOAT8 => portal.parameter::<f64>(i, &ty).map(|v| v.map(Param::Real)),
         Type::BOOL => portal.parameter::<bool>(i, &ty).map(|v| v.map(|v| Param::Integer(v.into()))),
+        Type::DATE | Type::TIMESTAMP | Type::TIMESTAMPTZ => {
+            let Some(raw) = raw else { return Ok(Param::Null) };
+            let moment = if binary { binary_moment(&ty, &raw) } else { text_moment(&ty, &raw) };
+            let moment = moment.ok_or_else(|| {
+                pg_error(
+                    "22007",
+                    format!(
+                        "parameter ${}: {:?} is not a {}",
+                        i + 1,
+                        String::from_utf8_lossy(&raw),
+                        ty.name()
+                    ),
+                )
+            })?;
+            return Ok(Param::Text(postgres::moment_text(moment, ours)));
+        }
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
             portal.parameter::<String>(i, &ty).map(|v| v.map(Param::Text))
         }
         other => {
             return Err(pg_error(
                 "22023",
-                format!("parameter ${}: type {other} is not supported (use int, float, bool or text)", i + 1),
+                format!(
+                    "parameter ${}: type {other} is not supported (use int, float, bool, text, date or timestamp)",
+                    i + 1
+                ),
             ));
         }
     };
     Ok(v.map_err(bad)?.unwrap_or(Param::Null))
 }
 
+/// Days from 1970-01-01 to 2000-01-01, Postgres' epoch for dates and times.
+const PG_EPOCH_DAYS: i64 = 10_957;
+
+/// A binary date or timestamp.
+fn binary_moment(ty: &Type, raw: &[u8]) -> Option<postgres::Moment> {
+    if *ty == Type::DATE {
+        let days = i32::from_be_bytes(raw.try_into().ok()?);
+        Some(postgres::Moment::Day(i64::from(days) + PG_EPOCH_DAYS))
+    } else {
+        let micros = i64::from_be_bytes(raw.try_into().ok()?);
+        Some(postgres::Moment::Millis(micros.div_euclid(1000) + PG_EPOCH_DAYS * 86_400_000))
+    }
+}
+
+/// A date or timestamp written as text: a date reads the day as written
+/// (as Postgres' date input does), a timestamp the moment in UTC.
+fn text_moment(ty: &Type, raw: &[u8]) -> Option<postgres::Moment> {
+    let text = std::str::from_utf8(raw).ok()?;
+    if *ty == Type::DATE {
+        postgres::day_of(text).map(postgres::Moment::Day)
+    } else {
+        crate::tweet::date::parse_millis(text).map(postgres::Moment::Millis)
+    }
+}
+
+impl NoopStartupHandler for Backend {}
+
 impl PgWireServerHandlers for Backend {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        Arc::new(Backend { sql: self.sql.clone() })
+        Arc::new(self.clone())
     }
 
     fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
-        Arc::new(Backend { sql: self.sql.clone() })
+        Arc::new(self.clone())
     }
 
     fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
-        Arc::new(Backend { sql: self.sql.clone() })
+        Arc::new(self.clone())
     }
+}
+
+/// The rows of SHOW (text columns) or FETCH.
+fn rows_response(outcome: Outcome, format: &Format) -> PgWireResult<QueryResponse> {
+    let (columns, types, rows, tag) = match outcome {
+        Outcome::Rows { columns, rows } => {
+            let rows = rows.into_iter().map(|r| r.into_iter().map(Value::String).collect()).collect();
+            let types = vec![ColumnType::Text; columns.len()];
+            (columns, types, rows, "SHOW")
+        }
+        Outcome::Fetched { columns, types, rows } => (columns, types, rows, "FETCH"),
+        Outcome::Done { .. } => unreachable!("a command without rows"),
+    };
+    let fields = fields(&columns, &types, format);
+    let r = QueryResult { columns, types, rows, batch_time: None, truncated: false, parameters: 0 };
+    let mut response = response(r, fields)?;
+    response.set_command_tag(tag);
+    Ok(response)
+}
+
+fn refusal(r: Refusal) -> PgWireError {
+    pg_error(r.code, r.message)
+}
+
+/// A result cut at the row limit is an error: a client must not take the
+/// first rows for all of them.
+fn check_cut(r: &QueryResult) -> PgWireResult<()> {
+    if r.truncated {
+        return Err(pg_error(
+            "54000",
+            format!(
+                "the result has more than {} rows, the server's limit (--sql-max-rows): add a LIMIT, \
+                 aggregate, or raise --sql-max-rows",
+                r.rows.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The columns as Postgres fields, each in the format the client asked for.
@@ -212,9 +631,7 @@ fn fields(columns: &[String], types: &[ColumnType], format: &Format) -> Vec<Fiel
 /// Encodes the rows with `fields`' types: a value of another type is converted
 /// where that loses nothing, else the query fails with a clear message.
 fn response(r: QueryResult, fields: Vec<FieldInfo>) -> PgWireResult<QueryResponse> {
-    if r.truncated {
-        tracing::info!("pg: a result was cut at the row limit ({} rows)", r.rows.len());
-    }
+    check_cut(&r)?;
     let fields = Arc::new(fields);
     let mut encoder = DataRowEncoder::new(fields.clone());
     let mut rows = Vec::with_capacity(r.rows.len());
@@ -281,7 +698,6 @@ pub async fn serve(
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let (listener, bound) = listener::listen(addr, "--pg").await?;
     tracing::info!("pg: serving SQL on postgresql://{bound} (psql -h {} -p {})", bound.ip(), bound.port());
-    let backend = Arc::new(Backend { sql });
     let refusal = connection::fatal_bytes(
         "53300",
         &format!("sorry, too many clients already (the limit is {})", limits.max_connections),
@@ -293,7 +709,9 @@ pub async fn serve(
         "pg",
         refusal,
         0,
-        move |socket, peer, stop, _| connection::serve(socket, peer, backend.clone(), limits, stop),
+        move |socket, peer, stop, _| {
+            connection::serve(socket, peer, Arc::new(Backend::new(sql.clone())), limits, stop)
+        },
     ));
     Ok((bound, task))
 }

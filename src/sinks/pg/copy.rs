@@ -1,0 +1,259 @@
+//! `COPY (query) TO STDOUT` and `COPY table TO STDOUT`: a result as text
+//! or CSV, what psql's `\copy`, psycopg's `copy()` and asyncpg's
+//! `copy_from_query` ask for. `COPY … FROM` writes, and is refused.
+
+use super::session::Refusal;
+use crate::sql::postgres::lex::{self, Kind, Token};
+use serde_json::Value;
+
+/// A `COPY … TO STDOUT`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Copy {
+    /// The query whose rows are copied.
+    pub query: String,
+    pub csv: bool,
+    pub header: bool,
+    pub delimiter: char,
+    /// How NULL is written.
+    pub null: String,
+}
+
+/// `sql` as a COPY, or None when it is not one.
+pub fn parse(sql: &str) -> Option<Result<Copy, Refusal>> {
+    let tokens = lex::tokens(sql);
+    let words = lex::words(sql);
+    if !words.first()?.is("copy") {
+        return None;
+    }
+    let bad = |m: &str| Some(Err(Refusal { code: "42601", message: m.to_owned() }));
+    // Where the query ends, in words.
+    let (query, mut i) = if words.get(1).is_some_and(|t| t.is_punct("(")) {
+        let mut depth = 0;
+        let mut end = None;
+        for (k, t) in words.iter().enumerate().skip(1) {
+            if t.is_punct("(") {
+                depth += 1;
+            } else if t.is_punct(")") {
+                depth -= 1;
+                if depth == 0 {
+                    end = Some(k);
+                    break;
+                }
+            }
+        }
+        let Some(end) = end else { return bad("COPY (query …: the ) is missing") };
+        // The text between the parentheses, as written.
+        let start = offset(&tokens, &words[1]) + 1;
+        let stop = offset(&tokens, &words[end]);
+        (sql[start..stop].to_owned(), end + 1)
+    } else {
+        let Some(mut table) = words.get(1).filter(|t| t.name().is_some()).map(|t| t.text.to_owned()) else {
+            return bad("COPY needs a table or a (query)");
+        };
+        let mut i = 2;
+        if words.get(i).is_some_and(|t| t.is_punct(".")) {
+            table = words.get(i + 1).map(|t| t.text.to_owned()).unwrap_or_default();
+            i += 2;
+        }
+        let columns = if words.get(i).is_some_and(|t| t.is_punct("(")) {
+            let mut names = Vec::new();
+            i += 1;
+            while let Some(t) = words.get(i) {
+                i += 1;
+                if t.is_punct(")") {
+                    break;
+                }
+                if !t.is_punct(",") {
+                    names.push(t.text.to_owned());
+                }
+            }
+            names.join(", ")
+        } else {
+            "*".to_owned()
+        };
+        (format!("select {columns} from {table}"), i)
+    };
+    if words.get(i).is_some_and(|t| t.is("from")) {
+        return Some(Err(Refusal { code: "25006", message: crate::sql::SqlError::ReadOnly.to_string() }));
+    }
+    if !(words.get(i).is_some_and(|t| t.is("to")) && words.get(i + 1).is_some_and(|t| t.is("stdout"))) {
+        return Some(Err(Refusal {
+            code: "0A000",
+            message: "only COPY … TO STDOUT is supported (the server writes no files): use psql's \\copy"
+                .into(),
+        }));
+    }
+    i += 2;
+    let mut copy = Copy { query, csv: false, header: false, delimiter: '\t', null: "\\N".into() };
+    let mut delimiter = None;
+    let mut null = None;
+    if words.get(i).is_some_and(|t| t.is("with")) {
+        i += 1;
+    }
+    let options = &words[i.min(words.len())..];
+    let is = |k: usize, w: &str| options.get(k).is_some_and(|t| t.is(w));
+    let value = |k: usize| options.get(k).and_then(|t: &Token<'_>| t.string().or_else(|| t.name()));
+    let mut k = 0;
+    while k < options.len() {
+        let t = &options[k];
+        if t.is_punct("(") || t.is_punct(")") || t.is_punct(",") {
+            k += 1;
+        } else if is(k, "format") {
+            match value(k + 1).as_deref() {
+                Some("csv") => copy.csv = true,
+                Some("text") => copy.csv = false,
+                Some(other) => {
+                    return Some(Err(Refusal {
+                        code: "0A000",
+                        message: format!("COPY format {other} is not supported (text or csv)"),
+                    }));
+                }
+                None => return bad("COPY: FORMAT needs a value"),
+            }
+            k += 2;
+        } else if is(k, "csv") {
+            copy.csv = true;
+            k += 1;
+        } else if is(k, "header") {
+            copy.header = !matches!(value(k + 1).as_deref(), Some("false" | "off" | "0"));
+            k += if matches!(value(k + 1).as_deref(), Some("true" | "false" | "on" | "off" | "1" | "0")) {
+                2
+            } else {
+                1
+            };
+        } else if is(k, "delimiter") {
+            match value(k + 1).map(|v| v.chars().collect::<Vec<_>>()) {
+                Some(c) if c.len() == 1 => delimiter = Some(c[0]),
+                _ => return bad("COPY delimiter must be a single character"),
+            }
+            k += 2;
+        } else if is(k, "null") {
+            null = value(k + 1);
+            k += 2;
+        } else if options[k].kind == Kind::Word && (is(k, "binary")) {
+            return Some(Err(Refusal {
+                code: "0A000",
+                message: "COPY in binary is not supported (text or csv)".into(),
+            }));
+        } else {
+            return Some(Err(Refusal {
+                code: "0A000",
+                message: format!("COPY option {} is not supported (format, header, delimiter, null)", t.text),
+            }));
+        }
+    }
+    copy.delimiter = delimiter.unwrap_or(if copy.csv { ',' } else { '\t' });
+    copy.null = null.unwrap_or_else(|| if copy.csv { String::new() } else { "\\N".into() });
+    Some(Ok(copy))
+}
+
+/// The byte offset of `word` (a token of `tokens`) in the statement.
+fn offset(tokens: &[Token<'_>], word: &Token<'_>) -> usize {
+    let mut at = 0;
+    for t in tokens {
+        if std::ptr::eq(t.text, word.text) {
+            return at;
+        }
+        at += t.text.len();
+    }
+    at
+}
+
+impl Copy {
+    /// The header line, if one was asked for.
+    pub fn header(&self, columns: &[String]) -> Option<String> {
+        self.header.then(|| self.line(columns.iter().map(|c| Some(c.as_str()))))
+    }
+
+    /// One row as a line.
+    pub fn row(&self, row: &[Value]) -> String {
+        let texts: Vec<Option<String>> = row
+            .iter()
+            .map(|v| match v {
+                Value::Null => None,
+                Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            })
+            .collect();
+        self.line(texts.iter().map(Option::as_deref))
+    }
+
+    fn line<'a>(&self, values: impl Iterator<Item = Option<&'a str>>) -> String {
+        let mut out = String::new();
+        for (i, v) in values.enumerate() {
+            if i > 0 {
+                out.push(self.delimiter);
+            }
+            match v {
+                None => out.push_str(&self.null),
+                Some(v) if self.csv => {
+                    let quote = v == self.null || v.contains([self.delimiter, '"', '\n', '\r']);
+                    if quote {
+                        out.push('"');
+                        out.push_str(&v.replace('"', "\"\""));
+                        out.push('"');
+                    } else {
+                        out.push_str(v);
+                    }
+                }
+                Some(v) => {
+                    for c in v.chars() {
+                        match c {
+                            '\\' => out.push_str("\\\\"),
+                            '\n' => out.push_str("\\n"),
+                            '\r' => out.push_str("\\r"),
+                            '\t' => out.push_str("\\t"),
+                            c if c == self.delimiter => {
+                                out.push('\\');
+                                out.push(c);
+                            }
+                            c => out.push(c),
+                        }
+                    }
+                }
+            }
+        }
+        out.push('\n');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn copy(sql: &str) -> Copy {
+        parse(sql).unwrap().unwrap()
+    }
+
+    #[test]
+    fn copy_statements_are_read_with_their_options() {
+        let c = copy(
+            "COPY (select tag, count from tag_totals where tag <> ')' order by count desc) TO STDOUT WITH (FORMAT csv, HEADER)",
+        );
+        assert_eq!(c.query, "select tag, count from tag_totals where tag <> ')' order by count desc");
+        assert!(c.csv && c.header && c.delimiter == ',' && c.null.is_empty());
+        let c = copy("copy tag_totals (tag, count) to stdout");
+        assert_eq!(c.query, "select tag, count from tag_totals");
+        assert!(!c.csv && !c.header && c.delimiter == '\t' && c.null == "\\N");
+        let c = copy("COPY public.batches TO STDOUT WITH CSV HEADER DELIMITER ';'");
+        assert_eq!((c.query.as_str(), c.delimiter, c.header), ("select * from batches", ';', true));
+        assert_eq!(parse("copy t from stdin").unwrap().unwrap_err().code, "25006");
+        assert_eq!(parse("copy t to '/etc/x'").unwrap().unwrap_err().code, "0A000");
+        assert_eq!(parse("copy (select 1) to stdout (format binary)").unwrap().unwrap_err().code, "0A000");
+        assert!(parse("select 1").is_none());
+    }
+
+    #[test]
+    fn rows_are_written_as_postgres_writes_them() {
+        let csv = copy("copy (select 1) to stdout (format csv, header)");
+        assert_eq!(csv.header(&["tag".into(), "n".into()]).unwrap(), "tag,n\n");
+        assert_eq!(
+            csv.row(&[json!("a,\"b\""), json!(3), Value::Null, json!("")]),
+            "\"a,\"\"b\"\"\",3,,\"\"\n"
+        );
+        let text = copy("copy (select 1) to stdout");
+        assert_eq!(text.row(&[json!("a\tb\\c\nd"), json!(1.5), Value::Null]), "a\\tb\\\\c\\nd\t1.5\t\\N\n");
+    }
+}

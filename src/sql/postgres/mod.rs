@@ -1,0 +1,762 @@
+//! The Postgres dialect, read by the SQLite engine: what PostgreSQL clients
+//! and the tools on them send that SQLite would not read, translated before
+//! the statement is prepared (see docs/sql.md, "PostgreSQL clients").
+//!
+//! - `pg_catalog.` before a name is dropped (the functions and catalog
+//!   tables are registered under their bare names: [`functions`]);
+//! - `x::type` becomes what SQLite computes for it: a `CAST` for numbers and
+//!   text, the day for `::date`; a parameter's cast types the parameter;
+//! - `= ANY (ARRAY[…])` and `<> ALL (ARRAY[…])` become `IN (…)` and
+//!   `NOT IN (…)`; `ILIKE` is `LIKE` (SQLite's is case-insensitive);
+//!   `json_build_object` is SQLite's `json_object`; `~`, `!~`, `~*` and
+//!   `OPERATOR(pg_catalog.~)` are regular expressions (`REGEXP`);
+//!   `COLLATE "C"` (or `default`) is the only collation, and is dropped;
+//! - `current_user`, `current_schema` and the like without parentheses are
+//!   calls; `current_setting('name')` is the session's value;
+//! - each `$N` gets a type from its use: `LIMIT $1` is an integer, `count
+//!   >= $1` takes the column's type, `$1::date` the cast's. A client that
+//!   leaves a parameter's type open is told this type, and its value is read
+//!   as one ([`ParamType`]).
+//!
+//! Only this translation is Postgres-specific: the statement then runs as
+//! any other, in the same sandbox.
+
+pub mod functions;
+pub mod lex;
+
+use crate::engine::tables::{ColumnType, TableKind};
+use lex::{Kind, Token};
+
+/// The type a parameter is given from its use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamType {
+    /// Nothing says: it is described as text.
+    Unknown,
+    Integer,
+    Real,
+    Text,
+    /// A day, compared as `YYYY-MM-DD` (the `date` column).
+    Date,
+    /// A time, compared as `YYYY-MM-DD HH:MM:SS[.mmm]` in UTC (`batch_time`).
+    Timestamp,
+}
+
+/// A statement in SQLite's dialect.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Translated {
+    pub sql: String,
+    /// The type of `$1`, `$2`, … (as many as the highest `$N`).
+    pub params: Vec<ParamType>,
+    /// Parameters that are a `LIMIT` or `OFFSET` (a dry run binds them a
+    /// number: SQLite refuses `LIMIT NULL`).
+    pub counts: Vec<usize>,
+}
+
+/// The type a column of the live tables has in comparisons, by name.
+pub fn column_type(name: &str) -> Option<ParamType> {
+    match name {
+        "date" => return Some(ParamType::Date),
+        "batch_time" => return Some(ParamType::Timestamp),
+        _ => {}
+    }
+    let mut found = None;
+    for kind in TableKind::ALL {
+        for (column, ty) in kind.columns(true) {
+            if *column == name {
+                let ty = match ty {
+                    ColumnType::Integer => ParamType::Integer,
+                    ColumnType::Real => ParamType::Real,
+                    ColumnType::Text => ParamType::Text,
+                };
+                if found.is_some_and(|f| f != ty) {
+                    return None;
+                }
+                found = Some(ty);
+            }
+        }
+    }
+    found.or_else(|| functions::catalog_column_type(name))
+}
+
+/// Why a statement cannot be translated.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Untranslatable {
+    /// SQLSTATE 0A000: a feature this server does not have.
+    NotSupported(String),
+    /// SQLSTATE 42704: `current_setting` of a name it does not know.
+    UnknownSetting(String),
+    /// SQLSTATE 22007: a date that is not one.
+    BadDate(String),
+}
+
+impl std::fmt::Display for Untranslatable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Untranslatable::NotSupported(what) => f.write_str(what),
+            Untranslatable::UnknownSetting(name) => {
+                write!(f, "unrecognized configuration parameter \"{name}\"")
+            }
+            Untranslatable::BadDate(text) => write!(f, "invalid input syntax for type date: \"{text}\""),
+        }
+    }
+}
+
+/// Names Postgres reads as calls without parentheses.
+const BARE_CALLS: &[&str] =
+    &["current_user", "session_user", "current_role", "current_catalog", "current_schema"];
+
+/// Translates `sql`; `setting` answers `current_setting(name)`.
+pub fn translate(sql: &str, setting: &dyn Fn(&str) -> Option<String>) -> Result<Translated, Untranslatable> {
+    let tokens = lex::tokens(sql);
+    let sig: Vec<usize> = (0..tokens.len()).filter(|&i| tokens[i].kind != Kind::Space).collect();
+    let t = |k: usize| -> Option<&Token<'_>> { sig.get(k).map(|&i| &tokens[i]) };
+    let mut out: Vec<String> = tokens.iter().map(|t| t.text.to_owned()).collect();
+    let highest =
+        tokens.iter().filter_map(|t| if let Kind::Param(n) = t.kind { Some(n) } else { None }).max();
+    let mut params = vec![ParamType::Unknown; highest.unwrap_or(0).min(65_535)];
+    let mut counts = Vec::new();
+    let set_param = |n: usize, ty: ParamType, params: &mut Vec<ParamType>| {
+        if let Some(p) = params.get_mut(n.wrapping_sub(1))
+            && *p == ParamType::Unknown
+        {
+            *p = ty;
+        }
+    };
+    // Where a rewritten operand (a cast's result) that ends at a token began.
+    let mut groups: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    let mut k = 0;
+    while k < sig.len() {
+        let tok = t(k).expect("k < len");
+        let at = sig[k];
+        let next_is = |d: usize, p: &str| t(k + d).is_some_and(|x| x.is_punct(p));
+        if tok.is("pg_catalog") && next_is(1, ".") && t(k + 2).is_some_and(|x| x.name().is_some()) {
+            out[at].clear();
+            out[sig[k + 1]].clear();
+            k += 2;
+            continue;
+        }
+        if tok.kind == Kind::Word
+            && BARE_CALLS.iter().any(|c| tok.is(c))
+            && !next_is(1, "(")
+            && !(k > 0 && t(k - 1).is_some_and(|x| x.is_punct(".")))
+        {
+            out[at].push_str("()");
+        }
+        if tok.is("current_setting")
+            && next_is(1, "(")
+            && next_is(3, ")")
+            && let Some(name) = t(k + 2).and_then(Token::string)
+        {
+            {
+                let value = setting(&name).ok_or(Untranslatable::UnknownSetting(name))?;
+                out[at] = quote(&value);
+                for d in 1..=3 {
+                    out[sig[k + d]].clear();
+                }
+                k += 4;
+                continue;
+            }
+        }
+        if tok.is("ilike") {
+            out[at] = "LIKE".into();
+        }
+        // OPERATOR(pg_catalog.~) is the operator (its schema is gone by now).
+        if tok.is("operator") && next_is(1, "(") {
+            let qualified = t(k + 2).is_some_and(|x| x.is("pg_catalog")) && next_is(3, ".");
+            let op = if qualified { k + 4 } else { k + 2 };
+            if t(op).is_some_and(|x| x.kind == Kind::Op) && next_is(op - k + 1, ")") {
+                for j in k..op {
+                    out[sig[j]].clear();
+                }
+                out[sig[op + 1]].clear();
+                k = op;
+                continue;
+            }
+        }
+        if tok.kind == Kind::Op {
+            match tok.text {
+                "~" => out[at] = " REGEXP ".into(),
+                "!~" => out[at] = " NOT REGEXP ".into(),
+                "~*" => out[at] = " REGEXP '(?i)' || ".into(),
+                "!~*" => out[at] = " NOT REGEXP '(?i)' || ".into(),
+                _ => {}
+            }
+        }
+        // The collations Postgres clients name are the only one here.
+        if tok.is("collate") {
+            let qualified = t(k + 1).is_some_and(|x| x.is("pg_catalog")) && next_is(2, ".");
+            let name = if qualified { k + 3 } else { k + 1 };
+            if t(name)
+                .and_then(Token::name)
+                .is_some_and(|n| matches!(n.as_str(), "default" | "C" | "POSIX" | "c" | "posix"))
+            {
+                for j in k..=name {
+                    out[sig[j]].clear();
+                }
+                k = name + 1;
+                continue;
+            }
+        }
+        if tok.is("string_agg") && next_is(1, "(") {
+            out[at] = "group_concat".into();
+        }
+        // A subscript (`prattrs[s]`): there are no arrays, so no element.
+        if (tok.kind == Kind::Word && !tok.is("array") && !is_keyword(tok.text)
+            || tok.kind == Kind::QuotedName)
+            && next_is(1, "[")
+            && sig[k + 1] == at + 1
+            && let Some(close) = matching(&sig, &tokens, k + 1, "[", "]")
+        {
+            out[at] = "NULL".into();
+            for piece in &mut out[sig[k + 1]..=sig[close]] {
+                piece.clear();
+            }
+            k = close + 1;
+            continue;
+        }
+        if tok.is("json_build_object") && next_is(1, "(") {
+            out[at] = "json_object".into();
+        }
+        // `array_to_string(array(select e from …), sep)`: the values joined.
+        if tok.is("array_to_string")
+            && next_is(1, "(")
+            && t(k + 2).is_some_and(|x| x.is("array"))
+            && next_is(3, "(")
+            && t(k + 4).is_some_and(|x| x.is("select"))
+        {
+            let close_array = matching(&sig, &tokens, k + 3, "(", ")");
+            let close_call = matching(&sig, &tokens, k + 1, "(", ")");
+            let from = (k + 5..close_array.unwrap_or(k))
+                .find(|&j| t(j).is_some_and(|x| x.is("from")) && depth_between(&sig, &tokens, k + 4, j) == 0);
+            if let (Some(close_array), Some(close_call), Some(from)) = (close_array, close_call, from)
+                && next_is(close_array - k + 1, ",")
+            {
+                // (select group_concat(v, sep) from (select e AS v from …))
+                out[at] = "(select group_concat(v, ".into();
+                for j in k + 1..=k + 4 {
+                    out[sig[j]].clear();
+                }
+                let separator: String =
+                    (close_array + 2..close_call).map(|j| tokens[sig[j]].text).collect::<Vec<_>>().join(" ");
+                out[sig[k + 1]] = format!("{separator}) from (select ");
+                out[sig[from]] = " AS v from".into();
+                out[sig[close_array]] = "))".into();
+                for piece in &mut out[sig[close_array] + 1..=sig[close_call]] {
+                    piece.clear();
+                }
+                k += 5;
+                continue;
+            }
+        }
+        // `= ANY (ARRAY[…])`, `<> ALL (ARRAY[…])`
+        if (tok.is("any") || tok.is("all"))
+            && k > 0
+            && next_is(1, "(")
+            && t(k + 2).is_some_and(|x| x.is("array"))
+            && next_is(3, "[")
+        {
+            let op = t(k - 1).expect("k > 0");
+            let negated = match (tok.is("any"), op.text) {
+                (true, "=") => false,
+                (false, "<>" | "!=") => true,
+                _ => {
+                    return Err(Untranslatable::NotSupported(format!(
+                        "{} {}(ARRAY[…]) is not supported: use IN (…)",
+                        op.text, tok.text
+                    )));
+                }
+            };
+            let close = matching(&sig, &tokens, k + 3, "[", "]")
+                .ok_or_else(|| Untranslatable::NotSupported("an ARRAY[ without its ]".into()))?;
+            if !t(close + 1).is_some_and(|x| x.is_punct(")")) {
+                return Err(Untranslatable::NotSupported(
+                    "ANY/ALL over an array expression is not supported: use IN (…)".into(),
+                ));
+            }
+            out[sig[k - 1]] = if negated { "NOT IN".into() } else { "IN".into() };
+            out[at].clear();
+            out[sig[k + 2]].clear();
+            out[sig[k + 3]].clear();
+            out[sig[close]].clear();
+        }
+        // `x = ANY (y)` with no array literal: no column here holds an array
+        // (the catalog's array columns belong to empty tables), so `y` is one
+        // value.
+        if tok.is("any")
+            && k > 0
+            && t(k - 1).is_some_and(|x| x.text == "=")
+            && next_is(1, "(")
+            && !t(k + 2).is_some_and(|x| x.is("array") || x.is("select"))
+        {
+            out[sig[k - 1]] = "IN".into();
+            out[at].clear();
+        }
+        if let Kind::Param(n) = tok.kind {
+            let prev = k.checked_sub(1).and_then(t);
+            if prev.is_some_and(|p| p.is("limit") || p.is("offset")) {
+                set_param(n, ParamType::Integer, &mut params);
+                counts.push(n);
+            } else if let Some(ty) = compared_column(&sig, &tokens, k) {
+                set_param(n, ty, &mut params);
+            }
+        }
+        if tok.kind == Kind::Cast {
+            let start = operand_start(&sig, &tokens, k, &groups).ok_or_else(|| {
+                Untranslatable::NotSupported(
+                    "cannot tell what the :: before this type applies to; use CAST(… AS type)".into(),
+                )
+            })?;
+            let (name, end) = type_name(&sig, &tokens, k + 1)?;
+            let operand = t(start).expect("start < k");
+            let single = start + 1 == k;
+            if let Some(element) = name.strip_suffix("[]") {
+                // No column here holds an array (the catalog's array columns
+                // belong to empty tables): a column cast to one stays as it
+                // is. Anything else would need arrays.
+                let a_column = (start..k).all(|j| {
+                    let x = t(j).expect("j < k");
+                    matches!(x.kind, Kind::Word | Kind::QuotedName) && !is_keyword(x.text) || x.is_punct(".")
+                });
+                if !a_column {
+                    return Err(Untranslatable::NotSupported(format!(
+                        "arrays ({element}[]) are not supported"
+                    )));
+                }
+                for piece in &mut out[sig[k]..=sig[end]] {
+                    piece.clear();
+                }
+                k = end + 1;
+                continue;
+            }
+            let target = cast_target(&name)?;
+            for piece in &mut out[sig[k]..=sig[end]] {
+                piece.clear();
+            }
+            match (target, operand.kind) {
+                (Target::Day, Kind::Str) if single => {
+                    let text = operand.string().unwrap_or_default();
+                    out[sig[start]] = quote(&day_literal(&text)?);
+                }
+                (Target::Day | Target::Time, Kind::Param(n)) if single => {
+                    let ty = if target == Target::Day { ParamType::Date } else { ParamType::Timestamp };
+                    set_param(n, ty, &mut params);
+                }
+                (Target::Time, _) => {
+                    return Err(Untranslatable::NotSupported(format!(
+                        "::{name} applies to parameters only here; compare batch_time with a text 'YYYY-MM-DD HH:MM:SS' (UTC)"
+                    )));
+                }
+                (Target::Day, _) => {
+                    out[sig[start]] = format!("substr({}", out[sig[start]]);
+                    out[sig[k - 1]].push_str(", 1, 10)");
+                }
+                (Target::Call(prefix, suffix), _) => {
+                    out[sig[start]] = format!("{prefix}{}", out[sig[start]]);
+                    out[sig[k - 1]].push_str(suffix);
+                }
+                (Target::Sqlite(ty, param), _) => {
+                    if let (true, Kind::Param(n)) = (single, operand.kind) {
+                        set_param(n, param, &mut params);
+                    }
+                    out[sig[start]] = format!("CAST({}", out[sig[start]]);
+                    out[sig[k - 1]].push_str(&format!(" AS {ty})"));
+                }
+            }
+            groups.insert(end, start);
+            k = end + 1;
+            continue;
+        }
+        k += 1;
+    }
+    Ok(Translated { sql: out.concat(), params, counts })
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// `'2015-02-20'`, or the day of a longer date-time as written: what
+/// Postgres' date input reads.
+fn day_literal(text: &str) -> Result<String, Untranslatable> {
+    let t = text.trim();
+    let day = t.get(..10).filter(|d| crate::tweet::date::parse_date(d).is_some());
+    match day {
+        Some(d) if t.len() == 10 || matches!(t.as_bytes()[10], b' ' | b'T' | b't') => Ok(d.to_owned()),
+        _ => Err(Untranslatable::BadDate(text.to_owned())),
+    }
+}
+
+/// A date or time a client sent as a parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Moment {
+    /// Days since 1970-01-01.
+    Day(i64),
+    /// Milliseconds since the epoch (UTC).
+    Millis(i64),
+}
+
+/// The day a date's text names, as written (Postgres' date input reads
+/// `2015-02-20`, and `2015-02-20T00:00:00+01:00` as that day too), in days
+/// since 1970-01-01.
+pub fn day_of(text: &str) -> Option<i64> {
+    let day = day_literal(text).ok()?;
+    crate::tweet::date::parse_date(&day).map(|d| i64::from(d.0))
+}
+
+/// A moment as the tables write what it is compared with: a day as
+/// `YYYY-MM-DD` (and a time at midnight against a `date`, which equals
+/// that day), any other time as `batch_time` is written,
+/// `YYYY-MM-DD HH:MM:SS[.mmm]` in UTC. So text comparisons order them as
+/// Postgres would order a date and a timestamp.
+pub fn moment_text(moment: Moment, compared_with: ParamType) -> String {
+    let millis = match moment {
+        Moment::Day(d) if compared_with != ParamType::Timestamp => {
+            return crate::tweet::date::Day(d as i32).to_string();
+        }
+        Moment::Day(d) => d * 86_400_000,
+        Moment::Millis(ms) => ms,
+    };
+    if compared_with == ParamType::Date && millis.rem_euclid(86_400_000) == 0 {
+        return crate::tweet::date::Day::from_epoch_millis(millis).to_string();
+    }
+    crate::engine::tables::format_millis(millis)
+}
+
+/// What a cast turns into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    Sqlite(&'static str, ParamType),
+    /// A function around the operand (prefix, suffix).
+    Call(&'static str, &'static str),
+    Day,
+    Time,
+}
+
+fn cast_target(name: &str) -> Result<Target, Untranslatable> {
+    Ok(match name {
+        "int" | "int2" | "int4" | "int8" | "integer" | "smallint" | "bigint" => {
+            Target::Sqlite("INTEGER", ParamType::Integer)
+        }
+        "float" | "float4" | "float8" | "real" | "double precision" | "numeric" | "decimal" => {
+            Target::Sqlite("REAL", ParamType::Real)
+        }
+        "text" | "varchar" | "character varying" | "char" | "character" | "bpchar" | "name" => {
+            Target::Sqlite("TEXT", ParamType::Text)
+        }
+        "oid" => Target::Sqlite("INTEGER", ParamType::Integer),
+        "regtype" => Target::Call("format_type(", ", NULL)"),
+        "regclass" => Target::Call("to_regclass(", ")"),
+        "regnamespace" => Target::Call("(select nspname from pg_namespace where oid = ", ")"),
+        "date" => Target::Day,
+        "timestamp" | "timestamptz" | "timestamp with time zone" | "timestamp without time zone" => {
+            Target::Time
+        }
+        other => {
+            return Err(Untranslatable::NotSupported(format!(
+                "a cast to {other} is not supported (casts: int, bigint, float8, numeric, text, varchar, date, oid, regtype, regclass, regnamespace, and timestamp on parameters)"
+            )));
+        }
+    })
+}
+
+/// The type name starting at significant token `k`, and the index of its
+/// last token (modifiers such as `(10)` included).
+fn type_name(sig: &[usize], tokens: &[Token<'_>], k: usize) -> Result<(String, usize), Untranslatable> {
+    let word = |k: usize| sig.get(k).map(|&i| &tokens[i]).filter(|t| t.kind == Kind::Word);
+    // `::pg_catalog.text`
+    let k = if word(k).is_some_and(|t| t.is("pg_catalog"))
+        && sig.get(k + 1).is_some_and(|&i| tokens[i].is_punct("."))
+    {
+        k + 2
+    } else {
+        k
+    };
+    let Some(first) = word(k) else {
+        return Err(Untranslatable::NotSupported("a type name must follow ::".into()));
+    };
+    let mut name = first.text.to_ascii_lowercase();
+    let mut end = k;
+    let follows = |end: usize, w: &str| word(end + 1).is_some_and(|t| t.is(w));
+    if name == "double" && follows(end, "precision") {
+        name.push_str(" precision");
+        end += 1;
+    } else if name == "character" && follows(end, "varying") {
+        name.push_str(" varying");
+        end += 1;
+    } else if (name == "timestamp" || name == "time") && (follows(end, "with") || follows(end, "without")) {
+        for w in ["with", "without", "time", "zone"] {
+            if follows(end, w) {
+                name.push(' ');
+                name.push_str(w);
+                end += 1;
+            }
+        }
+    }
+    if sig.get(end + 1).is_some_and(|&i| tokens[i].is_punct("(")) {
+        end = matching(sig, tokens, end + 1, "(", ")")
+            .ok_or_else(|| Untranslatable::NotSupported("a type's ( without its )".into()))?;
+    }
+    if sig.get(end + 1).is_some_and(|&i| tokens[i].is_punct("["))
+        && sig.get(end + 2).is_some_and(|&i| tokens[i].is_punct("]"))
+    {
+        return Ok((format!("{name}[]"), end + 2));
+    }
+    Ok((name, end))
+}
+
+/// The depth of parentheses at significant token `to`, counted from `from`.
+fn depth_between(sig: &[usize], tokens: &[Token<'_>], from: usize, to: usize) -> i32 {
+    let mut depth = 0;
+    for &i in &sig[from..to] {
+        if tokens[i].is_punct("(") {
+            depth += 1;
+        } else if tokens[i].is_punct(")") {
+            depth -= 1;
+        }
+    }
+    depth
+}
+
+/// The index of the token closing the bracket opened at `open`.
+fn matching(sig: &[usize], tokens: &[Token<'_>], open: usize, o: &str, c: &str) -> Option<usize> {
+    let mut depth = 0;
+    for (k, &i) in sig.iter().enumerate().skip(open) {
+        if tokens[i].is_punct(o) {
+            depth += 1;
+        } else if tokens[i].is_punct(c) {
+            depth -= 1;
+            if depth == 0 {
+                return Some(k);
+            }
+        }
+    }
+    None
+}
+
+/// Where the operand of the `::` at significant token `k` begins: a
+/// literal, a parameter, a (qualified) name, a call or a parenthesized
+/// expression, or a cast's result.
+fn operand_start(
+    sig: &[usize],
+    tokens: &[Token<'_>],
+    k: usize,
+    groups: &std::collections::HashMap<usize, usize>,
+) -> Option<usize> {
+    let last = k.checked_sub(1)?;
+    if let Some(&start) = groups.get(&last) {
+        return Some(start);
+    }
+    let tok = &tokens[sig[last]];
+    let mut start = match tok.kind {
+        Kind::Str | Kind::Number | Kind::Param(_) => return Some(last),
+        Kind::Word if is_keyword(tok.text) => return None,
+        Kind::Word | Kind::QuotedName => last,
+        Kind::Punct if tok.text == ")" => {
+            let mut depth = 0;
+            let mut open = None;
+            for j in (0..=last).rev() {
+                let t = &tokens[sig[j]];
+                if t.is_punct(")") {
+                    depth += 1;
+                } else if t.is_punct("(") {
+                    depth -= 1;
+                    if depth == 0 {
+                        open = Some(j);
+                        break;
+                    }
+                }
+            }
+            let open = open?;
+            // A call: the function's name comes with it.
+            match open.checked_sub(1).map(|j| &tokens[sig[j]]) {
+                Some(f) if f.kind == Kind::Word && !is_keyword(f.text) => open - 1,
+                _ => return Some(open),
+            }
+        }
+        _ => return None,
+    };
+    // A qualified name: `t.col`, `schema.f(…)`.
+    while start >= 2 && tokens[sig[start - 1]].is_punct(".") && tokens[sig[start - 2]].name().is_some() {
+        start -= 2;
+    }
+    Some(start)
+}
+
+/// Words after which `(` opens an expression, not a call's arguments.
+fn is_keyword(word: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "select", "and", "or", "not", "in", "on", "where", "when", "then", "else", "as", "from", "by",
+        "having", "exists", "values", "any", "all", "some", "case", "between", "like", "is", "distinct",
+        "join", "using", "return", "with", "limit", "offset",
+    ];
+    KEYWORDS.iter().any(|k| word.eq_ignore_ascii_case(k))
+}
+
+/// The type of the column the parameter at significant token `k` is
+/// compared with (`col op $N`, `$N op col`, `col [NOT] IN (…, $N, …)`,
+/// `col BETWEEN $N AND $M`), if the column is known.
+fn compared_column(sig: &[usize], tokens: &[Token<'_>], k: usize) -> Option<ParamType> {
+    let t = |k: usize| sig.get(k).map(|&i| &tokens[i]);
+    let comparison = |x: &Token<'_>| {
+        matches!(x.text, "=" | "<>" | "!=" | "<" | "<=" | ">" | ">=") && x.kind == Kind::Op
+            || x.is("like")
+            || x.is("ilike")
+    };
+    // A column's name: the last part of a possibly qualified name, not a call.
+    let column_at = |j: usize| -> Option<ParamType> {
+        let tok = t(j)?;
+        if t(j + 1).is_some_and(|x| x.is_punct("(")) {
+            return None;
+        }
+        column_type(&tok.name()?)
+    };
+    if let Some(prev) = k.checked_sub(1).and_then(t) {
+        if comparison(prev)
+            && let Some(ty) = k.checked_sub(2).and_then(column_at)
+        {
+            return Some(ty);
+        }
+        // col BETWEEN $1 AND $2
+        if prev.is("between") {
+            return k.checked_sub(2).and_then(column_at);
+        }
+        if prev.is("and") && k >= 4 && t(k - 3).is_some_and(|x| x.is("between")) {
+            return column_at(k - 4);
+        }
+        // col IN ($1, $2)
+        if prev.is_punct("(") || prev.is_punct(",") {
+            let mut j = k - 1;
+            while j > 0 && !t(j).is_some_and(|x| x.is_punct("(")) {
+                j -= 1;
+            }
+            if j >= 2 && t(j - 1).is_some_and(|x| x.is("in")) {
+                let col = if t(j - 2).is_some_and(|x| x.is("not")) { j.checked_sub(3)? } else { j - 2 };
+                return column_at(col);
+            }
+        }
+    }
+    if t(k + 1).is_some_and(comparison) && !t(k + 3).is_some_and(|x| x.is_punct("(") || x.is_punct(".")) {
+        return column_at(k + 2);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tr(sql: &str) -> Translated {
+        translate(sql, &|name| (name == "server_version").then(|| "16.6".to_owned())).unwrap()
+    }
+
+    #[test]
+    fn postgres_only_syntax_becomes_sqlite() {
+        assert_eq!(tr("select pg_catalog.version()").sql, "select version()");
+        assert_eq!(
+            tr("select current_schema(), current_user").sql,
+            "select current_schema(), current_user()"
+        );
+        assert_eq!(tr("show x").sql, "show x");
+        assert_eq!(tr("select current_setting('server_version')").sql, "select '16.6'");
+        assert_eq!(
+            tr("select 'a'::text, 2::int8, (1+2)::float8").sql,
+            "select CAST('a' AS TEXT), CAST(2 AS INTEGER), CAST((1+2) AS REAL)"
+        );
+        assert_eq!(
+            tr("select count(*)::int, t.count::text::int from t").sql,
+            "select CAST(count(*) AS INTEGER), CAST(CAST(t.count AS TEXT) AS INTEGER) from t"
+        );
+        assert_eq!(tr("where date >= '2015-02-20'::date").sql, "where date >= '2015-02-20'");
+        assert_eq!(tr("where date = '2015-02-20 10:00:00+01'::date").sql, "where date = '2015-02-20'");
+        assert_eq!(
+            tr("select batch_time::date from batches").sql,
+            "select substr(batch_time, 1, 10) from batches"
+        );
+        assert_eq!(tr("select 'x'::character varying(10)").sql, "select CAST('x' AS TEXT)");
+        assert_eq!(tr("select 1::pg_catalog.int8").sql, "select CAST(1 AS INTEGER)");
+        assert_eq!(tr("select a[s], x::int2[], t.y::int[] from t").sql, "select NULL, x, t.y from t");
+        assert_eq!(
+            tr("select oid::regtype::text from pg_type where oid = 'tag_totals'::regclass").sql,
+            "select CAST(format_type(oid, NULL) AS TEXT) from pg_type where oid = to_regclass('tag_totals')"
+        );
+        assert_eq!(
+            tr("where relkind = ANY (ARRAY['r', 'v']) and x <> ALL (ARRAY[1])").sql,
+            "where relkind IN  ('r', 'v') and x NOT IN  (1)"
+        );
+        assert_eq!(tr("where tag ILIKE 'a%'").sql, "where tag LIKE 'a%'");
+        assert_eq!(
+            tr("select array_to_string(array(select tag from t where x = any (y) order by 1), ',') from u")
+                .sql,
+            "select (select group_concat(v, ',') from (select  tag  AS v from t where x IN  (y) order by 1)) from u"
+        );
+        assert_eq!(
+            tr("WHERE c.relname OPERATOR(pg_catalog.~) '^(tag_totals)$' COLLATE pg_catalog.default and n !~ '^pg_'").sql,
+            "WHERE c.relname  REGEXP  '^(tag_totals)$'   and n  NOT REGEXP  '^pg_'"
+        );
+        // Strings, quoted names and comments are left as they are.
+        assert_eq!(
+            tr("select 'pg_catalog.x::int', \"a::b\" -- ::date\n").sql,
+            "select 'pg_catalog.x::int', \"a::b\" -- ::date\n"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_named() {
+        let err = |sql: &str| translate(sql, &|_| None).expect_err(sql);
+        assert_eq!(err("select current_setting('nope')"), Untranslatable::UnknownSetting("nope".into()));
+        assert_eq!(err("select '2015-02-30'::date"), Untranslatable::BadDate("2015-02-30".into()));
+        assert!(
+            matches!(err("select 1::interval"), Untranslatable::NotSupported(m) if m.contains("interval"))
+        );
+        assert!(
+            matches!(err("select '{1}'::int[] from t"), Untranslatable::NotSupported(m) if m.contains("arrays"))
+        );
+        assert!(matches!(err("select ::int"), Untranslatable::NotSupported(_)));
+        assert!(matches!(err("select batch_time::timestamp from batches"), Untranslatable::NotSupported(_)));
+    }
+
+    #[test]
+    fn parameters_take_their_type_from_their_use() {
+        use ParamType::*;
+        let t = tr(
+            "select tag, count from tag_totals where count >= $1 and tag like $2 order by count desc limit $3 offset $4",
+        );
+        assert_eq!(t.params, [Integer, Text, Integer, Integer]);
+        assert_eq!(t.counts, [3, 4]);
+        assert_eq!(tr("select * from sentiment_by_day where $1 <= date and date < $2").params, [Date, Date]);
+        assert_eq!(
+            tr("select * from sentiment_by_day where score_avg between $1 and $2").params,
+            [Real, Real]
+        );
+        assert_eq!(
+            tr("select * from tag_totals where tag in ($1, $2) or count not in ($3)").params,
+            [Text, Text, Integer]
+        );
+        assert_eq!(tr("select * from batches where b.batch_time > $1").params, [Timestamp]);
+        assert_eq!(
+            tr("select $1::int8, $2::date, $3::timestamptz, $4").params,
+            [Integer, Date, Timestamp, Unknown]
+        );
+        assert_eq!(tr("select $1::date").sql, "select $1");
+        // A call's result is not the column of the same name.
+        assert_eq!(tr("select * from t where count(x) = $1").params, [Unknown]);
+        assert_eq!(tr("select * from t where $2 = 1").params, [Unknown, Unknown]);
+    }
+
+    #[test]
+    fn dates_and_times_are_written_as_the_tables_write_them() {
+        let day = day_of("2015-02-20").unwrap();
+        assert_eq!(day_of("2015-02-20T00:00:00.000+01:00"), Some(day), "the day as written");
+        assert_eq!(day_of("2015-02-30"), None);
+        assert_eq!(moment_text(Moment::Day(day), ParamType::Date), "2015-02-20");
+        assert_eq!(moment_text(Moment::Day(day), ParamType::Timestamp), "2015-02-20 00:00:00");
+        let ms = day * 86_400_000;
+        assert_eq!(moment_text(Moment::Millis(ms), ParamType::Date), "2015-02-20");
+        assert_eq!(moment_text(Moment::Millis(ms + 36_000_123), ParamType::Date), "2015-02-20 10:00:00.123");
+        assert_eq!(moment_text(Moment::Millis(ms), ParamType::Timestamp), "2015-02-20 00:00:00");
+        // Text order against the `date` column is Postgres' order of a date
+        // and a timestamp: the day itself is before any later time of it.
+        let later = moment_text(Moment::Millis(ms + 1), ParamType::Date);
+        assert!("2015-02-20" < later.as_str() && later.as_str() < "2015-02-21");
+    }
+}
