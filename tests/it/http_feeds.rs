@@ -228,7 +228,9 @@ fn expected(posts: &[(String, String)]) -> (BTreeMap<String, u64>, BTreeMap<Stri
     (tags, per_day(posts.iter().cloned()))
 }
 
-fn engine(flags: &[&str], env: &[(&str, &str)]) -> (Proc, String) {
+/// An engine on the live sources of `flags` (a batch per tick), with HTTP;
+/// returns it and its HTTP address.
+pub(crate) fn engine(flags: &[&str], env: &[(&str, &str)]) -> (Proc, String) {
     let mut args = vec!["stream"];
     args.extend_from_slice(flags);
     args.extend([
@@ -536,17 +538,7 @@ fn live_writes_x_and_mastodon_posts_as_tweet_lines() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{flag}: {stderr}");
-        let got: Vec<(String, String)> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                let ms = v["created_at"].as_i64().unwrap();
-                let day = chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d").to_string();
-                (day, v["text"].as_str().unwrap().to_owned())
-            })
-            .collect();
-        assert_eq!(got, posts[..120], "{flag}");
+        assert_eq!(crate::jetstream::live_posts(&out.stdout), posts[..120], "{flag}");
         assert!(stderr.contains("wrote 120 posts"), "{flag}: {stderr}");
         assert!(!stderr.contains(TOKEN), "{flag}: the token was let out");
     }

@@ -215,22 +215,7 @@ fn a_close_frame_and_a_dropped_connection_lose_and_repeat_nothing() {
     assert!(want_days.len() >= 3 && want_tags.len() >= 3);
     let server = serve(events, vec![(1_000, Ending::Close), (2_000, Ending::Drop), (3_000, Ending::Open)]);
     let url = format!("ws://{}/subscribe", server.addr);
-    let mut engine = Proc::spawn(&[
-        "stream",
-        "--jetstream",
-        &url,
-        "--batch",
-        "manual",
-        "--format",
-        "json",
-        "--print-every",
-        "never",
-        "--top",
-        "0",
-        "--http",
-        "127.0.0.1:0",
-    ]);
-    let http = logged_http_addr(&engine.wait_stderr("serving the tables on http://"));
+    let (mut engine, http) = crate::http_feeds::engine(&["--jetstream", &url], &[]);
     let source = format!("{{source=\"jetstream {url}\"}}");
     poll_until("every post taken", || {
         // At least: more would be posts counted twice, which the tables show.
@@ -335,6 +320,20 @@ fn mentions_spark(text: &str) -> bool {
         .any(|w| w.trim_matches(|c: char| c.is_ascii_punctuation()).eq_ignore_ascii_case("spark"))
 }
 
+/// The (day, text) of each tweet line `live` wrote.
+pub(crate) fn live_posts(stdout: &[u8]) -> Vec<(String, String)> {
+    std::str::from_utf8(stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let ms = v["created_at"].as_i64().unwrap();
+            let day = chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d").to_string();
+            (day, v["text"].as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
 /// `live --jetstream` writes the posts as tweet lines, in order: with
 /// `--track`, only the matching ones; `--limit` stops it.
 #[test]
@@ -351,17 +350,7 @@ fn live_writes_the_posts_as_tweet_lines() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let got: Vec<(String, String)> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let ms = v["created_at"].as_i64().unwrap();
-            let day = chrono::DateTime::from_timestamp_millis(ms).unwrap().format("%Y-%m-%d").to_string();
-            (day, v["text"].as_str().unwrap().to_owned())
-        })
-        .collect();
-    assert_eq!(got, want);
+    assert_eq!(live_posts(&out.stdout), want);
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrote 100 posts"));
 }
 

@@ -28,19 +28,7 @@ pub fn parse(sql: &str) -> Option<Result<Copy, Refusal>> {
     let bad = |m: &str| Some(Err(Refusal { code: "42601", message: m.to_owned() }));
     // Where the query ends, in words.
     let (query, mut i) = if words.get(1).is_some_and(|t| t.is_punct("(")) {
-        let mut depth = 0;
-        let mut end = None;
-        for (k, t) in words.iter().enumerate().skip(1) {
-            if t.is_punct("(") {
-                depth += 1;
-            } else if t.is_punct(")") {
-                depth -= 1;
-                if depth == 0 {
-                    end = Some(k);
-                    break;
-                }
-            }
-        }
+        let end = lex::matching(&words, 1, "(", ")");
         let Some(end) = end else { return bad("COPY (query …: the ) is missing") };
         // The text between the parentheses, as written.
         let start = offset(&tokens, &words[1]) + 1;

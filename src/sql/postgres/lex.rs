@@ -167,6 +167,28 @@ fn closing(b: &[u8], open: usize, quote: u8, backslash: bool) -> usize {
     b.len()
 }
 
+/// The position, among `tokens`, of the `close` bracket that closes the
+/// `open_bracket` at position `open`.
+pub fn matching<'t, 's: 't>(
+    tokens: impl IntoIterator<Item = &'t Token<'s>>,
+    open: usize,
+    open_bracket: &str,
+    close: &str,
+) -> Option<usize> {
+    let mut depth = 0;
+    for (k, t) in tokens.into_iter().enumerate().skip(open) {
+        if t.is_punct(open_bracket) {
+            depth += 1;
+        } else if t.is_punct(close) {
+            depth -= 1;
+            if depth == 0 {
+                return Some(k);
+            }
+        }
+    }
+    None
+}
+
 /// The statements of a simple query, split at top-level semicolons, each
 /// without its semicolon; empty ones are left out.
 pub fn statements(sql: &str) -> Vec<&str> {

@@ -519,18 +519,7 @@ fn depth_between(sig: &[usize], tokens: &[Token<'_>], from: usize, to: usize) ->
 
 /// The index of the token closing the bracket opened at `open`.
 fn matching(sig: &[usize], tokens: &[Token<'_>], open: usize, o: &str, c: &str) -> Option<usize> {
-    let mut depth = 0;
-    for (k, &i) in sig.iter().enumerate().skip(open) {
-        if tokens[i].is_punct(o) {
-            depth += 1;
-        } else if tokens[i].is_punct(c) {
-            depth -= 1;
-            if depth == 0 {
-                return Some(k);
-            }
-        }
-    }
-    None
+    lex::matching(sig.iter().map(|&i| &tokens[i]), open, o, c)
 }
 
 /// Where the operand of the `::` at significant token `k` begins: a
