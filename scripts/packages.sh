@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The system packages the build and tests need besides Rust: pkg-config and
 # OpenSSL's headers (librdkafka is built with TLS), psql (the PostgreSQL wire
-# protocol test) and Chromium with ChromeDriver (the dashboard's browser test).
+# protocol test), Chromium with ChromeDriver (the dashboard's browser test) and
+# node with npm (node-postgres, one of the clients scripts/clients.sh installs).
 # Installs the missing ones with apt-get, as root or through sudo; where it
 # cannot, says what to install and fails.
 set -euo pipefail
@@ -11,6 +12,8 @@ pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
 command -v psql >/dev/null || missing+=(postgresql-client)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -21,7 +21,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, Statement};
 use serde_json::{Value, json};
 use std::fmt;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use vtab::Pinned;
@@ -102,6 +102,8 @@ pub enum SqlError {
     /// SQLite's own message: syntax error, unknown table or column, ...
     Invalid(String),
     Timeout(Duration),
+    /// The client cancelled it (a PostgreSQL CancelRequest).
+    Cancelled,
     /// It needed more memory than the limit (bytes).
     OutOfMemory(usize),
 }
@@ -117,6 +119,7 @@ impl fmt::Display for SqlError {
             SqlError::Timeout(limit) => {
                 write!(f, "the query ran longer than the limit of {limit:?} and was stopped")
             }
+            SqlError::Cancelled => f.write_str("canceling statement due to user request"),
             SqlError::OutOfMemory(limit) => write!(
                 f,
                 "the query needed more than the SQL memory limit of {} MiB and was stopped",
@@ -149,6 +152,11 @@ struct Session {
 /// Why the progress handler interrupted a query.
 const STOPPED_FOR_TIME: u8 = 1;
 const STOPPED_FOR_MEMORY: u8 = 2;
+const STOPPED_BY_CLIENT: u8 = 3;
+
+/// A flag a client raises to stop its running query (checked every 1,000
+/// SQLite instructions, like the limits).
+pub type Cancel = Arc<AtomicBool>;
 
 impl SqlEngine {
     /// `has_window`: the run keeps `tag_window`.
@@ -205,19 +213,20 @@ impl SqlEngine {
             Some(values) => Params::Values(values),
             None => Params::DryRun(&[]),
         };
-        self.run(sql, params, None)
+        self.run(sql, params, None, None)
     }
 
     /// Runs one statement with `params`, on `snapshot` when given (a
-    /// transaction's), else on the latest.
+    /// transaction's), else on the latest; stopped when `cancel` is raised.
     pub fn run(
         &self,
         sql: &str,
         params: Params<'_>,
         snapshot: Option<&Arc<Snapshot>>,
+        cancel: Option<Cancel>,
     ) -> Result<QueryResult, SqlError> {
         let started = Instant::now();
-        let result = self.query_pinned(sql, params, snapshot);
+        let result = self.query_pinned(sql, params, snapshot, cancel);
         let m = crate::metrics::metrics();
         m.sql_queries.inc();
         m.sql_query_duration.observe(started.elapsed().as_secs_f64());
@@ -239,6 +248,7 @@ impl SqlEngine {
         sql: &str,
         params: Params<'_>,
         snapshot: Option<&Arc<Snapshot>>,
+        cancel: Option<Cancel>,
     ) -> Result<QueryResult, SqlError> {
         let mut session = self.session()?;
         let snapshot = snapshot.cloned().unwrap_or_else(|| self.tables.snapshot());
@@ -249,7 +259,9 @@ impl SqlEngine {
         let stopped = Arc::new(AtomicU8::new(0));
         let why = stopped.clone();
         let handler = move || {
-            let reason = if Instant::now() > deadline {
+            let reason = if cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+                STOPPED_BY_CLIENT
+            } else if Instant::now() > deadline {
                 STOPPED_FOR_TIME
             } else if sandbox::memory_used() > memory {
                 STOPPED_FOR_MEMORY
@@ -268,6 +280,9 @@ impl SqlEngine {
             .map_err(|e| match e {
                 SqlError::Timeout(_) if stopped.load(Ordering::Relaxed) == STOPPED_FOR_MEMORY => {
                     SqlError::OutOfMemory(self.limits.memory)
+                }
+                SqlError::Timeout(_) if stopped.load(Ordering::Relaxed) == STOPPED_BY_CLIENT => {
+                    SqlError::Cancelled
                 }
                 SqlError::Invalid(m) if m.contains("out of memory") => {
                     SqlError::OutOfMemory(self.limits.memory)

@@ -9,6 +9,7 @@ mod common;
 
 mod checkpoint;
 mod cli_score;
+mod clients;
 mod dashboard;
 mod decode;
 mod demo;

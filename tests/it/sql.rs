@@ -9,12 +9,12 @@ use std::process::Command;
 
 const ORIGINAL: &str = "select tag, count from tag_counts order by count desc limit 10";
 
-struct Running {
-    engine: Proc,
+pub struct Running {
+    pub engine: Proc,
     _replay: Proc,
-    http: String,
-    pg_port: String,
-    lines: Vec<Expected>,
+    pub http: String,
+    pub pg_port: String,
+    pub lines: Vec<Expected>,
 }
 
 /// An engine that has counted the whole tweets fixture in one batch, with HTTP
@@ -24,7 +24,7 @@ fn running() -> Running {
 }
 
 /// [`running`], with more `stream` arguments and environment variables.
-fn running_with(extra: &[&str], env: &[(&str, &str)]) -> Running {
+pub fn running_with(extra: &[&str], env: &[(&str, &str)]) -> Running {
     let file = fixture("tweets.jsonl");
     let lines = expected_lines(&std::fs::read(&file).unwrap(), 1 << 20);
     let (replay, addr) = replay_listen(&file, "127.0.0.1:0", &[]);

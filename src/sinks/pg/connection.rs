@@ -38,6 +38,7 @@ pub async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     backend: Arc<Backend>,
+    cancels: Arc<super::cancel::Cancels>,
     limits: Limits,
     shutdown: CancellationToken,
 ) {
@@ -45,7 +46,7 @@ pub async fn serve(
     let Some((mut socket, announced)) = negotiate(stream, peer, limits, startup_deadline).await else {
         return;
     };
-    let (copy, cancel) = (Arc::new(NoopHandler), Arc::new(NoopHandler));
+    let copy = Arc::new(NoopHandler);
     loop {
         let Some(message) =
             next_message(&mut socket, peer, limits, startup_deadline, &announced, &shutdown).await
@@ -67,7 +68,7 @@ pub async fn serve(
             backend.clone(),
             backend.clone(),
             copy.clone(),
-            cancel.clone(),
+            cancels.clone(),
         )
         .await;
         if let Err(e) = processed {

@@ -8,7 +8,8 @@
 //! batch), savepoints and settings, answered as PostgreSQL answers them.
 //! Statements are translated from Postgres' dialect first
 //! ([`crate::sql::postgres`]: `pg_catalog`, casts, parameter types);
-//! `COPY … TO STDOUT` is served in text and CSV ([`copy`]).
+//! `COPY … TO STDOUT` is served in text and CSV ([`copy`]); a CancelRequest
+//! stops the named connection's running query ([`cancel`]).
 //!
 //! Columns have the type int8, float8 or text, in text or binary as the
 //! client asks. A parameter whose type the client leaves open takes the type
@@ -25,6 +26,7 @@
 //! without a value (say `sum(count)` filtered by a parameter) is text. Later
 //! executions are encoded with the described types, as the client expects.
 
+pub mod cancel;
 mod connection;
 pub mod copy;
 pub mod session;
@@ -35,6 +37,7 @@ use crate::sql::postgres::{self, ParamType, Translated};
 use crate::sql::{Param, Params, QueryResult, SqlEngine, SqlError};
 use async_trait::async_trait;
 use bytes::Bytes;
+use cancel::{Cancels, Running};
 use futures_util::{Sink, SinkExt, stream};
 use pgwire::api::auth::noop::NoopStartupHandler;
 use pgwire::api::portal::{Format, Portal};
@@ -47,11 +50,11 @@ use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireServerHandlers, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
-use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
 use pgwire::messages::extendedquery::Execute;
 use pgwire::messages::response::{EmptyQueryResponse, NoticeResponse};
 use pgwire::messages::simplequery::Query;
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use serde_json::Value;
 use session::{Command, Outcome, Refusal, Session};
 use std::fmt::Debug;
@@ -67,18 +70,51 @@ pub struct Backend {
 struct Client {
     sql: Arc<SqlEngine>,
     session: Mutex<Session>,
+    cancels: Arc<Cancels>,
+    running: Arc<Running>,
+    /// This connection's key in `cancels`, once it has started.
+    key: Mutex<Option<(i32, Bytes)>>,
 }
 
 impl Drop for Client {
     fn drop(&mut self) {
+        if let Some(key) = self.key.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+            self.cancels.unregister(&key);
+        }
         let sql = self.sql.clone();
         self.session.get_mut().unwrap_or_else(|e| e.into_inner()).close(|s| sql.release(s));
     }
 }
 
 impl Backend {
-    fn new(sql: Arc<SqlEngine>) -> Backend {
-        Backend { client: Arc::new(Client { sql, session: Mutex::default() }) }
+    fn new(sql: Arc<SqlEngine>, cancels: Arc<Cancels>) -> Backend {
+        let client = Client {
+            sql,
+            session: Mutex::default(),
+            cancels,
+            running: Arc::default(),
+            key: Mutex::default(),
+        };
+        Backend { client: Arc::new(client) }
+    }
+
+    /// Runs `statement` off the async threads, where a CancelRequest can stop it.
+    async fn run(
+        &self,
+        statement: String,
+        params: Vec<Param>,
+        dry_run: bool,
+        snapshot: Option<Arc<crate::engine::tables::Snapshot>>,
+    ) -> PgWireResult<QueryResult> {
+        let sql = self.client.sql.clone();
+        let cancel = self.client.running.start();
+        let result = tokio::task::spawn_blocking(move || {
+            let params = if dry_run { Params::DryRun(&params) } else { Params::Values(&params) };
+            sql.run(&statement, params, snapshot.as_ref(), Some(cancel))
+        })
+        .await;
+        self.client.running.finish();
+        result.map_err(|e| PgWireError::ApiError(Box::new(e)))?.map_err(|e| user_error(&e))
     }
 
     fn session(&self) -> MutexGuard<'_, Session> {
@@ -110,12 +146,7 @@ impl Backend {
             session.may_query().map_err(refusal)?;
             session.snapshot(|| self.client.sql.snapshot())
         };
-        let sql = self.client.sql.clone();
-        let statement = translated.sql.clone();
-        tokio::task::spawn_blocking(move || sql.run(&statement, Params::Values(&params), snapshot.as_ref()))
-            .await
-            .map_err(|e| PgWireError::ApiError(Box::new(e)))?
-            .map_err(|e| user_error(&e))
+        self.run(translated.sql.clone(), params, false, snapshot).await
     }
 
     /// Describes a translated query by a dry run (a `LIMIT $N` bound to 1).
@@ -127,22 +158,17 @@ impl Backend {
                 *s = Param::Integer(1);
             }
         }
-        let sql = self.client.sql.clone();
-        let statement = translated.sql.clone();
-        tokio::task::spawn_blocking(move || sql.run(&statement, Params::DryRun(&samples), None))
-            .await
-            .map_err(|e| PgWireError::ApiError(Box::new(e)))?
-            .map_err(|e| user_error(&e))
+        self.run(translated.sql.clone(), samples, true, None).await
     }
 
     /// Runs a session command; a DECLARE runs its query here.
-    async fn execute(&self, command: Command) -> PgWireResult<Outcome> {
+    async fn execute(&self, command: Command, params: Vec<Param>) -> PgWireResult<Outcome> {
         let Command::Declare { name, query, hold } = command else {
             return self.command(command).map_err(refusal);
         };
         self.session().may_declare(&name, hold).map_err(refusal)?;
         let translated = self.translate(&query)?;
-        let r = self.query(&translated, Vec::new()).await?;
+        let r = self.query(&translated, params).await?;
         check_cut(&r)?;
         self.session().declare(name, hold, r.columns, r.types, r.rows);
         Ok(Outcome::Done { tag: "DECLARE CURSOR", warning: None })
@@ -241,7 +267,7 @@ impl Backend {
                 let fields = fields(&r.columns, &r.types, &Format::UnifiedText);
                 send_query_response(client, response(r, fields)?, true).await
             }
-            Statement::Command(command) => match self.execute(command).await? {
+            Statement::Command(command) => match self.execute(command, Vec::new()).await? {
                 Outcome::Done { tag, warning } => {
                     if let Some((code, message)) = warning {
                         warn(client, code, message).await?;
@@ -338,11 +364,12 @@ impl QueryParser for Parser {
                     .ok_or_else(|| pg_error("34000", format!("cursor \"{name}\" does not exist")))?;
                 (cursor.columns.clone(), cursor.types.clone(), Vec::new())
             }
-            Statement::Copy(c) => {
-                // Parameters of a COPY's query are read when it runs.
-                let translated = self.backend.translate(&c.query)?;
-                let parameters = vec![Type::TEXT; translated.params.len()];
-                (Vec::new(), Vec::new(), parameters)
+            // The query of a COPY or a DECLARE takes parameters, typed from
+            // their use; it runs when executed.
+            Statement::Copy(copy::Copy { query, .. })
+            | Statement::Command(Command::Declare { query, .. }) => {
+                let translated = self.backend.translate(query)?;
+                (Vec::new(), Vec::new(), translated.params.iter().map(|&p| param_type(p)).collect())
             }
             Statement::Command(_) => (Vec::new(), Vec::new(), Vec::new()),
         };
@@ -356,6 +383,18 @@ impl QueryParser for Parser {
     fn get_result_schema(&self, stmt: &Prepared, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
         Ok(fields(&stmt.columns, &stmt.types, format.unwrap_or(&Format::UnifiedText)))
     }
+}
+
+/// The values bound to a portal, each read as the type the client declared,
+/// else as the type of its use in `translated`.
+fn portal_params(portal: &Portal<Prepared>, translated: &Translated) -> PgWireResult<Vec<Param>> {
+    (0..portal.parameter_len())
+        .map(|i| {
+            let declared = portal.statement.parameter_types.get(i).cloned().flatten();
+            let ours = translated.params.get(i).copied().unwrap_or(ParamType::Unknown);
+            param(portal, i, declared.unwrap_or_else(|| param_type(ours)), ours)
+        })
+        .collect()
 }
 
 /// The Postgres type a parameter is described with.
@@ -408,13 +447,7 @@ impl ExtendedQueryHandler for Backend {
         let stmt = &portal.statement.statement;
         match &stmt.statement {
             Statement::Query(translated) => {
-                let params = (0..portal.parameter_len())
-                    .map(|i| {
-                        let declared = portal.statement.parameter_types.get(i).cloned().flatten();
-                        let ours = translated.params.get(i).copied().unwrap_or(ParamType::Unknown);
-                        param(portal, i, declared.unwrap_or_else(|| param_type(ours)), ours)
-                    })
-                    .collect::<PgWireResult<Vec<Param>>>()?;
+                let params = portal_params(portal, translated)?;
                 let mut r = self.query(translated, params).await?;
                 if r.columns != stmt.columns {
                     return Err(pg_error(
@@ -426,23 +459,17 @@ impl ExtendedQueryHandler for Backend {
                 let fields = fields(&r.columns, &r.types, &portal.result_column_format);
                 Ok(Response::Query(response(r, fields)?))
             }
-            Statement::Command(command) => match self.execute(command.clone()).await? {
-                Outcome::Done { tag, warning } => {
-                    if let Some((code, message)) = warning {
-                        warn(client, code, message).await?;
-                    }
-                    if let Command::Declare { name, .. } = command {
-                        self.cursor_portal(client, name);
-                    }
-                    Ok(Response::Execution(Tag::new(tag)))
-                }
-                outcome => Ok(Response::Query(rows_response(outcome, &portal.result_column_format)?)),
-            },
+            Statement::Command(command) => {
+                // A DECLARE's query may take the portal's parameters.
+                let params = match command {
+                    Command::Declare { query, .. } => portal_params(portal, &self.translate(query)?)?,
+                    _ => Vec::new(),
+                };
+                self.command_response(client, command, params, &portal.result_column_format).await
+            }
             Statement::Copy(c) => {
-                let params = (0..portal.parameter_len())
-                    .map(|i| param(portal, i, Type::TEXT, ParamType::Unknown))
-                    .collect::<PgWireResult<Vec<Param>>>()?;
                 let translated = self.translate(&c.query)?;
+                let params = portal_params(portal, &translated)?;
                 let r = self.query(&translated, params).await?;
                 check_cut(&r)?;
                 // One message per row (pgwire counts them for the tag), the
@@ -466,6 +493,34 @@ impl ExtendedQueryHandler for Backend {
 }
 
 impl Backend {
+    /// Runs a session command of the extended protocol and answers it.
+    async fn command_response<C>(
+        &self,
+        client: &mut C,
+        command: &Command,
+        params: Vec<Param>,
+        format: &Format,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        match self.execute(command.clone(), params).await? {
+            Outcome::Done { tag, warning } => {
+                if let Some((code, message)) = warning {
+                    warn(client, code, message).await?;
+                }
+                if let Command::Declare { name, .. } = command {
+                    self.cursor_portal(client, name);
+                }
+                Ok(Response::Execution(Tag::new(tag)))
+            }
+            outcome => Ok(Response::Query(rows_response(outcome, format)?)),
+        }
+    }
+
     /// A declared cursor is also a portal of its name, as in PostgreSQL:
     /// a client may describe it (psycopg does, for its columns) or execute
     /// it (the rest of its rows).
@@ -557,7 +612,21 @@ fn text_moment(ty: &Type, raw: &[u8]) -> Option<postgres::Moment> {
     }
 }
 
-impl NoopStartupHandler for Backend {}
+#[async_trait]
+impl NoopStartupHandler for Backend {
+    /// Registers the connection's key, for CancelRequests.
+    async fn post_startup<C>(&self, client: &mut C, _message: PgWireFrontendMessage) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let (pid, secret) = client.pid_and_secret_key();
+        let key = self.client.cancels.register(pid, &secret, self.client.running.clone());
+        *self.client.key.lock().unwrap_or_else(|e| e.into_inner()) = Some(key);
+        Ok(())
+    }
+}
 
 impl PgWireServerHandlers for Backend {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
@@ -679,7 +748,7 @@ fn user_error(e: &SqlError) -> PgWireError {
         SqlError::ReadOnly => "25006",
         SqlError::NotAllowed(_) => "42501",
         SqlError::OutOfMemory(_) => "53200",
-        SqlError::Timeout(_) => "57014",
+        SqlError::Timeout(_) | SqlError::Cancelled => "57014",
         SqlError::Invalid(m) if m.contains("no such table") => "42P01",
         SqlError::Invalid(m) if m.contains("no such column") => "42703",
         SqlError::Invalid(m) if m.contains("syntax error") => "42601",
@@ -702,6 +771,7 @@ pub async fn serve(
         "53300",
         &format!("sorry, too many clients already (the limit is {})", limits.max_connections),
     );
+    let cancels = Arc::new(Cancels::default());
     let task = tokio::spawn(listener::accept_loop(
         listener,
         limits,
@@ -710,7 +780,8 @@ pub async fn serve(
         refusal,
         0,
         move |socket, peer, stop, _| {
-            connection::serve(socket, peer, Arc::new(Backend::new(sql.clone())), limits, stop)
+            let backend = Arc::new(Backend::new(sql.clone(), cancels.clone()));
+            connection::serve(socket, peer, backend, cancels.clone(), limits, stop)
         },
     ));
     Ok((bound, task))

@@ -6,7 +6,8 @@
 
 use crate::engine::tables::ColumnType;
 use rusqlite::Connection;
-use rusqlite::functions::FunctionFlags;
+use rusqlite::functions::{Aggregate, Context, FunctionFlags};
+use rusqlite::types::ValueRef;
 
 /// The version string: Postgres' form, which clients parse for the major
 /// version, then what this server is.
@@ -169,7 +170,109 @@ pub fn install(conn: &Connection, tables: &[(&str, &[(&str, ColumnType)])]) -> r
         Ok(text.map(|t| re.is_match(&t)))
     })?;
     conn.create_scalar_function("pg_get_serial_sequence", 2, flags, |_| Ok(None::<String>))?;
+    // No table has constraints or indexes: no definition to show.
+    for (name, args) in [("pg_get_constraintdef", 1), ("pg_get_constraintdef", 2), ("pg_get_indexdef", 3)] {
+        conn.create_scalar_function(name, args, flags, |_| Ok(None::<String>))?;
+    }
+    // Set-returning functions over the catalog's arrays (SQLAlchemy's
+    // reflection of keys and indexes): the live tables have none, so the rows
+    // they would expand never exist; called on anything, they refuse rather
+    // than answer one row where Postgres gives several.
+    for (name, args) in [("unnest", 1), ("generate_subscripts", 2)] {
+        conn.create_scalar_function(name, args, flags, move |_| -> rusqlite::Result<Option<i64>> {
+            Err(rusqlite::Error::UserFunctionError(
+                format!("{name}() is not supported: set-returning functions in a select list").into(),
+            ))
+        })?;
+    }
+    // current_setting(name) where the name is a parameter (a literal name is
+    // translated to the session's value): the fixed settings only, since a
+    // session's own are not known here.
+    for args in [1, 2] {
+        conn.create_scalar_function("current_setting", args, flags, |ctx| {
+            let name: String = ctx.get(0)?;
+            let missing_ok = ctx.len() == 2 && ctx.get::<Option<bool>>(1)?.unwrap_or(false);
+            match super::settings::setting(&name) {
+                Some(&(_, value, super::settings::Allowed::Fixed)) => Ok(Some(value.to_owned())),
+                None if missing_ok => Ok(None),
+                None => Err(rusqlite::Error::UserFunctionError(
+                    format!("unrecognized configuration parameter \"{name}\"").into(),
+                )),
+                Some(_) => Err(rusqlite::Error::UserFunctionError(
+                    format!("current_setting of \"{name}\" as a parameter: write the name in the query")
+                        .into(),
+                )),
+            }
+        })?;
+    }
+    conn.create_aggregate_function("array_agg", 1, flags, ArrayAgg)?;
+    conn.create_aggregate_function("bool_and", 1, flags, BoolAgg(true))?;
+    conn.create_aggregate_function("bool_or", 1, flags, BoolAgg(false))?;
     conn.execute_batch(&catalog(tables))
+}
+
+/// `array_agg(x)`: the values as a Postgres array literal (`{a,"b c",NULL}`),
+/// as a text client reads an array.
+struct ArrayAgg;
+
+impl Aggregate<Vec<Option<String>>, Option<String>> for ArrayAgg {
+    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<Vec<Option<String>>> {
+        Ok(Vec::new())
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, acc: &mut Vec<Option<String>>) -> rusqlite::Result<()> {
+        acc.push(match ctx.get_raw(0) {
+            ValueRef::Null => None,
+            ValueRef::Integer(n) => Some(n.to_string()),
+            ValueRef::Real(x) => Some(x.to_string()),
+            ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        });
+        Ok(())
+    }
+
+    fn finalize(
+        &self,
+        _: &mut Context<'_>,
+        acc: Option<Vec<Option<String>>>,
+    ) -> rusqlite::Result<Option<String>> {
+        Ok(acc.map(|values| {
+            let items: Vec<String> =
+                values.into_iter().map(|v| v.map_or("NULL".to_owned(), array_item)).collect();
+            format!("{{{}}}", items.join(","))
+        }))
+    }
+}
+
+/// An element of an array literal, quoted where Postgres quotes it.
+fn array_item(v: String) -> String {
+    let plain = !v.is_empty()
+        && !v.eq_ignore_ascii_case("null")
+        && !v.contains(|c: char| c.is_whitespace() || "{},\"\\".contains(c));
+    if plain { v } else { format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")) }
+}
+
+/// `bool_and` (`BoolAgg(true)`) and `bool_or`: NULLs are skipped, no rows is NULL.
+struct BoolAgg(bool);
+
+impl Aggregate<Option<bool>, Option<bool>> for BoolAgg {
+    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<Option<bool>> {
+        Ok(None)
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, acc: &mut Option<bool>) -> rusqlite::Result<()> {
+        if let Some(v) = ctx.get::<Option<bool>>(0)? {
+            *acc = Some(match *acc {
+                None => v,
+                Some(a) if self.0 => a && v,
+                Some(a) => a || v,
+            });
+        }
+        Ok(())
+    }
+
+    fn finalize(&self, _: &mut Context<'_>, acc: Option<Option<bool>>) -> rusqlite::Result<Option<bool>> {
+        Ok(acc.flatten())
+    }
 }
 
 /// The catalog's columns of text; the others are integers (oids, numbers,
@@ -203,6 +306,9 @@ const TEXT_COLUMNS: &[&str] = &[
     "indexprs",
     "amname",
     "amtype",
+    "spcname",
+    "opcname",
+    "indclass",
     "rolname",
     "polname",
     "polcmd",
@@ -297,9 +403,12 @@ fn catalog(tables: &[(&str, &[(&str, ColumnType)])]) -> String {
     );
     sql += &view(
         "pg_index",
-        "indexrelid, indrelid, indnatts, indnkeyatts, indisunique, indisprimary, indkey, indoption, indpred, indexprs",
+        "indexrelid, indrelid, indnatts, indnkeyatts, indisunique, indisprimary, indkey, indoption, indpred, \
+         indexprs, indnullsnotdistinct, indisclustered, indisvalid, indclass",
         &[],
     );
+    sql += &view("pg_tablespace", "oid, spcname, spcowner", &["(1663, 'pg_default', 10)".to_owned()]);
+    sql += &view("pg_opclass", "oid, opcname, opcmethod, opcdefault", &[]);
     sql += &view("pg_inherits", "inhrelid, inhparent, inhseqno, inhdetachpending", &[]);
     sql += &view("pg_am", "oid, amname, amtype", &["(2, 'heap', 't')".to_owned()]);
     sql += &view("pg_roles", "oid, rolname, rolsuper", &[format!("(10, {}, 0)", q(USER))]);
@@ -357,5 +466,32 @@ mod tests {
         let hstore: Option<i64> =
             conn.query_row("select oid from pg_type where typname = 'hstore'", [], |r| r.get(0)).ok();
         assert_eq!(hstore, None);
+    }
+
+    #[test]
+    fn aggregates_and_settings_answer_as_postgres() {
+        let conn = Connection::open_in_memory().unwrap();
+        install(&conn, &[]).unwrap();
+        let one = |sql: &str| -> rusqlite::Result<Option<String>> { conn.query_row(sql, [], |r| r.get(0)) };
+        let values = "(values ('a'), ('b c'), (NULL), ('x\"y'), ('null'), (''))";
+        assert_eq!(
+            one(&format!("select array_agg(column1) from {values}")).unwrap().as_deref(),
+            Some(r#"{a,"b c",NULL,"x\"y","null",""}"#)
+        );
+        assert_eq!(one("select array_agg(1) where 0").unwrap(), None);
+        let b = |sql: &str| -> Option<bool> { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(b("select bool_and(column1) from (values (1), (NULL), (0))"), Some(false));
+        assert_eq!(b("select bool_or(column1) from (values (0), (NULL), (1))"), Some(true));
+        assert_eq!(b("select bool_and(column1) from (values (NULL))"), None);
+        assert_eq!(one("select current_setting('server_version')").unwrap().as_deref(), Some("16.6"));
+        assert_eq!(one("select current_setting('no_such', 1)").unwrap(), None);
+        let e = one("select current_setting('no_such')").unwrap_err().to_string();
+        assert!(e.contains("unrecognized configuration parameter"), "{e}");
+        // A setting a session may change is not answered from here.
+        let e = one("select current_setting('application_name')").unwrap_err().to_string();
+        assert!(e.contains("write the name in the query"), "{e}");
+        // Set-returning functions refuse rather than answer one row.
+        let e = one("select unnest('{1,2}')").unwrap_err().to_string();
+        assert!(e.contains("not supported"), "{e}");
     }
 }

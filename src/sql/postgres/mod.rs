@@ -23,6 +23,7 @@
 
 pub mod functions;
 pub mod lex;
+pub mod settings;
 
 use crate::engine::tables::{ColumnType, TableKind};
 use lex::{Kind, Token};

@@ -1,0 +1,187 @@
+//! The client libraries users analyse data with, driven as they would drive
+//! them against PostgreSQL (tests/clients/postgres.py and postgres.js): psycopg
+//! 3 and psycopg2 in their default (transactional) mode, pandas through
+//! SQLAlchemy with both drivers, an asyncpg pool, node-postgres with a `Date`
+//! parameter, and a cancelled query; and the examples of docs/sql.md.
+//! `scripts/clients.sh` installs them (pinned;
+//! `scripts/test.sh` runs it). What they answer is compared with counts made
+//! here from the fixture, independently of the engine.
+
+use crate::common::*;
+use crate::sql::running_with;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where `scripts/clients.sh` installed the clients.
+fn clients_dir() -> PathBuf {
+    let dir = std::env::var_os("CLIENTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".services/clients"));
+    assert!(
+        dir.join("installed").exists(),
+        "the client libraries are not installed in {}: run scripts/clients.sh (scripts/test.sh does)",
+        dir.display()
+    );
+    dir
+}
+
+fn script(name: &str) -> String {
+    format!("{}/tests/clients/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `command` to its end, within `limit`; its stdout as JSON.
+fn json_output(command: Command, limit: Duration) -> Value {
+    let stdout = text_output(command, limit);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("no JSON printed ({e}): {stdout}"))
+}
+
+/// Runs `command` to its end, within `limit`; its stdout (it must succeed).
+fn text_output(mut command: Command, limit: Duration) -> String {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("{command:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{command:?}: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
+    stdout.into_owned()
+}
+
+/// What every client must answer, from the fixture.
+struct Want {
+    /// The five most used tags counted at least twice (ties by tag).
+    tags: Value,
+    /// `[[day, tweets]]` for the fixture's busiest day.
+    day: Value,
+    /// Distinct tags.
+    tag_count: usize,
+    /// `{day: tweets}`.
+    days: Value,
+    /// The top three as CSV with a header.
+    csv: String,
+}
+
+fn want(lines: &[Expected]) -> (String, Want) {
+    let counts = count_tags(lines, twitter_tags);
+    let at_least_two = counts.iter().filter(|(_, n)| **n >= 2).map(|(t, n)| (t.clone(), *n));
+    let tags = json!(top_n(at_least_two, 5));
+    let mut days: BTreeMap<&str, u64> = BTreeMap::new();
+    for l in lines {
+        if let Expected::Tweet { day: Some(day), .. } = l {
+            *days.entry(day).or_default() += 1;
+        }
+    }
+    let (day, n) = days.iter().max_by_key(|(d, n)| (**n, std::cmp::Reverse(**d))).unwrap();
+    let mut csv = String::from("tag,count\n");
+    for (tag, n) in top_n(counts.clone(), 3) {
+        csv += &format!("{tag},{n}\n");
+    }
+    let want = Want { tags, day: json!([[day, n]]), tag_count: counts.len(), days: json!(days), csv };
+    (day.to_string(), want)
+}
+
+fn no_error(report: &Value, client: &str) -> Value {
+    let answers = report[client].clone();
+    assert!(answers.is_object(), "{client} reported nothing: {report}");
+    assert!(answers.get("error").is_none(), "{client} failed:\n{}", answers["error"].as_str().unwrap_or(""));
+    answers
+}
+
+#[test]
+fn python_clients_in_their_default_modes_pandas_asyncpg_and_a_cancel() {
+    let dir = clients_dir();
+    // A long time limit, so that only a cancel can stop the long query.
+    let r = running_with(&["--sql-timeout", "600s"], &[]);
+    let (day, want) = want(&r.lines);
+    let mut python = Command::new(dir.join("venv/bin/python"));
+    python.args([&script("postgres.py"), &r.pg_port, &day]);
+    let report = json_output(python, Duration::from_secs(180));
+
+    for client in ["psycopg2", "psycopg", "asyncpg"] {
+        let got = no_error(&report, client);
+        assert_eq!(got["tags"], want.tags, "{client}");
+        assert_eq!(got["day"], want.day, "{client}: the day given as a date parameter");
+        assert_eq!(got["tx_tag_count"], want.tag_count, "{client}: in a transaction");
+        assert_eq!(got["copy"], want.csv, "{client}: COPY … TO STDOUT (FORMAT csv, HEADER)");
+    }
+    let psycopg2 = no_error(&report, "psycopg2");
+    assert_eq!(psycopg2["status_in_transaction"], true, "psycopg2 opened a transaction itself");
+    let psycopg = no_error(&report, "psycopg");
+    assert_eq!(psycopg["server_cursor"], want.tags, "psycopg's server-side cursor with parameters");
+    let cancel = &psycopg["cancel"];
+    assert_eq!(cancel["sqlstate"], "57014", "{cancel}");
+    assert!(cancel["message"].as_str().unwrap().contains("user request"), "{cancel}");
+    assert_eq!(cancel["after"], 1, "the connection serves on after a cancel");
+    let asyncpg = no_error(&report, "asyncpg");
+    assert_eq!(asyncpg["pool_counts"], json!(vec![want.tag_count; 4]), "every pooled connection, reset");
+    let pandas = no_error(&report, "pandas");
+    for driver in ["psycopg", "psycopg2"] {
+        assert_eq!(pandas[driver], want.tags, "pandas.read_sql through SQLAlchemy with {driver}");
+        assert_eq!(pandas[format!("{driver}_table")], want.days, "pandas.read_sql_table with {driver}");
+    }
+}
+
+#[test]
+fn node_postgres_with_a_date_parameter_selects_its_own_day() {
+    let dir = clients_dir();
+    let r = running_with(&[], &[]);
+    let (day, want) = want(&r.lines);
+    // East of UTC: local midnight is the day before in UTC, which a server
+    // that converted the timestamp node sends would select instead.
+    let mut node = Command::new("node");
+    node.args([&script("postgres.js"), &r.pg_port, &day])
+        .env("NODE_PATH", dir.join("node_modules"))
+        .env("TZ", "Asia/Tokyo");
+    let got = json_output(node, Duration::from_secs(60));
+    assert!(got.get("error").is_none(), "node pg failed:\n{}", got["error"].as_str().unwrap_or(""));
+    assert_eq!(got["offset_minutes"], -540, "node runs in Tokyo's time zone");
+    assert_eq!(got["day"], want.day);
+    assert_eq!(got["tags"], want.tags);
+    assert_eq!(got["tx_tag_count"], want.tag_count);
+}
+
+/// The ```python blocks of docs/sql.md, with the port they name.
+fn doc_examples() -> Vec<String> {
+    let doc = std::fs::read_to_string(format!("{}/docs/sql.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    doc.split("```python\n").skip(1).map(|b| b.split("```").next().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn the_examples_of_docs_sql_md_run_and_answer_the_fixtures_counts() {
+    let dir = clients_dir();
+    let r = running_with(&[], &[]);
+    let counts = count_tags(&r.lines, twitter_tags);
+    let top: String = top_n(counts.into_iter().filter(|(_, n)| *n >= 2), 10)
+        .iter()
+        .map(|(tag, n)| format!("{tag} {n}\n"))
+        .collect();
+    let mut days: BTreeMap<&str, u64> = BTreeMap::new();
+    for l in &r.lines {
+        if let Expected::Tweet { day: Some(day), .. } = l {
+            *days.entry(day).or_default() += 1;
+        }
+    }
+    let by_day: String = std::iter::once("date,score_count\n".to_owned())
+        .chain(days.iter().map(|(d, n)| format!("{d},{n}\n")))
+        .collect();
+
+    let examples = doc_examples();
+    assert_eq!(examples.len(), 3, "docs/sql.md shows psycopg, pandas and asyncpg");
+    for example in examples {
+        assert!(example.contains("5433"), "an example names the port of the docs: {example}");
+        let code = example.replace("5433", &r.pg_port);
+        let mut python = Command::new(dir.join("venv/bin/python"));
+        python.args(["-c", &code]);
+        let out = text_output(python, Duration::from_secs(120));
+        let want = if example.contains("import pandas") { &by_day } else { &top };
+        assert_eq!(&out, want, "{example}");
+    }
+}
