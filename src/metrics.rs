@@ -1,6 +1,7 @@
-//! Metrics for an operator's tools, in the Prometheus/OpenMetrics text format
-//! (`GET /metrics` on `--http` and `--dashboard`), through the
-//! `prometheus-client` crate.
+//! Metrics for an operator's tools, in the OpenMetrics text format or, for
+//! a scraper that asks for it, Prometheus' classic text format 0.0.4 (`GET
+//! /metrics` on `--http` and `--dashboard`), through the `prometheus-client`
+//! crate.
 //!
 //! One registry per process ([`metrics`]): the stages record into it as they
 //! work (the engine per closed batch, the SQL engine per query, the results
@@ -176,9 +177,9 @@ impl Metrics {
         m
     }
 
-    /// The exposition text, with the states read now.
-    /// The exposition, with each source's state (name, connected) as of now.
-    pub fn render<'a>(&self, sources: impl IntoIterator<Item = (&'a str, bool)>) -> String {
+    /// The exposition in `format`, with each source's state (name,
+    /// connected) as of now.
+    pub fn render<'a>(&self, sources: impl IntoIterator<Item = (&'a str, bool)>, format: Format) -> String {
         for (name, connected) in sources {
             let source = Source { source: name.to_owned() };
             self.source_connected.get_or_create(&source).set(i64::from(connected));
@@ -186,8 +187,79 @@ impl Metrics {
         self.resident_memory.set(resident_bytes().unwrap_or(0));
         let mut text = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
-        text
+        match format {
+            Format::OpenMetrics => text,
+            Format::Classic => classic(&text),
+        }
     }
+}
+
+/// The two text formats a scraper may ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// OpenMetrics 1.0 (`application/openmetrics-text`): the default.
+    OpenMetrics,
+    /// Prometheus' text format 0.0.4 (`text/plain`).
+    Classic,
+}
+
+impl Format {
+    /// The format an `Accept` header prefers: the classic one when it ranks
+    /// `text/plain` above OpenMetrics, else OpenMetrics (also with no header,
+    /// or `*/*`). Prometheus itself asks for OpenMetrics first.
+    pub fn from_accept(accept: Option<&str>) -> Format {
+        let (mut open, mut plain) = (None::<f32>, None::<f32>);
+        for range in accept.unwrap_or("").split(',') {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or("").to_ascii_lowercase();
+            let q =
+                parts.filter_map(|p| p.strip_prefix("q=")).find_map(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
+            let slot = match media.as_str() {
+                "application/openmetrics-text" => &mut open,
+                "text/plain" => &mut plain,
+                _ => continue,
+            };
+            *slot = Some(slot.map_or(q, |best| best.max(q)));
+        }
+        match (open, plain) {
+            (open, Some(plain)) if plain > 0.0 && plain > open.unwrap_or(0.0) => Format::Classic,
+            _ => Format::OpenMetrics,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Classic => "text/plain; version=0.0.4; charset=utf-8",
+        }
+    }
+}
+
+/// OpenMetrics text as the classic format: a counter's family is named by
+/// its sample (`x_total`), and `# UNIT` and `# EOF` go (the classic parser
+/// would take a counter's samples for a second, untyped family).
+fn classic(open: &str) -> String {
+    let counters: std::collections::HashSet<&str> =
+        open.lines().filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter")).collect();
+    let mut out = String::with_capacity(open.len());
+    for line in open.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "].into_iter().find_map(|p| Some((p, line.strip_prefix(p)?)));
+        match meta {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                let suffix = if counters.contains(name) { "_total" } else { "" };
+                out += &format!("{prefix}{name}{suffix} {tail}\n");
+            }
+            None => {
+                out += line;
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 /// The process's resident memory (VmRSS), in bytes.
@@ -196,4 +268,37 @@ fn resident_bytes() -> Option<i64> {
     let kib: i64 =
         status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_accept_header_chooses_the_format() {
+        use Format::*;
+        for (accept, want) in [
+            (None, OpenMetrics),
+            (Some("*/*"), OpenMetrics),
+            (Some("text/plain"), Classic),
+            (Some("text/plain;version=0.0.4;q=0.9, */*;q=0.1"), Classic),
+            (Some("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"), OpenMetrics),
+            (Some("application/openmetrics-text;q=0.2, text/plain;q=0.8"), Classic),
+            (Some("text/plain;q=0"), OpenMetrics),
+            (Some("text/html"), OpenMetrics),
+        ] {
+            assert_eq!(Format::from_accept(accept), want, "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn classic_text_names_counter_families_by_their_samples() {
+        let open = "# HELP x_records Records.\n# TYPE x_records counter\nx_records_total 3\n\
+                    # HELP x_mem Memory.\n# TYPE x_mem gauge\n# UNIT x_mem bytes\nx_mem 7\n# EOF\n";
+        assert_eq!(
+            classic(open),
+            "# HELP x_records_total Records.\n# TYPE x_records_total counter\nx_records_total 3\n\
+             # HELP x_mem Memory.\n# TYPE x_mem gauge\nx_mem 7\n"
+        );
+    }
 }

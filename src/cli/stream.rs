@@ -162,6 +162,12 @@ pub struct Args {
     #[arg(long, value_name = "ADDR")]
     pub pg: Option<String>,
 
+    /// Let web pages of this origin (e.g. http://localhost:8888, a notebook)
+    /// read --http and --dashboard, events included (CORS). Repeatable; `*`
+    /// for any origin. Off by default: pages of other origins cannot read.
+    #[arg(long, value_name = "ORIGIN")]
+    pub cors_origin: Vec<String>,
+
     /// Time limit of one SQL query.
     #[arg(long, default_value = "5s", value_parser = super::values::duration, value_name = "DURATION")]
     pub sql_timeout: Duration,
@@ -291,6 +297,7 @@ impl Args {
             dashboard: self.dashboard,
             refresh: self.refresh,
             pg: self.pg,
+            cors_origins: self.cors_origin,
             sql: sql::Limits {
                 timeout: self.sql_timeout,
                 max_rows: self.sql_max_rows,

@@ -89,6 +89,12 @@ impl Engine {
     /// An engine with `workers` ingest threads; `window` adds the `tag_window` table.
     pub fn new(ops: Operators, workers: usize, window: Option<WindowSpec>) -> Self {
         let model = ops.sentiment;
+        // Every reason a record can be bad is counted from the start, at 0: a
+        // reader of the metrics sees the series before the first bad record.
+        for bad in crate::tweet::BadRecord::ALL {
+            let reason = crate::metrics::Reason { reason: bad.reason().to_owned() };
+            crate::metrics::metrics().bad_records.get_or_create(&reason).inc_by(0);
+        }
         Engine {
             pool: IngestPool::new(ops, workers),
             window: window.map(Window::new),
@@ -295,6 +301,7 @@ impl Engine {
             sentiment_by_day: self.totals.days.iter().map(|(d, s)| (*d, *s)).collect(),
             model: self.model,
             batches: self.history.iter().cloned().collect(),
+            batches_closed: self.seq,
             totals_error: self.max_tags.is_some(),
         });
     }
@@ -362,6 +369,28 @@ mod tests {
             *sums.entry(format!("#t{t}")).or_default() += u64::from(*n);
         }
         Ranked::from_pairs(sums.iter().map(|(t, n)| (t.as_str(), *n)))
+    }
+
+    /// `/health` reports the batches closed, which the `batches` table keeps
+    /// only the last [`tables::BATCH_HISTORY`] of.
+    #[tokio::test]
+    async fn the_count_of_batches_closed_goes_past_the_kept_history() {
+        let ops = Operators {
+            input: InputFormat::Text,
+            hashtags: HashtagMode::Twitter,
+            sentiment: None,
+            track: None,
+        };
+        let mut engine = Engine::new(ops, 1, None);
+        let n = tables::BATCH_HISTORY + 5;
+        for k in 0..n {
+            let closed = engine.flush().await;
+            let applied = engine.apply(closed, None, k as i64, Duration::ZERO);
+            engine.publish(applied);
+        }
+        let snap = engine.tables().snapshot();
+        assert_eq!(snap.batches_closed, n as u64);
+        assert_eq!(snap.batches.len(), tables::BATCH_HISTORY);
     }
 
     proptest! {

@@ -45,6 +45,9 @@ pub struct Snapshot {
     pub model: Option<Model>,
     /// `batches`, oldest first (the most recent [`BATCH_HISTORY`]).
     pub batches: Vec<BatchRow>,
+    /// Batches closed since the job began (restarts from a checkpoint
+    /// included), which `batches` keeps only the last of.
+    pub batches_closed: u64,
     /// `tag_totals` is kept to `--max-tags` and has an `error` column.
     pub totals_error: bool,
 }

@@ -126,6 +126,8 @@ pub struct StreamConfig {
     /// How often the dashboard page refreshes.
     pub refresh: Duration,
     pub pg: Option<String>,
+    /// Origins whose web pages may read `http` and `dashboard` (CORS).
+    pub cors_origins: Vec<String>,
     pub sql: sql::Limits,
     pub listener: listener::Limits,
     /// Keep the engine's state (and Kafka offsets) in this file across restarts.
@@ -170,6 +172,7 @@ impl StreamConfig {
             dashboard: None,
             refresh: Duration::from_secs(5),
             pg: None,
+            cors_origins: Vec::new(),
             sql: sql::Limits::default(),
             listener: listener::Limits::default(),
             checkpoint: None,

@@ -74,6 +74,7 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         sql: sql.clone(),
         limits: config.listener,
         frames: Default::default(),
+        cors: crate::sinks::cors::Origins(config.cors_origins.clone().into()),
     };
     let servers = Servers::start(&config, shared, &source_stop).await?;
     let stores = (&source_stop, &engine_stop, checkpoint.as_mut());

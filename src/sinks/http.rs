@@ -4,7 +4,11 @@
 //! - `GET /tables`: the table names and the batch they reflect;
 //! - `GET /tables/{name}?limit=N`: `{"batch_time", "columns", "rows", "limit",
 //!   "rows_total", "truncated"}`, the first [`DEFAULT_TABLE_ROWS`] rows unless
-//!   `limit` asks for another number or for `all`;
+//!   `limit` asks for another number or for `all`; `?format=csv` (or `Accept:
+//!   text/csv`) as CSV with a header, `?format=records` as a JSON array of
+//!   `{column: value}` objects (what `pandas.read_csv`/`read_json` read). These
+//!   two have no room to say a table was cut: past the default limit they are
+//!   an error (400) that asks for `limit`;
 //! - `GET /tables/{name}/watch?limit=N` and `GET /sql/watch?q=…`: the same
 //!   after every batch, as Server-Sent Events. Watchers of the same table and
 //!   limit (or statement) share one rendering of each batch's result: it is
@@ -52,6 +56,8 @@ pub struct Shared {
     pub readiness: Readiness,
     /// What the watchers of the tables and of statements share.
     pub frames: Arc<Frames>,
+    /// Origins whose web pages may read the answers (`--cors-origin`).
+    pub cors: super::cors::Origins,
 }
 
 pub fn router(shared: Shared) -> Router {
@@ -113,6 +119,7 @@ pub fn spawn_app(
     name: &'static str,
 ) -> tokio::task::JoinHandle<()> {
     let limits = shared.limits;
+    let app = app.layer(axum::middleware::from_fn_with_state(shared.cors.clone(), super::cors::layer));
     let probes = probes(shared, Some(limits.max_connections));
     let body = format!("{{\"error\":\"too many connections (the limit is {})\"}}", limits.max_connections);
     let refusal = format!(
@@ -176,15 +183,16 @@ async fn health(State(s): State<Shared>) -> Json<serde_json::Value> {
         "source_connected": connected,
         "sources": sources,
         "batch_time": snap.batch_time.map(format_millis),
-        "batches": snap.batches.len(),
+        "batches": snap.batches_closed,
     }))
 }
 
 /// The Prometheus/OpenMetrics exposition (see [`crate::metrics`]).
-async fn metrics(State(s): State<Shared>) -> Response {
-    let text = crate::metrics::metrics().render(s.source.each());
-    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-    ([(axum::http::header::CONTENT_TYPE, content_type)], text).into_response()
+async fn metrics(State(s): State<Shared>, headers: axum::http::HeaderMap) -> Response {
+    let accept = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = crate::metrics::Format::from_accept(accept);
+    let text = crate::metrics::metrics().render(s.source.each(), format);
+    ([(axum::http::header::CONTENT_TYPE, format.content_type())], text).into_response()
 }
 
 async fn ready(State(s): State<Shared>) -> Response {
@@ -260,10 +268,86 @@ async fn table(
     State(s): State<Shared>,
     Path(name): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
-    match table_request(&s.tables, &name, &q) {
-        Ok((_, body)) => Json(body).into_response(),
-        Err((status, e)) => error(status, e),
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let answer = TableFormat::asked(&q, accept).and_then(|format| {
+        let (_, body) = table_request(&s.tables, &name, &q)?;
+        format.render(body, q.contains_key("limit"))
+    });
+    answer.unwrap_or_else(|(status, e)| error(status, e))
+}
+
+/// The forms of a table a client can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TableFormat {
+    /// The table with its batch time, columns and whether it was cut.
+    Json,
+    Csv,
+    /// `[{column: value}, …]`.
+    Records,
+}
+
+impl TableFormat {
+    /// `?format=`, else `Accept: text/csv`, else JSON.
+    fn asked(q: &HashMap<String, String>, accept: Option<&str>) -> Result<TableFormat, (StatusCode, String)> {
+        match q.get("format").map(String::as_str) {
+            Some("json") => Ok(TableFormat::Json),
+            Some("csv") => Ok(TableFormat::Csv),
+            Some("records") => Ok(TableFormat::Records),
+            Some(other) => {
+                Err((StatusCode::BAD_REQUEST, format!("format must be json, csv or records, not {other:?}")))
+            }
+            None if accept.is_some_and(|a| a.to_ascii_lowercase().contains("text/csv")) => {
+                Ok(TableFormat::Csv)
+            }
+            None => Ok(TableFormat::Json),
+        }
+    }
+
+    /// The response for `body` (a table's JSON body); `limited`: the client
+    /// chose the limit, so rows past it are not missed unknowingly.
+    fn render(self, body: serde_json::Value, limited: bool) -> Result<Response, (StatusCode, String)> {
+        if self == TableFormat::Json {
+            return Ok(Json(body).into_response());
+        }
+        if body["truncated"] == true && !limited {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "{} has {} rows, more than the {DEFAULT_TABLE_ROWS} a request returns unless told: \
+                     add &limit=all for all of them, or &limit=N",
+                    body["table"].as_str().unwrap_or("the table"),
+                    body["rows_total"]
+                ),
+            ));
+        }
+        let columns: Vec<String> = body["columns"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str().map(str::to_owned))
+            .collect();
+        let rows = body["rows"].as_array().map(Vec::as_slice).unwrap_or_default();
+        Ok(match self {
+            TableFormat::Csv => {
+                let csv = super::pg::copy::Copy::csv();
+                let mut text = csv.header(&columns).unwrap_or_default();
+                for row in rows {
+                    text += &csv.row(row.as_array().map(Vec::as_slice).unwrap_or_default());
+                }
+                ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response()
+            }
+            _ => {
+                let records: Vec<serde_json::Map<String, serde_json::Value>> = rows
+                    .iter()
+                    .map(|row| {
+                        columns.iter().cloned().zip(row.as_array().into_iter().flatten().cloned()).collect()
+                    })
+                    .collect();
+                Json(records).into_response()
+            }
+        })
     }
 }
 

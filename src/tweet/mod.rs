@@ -67,6 +67,9 @@ pub enum BadRecord {
 }
 
 impl BadRecord {
+    pub const ALL: [BadRecord; 4] =
+        [BadRecord::InvalidUtf8, BadRecord::InvalidJson, BadRecord::NoText, BadRecord::TooLong];
+
     pub fn reason(self) -> &'static str {
         match self {
             BadRecord::InvalidUtf8 => "invalid UTF-8",

@@ -185,3 +185,56 @@ fn the_examples_of_docs_sql_md_run_and_answer_the_fixtures_counts() {
         assert_eq!(&out, want, "{example}");
     }
 }
+
+/// The reasons a record is bad, as `/metrics` labels them.
+const BAD_REASONS: [&str; 4] =
+    ["invalid UTF-8", "not a JSON object", "no tweet text", "line longer than --max-line-bytes"];
+
+#[test]
+fn pandas_reads_tables_and_both_prometheus_parsers_read_the_metrics() {
+    let dir = clients_dir();
+    let r = running_with(&[], &[]);
+    let (_, want) = want(&r.lines);
+    let mut python = Command::new(dir.join("venv/bin/python"));
+    python.args([&script("http_endpoint.py"), &r.http]);
+    let report = json_output(python, Duration::from_secs(120));
+
+    let tables = no_error(&report, "tables");
+    assert_eq!(tables["read_json"], want.days, "pandas.read_json of ?format=records");
+    let counts = count_tags(&r.lines, twitter_tags);
+    assert_eq!(tables["read_csv"], json!(counts), "pandas.read_csv of ?format=csv");
+
+    let bad = r.lines.iter().filter(|l| matches!(l, Expected::Bad)).count() as f64;
+    for (step, content_type) in [
+        ("classic", "text/plain; version=0.0.4"),
+        ("prometheus", "application/openmetrics-text; version=1.0.0"),
+        ("no_accept", "application/openmetrics-text; version=1.0.0"),
+    ] {
+        let got = no_error(&report, step);
+        assert!(got["content_type"].as_str().unwrap().starts_with(content_type), "{step}: {got}");
+        let families = got["families"].as_object().unwrap();
+        for (name, family) in families {
+            assert_ne!(family["type"], "unknown", "{step}: {name} was not typed: {family}");
+        }
+        let samples = |family: &str| families[family]["samples"].as_array().unwrap().clone();
+        let records = samples("tweetstream_records");
+        assert_eq!(families["tweetstream_records"]["type"], "counter", "{step}");
+        assert_eq!(records[0][0], "tweetstream_records_total", "{step}");
+        assert_eq!(records[0][2], r.lines.len() as f64, "{step}");
+        // Every reason, from the start; their sum is the bad lines.
+        let reasons: BTreeMap<String, f64> = samples("tweetstream_bad_records")
+            .iter()
+            .filter(|s| s[0] == "tweetstream_bad_records_total")
+            .map(|s| (s[1]["reason"].as_str().unwrap().to_owned(), s[2].as_f64().unwrap()))
+            .collect();
+        let mut named: Vec<&str> = reasons.keys().map(String::as_str).collect();
+        named.sort_unstable();
+        let mut all = BAD_REASONS;
+        all.sort_unstable();
+        assert_eq!(named, all, "{step}: every reason is there, at 0 if none");
+        assert_eq!(reasons.values().sum::<f64>(), bad, "{step}");
+        assert_eq!(samples("tweetstream_batches")[0][2], 1.0, "{step}");
+    }
+    let (_, health) = http_get(&r.http, "/health");
+    assert_eq!(health["batches"], 1, "/health counts the batches closed");
+}

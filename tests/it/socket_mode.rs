@@ -574,3 +574,63 @@ fn max_tags_bounds_tag_totals_and_says_how_far_off_each_count_may_be() {
     let counted: u64 = totals.iter().map(|r| r[1].as_u64().unwrap()).sum();
     assert_eq!(counted, exact.values().sum::<u64>(), "the counts add up to every tag counted");
 }
+
+/// `GET path` with extra header lines; (status, head, body).
+fn get_with(http: &str, path: &str, headers: &str) -> (u16, String, String) {
+    http_exchange(http, &format!("GET {path} HTTP/1.0\r\nHost: {http}\r\n{headers}\r\n"))
+}
+
+#[test]
+fn tables_as_csv_are_never_cut_silently_and_cors_is_off_unless_asked() {
+    // More distinct tags than a table request returns unless told.
+    let n = 1001;
+    let file = std::env::temp_dir().join(format!("{}.txt", unique("tags")));
+    std::fs::write(&file, (0..n).map(|i| format!("#t{i:04}\n")).collect::<String>()).unwrap();
+    let (_replay, addr) = replay_listen(file.to_str().unwrap(), "127.0.0.1:0", &[]);
+    let origin = "http://notebook.example:8888";
+    let mut engine = manual_engine(
+        &addr,
+        &["--input", "text", "--print-every", "never", "--http", "127.0.0.1:0", "--cors-origin", origin],
+    );
+    let http = logged_http_addr(&engine.wait_stderr("serving the tables on http://"));
+    engine.wait_stderr(&format!("closed after {n} lines"));
+    engine.tick();
+    poll_until("the batch is published", || (http_get(&http, "/health").1["batches"] == 1).then_some(()));
+
+    let (status, _, body) = get_with(&http, "/tables/tag_totals?format=csv", "");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("limit=all"), "{body}");
+    let (status, head, body) = get_with(&http, "/tables/tag_totals?format=csv&limit=all", "");
+    assert_eq!(status, 200, "{body}");
+    assert!(head.to_ascii_lowercase().contains("content-type: text/csv"), "{head}");
+    let want: String =
+        std::iter::once("tag,count\n".to_owned()).chain((0..n).map(|i| format!("#t{i:04},1\n"))).collect();
+    assert_eq!(body, want);
+    let (status, _, body) = get_with(&http, "/tables/tag_totals?limit=2", "Accept: text/csv\r\n");
+    assert_eq!((status, body.as_str()), (200, "tag,count\n#t0000,1\n#t0001,1\n"));
+    let (status, _, body) = get_with(&http, "/tables/tag_totals?format=records&limit=1", "");
+    assert_eq!((status, body.as_str()), (200, r##"[{"tag":"#t0000","count":1}]"##));
+    let (status, _, body) = get_with(&http, "/tables/tag_totals?format=xml", "");
+    assert_eq!(status, 400, "{body}");
+
+    // CORS: the named origin may read, another may not; a preflight is answered.
+    let allow = |head: &str| {
+        head.lines().find_map(|l| {
+            l.to_ascii_lowercase().strip_prefix("access-control-allow-origin: ").map(str::to_owned)
+        })
+    };
+    let (_, head, _) = get_with(&http, "/tables", &format!("Origin: {origin}\r\n"));
+    assert_eq!(allow(&head).as_deref(), Some(origin));
+    let (_, head, _) = get_with(&http, "/tables", "Origin: http://elsewhere.example\r\n");
+    assert_eq!(allow(&head), None, "{head}");
+    let (status, head, _) = http_exchange(
+        &http,
+        &format!(
+            "OPTIONS /sql HTTP/1.0\r\nHost: {http}\r\nOrigin: {origin}\r\nAccess-Control-Request-Method: POST\r\n\r\n"
+        ),
+    );
+    assert_eq!(status, 204, "{head}");
+    assert!(head.to_ascii_lowercase().contains("access-control-allow-methods: get, post"), "{head}");
+    engine.finish();
+    std::fs::remove_file(file).unwrap();
+}

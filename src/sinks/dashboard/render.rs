@@ -603,6 +603,7 @@ mod tests {
                 processing_ms: 2.5,
                 delay_ms: 0.5,
             }],
+            batches_closed: 1,
             totals_error: false,
         }
     }

@@ -148,6 +148,12 @@ fn offset(tokens: &[Token<'_>], word: &Token<'_>) -> usize {
 }
 
 impl Copy {
+    /// CSV with a header, as `COPY … TO STDOUT (FORMAT csv, HEADER)` writes
+    /// it: also the CSV of `GET /tables/NAME?format=csv`.
+    pub fn csv() -> Copy {
+        Copy { query: String::new(), csv: true, header: true, delimiter: ',', null: String::new() }
+    }
+
     /// The header line, if one was asked for.
     pub fn header(&self, columns: &[String]) -> Option<String> {
         self.header.then(|| self.line(columns.iter().map(|c| Some(c.as_str()))))

@@ -338,6 +338,12 @@ fn json_body((status, body): (u16, String)) -> (u16, serde_json::Value) {
 }
 
 fn http_request(addr: &str, request: &str) -> (u16, String) {
+    let (status, _, body) = http_exchange(addr, request);
+    (status, body)
+}
+
+/// Sends `request` (raw HTTP) to `addr`; returns (status, head, body).
+pub fn http_exchange(addr: &str, request: &str) -> (u16, String, String) {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(addr).expect("connect to the HTTP endpoint");
     s.set_read_timeout(Some(EVENT_TIMEOUT)).unwrap();
@@ -373,7 +379,7 @@ fn http_request(addr: &str, request: &str) -> (u16, String) {
         }
     }
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, String::from_utf8(body).unwrap())
+    (status, head, String::from_utf8(body).unwrap())
 }
 
 /// A printed `sentiment_by_day` table as date → (score_sum, score_count).
