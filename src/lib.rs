@@ -14,6 +14,7 @@ pub mod cli;
 pub mod codec;
 pub mod connect;
 pub mod engine;
+pub mod files;
 pub mod fixtures;
 pub mod job;
 pub mod lab;

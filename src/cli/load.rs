@@ -8,8 +8,10 @@ use std::path::PathBuf;
     after_help = "Example:\n  tweetstream load fixtures/tweets.parquet --db lab4 --collection tweets --mode overwrite"
 )]
 pub struct Args {
-    /// The data set: Parquet (.parquet), CSV with a header (.csv) or JSON Lines
-    /// (.jsonl). Text column Tweet/tweet/text, date column Date/date/created_at.
+    /// The data set: Parquet (.parquet), CSV or TSV with a header (.csv, .tsv;
+    /// `,`, `;` or tab), JSON Lines or a JSON array (.jsonl, .json; Twitter API
+    /// v1.1 or v2), gzipped or not (.gz). Text column Tweet/tweet/text, date
+    /// column Date/date/created_at.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
@@ -33,7 +35,7 @@ pub enum Mode {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     super::readable_input(&args.file)?;
-    crate::lab::rows::Format::of(&args.file)?;
+    crate::files::rows::check(&args.file)?;
     let job = Load {
         file: args.file.clone(),
         uri: args.mongo.uri,

@@ -11,8 +11,10 @@ tweetstream replay fixtures/tweets.jsonl --rate 1000 --loop | nc -lk 9999\n  \
 tweetstream replay fixtures/tweets.csv --listen 127.0.0.1:9999\n  \
 tweetstream replay fixtures/tweets.jsonl --realtime --speedup 3600")]
 pub struct Args {
-    /// Input files: JSON Lines (Twitter objects or {"tweet","date"}) or CSV with a
-    /// header (`.csv`; text column text/Tweet, date column created_at/Date).
+    /// Input files: JSON Lines (Twitter API v1.1 or v2 objects, or
+    /// {"tweet","date"}) or a JSON array of them, CSV/TSV with a header (`.csv`,
+    /// `.tsv`; `,`, `;` or tab; text column text/Tweet, date column
+    /// created_at/Date), or Parquet; gzipped or not.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 

@@ -1,7 +1,8 @@
-//! `load`: a tweets data set (Parquet, CSV or JSON Lines) into a MongoDB
-//! collection, streamed and inserted in batches.
+//! `load`: a tweets data set (any file [`crate::files`] reads) into a MongoDB
+//! collection, streamed and inserted in batches. A file of which no row could
+//! be read is an error that says why.
 
-use super::rows::{self, Skip};
+use crate::files::rows::{self, Skip};
 use crate::progress::Progress;
 use mongodb::bson::Document;
 use std::collections::BTreeMap;
@@ -28,6 +29,24 @@ pub struct Summary {
     pub inserted: u64,
     pub skipped: BTreeMap<Skip, u64>,
     pub elapsed: Duration,
+}
+
+/// Why a file gave no row: none there, or each one's reason.
+pub fn nothing_read(read: u64, skipped: &BTreeMap<Skip, u64>) -> String {
+    if read == 0 {
+        return "no rows in it".to_owned();
+    }
+    let reasons: Vec<String> = skipped
+        .iter()
+        .map(|(skip, n)| match skip {
+            Skip::NoText => format!(
+                "{n} with no tweet text: a column or field named one of {}",
+                crate::tweet::record::TEXT_FIELDS.join(", ")
+            ),
+            _ => format!("{n} {}", skip.reason()),
+        })
+        .collect();
+    format!("none of its {read} rows could be read ({})", reasons.join("; "))
 }
 
 pub async fn run(job: Load) -> anyhow::Result<Summary> {
@@ -74,5 +93,8 @@ pub async fn run(job: Load) -> anyhow::Result<Summary> {
         progress.update(inserted);
     }
     let (read, skipped) = reader.await??;
+    if inserted == 0 {
+        anyhow::bail!("{}: {}", job.file.display(), nothing_read(read, &skipped));
+    }
     Ok(Summary { read, inserted, skipped, elapsed: progress.finish() })
 }

@@ -3,4 +3,3 @@
 
 pub mod load;
 pub mod produce;
-pub mod rows;

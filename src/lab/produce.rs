@@ -2,8 +2,8 @@
 //! `{"tweet": …, "date": …}`, the lab's producer thread as one command. Every
 //! delivery report is awaited; failures are counted and make the run fail.
 
-use super::rows::{date_field, text_of};
 use crate::connect::kafka::{ClientLog, client_config, set_default, wait_reachable};
+use crate::files::rows::{date_field, text_of};
 use crate::progress::Progress;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;

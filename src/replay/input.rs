@@ -1,9 +1,13 @@
-//! Reading replay inputs into newline-delimited JSON: JSON Lines files pass
-//! through unchanged; CSV files (a header naming a text and a date column, as
-//! [`crate::tweet::record`] names them) become `{"tweet": …, "date": …}`.
+//! Reading replay inputs into newline-delimited JSON, whatever the file
+//! ([`crate::files`]: gzip undone, the format from the name and first bytes):
+//! JSON Lines and text pass through unchanged; a JSON array's objects become
+//! lines; CSV/TSV rows and Parquet rows (a text and a date column, as
+//! [`crate::tweet::record`] names them) become `{"tweet": …, "date": …}`. A
+//! file none of whose rows can be read is an error, not a silent nothing.
 
 use crate::buffer::RecycledBuf;
 use crate::codec::{self, CHUNK_BYTES, Line};
+use crate::files::{self, Format, Opened};
 use crate::transforms::track::Track;
 use crate::tweet::csv_input::{QuoteCheck, unclosed_error};
 use crate::tweet::{self, InputFormat, record};
@@ -32,12 +36,9 @@ impl Input {
         }
     }
 
-    fn is_csv(&self) -> bool {
-        let name = match self {
-            Input::File(p) => p.as_path(),
-            Input::Memory { name, .. } => Path::new(*name),
-        };
-        name.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    /// The input opened as a file of its format, decompressed.
+    fn open_file(&self) -> io::Result<Opened> {
+        files::open_reader(&self.name(), self.open()?)
     }
 
     fn open(&self) -> io::Result<Box<dyn Read + Send>> {
@@ -54,11 +55,12 @@ impl Input {
 /// How much of each input is looked at for a NUL byte.
 const SNIFF_BYTES: u64 = 64 * 1024;
 
-/// Refuses an input that is not text: a NUL byte in its first 64 KiB (as
-/// grep and ripgrep tell binary files) never occurs in JSON, CSV or a
-/// tweet's text, and would otherwise be served as lines of garbage. Regular
-/// files are looked at here, before a replay waits for its first client;
-/// others (a FIFO can be read once only) as they are read.
+/// Refuses, before a replay waits for its first client, an input it could
+/// only serve as garbage or nothing: one that is not text (a NUL byte in its
+/// first 64 KiB once decompressed, as grep and ripgrep tell binary files:
+/// never in JSON, CSV or a tweet's text), a Parquet file it cannot read, and
+/// a JSON Lines file none of whose first lines is a tweet. Regular files are
+/// looked at here; others (a FIFO can be read once only) as they are read.
 pub fn check_text(inputs: &[Input]) -> io::Result<()> {
     for input in inputs {
         if let Input::File(p) = input
@@ -66,9 +68,63 @@ pub fn check_text(inputs: &[Input]) -> io::Result<()> {
         {
             continue;
         }
-        io::copy(&mut TextOnly::new(input.open()?, input.name()).take(SNIFF_BYTES), &mut io::sink())?;
+        let opened = input.open_file()?;
+        match (opened.format, input) {
+            (Format::Parquet, Input::File(p)) => {
+                files::rows::check(p)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            }
+            (Format::Parquet, Input::Memory { name, .. }) => {
+                return Err(io::Error::other(format!("{name}: Parquet is read from a file only")));
+            }
+            (format, _) => {
+                let mut head = Vec::new();
+                TextOnly::new(opened.reader, input.name()).take(SNIFF_BYTES).read_to_end(&mut head)?;
+                if format == Format::JsonLines {
+                    no_tweets(&head, &input.name())?;
+                }
+            }
+        }
     }
     Ok(())
+}
+
+/// An error when `head` (a JSON Lines file's first bytes) has whole lines
+/// and none of them is a tweet, naming why the first is not.
+fn no_tweets(head: &[u8], name: &str) -> io::Result<()> {
+    let mut lines = head.split(|&b| b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace));
+    let whole: Vec<&[u8]> = match head.len() as u64 {
+        n if n < SNIFF_BYTES => lines.collect(),
+        _ => {
+            // The last piece may be cut off at the sniff's end.
+            let mut v: Vec<&[u8]> = lines.by_ref().collect();
+            v.pop();
+            v
+        }
+    };
+    let mut text = String::new();
+    let mut first_error = None;
+    for line in &whole {
+        match tweet::decode(line, InputFormat::Json, &mut text) {
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        None => Ok(()),
+        Some(e) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{name}: none of its first {} lines is a tweet (the first: {}); a tweet is a JSON object \
+                 with a text field ({})",
+                whole.len(),
+                e.reason(),
+                record::TEXT_FIELDS.join(", ")
+            ),
+        )),
+    }
 }
 
 /// A reader that fails on a NUL byte in the first [`SNIFF_BYTES`].
@@ -228,32 +284,38 @@ pub fn read_all(inputs: &[Input], sel: Selection, emit: impl FnMut(Lines) -> boo
         let emitted_before = e.stats.emitted;
         e.position = 0;
         for input in inputs {
-            let reader = TextOnly::new(input.open()?, input.name());
-            if input.is_csv() {
-                read_csv(reader, &input.name(), &mut e)?;
-            } else {
-                let name = input.name();
-                let result = codec::read_chunks(reader, MAX_REPLAY_LINE, |chunk| {
-                    // Most chunks pass through whole (as fast as the output
-                    // takes them, the line-by-line copy was a large part of
-                    // the replay's work).
-                    match chunk.whole_lines() {
-                        Some(data) if e.takes_all() => e.push_whole(data, chunk.line_count()),
-                        _ => chunk.for_each_line(|line| match line {
-                            Line::Ok(bytes) | Line::Cut(bytes) => e.push(bytes),
-                            Line::TooLong { len } => {
-                                e.stats.skipped_bad += 1;
-                                tracing::warn!("{name}: skipped a line of {len} bytes (over 64 MiB)");
-                            }
-                        }),
-                    }
-                    // Stop reading the file once the selection is done.
-                    if e.done { Err(io::Error::other(StopReading)) } else { Ok(()) }
-                });
-                match result {
-                    Err(err) if err.get_ref().is_some_and(|inner| inner.is::<StopReading>()) => {}
-                    other => other?,
+            let name = input.name();
+            let opened = input.open_file()?;
+            let (bad_before, input_emitted) = (e.stats.skipped_bad, e.stats.emitted);
+            let rows = match (opened.format, input) {
+                (Format::Parquet, Input::File(path)) => Some(read_parquet(path, &mut e)?),
+                (Format::Parquet, Input::Memory { .. }) => {
+                    return Err(io::Error::other(format!("{name}: Parquet is read from a file only")));
                 }
+                (Format::Csv { delimiter }, _) => {
+                    Some(read_csv(TextOnly::new(opened.reader, name.clone()), &name, delimiter, &mut e)?)
+                }
+                (Format::JsonArray, _) => {
+                    Some(read_array(TextOnly::new(opened.reader, name.clone()), &name, &mut e)?)
+                }
+                (Format::JsonLines | Format::Text, _) => {
+                    pass_through(TextOnly::new(opened.reader, name.clone()), &name, &mut e)?;
+                    None
+                }
+            };
+            // A converted file none of whose rows could be read (on the
+            // first pass, taking every row) is an error, not a silent nothing.
+            if let Some(rows) = rows
+                && !e.done
+                && e.stats.emitted == input_emitted
+                && e.stats.skipped_bad - bad_before == rows
+            {
+                let why = if rows == 0 {
+                    "no rows in it".to_owned()
+                } else {
+                    format!("none of its {rows} rows could be read (see the warnings above)")
+                };
+                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("{name}: {why}")));
             }
             e.flush();
             if e.done {
@@ -276,8 +338,57 @@ impl std::fmt::Display for StopReading {
 }
 impl std::error::Error for StopReading {}
 
-fn read_csv<F: FnMut(Lines) -> bool>(reader: impl Read, name: &str, e: &mut Emitter<F>) -> io::Result<()> {
-    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(QuoteCheck::new(reader));
+/// JSON Lines or text, line by line as read (whole chunks when every line
+/// is taken).
+fn pass_through<F: FnMut(Lines) -> bool>(
+    reader: impl Read,
+    name: &str,
+    e: &mut Emitter<F>,
+) -> io::Result<()> {
+    let result = codec::read_chunks(reader, MAX_REPLAY_LINE, |chunk| {
+        // Most chunks pass through whole (as fast as the output takes them,
+        // the line-by-line copy was a large part of the replay's work).
+        match chunk.whole_lines() {
+            Some(data) if e.takes_all() => e.push_whole(data, chunk.line_count()),
+            _ => chunk.for_each_line(|line| match line {
+                Line::Ok(bytes) | Line::Cut(bytes) => e.push(bytes),
+                Line::TooLong { len } => {
+                    e.stats.skipped_bad += 1;
+                    tracing::warn!("{name}: skipped a line of {len} bytes (over 64 MiB)");
+                }
+            }),
+        }
+        // Stop reading the file once the selection is done.
+        if e.done { Err(io::Error::other(StopReading)) } else { Ok(()) }
+    });
+    match result {
+        Err(err) if err.get_ref().is_some_and(|inner| inner.is::<StopReading>()) => Ok(()),
+        other => other,
+    }
+}
+
+/// Emits a row as the lab's `{"tweet", "date"}`.
+fn push_row<F: FnMut(Lines) -> bool>(
+    e: &mut Emitter<F>,
+    json: &mut Vec<u8>,
+    text: &str,
+    date: Option<&str>,
+) -> io::Result<()> {
+    json.clear();
+    serde_json::to_writer(&mut *json, &serde_json::json!({"tweet": text, "date": date}))?;
+    e.push(json);
+    Ok(())
+}
+
+/// CSV or TSV rows; returns how many rows were read.
+fn read_csv<F: FnMut(Lines) -> bool>(
+    reader: impl Read,
+    name: &str,
+    delimiter: u8,
+    e: &mut Emitter<F>,
+) -> io::Result<u64> {
+    let mut csv =
+        csv::ReaderBuilder::new().flexible(true).delimiter(delimiter).from_reader(QuoteCheck::new(reader));
     let headers = csv
         .headers()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{name}: {e}")))?
@@ -289,19 +400,26 @@ fn read_csv<F: FnMut(Lines) -> bool>(reader: impl Read, name: &str, e: &mut Emit
     let text_col = text_col.ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("{name}: no text column (one of {:?}) in the CSV header", record::TEXT_FIELDS),
+            format!(
+                "{name}: no text column (one of {}) in the header, read as {} ({:?})",
+                record::TEXT_FIELDS.join(", "),
+                Format::Csv { delimiter }.describe(),
+                headers.iter().collect::<Vec<_>>()
+            ),
         )
     })?;
     let mut json = Vec::new();
     let mut record = csv::ByteRecord::new();
-    for row in 0.. {
+    let mut rows = 0;
+    loop {
         match csv.read_byte_record(&mut record) {
-            Ok(true) => {}
+            Ok(true) => rows += 1,
             Ok(false) => break,
             Err(err) if err.is_io_error() => return Err(io::Error::other(format!("{name}: {err}"))),
             Err(err) => {
+                rows += 1;
                 e.stats.skipped_bad += 1;
-                tracing::warn!("{name}: row {}: {err}; skipped", row + 2);
+                tracing::warn!("{name}: row {}: {err}; skipped", rows + 1);
                 continue;
             }
         }
@@ -312,18 +430,65 @@ fn read_csv<F: FnMut(Lines) -> bool>(reader: impl Read, name: &str, e: &mut Emit
         let field = |i: usize| record.get(i).map(String::from_utf8_lossy);
         let Some(text) = field(text_col) else {
             e.stats.skipped_bad += 1;
-            tracing::warn!("{name}: row {}: no text field; skipped", row + 2);
+            tracing::warn!("{name}: row {}: no text field; skipped", rows + 1);
             continue;
         };
-        json.clear();
         let date = date_col.and_then(field);
-        serde_json::to_writer(&mut json, &serde_json::json!({"tweet": text, "date": date}))?;
-        e.push(&json);
+        push_row(e, &mut json, &text, date.as_deref())?;
         if e.done {
             break;
         }
     }
-    Ok(())
+    Ok(rows)
+}
+
+/// A JSON array's objects, each as a line; returns how many elements were read.
+fn read_array<F: FnMut(Lines) -> bool>(reader: impl Read, name: &str, e: &mut Emitter<F>) -> io::Result<u64> {
+    let (mut elements, mut line) = (0u64, Vec::new());
+    let mut failed = Ok(());
+    files::json_array(name, reader, |value| {
+        elements += 1;
+        if !value.is_object() {
+            e.stats.skipped_bad += 1;
+            tracing::warn!("{name}: element {elements} is not an object; skipped");
+            return true;
+        }
+        line.clear();
+        if let Err(err) = serde_json::to_writer(&mut line, &value) {
+            failed = Err(err.into());
+            return false;
+        }
+        e.push(&line);
+        !e.done
+    })?;
+    failed.map(|()| elements)
+}
+
+/// A Parquet file's rows; returns how many rows were read.
+fn read_parquet<F: FnMut(Lines) -> bool>(path: &Path, e: &mut Emitter<F>) -> io::Result<u64> {
+    let name = path.display().to_string();
+    let (mut rows, mut json, mut failed) = (0u64, Vec::new(), Ok(()));
+    files::rows::read(path, |row| {
+        rows += 1;
+        match row {
+            Ok(doc) => {
+                let text = files::rows::text_of(&doc).unwrap_or_default().to_owned();
+                let date = files::rows::date_field(&doc)
+                    .and_then(|f| doc.get_datetime(f).ok())
+                    .and_then(|d| d.try_to_rfc3339_string().ok());
+                if let Err(err) = push_row(e, &mut json, &text, date.as_deref()) {
+                    failed = Err(err);
+                }
+            }
+            Err(skip) => {
+                e.stats.skipped_bad += 1;
+                tracing::warn!("{name}: row {rows}: {}; skipped", skip.reason());
+            }
+        }
+        failed.is_ok() && !e.done
+    })
+    .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err.to_string()))?;
+    failed.map(|()| rows)
 }
 
 #[cfg(test)]

@@ -2,8 +2,10 @@
 //!
 //! Accepted: Twitter's `created_at` (`Sun Nov 01 06:08:46 +0000 2015`), ISO-8601
 //! (`2015-11-01`, `2015-11-01T06:08:46Z`, `2015-11-01 06:08:46.123+02:00`), epoch
-//! milliseconds (a JSON number or a string of digits), and MongoDB extended JSON
-//! (`{"$date": <any of those>}`, `{"$date": {"$numberLong": "…"}}`).
+//! milliseconds (a JSON number or a string of digits), spreadsheet dates
+//! (`02/24/2015 11:35`, month first unless the first number is over 12; see
+//! [`parse_slashed`]), and MongoDB extended JSON (`{"$date": <any of those>}`,
+//! `{"$date": {"$numberLong": "…"}}`).
 //! Parsing is hand-written: it runs once per tweet on the hot path.
 
 use super::json::{Invalid, Scanner};
@@ -116,6 +118,9 @@ pub fn parse_millis(s: &str) -> Option<i64> {
     }
     if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
         return parse_iso(s);
+    }
+    if b.get(1..3).is_some_and(|w| w.contains(&b'/')) || b.get(4) == Some(&b'/') {
+        return parse_slashed(s);
     }
     if !b.is_empty() && b.iter().enumerate().all(|(i, c)| c.is_ascii_digit() || (i == 0 && *c == b'-')) {
         return s.parse::<i64>().ok();
@@ -316,6 +321,52 @@ fn parse_iso(s: &str) -> Option<i64> {
     Some(utc_millis(day, hms(time)?, offset))
 }
 
+/// Dates as spreadsheets write them: `02/24/2015 11:35`, `2/24/2015 11:35:07
+/// AM`, `2015/02/24 11:35`, with or without the time, read as UTC. The order
+/// of day and month is Excel's US one (month first) unless the first number
+/// cannot be a month (`24/02/2015`).
+fn parse_slashed(s: &str) -> Option<i64> {
+    let (date, time) = s.split_once(' ').map_or((s, ""), |(d, t)| (d, t.trim()));
+    let mut parts = date.split('/');
+    let (a, b, c) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let day = if a.len() == 4 {
+        Day::from_ymd(a.parse().ok()?, num(b)?, num(c)?)?
+    } else {
+        let (a, b, year) = (num(a)?, num(b)?, c);
+        let year: i32 = match year.len() {
+            4 => year.parse().ok()?,
+            _ => return None,
+        };
+        let (month, day) = if a > 12 { (b, a) } else { (a, b) };
+        Day::from_ymd(year, month, day)?
+    };
+    let millis = match time {
+        "" => 0,
+        t => {
+            let upper = t.to_ascii_uppercase();
+            let (clock, half) = match upper.rsplit_once(' ') {
+                Some((clock, half @ ("AM" | "PM"))) => (clock.trim().to_owned(), Some(half == "PM")),
+                _ => (upper, None),
+            };
+            let ms = hms(&clock)?;
+            match half {
+                None => ms,
+                Some(pm) => {
+                    let hour = ms / 3_600_000;
+                    if !(1..=12).contains(&hour) {
+                        return None;
+                    }
+                    ms % (12 * 3_600_000) + if pm { 12 * 3_600_000 } else { 0 }
+                }
+            }
+        }
+    };
+    Some(utc_millis(day, millis, 0))
+}
+
 /// A date was given, but in no format we can read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UnreadableDate;
@@ -407,6 +458,30 @@ mod tests {
     }
 
     #[test]
+    fn spreadsheet_dates_read_as_chrono_reads_them() {
+        let chrono_ms = |s: &str, f: &str| {
+            chrono::NaiveDateTime::parse_from_str(s, f).unwrap().and_utc().timestamp_millis()
+        };
+        for (s, f) in [
+            ("02/24/2015 11:35", "%m/%d/%Y %H:%M"),
+            ("2/4/2015 9:05:07", "%m/%d/%Y %H:%M:%S"),
+            ("2/24/2015 11:35:07 PM", "%m/%d/%Y %I:%M:%S %p"),
+            ("2/24/2015 12:05:00 AM", "%m/%d/%Y %I:%M:%S %p"),
+            ("2/24/2015 12:05 PM", "%m/%d/%Y %I:%M %p"),
+            ("24/02/2015 11:35", "%d/%m/%Y %H:%M"),
+            ("2015/02/24 23:59:59", "%Y/%m/%d %H:%M:%S"),
+        ] {
+            assert_eq!(parse_millis(s), Some(chrono_ms(s, f)), "{s}");
+        }
+        assert_eq!(parse_date("02/24/2015"), Some(day("2015-02-24")));
+        for bad in
+            ["02/30/2015", "13/13/2015", "2/24/15", "2/24/2015 13:00 PM", "1/2/3/2015", "2/24/2015 25:00"]
+        {
+            assert_eq!(parse_millis(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn civil_round_trip() {
         for z in [-800_000, -1, 0, 1, 16_740, 20_000, 2_000_000] {
             let (y, m, d) = Day(z).ymd();
@@ -429,7 +504,7 @@ mod tests {
         assert_eq!(parse_date("1446358126000"), Some(day("2015-11-01")));
         assert_eq!(parse_date("yesterday"), None);
         assert_eq!(parse_date("2015-13-01"), None);
-        assert_eq!(parse_date("01/11/2015"), None);
+        assert_eq!(parse_date("01/11/2015"), Some(day("2015-01-11")), "month first, as Excel (US) writes");
     }
 
     /// The fixed-position reader and the field reader agree wherever the first

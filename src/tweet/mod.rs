@@ -99,6 +99,53 @@ pub fn decode<'a>(
     }
 }
 
+/// One member of a tweet object, into `f`; `data`: where a v2 `data`
+/// object's fields go (`None` inside one).
+fn member<'a>(
+    p: &mut Scanner<'a>,
+    key: &str,
+    f: &mut record::Found<RawStr<'a>, &'a str>,
+    data: Option<&mut record::Found<RawStr<'a>, &'a str>>,
+) -> Result<(), json::Invalid> {
+    match record::field(key) {
+        Some(Field::Text(rank)) => f.set_text(rank, string_or_skip(p)?),
+        Some(Field::Date(rank)) => f.set_date(rank, Some(p.skip()?)),
+        // The untruncated text: v1.1's `extended_tweet.full_text`, v2's
+        // `note_tweet.text`.
+        None if key == record::EXTENDED || key == record::NOTE => {
+            let inner = if key == record::EXTENDED { Field::Text(0) } else { Field::Text(1) };
+            let mut full_text = None;
+            if p.peek() == Some(b'{') {
+                p.object(|p, key| {
+                    if record::field(key) == Some(inner) {
+                        full_text = string_or_skip(p)?;
+                    } else {
+                        p.skip()?;
+                    }
+                    Ok(())
+                })?;
+            } else {
+                p.skip()?;
+            }
+            f.set_extended(full_text);
+        }
+        // A repeated `data` replaces the one before, as a repeated key does.
+        None if key == record::V2_DATA && data.is_some() => {
+            let data = data.expect("checked");
+            *data = record::Found::default();
+            if p.peek() == Some(b'{') {
+                p.object(|p, key| member(p, key, data, None))?;
+            } else {
+                p.skip()?;
+            }
+        }
+        None => {
+            p.skip()?;
+        }
+    }
+    Ok(())
+}
+
 /// A string value, or `None` (after skipping it) for any other kind.
 fn string_or_skip<'a>(p: &mut Scanner<'a>) -> Result<Option<RawStr<'a>>, json::Invalid> {
     if p.peek() == Some(b'"') { p.string().map(Some) } else { p.skip().map(|_| None) }
@@ -107,35 +154,12 @@ fn string_or_skip<'a>(p: &mut Scanner<'a>) -> Result<Option<RawStr<'a>>, json::I
 fn decode_json<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Tweet<'a>, BadRecord> {
     // Text fields that are not strings count as absent.
     let mut f = record::Found::<RawStr<'a>, &'a str>::default();
+    let mut v2 = record::Found::default();
     let mut p = Scanner::new(line);
-    p.object(|p, key| {
-        match record::field(key) {
-            Some(Field::Text(rank)) => f.set_text(rank, string_or_skip(p)?),
-            Some(Field::Date(rank)) => f.set_date(rank, Some(p.skip()?)),
-            None if key == record::EXTENDED => {
-                let mut full_text = None;
-                if p.peek() == Some(b'{') {
-                    p.object(|p, key| {
-                        if record::field(key) == Some(Field::Text(0)) {
-                            full_text = string_or_skip(p)?;
-                        } else {
-                            p.skip()?;
-                        }
-                        Ok(())
-                    })?;
-                } else {
-                    p.skip()?;
-                }
-                f.set_extended(full_text);
-            }
-            None => {
-                p.skip()?;
-            }
-        }
-        Ok(())
-    })
-    .and_then(|()| p.end())
-    .map_err(|_| BadRecord::InvalidJson)?;
+    p.object(|p, key| member(p, key, &mut f, Some(&mut v2)))
+        .and_then(|()| p.end())
+        .map_err(|_| BadRecord::InvalidJson)?;
+    let f = f.or(v2);
     let (text, date) = f.into_best();
     let text = text.ok_or(BadRecord::NoText)?;
     let text = text.decode_into(scratch).map_err(|_| BadRecord::InvalidJson)?;
@@ -174,6 +198,27 @@ mod tests {
         assert_eq!(t.1.day(), day(2015, 11, 1));
         let t = decode(br#"{"text":"short\u2026","extended_tweet":{"full_text":"the full text"},"created_at":"Sun Nov 01 06:08:46 +0000 2015"}"#, InputFormat::Json).unwrap();
         assert_eq!(t.0, "the full text");
+    }
+
+    #[test]
+    fn twitter_api_v2_objects() {
+        let line = br#"{"data":{"id":"1","text":"hi #v2","created_at":"2022-03-01T10:00:00.000Z","edit_history_tweet_ids":["1"]},"includes":{"users":[{"text":"no"}]},"matching_rules":[{"id":"7","tag":"t"}]}"#;
+        let t = decode(line, InputFormat::Json).unwrap();
+        assert_eq!(t.0, "hi #v2");
+        assert_eq!(t.1.day(), day(2022, 3, 1));
+        // A long tweet's untruncated text is in note_tweet.
+        let long = br#"{"data":{"text":"cut...","note_tweet":{"text":"the whole #long text"},"created_at":"2022-03-02T00:00:00Z"}}"#;
+        assert_eq!(decode(long, InputFormat::Json).unwrap().0, "the whole #long text");
+        // Fields of the object itself come first; a data that is no object is skipped.
+        let both = br#"{"text":"own","data":{"text":"inner","created_at":"2022-03-03"}}"#;
+        let t = decode(both, InputFormat::Json).unwrap();
+        assert_eq!((t.0.as_str(), t.1.day()), ("own", day(2022, 3, 3)));
+        assert_eq!(decode(br#"{"data":"x"}"#, InputFormat::Json), Err(BadRecord::NoText));
+        // Only the outer object's data is read as v2's.
+        assert_eq!(
+            decode(br#"{"data":{"data":{"text":"deep"}}}"#, InputFormat::Json),
+            Err(BadRecord::NoText)
+        );
     }
 
     #[test]

@@ -4,7 +4,11 @@
 //! lab's loader and producer all go by these.
 //!
 //! - Text, best first: `full_text` (also inside the Twitter API's
-//!   `extended_tweet`), `text`, `tweet` (the lab's).
+//!   `extended_tweet`, and `text` inside API v2's `note_tweet`: the untruncated
+//!   text of a long tweet), `text`, `tweet` (the lab's).
+//! - A Twitter API v2 object (`{"data": {"text", "created_at", …}, "includes":
+//!   …}`) is read through its `data`: its fields count where the object has
+//!   none of its own.
 //! - Date, best first: `created_at`, `date`, `tweet_created`, `timestamp`.
 //!
 //! Names match without regard to ASCII case (`Tweet` and `Date` are the lab's
@@ -19,6 +23,12 @@ pub const DATE_FIELDS: [&str; 4] = ["created_at", "date", "tweet_created", "time
 
 /// The Twitter API object that holds the untruncated `full_text`.
 pub const EXTENDED: &str = "extended_tweet";
+
+/// Twitter API v2's object of a long tweet's untruncated `text`.
+pub const NOTE: &str = "note_tweet";
+
+/// Twitter API v2's object of the tweet itself, in a response or a stream line.
+pub const V2_DATA: &str = "data";
 
 /// What a field name is, with its rank (0 is best).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +101,18 @@ impl<T, D> Found<T, D> {
     /// string `full_text`): the untruncated text, ranked with `full_text`.
     pub fn set_extended(&mut self, full_text: Option<T>) {
         self.text[0] = full_text;
+    }
+
+    /// These fields, else `other`'s: the text (and the date) of `other`
+    /// count where these have none (a v2 object's `data`).
+    pub fn or(mut self, other: Found<T, D>) -> Found<T, D> {
+        if self.text.iter().all(Option::is_none) {
+            self.text = other.text;
+        }
+        if self.date.iter().all(Option::is_none) {
+            self.date = other.date;
+        }
+        self
     }
 
     /// The best text, and the best date, as found.

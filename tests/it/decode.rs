@@ -43,39 +43,31 @@ impl<'a> Members<'a> {
 /// What the decoder should make of a line, by serde_json: a JSON object (the
 /// last of duplicate keys wins, but every `extended_tweet` object is read, keys
 /// decoded). Text fields, best first: `full_text` (top-level, or inside
-/// `extended_tweet`: whichever comes last), `text`, `tweet`; date fields, best
-/// first: `created_at`, `date`, `tweet_created`, `timestamp`; names match
-/// without regard to ASCII case. The text is the best text field that is a
-/// string; the date, the best date field. Nesting deeper than 128 levels is
-/// refused (a documented limit).
+/// `extended_tweet`, or `text` inside `note_tweet`: whichever comes last),
+/// `text`, `tweet`; date fields, best first: `created_at`, `date`,
+/// `tweet_created`, `timestamp`; names match without regard to ASCII case. The
+/// text is the best text field that is a string; the date, the best date
+/// field. A `data` object (Twitter API v2) is read the same way, and its text
+/// fields count if the object has no text field that is a string, its date
+/// fields if it has none. Nesting deeper than 128 levels is refused (a
+/// documented limit).
 fn oracle(line: &[u8]) -> Result<(String, DateStatus), BadRecord> {
-    const TEXT: [&str; 3] = ["full_text", "text", "tweet"];
-    const DATE: [&str; 4] = ["created_at", "date", "tweet_created", "timestamp"];
     let line = std::str::from_utf8(line).map_err(|_| BadRecord::InvalidUtf8)?;
     if depth(line) >= 128 {
         return Err(BadRecord::InvalidJson);
     }
-    let invalid = |_| BadRecord::InvalidJson;
-    let top: Members<'_> = serde_json::from_str(line).map_err(invalid)?;
-    let rank = |names: &[&str], key: &str| names.iter().position(|n| n.eq_ignore_ascii_case(key));
-    let mut texts: [Option<&RawValue>; 3] = [None; 3];
-    let mut dates: [Option<&RawValue>; 4] = [None; 4];
-    for (key, value) in &top.0 {
-        if let Some(r) = rank(&TEXT, key) {
-            texts[r] = Some(value);
-        } else if let Some(r) = rank(&DATE, key) {
-            dates[r] = Some(value);
-        } else if key == "extended_tweet" {
-            texts[0] = match value.get().starts_with('{') {
-                true => {
-                    serde_json::from_str::<Members<'_>>(value.get()).map_err(invalid)?.last_ci("full_text")
-                }
-                false => None,
-            };
+    let top: Members<'_> = serde_json::from_str(line).map_err(|_| BadRecord::InvalidJson)?;
+    let (mut texts, mut dates, data) = fields(&top, true)?;
+    if let Some((inner_texts, inner_dates)) = data {
+        if texts.iter().all(|t| string(*t).is_none()) {
+            texts = inner_texts;
+        }
+        if dates.iter().all(Option::is_none) {
+            dates = inner_dates;
         }
     }
     let text = texts.into_iter().find_map(string).ok_or(BadRecord::NoText)?;
-    let text: String = serde_json::from_str(text.get()).map_err(invalid)?;
+    let text: String = serde_json::from_str(text.get()).map_err(|_| BadRecord::InvalidJson)?;
     let date = match dates.into_iter().flatten().next() {
         None => DateStatus::Missing,
         Some(raw) => match parse_json_date(raw.get()) {
@@ -85,6 +77,47 @@ fn oracle(line: &[u8]) -> Result<(String, DateStatus), BadRecord> {
         },
     };
     Ok((text, date))
+}
+
+type Ranked<'a> = ([Option<&'a RawValue>; 3], [Option<&'a RawValue>; 4]);
+type Fields<'a> = ([Option<&'a RawValue>; 3], [Option<&'a RawValue>; 4], Option<Ranked<'a>>);
+
+/// An object's text and date fields by rank and, `with_data`, those of its
+/// last `data` member if that is an object (every `data` object is read: a
+/// key it cannot decode makes the line invalid even if a later `data`
+/// replaces it).
+fn fields<'a>(members: &Members<'a>, with_data: bool) -> Result<Fields<'a>, BadRecord> {
+    const TEXT: [&str; 3] = ["full_text", "text", "tweet"];
+    const DATE: [&str; 4] = ["created_at", "date", "tweet_created", "timestamp"];
+    let invalid = |_| BadRecord::InvalidJson;
+    let rank = |names: &[&str], key: &str| names.iter().position(|n| n.eq_ignore_ascii_case(key));
+    let mut texts: [Option<&RawValue>; 3] = [None; 3];
+    let mut dates: [Option<&RawValue>; 4] = [None; 4];
+    let mut data = None;
+    for (key, value) in &members.0 {
+        if let Some(r) = rank(&TEXT, key) {
+            texts[r] = Some(value);
+        } else if let Some(r) = rank(&DATE, key) {
+            dates[r] = Some(value);
+        } else if key == "extended_tweet" || key == "note_tweet" {
+            let inner = if key == "extended_tweet" { "full_text" } else { "text" };
+            texts[0] = match value.get().starts_with('{') {
+                true => serde_json::from_str::<Members<'_>>(value.get()).map_err(invalid)?.last_ci(inner),
+                false => None,
+            };
+        } else if key == "data" && with_data {
+            // The last `data` is the object's, whatever it is.
+            data = match value.get().starts_with('{') {
+                true => {
+                    let inner = serde_json::from_str::<Members<'_>>(value.get()).map_err(invalid)?;
+                    let (texts, dates, _) = fields(&inner, false)?;
+                    Some((texts, dates))
+                }
+                false => None,
+            };
+        }
+    }
+    Ok((texts, dates, data))
 }
 
 /// The deepest nesting of brackets outside strings.
@@ -254,6 +287,8 @@ fn key() -> impl Strategy<Value = String> {
         "\"date\"",
         "\"Date\"",
         "\"extended_tweet\"",
+        "\"note_tweet\"",
+        "\"data\"",
         "\"full_text\"",
         "\"user\"",
         "\"id\"",

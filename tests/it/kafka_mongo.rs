@@ -642,3 +642,76 @@ fn stored_results_of_one_model_are_never_mixed_with_another() {
     assert!(stderr.contains("counted with --sentiment textblob"), "{stderr}");
     documents(&db, "tweets");
 }
+
+/// `load` reads what `replay` reads (see `replay::every_file_form…`): a `;`
+/// CSV with Excel's dates, gzipped Twitter API v2 lines and a JSON array each
+/// load their tweets with BSON dates; a file with no readable row fails,
+/// saying why.
+#[test]
+fn load_reads_the_files_replay_reads_and_fails_on_nothing_readable() {
+    let dir = std::env::temp_dir().join(unique("loadforms"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let gz = |bytes: &[u8]| {
+        use std::io::Write;
+        let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(bytes).unwrap();
+        z.finish().unwrap()
+    };
+    // (text, epoch ms) of three tweets, written three ways.
+    let tweets =
+        [("first #a", 1_424_777_700_000i64), ("second; #b", 1_424_864_100_000), ("third", 1_425_000_000_000)];
+    let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap();
+    let mut csv = String::from("tweet_id;text;tweet_created\n");
+    for (i, (text, ms)) in tweets.iter().enumerate() {
+        csv += &format!("{i};\"{text}\";{}\n", at(*ms).format("%m/%d/%Y %H:%M"));
+    }
+    let v2: String = tweets
+        .iter()
+        .map(|(text, ms)| {
+            format!("{}\n", serde_json::json!({"data": {"text": text, "created_at": at(*ms).to_rfc3339()}}))
+        })
+        .collect();
+    let array = serde_json::json!(
+        tweets
+            .iter()
+            .map(|(text, ms)| serde_json::json!({"text": text, "created_at": at(*ms).to_rfc3339()}))
+            .collect::<Vec<_>>()
+    );
+    let files = [
+        write("excel.csv", csv.as_bytes()),
+        write("v2.jsonl.gz", &gz(v2.as_bytes())),
+        write("array.json", array.to_string().as_bytes()),
+    ];
+    for file in &files {
+        let db = unique("loadform");
+        let (ok, stderr) = tweetstream(&["load", file, "--db", &db]);
+        assert!(ok, "{file}: {stderr}");
+        let docs = documents(&db, "tweets");
+        assert_eq!(docs.len(), tweets.len(), "{file}");
+        for (doc, (text, ms)) in docs.iter().zip(&tweets) {
+            let fields = doc.get_document("data").unwrap_or(doc);
+            let date = doc.get_datetime("tweet_created").or_else(|_| doc.get_datetime("created_at")).unwrap();
+            assert_eq!(fields.get_str("text").unwrap(), *text, "{file}");
+            // Excel's dates have minutes only.
+            assert_eq!(date.timestamp_millis() / 60_000, ms / 60_000, "{file}");
+        }
+    }
+    for (name, content, why) in [
+        ("empty.csv", "text,date\n".to_owned(), "no rows in it"),
+        (
+            "no-text.csv",
+            "id;when\n1;2015-11-01\n2;2015-11-02\n".to_owned(),
+            "none of its 2 rows could be read (2 with no tweet text",
+        ),
+    ] {
+        let file = write(name, content.as_bytes());
+        let (ok, stderr) = tweetstream(&["load", &file, "--db", &unique("nothing")]);
+        assert!(!ok && stderr.contains(name) && stderr.contains(why), "{name}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

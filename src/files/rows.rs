@@ -1,7 +1,8 @@
-//! Reading a tweets data set row by row as BSON documents, whatever its format:
-//! Parquet (through the Apache `parquet`/`arrow` crates), CSV with a header, or
-//! JSON Lines. Every column is kept; the date column becomes a BSON datetime.
-//! Memory stays flat: rows are streamed, never collected.
+//! Reading a tweets data set row by row as BSON documents, whatever its format
+//! (see [`super`]): Parquet (through the Apache `parquet`/`arrow` crates), CSV
+//! or TSV with a header, JSON Lines or a JSON array, gzipped or not. Every
+//! column is kept; the date column becomes a BSON datetime. Memory stays flat:
+//! rows are streamed, never collected.
 
 use crate::tweet::csv_input::{QuoteCheck, unclosed_error};
 use crate::tweet::date::{parse_json_date, parse_millis};
@@ -19,13 +20,18 @@ fn found(doc: &Document) -> Found<&str, &str> {
         match record::field(key) {
             Some(Field::Text(rank)) => found.set_text(rank, value.as_str()),
             Some(Field::Date(rank)) => found.set_date(rank, Some(key.as_str())),
-            None if key == record::EXTENDED => found.set_extended(value.as_document().and_then(|e| {
-                e.iter()
-                    .filter(|(k, _)| record::field(k) == Some(Field::Text(0)))
-                    .map(|(_, v)| v.as_str())
-                    .last()
-                    .flatten()
-            })),
+            // The untruncated text: v1.1's `extended_tweet.full_text`, v2's
+            // `note_tweet.text`.
+            None if key == record::EXTENDED || key == record::NOTE => {
+                let inner = if key == record::EXTENDED { Field::Text(0) } else { Field::Text(1) };
+                found.set_extended(value.as_document().and_then(|e| {
+                    e.iter()
+                        .filter(|(k, _)| record::field(k) == Some(inner))
+                        .map(|(_, v)| v.as_str())
+                        .last()
+                        .flatten()
+                }))
+            }
             None => {}
         }
     }
@@ -64,28 +70,27 @@ impl Skip {
     }
 }
 
-/// The file formats `load` reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    Parquet,
-    Csv,
-    JsonLines,
-}
-
-impl Format {
-    pub fn of(path: &Path) -> anyhow::Result<Format> {
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-        Ok(match ext.as_str() {
-            "parquet" | "pq" => Format::Parquet,
-            "csv" => Format::Csv,
-            "jsonl" | "json" | "ndjson" => Format::JsonLines,
-            _ => anyhow::bail!("{}: unknown format (use .parquet, .csv or .jsonl)", path.display()),
+/// A Twitter API v2 object is read through its `data` ([`record`]): the
+/// text fields of `data` become the document's when it has no text of its
+/// own, the date fields when it has no date. (`data` stays as it is.)
+fn lift_v2(doc: &mut Document) {
+    let Some(Bson::Document(data)) = doc.get(record::V2_DATA) else { return };
+    let (take_text, take_date) = (text_of(doc).is_none(), date_field(doc).is_none());
+    let lifted: Vec<(String, Bson)> = data
+        .iter()
+        .filter(|(k, _)| match record::field(k) {
+            Some(Field::Text(_)) => take_text,
+            Some(Field::Date(_)) => take_date,
+            None => take_text && k.as_str() == record::NOTE,
         })
-    }
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    doc.extend(lifted);
 }
 
 /// Checks a document has text and turns its date field into a BSON datetime.
 pub fn normalize(mut doc: Document) -> Result<Document, Skip> {
+    lift_v2(&mut doc);
     if text_of(&doc).is_none() {
         return Err(Skip::NoText);
     }
@@ -106,18 +111,36 @@ pub fn normalize(mut doc: Document) -> Result<Document, Skip> {
     Ok(doc)
 }
 
+/// Checks that `path` is a file [`read`] can read, before any work starts.
+pub fn check(path: &Path) -> anyhow::Result<super::Format> {
+    let opened = super::open(path)?;
+    match opened.format {
+        super::Format::Text => {
+            anyhow::bail!("{}: unknown format (use {})", path.display(), super::KNOWN)
+        }
+        super::Format::Parquet if opened.gzip => anyhow::bail!(
+            "{}: a gzip-compressed Parquet file; Parquet compresses itself: gunzip it first",
+            path.display()
+        ),
+        format => Ok(format),
+    }
+}
+
 /// Reads `path`, calling `row` with each row (already normalized) until it
 /// returns false. Blocking.
 pub fn read(path: &Path, mut row: impl FnMut(Result<Document, Skip>) -> bool) -> anyhow::Result<()> {
-    let open = || std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
-    match Format::of(path)? {
-        Format::Parquet => {
-            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(open()?)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+    let name = path.display().to_string();
+    let format = check(path)?;
+    let opened = super::open(path)?;
+    match format {
+        super::Format::Parquet => {
+            let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(|e| anyhow::anyhow!("{name}: {e}"))?
                 .with_batch_size(4096)
                 .build()?;
             for batch in reader {
-                let batch = batch.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                let batch = batch.map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
                 for doc in record_batch_documents(&batch)? {
                     if !row(normalize(doc)) {
                         return Ok(());
@@ -125,10 +148,12 @@ pub fn read(path: &Path, mut row: impl FnMut(Result<Document, Skip>) -> bool) ->
                 }
             }
         }
-        Format::Csv => {
-            let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(QuoteCheck::new(open()?));
-            let headers = csv.headers()?.clone();
-            let name = path.display().to_string();
+        super::Format::Csv { delimiter } => {
+            let mut csv = csv::ReaderBuilder::new()
+                .flexible(true)
+                .delimiter(delimiter)
+                .from_reader(QuoteCheck::new(opened.reader));
+            let headers = csv.headers().map_err(|e| anyhow::anyhow!("{name}: {e}"))?.clone();
             let mut record = csv::StringRecord::new();
             loop {
                 let read = csv.read_record(&mut record);
@@ -156,9 +181,12 @@ pub fn read(path: &Path, mut row: impl FnMut(Result<Document, Skip>) -> bool) ->
                 }
             }
         }
-        Format::JsonLines => {
+        super::Format::JsonArray => {
+            super::json_array(&name, opened.reader, |value| row(value_document(value).and_then(normalize)))?;
+        }
+        super::Format::JsonLines | super::Format::Text => {
             let mut keep_going = true;
-            crate::codec::read_chunks(open()?, crate::codec::DEFAULT_MAX_LINE_BYTES, |chunk| {
+            crate::codec::read_chunks(opened.reader, crate::codec::DEFAULT_MAX_LINE_BYTES, |chunk| {
                 chunk.for_each_line(|line| {
                     if !keep_going {
                         return;
@@ -175,14 +203,19 @@ pub fn read(path: &Path, mut row: impl FnMut(Result<Document, Skip>) -> bool) ->
                     keep_going = row(doc.and_then(normalize));
                 });
                 Ok(())
-            })?;
+            })
+            .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         }
     }
     Ok(())
 }
 
 fn json_document(line: &[u8]) -> Result<Document, Skip> {
-    let value: serde_json::Value = serde_json::from_slice(line).map_err(|_| Skip::Malformed)?;
+    value_document(serde_json::from_slice(line).map_err(|_| Skip::Malformed)?)
+}
+
+/// A JSON object as a document (anything else is skipped).
+fn value_document(value: serde_json::Value) -> Result<Document, Skip> {
     let serde_json::Value::Object(map) = value else { return Err(Skip::NotAnObject) };
     let mut doc = Document::new();
     for (key, v) in map {
@@ -284,6 +317,32 @@ mod tests {
         }
         assert_eq!(text_of(&docs[0]), Some("cut #a and #b"));
         assert_eq!(text_of(&docs[8]), None);
+    }
+
+    /// Twitter API v2 objects: what `load` keeps is what the stream decoder
+    /// reads from the same line (text and day).
+    #[test]
+    fn v2_objects_are_read_through_their_data_like_the_decoder() {
+        let lines = [
+            r#"{"data":{"id":"1","text":"hi #v2","created_at":"2022-03-01T10:00:00.000Z"},"includes":{}}"#,
+            r#"{"data":{"text":"cut...","note_tweet":{"text":"the whole #long"},"created_at":"2022-03-02"}}"#,
+            r#"{"text":"own","date":"2022-01-01","data":{"text":"inner","created_at":"2022-03-03"}}"#,
+            r#"{"text":5,"data":{"text":"inner"}}"#,
+            r#"{"data":{"id":"2"}}"#,
+        ];
+        for line in lines {
+            let mut scratch = String::new();
+            let want = decode(line.as_bytes(), InputFormat::Json, &mut scratch)
+                .ok()
+                .map(|t| (t.text.to_owned(), t.date.day()));
+            let got = json_document(line.as_bytes()).and_then(normalize).ok().map(|doc| {
+                let day = date_field(&doc)
+                    .and_then(|f| doc.get_datetime(f).ok())
+                    .map(|d| crate::tweet::date::Day::from_epoch_millis(d.timestamp_millis()));
+                (text_of(&doc).unwrap().to_owned(), day)
+            });
+            assert_eq!(got, want, "{line}");
+        }
     }
 
     #[test]
