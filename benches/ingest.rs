@@ -71,8 +71,13 @@ fn main() {
         ("pipeline: hashtags + textblob", Some(Model::TextBlob)),
     ];
     for (name, sentiment) in pipelines {
-        let ops =
-            Operators { input: InputFormat::Json, hashtags: HashtagMode::Twitter, sentiment, track: None };
+        let ops = Operators {
+            input: InputFormat::Json,
+            hashtags: HashtagMode::Twitter,
+            sentiment,
+            track: None,
+            undated: tweetstream::engine::batch::Undated::Skip,
+        };
         let mut ingest = Ingest::new(ops);
         report(name, lines, budget, || {
             let mut batch = Batch::default();

@@ -90,6 +90,12 @@ pub struct Args {
     #[arg(long, value_name = "PHRASES", value_parser = super::values::track)]
     pub track: Option<std::sync::Arc<crate::transforms::track::Track>>,
 
+    /// A tweet with no date is left out of sentiment_by_day (`skip`; it still
+    /// counts in batches.undated), or counted on the day it arrived
+    /// (`arrival`, UTC: for text typed into nc, or lines without dates).
+    #[arg(long, value_enum, default_value_t = crate::engine::batch::Undated::Skip, value_name = "skip|arrival")]
+    pub undated: crate::engine::batch::Undated,
+
     /// Print the top tags of the latest batch this often, after every `batch`, or `never`.
     #[arg(long, default_value = "15s", value_parser = parse_print_every, value_name = "INTERVAL|batch|never")]
     pub print_every: PrintEvery,
@@ -283,6 +289,7 @@ impl Args {
             hashtags: self.hashtags,
             sentiment: self.sentiment.model(),
             track: self.track,
+            undated: self.undated,
             print_every: self.print_every,
             top: self.top,
             format: self.format,

@@ -23,7 +23,25 @@ pub struct Operators {
     pub sentiment: Option<Model>,
     /// Keep only the tweets matching these phrases (`--track`).
     pub track: Option<Arc<Track>>,
+    /// What day a tweet with no date counts on (`--undated`).
+    pub undated: Undated,
 }
+
+/// What becomes of a tweet with no date (`--undated`). The batch log's
+/// `undated` column counts the tweets left out of `sentiment_by_day`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Undated {
+    /// Left out of `sentiment_by_day` (its hashtags still count).
+    #[default]
+    Skip,
+    /// Counted on the day it arrived (UTC): for lines typed into `nc`, or
+    /// a source that sends text without dates. A date that is there but
+    /// unreadable is still left out.
+    Arrival,
+}
+
+/// Why a line cut short by its connection closing is bad.
+pub const CUT_OFF: &str = "line cut off by a closed connection";
 
 /// One day's sentiment: the scores summed exactly, whatever the order in which
 /// tweets, batches, partitions and restarts add up (see [`ExactSum`]).
@@ -177,7 +195,7 @@ impl Ingest {
         chunk.for_each_line(|line| match line {
             Line::Ok(bytes) => self.line(batch, bytes),
             Line::TooLong { .. } => bad(batch, BadRecord::TooLong.reason()),
-            Line::Cut(_) => bad(batch, "line cut off by a closed connection"),
+            Line::Cut(_) => bad(batch, CUT_OFF),
         });
     }
 
@@ -202,7 +220,13 @@ impl Ingest {
                 }
             }
         });
-        match tweet.date.day() {
+        let day = match tweet.date {
+            tweet::DateStatus::Missing if self.ops.undated == Undated::Arrival => {
+                Some(Day::from_epoch_millis(crate::time::now_millis()))
+            }
+            date => date.day(),
+        };
+        match day {
             None => batch.undated += 1,
             Some(day) => {
                 if let Some(scorer) = &mut self.scorer {

@@ -83,6 +83,8 @@ pub struct Engine {
     /// `--max-tags`: `tag_totals` keeps at most this many tags (see
     /// [`tag_table`]); None: every tag.
     max_tags: Option<usize>,
+    /// When the last warning about undated tweets was given.
+    undated_warned: Option<Instant>,
 }
 
 impl Engine {
@@ -91,8 +93,9 @@ impl Engine {
         let model = ops.sentiment;
         // Every reason a record can be bad is counted from the start, at 0: a
         // reader of the metrics sees the series before the first bad record.
-        for bad in crate::tweet::BadRecord::ALL {
-            let reason = crate::metrics::Reason { reason: bad.reason().to_owned() };
+        let reasons = crate::tweet::BadRecord::ALL.map(|b| b.reason());
+        for reason in reasons.into_iter().chain([batch::CUT_OFF]) {
+            let reason = crate::metrics::Reason { reason: reason.to_owned() };
             crate::metrics::metrics().bad_records.get_or_create(&reason).inc_by(0);
         }
         Engine {
@@ -106,6 +109,7 @@ impl Engine {
             model,
             seq: 0,
             max_tags: None,
+            undated_warned: None,
         }
     }
 
@@ -162,6 +166,7 @@ impl Engine {
                 list.join(", ")
             );
         }
+        self.explain_undated(&batch, batch_time);
         // The batch's tags as the totals hold them (one allocation per tag,
         // shared by every table), with the batch's own counts.
         let mut tag_counts: Vec<Row> = Vec::with_capacity(batch.tags.len());
@@ -291,6 +296,27 @@ impl Engine {
         row
     }
 
+    /// Warns when none of a batch's tweets could be put on a day, so that
+    /// `sentiment_by_day` stays as it was: the first time, then at most every
+    /// ten minutes (a source of undated lines would say it every batch).
+    fn explain_undated(&mut self, batch: &batch::Batch, batch_time: i64) {
+        let tweets = batch.records - batch.filtered;
+        if self.model.is_none() || tweets == 0 || batch.undated < tweets {
+            return;
+        }
+        let now = Instant::now();
+        if self.undated_warned.is_some_and(|at| now < at + Duration::from_secs(600)) {
+            return;
+        }
+        self.undated_warned = Some(now);
+        tracing::warn!(
+            "batch {}: none of its {tweets} tweets has a date that can be read, so sentiment_by_day leaves \
+             them out (counted in batches.undated). Dates are read from created_at, date, tweet_created or \
+             timestamp; --undated arrival counts tweets without one on the day they arrive",
+            tables::format_millis(batch_time)
+        );
+    }
+
     /// Publishes the state as it is, with `tag_counts` as the latest batch's.
     fn publish_tables(&mut self, batch_time: Option<i64>, tag_counts: Ranked) {
         self.tables.publish(Snapshot {
@@ -380,6 +406,7 @@ mod tests {
             hashtags: HashtagMode::Twitter,
             sentiment: None,
             track: None,
+            undated: crate::engine::batch::Undated::Skip,
         };
         let mut engine = Engine::new(ops, 1, None);
         let n = tables::BATCH_HISTORY + 5;
@@ -412,6 +439,7 @@ mod tests {
                     hashtags: HashtagMode::Twitter,
                     sentiment: None,
                     track: None,
+                    undated: crate::engine::batch::Undated::Skip,
                 };
                 let mut engine = Engine::new(ops, 2, Some(WindowSpec { size, slide }));
                 let mut window = Ranked::default();
@@ -454,6 +482,7 @@ mod tests {
                     hashtags: HashtagMode::Twitter,
                     sentiment: None,
                     track: None,
+                    undated: crate::engine::batch::Undated::Skip,
                 };
                 let mut engine = Engine::new(ops, 2, None).with_max_tags(Some(max));
                 let mut exact = std::collections::BTreeMap::<String, u64>::new();

@@ -271,6 +271,7 @@ mod tests {
                 hashtags: HashtagMode::Twitter,
                 sentiment: Some(crate::sentiment::Model::Vader),
                 track: None,
+                undated: crate::engine::batch::Undated::Skip,
             },
             2,
             Some(window),

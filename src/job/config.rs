@@ -103,6 +103,8 @@ pub struct StreamConfig {
     pub sentiment: Option<Model>,
     /// Keep only the tweets matching these phrases (`--track`).
     pub track: Option<Arc<Track>>,
+    /// What day a tweet with no date counts on.
+    pub undated: crate::engine::batch::Undated,
     pub print_every: PrintEvery,
     /// Rows of printed tag tables (0: all).
     pub top: usize,
@@ -157,6 +159,7 @@ impl StreamConfig {
             hashtags: HashtagMode::Twitter,
             sentiment: Some(Model::Vader),
             track: None,
+            undated: crate::engine::batch::Undated::Skip,
             print_every: PrintEvery::Every(Duration::from_secs(15)),
             top: 10,
             format: OutputFormat::Table,

@@ -46,6 +46,7 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         hashtags: config.hashtags,
         sentiment: config.sentiment,
         track: config.track.clone(),
+        undated: config.undated,
     };
     let mut engine = Engine::new(ops, config.workers, window).with_max_tags(config.max_tags);
     // A checkpoint that cannot be used stops the run before anything starts.

@@ -451,6 +451,7 @@ mod tests {
             hashtags: HashtagMode::Twitter,
             sentiment: Some(Model::TextBlob),
             track: None,
+            undated: crate::engine::batch::Undated::Skip,
         };
         Engine::new(ops, 2, Some(WindowSpec { size: 3, slide: 2 })).with_max_tags(max_tags)
     }

@@ -634,3 +634,43 @@ fn tables_as_csv_are_never_cut_silently_and_cors_is_off_unless_asked() {
     engine.finish();
     std::fs::remove_file(file).unwrap();
 }
+
+/// Lines without dates (text typed into nc): the batch log counts them as
+/// undated and a warning says why sentiment_by_day stays empty; with
+/// `--undated arrival` they count on the day they arrived.
+#[test]
+fn undated_tweets_are_explained_or_dated_by_arrival() {
+    let file = std::env::temp_dir().join(format!("{}.txt", unique("typed")));
+    let lines = ["I love #rust", "what a terrible day #mondays", "ok #rust"];
+    std::fs::write(&file, lines.map(|l| format!("{l}\n")).concat()).unwrap();
+    let path = file.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let (_replay, addr) = replay_listen(path, "127.0.0.1:0", &[]);
+        let mut args = vec!["--input", "text", "--print-every", "never"];
+        args.extend_from_slice(extra);
+        let mut engine = manual_engine(&addr, &args);
+        engine.wait_stderr(&format!("closed after {} lines", lines.len()));
+        let before = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        engine.tick();
+        let tables = engine.finish();
+        let after = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        (tables, engine.rest_of_stderr(), [before, after])
+    };
+    let (tables, stderr, _) = run(&[]);
+    assert_eq!(rows(&tables["batches"])[0][3], lines.len(), "batches.undated");
+    assert!(rows(&tables["sentiment_by_day"]).is_empty());
+    assert!(
+        stderr.contains("none of its 3 tweets has a date") && stderr.contains("--undated arrival"),
+        "{stderr}"
+    );
+
+    let (tables, stderr, days) = run(&["--undated", "arrival"]);
+    assert_eq!(rows(&tables["batches"])[0][3], 0, "batches.undated");
+    let by_day = day_rows(&tables["sentiment_by_day"]);
+    assert_eq!(by_day.len(), 1, "{by_day:?}");
+    let (day, (_, n)) = by_day.into_iter().next().unwrap();
+    assert!(days.contains(&day), "{day} is the day they arrived ({days:?})");
+    assert_eq!(n, lines.len() as u64);
+    assert!(!stderr.contains("has a date"), "{stderr}");
+    std::fs::remove_file(file).unwrap();
+}
