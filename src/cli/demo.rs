@@ -4,10 +4,9 @@
 //! tables.
 
 use crate::engine::run::PrintEvery;
+use crate::files::lines::{Input, Selection};
 use crate::job::{self, BatchSpec, SourceConfig, StreamConfig};
-use crate::replay::{
-    self, Pace, Replay, input::Input, input::Selection, output::Broadcaster, output::Output,
-};
+use crate::replay::{self, Pace, Replay, output::Broadcaster, output::Output};
 use crate::sinks::print::OutputFormat;
 use bytes::Bytes;
 use std::time::Duration;
@@ -58,6 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             sentiment: args.sentiment.model(),
             ..StreamConfig::new(SourceConfig::Live {
                 sockets: vec![addr.to_string()],
+                files: vec![],
                 feeds: vec![],
                 silence: None,
             })

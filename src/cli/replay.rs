@@ -1,7 +1,8 @@
 //! `tweetstream replay`: tweets from files to newline-delimited JSON, on stdout
 //! (`| nc -lk 9999`) or served to TCP clients with `--listen`.
 
-use crate::replay::{self, Pace, Replay, input::Input, input::Selection, output::Output};
+use crate::files::lines::{Input, Selection};
+use crate::replay::{self, Pace, Replay, output::Output};
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -23,7 +23,7 @@ tweetstream replay fixtures/tweets.jsonl --rate 500 --loop | nc -lk 9999\n  \
 tweetstream stream --connect localhost:9999 --batch 10s --print-every 15s --top 10\n\n\
 Kafka mode:\n  \
 tweetstream stream --kafka 127.0.0.1:9092 --topic tweets --group lab --from earliest")]
-#[command(group(clap::ArgGroup::new("source").required(true).multiple(true).args(["connect", "kafka", "jetstream", "x_stream", "mastodon"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).multiple(true).args(["connect", "file", "kafka", "jetstream", "x_stream", "mastodon"])))]
 #[command(group(clap::ArgGroup::new("stored").args(["results", "checkpoint"])))]
 pub struct Args {
     /// Server to read lines from, as a TCP client (like Spark's socketTextStream).
@@ -33,6 +33,13 @@ pub struct Args {
     #[arg(long, value_name = "HOST:PORT", value_parser = super::values::host_port)]
     pub connect: Vec<String>,
 
+    /// Read this file at full speed, in any format `replay` reads (JSON Lines,
+    /// a JSON array, CSV/TSV, Parquet; gzipped or not), and end at its end with
+    /// the final tables. Repeatable (read in order); with --connect or a feed,
+    /// all are read as one stream (which then goes on after the files).
+    #[arg(long, value_name = "PATH")]
+    pub file: Vec<std::path::PathBuf>,
+
     /// Live feeds (Bluesky, X, Mastodon). With each other and --connect,
     /// all are read as one stream.
     #[command(flatten)]
@@ -41,7 +48,7 @@ pub struct Args {
     /// Consume a Kafka topic instead, from these bootstrap servers. Without a
     /// value: $KAFKA_BROKERS, else 127.0.0.1:9092 (the environment gives the
     /// value only: Kafka mode needs --kafka).
-    #[arg(long, value_name = "BROKERS", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["connect", "jetstream", "x_stream", "mastodon"])]
+    #[arg(long, value_name = "BROKERS", num_args = 0..=1, default_missing_value = "", conflicts_with_all = ["connect", "file", "jetstream", "x_stream", "mastodon"])]
     pub kafka: Option<String>,
 
     /// Kafka topic. Several (comma-separated, or the flag repeated) are read as
@@ -168,6 +175,15 @@ pub struct Args {
     #[arg(long, value_name = "ADDR")]
     pub pg: Option<String>,
 
+    /// When the run ends, write the final tables into this directory, one file
+    /// per table (sentiment_by_day.csv, tag_totals.csv, ...; made if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
+
+    /// The files of --out: CSV with a header, or JSON records ([{column: value}, ...]).
+    #[arg(long, value_enum, default_value_t = crate::sinks::out::OutFormat::Csv, requires = "out")]
+    pub out_format: crate::sinks::out::OutFormat,
+
     /// Let web pages of this origin (e.g. http://localhost:8888, a notebook)
     /// read --http and --dashboard, events included (CORS). Repeatable; `*`
     /// for any origin. Off by default: pages of other origins cannot read.
@@ -263,8 +279,8 @@ impl Args {
     pub fn config(self) -> anyhow::Result<StreamConfig> {
         let feeds = self.feeds.feeds()?;
         let source = match (self.connect, self.kafka) {
-            (sockets, _) if !sockets.is_empty() || !feeds.is_empty() => {
-                SourceConfig::Live { sockets, feeds, silence: self.feeds.silence_timeout }
+            (sockets, _) if !sockets.is_empty() || !feeds.is_empty() || !self.file.is_empty() => {
+                SourceConfig::Live { sockets, files: self.file, feeds, silence: self.feeds.silence_timeout }
             }
             (_, brokers) => SourceConfig::Kafka(KafkaConfig {
                 brokers: or_env(brokers.unwrap_or_default(), "KAFKA_BROKERS", "127.0.0.1:9092"),
@@ -304,6 +320,8 @@ impl Args {
             dashboard: self.dashboard,
             refresh: self.refresh,
             pg: self.pg,
+            out: self.out,
+            out_format: self.out_format,
             cors_origins: self.cors_origin,
             sql: sql::Limits {
                 timeout: self.sql_timeout,
@@ -371,6 +389,7 @@ mod tests {
         let parsed = Wrapper::try_parse_from(["stream", "--connect", "h:1"]).unwrap().args.config().unwrap();
         let plain = StreamConfig::new(SourceConfig::Live {
             sockets: vec!["h:1".into()],
+            files: vec![],
             feeds: vec![],
             silence: None,
         });

@@ -41,6 +41,8 @@ pub enum Ended {
     Idle,
     Drained,
     ClockEnded,
+    /// Every source has ended (files read to their end): nothing more can come.
+    SourcesEnded,
     Shutdown,
 }
 
@@ -62,8 +64,9 @@ pub struct Plan<'a> {
     pub replayable: bool,
 }
 
-/// Runs until a stop condition, the end of manual ticks, or `shutdown`; then
-/// closes the open batch if it has records and reports the final tables.
+/// Runs until a stop condition, the end of manual ticks, the end of every
+/// source, or `shutdown`; then closes the open batch if it has records and
+/// reports the final tables.
 pub async fn run(
     engine: &mut Engine,
     mut source: mpsc::Receiver<Chunk>,
@@ -80,7 +83,6 @@ pub async fn run(
         _ => None,
     };
     let mut progress = Progress::default();
-    let mut source_open = true;
     let ended = loop {
         tokio::select! {
             biased;
@@ -104,13 +106,13 @@ pub async fn run(
             _ = async { timer.as_mut().expect("guarded").tick().await }, if timer.is_some() => {
                 reporter.timer()?;
             }
-            chunk = source.recv(), if source_open => match chunk {
+            chunk = source.recv() => match chunk {
                 Some(chunk) => engine.ingest(chunk).await,
-                None => source_open = false,
+                None => break Ended::SourcesEnded,
             },
         }
     };
-    if matches!(ended, Ended::Shutdown | Ended::ClockEnded) {
+    if matches!(ended, Ended::Shutdown | Ended::ClockEnded | Ended::SourcesEnded) {
         // Take what already arrived, then finish the current batch.
         take_queued(engine, &mut source).await;
         let give_up = Box::pin(tokio::time::sleep(FINAL_STORE_PATIENCE));
@@ -278,6 +280,29 @@ mod tests {
         )
     }
 
+    /// When every source has ended (the channel is closed: files read to
+    /// their end), the run ends at once with what they sent in a last batch.
+    #[tokio::test(start_paused = true)]
+    async fn the_run_ends_when_its_sources_end() {
+        let mut engine = engine();
+        let tables = engine.tables();
+        let (tx, rx) = mpsc::channel(8);
+        tx.send(chunk("#a #b\n#a\n")).await.unwrap();
+        drop(tx);
+        let clock = BatchClock::interval(Duration::from_secs(3600));
+        let mut printer = Silent;
+        let started = tokio::time::Instant::now();
+        let ended =
+            run(&mut engine, rx, quiet(clock, StopWhen::default(), &mut printer), CancellationToken::new())
+                .await
+                .unwrap();
+        assert_eq!(ended, Ended::SourcesEnded);
+        assert!(started.elapsed() < Duration::from_secs(1), "not at the next tick");
+        let snap = tables.snapshot();
+        assert_eq!(snap.batches.iter().map(|b| b.records).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(snap.tag_totals, Ranked::from_pairs([("#a", 2), ("#b", 1)]));
+    }
+
     /// Batches follow tokio's (paused) clock: aligned batch times, one batch per
     /// interval, empty intervals give empty batches, records land in the batch
     /// of the interval they arrived in.
@@ -286,6 +311,8 @@ mod tests {
         let mut engine = engine();
         let tables = engine.tables();
         let (tx, rx) = mpsc::channel(8);
+        // The source stays open (a socket's would): the run goes on.
+        let _open = tx.clone();
         let clock = BatchClock::interval(Duration::from_secs(10));
         let BatchClock::Interval { next_time_ms: first_batch, .. } = clock else { unreachable!() };
         assert_eq!(first_batch % 10_000, 0, "batch times are multiples of the interval");

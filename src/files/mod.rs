@@ -15,6 +15,7 @@
 //! - any of these compressed with gzip (`.gz`, or a file that starts with
 //!   gzip's magic), except Parquet, which compresses itself.
 
+pub mod lines;
 pub mod rows;
 
 use flate2::bufread::MultiGzDecoder;

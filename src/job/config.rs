@@ -35,6 +35,9 @@ pub enum SourceConfig {
     /// live feeds (Jetstream, X, Mastodon).
     Live {
         sockets: Vec<String>,
+        /// Files read at full speed (`--file`); the run ends at their end
+        /// when they are its only sources.
+        files: Vec<std::path::PathBuf>,
         feeds: Vec<crate::sources::live::Feed>,
         /// How long a feed may be silent (None: each feed's default).
         silence: Option<Duration>,
@@ -128,6 +131,9 @@ pub struct StreamConfig {
     /// How often the dashboard page refreshes.
     pub refresh: Duration,
     pub pg: Option<String>,
+    /// Write the final tables into this directory when the run ends.
+    pub out: Option<std::path::PathBuf>,
+    pub out_format: crate::sinks::out::OutFormat,
     /// Origins whose web pages may read `http` and `dashboard` (CORS).
     pub cors_origins: Vec<String>,
     pub sql: sql::Limits,
@@ -175,6 +181,8 @@ impl StreamConfig {
             dashboard: None,
             refresh: Duration::from_secs(5),
             pg: None,
+            out: None,
+            out_format: crate::sinks::out::OutFormat::Csv,
             cors_origins: Vec::new(),
             sql: sql::Limits::default(),
             listener: listener::Limits::default(),
@@ -221,9 +229,11 @@ impl StreamConfig {
             "source",
             match &self.source {
                 // `socket`, `jetstream`, `socket+jetstream`, …
-                SourceConfig::Live { sockets, feeds, .. } => {
+                SourceConfig::Live { sockets, files, feeds, .. } => {
                     let socket = (!sockets.is_empty()).then_some("socket");
-                    let kinds: Vec<&str> = socket.into_iter().chain(feeds.iter().map(|f| f.kind())).collect();
+                    let file = (!files.is_empty()).then_some("file");
+                    let kinds: Vec<&str> =
+                        socket.into_iter().chain(file).chain(feeds.iter().map(|f| f.kind())).collect();
                     kinds.join("+")
                 }
                 SourceConfig::Kafka(_) => "kafka".to_owned(),
@@ -263,9 +273,15 @@ impl StreamConfig {
     /// Each source's name (as `/health` and the metrics list them).
     pub fn source_names(&self) -> Vec<String> {
         match &self.source {
-            SourceConfig::Live { sockets, feeds, .. } => {
-                sockets.iter().map(|a| format!("socket {a}")).chain(feeds.iter().map(|f| f.name())).collect()
-            }
+            SourceConfig::Live { sockets, files, feeds, .. } => sockets
+                .iter()
+                .map(|a| format!("socket {a}"))
+                .chain((!files.is_empty()).then(|| {
+                    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+                    format!("file {}", names.join(", "))
+                }))
+                .chain(feeds.iter().map(|f| f.name()))
+                .collect(),
             SourceConfig::Kafka(_) => vec![self.source_name()],
         }
     }

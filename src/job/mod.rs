@@ -111,10 +111,17 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
     source_stop.cancel();
     let source_failed = source.await.ok().and_then(Result::err);
     servers.stop().await;
-    match source_failed {
-        Some(e) => Err(e),
-        None => ended,
+    let ended = match source_failed {
+        Some(e) => return Err(e),
+        None => ended?,
+    };
+    // The final tables as files, once the run ended well.
+    if let Some(dir) = &config.out {
+        let snapshot = engine.tables().snapshot();
+        let files = crate::sinks::out::write(dir, &snapshot, config.out_format)?;
+        tracing::info!("out: wrote {} tables into {}", files.len(), dir.display());
     }
+    Ok(ended)
 }
 
 /// Opens the job's checkpoint, if it has one, and restores the engine's state from it.
@@ -183,7 +190,7 @@ async fn start_source(
     (stop, engine_stop, checkpoint): (&CancellationToken, &CancellationToken, Option<&mut Checkpoint>),
 ) -> anyhow::Result<(JoinHandle<anyhow::Result<()>>, Option<Results>)> {
     let k = match &config.source {
-        SourceConfig::Live { sockets, feeds, silence } => {
+        SourceConfig::Live { sockets, files, feeds, silence } => {
             // One reader per source, each reconnecting on its own, all into
             // the same channel: the batch holds the union.
             let mut statuses = statuses.into_iter();
@@ -199,6 +206,12 @@ async fn start_source(
                     })
                 })
                 .collect();
+            if !files.is_empty() {
+                crate::sources::file::check(files).await?;
+                let status = statuses.next().unwrap_or_default();
+                let run = crate::sources::file::run(files.clone(), config.max_line_bytes, tx.clone(), status);
+                readers.push(tokio::spawn(run));
+            }
             let mut checkpoint = checkpoint;
             for (feed, status) in feeds.iter().zip(statuses) {
                 // With a checkpoint, a Jetstream's position is saved with

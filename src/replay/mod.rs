@@ -2,11 +2,10 @@
 //! port, as fast as possible or at a steady rate, once or in a loop. The input
 //! side runs on a blocking thread; pacing and output on tokio.
 
-pub mod input;
 pub mod output;
 
+use crate::files::lines::{self as input, Input, Lines, Selection};
 use bytes::Bytes;
-use input::{Input, Lines, Selection};
 use output::Output;
 use std::io;
 use std::time::Duration;

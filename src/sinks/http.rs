@@ -329,24 +329,13 @@ impl TableFormat {
             .filter_map(|c| c.as_str().map(str::to_owned))
             .collect();
         let rows = body["rows"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let rows = rows.iter().map(|row| row.as_array().map(Vec::as_slice).unwrap_or_default());
         Ok(match self {
             TableFormat::Csv => {
-                let csv = super::pg::copy::Copy::csv();
-                let mut text = csv.header(&columns).unwrap_or_default();
-                for row in rows {
-                    text += &csv.row(row.as_array().map(Vec::as_slice).unwrap_or_default());
-                }
-                ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response()
+                ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], super::tabular::csv(&columns, rows))
+                    .into_response()
             }
-            _ => {
-                let records: Vec<serde_json::Map<String, serde_json::Value>> = rows
-                    .iter()
-                    .map(|row| {
-                        columns.iter().cloned().zip(row.as_array().into_iter().flatten().cloned()).collect()
-                    })
-                    .collect();
-                Json(records).into_response()
-            }
+            _ => Json(super::tabular::records(&columns, rows)).into_response(),
         })
     }
 }

@@ -7,6 +7,8 @@ pub mod dashboard;
 pub mod health;
 pub mod http;
 pub mod listener;
+pub mod out;
 pub mod pg;
 pub mod print;
 pub mod results;
+pub mod tabular;

@@ -1,8 +1,9 @@
-//! Where records come from (a TCP server, a live feed — Bluesky's Jetstream,
+//! Where records come from (a TCP server, files, a live feed — Bluesky's Jetstream,
 //! X's filtered stream, Mastodon — or a Kafka topic). Each source sends [`crate::codec::Chunk`]s of lines
 //! into the engine's channel and keeps going through faults.
 
 pub mod acks;
+pub mod file;
 pub mod http_feed;
 pub mod http_stream;
 pub mod jetstream;

@@ -187,8 +187,13 @@ fn the_examples_of_docs_sql_md_run_and_answer_the_fixtures_counts() {
 }
 
 /// The reasons a record is bad, as `/metrics` labels them.
-const BAD_REASONS: [&str; 4] =
-    ["invalid UTF-8", "not a JSON object", "no tweet text", "line longer than --max-line-bytes"];
+const BAD_REASONS: [&str; 5] = [
+    "invalid UTF-8",
+    "not a JSON object",
+    "no tweet text",
+    "line longer than --max-line-bytes",
+    "line cut off by a closed connection",
+];
 
 #[test]
 fn pandas_reads_tables_and_both_prometheus_parsers_read_the_metrics() {

@@ -13,6 +13,7 @@ mod clients;
 mod dashboard;
 mod decode;
 mod demo;
+mod file_task;
 mod flags;
 mod fuzz;
 mod http_feeds;

@@ -1,13 +1,13 @@
-//! Reading replay inputs into newline-delimited JSON, whatever the file
+//! Files as newline-delimited tweet lines (what `replay` serves and `stream --file` reads), whatever the file
 //! ([`crate::files`]: gzip undone, the format from the name and first bytes):
 //! JSON Lines and text pass through unchanged; a JSON array's objects become
 //! lines; CSV/TSV rows and Parquet rows (a text and a date column, as
 //! [`crate::tweet::record`] names them) become `{"tweet": …, "date": …}`. A
 //! file none of whose rows can be read is an error, not a silent nothing.
 
+use super::{self as files, Format, Opened};
 use crate::buffer::RecycledBuf;
 use crate::codec::{self, CHUNK_BYTES, Line};
-use crate::files::{self, Format, Opened};
 use crate::transforms::track::Track;
 use crate::tweet::csv_input::{QuoteCheck, unclosed_error};
 use crate::tweet::{self, InputFormat, record};
