@@ -104,7 +104,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let (listener, bound) = listener::listen(addr, "--http").await?;
-    tracing::info!("http: serving the tables on http://{bound}/tables");
+    tracing::info!("http: serving the tables on http://{}/tables", listener::reachable(bound));
     Ok((bound, spawn_app(listener, router(shared.clone()), shared, shutdown, "http")))
 }
 

@@ -19,7 +19,7 @@
 //!   once per [`REFUSAL_LOG_EVERY`], with how many there were.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
@@ -55,7 +55,23 @@ pub async fn listen(addr: &str, option: &str) -> anyhow::Result<(TcpListener, So
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for {option}: {e}"))?;
     let bound = listener.local_addr()?;
+    if !bound.ip().is_loopback() {
+        tracing::warn!(
+            "{option} listens on {bound}, beyond this machine, and asks for no credentials: whoever can \
+             reach it can read the tables and run SQL on them. Bind 127.0.0.1 unless the network is yours"
+        );
+    }
     Ok((listener, bound))
+}
+
+/// An address a client can connect to for `bound`: a listener on every
+/// interface (`0.0.0.0`, `::`) is reached on this machine at loopback.
+pub fn reachable(bound: SocketAddr) -> SocketAddr {
+    match bound.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), bound.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), bound.port()),
+        _ => bound,
+    }
 }
 
 /// Connections an HTTP listener accepts beyond `--max-connections`, for

@@ -674,3 +674,17 @@ fn undated_tweets_are_explained_or_dated_by_arrival() {
     assert!(!stderr.contains("has a date"), "{stderr}");
     std::fs::remove_file(file).unwrap();
 }
+
+/// A listener on every interface says that anyone who can reach it can read
+/// the tables, and logs an address a browser can open.
+#[test]
+fn binding_beyond_loopback_warns_and_logs_a_usable_url() {
+    let (_replay, addr) = replay_listen(&fixture("lab.jsonl"), "127.0.0.1:0", &[]);
+    let mut engine = manual_engine(&addr, &["--print-every", "never", "--http", "0.0.0.0:0"]);
+    let warning = engine.wait_stderr("--http listens on 0.0.0.0:");
+    assert!(warning.contains("asks for no credentials"), "{warning}");
+    let http = logged_http_addr(&engine.wait_stderr("serving the tables on http://"));
+    assert!(http.starts_with("127.0.0.1:"), "{http}");
+    assert_eq!(http_get(&http, "/health/live").0, 200);
+    engine.finish();
+}

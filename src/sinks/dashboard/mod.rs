@@ -65,7 +65,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let (listener, bound) = super::listener::listen(addr, "--dashboard").await?;
-    tracing::info!("dashboard: open http://{bound}/ (refreshes every {})", render::human(config.refresh));
+    let url = super::listener::reachable(bound);
+    tracing::info!("dashboard: open http://{url}/ (refreshes every {})", render::human(config.refresh));
     Ok((bound, http::spawn_app(listener, router(shared.clone(), config), shared, shutdown, "dashboard")))
 }
 

@@ -766,7 +766,8 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let (listener, bound) = listener::listen(addr, "--pg").await?;
-    tracing::info!("pg: serving SQL on postgresql://{bound} (psql -h {} -p {})", bound.ip(), bound.port());
+    let url = listener::reachable(bound);
+    tracing::info!("pg: serving SQL on postgresql://{url} (psql -h {} -p {})", url.ip(), url.port());
     let refusal = connection::fatal_bytes(
         "53300",
         &format!("sorry, too many clients already (the limit is {})", limits.max_connections),
