@@ -74,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
         // Consume only what this run produces: from the topic's current end.
         let options = args.kafka.settings();
-        produce::ensure_topic(&args.kafka.brokers, &options, &args.kafka.topic, args.kafka.partitions)
+        produce::ensure_topic(&args.kafka.brokers, &options, &args.kafka.topic, args.kafka.partitions, false)
             .await?;
         let (brokers, topic) = (args.kafka.brokers.clone(), args.kafka.topic.clone());
         let start_at =
@@ -91,6 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             date_format: DateFormat::Bson,
             rate: None,
             options: args.kafka.settings(),
+            note_existing: false,
         };
         let (producer_target, producer_stop) = (target.clone(), shutdown.clone());
         let run_on = args.run_on || args.dashboard.is_some();

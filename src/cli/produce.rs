@@ -68,6 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         date_format: args.date_format,
         rate: args.rate,
         options,
+        note_existing: true,
     };
     let s = super::runtime()?.block_on(produce::run(job))?;
     crate::logging::sayln!(

@@ -37,6 +37,9 @@ pub struct Produce {
     pub rate: Option<f64>,
     /// librdkafka settings (`-X key=value`), for the producer and the admin client.
     pub options: Vec<(String, String)>,
+    /// Warn when the topic already holds messages (not for `lab`, which
+    /// reads only what it produces).
+    pub note_existing: bool,
 }
 
 #[derive(Debug, Default)]
@@ -48,12 +51,14 @@ pub struct Summary {
     pub elapsed: Duration,
 }
 
-/// Creates `topic` with `partitions` partitions unless it exists.
+/// Creates `topic` with `partitions` partitions unless it exists (and says so
+/// when it exists with another number).
 pub async fn ensure_topic(
     brokers: &str,
     options: &[(String, String)],
     topic: &str,
     partitions: i32,
+    note_existing: bool,
 ) -> anyhow::Result<()> {
     let config = client_config(brokers, options);
     let probe = config.clone();
@@ -64,11 +69,40 @@ pub async fn ensure_topic(
     for result in admin.create_topics([&new], &opts).await? {
         match result {
             Ok(_) => tracing::info!("created topic {topic} with {partitions} partitions"),
-            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {
+                let (existing, held) = partition_count(&admin, topic)?;
+                if existing != partitions as usize {
+                    tracing::warn!(
+                        "topic {topic} exists with {existing} partitions; --partitions {partitions} applies only \
+                         to a topic this creates (delete the topic, or add partitions with Kafka's tools)"
+                    );
+                }
+                if note_existing && held > 0 {
+                    tracing::warn!(
+                        "topic {topic} already holds {held} messages (an earlier produce or lab?): a consumer \
+                         reading it from the earliest offset counts those too. Use a new --topic to count only \
+                         this file"
+                    );
+                }
+            }
             Err((t, e)) => anyhow::bail!("cannot create topic {t}: {e}"),
         }
     }
     Ok(())
+}
+
+/// How many partitions `topic` has, and how many messages they hold, as the
+/// broker says.
+fn partition_count(admin: &AdminClient<ClientLog>, topic: &str) -> anyhow::Result<(usize, i64)> {
+    let timeout = Duration::from_secs(10);
+    let metadata = admin.inner().fetch_metadata(Some(topic), timeout)?;
+    let Some(t) = metadata.topics().iter().find(|t| t.name() == topic) else { return Ok((0, 0)) };
+    let mut held = 0;
+    for p in t.partitions() {
+        let (low, high) = admin.inner().fetch_watermarks(topic, p.id(), timeout)?;
+        held += (high - low).max(0);
+    }
+    Ok((t.partitions().len(), held))
 }
 
 /// ISO-8601 with milliseconds, UTC.
@@ -94,7 +128,8 @@ pub fn message(doc: &Document, format: DateFormat) -> Option<serde_json::Value> 
 pub async fn run(job: Produce) -> anyhow::Result<Summary> {
     let client = crate::connect::mongo::connect(&job.uri, Duration::from_secs(60)).await?;
     let coll = client.database(&job.db).collection::<Document>(&job.collection);
-    let mut sender = Sender::connect(&job.brokers, &job.options, &job.topic, job.partitions).await?;
+    let mut sender =
+        Sender::connect(&job.brokers, &job.options, &job.topic, (job.partitions, job.note_existing)).await?;
     let mut cursor = coll.find(doc! {}).sort(doc! { "_id": 1 }).await?;
     let mut progress = Progress::new("produced");
     let start = tokio::time::Instant::now();
@@ -137,7 +172,7 @@ pub async fn run_live(
     partitions: i32,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<Summary> {
-    let mut sender = Sender::connect(brokers, options, topic, partitions).await?;
+    let mut sender = Sender::connect(brokers, options, topic, (partitions, true)).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::codec::Chunk>(16);
     let stop = shutdown.child_token();
     let max_line = crate::codec::DEFAULT_MAX_LINE_BYTES;
@@ -193,9 +228,9 @@ impl Sender {
         brokers: &str,
         options: &[(String, String)],
         topic: &str,
-        partitions: i32,
+        (partitions, note_existing): (i32, bool),
     ) -> anyhow::Result<Sender> {
-        ensure_topic(brokers, options, topic, partitions).await?;
+        ensure_topic(brokers, options, topic, partitions, note_existing).await?;
         let mut config = client_config(brokers, options);
         for (key, value) in [("message.timeout.ms", "60000"), ("linger.ms", "5"), ("compression.type", "lz4")]
         {

@@ -107,6 +107,14 @@ fn produce_then_consume_gives_the_per_day_table() {
     let records: u64 =
         tables["batches"]["rows"].as_array().unwrap().iter().map(|r| r[1].as_u64().unwrap()).sum();
     assert_eq!(records, 600);
+    // Producing again with another partition count says the topic keeps its own.
+    let again = format!("produce --db {db} --brokers {b} --topic {topic} --date-format bson");
+    let (ok, stderr) = tweetstream(&words(&again));
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains(&format!("topic {topic} exists with 2 partitions; --partitions 1 applies only")),
+        "{stderr}"
+    );
     documents(&db, "tweets");
 }
 
@@ -714,4 +722,68 @@ fn load_reads_the_files_replay_reads_and_fails_on_nothing_readable() {
         assert!(!ok && stderr.contains(name) && stderr.contains(why), "{name}: {stderr}");
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The README's step-by-step commands, as written there (with this test's
+/// database, topic, group and broker, and shorter batches), give the file's
+/// per-day counts; producing the file a second time into the same topic
+/// says that the topic already holds it.
+#[test]
+fn the_readmes_lab_steps_count_the_file_once() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let steps = readme.split("The steps also run one by one").nth(1).unwrap();
+    let block = steps.split("```sh\n").nth(1).unwrap().split("```").next().unwrap();
+    let commands: Vec<&str> = block.lines().filter(|l| l.starts_with("tweetstream ")).collect();
+    assert_eq!(commands.len(), 3, "load, produce, stream: {block}");
+    let (db, topic, group, b) = (unique("steps"), unique("steps_topic"), unique("steps_group"), brokers());
+    let adapt = |command: &str| -> Vec<String> {
+        let command = command.split('#').next().unwrap();
+        let mut args: Vec<String> = command
+            .split_whitespace()
+            .skip(1)
+            .map(|w| match w {
+                "lab4" => db.clone(),
+                "127.0.0.1:9092" => b.clone(),
+                "5s" => "500ms".to_owned(),
+                "lab" => group.clone(),
+                w if w.starts_with("fixtures/") => fixture(&w["fixtures/".len()..]),
+                w => w.to_owned(),
+            })
+            .collect();
+        if let Some(i) = args.iter().position(|a| a == "--topic") {
+            args[i + 1] = topic.clone();
+        }
+        args
+    };
+    let run = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, stderr) = tweetstream(&args);
+        assert!(ok, "{args:?}: {stderr}");
+        stderr
+    };
+    run(&adapt(commands[0]));
+    let produced = run(&adapt(commands[1]));
+    assert!(!produced.contains("already holds"), "{produced}");
+    let mut stream = adapt(commands[2]);
+    stream.extend(["--format".into(), "json".into(), "--print-every".into(), "never".into()]);
+    let out = Command::new(env!("CARGO_BIN_EXE_tweetstream")).args(&stream).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tables: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let days = tables.iter().rfind(|t| t["table"] == "sentiment_by_day").unwrap();
+    let got: BTreeMap<String, u64> = day_rows(days).into_iter().map(|(d, (_, n))| (d, n)).collect();
+    let rows = tweetstream::fixtures::lab_rows(
+        tweetstream::fixtures::PARQUET_ROWS,
+        tweetstream::fixtures::PARQUET_SEED,
+    );
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for (ms, _) in &rows {
+        let day = chrono::DateTime::from_timestamp_millis(*ms).unwrap().format("%Y-%m-%d").to_string();
+        *want.entry(day).or_default() += 1;
+    }
+    assert_eq!(got, want, "each tweet of the file counted once");
+    // Producing the file again into the same topic is not silent.
+    let again = run(&adapt(commands[1]));
+    assert!(again.contains(&format!("topic {topic} already holds {} messages", rows.len())), "{again}");
+    documents(&db, "tweets");
 }
