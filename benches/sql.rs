@@ -75,6 +75,7 @@ fn main() {
         readiness: tweetstream::sinks::health::Readiness { batch_every: None, started_ms: 0 },
         frames: Arc::default(),
         cors: Default::default(),
+        credentials: Default::default(),
     };
     let shutdown = tokio_util::sync::CancellationToken::new();
     let (addr, _) = rt.block_on(http::serve("127.0.0.1:0", shared, shutdown.clone())).unwrap();

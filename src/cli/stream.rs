@@ -184,6 +184,13 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = crate::sinks::out::OutFormat::Csv, requires = "out")]
     pub out_format: crate::sinks::out::OutFormat,
 
+    /// Require a token of every client of --http and --dashboard (the
+    /// probes /health/live and /health/ready excepted): read from this file
+    /// (its first line), else from $TWEETSTREAM_TOKEN. Clients send it as
+    /// `Authorization: Bearer TOKEN` or as the password of basic auth.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<std::path::PathBuf>,
+
     /// Let web pages of this origin (e.g. http://localhost:8888, a notebook)
     /// read --http and --dashboard, events included (CORS). Repeatable; `*`
     /// for any origin. Off by default: pages of other origins cannot read.
@@ -322,6 +329,7 @@ impl Args {
             pg: self.pg,
             out: self.out,
             out_format: self.out_format,
+            token: crate::sinks::auth::Credentials(token(self.token_file.as_deref())?),
             cors_origins: self.cors_origin,
             sql: sql::Limits {
                 timeout: self.sql_timeout,
@@ -337,6 +345,25 @@ impl Args {
             checkpoint: self.checkpoint.map(|path| CheckpointTarget { path, reset: self.checkpoint_reset }),
             ..StreamConfig::new(source)
         })
+    }
+}
+
+/// The HTTP token: the first line of `file`, else `$TWEETSTREAM_TOKEN`; an
+/// empty one is an error (it would admit anyone who sends nothing).
+fn token(file: Option<&std::path::Path>) -> anyhow::Result<Option<std::sync::Arc<str>>> {
+    let token = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("--token-file {}: {e}", path.display()))?;
+            Some(text.lines().next().unwrap_or("").trim().to_owned())
+        }
+        None => std::env::var("TWEETSTREAM_TOKEN").ok(),
+    };
+    match token {
+        Some(t) if t.is_empty() => {
+            anyhow::bail!("the token (--token-file or TWEETSTREAM_TOKEN) is empty; give one, or unset it")
+        }
+        other => Ok(other.map(Into::into)),
     }
 }
 

@@ -134,6 +134,8 @@ pub struct StreamConfig {
     /// Write the final tables into this directory when the run ends.
     pub out: Option<std::path::PathBuf>,
     pub out_format: crate::sinks::out::OutFormat,
+    /// The token clients of `http` and `dashboard` must present.
+    pub token: crate::sinks::auth::Credentials,
     /// Origins whose web pages may read `http` and `dashboard` (CORS).
     pub cors_origins: Vec<String>,
     pub sql: sql::Limits,
@@ -183,6 +185,7 @@ impl StreamConfig {
             pg: None,
             out: None,
             out_format: crate::sinks::out::OutFormat::Csv,
+            token: Default::default(),
             cors_origins: Vec::new(),
             sql: sql::Limits::default(),
             listener: listener::Limits::default(),

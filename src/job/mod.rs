@@ -76,6 +76,7 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         limits: config.listener,
         frames: Default::default(),
         cors: crate::sinks::cors::Origins(config.cors_origins.clone().into()),
+        credentials: config.token.clone(),
     };
     let servers = Servers::start(&config, shared, &source_stop).await?;
     let stores = (&source_stop, &engine_stop, checkpoint.as_mut());

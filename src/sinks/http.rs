@@ -58,6 +58,8 @@ pub struct Shared {
     pub frames: Arc<Frames>,
     /// Origins whose web pages may read the answers (`--cors-origin`).
     pub cors: super::cors::Origins,
+    /// The token requests must carry, if any.
+    pub credentials: super::auth::Credentials,
 }
 
 pub fn router(shared: Shared) -> Router {
@@ -103,7 +105,7 @@ pub async fn serve(
     shared: Shared,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-    let (listener, bound) = listener::listen(addr, "--http").await?;
+    let (listener, bound) = listener::listen(addr, "--http", shared.credentials.0.is_some()).await?;
     tracing::info!("http: serving the tables on http://{}/tables", listener::reachable(bound));
     Ok((bound, spawn_app(listener, router(shared.clone()), shared, shutdown, "http")))
 }
@@ -119,8 +121,11 @@ pub fn spawn_app(
     name: &'static str,
 ) -> tokio::task::JoinHandle<()> {
     let limits = shared.limits;
-    let app = app.layer(axum::middleware::from_fn_with_state(shared.cors.clone(), super::cors::layer));
-    let probes = probes(shared, Some(limits.max_connections));
+    let auth = axum::middleware::from_fn_with_state(shared.credentials.clone(), super::auth::layer);
+    let cors = axum::middleware::from_fn_with_state(shared.cors.clone(), super::cors::layer);
+    // CORS outside: a browser's preflight carries no credentials.
+    let app = app.layer(auth.clone()).layer(cors);
+    let probes = probes(shared, Some(limits.max_connections)).layer(auth);
     let body = format!("{{\"error\":\"too many connections (the limit is {})\"}}", limits.max_connections);
     let refusal = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\

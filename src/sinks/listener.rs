@@ -50,15 +50,18 @@ impl Default for Limits {
 
 /// Binds a listener for the command-line option `option` (e.g. `--http`);
 /// returns it with the bound address (port 0 picks a free one).
-pub async fn listen(addr: &str, option: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
+/// `guarded`: clients must present credentials (else binding beyond
+/// loopback is warned about).
+pub async fn listen(addr: &str, option: &str, guarded: bool) -> anyhow::Result<(TcpListener, SocketAddr)> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for {option}: {e}"))?;
     let bound = listener.local_addr()?;
-    if !bound.ip().is_loopback() {
+    if !bound.ip().is_loopback() && !guarded {
         tracing::warn!(
             "{option} listens on {bound}, beyond this machine, and asks for no credentials: whoever can \
-             reach it can read the tables and run SQL on them. Bind 127.0.0.1 unless the network is yours"
+             reach it can read the tables and run SQL on them. Bind 127.0.0.1 unless the network is yours, or set \
+             a token (TWEETSTREAM_TOKEN or --token-file; HTTP only)"
         );
     }
     Ok((listener, bound))

@@ -2,6 +2,7 @@
 //! dashboard, the PostgreSQL wire protocol and MongoDB (exactly once, in
 //! Kafka mode). The engine's own state across restarts is in [`crate::state`].
 
+pub mod auth;
 pub mod cors;
 pub mod dashboard;
 pub mod health;

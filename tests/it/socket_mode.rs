@@ -688,3 +688,73 @@ fn binding_beyond_loopback_warns_and_logs_a_usable_url() {
     assert_eq!(http_get(&http, "/health/live").0, 200);
     engine.finish();
 }
+
+/// With a token (from the environment or a file), HTTP and the dashboard
+/// serve only requests that carry it, as a bearer token or a basic-auth
+/// password; the probes stay open; a listener beyond loopback is then not
+/// warned about, and the token appears in no output.
+#[test]
+fn a_token_guards_http_and_the_dashboard() {
+    let token = "t0ken-of-this-test";
+    let (_replay, addr) = replay_listen(&fixture("lab.jsonl"), "127.0.0.1:0", &[]);
+    let args = [
+        "stream",
+        "--connect",
+        &addr,
+        "--batch",
+        "manual",
+        "--format",
+        "json",
+        "--print-every",
+        "never",
+        "--http",
+        "0.0.0.0:0",
+        "--dashboard",
+        "127.0.0.1:0",
+    ];
+    let mut engine = Proc::spawn_env(&args, &[("TWEETSTREAM_TOKEN", token)]);
+    let http = logged_http_addr(&engine.wait_stderr("serving the tables on http://"));
+    let dashboard = logged_http_addr(&engine.wait_stderr("dashboard: open http://"));
+    let get = |at: &str, path: &str, auth: &str| {
+        http_exchange(at, &format!("GET {path} HTTP/1.0\r\nHost: x\r\n{auth}\r\n"))
+    };
+    let basic = |pass: &str| {
+        use base64::Engine as _;
+        format!(
+            "Authorization: Basic {}\r\n",
+            base64::engine::general_purpose::STANDARD.encode(format!("me:{pass}"))
+        )
+    };
+    for at in [&http, &dashboard] {
+        let (status, head, _) = get(at, "/tables", "");
+        assert_eq!(status, 401, "{at}");
+        assert!(
+            head.to_ascii_lowercase().contains("www-authenticate: basic realm=\"tweetstream\""),
+            "{head}"
+        );
+        assert_eq!(get(at, "/tables", "Authorization: Bearer wrong\r\n").0, 401);
+        assert_eq!(get(at, "/tables", &basic("wrong")).0, 401);
+        assert_eq!(get(at, "/tables", &format!("Authorization: Bearer {token}\r\n")).0, 200);
+        assert_eq!(get(at, "/tables", &basic(token)).0, 200);
+        assert_eq!(get(at, "/metrics", "").0, 401);
+        assert_eq!(get(at, "/health/live", "").0, 200);
+    }
+    assert_eq!(get(&dashboard, "/", "").0, 401, "the page itself");
+    assert_eq!(get(&dashboard, "/", &basic(token)).0, 200);
+    engine.tick();
+    engine.finish();
+    let stderr = engine.rest_of_stderr();
+    assert!(!stderr.contains("asks for no credentials"), "{stderr}");
+    assert!(!stderr.contains(token));
+
+    // From a file; an empty token is refused before anything starts.
+    let file = std::env::temp_dir().join(unique("token"));
+    std::fs::write(&file, "\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tweetstream"))
+        .args(["stream", "--connect", &addr, "--http", "127.0.0.1:0", "--token-file", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is empty"));
+    std::fs::remove_file(file).unwrap();
+}

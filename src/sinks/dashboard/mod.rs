@@ -64,7 +64,8 @@ pub async fn serve(
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-    let (listener, bound) = super::listener::listen(addr, "--dashboard").await?;
+    let (listener, bound) =
+        super::listener::listen(addr, "--dashboard", shared.credentials.0.is_some()).await?;
     let url = super::listener::reachable(bound);
     tracing::info!("dashboard: open http://{url}/ (refreshes every {})", render::human(config.refresh));
     Ok((bound, http::spawn_app(listener, router(shared.clone(), config), shared, shutdown, "dashboard")))

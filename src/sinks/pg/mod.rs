@@ -765,7 +765,7 @@ pub async fn serve(
     limits: Limits,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-    let (listener, bound) = listener::listen(addr, "--pg").await?;
+    let (listener, bound) = listener::listen(addr, "--pg", false).await?;
     let url = listener::reachable(bound);
     tracing::info!("pg: serving SQL on postgresql://{url} (psql -h {} -p {})", url.ip(), url.port());
     let refusal = connection::fatal_bytes(
