@@ -185,8 +185,9 @@ pub struct Args {
     pub out_format: crate::sinks::out::OutFormat,
 
     /// Require a token of every client of --http and --dashboard (the
-    /// probes /health/live and /health/ready excepted): read from this file
-    /// (its first line), else from $TWEETSTREAM_TOKEN. Clients send it as
+    /// probes /health/live and /health/ready excepted) and --pg (as the
+    /// password, checked with SCRAM-SHA-256): read from this file (its first
+    /// line), else from $TWEETSTREAM_TOKEN. HTTP clients send it as
     /// `Authorization: Bearer TOKEN` or as the password of basic auth.
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<std::path::PathBuf>,

@@ -165,7 +165,8 @@ impl Servers {
             tasks.push(dashboard::serve(addr, shared.clone(), dash, stop.clone()).await?.1);
         }
         if let Some(addr) = &config.pg {
-            tasks.push(pg::serve(addr, shared.sql.clone(), config.listener, stop.clone()).await?.1);
+            let token = config.token.0.as_deref();
+            tasks.push(pg::serve(addr, shared.sql.clone(), token, config.listener, stop.clone()).await?.1);
         }
         Ok(Servers(tasks))
     }

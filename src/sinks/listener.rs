@@ -61,7 +61,7 @@ pub async fn listen(addr: &str, option: &str, guarded: bool) -> anyhow::Result<(
         tracing::warn!(
             "{option} listens on {bound}, beyond this machine, and asks for no credentials: whoever can \
              reach it can read the tables and run SQL on them. Bind 127.0.0.1 unless the network is yours, or set \
-             a token (TWEETSTREAM_TOKEN or --token-file; HTTP only)"
+             a token (TWEETSTREAM_TOKEN or --token-file)"
         );
     }
     Ok((listener, bound))

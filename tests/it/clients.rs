@@ -243,3 +243,27 @@ fn pandas_reads_tables_and_both_prometheus_parsers_read_the_metrics() {
     let (_, health) = http_get(&r.http, "/health");
     assert_eq!(health["batches"], 1, "/health counts the batches closed");
 }
+
+#[test]
+fn with_a_token_postgres_clients_log_in_with_it_checked_by_scram() {
+    let dir = clients_dir();
+    let token = "pg-t0ken-of-this-test";
+    let r = running_with(&["--sql-timeout", "600s"], &[("TWEETSTREAM_TOKEN", token)]);
+    let mut python = Command::new(dir.join("venv/bin/python"));
+    python.args([&script("password.py"), &r.pg_port, token, "not-the-token"]);
+    let report = json_output(python, Duration::from_secs(120));
+    assert_eq!(report["right"], count_tags(&r.lines, twitter_tags).len(), "{report}");
+    assert_eq!(report["cancel"], "57014", "a cancel works on a connection that logged in");
+    for refused in ["wrong", "none"] {
+        let message = report[refused].as_str().unwrap();
+        assert!(
+            message.contains("authentication failed") || message.contains("no password supplied"),
+            "{refused}: {message}"
+        );
+    }
+    // SCRAM: the password never crossed the wire, so no log holds it.
+    let mut engine = r.engine;
+    engine.terminate();
+    let stderr = engine.rest_of_stderr();
+    assert!(!stderr.contains(token) && !stderr.contains("not-the-token"), "{stderr}");
+}

@@ -47,6 +47,7 @@ pub async fn serve(
         return;
     };
     let copy = Arc::new(NoopHandler);
+    let startup = backend.startup();
     loop {
         let Some(message) =
             next_message(&mut socket, peer, limits, startup_deadline, &announced, &shutdown).await
@@ -64,7 +65,7 @@ pub async fn serve(
         let processed = process_message(
             message,
             &mut socket,
-            backend.clone(),
+            startup.clone(),
             backend.clone(),
             backend.clone(),
             copy.clone(),

@@ -1,7 +1,8 @@
 //! The PostgreSQL wire protocol (`stream --pg ADDR`): SQL over the live tables
 //! for `psql` and Postgres clients, through the same [`SqlEngine`] as HTTP.
 //!
-//! No authentication (it binds to 127.0.0.1 unless told otherwise) and no TLS.
+//! A password when a token is set, checked with SCRAM-SHA-256 ([`auth`]); no
+//! TLS.
 //! Both the simple query protocol (`psql`, several statements in one query)
 //! and the extended one (what drivers use: Parse, Bind, Describe, Execute) are
 //! served. Each client has a [`session::Session`]: transactions (each reads one
@@ -26,6 +27,7 @@
 //! without a value (say `sum(count)` filtered by a parameter) is text. Later
 //! executions are encoded with the described types, as the client expects.
 
+pub mod auth;
 pub mod cancel;
 mod connection;
 pub mod copy;
@@ -74,6 +76,8 @@ struct Client {
     running: Arc<Running>,
     /// This connection's key in `cancels`, once it has started.
     key: Mutex<Option<(i32, Bytes)>>,
+    /// The password check, when one is required.
+    sasl: Option<Arc<auth::Sasl>>,
 }
 
 impl Drop for Client {
@@ -87,13 +91,14 @@ impl Drop for Client {
 }
 
 impl Backend {
-    fn new(sql: Arc<SqlEngine>, cancels: Arc<Cancels>) -> Backend {
+    fn new(sql: Arc<SqlEngine>, cancels: Arc<Cancels>, sasl: Option<Arc<auth::Sasl>>) -> Backend {
         let client = Client {
             sql,
             session: Mutex::default(),
             cancels,
             running: Arc::default(),
             key: Mutex::default(),
+            sasl,
         };
         Backend { client: Arc::new(client) }
     }
@@ -614,17 +619,28 @@ fn text_moment(ty: &Type, raw: &[u8]) -> Option<postgres::Moment> {
 
 #[async_trait]
 impl NoopStartupHandler for Backend {
-    /// Registers the connection's key, for CancelRequests.
     async fn post_startup<C>(&self, client: &mut C, _message: PgWireFrontendMessage) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        self.register(client);
+        Ok(())
+    }
+}
+
+impl Backend {
+    /// This connection's startup: a password check when one is required.
+    fn startup(&self) -> Arc<auth::Startup> {
+        Arc::new(auth::Startup { backend: self.clone(), sasl: self.client.sasl.clone() })
+    }
+
+    /// Registers the started connection's key, for CancelRequests.
+    fn register(&self, client: &impl ClientInfo) {
         let (pid, secret) = client.pid_and_secret_key();
         let key = self.client.cancels.register(pid, &secret, self.client.running.clone());
         *self.client.key.lock().unwrap_or_else(|e| e.into_inner()) = Some(key);
-        Ok(())
     }
 }
 
@@ -638,7 +654,7 @@ impl PgWireServerHandlers for Backend {
     }
 
     fn startup_handler(&self) -> Arc<impl pgwire::api::auth::StartupHandler> {
-        Arc::new(self.clone())
+        self.startup()
     }
 }
 
@@ -762,10 +778,12 @@ fn user_error(e: &SqlError) -> PgWireError {
 pub async fn serve(
     addr: &str,
     sql: Arc<SqlEngine>,
+    token: Option<&str>,
     limits: Limits,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-    let (listener, bound) = listener::listen(addr, "--pg", false).await?;
+    let (listener, bound) = listener::listen(addr, "--pg", token.is_some()).await?;
+    let sasl = token.map(auth::sasl);
     let url = listener::reachable(bound);
     tracing::info!("pg: serving SQL on postgresql://{url} (psql -h {} -p {})", url.ip(), url.port());
     let refusal = connection::fatal_bytes(
@@ -781,7 +799,7 @@ pub async fn serve(
         refusal,
         0,
         move |socket, peer, stop, _| {
-            let backend = Arc::new(Backend::new(sql.clone(), cancels.clone()));
+            let backend = Arc::new(Backend::new(sql.clone(), cancels.clone(), sasl.clone()));
             connection::serve(socket, peer, backend, cancels.clone(), limits, stop)
         },
     ));
