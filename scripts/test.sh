@@ -33,23 +33,23 @@ fi
 scripts/clients.sh >"$clients_log" 2>&1 &
 clients=$!
 
-cargo test --no-run "$@"
-if ! wait "$clients"; then
-  clients=""
-  cat "$clients_log" >&2
-  echo "test: the client libraries did not install (scripts/clients.sh); see above" >&2
-  exit 1
-fi
-clients=""
-grep '^clients:' "$clients_log" >&2 || true
-if [ -n "$services" ]; then
-  if ! wait "$services"; then
-    services=""
-    cat "$services_log" >&2
-    echo "test: Kafka and MongoDB did not start (scripts/services.sh up); see above" >&2
+# Waits for a background step (PID, its log, its log lines' prefix, what
+# failed); on failure shows its log and stops.
+await() {
+  local pid=$1 log=$2 prefix=$3 what=$4
+  if ! wait "$pid"; then
+    cat "$log" >&2
+    echo "test: $what; see above" >&2
     exit 1
   fi
-  services=""
-  grep '^services:' "$services_log" >&2 || true
+  grep "^$prefix:" "$log" >&2 || true
+}
+
+cargo test --no-run "$@"
+pid=$clients clients=""
+await "$pid" "$clients_log" clients "the client libraries did not install (scripts/clients.sh)"
+if [ -n "$services" ]; then
+  pid=$services services=""
+  await "$pid" "$services_log" services "Kafka and MongoDB did not start (scripts/services.sh up)"
 fi
 cargo test "$@"

@@ -381,6 +381,17 @@ mod tests {
     use proptest::prelude::*;
     use tokio_util::codec::Decoder;
 
+    /// Text lines, hashtags only.
+    fn hashtags_only() -> Operators {
+        Operators {
+            input: InputFormat::Text,
+            hashtags: HashtagMode::Twitter,
+            sentiment: None,
+            track: None,
+            undated: crate::engine::batch::Undated::Skip,
+        }
+    }
+
     /// A batch: (tag number, times) pairs, one line each.
     type Lines = Vec<(u8, u8)>;
 
@@ -401,13 +412,7 @@ mod tests {
     /// only the last [`tables::BATCH_HISTORY`] of.
     #[tokio::test]
     async fn the_count_of_batches_closed_goes_past_the_kept_history() {
-        let ops = Operators {
-            input: InputFormat::Text,
-            hashtags: HashtagMode::Twitter,
-            sentiment: None,
-            track: None,
-            undated: crate::engine::batch::Undated::Skip,
-        };
+        let ops = hashtags_only();
         let mut engine = Engine::new(ops, 1, None);
         let n = tables::BATCH_HISTORY + 5;
         for k in 0..n {
@@ -434,13 +439,7 @@ mod tests {
         ) {
             let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
             rt.block_on(async {
-                let ops = Operators {
-                    input: InputFormat::Text,
-                    hashtags: HashtagMode::Twitter,
-                    sentiment: None,
-                    track: None,
-                    undated: crate::engine::batch::Undated::Skip,
-                };
+                let ops = hashtags_only();
                 let mut engine = Engine::new(ops, 2, Some(WindowSpec { size, slide }));
                 let mut window = Ranked::default();
                 for (k, lines) in batches.iter().enumerate() {
@@ -477,13 +476,7 @@ mod tests {
         ) {
             let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
             rt.block_on(async {
-                let ops = Operators {
-                    input: InputFormat::Text,
-                    hashtags: HashtagMode::Twitter,
-                    sentiment: None,
-                    track: None,
-                    undated: crate::engine::batch::Undated::Skip,
-                };
+                let ops = hashtags_only();
                 let mut engine = Engine::new(ops, 2, None).with_max_tags(Some(max));
                 let mut exact = std::collections::BTreeMap::<String, u64>::new();
                 for (k, lines) in batches.iter().enumerate() {

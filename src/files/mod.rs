@@ -83,8 +83,8 @@ pub fn open_reader(name: &str, raw: Box<dyn Read + Send>) -> io::Result<Opened> 
     let stem = lower.strip_suffix(".gz").or_else(|| lower.strip_suffix(".gzip")).unwrap_or(&lower);
     let ext = Path::new(stem).extension().and_then(|e| e.to_str()).unwrap_or("").to_owned();
     let head = reader.fill_buf().map_err(|e| io::Error::new(e.kind(), format!("{name}: {e}")))?;
-    let first =
-        head.iter().copied().find(|b| !b.is_ascii_whitespace() && *b != 0xef && *b != 0xbb && *b != 0xbf);
+    let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head); // a byte-order mark
+    let first = body.iter().copied().find(|b| !b.is_ascii_whitespace());
     let format = if head.starts_with(b"PAR1") {
         Format::Parquet
     } else {

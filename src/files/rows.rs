@@ -113,6 +113,11 @@ pub fn normalize(mut doc: Document) -> Result<Document, Skip> {
 
 /// Checks that `path` is a file [`read`] can read, before any work starts.
 pub fn check(path: &Path) -> anyhow::Result<super::Format> {
+    Ok(readable(path)?.format)
+}
+
+/// `path` opened, if [`read`] can read it.
+fn readable(path: &Path) -> anyhow::Result<super::Opened> {
     let opened = super::open(path)?;
     match opened.format {
         super::Format::Text => {
@@ -122,7 +127,7 @@ pub fn check(path: &Path) -> anyhow::Result<super::Format> {
             "{}: a gzip-compressed Parquet file; Parquet compresses itself: gunzip it first",
             path.display()
         ),
-        format => Ok(format),
+        _ => Ok(opened),
     }
 }
 
@@ -130,9 +135,8 @@ pub fn check(path: &Path) -> anyhow::Result<super::Format> {
 /// returns false. Blocking.
 pub fn read(path: &Path, mut row: impl FnMut(Result<Document, Skip>) -> bool) -> anyhow::Result<()> {
     let name = path.display().to_string();
-    let format = check(path)?;
-    let opened = super::open(path)?;
-    match format {
+    let opened = readable(path)?;
+    match opened.format {
         super::Format::Parquet => {
             let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
             let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)

@@ -664,12 +664,6 @@ fn load_reads_the_files_replay_reads_and_fails_on_nothing_readable() {
         std::fs::write(&path, bytes).unwrap();
         path.to_str().unwrap().to_owned()
     };
-    let gz = |bytes: &[u8]| {
-        use std::io::Write;
-        let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        z.write_all(bytes).unwrap();
-        z.finish().unwrap()
-    };
     // (text, epoch ms) of three tweets, written three ways.
     let tweets =
         [("first #a", 1_424_777_700_000i64), ("second; #b", 1_424_864_100_000), ("third", 1_425_000_000_000)];
@@ -692,7 +686,7 @@ fn load_reads_the_files_replay_reads_and_fails_on_nothing_readable() {
     );
     let files = [
         write("excel.csv", csv.as_bytes()),
-        write("v2.jsonl.gz", &gz(v2.as_bytes())),
+        write("v2.jsonl.gz", &gzip(v2.as_bytes())),
         write("array.json", array.to_string().as_bytes()),
     ];
     for file in &files {

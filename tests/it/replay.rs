@@ -186,13 +186,6 @@ fn expected(tweets: &[(String, String)]) -> (BTreeMap<String, u64>, BTreeMap<Str
     (tags, days)
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    z.write_all(bytes).unwrap();
-    z.finish().unwrap()
-}
-
 /// The files people have, each written here from the same tweets: gzipped
 /// JSON Lines, a JSON array, Twitter API v2 lines, a `;` CSV with dates as
 /// Excel writes them, a gzipped TSV, and the Parquet fixture. Replayed into

@@ -174,6 +174,14 @@ pub fn install(conn: &Connection, tables: &[(&str, &[(&str, ColumnType)])]) -> r
     for (name, args) in [("pg_get_constraintdef", 1), ("pg_get_constraintdef", 2), ("pg_get_indexdef", 3)] {
         conn.create_scalar_function(name, args, flags, |_| Ok(None::<String>))?;
     }
+    install_reflection(conn, flags)?;
+    conn.execute_batch(&catalog(tables))
+}
+
+/// What SQLAlchemy's reflection (and `read_sql_table`) calls besides the
+/// catalog: set-returning functions (refused), `current_setting` of a
+/// parameter, and the aggregates it groups arrays with.
+fn install_reflection(conn: &Connection, flags: FunctionFlags) -> rusqlite::Result<()> {
     // Set-returning functions over the catalog's arrays (SQLAlchemy's
     // reflection of keys and indexes): the live tables have none, so the rows
     // they would expand never exist; called on anything, they refuse rather
@@ -208,7 +216,7 @@ pub fn install(conn: &Connection, tables: &[(&str, &[(&str, ColumnType)])]) -> r
     conn.create_aggregate_function("array_agg", 1, flags, ArrayAgg)?;
     conn.create_aggregate_function("bool_and", 1, flags, BoolAgg(true))?;
     conn.create_aggregate_function("bool_or", 1, flags, BoolAgg(false))?;
-    conn.execute_batch(&catalog(tables))
+    Ok(())
 }
 
 /// `array_agg(x)`: the values as a Postgres array literal (`{a,"b c",NULL}`),

@@ -608,3 +608,10 @@ pub fn track_keeps(text: &str) -> bool {
     });
     phrases.iter().any(|terms| terms.iter().all(|t| t.is_match(text)))
 }
+
+/// `bytes` compressed with gzip, as `gzip` writes a file.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(bytes).unwrap();
+    z.finish().unwrap()
+}
