@@ -76,6 +76,7 @@ fn main() {
         frames: Arc::default(),
         cors: Default::default(),
         credentials: Default::default(),
+        tls: None,
     };
     let shutdown = tokio_util::sync::CancellationToken::new();
     let (addr, _) = rt.block_on(http::serve("127.0.0.1:0", shared, shutdown.clone())).unwrap();

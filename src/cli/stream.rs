@@ -192,6 +192,16 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<std::path::PathBuf>,
 
+    /// Serve --http and --dashboard as HTTPS and --pg over TLS only, with
+    /// this certificate chain (PEM, the server's certificate first; e.g.
+    /// certbot's fullchain.pem). Read again when it changes on disk.
+    #[arg(long, value_name = "PATH", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "PATH", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+
     /// Let web pages of this origin (e.g. http://localhost:8888, a notebook)
     /// read --http and --dashboard, events included (CORS). Repeatable; `*`
     /// for any origin. Off by default: pages of other origins cannot read.
@@ -285,6 +295,11 @@ pub struct Args {
 impl Args {
     /// The job these arguments describe.
     pub fn config(self) -> anyhow::Result<StreamConfig> {
+        if self.tls_cert.is_some() && self.http.is_none() && self.dashboard.is_none() && self.pg.is_none() {
+            anyhow::bail!(
+                "--tls-cert and --tls-key are for the listeners: give --http, --dashboard or --pg too"
+            );
+        }
         let feeds = self.feeds.feeds()?;
         let source = match (self.connect, self.kafka) {
             (sockets, _) if !sockets.is_empty() || !feeds.is_empty() || !self.file.is_empty() => {
@@ -331,6 +346,10 @@ impl Args {
             out: self.out,
             out_format: self.out_format,
             token: crate::sinks::auth::Credentials(token(self.token_file.as_deref())?),
+            tls: match (&self.tls_cert, &self.tls_key) {
+                (Some(cert), Some(key)) => Some(crate::sinks::tls::Certificate::load(cert, key)?),
+                _ => None,
+            },
             cors_origins: self.cors_origin,
             sql: sql::Limits {
                 timeout: self.sql_timeout,

@@ -136,6 +136,8 @@ pub struct StreamConfig {
     pub out_format: crate::sinks::out::OutFormat,
     /// The token clients of `http` and `dashboard` must present.
     pub token: crate::sinks::auth::Credentials,
+    /// The certificate of the listeners, which then take TLS only.
+    pub tls: Option<crate::sinks::tls::Certificate>,
     /// Origins whose web pages may read `http` and `dashboard` (CORS).
     pub cors_origins: Vec<String>,
     pub sql: sql::Limits,
@@ -186,6 +188,7 @@ impl StreamConfig {
             out: None,
             out_format: crate::sinks::out::OutFormat::Csv,
             token: Default::default(),
+            tls: None,
             cors_origins: Vec::new(),
             sql: sql::Limits::default(),
             listener: listener::Limits::default(),

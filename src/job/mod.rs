@@ -77,6 +77,7 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         frames: Default::default(),
         cors: crate::sinks::cors::Origins(config.cors_origins.clone().into()),
         credentials: config.token.clone(),
+        tls: config.tls.clone(),
     };
     let servers = Servers::start(&config, shared, &source_stop).await?;
     let stores = (&source_stop, &engine_stop, checkpoint.as_mut());
@@ -166,7 +167,8 @@ impl Servers {
         }
         if let Some(addr) = &config.pg {
             let token = config.token.0.as_deref();
-            tasks.push(pg::serve(addr, shared.sql.clone(), token, config.listener, stop.clone()).await?.1);
+            let (sql, tls) = (shared.sql.clone(), config.tls.as_ref());
+            tasks.push(pg::serve(addr, sql, token, tls, config.listener, stop.clone()).await?.1);
         }
         Ok(Servers(tasks))
     }

@@ -60,6 +60,15 @@ pub struct Shared {
     pub cors: super::cors::Origins,
     /// The token requests must carry, if any.
     pub credentials: super::auth::Credentials,
+    /// The certificate to serve HTTPS with (`--tls-cert`), if any.
+    pub tls: Option<super::tls::Certificate>,
+}
+
+impl Shared {
+    /// `http` or `https`, for the URLs the log shows.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
 }
 
 pub fn router(shared: Shared) -> Router {
@@ -106,13 +115,14 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let (listener, bound) = listener::listen(addr, "--http", shared.credentials.0.is_some()).await?;
-    tracing::info!("http: serving the tables on http://{}/tables", listener::reachable(bound));
+    tracing::info!("http: serving the tables on {}://{}/tables", shared.scheme(), listener::reachable(bound));
     Ok((bound, spawn_app(listener, router(shared.clone()), shared, shutdown, "http")))
 }
 
 /// Serves `app` on `listener` under the listener limits until `shutdown`,
 /// with the probes of `shared` on the connections of the reserve past the
-/// connection limit (see [`listener`]); `name` is for the log.
+/// connection limit (see [`listener`]), over TLS with `shared.tls`; `name`
+/// is for the log.
 pub fn spawn_app(
     listener: TcpListener,
     app: Router,
@@ -125,6 +135,7 @@ pub fn spawn_app(
     let cors = axum::middleware::from_fn_with_state(shared.cors.clone(), super::cors::layer);
     // CORS outside: a browser's preflight carries no credentials.
     let app = app.layer(auth.clone()).layer(cors);
+    let acceptor = shared.tls.as_ref().map(|c| c.acceptor(&[b"http/1.1"]));
     let probes = probes(shared, Some(limits.max_connections)).layer(auth);
     let body = format!("{{\"error\":\"too many connections (the limit is {})\"}}", limits.max_connections);
     let refusal = format!(
@@ -132,12 +143,14 @@ pub fn spawn_app(
          connection: close\r\n\r\n{body}",
         body.len()
     );
+    // A TLS client could not read a plain-text 503: it is closed.
+    let refusal = if acceptor.is_some() { Vec::new() } else { refusal.into_bytes() };
     tokio::spawn(listener::accept_loop(
         listener,
         limits,
         shutdown,
         name,
-        refusal.into_bytes(),
+        refusal,
         listener::PROBE_RESERVE,
         move |stream, peer, shutdown, admission| {
             let (router, header_timeout) = match admission {
@@ -147,17 +160,20 @@ pub fn spawn_app(
                 Admission::ProbesOnly => (probes.clone(), limits.header_timeout.min(PROBE_HEADER_TIMEOUT)),
             };
             let service = hyper_util::service::TowerToHyperService::new(router);
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
+            builder.keep_alive(admission == Admission::Full);
+            let acceptor = acceptor.clone();
             async move {
-                let mut builder = hyper::server::conn::http1::Builder::new();
-                builder.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(header_timeout);
-                builder.keep_alive(admission == Admission::Full);
-                let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-                tokio::pin!(connection);
-                let ended = tokio::select! {
-                    ended = connection.as_mut() => ended,
-                    () = shutdown.cancelled() => {
-                        connection.as_mut().graceful_shutdown();
-                        connection.await
+                let ended = match acceptor {
+                    None => serve_connection(&builder, stream, service, &shutdown).await,
+                    // The handshake is part of the request's head: the same deadline.
+                    Some(acceptor) => {
+                        match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                            Ok(Ok(stream)) => serve_connection(&builder, stream, service, &shutdown).await,
+                            Ok(Err(e)) => Err(format!("TLS handshake failed: {e}")),
+                            Err(_) => Err(format!("no TLS handshake within {header_timeout:?}")),
+                        }
                     }
                 };
                 if let Err(e) = ended {
@@ -166,6 +182,32 @@ pub fn spawn_app(
             }
         },
     ))
+}
+
+/// Serves one connection with `builder` until it ends, or gracefully from
+/// `shutdown` on.
+async fn serve_connection<I, S>(
+    builder: &hyper::server::conn::http1::Builder,
+    io: I,
+    service: S,
+    shutdown: &CancellationToken,
+) -> Result<(), String>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming>,
+    S::ResBody: 'static,
+    <S::ResBody as axum::body::HttpBody>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(io), service);
+    tokio::pin!(connection);
+    let ended = tokio::select! {
+        ended = connection.as_mut() => ended,
+        () = shutdown.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            connection.await
+        }
+    };
+    ended.map_err(|e| e.to_string())
 }
 
 /// How long a connection of the probes' reserve has to send its request.

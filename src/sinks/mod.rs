@@ -13,3 +13,4 @@ pub mod pg;
 pub mod print;
 pub mod results;
 pub mod tabular;
+pub mod tls;

@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Where `scripts/clients.sh` installed the clients.
-fn clients_dir() -> PathBuf {
+pub fn clients_dir() -> PathBuf {
     let dir = std::env::var_os("CLIENTS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".services/clients"));
@@ -28,12 +28,12 @@ fn clients_dir() -> PathBuf {
     dir
 }
 
-fn script(name: &str) -> String {
+pub fn script(name: &str) -> String {
     format!("{}/tests/clients/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Runs `command` to its end, within `limit`; its stdout as JSON.
-fn json_output(command: Command, limit: Duration) -> Value {
+pub fn json_output(command: Command, limit: Duration) -> Value {
     let stdout = text_output(command, limit);
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("no JSON printed ({e}): {stdout}"))
 }

@@ -27,4 +27,5 @@ mod replay;
 mod socket_mode;
 mod sql;
 mod textblob_reference;
+mod tls;
 mod vader_reference;

@@ -32,7 +32,7 @@ pub fn running_with(extra: &[&str], env: &[(&str, &str)]) -> Running {
     args.extend(["--print-every", "batch", "--http", "127.0.0.1:0", "--pg", "127.0.0.1:0"]);
     args.extend_from_slice(extra);
     let mut engine = Proc::spawn_env(&args, env);
-    let http = logged_http_addr(&engine.wait_stderr("http: serving the tables on http://"));
+    let http = logged_http_addr(&engine.wait_stderr("http: serving the tables on "));
     let pg = engine.wait_stderr("pg: serving SQL on postgresql://");
     let pg_port = pg.rsplit("-p ").next().unwrap().trim_end_matches(')').trim().to_owned();
     engine.wait_stderr(&format!("closed after {} lines", lines.len()));

@@ -67,7 +67,8 @@ pub async fn serve(
     let (listener, bound) =
         super::listener::listen(addr, "--dashboard", shared.credentials.0.is_some()).await?;
     let url = super::listener::reachable(bound);
-    tracing::info!("dashboard: open http://{url}/ (refreshes every {})", render::human(config.refresh));
+    let scheme = shared.scheme();
+    tracing::info!("dashboard: open {scheme}://{url}/ (refreshes every {})", render::human(config.refresh));
     Ok((bound, http::spawn_app(listener, router(shared.clone(), config), shared, shutdown, "dashboard")))
 }
 

@@ -8,8 +8,11 @@
 //!   fails the read as soon as a message's header announces more than
 //!   `max_request_bytes`: the body is never buffered. The client then gets a
 //!   FATAL ErrorResponse (SQLSTATE 54000) and the connection is closed;
-//! - the TLS negotiation (answered "no TLS") and the startup message must
-//!   arrive within the header timeout;
+//! - the TLS negotiation (with `--tls-cert`, a TLS handshake; else answered
+//!   "no TLS") and the startup message must arrive within the header timeout;
+//!   with TLS, a client that starts in plain text is refused (28000), as
+//!   PostgreSQL's `hostssl` does; only a CancelRequest (which libpq before 17
+//!   always sends in plain text) is taken;
 //! - between messages, a connection idle for the idle timeout gets a FATAL
 //!   ErrorResponse (57P05, as PostgreSQL's idle_session_timeout) and is closed;
 //! - at shutdown, a connection waiting for its next message is closed.
@@ -20,7 +23,10 @@ use futures_util::{SinkExt, StreamExt};
 use pgwire::api::{ClientInfo, NoopHandler, PgWireConnectionState};
 use pgwire::error::{ErrorInfo, PgWireError};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
-use pgwire::tokio::server::{PgWireMessageServerCodec, negotiate_tls, process_error, process_message};
+use pgwire::tokio::TlsAcceptor;
+use pgwire::tokio::server::{
+    MaybeTls, PgWireMessageServerCodec, negotiate_tls, process_error, process_message,
+};
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -33,19 +39,24 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::codec::{Framed, FramedParts};
 use tokio_util::sync::CancellationToken;
 
-/// Serves one client until it leaves, breaks a limit, or `shutdown`.
+/// Serves one client until it leaves, breaks a limit, or `shutdown`; with
+/// `tls`, over TLS only.
 pub async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     backend: Arc<Backend>,
     cancels: Arc<super::cancel::Cancels>,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     shutdown: CancellationToken,
 ) {
     let startup_deadline = Instant::now() + limits.header_timeout;
-    let Some((mut socket, announced)) = negotiate(stream, peer, limits, startup_deadline).await else {
+    let tls_required = tls.is_some();
+    let Some((mut socket, announced, plain)) = negotiate(stream, peer, limits, tls, startup_deadline).await
+    else {
         return;
     };
+    let mut refuse_plain = tls_required && plain;
     let copy = Arc::new(NoopHandler);
     let startup = backend.startup();
     loop {
@@ -55,6 +66,13 @@ pub async fn serve(
             return;
         };
         if matches!(message, PgWireFrontendMessage::Terminate(_)) {
+            return;
+        }
+        if std::mem::take(&mut refuse_plain) && !matches!(message, PgWireFrontendMessage::CancelRequest(_)) {
+            tracing::debug!("pg: {peer} started without TLS; refused");
+            let why = "this server takes TLS connections only (it was started with --tls-cert): connect with \
+                       sslmode=require (or verify-full with the server's CA as sslrootcert)";
+            fatal(&mut socket, "28000", why.to_owned()).await;
             return;
         }
         let extended_query = match socket.state() {
@@ -85,26 +103,36 @@ pub async fn serve(
     }
 }
 
-/// Answers the TLS negotiation ("no TLS") by `deadline`, and puts the
-/// connection behind a [`Guarded`] stream; returns it with the guard's record
-/// of an announced length over the limit. `None`: the client is gone, slow,
-/// or over the limit already (it was told).
+/// Answers the TLS negotiation by `deadline` (a handshake with `tls`, else
+/// "no TLS"), and puts the connection behind a [`Guarded`] stream; returns it
+/// with the guard's record of an announced length over the limit, and
+/// whether it is in plain text. `None`: the client is gone, slow, failed the
+/// handshake, or is over the limit already (it was told).
 async fn negotiate(
     stream: TcpStream,
     peer: SocketAddr,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     deadline: Instant,
-) -> Option<(Socket, Arc<AtomicU64>)> {
+) -> Option<(Socket, Arc<AtomicU64>, bool)> {
     let negotiated = tokio::select! {
-        n = negotiate_tls::<super::Prepared>(stream, None) => n,
+        n = negotiate_tls::<super::Prepared>(stream, tls) => n,
         () = sleep_until(deadline) => {
             tracing::debug!("pg: {peer} sent no startup message within {:?}; closed", limits.header_timeout);
             return None;
         }
     };
-    let Ok(Some(plain)) = negotiated else { return None };
+    let negotiated = match negotiated {
+        Ok(Some(negotiated)) => negotiated,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::debug!("pg: {peer}: TLS negotiation failed: {e}");
+            return None;
+        }
+    };
     // Bytes already read while negotiating go through the guard first.
-    let parts = plain.into_parts();
+    let parts = negotiated.into_parts();
+    let plain = matches!(parts.io, MaybeTls::Plain(_));
     let announced = Arc::new(AtomicU64::new(0));
     let mut guard = FrameGuard::new(limits.max_request_bytes);
     let early = guard.feed(&parts.read_buf);
@@ -117,7 +145,7 @@ async fn negotiate(
         too_large(&mut socket, peer, len, limits).await;
         return None;
     }
-    Some((socket, announced))
+    Some((socket, announced, plain))
 }
 
 /// The client's next message, within the startup deadline while it starts and
@@ -164,7 +192,7 @@ async fn next_message(
     }
 }
 
-type Socket = Framed<Guarded<pgwire::tokio::server::MaybeTls>, PgWireMessageServerCodec<super::Prepared>>;
+type Socket = Framed<Guarded<MaybeTls>, PgWireMessageServerCodec<super::Prepared>>;
 
 async fn too_large(socket: &mut Socket, peer: SocketAddr, len: u64, limits: Limits) {
     tracing::warn!(

@@ -34,6 +34,7 @@ pub mod copy;
 pub mod session;
 
 use super::listener::{self, Limits};
+use super::tls::Certificate;
 use crate::engine::tables::ColumnType;
 use crate::sql::postgres::{self, ParamType, Translated};
 use crate::sql::{Param, Params, QueryResult, SqlEngine, SqlError};
@@ -773,19 +774,23 @@ fn user_error(e: &SqlError) -> PgWireError {
     pg_error(code, message)
 }
 
-/// Binds `addr` and serves until `shutdown`, holding clients to `limits`;
-/// returns the bound address.
+/// Binds `addr` and serves until `shutdown`, holding clients to `limits`,
+/// asking for `token` as the password and, with `tls`, for TLS; returns the
+/// bound address.
 pub async fn serve(
     addr: &str,
     sql: Arc<SqlEngine>,
     token: Option<&str>,
+    tls: Option<&Certificate>,
     limits: Limits,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let (listener, bound) = listener::listen(addr, "--pg", token.is_some()).await?;
     let sasl = token.map(auth::sasl);
+    let acceptor = tls.map(|c| c.acceptor(&[b"postgresql"]));
     let url = listener::reachable(bound);
-    tracing::info!("pg: serving SQL on postgresql://{url} (psql -h {} -p {})", url.ip(), url.port());
+    let ssl = if tls.is_some() { "/?sslmode=require" } else { "" };
+    tracing::info!("pg: serving SQL on postgresql://{url}{ssl} (psql -h {} -p {})", url.ip(), url.port());
     let refusal = connection::fatal_bytes(
         "53300",
         &format!("sorry, too many clients already (the limit is {})", limits.max_connections),
@@ -800,7 +805,7 @@ pub async fn serve(
         0,
         move |socket, peer, stop, _| {
             let backend = Arc::new(Backend::new(sql.clone(), cancels.clone(), sasl.clone()));
-            connection::serve(socket, peer, backend, cancels.clone(), limits, stop)
+            connection::serve(socket, peer, backend, cancels.clone(), limits, acceptor.clone(), stop)
         },
     ));
     Ok((bound, task))

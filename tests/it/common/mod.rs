@@ -194,9 +194,9 @@ pub fn manual_engine(addr: &str, extra: &[&str]) -> Proc {
     Proc::spawn(&args)
 }
 
-/// The `host:port` of the `http://host:port/…` a log line announces.
+/// The `host:port` of the `http://host:port/…` (or `https://`) a log line announces.
 pub fn logged_http_addr(line: &str) -> String {
-    let url = line.split("http://").nth(1).unwrap_or_else(|| panic!("no http:// in {line:?}"));
+    let url = line.split("://").nth(1).unwrap_or_else(|| panic!("no URL in {line:?}"));
     url.split(['/', ' ']).next().unwrap().trim().to_owned()
 }
 

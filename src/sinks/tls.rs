@@ -1,0 +1,175 @@
+//! TLS for the listeners (`--http`, `--dashboard`, `--pg`): the certificate
+//! chain and private key of `--tls-cert` and `--tls-key` (PEM files, as
+//! certbot and most CAs write them).
+//!
+//! They are checked when the engine starts (an unreadable file, a file with
+//! no certificate or key, or a key that is not the certificate's is an error
+//! that names the file), and read again when either file changes, so a
+//! certificate renewed on disk is served from the next connection on without
+//! a restart: a live stream runs longer than a certificate lives. A renewal
+//! that cannot be read (the key not yet written, say) keeps the previous
+//! certificate, with a warning, until the files change again.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::crypto::{CryptoProvider, ring};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
+use tokio_rustls::rustls::sign::CertifiedKey;
+use tokio_rustls::rustls::{self, ServerConfig};
+
+/// How often, at most, the files are looked at for a change (on a handshake).
+const RECHECK: Duration = Duration::from_secs(1);
+
+/// The listeners' certificate and key, re-read when their files change.
+#[derive(Clone, Debug)]
+pub struct Certificate(Arc<Reloading>);
+
+impl Certificate {
+    /// Loads `cert` (the chain, the server's own certificate first) and
+    /// `key`; an error says which file is wrong and how.
+    pub fn load(cert: &Path, key: &Path) -> anyhow::Result<Self> {
+        let provider = Arc::new(ring::default_provider());
+        let files = Files { cert: cert.to_owned(), key: key.to_owned() };
+        let stamp = files.stamp();
+        let loaded = files.load(&provider)?;
+        let current = Current { key: loaded, stamp, checked: Instant::now(), failed: None };
+        Ok(Certificate(Arc::new(Reloading { files, provider, current: Mutex::new(current) })))
+    }
+
+    /// An acceptor offering `alpn` (the protocols of the listener, e.g.
+    /// `http/1.1`, or `postgresql`, which PostgreSQL 17 clients ask for).
+    pub fn acceptor(&self, alpn: &[&[u8]]) -> TlsAcceptor {
+        let mut config = ServerConfig::builder_with_provider(self.0.provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default TLS versions")
+            .with_no_client_auth()
+            .with_cert_resolver(self.0.clone());
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        TlsAcceptor::from(Arc::new(config))
+    }
+
+    /// The certificate file, for the log.
+    pub fn path(&self) -> &Path {
+        &self.0.files.cert
+    }
+}
+
+#[derive(Debug)]
+struct Files {
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+/// What tells a changed file: its modification time and length.
+type Stamp = [Option<(SystemTime, u64)>; 2];
+
+impl Files {
+    fn stamp(&self) -> Stamp {
+        let of = |p: &Path| {
+            std::fs::metadata(p).ok().map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
+        };
+        [of(&self.cert), of(&self.key)]
+    }
+
+    fn load(&self, provider: &CryptoProvider) -> anyhow::Result<Arc<CertifiedKey>> {
+        let (cert, key) = (self.cert.display(), self.key.display());
+        let pem = std::fs::read(&self.cert).map_err(|e| anyhow::anyhow!("--tls-cert {cert}: {e}"))?;
+        let chain = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| anyhow::anyhow!("--tls-cert {cert}: not a PEM certificate chain: {e}"))?;
+        if chain.is_empty() {
+            anyhow::bail!("--tls-cert {cert} holds no certificate (a PEM block -----BEGIN CERTIFICATE-----)");
+        }
+        let pem = std::fs::read(&self.key).map_err(|e| anyhow::anyhow!("--tls-key {key}: {e}"))?;
+        let private = PrivateKeyDer::from_pem_slice(&pem).map_err(|e| {
+            anyhow::anyhow!("--tls-key {key}: no private key in PEM (PKCS#8, PKCS#1 or SEC1) in it: {e}")
+        })?;
+        let certified = CertifiedKey::from_der(chain, private, provider).map_err(|e| match e {
+            rustls::Error::InconsistentKeys(_) => {
+                anyhow::anyhow!("--tls-key {key} is not the key of the certificate in --tls-cert {cert}")
+            }
+            e => anyhow::anyhow!("--tls-cert {cert} with --tls-key {key}: {e}"),
+        })?;
+        Ok(Arc::new(certified))
+    }
+}
+
+#[derive(Debug)]
+struct Reloading {
+    files: Files,
+    provider: Arc<CryptoProvider>,
+    current: Mutex<Current>,
+}
+
+#[derive(Debug)]
+struct Current {
+    key: Arc<CertifiedKey>,
+    /// The files as they were when `key` was read from them.
+    stamp: Stamp,
+    checked: Instant,
+    /// The files as they were when reading them last failed (not retried
+    /// until they change again).
+    failed: Option<Stamp>,
+}
+
+impl ResolvesServerCert for Reloading {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let mut current = self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if current.checked.elapsed() >= RECHECK {
+            current.checked = Instant::now();
+            let stamp = self.files.stamp();
+            if stamp != current.stamp && current.failed != Some(stamp) {
+                match self.files.load(&self.provider) {
+                    Ok(key) => {
+                        tracing::info!(
+                            "tls: {} changed: serving the new certificate",
+                            self.files.cert.display()
+                        );
+                        *current = Current { key, stamp, checked: current.checked, failed: None };
+                    }
+                    Err(e) => {
+                        tracing::warn!(
+                            "tls: the certificate changed but cannot be used ({e}): serving the previous one"
+                        );
+                        current.failed = Some(stamp);
+                    }
+                }
+            }
+        }
+        Some(current.key.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls").join(name)
+    }
+
+    #[test]
+    fn loads_an_ecdsa_and_an_rsa_pair() {
+        for (cert, key) in [("server.pem", "server.key"), ("renewed.pem", "renewed.key")] {
+            let loaded = Certificate::load(&data(cert), &data(key)).unwrap();
+            assert_eq!(loaded.0.current.lock().unwrap().key.cert.len(), 1, "{cert}");
+        }
+    }
+
+    #[test]
+    fn says_which_file_is_wrong() {
+        let err = |cert: &str, key: &str| Certificate::load(&data(cert), &data(key)).unwrap_err().to_string();
+        let mismatch = err("server.pem", "renewed.key");
+        assert!(mismatch.contains("renewed.key is not the key of the certificate"), "{mismatch}");
+        let missing = err("absent.pem", "server.key");
+        assert!(missing.starts_with("--tls-cert ") && missing.contains("absent.pem"), "{missing}");
+        let no_cert = err("server.key", "server.key");
+        assert!(no_cert.contains("holds no certificate"), "{no_cert}");
+        let no_key = err("server.pem", "server.pem");
+        assert!(no_key.starts_with("--tls-key ") && no_key.contains("no private key"), "{no_key}");
+    }
+}
