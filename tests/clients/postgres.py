@@ -29,6 +29,14 @@ COPY = "COPY (select tag, count from tag_totals order by count desc, tag limit 3
 LONG = "select count(*) from generate_series(1, 100000000000)"
 
 
+# Settings PostgreSQL reports at startup that tools read (psql's prompt,
+# SQLAlchemy's dialect, read-only detection).
+STARTUP_PARAMETERS = [
+    "server_version", "server_encoding", "client_encoding", "DateStyle", "TimeZone", "IntervalStyle",
+    "integer_datetimes", "standard_conforming_strings", "is_superuser", "default_transaction_read_only",
+]
+
+
 def rows(rs):
     return [[str(v) if isinstance(v, datetime.date) else v for v in r] for r in rs]
 
@@ -74,6 +82,12 @@ def psycopg_check():
             with cur.copy(COPY) as copy:
                 out["copy"] = b"".join(bytes(block) for block in copy).decode()
         conn.commit()
+        # What the server said at startup (ParameterStatus) against SHOW.
+        with conn.transaction():
+            out["startup_parameters"] = {
+                name: [conn.info.parameter_status(name), conn.execute(f"show {name}").fetchone()[0]]
+                for name in STARTUP_PARAMETERS
+            }
     out["cancel"] = cancel_check()
     return out
 

@@ -116,6 +116,12 @@ fn python_clients_in_their_default_modes_pandas_asyncpg_and_a_cancel() {
     assert_eq!(psycopg2["status_in_transaction"], true, "psycopg2 opened a transaction itself");
     let psycopg = no_error(&report, "psycopg");
     assert_eq!(psycopg["server_cursor"], want.tags, "psycopg's server-side cursor with parameters");
+    let parameters = psycopg["startup_parameters"].as_object().unwrap();
+    for (name, [at_startup, shown]) in parameters.iter().map(|(n, v)| (n, [&v[0], &v[1]])) {
+        assert_eq!(at_startup, shown, "{name}: the startup ParameterStatus and SHOW agree");
+    }
+    let read_only = (&parameters["default_transaction_read_only"][0], &parameters["is_superuser"][0]);
+    assert_eq!(read_only, (&json!("on"), &json!("off")), "a read-only server, no superuser");
     let cancel = &psycopg["cancel"];
     assert_eq!(cancel["sqlstate"], "57014", "{cancel}");
     assert!(cancel["message"].as_str().unwrap().contains("user request"), "{cancel}");
@@ -254,6 +260,8 @@ fn with_a_token_postgres_clients_log_in_with_it_checked_by_scram() {
     let report = json_output(python, Duration::from_secs(120));
     assert_eq!(report["right"], count_tags(&r.lines, twitter_tags).len(), "{report}");
     assert_eq!(report["cancel"], "57014", "a cancel works on a connection that logged in");
+    let wrong = report["wrong"].as_str().unwrap();
+    assert!(wrong.contains("for user \"analyst\""), "the message names the user: {wrong}");
     for refused in ["wrong", "none"] {
         let message = report[refused].as_str().unwrap();
         assert!(

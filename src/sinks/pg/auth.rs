@@ -5,20 +5,25 @@
 //! hash. Without a token, clients start without a password.
 //!
 //! [`Startup`] is the listener's startup handler: pgwire's SASL handler when
-//! a password is required, else no authentication; either way, a started
-//! connection is registered for CancelRequests ([`super::cancel`]).
+//! a password is required, else no authentication; either way, the client is
+//! told the server's settings as `SHOW` answers them (read-only, not a
+//! superuser: [`parameters`]), and a started connection is registered for
+//! CancelRequests ([`super::cancel`]).
 
 use super::Backend;
 use async_trait::async_trait;
 use futures_util::Sink;
 use pgwire::api::auth::sasl::SASLAuthStartupHandler;
 use pgwire::api::auth::sasl::scram::{ScramAuth, gen_salted_password};
-use pgwire::api::auth::{AuthSource, DefaultServerParameterProvider, LoginInfo, Password, StartupHandler};
-use pgwire::api::{ClientInfo, PgWireConnectionState};
+use pgwire::api::auth::{
+    AuthSource, DefaultServerParameterProvider, LoginInfo, Password, StartupHandler, finish_authentication,
+    protocol_negotiation, save_startup_parameters_to_metadata,
+};
+use pgwire::api::{ClientInfo, PgWireConnectionState, PidSecretKeyGenerator, RandomPidSecretKeyGenerator};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use std::fmt::Debug;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// SCRAM's iteration count (PostgreSQL's default).
 const ITERATIONS: usize = 4096;
@@ -54,9 +59,7 @@ pub fn sasl(token: &str) -> Arc<Sasl> {
     let hash = gen_salted_password(token, &salt, ITERATIONS);
     let mut scram = ScramAuth::new(Arc::new(Salted { salt, hash }));
     scram.set_iterations(ITERATIONS);
-    Arc::new(
-        SASLAuthStartupHandler::new(Arc::new(DefaultServerParameterProvider::default())).with_scram(scram),
-    )
+    Arc::new(SASLAuthStartupHandler::new(Arc::new(parameters())).with_scram(scram))
 }
 
 /// One connection's startup: with or without a password.
@@ -74,12 +77,51 @@ impl StartupHandler for Startup {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let Some(sasl) = &self.sasl else {
-            return self.backend.on_startup(client, message).await;
+            if let PgWireFrontendMessage::Startup(startup) = &message {
+                protocol_negotiation(client, startup).await?;
+                save_startup_parameters_to_metadata(client, startup);
+                let (pid, secret) = PIDS.generate(&*client);
+                client.set_pid_and_secret_key(pid, secret);
+                finish_authentication(client, &*PARAMETERS).await?;
+                self.backend.register(client);
+            }
+            return Ok(());
         };
-        sasl.on_startup(client, message).await?;
+        sasl.on_startup(client, message).await.map_err(|e| match e {
+            // libpq leaves SCRAM's user name empty (the server has it from
+            // the startup message): name the user, as PostgreSQL does.
+            PgWireError::InvalidPassword(named) if named.is_empty() => PgWireError::InvalidPassword(
+                client.metadata().get(pgwire::api::METADATA_USER).cloned().unwrap_or_default(),
+            ),
+            e => e,
+        })?;
         if matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
             self.backend.register(client);
         }
         Ok(())
     }
+}
+
+static PIDS: LazyLock<RandomPidSecretKeyGenerator> = LazyLock::new(RandomPidSecretKeyGenerator::default);
+static PARAMETERS: LazyLock<DefaultServerParameterProvider> = LazyLock::new(parameters);
+
+/// The settings a client is told at startup (ParameterStatus), with the
+/// values `SHOW` gives ([`crate::sql::postgres::settings`]): among them that
+/// transactions are read-only and the user is no superuser, which drivers
+/// and tools read to decide what they may offer.
+pub fn parameters() -> DefaultServerParameterProvider {
+    let value = |name: &str| crate::sql::postgres::settings::setting(name).map_or("", |s| s.1).to_owned();
+    let on = |name: &str| value(name) == "on";
+    let mut p = DefaultServerParameterProvider::default();
+    p.server_version = value("server_version");
+    p.server_encoding = value("server_encoding");
+    p.integer_datetimes = on("integer_datetimes");
+    p.is_superuser = on("is_superuser");
+    p.default_transaction_read_only = on("default_transaction_read_only");
+    p.standard_conforming_strings = on("standard_conforming_strings");
+    p.time_zone = value("TimeZone");
+    p.date_style = value("DateStyle");
+    p.interval_style = value("IntervalStyle");
+    p.scram_iterations = ITERATIONS;
+    p
 }

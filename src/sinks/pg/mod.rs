@@ -42,7 +42,6 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use cancel::{Cancels, Running};
 use futures_util::{Sink, SinkExt, stream};
-use pgwire::api::auth::noop::NoopStartupHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{
     ExtendedQueryHandler, SimpleQueryHandler, send_execution_response, send_query_response,
@@ -53,11 +52,11 @@ use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireServerHandlers, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
 use pgwire::messages::extendedquery::Execute;
 use pgwire::messages::response::{EmptyQueryResponse, NoticeResponse};
 use pgwire::messages::simplequery::Query;
-use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use serde_json::Value;
 use session::{Command, Outcome, Refusal, Session};
 use std::fmt::Debug;
@@ -615,19 +614,6 @@ fn text_moment(ty: &Type, raw: &[u8]) -> Option<postgres::Moment> {
         postgres::day_of(text).map(postgres::Moment::Day)
     } else {
         crate::tweet::date::parse_millis(text).map(postgres::Moment::Millis)
-    }
-}
-
-#[async_trait]
-impl NoopStartupHandler for Backend {
-    async fn post_startup<C>(&self, client: &mut C, _message: PgWireFrontendMessage) -> PgWireResult<()>
-    where
-        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
-        C::Error: Debug,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        self.register(client);
-        Ok(())
     }
 }
 
