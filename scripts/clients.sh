@@ -39,7 +39,7 @@ say "installing ${PYTHON_PACKAGES[*]} and ${NODE_PACKAGES[*]} into $dir"
 rm -rf "$dir"
 mkdir -p "$dir"
 python3 -m venv "$dir/venv"
-"$dir/venv/bin/pip" install --quiet --disable-pip-version-check "${PYTHON_PACKAGES[@]}"
+"$dir/venv/bin/pip" install --quiet --disable-pip-version-check --no-compile "${PYTHON_PACKAGES[@]}"
 (cd "$dir" && npm install --silent --no-audit --no-fund --prefix "$dir" "${NODE_PACKAGES[@]}" >/dev/null)
 echo "$stamp" >"$dir/installed"
 say "installed"

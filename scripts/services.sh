@@ -39,7 +39,7 @@ install() {
   say "installing noida-db==$NOIDA_VERSION and SecantusDB==$SECANTUS_VERSION into $venv"
   mkdir -p "$dir"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check \
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-compile \
     "noida-db==$NOIDA_VERSION" "SecantusDB==$SECANTUS_VERSION"
 }
 
