@@ -4,6 +4,7 @@
 
 pub mod checkpoint;
 pub mod demo;
+pub mod engine_http;
 pub mod feeds;
 pub mod fixtures;
 pub mod lab;

@@ -1,12 +1,13 @@
 //! `tweetstream query`: one SQL statement against a running engine's live
 //! tables, sent to its HTTP endpoint (`stream --http ADDR`, `POST /sql`);
 //! with `--follow`, its result after every batch (`GET /sql/watch`, pushed as
-//! Server-Sent Events).
+//! Server-Sent Events). How it connects (TLS, the token) is in
+//! [`super::engine_http`].
 
+use super::engine_http::Engine;
 use crate::sinks::print::write_aligned;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
@@ -18,9 +19,20 @@ pub struct Args {
     #[arg(value_name = "SQL")]
     pub sql: String,
 
-    /// The engine's HTTP address (its --http).
+    /// The engine's HTTP address (its --http); https://HOST:PORT for an
+    /// engine run with --tls-cert.
     #[arg(long, default_value = "127.0.0.1:8080", env = "TWEETSTREAM_HTTP", value_name = "HOST:PORT")]
     pub server: String,
+
+    /// With https://: trust the certificates of this PEM file (your own CA,
+    /// or a self-signed certificate) instead of the public CAs.
+    #[arg(long, value_name = "PATH")]
+    pub ca_cert: Option<std::path::PathBuf>,
+
+    /// The engine's token, when it asks for one: read from this file (its
+    /// first line), else from $TWEETSTREAM_TOKEN.
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<std::path::PathBuf>,
 
     /// Output: aligned columns, one JSON object, or CSV with a header.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -44,68 +56,78 @@ pub enum Format {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let token = super::stream::token(args.token_file.as_deref())?;
+    let engine = Engine::new(&args.server, args.ca_cert.as_deref(), token)?;
     if args.follow {
-        return follow(&args);
+        return follow(&args, &engine);
     }
-    let mut stream = connect(&args.server, args.timeout)?;
-    write!(
-        stream,
-        "POST /sql HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-        args.server,
+    let failed = |e| engine.failed(args.timeout, e);
+    let mut stream = engine.connect(args.timeout)?.io;
+    let request = format!(
+        "POST /sql HTTP/1.1\r\n{}Content-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        engine.headers(),
         args.sql.len(),
         args.sql
-    )
-    .map_err(|e| silent(&args.server, args.timeout, e))?;
+    );
+    stream.write_all(request.as_bytes()).map_err(failed)?;
+    stream.flush().map_err(failed)?;
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).map_err(|e| silent(&args.server, args.timeout, e))?;
-    let response = String::from_utf8_lossy(&response);
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| anyhow::anyhow!("{}: not an HTTP response", args.server))?;
-    let answer = answer(&args.server, status_of(head), body)?;
+    if let Err(e) = stream.read_to_end(&mut response) {
+        // A TLS peer may close without its close_notify once it has answered.
+        if e.kind() != std::io::ErrorKind::UnexpectedEof || response.is_empty() {
+            return Err(failed(e));
+        }
+    }
+    let text = String::from_utf8_lossy(&response);
+    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| engine.not_http(&response))?;
+    let answer = answer(&engine.addr, status_of(head), body)?;
     print(&answer, args.format)
 }
 
 /// `--follow`: `GET /sql/watch` as HTTP/1.0 (the events then come without
 /// chunked encoding, until the connection closes); each `data:` line is one
 /// result.
-fn follow(args: &Args) -> anyhow::Result<()> {
-    let mut stream = connect(&args.server, args.timeout)?;
+fn follow(args: &Args, engine: &Engine) -> anyhow::Result<()> {
+    let failed = |e| engine.failed(args.timeout, e);
+    let connection = engine.connect(args.timeout)?;
+    let mut stream = connection.io;
     let query = percent_encode(&args.sql);
     write!(
         stream,
-        "GET /sql/watch?q={query} HTTP/1.0\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
-        args.server
+        "GET /sql/watch?q={query} HTTP/1.0\r\n{}Accept: text/event-stream\r\n\r\n",
+        engine.headers()
     )
-    .map_err(|e| silent(&args.server, args.timeout, e))?;
+    .map_err(failed)?;
+    stream.flush().map_err(failed)?;
     let mut reader = BufReader::new(stream);
     let mut head = String::new();
     loop {
         let mut line = String::new();
-        if reader.read_line(&mut line).map_err(|e| silent(&args.server, args.timeout, e))? == 0
-            || line == "\r\n"
-        {
+        if reader.read_line(&mut line).map_err(failed)? == 0 || line == "\r\n" {
             break;
         }
         head.push_str(&line);
     }
     let status = status_of(&head);
+    if status == 0 {
+        return Err(engine.not_http(head.as_bytes()));
+    }
     if status != 200 {
         let mut body = String::new();
-        reader.read_to_string(&mut body)?;
-        answer(&args.server, status, &body)?;
-        anyhow::bail!("{}: status {status}", args.server);
+        let _ = reader.read_to_string(&mut body);
+        answer(&engine.addr, status, &body)?;
+        anyhow::bail!("{}: status {status}", engine.addr);
     }
     // The engine sends a comment every 15 s while no batch closes.
-    reader.get_ref().set_read_timeout(Some(args.timeout.max(Duration::from_secs(45))))?;
+    connection.socket.set_read_timeout(Some(args.timeout.max(Duration::from_secs(45))))?;
     let mut event = String::new();
     for line in reader.lines() {
-        let line = line.map_err(|e| silent(&args.server, args.timeout, e))?;
+        let line = line.map_err(failed)?;
         if let Some(name) = line.strip_prefix("event: ") {
             event = name.to_owned();
         } else if let Some(data) = line.strip_prefix("data: ") {
             let value: Value = serde_json::from_str(data)
-                .map_err(|e| anyhow::anyhow!("{}: an event that is not JSON ({e}): {data}", args.server))?;
+                .map_err(|e| anyhow::anyhow!("{}: an event that is not JSON ({e}): {data}", engine.addr))?;
             if event == "error" {
                 anyhow::bail!("{}", value["error"].as_str().unwrap_or(data));
             }
@@ -118,6 +140,12 @@ fn follow(args: &Args) -> anyhow::Result<()> {
 
 /// A statement's answer as JSON, or the engine's error.
 fn answer(server: &str, status: u16, body: &str) -> anyhow::Result<Value> {
+    if status == 401 {
+        anyhow::bail!(
+            "{server} asks for a token (it runs with one): give it in TWEETSTREAM_TOKEN or --token-file, \
+             or check that it is the engine's"
+        );
+    }
     let answer: Value = serde_json::from_str(body)
         .map_err(|e| anyhow::anyhow!("{server} answered something that is not JSON ({e}): {body}"))?;
     if status != 200 {
@@ -162,36 +190,6 @@ fn print(answer: &Value, format: Format) -> anyhow::Result<()> {
         crate::logging::sayln!("query: the result was cut at the engine's row limit (--sql-max-rows)");
     }
     Ok(())
-}
-
-/// Connects to the engine, giving up after `timeout` (also for each read
-/// and write).
-fn connect(server: &str, timeout: Duration) -> anyhow::Result<TcpStream> {
-    let unreachable = |e: std::io::Error| {
-        anyhow::anyhow!(
-            "cannot reach the engine at {server} ({e}); is `tweetstream stream --http {server}` running?"
-        )
-    };
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(server)
-        .map_err(unreachable)?
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("{server}: no address"))?;
-    let stream = TcpStream::connect_timeout(&addr, timeout).map_err(unreachable)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    Ok(stream)
-}
-
-/// An I/O error while talking to `server`, saying what a timeout means.
-fn silent(server: &str, timeout: Duration, e: std::io::Error) -> anyhow::Error {
-    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) {
-        anyhow::anyhow!(
-            "no answer from {server} within {timeout:?} (--timeout): something listens there, \
-             but it is not answering like an engine's --http"
-        )
-    } else {
-        anyhow::anyhow!("{server}: {e}")
-    }
 }
 
 /// The status code of an HTTP response's head (0 if there is none).

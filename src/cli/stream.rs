@@ -368,9 +368,9 @@ impl Args {
     }
 }
 
-/// The HTTP token: the first line of `file`, else `$TWEETSTREAM_TOKEN`; an
+/// The token: the first line of `file`, else `$TWEETSTREAM_TOKEN`; an
 /// empty one is an error (it would admit anyone who sends nothing).
-fn token(file: Option<&std::path::Path>) -> anyhow::Result<Option<std::sync::Arc<str>>> {
+pub(super) fn token(file: Option<&std::path::Path>) -> anyhow::Result<Option<std::sync::Arc<str>>> {
     let token = match file {
         Some(path) => {
             let text = std::fs::read_to_string(path)

@@ -60,6 +60,31 @@ fn clients_read_over_tls_only_and_a_renewed_certificate_is_served_without_a_rest
         report["plain_postgres"]["error"].as_str().unwrap_or_else(|| panic!("plain text let in: {report}"));
     assert!(refused.contains("TLS connections only") && refused.contains("sslmode=require"), "{refused}");
 
+    // tweetstream's own client, once and following.
+    let query = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_tweetstream")).arg("query").args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let https = format!("https://{}", r.http);
+    let count = ["--format", "csv", "select count(*) as n from tag_totals"];
+    let (ok, out, err) = query(&[&["--server", &https, "--ca-cert", ca][..], &count].concat());
+    assert!(ok, "{err}");
+    assert_eq!(out, format!("n\n{}\n", tags.len()));
+    let (ok, _, err) = query(&[&["--server", &r.http][..], &count].concat());
+    // Told at once (a TLS alert), or on the closed connection: either way, the fix.
+    assert!(!ok && err.contains(&format!("give --server {https}")), "plain text to TLS: {err}");
+    let (ok, _, err) = query(&[&["--server", &https][..], &count].concat());
+    assert!(!ok && err.contains("--ca-cert"), "a certificate of an unknown CA: {err}");
+    let sql = "select count(*) as n from tag_totals";
+    let mut follow =
+        Proc::spawn(&["query", "--follow", "--server", &https, "--ca-cert", ca, "--format", "json", sql]);
+    assert_eq!(follow.next_json()["rows"], serde_json::json!([[tags.len()]]), "--follow over TLS");
+    follow.child.kill().unwrap();
+
     // psql (libpq 15: no ALPN, the classic SSLRequest) verifying the certificate.
     let psql = Command::new("psql")
         .args(["-h", "localhost", "-p", &r.pg_port, "-U", "analyst", "-X", "-A", "-t"])
