@@ -16,10 +16,10 @@ fn engine(extra: &[&str]) -> (Proc, String, String, String) {
     args.extend_from_slice(extra);
     // Nothing listens on port 9: the source retries, the listeners serve.
     let mut p = manual_engine("127.0.0.1:9", &args);
-    let http = logged_http_addr(&p.wait_stderr("http: serving the tables on http://"));
-    let dashboard = logged_http_addr(&p.wait_stderr("dashboard: open http://"));
+    let http = logged_http_addr(&p.wait_stderr("http: serving the tables on "));
+    let dashboard = logged_http_addr(&p.wait_stderr("dashboard: open "));
     let pg = p.wait_stderr("pg: serving SQL on postgresql://");
-    let pg = pg.split("postgresql://").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    let pg = pg.split("postgresql://").nth(1).unwrap().split([' ', '/']).next().unwrap().to_owned();
     (p, http, dashboard, pg)
 }
 
@@ -142,6 +142,32 @@ fn a_client_that_never_finishes_its_headers_or_startup_is_closed() {
     // A half-sent startup message.
     let mut s = connect(&pg);
     s.write_all(&startup()[..6]).unwrap();
+    assert!(closed_by_peer(&mut s));
+}
+
+#[test]
+fn with_tls_a_client_that_never_finishes_its_handshake_is_closed() {
+    let (cert, key) = (crate::tls::tls_data("server.pem"), crate::tls::tls_data("server.key"));
+    let tls = ["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()];
+    let (_p, http, dashboard, pg) = engine(&[&["--header-timeout", "1s"][..], &tls].concat());
+    // A TLS record header announcing a ClientHello that never comes.
+    for addr in [&http, &dashboard] {
+        let mut s = connect(addr);
+        s.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).unwrap();
+        assert!(closed_by_peer(&mut s), "{addr}: still open");
+    }
+    // PostgreSQL: an SSLRequest, answered 'S', then no handshake.
+    let mut s = connect(&pg);
+    s.write_all(&[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]).unwrap();
+    let mut answer = [0u8; 1];
+    s.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"S");
+    assert!(closed_by_peer(&mut s), "the startup timeout did not close a handshake that never came");
+    // A plain-text startup is refused: TLS only.
+    let mut s = connect(&pg);
+    s.write_all(&startup()).unwrap();
+    let error = read_until(&mut s, b'E');
+    assert_eq!(sqlstate(&error), "28000", "{}", String::from_utf8_lossy(&error));
     assert!(closed_by_peer(&mut s));
 }
 

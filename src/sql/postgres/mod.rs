@@ -111,7 +111,12 @@ const BARE_CALLS: &[&str] =
 /// are in [`rewrite`].
 pub fn translate(sql: &str, setting: &dyn Fn(&str) -> Option<String>) -> Result<Translated, Untranslatable> {
     let r = rewrite::Rewriter::new(sql, setting).run();
-    { use std::io::Write; let mut f = std::fs::OpenOptions::new().create(true).append(true).open("/tmp/translate-new.log").unwrap(); writeln!(f, "{:?}\t{:?}", sql, r).unwrap(); }
+    {
+        use std::io::Write;
+        let mut f =
+            std::fs::OpenOptions::new().create(true).append(true).open("/tmp/translate-new.log").unwrap();
+        writeln!(f, "{:?}\t{:?}", sql, r).unwrap();
+    }
     r
 }
 
