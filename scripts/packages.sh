@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The system packages the build and tests need besides Rust: pkg-config and
 # OpenSSL's headers (librdkafka is built with TLS), psql (the PostgreSQL wire
-# protocol test), Chromium with ChromeDriver (the dashboard's browser test) and
-# node with npm (node-postgres, one of the clients scripts/clients.sh installs).
+# protocol test), Chromium with ChromeDriver (the dashboard's browser test),
+# node with npm (node-postgres, one of the clients scripts/clients.sh installs)
+# and the openssl command (the TLS test reads its certificate's expiry with it).
 # Installs the missing ones with apt-get, as root or through sudo; where it
 # cannot, says what to install and fails.
 set -euo pipefail
 missing=()
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
+command -v openssl >/dev/null || missing+=(openssl)
 command -v psql >/dev/null || missing+=(postgresql-client)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)

@@ -8,7 +8,9 @@
 //! certificate renewed on disk is served from the next connection on without
 //! a restart: a live stream runs longer than a certificate lives. A renewal
 //! that cannot be read (the key not yet written, say) keeps the previous
-//! certificate, with a warning, until the files change again.
+//! certificate, with a warning, until the files change again. The log says
+//! until when the certificate is valid, and warns (at start, on a reload and
+//! then daily) once it expires within [`EXPIRY_WARNING`] or has expired.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -24,6 +26,12 @@ use tokio_rustls::rustls::{self, ServerConfig};
 /// How often, at most, the files are looked at for a change (on a handshake).
 const RECHECK: Duration = Duration::from_secs(1);
 
+/// A certificate that expires within this is warned about.
+pub const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 86_400);
+
+/// How often a certificate about to expire is warned about, at most.
+const WARN_EVERY: Duration = Duration::from_secs(86_400);
+
 /// The listeners' certificate and key, re-read when their files change.
 #[derive(Clone, Debug)]
 pub struct Certificate(Arc<Reloading>);
@@ -36,7 +44,8 @@ impl Certificate {
         let files = Files { cert: cert.to_owned(), key: key.to_owned() };
         let stamp = files.stamp();
         let loaded = files.load(&provider)?;
-        let current = Current { key: loaded, stamp, checked: Instant::now(), failed: None };
+        let warned = announce(&loaded, &files.cert, crate::time::now_millis());
+        let current = Current { key: loaded, stamp, checked: Instant::now(), failed: None, warned };
         Ok(Certificate(Arc::new(Reloading { files, provider, current: Mutex::new(current) })))
     }
 
@@ -50,11 +59,6 @@ impl Certificate {
             .with_cert_resolver(self.0.clone());
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         TlsAcceptor::from(Arc::new(config))
-    }
-
-    /// The certificate file, for the log.
-    pub fn path(&self) -> &Path {
-        &self.0.files.cert
     }
 }
 
@@ -114,6 +118,8 @@ struct Current {
     /// The files as they were when reading them last failed (not retried
     /// until they change again).
     failed: Option<Stamp>,
+    /// When the certificate's expiry was last warned about.
+    warned: Option<Instant>,
 }
 
 impl ResolvesServerCert for Reloading {
@@ -129,7 +135,8 @@ impl ResolvesServerCert for Reloading {
                             "tls: {} changed: serving the new certificate",
                             self.files.cert.display()
                         );
-                        *current = Current { key, stamp, checked: current.checked, failed: None };
+                        let warned = announce(&key, &self.files.cert, crate::time::now_millis());
+                        *current = Current { key, stamp, checked: current.checked, failed: None, warned };
                     }
                     Err(e) => {
                         tracing::warn!(
@@ -140,7 +147,65 @@ impl ResolvesServerCert for Reloading {
                 }
             }
         }
+        if current.warned.is_some_and(|at| at.elapsed() >= WARN_EVERY) {
+            current.warned = announce(&current.key, &self.files.cert, crate::time::now_millis());
+        }
         Some(current.key.clone())
+    }
+}
+
+/// What the log says of a certificate valid until `until_ms`, at `now_ms`.
+#[derive(Debug, PartialEq)]
+enum Expiry {
+    Valid,
+    /// Within [`EXPIRY_WARNING`]: in this many whole days.
+    Soon(i64),
+    Expired,
+}
+
+fn expiry(until_ms: i64, now_ms: i64) -> Expiry {
+    let left = until_ms - now_ms;
+    if left <= 0 {
+        Expiry::Expired
+    } else if left < EXPIRY_WARNING.as_millis() as i64 {
+        Expiry::Soon(left / 86_400_000)
+    } else {
+        Expiry::Valid
+    }
+}
+
+/// Logs the certificate being served and until when; a warning when it
+/// expires soon or has expired. Returns when it warned.
+fn announce(key: &CertifiedKey, path: &Path, now_ms: i64) -> Option<Instant> {
+    let leaf = key.cert.first()?;
+    let Ok(cert) = x509_certificate::X509Certificate::from_der(leaf.as_ref()) else {
+        tracing::info!("tls: serving {}", path.display());
+        return None;
+    };
+    let until_ms = cert.validity_not_after().timestamp_millis();
+    let until = crate::engine::tables::format_millis(until_ms);
+    let until = &until[..until.len().min(10)];
+    let name = cert.subject_common_name().unwrap_or_default();
+    let path = path.display();
+    match expiry(until_ms, now_ms) {
+        Expiry::Valid => {
+            tracing::info!("tls: serving {path} ({name}), valid until {until}");
+            None
+        }
+        Expiry::Soon(days) => {
+            tracing::warn!(
+                "tls: the certificate {path} ({name}) expires on {until}, in {days} days: renew it (the new one is \
+                 read when the file changes)"
+            );
+            Some(Instant::now())
+        }
+        Expiry::Expired => {
+            tracing::warn!(
+                "tls: the certificate {path} ({name}) expired on {until}: clients refuse it; renew it (the new one \
+                 is read when the file changes)"
+            );
+            Some(Instant::now())
+        }
     }
 }
 
@@ -158,6 +223,18 @@ mod tests {
             let loaded = Certificate::load(&data(cert), &data(key)).unwrap();
             assert_eq!(loaded.0.current.lock().unwrap().key.cert.len(), 1, "{cert}");
         }
+    }
+
+    #[test]
+    fn an_expiry_within_two_weeks_or_past_is_warned_about() {
+        let day = 86_400_000;
+        let now = 1_800_000_000_000;
+        assert_eq!(expiry(now + 90 * day, now), Expiry::Valid);
+        assert_eq!(expiry(now + 14 * day, now), Expiry::Valid);
+        assert_eq!(expiry(now + 14 * day - 1, now), Expiry::Soon(13));
+        assert_eq!(expiry(now + day / 2, now), Expiry::Soon(0));
+        assert_eq!(expiry(now, now), Expiry::Expired);
+        assert_eq!(expiry(now - day, now), Expiry::Expired);
     }
 
     #[test]

@@ -38,6 +38,15 @@ fn clients_read_over_tls_only_and_a_renewed_certificate_is_served_without_a_rest
     let mut r = running_with(&extra, &[]);
     let seen = r.engine.stderr_seen.iter().find(|l| l.contains("dashboard: open https://"));
     let dashboard = logged_http_addr(seen.expect("the dashboard's URL is logged, as https"));
+    // The log says until when the certificate is valid (read here by openssl).
+    let end =
+        Command::new("openssl").args(["x509", "-enddate", "-noout", "-in"]).arg(&cert).output().unwrap();
+    let end = String::from_utf8_lossy(&end.stdout);
+    let end = end.trim().trim_start_matches("notAfter=");
+    let until =
+        chrono::NaiveDateTime::parse_from_str(end, "%b %e %H:%M:%S %Y GMT").unwrap().format("%Y-%m-%d");
+    let served = r.engine.stderr_seen.iter().find(|l| l.contains("tls: serving"));
+    assert!(served.is_some_and(|l| l.contains(&format!("(localhost), valid until {until}"))), "{served:?}");
     let port = |addr: &str| addr.rsplit(':').next().unwrap().to_owned();
     let ca = tls_data("ca.pem");
     let ca = ca.to_str().unwrap();
