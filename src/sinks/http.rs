@@ -169,9 +169,9 @@ pub fn spawn_app(
                     None => serve_connection(&builder, stream, service, &shutdown).await,
                     // The handshake is part of the request's head: the same deadline.
                     Some(acceptor) => {
-                        match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                        match tokio::time::timeout(header_timeout, handshake(&acceptor, stream)).await {
                             Ok(Ok(stream)) => serve_connection(&builder, stream, service, &shutdown).await,
-                            Ok(Err(e)) => Err(format!("TLS handshake failed: {e}")),
+                            Ok(Err(e)) => Err(e),
                             Err(_) => Err(format!("no TLS handshake within {header_timeout:?}")),
                         }
                     }
@@ -182,6 +182,50 @@ pub fn spawn_app(
             }
         },
     ))
+}
+
+/// A plain-text request on a TLS listener: what it is answered.
+const PLAIN_ON_TLS: &str = "{\"error\":\"this port takes HTTPS only (the engine runs with --tls-cert): use https:// \
+                            instead of http://\"}";
+
+/// The TLS handshake of a connection. A client that starts with anything but
+/// a TLS handshake record (0x16) is a plain-text request, most likely an
+/// `http://` URL: it gets a 400 that says to use `https://`, in plain text,
+/// and is closed (rather than a reset it could not explain).
+async fn handshake(
+    acceptor: &tokio_rustls::TlsAcceptor,
+    mut stream: tokio::net::TcpStream,
+) -> Result<tokio_rustls::server::TlsStream<tokio::net::TcpStream>, String> {
+    let mut first = [0u8; 1];
+    match stream.peek(&mut first).await {
+        Ok(1) if first[0] != 0x16 => {
+            let answer = format!(
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n{PLAIN_ON_TLS}",
+                PLAIN_ON_TLS.len()
+            );
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let _ = stream.write_all(answer.as_bytes()).await;
+            let _ = stream.shutdown().await;
+            // Read what the client still sends (its request) for a moment:
+            // closing with unread bytes would reset the connection, and the
+            // reset could reach the client before the answer.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+                let (mut sink, mut total) = ([0u8; 4096], 0);
+                while total < 1 << 16 {
+                    match stream.read(&mut sink).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => total += n,
+                    }
+                }
+            })
+            .await;
+            return Err("a plain-text request on the TLS listener (answered 400)".into());
+        }
+        Ok(_) => {}
+        Err(e) => return Err(format!("TLS handshake failed: {e}")),
+    }
+    acceptor.accept(stream).await.map_err(|e| format!("TLS handshake failed: {e}"))
 }
 
 /// Serves one connection with `builder` until it ends, or gracefully from

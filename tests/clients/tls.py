@@ -22,6 +22,7 @@ import ssl
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 
@@ -39,8 +40,11 @@ def https(port, host, path, ca):
 
 
 def plain_http(port):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/tables", timeout=10) as r:
-        return f"answered {r.status}"
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/tables", timeout=10) as r:
+            return {"status": r.status}
+    except urllib.error.HTTPError as e:
+        return {"status": e.code, "body": e.read().decode()}
 
 
 def postgres(port, ca):

@@ -58,9 +58,9 @@ fn clients_read_over_tls_only_and_a_renewed_certificate_is_served_without_a_rest
     assert_eq!(table_counts(&report["table"]), tags, "{report}");
     assert_eq!(report["by_name"], 200, "the certificate names localhost too: {report}");
     assert_eq!(report["dashboard"], true, "{report}");
-    let plain =
-        report["plain_http"]["error"].as_str().unwrap_or_else(|| panic!("plain HTTP was answered: {report}"));
-    assert!(!plain.is_empty(), "{report}");
+    let plain = &report["plain_http"];
+    assert_eq!(plain["status"], 400, "plain HTTP on the HTTPS port: {report}");
+    assert!(plain["body"].as_str().unwrap_or_default().contains("use https://"), "{report}");
     let pg = &report["postgres"];
     assert_eq!(pg["count"], tags.len(), "{report}");
     assert_eq!(pg["direct"], tags.len(), "direct TLS (sslnegotiation=direct): {report}");
@@ -85,8 +85,10 @@ fn clients_read_over_tls_only_and_a_renewed_certificate_is_served_without_a_rest
     assert!(ok, "{err}");
     assert_eq!(out, format!("n\n{}\n", tags.len()));
     let (ok, _, err) = query(&[&["--server", &r.http][..], &count].concat());
-    // Told at once (a TLS alert), or on the closed connection: either way, the fix.
-    assert!(!ok && err.contains(&format!("give --server {https}")), "plain text to TLS: {err}");
+    assert!(
+        !ok && err.contains("takes HTTPS only") && err.contains("use https://"),
+        "plain text to TLS: {err}"
+    );
     let (ok, _, err) = query(&[&["--server", &https][..], &count].concat());
     assert!(!ok && err.contains("--ca-cert"), "a certificate of an unknown CA: {err}");
     let sql = "select count(*) as n from tag_totals";
