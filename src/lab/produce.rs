@@ -63,14 +63,18 @@ pub async fn ensure_topic(
     let config = client_config(brokers, options);
     let probe = config.clone();
     tokio::task::spawn_blocking(move || wait_reachable(&probe, Duration::from_secs(30))).await??;
-    let admin: AdminClient<ClientLog> = config.create_with_context(ClientLog::default())?;
+    let admin: std::sync::Arc<AdminClient<ClientLog>> =
+        std::sync::Arc::new(config.create_with_context(ClientLog::default())?);
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     for result in admin.create_topics([&new], &opts).await? {
         match result {
             Ok(_) => tracing::info!("created topic {topic} with {partitions} partitions"),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {
-                let (existing, held) = partition_count(&admin, topic)?;
+                // librdkafka's metadata calls block: off the async threads.
+                let (admin, name) = (admin.clone(), topic.to_owned());
+                let (existing, held) =
+                    tokio::task::spawn_blocking(move || partition_count(&admin, &name)).await??;
                 if existing != partitions as usize {
                     tracing::warn!(
                         "topic {topic} exists with {existing} partitions; --partitions {partitions} applies only \
