@@ -424,41 +424,8 @@ impl Session {
             self.may_query()?;
         }
         match command {
-            Command::Begin(modes) => {
-                check_modes(&modes)?;
-                if self.transaction.is_some() {
-                    return Ok(Outcome::Done {
-                        tag: "BEGIN",
-                        warning: Some(("25001", "there is already a transaction in progress".into())),
-                    });
-                }
-                let isolation = modes.iter().find_map(|m| match m {
-                    Mode::Isolation(l) => Some(l.clone()),
-                    _ => None,
-                });
-                self.transaction = Some(Transaction { isolation, ..Transaction::default() });
-                Ok(done("BEGIN"))
-            }
-            Command::Commit | Command::Rollback => {
-                let tag = match (&command, self.status()) {
-                    (Command::Commit, TransactionStatus::Transaction) => "COMMIT",
-                    (Command::Commit, TransactionStatus::Idle) => "COMMIT",
-                    _ => "ROLLBACK",
-                };
-                self.cursors.retain(|_, c| c.hold);
-                match self.transaction.take() {
-                    Some(t) => {
-                        if let Some(s) = t.snapshot {
-                            release(s);
-                        }
-                        Ok(done(tag))
-                    }
-                    None => Ok(Outcome::Done {
-                        tag,
-                        warning: Some(("25P01", "there is no transaction in progress".into())),
-                    }),
-                }
-            }
+            Command::Begin(modes) => self.begin(modes),
+            Command::Commit | Command::Rollback => Ok(self.end(matches!(command, Command::Commit), release)),
             Command::Savepoint(name) => {
                 let t = self.in_transaction("SAVEPOINT")?;
                 t.savepoints.push(name);
@@ -481,21 +448,7 @@ impl Session {
                 self.set(&name, value)?;
                 Ok(done("SET"))
             }
-            Command::SetTransaction { modes, session } => {
-                check_modes(&modes)?;
-                for m in modes {
-                    if let Mode::Isolation(level) = m {
-                        if session {
-                            self.settings.insert("default_transaction_isolation".into(), level);
-                        } else if let Some(t) = &mut self.transaction {
-                            t.isolation = Some(level);
-                        }
-                    }
-                }
-                let warning = (!session && self.transaction.is_none())
-                    .then(|| ("25P01", "SET TRANSACTION can only be used in transaction blocks".to_owned()));
-                Ok(Outcome::Done { tag: "SET", warning })
-            }
+            Command::SetTransaction { modes, session } => self.set_transaction(modes, session),
             Command::Reset(None) => {
                 self.settings.clear();
                 Ok(done("RESET"))
@@ -519,18 +472,7 @@ impl Session {
                 Ok(Outcome::Rows { columns: vec![column], rows: vec![vec![value]] })
             }
             Command::Declare { .. } => Err(refuse("XX000", "DECLARE is run by the connection")),
-            Command::Fetch { name, count, moving } => {
-                let cursor = self
-                    .cursors
-                    .get_mut(&name)
-                    .ok_or_else(|| refuse("34000", format!("cursor \"{name}\" does not exist")))?;
-                let n = count.unwrap_or(usize::MAX).min(cursor.rows.len());
-                let rows: Vec<Vec<Value>> = cursor.rows.drain(..n).collect();
-                if moving {
-                    return Ok(Outcome::Done { tag: "MOVE", warning: None });
-                }
-                Ok(Outcome::Fetched { columns: cursor.columns.clone(), types: cursor.types.clone(), rows })
-            }
+            Command::Fetch { name, count, moving } => self.fetch(&name, count, moving),
             Command::Close(name) => {
                 self.cursors
                     .remove(&name)
@@ -549,6 +491,76 @@ impl Session {
                 Ok(done(tag))
             }
         }
+    }
+
+    /// `BEGIN` / `START TRANSACTION`, with its modes.
+    fn begin(&mut self, modes: Vec<Mode>) -> Result<Outcome, Refusal> {
+        check_modes(&modes)?;
+        if self.transaction.is_some() {
+            return Ok(Outcome::Done {
+                tag: "BEGIN",
+                warning: Some(("25001", "there is already a transaction in progress".into())),
+            });
+        }
+        let isolation = modes.into_iter().find_map(|m| match m {
+            Mode::Isolation(l) => Some(l),
+            _ => None,
+        });
+        self.transaction = Some(Transaction { isolation, ..Transaction::default() });
+        Ok(done("BEGIN"))
+    }
+
+    /// `COMMIT` (`commit`) or `ROLLBACK`: the transaction ends (a failed one
+    /// rolls back either way), its cursors without `WITH HOLD` close, and its
+    /// snapshot goes to `release`.
+    fn end(&mut self, commit: bool, release: impl FnOnce(Arc<Snapshot>)) -> Outcome {
+        let tag = match (commit, self.status()) {
+            (true, TransactionStatus::Transaction | TransactionStatus::Idle) => "COMMIT",
+            _ => "ROLLBACK",
+        };
+        self.cursors.retain(|_, c| c.hold);
+        match self.transaction.take() {
+            Some(t) => {
+                if let Some(s) = t.snapshot {
+                    release(s);
+                }
+                done(tag)
+            }
+            None => {
+                Outcome::Done { tag, warning: Some(("25P01", "there is no transaction in progress".into())) }
+            }
+        }
+    }
+
+    /// `SET TRANSACTION …`, or with `session`, `SET SESSION CHARACTERISTICS AS TRANSACTION …`.
+    fn set_transaction(&mut self, modes: Vec<Mode>, session: bool) -> Result<Outcome, Refusal> {
+        check_modes(&modes)?;
+        for m in modes {
+            if let Mode::Isolation(level) = m {
+                if session {
+                    self.settings.insert("default_transaction_isolation".into(), level);
+                } else if let Some(t) = &mut self.transaction {
+                    t.isolation = Some(level);
+                }
+            }
+        }
+        let warning = (!session && self.transaction.is_none())
+            .then(|| ("25P01", "SET TRANSACTION can only be used in transaction blocks".to_owned()));
+        Ok(Outcome::Done { tag: "SET", warning })
+    }
+
+    /// `FETCH` (or, `moving`, `MOVE`) `count` rows of cursor `name` (all without a count).
+    fn fetch(&mut self, name: &str, count: Option<usize>, moving: bool) -> Result<Outcome, Refusal> {
+        let cursor = self
+            .cursors
+            .get_mut(name)
+            .ok_or_else(|| refuse("34000", format!("cursor \"{name}\" does not exist")))?;
+        let n = count.unwrap_or(usize::MAX).min(cursor.rows.len());
+        let rows: Vec<Vec<Value>> = cursor.rows.drain(..n).collect();
+        if moving {
+            return Ok(Outcome::Done { tag: "MOVE", warning: None });
+        }
+        Ok(Outcome::Fetched { columns: cursor.columns.clone(), types: cursor.types.clone(), rows })
     }
 
     /// Whether a cursor may be declared now: in a transaction, or `WITH HOLD`.
