@@ -191,59 +191,86 @@ async fn start_source(
     config: &StreamConfig,
     tx: mpsc::Sender<crate::codec::Chunk>,
     statuses: Vec<Arc<SourceStatus>>,
-    (stop, engine_stop, checkpoint): (&CancellationToken, &CancellationToken, Option<&mut Checkpoint>),
+    stores: Stores<'_>,
 ) -> anyhow::Result<(JoinHandle<anyhow::Result<()>>, Option<Results>)> {
-    let k = match &config.source {
+    match &config.source {
         SourceConfig::Live { sockets, files, feeds, silence } => {
-            // One reader per source, each reconnecting on its own, all into
-            // the same channel: the batch holds the union.
-            let mut statuses = statuses.into_iter();
-            let mut readers: Vec<_> = sockets
-                .iter()
-                .zip(statuses.by_ref())
-                .map(|(addr, status)| {
-                    let tx = tx.clone();
-                    let run = socket::run(addr.clone(), config.max_line_bytes, tx, status, stop.clone());
-                    tokio::spawn(async move {
-                        run.await;
-                        Ok(())
-                    })
-                })
-                .collect();
-            if !files.is_empty() {
-                crate::sources::file::check(files).await?;
-                let status = statuses.next().unwrap_or_default();
-                let run = crate::sources::file::run(files.clone(), config.max_line_bytes, tx.clone(), status);
-                readers.push(tokio::spawn(run));
-            }
-            let mut checkpoint = checkpoint;
-            for (feed, status) in feeds.iter().zip(statuses) {
-                // With a checkpoint, a Jetstream's position is saved with
-                // each batch, and a restart resumes after it.
-                let after = match (feed, checkpoint.as_deref_mut()) {
-                    (Feed::Jetstream { url }, Some(c)) => {
-                        let names = Topics::new([jetstream::position_name(url)]);
-                        c.acknowledge_to(names.clone(), Arc::new(jetstream::Acks));
-                        c.offsets(names).resume_from(jetstream::PARTITION).await?.map(|r| r.next - 1)
-                    }
-                    _ => None,
-                };
-                let run = feed.clone().run(
-                    after,
-                    *silence,
-                    config.max_line_bytes,
-                    tx.clone(),
-                    status,
-                    stop.clone(),
-                );
-                readers.push(tokio::spawn(run));
-            }
-            // A feed that cannot go on (a refused token) ends the run.
-            let task = tokio::spawn(crate::sources::live::first_failure(readers, engine_stop.clone()));
-            return Ok((task, None));
+            let live = Live { sockets, files, feeds, silence: *silence };
+            Ok((start_live(config, live, tx, statuses, stores).await?, None))
         }
-        SourceConfig::Kafka(k) => k,
-    };
+        SourceConfig::Kafka(k) => start_kafka(config, k, tx, statuses, stores).await,
+    }
+}
+
+/// What [`start_source`] hands on: the run's stop, the engine's stop, and
+/// the checkpoint, if any.
+type Stores<'a> = (&'a CancellationToken, &'a CancellationToken, Option<&'a mut Checkpoint>);
+
+/// The live sources of a run.
+struct Live<'a> {
+    sockets: &'a [String],
+    files: &'a [std::path::PathBuf],
+    feeds: &'a [Feed],
+    silence: Option<Duration>,
+}
+
+/// Starts the live sources: one reader per socket, file and feed, each
+/// reconnecting on its own, all into the same channel (the batch holds the
+/// union). The task ends when all have ended, or at the first that fails.
+async fn start_live(
+    config: &StreamConfig,
+    Live { sockets, files, feeds, silence }: Live<'_>,
+    tx: mpsc::Sender<crate::codec::Chunk>,
+    statuses: Vec<Arc<SourceStatus>>,
+    (stop, engine_stop, mut checkpoint): Stores<'_>,
+) -> anyhow::Result<JoinHandle<anyhow::Result<()>>> {
+    let mut statuses = statuses.into_iter();
+    let mut readers: Vec<_> = sockets
+        .iter()
+        .zip(statuses.by_ref())
+        .map(|(addr, status)| {
+            let tx = tx.clone();
+            let run = socket::run(addr.clone(), config.max_line_bytes, tx, status, stop.clone());
+            tokio::spawn(async move {
+                run.await;
+                Ok(())
+            })
+        })
+        .collect();
+    if !files.is_empty() {
+        crate::sources::file::check(files).await?;
+        let status = statuses.next().unwrap_or_default();
+        let run = crate::sources::file::run(files.to_vec(), config.max_line_bytes, tx.clone(), status);
+        readers.push(tokio::spawn(run));
+    }
+    for (feed, status) in feeds.iter().zip(statuses) {
+        // With a checkpoint, a Jetstream's position is saved with
+        // each batch, and a restart resumes after it.
+        let after = match (feed, checkpoint.as_deref_mut()) {
+            (Feed::Jetstream { url }, Some(c)) => {
+                let names = Topics::new([jetstream::position_name(url)]);
+                c.acknowledge_to(names.clone(), Arc::new(jetstream::Acks));
+                c.offsets(names).resume_from(jetstream::PARTITION).await?.map(|r| r.next - 1)
+            }
+            _ => None,
+        };
+        let run = feed.clone().run(after, silence, config.max_line_bytes, tx.clone(), status, stop.clone());
+        readers.push(tokio::spawn(run));
+    }
+    // A feed that cannot go on (a refused token) ends the run.
+    Ok(tokio::spawn(crate::sources::live::first_failure(readers, engine_stop.clone())))
+}
+
+/// Starts the Kafka source; with results stored exactly once, returns the
+/// results store too, wired to the source's acknowledgements. With a
+/// checkpoint, it resumes from its offsets and acknowledges to it.
+async fn start_kafka(
+    config: &StreamConfig,
+    k: &KafkaConfig,
+    tx: mpsc::Sender<crate::codec::Chunk>,
+    statuses: Vec<Arc<SourceStatus>>,
+    (stop, engine_stop, checkpoint): Stores<'_>,
+) -> anyhow::Result<(JoinHandle<anyhow::Result<()>>, Option<Results>)> {
     let status = statuses.into_iter().next().unwrap_or_default();
     let topics = Topics::new(&k.topics);
     let mut src = KafkaSource {
