@@ -743,16 +743,7 @@ fn a_token_guards_http_and_the_dashboard() {
     assert_eq!(get(&dashboard, "/", &basic(token)).0, 200);
     // `tweetstream query` sends the token it is given, as the engine takes it.
     let query = |env: &[(&str, &str)]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tweetstream"))
-            .args(["query", "--server", &http, "--format", "csv", "select count(*) as n from batches"])
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        crate::sql::query_env(&http, &["--format", "csv", "select count(*) as n from batches"], env)
     };
     let (ok, out, err) = query(&[("TWEETSTREAM_TOKEN", token)]);
     assert!(ok && out.starts_with("n\n"), "{err}");

@@ -60,11 +60,18 @@ fn per_month(lines: &[Expected]) -> BTreeMap<String, u64> {
     months
 }
 
-fn query(http: &str, args: &[&str]) -> (bool, String, String) {
+/// `tweetstream query --server SERVER ARGS…`: (success, stdout, stderr).
+pub fn query(server: &str, args: &[&str]) -> (bool, String, String) {
+    query_env(server, args, &[])
+}
+
+/// [`query`] with more environment variables.
+pub fn query_env(server: &str, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tweetstream"))
         .arg("query")
-        .args(["--server", http])
+        .args(["--server", server])
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())

@@ -7,7 +7,7 @@
 
 use crate::clients::{clients_dir, json_output, script};
 use crate::common::*;
-use crate::sql::running_with;
+use crate::sql::{query, running_with};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -71,25 +71,17 @@ fn clients_read_over_tls_only_and_a_renewed_certificate_is_served_without_a_rest
     assert!(refused.contains("TLS connections only") && refused.contains("sslmode=require"), "{refused}");
 
     // tweetstream's own client, once and following.
-    let query = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_tweetstream")).arg("query").args(args).output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
     let https = format!("https://{}", r.http);
     let count = ["--format", "csv", "select count(*) as n from tag_totals"];
-    let (ok, out, err) = query(&[&["--server", &https, "--ca-cert", ca][..], &count].concat());
+    let (ok, out, err) = query(&https, &[&["--ca-cert", ca][..], &count].concat());
     assert!(ok, "{err}");
     assert_eq!(out, format!("n\n{}\n", tags.len()));
-    let (ok, _, err) = query(&[&["--server", &r.http][..], &count].concat());
+    let (ok, _, err) = query(&r.http, &count);
     assert!(
         !ok && err.contains("takes HTTPS only") && err.contains("use https://"),
         "plain text to TLS: {err}"
     );
-    let (ok, _, err) = query(&[&["--server", &https][..], &count].concat());
+    let (ok, _, err) = query(&https, &count);
     assert!(!ok && err.contains("--ca-cert"), "a certificate of an unknown CA: {err}");
     let sql = "select count(*) as n from tag_totals";
     let mut follow =
