@@ -29,7 +29,8 @@ const RECHECK: Duration = Duration::from_secs(1);
 /// A certificate that expires within this is warned about.
 pub const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 86_400);
 
-/// How often a certificate about to expire is warned about, at most.
+/// How often the served certificate's expiry is looked at again (so a
+/// warning comes at most this often).
 const WARN_EVERY: Duration = Duration::from_secs(86_400);
 
 /// The listeners' certificate and key, re-read when their files change.
@@ -44,8 +45,9 @@ impl Certificate {
         let files = Files { cert: cert.to_owned(), key: key.to_owned() };
         let stamp = files.stamp();
         let loaded = files.load(&provider)?;
-        let warned = announce(&loaded, &files.cert, crate::time::now_millis());
-        let current = Current { key: loaded, stamp, checked: Instant::now(), failed: None, warned };
+        announce(&loaded, &files.cert, crate::time::now_millis(), true);
+        let now = Instant::now();
+        let current = Current { key: loaded, stamp, checked: now, failed: None, expiry_checked: now };
         Ok(Certificate(Arc::new(Reloading { files, provider, current: Mutex::new(current) })))
     }
 
@@ -118,8 +120,8 @@ struct Current {
     /// The files as they were when reading them last failed (not retried
     /// until they change again).
     failed: Option<Stamp>,
-    /// When the certificate's expiry was last warned about.
-    warned: Option<Instant>,
+    /// When the certificate's expiry was last looked at.
+    expiry_checked: Instant,
 }
 
 impl ResolvesServerCert for Reloading {
@@ -135,8 +137,9 @@ impl ResolvesServerCert for Reloading {
                             "tls: {} changed: serving the new certificate",
                             self.files.cert.display()
                         );
-                        let warned = announce(&key, &self.files.cert, crate::time::now_millis());
-                        *current = Current { key, stamp, checked: current.checked, failed: None, warned };
+                        announce(&key, &self.files.cert, crate::time::now_millis(), true);
+                        let checked = current.checked;
+                        *current = Current { key, stamp, checked, failed: None, expiry_checked: checked };
                     }
                     Err(e) => {
                         tracing::warn!(
@@ -147,8 +150,9 @@ impl ResolvesServerCert for Reloading {
                 }
             }
         }
-        if current.warned.is_some_and(|at| at.elapsed() >= WARN_EVERY) {
-            current.warned = announce(&current.key, &self.files.cert, crate::time::now_millis());
+        if current.expiry_checked.elapsed() >= WARN_EVERY {
+            current.expiry_checked = Instant::now();
+            announce(&current.key, &self.files.cert, crate::time::now_millis(), false);
         }
         Some(current.key.clone())
     }
@@ -174,13 +178,16 @@ fn expiry(until_ms: i64, now_ms: i64) -> Expiry {
     }
 }
 
-/// Logs the certificate being served and until when; a warning when it
-/// expires soon or has expired. Returns when it warned.
-fn announce(key: &CertifiedKey, path: &Path, now_ms: i64) -> Option<Instant> {
-    let leaf = key.cert.first()?;
-    let Ok(cert) = x509_certificate::X509Certificate::from_der(leaf.as_ref()) else {
-        tracing::info!("tls: serving {}", path.display());
-        return None;
+/// Warns when the certificate expires soon or has expired; when it was
+/// just `loaded`, also says which is served and until when.
+fn announce(key: &CertifiedKey, path: &Path, now_ms: i64, loaded: bool) {
+    let cert =
+        key.cert.first().and_then(|leaf| x509_certificate::X509Certificate::from_der(leaf.as_ref()).ok());
+    let Some(cert) = cert else {
+        if loaded {
+            tracing::info!("tls: serving {}", path.display());
+        }
+        return;
     };
     let until_ms = cert.validity_not_after().timestamp_millis();
     let until = crate::engine::tables::format_millis(until_ms);
@@ -188,23 +195,19 @@ fn announce(key: &CertifiedKey, path: &Path, now_ms: i64) -> Option<Instant> {
     let name = cert.subject_common_name().unwrap_or_default();
     let path = path.display();
     match expiry(until_ms, now_ms) {
-        Expiry::Valid => {
-            tracing::info!("tls: serving {path} ({name}), valid until {until}");
-            None
-        }
+        Expiry::Valid if loaded => tracing::info!("tls: serving {path} ({name}), valid until {until}"),
+        Expiry::Valid => {}
         Expiry::Soon(days) => {
             tracing::warn!(
                 "tls: the certificate {path} ({name}) expires on {until}, in {days} days: renew it (the new one is \
                  read when the file changes)"
             );
-            Some(Instant::now())
         }
         Expiry::Expired => {
             tracing::warn!(
                 "tls: the certificate {path} ({name}) expired on {until}: clients refuse it; renew it (the new one \
                  is read when the file changes)"
             );
-            Some(Instant::now())
         }
     }
 }
