@@ -2,7 +2,7 @@
 //! thread) sends N generated events as fast as the client takes them — over
 //! a WebSocket for Jetstream, as one chunked HTTP response for X's filtered
 //! stream and Mastodon's Server-Sent Events — and the source
-//! (`tweetstream::sources::live::Feed::run`, the code `stream --jetstream`,
+//! (`tweetstream::sources::live::start_all`, the code `stream --jetstream`,
 //! `--x-stream` and `--mastodon` run) decodes them into tweet lines, which
 //! are only counted here. Most events are posts, about as long as the
 //! providers' own (a sentence or two, and the fields each sends with it).
@@ -10,13 +10,12 @@
 //!   cargo bench --bench live            (LIVE_BENCH_EVENTS=N, default 1,000,000)
 
 use futures_util::SinkExt;
-use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
-use tweetstream::sources::SourceStatus;
-use tweetstream::sources::live::Feed;
+use tweetstream::secret::{Secret, SecretUrl};
+use tweetstream::sources::live::{self, Feed, FeedSettings};
 
 const TEXTS: [&str; 4] = [
     "Good morning everyone! The light over the bay is just beautiful today #photography #sunrise",
@@ -147,14 +146,13 @@ fn measure(name: &str, events: Vec<String>, posts: usize, http: bool) {
         });
     });
     let feed = match name {
-        "jetstream" => Feed::Jetstream { url: format!("ws://{addr}/subscribe") },
-        "x" => Feed::X {
-            url: format!("http://{addr}"),
-            token: tweetstream::sources::http_stream::Token::new("t"),
-        },
+        "jetstream" => {
+            Feed::Jetstream { url: SecretUrl::new(&format!("ws://{addr}/subscribe")), after: None }
+        }
+        "x" => Feed::X { url: SecretUrl::new(&format!("http://{addr}")), token: Secret::new("t") },
         _ => Feed::Mastodon {
-            url: format!("http://{addr}"),
-            timeline: tweetstream::sources::mastodon::Timeline::Public,
+            url: SecretUrl::new(&format!("http://{addr}")),
+            timeline: live::mastodon::Timeline::Public,
             token: None,
         },
     };
@@ -163,8 +161,7 @@ fn measure(name: &str, events: Vec<String>, posts: usize, http: bool) {
         let (tx, mut rx) = tokio::sync::mpsc::channel(64);
         let stop = CancellationToken::new();
         let start = Instant::now();
-        let status = Arc::new(SourceStatus::default());
-        let source = tokio::spawn(feed.run(None, None, 1 << 20, tx, status, stop.clone()));
+        let source = live::start_all(vec![feed], FeedSettings { stall: None }, 1 << 20, tx, stop.clone());
         let mut lines = 0usize;
         while lines < posts {
             let chunk: tweetstream::codec::Chunk = rx.recv().await.expect("the source ended early");

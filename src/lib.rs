@@ -24,6 +24,7 @@ pub mod progress;
 pub mod replay;
 pub mod retry;
 pub mod rng;
+pub mod secret;
 pub mod sentiment;
 pub mod shutdown;
 pub mod sinks;

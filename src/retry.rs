@@ -60,6 +60,26 @@ impl Backoff {
     }
 }
 
+/// `delay` jittered: a time between half of it and all of it, so that many
+/// clients that lost one server do not all come back at the same instant
+/// ("equal jitter").
+pub fn jitter(delay: Duration) -> Duration {
+    use std::cell::Cell;
+    thread_local! {
+        static SEED: Cell<u64> = Cell::new(
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64),
+        );
+    }
+    let random = SEED.with(|seed| {
+        let mut rng = crate::rng::Rng::new(seed.get());
+        let r = rng.next_u64();
+        seed.set(r);
+        r
+    });
+    let half = delay / 2;
+    half + half.mul_f64((random >> 11) as f64 / (1u64 << 53) as f64)
+}
+
 /// Runs `attempt` until it succeeds, with [`Backoff::default`], logging `what`
 /// with the error on each failure (`None`: `shutdown` came first).
 pub async fn retrying<T, F, Fut>(
@@ -103,6 +123,15 @@ mod tests {
         let mut b = Backoff::linear(Duration::from_millis(250), Duration::from_millis(1000));
         let delays: Vec<u64> = (0..6).map(|_| b.next_delay().as_millis() as u64).collect();
         assert_eq!(delays, [250, 500, 750, 1000, 1000, 1000]);
+    }
+
+    #[test]
+    fn jitter_stays_between_half_and_all_of_the_delay() {
+        let d = Duration::from_millis(1000);
+        let waits: Vec<Duration> = (0..1000).map(|_| jitter(d)).collect();
+        assert!(waits.iter().all(|w| *w >= d / 2 && *w <= d));
+        // Spread, not one value: both halves of the range are met.
+        assert!(waits.iter().any(|w| *w < d * 3 / 4) && waits.iter().any(|w| *w > d * 3 / 4));
     }
 
     #[tokio::test(start_paused = true)]

@@ -19,7 +19,7 @@ pub struct Engine {
     /// `HOST:PORT`, as given (for the Host header and messages).
     pub addr: String,
     tls: Option<Arc<ClientConfig>>,
-    token: Option<Arc<str>>,
+    token: Option<crate::secret::Secret>,
 }
 
 /// A byte stream to the engine, plain or TLS.
@@ -35,7 +35,7 @@ pub struct Connection {
 impl Engine {
     /// `server` as given to `--server`; `ca` for `--ca-cert`; `token` the
     /// token to send, if any.
-    pub fn new(server: &str, ca: Option<&Path>, token: Option<Arc<str>>) -> anyhow::Result<Self> {
+    pub fn new(server: &str, ca: Option<&Path>, token: Option<crate::secret::Secret>) -> anyhow::Result<Self> {
         let (tls, addr) = match server.split_once("://") {
             Some(("https", rest)) => (true, rest),
             Some(("http", rest)) => (false, rest),
@@ -59,7 +59,7 @@ impl Engine {
     pub fn headers(&self) -> String {
         let mut h = format!("Host: {}\r\n", self.addr);
         if let Some(token) = &self.token {
-            h.push_str(&format!("Authorization: Bearer {token}\r\n"));
+            h.push_str(&format!("Authorization: Bearer {}\r\n", token.expose()));
         }
         h
     }

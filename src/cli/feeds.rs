@@ -3,10 +3,9 @@
 //! Tokens come from the environment only, never from a flag: a flag shows
 //! in `ps` and in shell history.
 
-use crate::sources::http_stream::Token;
-use crate::sources::live::Feed;
-use crate::sources::mastodon::{self, Timeline};
-use crate::sources::{jetstream, x_stream};
+use crate::secret::{Secret, SecretUrl};
+use crate::sources::live::mastodon::{self, Timeline};
+use crate::sources::live::{Feed, jetstream, x_stream};
 use std::time::Duration;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -16,19 +15,19 @@ pub struct FeedArgs {
     /// Reconnects with a cursor, so a dropped connection loses and repeats
     /// nothing.
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = jetstream::PUBLIC, value_parser = super::values::websocket_url)]
-    pub jetstream: Option<String>,
+    pub jetstream: Option<SecretUrl>,
 
     /// X's API v2 filtered stream (paid access): the posts matching the
     /// rules set on your app. The app's bearer token is read from
     /// $X_BEARER_TOKEN. Without a value: https://api.x.com.
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = x_stream::PUBLIC, value_parser = http_url)]
-    pub x_stream: Option<String>,
+    pub x_stream: Option<SecretUrl>,
 
     /// Mastodon's streaming API of the instance at this URL (such as
     /// https://mastodon.social). A token is sent from $MASTODON_TOKEN when
     /// set (some instances require one).
     #[arg(long, value_name = "URL", value_parser = http_url)]
-    pub mastodon: Option<String>,
+    pub mastodon: Option<SecretUrl>,
 
     /// With --mastodon: the timeline to follow: public, local (the
     /// instance's own posts) or hashtag:NAME.
@@ -48,10 +47,10 @@ impl FeedArgs {
     pub fn feeds(&self) -> anyhow::Result<Vec<Feed>> {
         let mut feeds = Vec::new();
         if let Some(url) = &self.jetstream {
-            feeds.push(Feed::Jetstream { url: url.clone() });
+            feeds.push(Feed::Jetstream { url: url.clone(), after: None });
         }
         if let Some(url) = &self.x_stream {
-            let Some(token) = Token::from_env(x_stream::TOKEN_VARIABLE) else {
+            let Some(token) = Secret::from_env(x_stream::TOKEN_VARIABLE) else {
                 anyhow::bail!(
                     "--x-stream needs your app's bearer token in {}: export {}=…",
                     x_stream::TOKEN_VARIABLE,
@@ -61,20 +60,24 @@ impl FeedArgs {
             feeds.push(Feed::X { url: url.clone(), token });
         }
         if let Some(url) = &self.mastodon {
-            let token = Token::from_env(mastodon::TOKEN_VARIABLE);
+            let token = Secret::from_env(mastodon::TOKEN_VARIABLE);
             feeds.push(Feed::Mastodon { url: url.clone(), timeline: self.mastodon_stream.clone(), token });
         }
         Ok(feeds)
     }
 }
 
-/// An `http://` or `https://` URL with a host.
-fn http_url(s: &str) -> Result<String, String> {
+/// An `http://` or `https://` URL with a host (credentials in it allowed,
+/// and never shown: an error shows the URL masked).
+fn http_url(s: &str) -> Result<SecretUrl, String> {
+    let url = SecretUrl::new(s.trim_end_matches('/'));
     let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
     match rest {
-        Some(r) if !r.is_empty() && !r.starts_with('/') && s.parse::<hyper::Uri>().is_ok() => {
-            Ok(s.trim_end_matches('/').to_owned())
+        Some(r)
+            if !r.is_empty() && !r.starts_with('/') && url.request_target().parse::<hyper::Uri>().is_ok() =>
+        {
+            Ok(url)
         }
-        _ => Err(format!("{s:?} is not an HTTP URL (http://HOST[:PORT] or https://…)")),
+        _ => Err(format!("\"{url}\" is not an HTTP URL (http://HOST[:PORT] or https://…)")),
     }
 }

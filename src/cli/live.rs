@@ -71,8 +71,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         let (tx, mut rx) = mpsc::channel::<Chunk>(16);
         let stop = shutdown.child_token();
-        let source =
-            live::start_all(feeds, args.feeds.silence_timeout, args.max_line_bytes, tx, stop.clone());
+        let settings = live::FeedSettings { stall: args.feeds.silence_timeout };
+        let source = live::start_all(feeds, settings, args.max_line_bytes, tx, stop.clone());
         let mut posts = Posts {
             track: args.track,
             limit: args.limit,

@@ -370,7 +370,7 @@ impl Args {
 
 /// The token: the first line of `file`, else `$TWEETSTREAM_TOKEN`; an
 /// empty one is an error (it would admit anyone who sends nothing).
-pub(super) fn token(file: Option<&std::path::Path>) -> anyhow::Result<Option<std::sync::Arc<str>>> {
+pub(super) fn token(file: Option<&std::path::Path>) -> anyhow::Result<Option<crate::secret::Secret>> {
     let token = match file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -383,7 +383,7 @@ pub(super) fn token(file: Option<&std::path::Path>) -> anyhow::Result<Option<std
         Some(t) if t.is_empty() => {
             anyhow::bail!("the token (--token-file or TWEETSTREAM_TOKEN) is empty; give one, or unset it")
         }
-        other => Ok(other.map(Into::into)),
+        other => Ok(other.map(crate::secret::Secret::new)),
     }
 }
 

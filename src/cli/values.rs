@@ -35,11 +35,12 @@ pub const MAX_TAGS: RangeInclusive<u64> = 1..=1_000_000_000;
 pub const CONNECTIONS: RangeInclusive<u64> = 1..=100_000;
 
 /// A WebSocket URL (`ws://` or `wss://`, `--jetstream`).
-pub fn websocket_url(s: &str) -> Result<String, String> {
+pub fn websocket_url(s: &str) -> Result<crate::secret::SecretUrl, String> {
+    let url = crate::secret::SecretUrl::new(s);
     let rest = s.strip_prefix("wss://").or_else(|| s.strip_prefix("ws://"));
     match rest {
-        Some(r) if !r.is_empty() && !r.starts_with('/') => Ok(s.to_owned()),
-        _ => Err(format!("{s:?} is not a WebSocket URL (ws://HOST[:PORT]/PATH or wss://…)")),
+        Some(r) if !r.is_empty() && !r.starts_with('/') => Ok(url),
+        _ => Err(format!("\"{url}\" is not a WebSocket URL (ws://HOST[:PORT]/PATH or wss://…)")),
     }
 }
 

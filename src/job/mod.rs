@@ -22,8 +22,8 @@ use crate::sources::acks::PositionStore;
 use crate::sources::kafka::exactly_once::KafkaAcks;
 use crate::sources::kafka::exactly_once::positions::Positions;
 use crate::sources::kafka::{self, KafkaSource};
-use crate::sources::live::Feed;
-use crate::sources::{SourceStatus, Sources, jetstream, socket};
+use crate::sources::live::{Feed, FeedSettings, LiveFeed, jetstream};
+use crate::sources::{Source, SourceStatus, Sources, file::Files, socket::Socket};
 use crate::sql::{self, SqlEngine};
 use crate::state::{Checkpoint, CheckpointConfig};
 use std::sync::Arc;
@@ -166,7 +166,7 @@ impl Servers {
             tasks.push(dashboard::serve(addr, shared.clone(), dash, stop.clone()).await?.1);
         }
         if let Some(addr) = &config.pg {
-            let token = config.token.0.as_deref();
+            let token = config.token.0.as_ref().map(crate::secret::Secret::expose);
             let (sql, tls) = (shared.sql.clone(), config.tls.as_ref());
             tasks.push(pg::serve(addr, sql, token, tls, config.listener, stop.clone()).await?.1);
         }
@@ -224,41 +224,35 @@ async fn start_live(
     statuses: Vec<Arc<SourceStatus>>,
     (stop, engine_stop, mut checkpoint): Stores<'_>,
 ) -> anyhow::Result<JoinHandle<anyhow::Result<()>>> {
-    let mut statuses = statuses.into_iter();
-    let mut readers: Vec<_> = sockets
-        .iter()
-        .zip(statuses.by_ref())
-        .map(|(addr, status)| {
-            let tx = tx.clone();
-            let run = socket::run(addr.clone(), config.max_line_bytes, tx, status, stop.clone());
-            tokio::spawn(async move {
-                run.await;
-                Ok(())
-            })
-        })
-        .collect();
+    // In the order of `config.source_names()`, which the statuses follow.
+    let mut list: Vec<Box<dyn Source>> =
+        sockets.iter().map(|addr| Box::new(Socket { addr: addr.clone() }) as Box<dyn Source>).collect();
     if !files.is_empty() {
         crate::sources::file::check(files).await?;
-        let status = statuses.next().unwrap_or_default();
-        let run = crate::sources::file::run(files.to_vec(), config.max_line_bytes, tx.clone(), status);
-        readers.push(tokio::spawn(run));
+        list.push(Box::new(Files { paths: files.to_vec() }));
     }
-    for (feed, status) in feeds.iter().zip(statuses) {
-        // With a checkpoint, a Jetstream's position is saved with
-        // each batch, and a restart resumes after it.
-        let after = match (feed, checkpoint.as_deref_mut()) {
-            (Feed::Jetstream { url }, Some(c)) => {
-                let names = Topics::new([jetstream::position_name(url)]);
-                c.acknowledge_to(names.clone(), Arc::new(jetstream::Acks));
-                c.offsets(names).resume_from(jetstream::PARTITION).await?.map(|r| r.next - 1)
-            }
-            _ => None,
-        };
-        let run = feed.clone().run(after, silence, config.max_line_bytes, tx.clone(), status, stop.clone());
-        readers.push(tokio::spawn(run));
+    let settings = FeedSettings { stall: silence };
+    for feed in feeds {
+        let mut feed = feed.clone();
+        // With a checkpoint, a Jetstream's position is saved with each
+        // batch, and a restart resumes after it.
+        let name = feed.name();
+        if let (Feed::Jetstream { after, .. }, Some(c)) = (&mut feed, checkpoint.as_deref_mut()) {
+            let names = Topics::new([name]);
+            c.acknowledge_to(names.clone(), Arc::new(jetstream::Acks));
+            let saved = c.offsets(names).resume_from(jetstream::PARTITION).await?;
+            *after = saved.map(|r| jetstream::Resume {
+                newest: r.next - 1,
+                // A checkpoint written before the count was kept: every
+                // event of that time was taken, as it then assumed.
+                at_newest: r.last.filter(|n| *n > 0).unwrap_or(u64::MAX),
+            });
+        }
+        list.push(Box::new(LiveFeed { feed, settings }));
     }
+    let sources = list.into_iter().zip(statuses).collect();
     // A feed that cannot go on (a refused token) ends the run.
-    Ok(tokio::spawn(crate::sources::live::first_failure(readers, engine_stop.clone())))
+    Ok(crate::sources::spawn_all(sources, tx, stop, engine_stop.clone(), config.max_line_bytes))
 }
 
 /// Starts the Kafka source; with results stored exactly once, returns the

@@ -180,7 +180,8 @@ pub async fn run_live(
     let (tx, mut rx) = tokio::sync::mpsc::channel::<crate::codec::Chunk>(16);
     let stop = shutdown.child_token();
     let max_line = crate::codec::DEFAULT_MAX_LINE_BYTES;
-    let source = crate::sources::live::start_all(live.feeds, live.silence, max_line, tx, stop.clone());
+    let settings = crate::sources::live::FeedSettings { stall: live.silence };
+    let source = crate::sources::live::start_all(live.feeds, settings, max_line, tx, stop.clone());
     let mut progress = Progress::new("produced");
     let mut text = String::new();
     'posts: while let Some(chunk) = tokio::select! {

@@ -11,17 +11,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use std::sync::Arc;
+use crate::secret::Secret;
 
-/// The token every request must carry, if one is set.
-#[derive(Clone, Default)]
-pub struct Credentials(pub Option<Arc<str>>);
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "Credentials(token set)" } else { "Credentials(none)" })
-    }
-}
+/// The token every request must carry, if one is set (a [`Secret`]: it
+/// never prints).
+#[derive(Clone, Debug, Default)]
+pub struct Credentials(pub Option<Secret>);
 
 /// Paths served without credentials: the probes, which carry no data.
 const OPEN: [&str; 2] = ["/health/live", "/health/ready"];
@@ -49,7 +44,7 @@ impl Credentials {
             }
             _ => return false,
         };
-        same(&presented, token.as_bytes())
+        same(&presented, token.expose().as_bytes())
     }
 }
 
@@ -89,7 +84,7 @@ mod tests {
 
     #[test]
     fn only_the_token_is_admitted() {
-        let c = Credentials(Some("s3cret".into()));
+        let c = Credentials(Some(Secret::new("s3cret")));
         let basic =
             |userpass: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(userpass));
         assert!(c.admits(&request("/tables", Some("Bearer s3cret"))));

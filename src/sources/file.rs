@@ -3,13 +3,11 @@
 //! takes one command. The source ends at the end of its files; a job whose
 //! sources have all ended closes its last batch and stops.
 
-use super::SourceStatus;
+use super::{Context, Source};
 use crate::codec::Chunk;
 use crate::files::lines::{self, Input, Selection};
+use futures_util::future::BoxFuture;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use tokio::sync::mpsc;
 
 /// Checks the files can be read (before anything starts): each exists, is
 /// text or Parquet, and has tweets.
@@ -19,29 +17,42 @@ pub async fn check(paths: &[PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sends every line of `paths` (in order) as chunks; returns when all are
-/// sent or the engine is gone.
-pub async fn run(
-    paths: Vec<PathBuf>,
-    max_line_bytes: usize,
-    tx: mpsc::Sender<Chunk>,
-    status: Arc<SourceStatus>,
-) -> anyhow::Result<()> {
-    status.connected.store(true, Ordering::Relaxed);
-    let inputs: Vec<Input> = paths.iter().cloned().map(Input::File).collect();
-    let read = tokio::task::spawn_blocking(move || {
-        lines::read_all(&inputs, Selection::default(), |l| {
-            tx.blocking_send(Chunk::from_lines(l.data, max_line_bytes, None)).is_ok()
+/// Files read in order, at full speed (`--file`).
+pub struct Files {
+    pub paths: Vec<PathBuf>,
+}
+
+impl Source for Files {
+    fn name(&self) -> String {
+        let names: Vec<String> = self.paths.iter().map(|p| p.display().to_string()).collect();
+        format!("file {}", names.join(", "))
+    }
+
+    /// Sends every line of the files as chunks; returns when all are sent
+    /// or the engine is gone.
+    fn run(self: Box<Self>, cx: Context) -> BoxFuture<'static, anyhow::Result<()>> {
+        Box::pin(async move {
+            cx.status.set_connected(true);
+            let inputs: Vec<Input> = self.paths.iter().cloned().map(Input::File).collect();
+            let (tx, max_line_bytes) = (cx.tx.clone(), cx.max_line_bytes);
+            let read = tokio::task::spawn_blocking(move || {
+                lines::read_all(&inputs, Selection::default(), |l| {
+                    tx.blocking_send(Chunk::from_lines(l.data, max_line_bytes, None)).is_ok()
+                })
+            })
+            .await;
+            cx.status.set_connected(false);
+            let stats = read??;
+            let skipped = match stats.skipped_bad {
+                0 => String::new(),
+                n => format!(" ({n} unreadable rows skipped)"),
+            };
+            tracing::info!(
+                "file: read {} lines of {}{skipped}",
+                stats.emitted,
+                self.name().trim_start_matches("file ")
+            );
+            Ok(())
         })
-    })
-    .await;
-    status.connected.store(false, Ordering::Relaxed);
-    let stats = read??;
-    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    let skipped = match stats.skipped_bad {
-        0 => String::new(),
-        n => format!(" ({n} unreadable rows skipped)"),
-    };
-    tracing::info!("file: read {} lines of {}{skipped}", stats.emitted, names.join(", "));
-    Ok(())
+    }
 }

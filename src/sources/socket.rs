@@ -1,15 +1,14 @@
 //! The TCP client source, like Spark's `socketTextStream`: connects to a server
 //! that writes lines (`tweetstream replay --listen`, or `nc -lk`), reconnects
-//! with backoff when the server is not up yet or goes away, and never exits on
-//! its own.
+//! with back-off when the server is not up yet or goes away
+//! ([`super::reconnect`]), and never exits on its own.
 
-use super::SourceStatus;
+use super::reconnect::{self, Attempt, Connector, Ended, Policy};
+use super::{Context, Source};
 use crate::buffer::RecycledBuf;
 use crate::codec::{CHUNK_BYTES, Chunk, LineCodec};
-use crate::retry::Backoff;
+use futures_util::future::BoxFuture;
 use std::io;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -17,58 +16,58 @@ use tokio::sync::mpsc;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// A server's lines that come at any pace: a connection that carried lines
+/// for 5 s starts the back-off over; waits double from 100 ms to 5 s.
+const POLICY: Policy = Policy {
+    first: Duration::from_millis(100),
+    max: Duration::from_secs(5),
+    linear: false,
+    healthy: Duration::from_secs(5),
+    connect_timeout: Duration::from_secs(30),
+    gaps_lost: false,
+};
 
-/// Reads lines from `addr` until `shutdown`, reconnecting as needed.
-pub async fn run(
-    addr: String,
-    max_line_bytes: usize,
-    tx: mpsc::Sender<Chunk>,
-    status: Arc<SourceStatus>,
-    shutdown: CancellationToken,
-) {
-    let mut backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF);
-    let mut failures = 0u32;
-    loop {
-        let stream = tokio::select! {
-            () = shutdown.cancelled() => return,
-            r = TcpStream::connect(&addr) => r,
-        };
-        let stream = match stream {
-            Ok(s) => s,
-            Err(e) => {
-                failures += 1;
-                if failures == 1 {
-                    tracing::warn!(
-                        "cannot connect to {addr}: {e}; retrying with backoff (up to {MAX_BACKOFF:?})"
-                    );
-                } else {
-                    tracing::debug!("still cannot connect to {addr}: {e}; trying again");
-                }
-                if !backoff.wait(shutdown.cancelled()).await {
-                    return;
-                }
-                continue;
+/// The TCP server at `addr` (`--connect`).
+pub struct Socket {
+    pub addr: String,
+}
+
+impl Source for Socket {
+    fn name(&self) -> String {
+        format!("socket {}", self.addr)
+    }
+
+    fn run(self: Box<Self>, cx: Context) -> BoxFuture<'static, anyhow::Result<()>> {
+        Box::pin(async move { reconnect::run(*self, POLICY, &cx).await })
+    }
+}
+
+impl Connector for Socket {
+    type Connection = TcpStream;
+
+    async fn connect(&mut self, _: &Context) -> Attempt<TcpStream> {
+        match TcpStream::connect(&self.addr).await {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                Attempt::Connected(stream)
             }
-        };
-        failures = 0;
-        backoff.reset();
-        let _ = stream.set_nodelay(true);
-        tracing::info!("connected to {addr}");
-        status.connected.store(true, Ordering::Relaxed);
-        let (lines, unterminated, error) = read_connection(stream, max_line_bytes, &tx, &shutdown).await;
-        status.connected.store(false, Ordering::Relaxed);
-        if shutdown.is_cancelled() || tx.is_closed() {
-            return;
+            Err(e) => Attempt::Failed(e.to_string()),
         }
+    }
+
+    fn target(&self) -> String {
+        self.addr.clone()
+    }
+
+    async fn read(&mut self, stream: TcpStream, cx: &Context) -> Ended {
+        let (lines, unterminated, error) =
+            read_connection(stream, cx.max_line_bytes, &cx.tx, &cx.shutdown).await;
         let cut = if unterminated { " (the last one cut off)" } else { "" };
-        match error {
-            Some(e) => {
-                tracing::warn!("connection to {addr} failed after {lines} lines{cut}: {e}; reconnecting")
-            }
-            None => tracing::info!("connection to {addr} closed after {lines} lines{cut}; reconnecting"),
-        }
+        let why = match error {
+            Some(e) => format!("connection to {} failed after {lines} lines{cut}: {e}", self.addr),
+            None => format!("connection to {} closed after {lines} lines{cut}", self.addr),
+        };
+        Ended { why, events: lines }
     }
 }
 

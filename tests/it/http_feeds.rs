@@ -22,20 +22,20 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const TOKEN: &str = "AAAA-test-token-7f3e9b";
+pub(crate) const TOKEN: &str = "AAAA-test-token-7f3e9b";
 
 /// One answer of the server: its head, and body pieces sent as chunks.
 #[derive(Clone)]
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    pieces: Vec<String>,
-    end: End,
+pub(crate) struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub pieces: Vec<String>,
+    pub end: End,
 }
 
 /// How an answer's body ends.
 #[derive(Clone, Copy, PartialEq)]
-enum End {
+pub(crate) enum End {
     /// The last chunk (`0\r\n\r\n`), then the connection closes.
     Finish,
     /// The connection drops in the middle of the body.
@@ -47,7 +47,7 @@ enum End {
 }
 
 impl Answer {
-    fn ok(content_type: &str, pieces: Vec<String>, end: End) -> Answer {
+    pub(crate) fn ok(content_type: &str, pieces: Vec<String>, end: End) -> Answer {
         Answer { status: 200, headers: vec![("content-type".into(), content_type.into())], pieces, end }
     }
 }
@@ -55,21 +55,21 @@ impl Answer {
 /// A request the server received: its target and `Authorization` header,
 /// and when it came.
 #[derive(Clone, Debug)]
-struct Request {
-    target: String,
-    authorization: Option<String>,
-    at: std::time::SystemTime,
+pub(crate) struct Request {
+    pub target: String,
+    pub authorization: Option<String>,
+    pub at: std::time::SystemTime,
 }
 
 /// A streaming HTTP server of the test's own on 127.0.0.1: the n-th
 /// connection gets the n-th answer (later ones: silent).
-struct Server {
-    addr: String,
-    requests: Arc<Mutex<Vec<Request>>>,
+pub(crate) struct Server {
+    pub addr: String,
+    pub requests: Arc<Mutex<Vec<Request>>>,
     _runtime: tokio::runtime::Runtime,
 }
 
-fn serve(answers: Vec<Answer>) -> Server {
+pub(crate) fn serve(answers: Vec<Answer>) -> Server {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap().to_string();
@@ -144,15 +144,15 @@ async fn connection(mut stream: tokio::net::TcpStream, answer: Answer, seen: Arc
 }
 
 /// A little generator of post texts and days, from a seed.
-struct Gen(u64);
+pub(crate) struct Gen(pub u64);
 
 impl Gen {
-    fn next(&mut self, below: u64) -> u64 {
+    pub(crate) fn next(&mut self, below: u64) -> u64 {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 33) % below
     }
 
-    fn words(&mut self) -> Vec<&'static str> {
+    pub(crate) fn words(&mut self) -> Vec<&'static str> {
         let words = [
             "#spark",
             "#Rust",
@@ -171,14 +171,14 @@ impl Gen {
         (0..1 + self.next(6)).map(|_| words[self.next(words.len() as u64) as usize]).collect()
     }
 
-    fn day(&mut self) -> String {
+    pub(crate) fn day(&mut self) -> String {
         format!("2024-11-0{}", 1 + self.next(3))
     }
 }
 
 /// The filtered stream's lines for `n` posts (posts with and without
 /// `note_tweet`, keep-alives, malformed lines) and the posts' (day, text).
-fn x_lines(n: usize, seed: u64) -> (Vec<String>, Vec<(String, String)>) {
+pub(crate) fn x_lines(n: usize, seed: u64) -> (Vec<String>, Vec<(String, String)>) {
     let mut g = Gen(seed);
     let (mut lines, mut posts) = (Vec::new(), Vec::new());
     while posts.len() < n {
@@ -206,7 +206,7 @@ fn x_lines(n: usize, seed: u64) -> (Vec<String>, Vec<(String, String)>) {
 }
 
 /// `lines` in pieces of up to 3 lines, some cut in the middle of a line.
-fn pieces(lines: &[String]) -> Vec<String> {
+pub(crate) fn pieces(lines: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     for group in lines.chunks(3) {
         let joined = group.concat();
@@ -218,7 +218,7 @@ fn pieces(lines: &[String]) -> Vec<String> {
     out
 }
 
-fn expected(posts: &[(String, String)]) -> (BTreeMap<String, u64>, BTreeMap<String, (f64, u64)>) {
+pub(crate) fn expected(posts: &[(String, String)]) -> (BTreeMap<String, u64>, BTreeMap<String, (f64, u64)>) {
     let mut tags = BTreeMap::<String, u64>::new();
     for (_, text) in posts {
         for t in twitter_tags(text) {
@@ -251,7 +251,7 @@ pub(crate) fn engine(flags: &[&str], env: &[(&str, &str)]) -> (Proc, String) {
 }
 
 /// Everything the engine let out: stderr, `/health`, `/metrics`.
-fn everything_said(engine: &mut Proc, http: &str) -> String {
+pub(crate) fn everything_said(engine: &mut Proc, http: &str) -> String {
     let (_, health) = http_get_text(http, "/health");
     let (_, metrics) = http_get_text(http, "/metrics");
     format!("{}\n{health}\n{metrics}", engine.stderr_seen.join("\n"))
@@ -406,7 +406,7 @@ fn mastodon_content(g: &mut Gen) -> (String, String) {
 
 /// The streaming API's events for `n` posts (updates, deletes, edits,
 /// boosts, notifications, heartbeats) and the posts' (day, text).
-fn mastodon_events(n: usize, seed: u64) -> (Vec<String>, Vec<(String, String)>) {
+pub(crate) fn mastodon_events(n: usize, seed: u64) -> (Vec<String>, Vec<(String, String)>) {
     let mut g = Gen(seed);
     let (mut events, mut posts) = (vec![":)\n".to_owned()], Vec::new());
     let mut id = 0;

@@ -85,11 +85,16 @@ pub enum Ending {
     Open,
 }
 
+/// A connection's `Authorization` header and when it came.
+pub type Head = (Option<String>, std::time::Instant);
+
 /// A Jetstream server of the test's own on 127.0.0.1.
 pub struct Server {
     pub addr: String,
     /// Each connection's request target (path and query), in order.
     pub requests: Arc<Mutex<Vec<String>>>,
+    /// Each connection's `Authorization` header and when it came.
+    pub seen: Arc<Mutex<Vec<Head>>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -120,8 +125,9 @@ pub fn serve_paced(
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let requests = Arc::new(Mutex::new(Vec::new()));
+    let heads = Arc::new(Mutex::new(Vec::new()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let seen = requests.clone();
+    let (seen, seen_heads) = (requests.clone(), heads.clone());
     let thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
@@ -131,8 +137,10 @@ pub fn serve_paced(
                 for k in 0.. {
                     let (stream, _) = listener.accept().await.unwrap();
                     let (upto, ending) = plan[k.min(plan.len() - 1)];
-                    let (events, seen) = (events.clone(), seen.clone());
-                    tokio::spawn(async move { connection(stream, &events, upto, ending, pace, &seen).await });
+                    let (events, seen, heads) = (events.clone(), seen.clone(), seen_heads.clone());
+                    tokio::spawn(async move {
+                        connection(stream, &events, (upto, ending), pace, (&seen, &heads)).await
+                    });
                 }
             };
             tokio::select! {
@@ -141,31 +149,42 @@ pub fn serve_paced(
             }
         });
     });
-    Server { addr, requests, stop: Some(stop), thread: Some(thread) }
+    Server { addr, requests, seen: heads, stop: Some(stop), thread: Some(thread) }
 }
 
+/// The events a Jetstream keeps, in the order they came: a cursor replays
+/// from the first one at or after it (events that came back in time after
+/// it included, as they were stored).
 async fn connection(
     stream: tokio::net::TcpStream,
     events: &[Event],
-    upto: usize,
-    ending: Ending,
+    (upto, ending): (usize, Ending),
     pace: Option<std::time::Duration>,
-    seen: &Mutex<Vec<String>>,
+    (seen, heads): (&Mutex<Vec<String>>, &Mutex<Vec<Head>>),
 ) {
     let mut target = String::new();
+    let mut authorization = None;
     // The type the library asks for (its error is an HTTP response).
     #[allow(clippy::result_large_err)]
     let callback = |req: &Request, resp: Response| {
         target = req.uri().to_string();
+        authorization = req.headers().get("authorization").map(|v| v.to_str().unwrap().to_owned());
         Ok(resp)
     };
-    let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else { return };
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(None)
+        .max_frame_size(None);
+    let Ok(mut ws) = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config)).await
+    else {
+        return;
+    };
     seen.lock().unwrap().push(target.clone());
+    heads.lock().unwrap().push((authorization, std::time::Instant::now()));
     let cursor = target
         .split(['?', '&'])
         .find_map(|p| p.strip_prefix("cursor="))
         .map(|c| c.parse::<i64>().expect("a cursor is a time_us"));
-    let from = cursor.map_or(0, |c| events.partition_point(|e| e.time_us < c));
+    let from = cursor.map_or(0, |c| events.iter().position(|e| e.time_us >= c).unwrap_or(events.len()));
     for e in &events[from.min(upto)..upto] {
         let sent = match pace {
             Some(pause) => {

@@ -16,6 +16,7 @@ mod demo;
 mod file_task;
 mod flags;
 mod fuzz;
+mod hostile_sources;
 mod http_feeds;
 mod jetstream;
 mod kafka_cluster;

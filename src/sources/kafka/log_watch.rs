@@ -2,8 +2,9 @@
 //! Messages show most changes by themselves (a consumer that jumps back is
 //! checked at once, see [`super::exactly_once`]); these two show nothing:
 //! - a partition that is **no longer in its topic's metadata** (the topic was
-//!   deleted): logged once, and the source is not connected (`/health/ready`
-//!   says 503) until it is back;
+//!   deleted): logged once, and the source is not ready (`/health/ready`
+//!   says 503) until it is back, whatever the other topics bring (their
+//!   messages say the broker is there, not that this topic is);
 //! - with stored positions (`--results`, `--checkpoint`), a log that now
 //!   **ends below the next offset to forward**: it went backwards under the
 //!   engine (a broker that lost its data, a topic created again empty) —
@@ -19,7 +20,6 @@ use crate::sources::SourceStatus;
 use rdkafka::Offset;
 use rdkafka::consumer::Consumer;
 use rustc_hash::FxHashSet;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -50,7 +50,7 @@ impl LogWatch {
             let found = tokio::task::block_in_place(|| has_partitions(consumer, topic));
             match found {
                 Some(false) if self.missing.insert(topic.clone()) => {
-                    status.connected.store(false, Ordering::Relaxed);
+                    status.set_missing(self.missing.len() as u32);
                     tracing::warn!(
                         "topic {topic} is not in the broker's metadata any more (deleted?); not ready \
                          until it is back"
@@ -58,9 +58,7 @@ impl LogWatch {
                 }
                 Some(true) if self.missing.remove(topic) => {
                     tracing::info!("topic {topic} is back in the broker's metadata");
-                    if self.missing.is_empty() {
-                        status.connected.store(true, Ordering::Relaxed);
-                    }
+                    status.set_missing(self.missing.len() as u32);
                 }
                 _ => {}
             }

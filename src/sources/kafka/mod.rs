@@ -29,7 +29,6 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, Stre
 use rdkafka::message::BorrowedMessage;
 use rdkafka::{ClientContext, TopicPartitionList};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -100,7 +99,7 @@ impl ConsumerContext for Rebalances {
             }
             Rebalance::Assign(tpl) => {
                 if tpl.count() > 0 {
-                    self.status.connected.store(true, Ordering::Relaxed);
+                    self.status.set_connected(true);
                 }
                 tracing::info!(
                     "kafka: assigned partitions {}",
@@ -288,7 +287,7 @@ async fn assign_all(
     };
     let (tpl, stored) = starting_points(src, &partitions, unstored).await?;
     consumer.assign(&tpl)?;
-    status.connected.store(true, Ordering::Relaxed);
+    status.set_connected(true);
     tracing::info!(
         "kafka: reading all {} partitions of {} ({stored} from saved offsets), without a group's \
          rebalancing",
@@ -451,7 +450,7 @@ pub async fn run(
         while let Some(result) = next.take() {
             match result {
                 Ok(msg) => {
-                    if !status.connected.swap(true, Ordering::Relaxed) || last_error.take().is_some() {
+                    if !status.swap_connected(true) || last_error.take().is_some() {
                         tracing::info!("receiving from {}", src.topics.names().join(", "));
                     }
                     // Every message is of a topic asked for (the index is found).
@@ -470,7 +469,7 @@ pub async fn run(
                     }
                 }
                 Err(e) => {
-                    status.connected.store(false, Ordering::Relaxed);
+                    status.set_connected(false);
                     if last_error.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
                         tracing::warn!("kafka: {e}; retrying");
                         last_error = Some(Instant::now());

@@ -13,8 +13,9 @@
 
 pub mod html;
 
-use super::http_feed::{Protocol, Seen};
-use super::http_stream::Token;
+use super::http_feed::{Provider, Seen};
+use super::http_stream::Line;
+use crate::secret::{Secret, SecretUrl};
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -76,9 +77,8 @@ pub fn stream_url(base: &str, timeline: &Timeline) -> String {
 
 /// The source's side of the streaming API.
 pub struct Mastodon {
-    name: String,
-    request: String,
-    token: Option<Token>,
+    request: SecretUrl,
+    token: Option<Secret>,
     /// The event being read: its name and data so far.
     event: Option<String>,
     data: Vec<u8>,
@@ -88,10 +88,14 @@ pub struct Mastodon {
 }
 
 impl Mastodon {
-    pub fn new(base: &str, timeline: &Timeline, token: Option<Token>, max_line_bytes: usize) -> Mastodon {
+    pub fn new(
+        base: &SecretUrl,
+        timeline: &Timeline,
+        token: Option<Secret>,
+        max_line_bytes: usize,
+    ) -> Mastodon {
         Mastodon {
-            name: name(base, timeline),
-            request: stream_url(base, timeline),
+            request: base.rewritten(|b| stream_url(b, timeline)),
             token,
             event: None,
             data: Vec::new(),
@@ -118,16 +122,12 @@ impl Mastodon {
 }
 
 /// The source's name: the instance and the timeline.
-pub fn name(base: &str, timeline: &Timeline) -> String {
+pub fn name(base: &SecretUrl, timeline: &Timeline) -> String {
     format!("mastodon {base} {timeline}")
 }
 
-impl Protocol for Mastodon {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn request(&self) -> &str {
+impl Provider for Mastodon {
+    fn request(&self) -> &SecretUrl {
         &self.request
     }
 
@@ -135,7 +135,7 @@ impl Protocol for Mastodon {
         "text/event-stream"
     }
 
-    fn token(&self) -> Option<&Token> {
+    fn token(&self) -> Option<&Secret> {
         self.token.as_ref()
     }
 
@@ -149,7 +149,13 @@ impl Protocol for Mastodon {
         self.oversized = false;
     }
 
-    fn line(&mut self, line: &[u8], out: &mut Vec<u8>) -> Seen {
+    fn line(&mut self, line: Line<'_>, out: &mut Vec<u8>) -> Seen {
+        let Line::Text(line) = line else {
+            // Counted once, when its event ends.
+            self.oversized = true;
+            self.data.clear();
+            return Seen::Nothing;
+        };
         if line.is_empty() {
             return self.dispatch(out);
         }
@@ -196,7 +202,7 @@ fn status(data: &[u8], out: &mut Vec<u8>) -> Seen {
     }
     let Some(content) = status.content else { return Seen::Skipped("no text") };
     let created = status.created_at.as_deref().and_then(crate::tweet::date::parse_millis);
-    super::live::post_line(out, &html::text(&content), created);
+    super::post::line(out, &html::text(&content), created);
     Seen::Post
 }
 
@@ -208,7 +214,7 @@ mod tests {
         let mut out = Vec::new();
         let seen = text
             .split('\n')
-            .map(|l| m.line(l.as_bytes(), &mut out))
+            .map(|l| m.line(Line::Text(l.as_bytes()), &mut out))
             .filter(|s| *s != Seen::Nothing)
             .collect();
         (seen, String::from_utf8(out).unwrap())
@@ -236,7 +242,7 @@ mod tests {
 
     #[test]
     fn events_become_posts_or_counted_skips() {
-        let mut m = Mastodon::new("http://h", &Timeline::Public, None, 1000);
+        let mut m = Mastodon::new(&SecretUrl::new("http://h"), &Timeline::Public, None, 1000);
         let (seen, out) = feed(
             &mut m,
             concat!(
@@ -280,9 +286,15 @@ mod tests {
 
     #[test]
     fn data_over_the_bound_is_skipped_and_the_next_event_read() {
-        let mut m = Mastodon::new("http://h", &Timeline::Public, None, 40);
+        let mut m = Mastodon::new(&SecretUrl::new("http://h"), &Timeline::Public, None, 40);
         let long = format!("event: update\ndata: {{\"content\":\"{}\"}}\n\n", "x".repeat(50));
         let (seen, _) = feed(&mut m, &format!("{long}event: update\ndata: {{\"content\":\"ok\"}}\n\n"));
         assert_eq!(seen, [Seen::Skipped("oversized"), Seen::Post]);
+        // A line over the bound (cut by the reader) is one skip, when its event ends.
+        let mut out = Vec::new();
+        let mut seen = vec![m.line(Line::Text(b"event: update"), &mut out), m.line(Line::TooLong, &mut out)];
+        seen.push(m.line(Line::Text(b""), &mut out));
+        seen.retain(|s| *s != Seen::Nothing);
+        assert_eq!(seen, [Seen::Skipped("oversized")]);
     }
 }

@@ -3,22 +3,30 @@
 //! character references decoded once (`&amp;lt;` reads `&lt;`). A hashtag
 //! link (`<a … class="mention hashtag">#<span>spark</span></a>`) reads
 //! `#spark`, so the engine counts it as a hashtag.
+//!
+//! The content is the server's: the work is linear in its length whatever
+//! it holds (each byte is looked at a bounded number of times: a reference
+//! is looked for within its longest length, a paragraph's blank line within
+//! the last two characters written), which the tests count.
 
 /// The text of `html`.
 pub fn text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
     while let Some(at) = rest.find(['<', '&']) {
+        work(at + 1);
         out.push_str(&rest[..at]);
         rest = &rest[at..];
         if rest.starts_with('<') {
             let end = tag_end(rest);
+            work(end + 1);
             let name = tag_name(&rest[1..end]);
             if name.eq_ignore_ascii_case("br") {
                 out.push('\n');
             } else if name.eq_ignore_ascii_case("p") && !out.is_empty() {
                 // A paragraph after another: a blank line between them.
-                let trailing = out.len() - out.trim_end_matches('\n').len();
+                let trailing = out.bytes().rev().take(2).take_while(|b| *b == b'\n').count();
+                work(2);
                 for _ in trailing..2 {
                     out.push('\n');
                 }
@@ -56,13 +64,19 @@ fn tag_end(s: &str) -> usize {
 /// tags only count (a closing one has a `/` first and gets an empty name).
 fn tag_name(inside: &str) -> &str {
     let end = inside.find(|c: char| c.is_whitespace() || c == '/' || c == '>').unwrap_or(inside.len());
+    work(end);
     &inside[..end]
 }
+
+/// The longest reference looked for, `&` to `;` (`&#x10FFFF;` and the names).
+const MAX_REFERENCE: usize = 12;
 
 /// The character reference at the start of `s` (at its `&`) and the bytes
 /// it takes; `None` and 1 where it is not one (the `&` stays as it is).
 fn reference(s: &str) -> (Option<char>, usize) {
-    let Some(semi) = s[1..].find(';').map(|i| i + 1).filter(|&i| i <= 12) else { return (None, 1) };
+    let within = &s.as_bytes()[1..s.len().min(MAX_REFERENCE + 1)];
+    work(within.len());
+    let Some(semi) = memchr::memchr(b';', within).map(|i| i + 1) else { return (None, 1) };
     let name = &s[1..semi];
     let c = if let Some(num) = name.strip_prefix('#') {
         let code = match num.strip_prefix(['x', 'X']) {
@@ -87,9 +101,52 @@ fn reference(s: &str) -> (Option<char>, usize) {
     }
 }
 
+/// Counts the bytes looked at (in the tests only).
+#[cfg(not(test))]
+#[inline(always)]
+fn work(_bytes: usize) {}
+
+#[cfg(test)]
+thread_local! {
+    static WORK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
+fn work(bytes: usize) {
+    WORK.with(|w| w.set(w.get() + bytes));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bytes looked at to read `html`.
+    fn cost(html: &str) -> usize {
+        WORK.with(|w| w.set(0));
+        text(html);
+        WORK.with(|w| w.get())
+    }
+
+    #[test]
+    fn the_work_is_linear_in_the_content_whatever_it_holds() {
+        let hostile: [&dyn Fn(usize) -> String; 7] = [
+            &|n| "&".repeat(n),
+            &|n| "&#".repeat(n),
+            &|n| "&amp".repeat(n),
+            &|n| format!("{}{}", "<br>".repeat(n), "<p>".repeat(n)),
+            &|n| format!("<p>{}", "<".repeat(n)),
+            &|n| format!("<a title=\"{}", "x>".repeat(n)),
+            &|n| "<p>a</p>".repeat(n),
+        ];
+        for make in hostile {
+            let (small, large) = (make(20_000), make(40_000));
+            let (c1, c2) = (cost(&small), cost(&large));
+            // At most a bounded number of looks per byte, and doubling the
+            // input at most doubles the work.
+            assert!(c1 <= 16 * small.len(), "{c1} for {} bytes", small.len());
+            assert!(c2 <= 2 * c1 + 1024, "{c1} then {c2} for {:?}…", &small[..8]);
+        }
+    }
 
     #[test]
     fn a_status_reads_as_its_reader_sees_it() {

@@ -13,8 +13,9 @@
 //! a reconnection's gap is counted ([`super::http_feed`]). Rules are set
 //! with X's own API or tools, not here.
 
-use super::http_feed::{Protocol, Seen};
-use super::http_stream::Token;
+use super::http_feed::{Provider, Seen};
+use super::http_stream::Line;
+use crate::secret::{Secret, SecretUrl};
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -41,28 +42,23 @@ pub fn stream_url(base: &str) -> String {
 
 /// The source's side of the filtered stream.
 pub struct XStream {
-    name: String,
-    request: String,
-    token: Token,
+    request: SecretUrl,
+    token: Secret,
 }
 
 impl XStream {
-    pub fn new(base: &str, token: Token) -> XStream {
-        XStream { name: name(base), request: stream_url(base), token }
+    pub fn new(base: &SecretUrl, token: Secret) -> XStream {
+        XStream { request: base.rewritten(stream_url), token }
     }
 }
 
 /// The source's name.
-pub fn name(base: &str) -> String {
+pub fn name(base: &SecretUrl) -> String {
     format!("x {base}")
 }
 
-impl Protocol for XStream {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn request(&self) -> &str {
+impl Provider for XStream {
+    fn request(&self) -> &SecretUrl {
         &self.request
     }
 
@@ -70,7 +66,7 @@ impl Protocol for XStream {
         "application/json"
     }
 
-    fn token(&self) -> Option<&Token> {
+    fn token(&self) -> Option<&Secret> {
         Some(&self.token)
     }
 
@@ -80,17 +76,14 @@ impl Protocol for XStream {
 
     fn restart(&mut self) {}
 
-    fn line(&mut self, line: &[u8], out: &mut Vec<u8>) -> Seen {
+    fn line(&mut self, line: Line<'_>, out: &mut Vec<u8>) -> Seen {
+        let Line::Text(line) = line else { return Seen::Skipped("oversized") };
         if line.iter().all(u8::is_ascii_whitespace) {
             return Seen::Nothing; // a keep-alive
         }
-        let seen = decode(line, out);
-        if let Decoded::Error(why) = &seen {
-            tracing::warn!("{}: the stream says: {why}", self.name);
-        }
-        match seen {
+        match decode(line, out) {
             Decoded::Post => Seen::Post,
-            Decoded::Error(_) => Seen::Skipped("error object"),
+            Decoded::Error(why) => Seen::Said(why),
             Decoded::Skipped(reason) => Seen::Skipped(reason),
         }
     }
@@ -145,7 +138,7 @@ pub fn decode(line: &[u8], out: &mut Vec<u8>) -> Decoded {
             let text = data.note_tweet.and_then(|n| n.text).or(data.text);
             let Some(text) = text else { return Decoded::Skipped("no text") };
             let created = data.created_at.as_deref().and_then(crate::tweet::date::parse_millis);
-            super::live::post_line(out, &text, created);
+            super::post::line(out, &text, created);
             Decoded::Post
         }
         (None, Some(errors)) => {

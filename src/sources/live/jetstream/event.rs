@@ -18,6 +18,8 @@ pub const POSTS: &str = "app.bsky.feed.post";
 struct Event<'a> {
     time_us: Option<i64>,
     #[serde(borrow)]
+    did: Option<Cow<'a, str>>,
+    #[serde(borrow)]
     kind: Option<Cow<'a, str>>,
     #[serde(borrow)]
     commit: Option<Commit<'a>>,
@@ -25,6 +27,10 @@ struct Event<'a> {
 
 #[derive(Deserialize)]
 struct Commit<'a> {
+    #[serde(borrow)]
+    rev: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    rkey: Option<Cow<'a, str>>,
     #[serde(borrow)]
     operation: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -45,44 +51,75 @@ struct Record<'a> {
 #[derive(Debug, PartialEq)]
 pub enum Decoded {
     /// A new post: its line was appended to the output.
-    Post { time_us: i64 },
-    /// Not a post, with why (and its time, if it has one: a skipped event
-    /// still moves the resume cursor).
-    Skipped { time_us: Option<i64>, reason: &'static str },
+    Post { time_us: i64, id: Identity },
+    /// Not a post, with why (and its time and identity, where it has them:
+    /// a skipped event is still one a reconnection replays).
+    Skipped { time_us: Option<i64>, id: Option<Identity>, reason: &'static str },
+}
+
+/// What makes an event the one it is, whatever its `time_us`: its kind and
+/// author, and for a commit the record (collection, rkey), the operation
+/// and the revision; hashed with the process's random keys (a server cannot
+/// aim at a collision).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Identity(pub u64);
+
+fn identity(parts: &[&str]) -> Identity {
+    use std::hash::{BuildHasher, Hasher};
+    static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> = std::sync::OnceLock::new();
+    let mut h = KEYS.get_or_init(Default::default).build_hasher();
+    for p in parts {
+        h.write(p.as_bytes());
+        h.write_u8(0xFF);
+    }
+    Identity(h.finish())
 }
 
 /// Reads one event; a post's tweet line (with its `\n`) is appended to `out`.
 /// The date is the post's own `createdAt`, or the event's time when that is
 /// missing or unreadable.
 pub fn decode(message: &str, out: &mut Vec<u8>) -> Decoded {
-    let Ok(event) = serde_json::from_str::<Event<'_>>(message) else {
-        return Decoded::Skipped { time_us: None, reason: "malformed" };
+    let malformed = Decoded::Skipped { time_us: None, id: None, reason: "malformed" };
+    let Ok(event) = serde_json::from_str::<Event<'_>>(message) else { return malformed };
+    let Some(time_us) = event.time_us else { return malformed };
+    let did = event.did.as_deref().unwrap_or_default();
+    let kind = event.kind.as_deref().unwrap_or_default();
+    let Some(commit) = event.commit.filter(|_| kind == "commit") else {
+        // Identity and account events: one per author and time.
+        let id = Some(identity(&[kind, did, &time_us.to_string()]));
+        let reason = match kind {
+            "identity" => "identity",
+            "account" => "account",
+            "commit" => "malformed",
+            _ => "unknown kind",
+        };
+        return Decoded::Skipped { time_us: Some(time_us), id, reason };
     };
-    let Some(time_us) = event.time_us else {
-        return Decoded::Skipped { time_us: None, reason: "malformed" };
-    };
-    let skip = |reason| Decoded::Skipped { time_us: Some(time_us), reason };
-    match event.kind.as_deref() {
-        Some("commit") => {}
-        Some("identity") => return skip("identity"),
-        Some("account") => return skip("account"),
-        _ => return skip("unknown kind"),
-    }
-    let Some(commit) = event.commit else { return skip("malformed") };
-    if commit.collection.as_deref() != Some(POSTS) {
+    let collection = commit.collection.as_deref().unwrap_or_default();
+    let operation = commit.operation.as_deref().unwrap_or_default();
+    let id = identity(&[
+        kind,
+        did,
+        collection,
+        commit.rkey.as_deref().unwrap_or_default(),
+        operation,
+        commit.rev.as_deref().unwrap_or_default(),
+    ]);
+    let skip = |reason| Decoded::Skipped { time_us: Some(time_us), id: Some(id), reason };
+    if collection != POSTS {
         return skip("other collection");
     }
-    match commit.operation.as_deref() {
-        Some("create") => {}
-        Some("delete") => return skip("delete"),
-        Some("update") => return skip("update"),
+    match operation {
+        "create" => {}
+        "delete" => return skip("delete"),
+        "update" => return skip("update"),
         _ => return skip("malformed"),
     }
     let Some(record) = commit.record else { return skip("malformed") };
     let Some(text) = record.text else { return skip("no text") };
     let created = record.created_at.as_deref().and_then(parse_millis).unwrap_or(time_us.div_euclid(1000));
-    crate::sources::live::post_line(out, &text, Some(created));
-    Decoded::Post { time_us }
+    super::super::post::line(out, &text, Some(created));
+    Decoded::Post { time_us, id }
 }
 
 #[cfg(test)]
@@ -100,7 +137,7 @@ mod tests {
         let (d, out) = line(
             r##"{"did":"did:plc:x","time_us":1725911162329308,"kind":"commit","commit":{"rev":"r","operation":"create","collection":"app.bsky.feed.post","rkey":"k","record":{"$type":"app.bsky.feed.post","createdAt":"2024-09-09T19:46:02.102Z","langs":["en"],"text":"Hello \"#world\" \u00e9"},"cid":"c"}}"##,
         );
-        assert_eq!(d, Decoded::Post { time_us: 1725911162329308 });
+        assert!(matches!(d, Decoded::Post { time_us: 1725911162329308, .. }));
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["text"], "Hello \"#world\" é");
         // 2024-09-09T19:46:02.102Z, computed by hand: 19975 days and 71162.102 s.
@@ -147,13 +184,35 @@ mod tests {
             ),
             (r#"{"time_us":5,"kind":"future"}"#, Some(5), "unknown kind"),
             (r#"{"kind":"commit"}"#, None, "malformed"),
+            (r#"{"time_us":5,"kind":"commit"}"#, Some(5), "malformed"),
             (r#"{"time_us":"soon"}"#, None, "malformed"),
             ("not json", None, "malformed"),
         ];
         for (msg, time_us, reason) in cases {
             let (d, out) = line(msg);
-            assert_eq!(d, Decoded::Skipped { time_us, reason }, "{msg}");
+            let Decoded::Skipped { time_us: t, reason: r, .. } = d else { panic!("{msg}: {d:?}") };
+            assert_eq!((t, r), (time_us, reason), "{msg}");
             assert!(out.is_empty());
         }
+    }
+
+    #[test]
+    fn events_are_told_apart_by_what_they_are_not_by_their_time() {
+        let post = |did: &str, rkey: &str, op: &str, time_us: i64| {
+            let msg = format!(
+                r#"{{"did":"{did}","time_us":{time_us},"kind":"commit","commit":{{"rev":"r1","operation":"{op}","collection":"app.bsky.feed.post","rkey":"{rkey}","record":{{"text":"x"}}}}}}"#
+            );
+            match line(&msg).0 {
+                Decoded::Post { id, .. } | Decoded::Skipped { id: Some(id), .. } => id,
+                other => panic!("{other:?}"),
+            }
+        };
+        let a = post("did:a", "k1", "create", 5);
+        // The same post at another time is the same event (a replay).
+        assert_eq!(a, post("did:a", "k1", "create", 9));
+        // Another author, record or operation is another event, at any time.
+        assert_ne!(a, post("did:b", "k1", "create", 5));
+        assert_ne!(a, post("did:a", "k2", "create", 5));
+        assert_ne!(a, post("did:a", "k1", "delete", 5));
     }
 }

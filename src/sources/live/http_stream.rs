@@ -1,42 +1,76 @@
 //! A long-lived HTTP GET whose response never ends (X's filtered stream,
 //! Mastodon's Server-Sent Events): the connection (TCP, or TLS for
-//! `https://`), the request with its bearer token, and the body cut into
-//! lines with a bound on each.
+//! `https://` and `wss://`, shared with [`super::websocket`]), the request
+//! with its credentials, and the body cut into lines with a bound on each.
 //!
-//! Only what those two providers need: HTTP/1.1, a GET, one response per
-//! connection. The token goes into the `Authorization` header and nowhere
-//! else: no error here quotes a header.
+//! Only what those providers need: HTTP/1.1, a GET, one response per
+//! connection. The credentials (a bearer token, or the URL's own
+//! `user:password@` as HTTP Basic) go into the `Authorization` header and
+//! nowhere else: no error here quotes a header or shows a URL unmasked.
 
+use crate::secret::{Secret, SecretUrl};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-/// A token for `Authorization: Bearer`, which never prints: its `Debug` and
-/// `Display` show only that it is there.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
+/// A connection to a server: TCP, or TLS over it.
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static> Io for T {}
 
-impl Token {
-    pub fn new(token: impl Into<String>) -> Token {
-        Token(token.into())
+/// Where a URL points: the connection to open and what to send.
+pub struct Target {
+    /// `host:port` for the `Host` header (no user information).
+    pub authority: String,
+    /// The path and query to request.
+    pub path: String,
+    host: String,
+    port: u16,
+    tls: bool,
+}
+
+impl Target {
+    /// The target of `url`, whose scheme is one of `schemes` (plain, TLS).
+    pub fn of(url: &SecretUrl, schemes: (&str, &str)) -> Result<Target, String> {
+        let uri: hyper::Uri = url.request_target().parse().map_err(|e| format!("{url} is not a URL: {e}"))?;
+        let tls = match uri.scheme_str() {
+            Some(s) if s == schemes.1 => true,
+            Some(s) if s == schemes.0 => false,
+            _ => return Err(format!("{url} is not a {}:// or {}:// URL", schemes.0, schemes.1)),
+        };
+        let host = uri.host().ok_or_else(|| format!("{url} has no host"))?.to_owned();
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let authority = match uri.port_u16() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.clone(),
+        };
+        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+        Ok(Target { authority, path, host, port, tls })
     }
 
-    /// The token in the environment variable `name`, if set and not empty.
-    pub fn from_env(name: &str) -> Option<Token> {
-        std::env::var(name).ok().filter(|t| !t.trim().is_empty()).map(|t| Token(t.trim().to_owned()))
-    }
-
-    /// `text` with every occurrence of the token replaced.
-    pub fn hide_in(&self, text: &str) -> String {
-        text.replace(&self.0, "<token>")
+    /// Opens the connection (TLS for `https://` and `wss://`).
+    pub async fn open(&self) -> Result<Box<dyn Io>, String> {
+        let (host, port) = (&self.host, self.port);
+        let tcp = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
+            .await
+            .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+        let _ = tcp.set_nodelay(true);
+        if !self.tls {
+            return Ok(Box::new(tcp));
+        }
+        let name = rustls_name(host)?;
+        let stream = tls_connector().connect(name, tcp).await.map_err(|e| format!("TLS with {host}: {e}"))?;
+        Ok(Box::new(stream))
     }
 }
 
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token(<hidden>)")
+/// The `Authorization` header of a request: the bearer token if any, else
+/// the URL's own `user:password@` as HTTP Basic.
+pub fn authorization(url: &SecretUrl, token: Option<&Secret>) -> Option<Secret> {
+    match token {
+        Some(t) => Some(Secret::new(format!("Bearer {}", t.expose()))),
+        None => url.basic_auth(),
     }
 }
 
@@ -80,39 +114,21 @@ impl Response {
     }
 }
 
-/// Sends `GET url` (with `Accept: accept` and the bearer token if any) and
-/// waits for the answer's head.
-pub async fn get(url: &str, accept: &str, token: Option<&Token>) -> Result<Response, String> {
-    let uri: hyper::Uri = url.parse().map_err(|e| format!("{url} is not a URL: {e}"))?;
-    let tls = match uri.scheme_str() {
-        Some("https") => true,
-        Some("http") => false,
-        _ => return Err(format!("{url} is not an http:// or https:// URL")),
-    };
-    let host = uri.host().ok_or_else(|| format!("{url} has no host"))?.to_owned();
-    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-    let tcp = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
-        .await
-        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-    let _ = tcp.set_nodelay(true);
-    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    let authority = uri.authority().map_or(host.clone(), |a| a.as_str().to_owned());
-    let mut request = hyper::Request::get(path)
-        .header(hyper::header::HOST, authority)
+/// Sends `GET url` (with `Accept: accept` and the credentials, see
+/// [`authorization`]) and waits for the answer's head.
+pub async fn get(url: &SecretUrl, accept: &str, token: Option<&Secret>) -> Result<Response, String> {
+    let target = Target::of(url, ("http", "https"))?;
+    let stream = target.open().await?;
+    let mut request = hyper::Request::get(target.path.as_str())
+        .header(hyper::header::HOST, target.authority.as_str())
         .header(hyper::header::ACCEPT, accept)
-        .header(hyper::header::USER_AGENT, concat!("tweetstream/", env!("CARGO_PKG_VERSION")));
-    if let Some(Token(t)) = token {
-        request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
+        .header(hyper::header::USER_AGENT, USER_AGENT);
+    if let Some(auth) = authorization(url, token) {
+        request = request.header(hyper::header::AUTHORIZATION, auth.expose());
     }
     let request =
         request.body(http_body_util::Empty::<Bytes>::new()).map_err(|_| "a bad request".to_owned())?;
-    let response = if tls {
-        let name = rustls_name(&host)?;
-        let stream = tls_connector().connect(name, tcp).await.map_err(|e| format!("TLS with {host}: {e}"))?;
-        send(stream, request).await?
-    } else {
-        send(tcp, request).await?
-    };
+    let response = send(stream, request).await?;
     let rate_limit_reset = response
         .headers()
         .get("x-rate-limit-reset")
@@ -121,13 +137,13 @@ pub async fn get(url: &str, accept: &str, token: Option<&Token>) -> Result<Respo
     Ok(Response { status: response.status().as_u16(), rate_limit_reset, body: response.into_body() })
 }
 
-async fn send<S>(
-    stream: S,
+/// The `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("tweetstream/", env!("CARGO_PKG_VERSION"));
+
+async fn send(
+    stream: Box<dyn Io>,
     request: hyper::Request<http_body_util::Empty<Bytes>>,
-) -> Result<hyper::Response<Incoming>, String>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
+) -> Result<hyper::Response<Incoming>, String> {
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
