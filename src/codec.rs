@@ -108,9 +108,17 @@ pub struct Origin {
 }
 
 impl Origin {
-    /// The range covering both (they are parts of one contiguous read).
+    /// The range covering both (they are parts of one contiguous read, in
+    /// either order): `last` is that of the part reaching further; of two
+    /// reaching as far, the larger (a Kafka fingerprint is then the same
+    /// message's; a Jetstream's count of events at its newest time only
+    /// grows while the offset stays).
     pub fn span(self, other: Origin) -> Origin {
-        let last = if other.next > self.next { other.last } else { self.last };
+        let last = match other.next.cmp(&self.next) {
+            std::cmp::Ordering::Greater => other.last,
+            std::cmp::Ordering::Equal => other.last.max(self.last),
+            std::cmp::Ordering::Less => self.last,
+        };
         Origin { first: self.first.min(other.first), next: self.next.max(other.next), last, ..self }
     }
 }

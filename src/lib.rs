@@ -13,6 +13,7 @@ pub mod buffer;
 pub mod cli;
 pub mod codec;
 pub mod connect;
+pub mod cost;
 pub mod engine;
 pub mod files;
 pub mod fixtures;

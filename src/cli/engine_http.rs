@@ -35,7 +35,11 @@ pub struct Connection {
 impl Engine {
     /// `server` as given to `--server`; `ca` for `--ca-cert`; `token` the
     /// token to send, if any.
-    pub fn new(server: &str, ca: Option<&Path>, token: Option<crate::secret::Secret>) -> anyhow::Result<Self> {
+    pub fn new(
+        server: &str,
+        ca: Option<&Path>,
+        token: Option<crate::secret::Secret>,
+    ) -> anyhow::Result<Self> {
         let (tls, addr) = match server.split_once("://") {
             Some(("https", rest)) => (true, rest),
             Some(("http", rest)) => (false, rest),

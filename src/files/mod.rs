@@ -121,6 +121,7 @@ fn delimiter(head: &[u8]) -> u8 {
     let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
     let mut quoted = false;
     for &b in head.iter().take_while(|&&b| b != b'\n') {
+        crate::cost::add(1);
         if b == b'"' {
             quoted = !quoted;
         } else if !quoted && let Some(c) = counts.iter_mut().find(|c| c.0 == b) {
@@ -190,6 +191,22 @@ mod tests {
         let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         z.write_all(bytes).unwrap();
         z.finish().unwrap()
+    }
+
+    #[test]
+    fn sniffing_the_delimiter_is_linear_in_the_head() {
+        for (what, unit) in [("quotes", &b"\""[..]), ("separators", b",;\t"), ("a quoted field", b"\"a,b\";")]
+        {
+            crate::cost::assert_linear(
+                what,
+                30_000,
+                2,
+                |n| unit.repeat(n / unit.len()),
+                |head| {
+                    delimiter(head);
+                },
+            );
+        }
     }
 
     #[test]

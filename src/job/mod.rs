@@ -313,7 +313,9 @@ async fn start_kafka(
         }
         _ => None,
     };
-    let task = tokio::spawn(kafka::run(src, consumer, tx, status, stop.clone(), engine_stop.clone()));
+    let source = kafka::Kafka { src, consumer, name: config.source_name(), abort: engine_stop.clone() };
+    let sources: Vec<(Box<dyn Source>, _)> = vec![(Box::new(source), status)];
+    let task = crate::sources::spawn_all(sources, tx, stop, engine_stop.clone(), config.max_line_bytes);
     Ok((task, results))
 }
 

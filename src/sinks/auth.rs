@@ -6,12 +6,12 @@
 //! user (a browser asks for it, so the dashboard and its events work).
 //! Anything else gets 401 with a `WWW-Authenticate` challenge.
 
+use crate::secret::Secret;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use crate::secret::Secret;
 
 /// The token every request must carry, if one is set (a [`Secret`]: it
 /// never prints).

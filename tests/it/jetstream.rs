@@ -280,12 +280,19 @@ fn expected(posts: &[(String, String)]) -> (BTreeMap<String, u64>, BTreeMap<Stri
 /// (computed here from the posts).
 #[test]
 fn kill_9_with_a_checkpoint_then_a_restart_loses_and_repeats_nothing() {
-    let events = events(3_000, 11);
+    kill_9_then_restart(events(3_000, 11));
+}
+
+/// Serves `events` (about 1 ms apart) to an engine with a checkpoint, kills
+/// it (`-9`) once it has taken a third of the posts, restarts it, and checks
+/// its tables equal those of an uninterrupted run.
+pub(crate) fn kill_9_then_restart(events: Vec<Event>) {
     let posts: Vec<(String, String)> = events.iter().filter_map(|e| e.post.clone()).collect();
     let (want_tags, want_days) = expected(&posts);
     // The first engine gets the events at about 1 ms each; the second all
     // that is left, from its cursor.
-    let server = serve_paced(events, vec![(3_000, Ending::Open)], Some(std::time::Duration::from_millis(1)));
+    let n = events.len();
+    let server = serve_paced(events, vec![(n, Ending::Open)], Some(std::time::Duration::from_millis(1)));
     let url = format!("ws://{}/subscribe", server.addr);
     let path = std::env::temp_dir().join(unique("jetstream-checkpoint"));
     let path = path.to_str().unwrap();

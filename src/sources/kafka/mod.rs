@@ -17,13 +17,14 @@
 pub mod exactly_once;
 pub mod log_watch;
 
-use super::SourceStatus;
+use super::{Context, Source, SourceStatus};
 use crate::codec::{Chunk, Origin, PartitionId, Topics};
 use crate::connect::kafka::{ClientLog, client_config};
 use bytes::BytesMut;
 use exactly_once::positions::Positions;
 use exactly_once::truncation::{self, OnGap, OnTruncation};
 use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::BorrowedMessage;
@@ -410,89 +411,121 @@ struct Pending {
     last_timestamp: Option<i64>,
 }
 
-/// Forwards messages until `shutdown`; broker errors are logged and retried.
-/// Stored offsets that cannot be trusted end it with an error, after
-/// cancelling `abort` (which stops the engine).
-pub async fn run(
-    src: KafkaSource,
-    consumer: Arc<KafkaConsumer>,
-    tx: mpsc::Sender<Chunk>,
-    status: Arc<SourceStatus>,
-    shutdown: CancellationToken,
-    abort: CancellationToken,
-) -> anyhow::Result<()> {
+/// The Kafka source as a job runs it: the consumer (shared with a results
+/// store, which commits through it), and the engine's stop, cancelled when
+/// stored offsets cannot be trusted.
+pub struct Kafka {
+    pub src: KafkaSource,
+    pub consumer: Arc<KafkaConsumer>,
+    /// Its name (the topics and brokers, as the dashboard says them).
+    pub name: String,
+    pub abort: CancellationToken,
+}
+
+impl Source for Kafka {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn run(self: Box<Self>, cx: Context) -> BoxFuture<'static, anyhow::Result<()>> {
+        Box::pin(async move {
+            let abort = self.abort.clone();
+            let ended = run(*self, &cx).await;
+            if ended.is_err() {
+                abort.cancel();
+            }
+            ended
+        })
+    }
+}
+
+/// Forwards messages until the shutdown; broker errors are logged and
+/// retried. Stored offsets that cannot be trusted end it with an error.
+async fn run(kafka: Kafka, cx: &Context) -> anyhow::Result<()> {
+    let Kafka { src, consumer, .. } = kafka;
     if src.assign_all {
-        let Some(partitions) = assign_all(&src, &consumer, &status, &shutdown).await? else {
+        let Some(partitions) = assign_all(&src, &consumer, &cx.status, &cx.shutdown).await? else {
             return Ok(());
         };
-        tokio::spawn(follow_new_partitions(src.clone(), consumer.clone(), partitions, shutdown.clone()));
+        tokio::spawn(follow_new_partitions(src.clone(), consumer.clone(), partitions, cx.shutdown.clone()));
     }
-    tokio::spawn(report_lag(consumer.clone(), src.topics.clone(), shutdown.clone()));
-    let mut pending: Vec<Pending> = Vec::new();
-    let mut last_error: Option<Instant> = None;
+    tokio::spawn(report_lag(consumer.clone(), src.topics.clone(), cx.shutdown.clone()));
+    let mut reader = Reader { src, pending: Vec::new(), last_error: None };
     let mut watch = log_watch::LogWatch::default();
     let mut check_logs = tokio::time::interval(log_watch::EVERY);
     check_logs.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let first = tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
+            () = cx.shutdown.cancelled() => return Ok(()),
             _ = check_logs.tick() => {
-                if let Err(e) = watch.look(&src, &consumer, &status, &shutdown).await {
-                    abort.cancel();
-                    return Err(e);
-                }
+                watch.look(&reader.src, &consumer, &cx.status, &cx.shutdown).await?;
                 continue;
             }
             m = consumer.recv() => m,
         };
+        reader.gather(&consumer, first, cx).await?;
+        for p in reader.pending.drain(..) {
+            if send(&cx.tx, p, reader.src.max_line_bytes).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The message loop's state: the chunks being gathered, per partition, and
+/// when the last broker error was logged.
+struct Reader {
+    src: KafkaSource,
+    pending: Vec<Pending>,
+    last_error: Option<Instant>,
+}
+
+impl Reader {
+    /// Takes `first` and what else has arrived already, up to
+    /// [`CHUNK_MESSAGES`], into the pending chunks.
+    async fn gather(
+        &mut self,
+        consumer: &KafkaConsumer,
+        first: Result<BorrowedMessage<'_>, rdkafka::error::KafkaError>,
+        cx: &Context,
+    ) -> anyhow::Result<()> {
+        let src = &self.src;
         let mut next = Some(first);
         let mut n = 0;
         while let Some(result) = next.take() {
-            match result {
-                Ok(msg) => {
-                    if !status.swap_connected(true) || last_error.take().is_some() {
-                        tracing::info!("receiving from {}", src.topics.names().join(", "));
-                    }
-                    // Every message is of a topic asked for (the index is found).
-                    let topic = src.topics.index(msg.topic()).unwrap_or_default();
-                    let id = PartitionId { topic, partition: msg.partition() };
-                    match exactly_once::admit(&src, &consumer, id, &msg, &shutdown).await {
-                        Ok(Some((epoch, first))) => {
-                            append(&mut pending, id, &msg, epoch, first, src.max_line_bytes, &tx).await;
-                            n += 1;
-                        }
-                        Ok(None) => {}
-                        Err(e) => {
-                            abort.cancel();
-                            return Err(e);
-                        }
-                    }
-                }
+            let msg = match result {
+                Ok(msg) => msg,
                 Err(e) => {
-                    status.set_connected(false);
-                    if last_error.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
-                        tracing::warn!("kafka: {e}; retrying");
-                        last_error = Some(Instant::now());
+                    cx.status.set_connected(false);
+                    if self.last_error.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
+                        tracing::warn!(error = %e, "kafka: {e}; retrying");
+                        self.last_error = Some(Instant::now());
                     }
                     // Back to the outer wait, which also watches for the
                     // shutdown: a broker that stays down gives an error at
                     // every poll, and polling them here would never end.
                     tokio::select! {
-                        () = shutdown.cancelled() => {}
+                        () = cx.shutdown.cancelled() => {}
                         () = tokio::time::sleep(Duration::from_millis(200)) => {}
                     }
-                    break;
+                    return Ok(());
                 }
+            };
+            if !cx.status.swap_connected(true) || self.last_error.take().is_some() {
+                tracing::info!("receiving from {}", src.topics.names().join(", "));
+            }
+            // Every message is of a topic asked for (the index is found).
+            let topic = src.topics.index(msg.topic()).unwrap_or_default();
+            let id = PartitionId { topic, partition: msg.partition() };
+            if let Some((epoch, first)) = exactly_once::admit(src, consumer, id, &msg, &cx.shutdown).await? {
+                append(&mut self.pending, id, &msg, epoch, first, src.max_line_bytes, &cx.tx).await;
+                n += 1;
             }
             if n < CHUNK_MESSAGES {
                 next = consumer.recv().now_or_never();
             }
         }
-        for p in pending.drain(..) {
-            if send(&tx, p, src.max_line_bytes).await.is_err() {
-                return Ok(());
-            }
-        }
+        Ok(())
     }
 }
 

@@ -203,6 +203,8 @@ impl Lines {
     pub fn feed(&mut self, mut bytes: &[u8], mut each: impl FnMut(Line<'_>)) {
         // What is held may end in the `\r` of a `\r\n` cut in two.
         let hold = self.max.saturating_add(1);
+        // Each byte is scanned once, and copied at most once into `partial`.
+        crate::cost::add(bytes.len());
         while let Some(end) = memchr::memchr(b'\n', bytes) {
             let piece = &bytes[..end];
             bytes = &bytes[end + 1..];
@@ -214,6 +216,7 @@ impl Lines {
             let line = if self.partial.is_empty() {
                 piece
             } else {
+                crate::cost::add(piece.len());
                 self.partial.extend_from_slice(piece);
                 &self.partial
             };
@@ -228,6 +231,7 @@ impl Lines {
             self.partial = Vec::new();
             self.too_long = true;
         } else {
+            crate::cost::add(bytes.len());
             self.partial.extend_from_slice(bytes);
         }
     }
@@ -266,6 +270,37 @@ mod tests {
         assert_eq!(cut(&[b"01234", b"56789AB", b"CDEF", b"\nok\n"], 10), [None, Some("ok".into())]);
         // At the bound, with its \r, it is kept.
         assert_eq!(cut(&[b"0123456789\r\n"], 10), [Some("0123456789".into())]);
+    }
+
+    #[test]
+    fn the_work_is_linear_in_the_stream_however_it_is_cut() {
+        let feed = |pieces: &[&[u8]]| {
+            let mut lines = Lines::new(1 << 20);
+            for p in pieces {
+                lines.feed(p, |_| {});
+            }
+        };
+        // One long line a byte at a time; blank lines; a line over the bound in pieces.
+        crate::cost::assert_linear(
+            "a long line byte by byte",
+            200_000,
+            4,
+            |n| vec![b'x'; n],
+            |b| feed(&b.chunks(1).collect::<Vec<_>>()),
+        );
+        crate::cost::assert_linear("blank lines", 200_000, 4, |n| b"\r\n".repeat(n / 2), |b| feed(&[b]));
+        crate::cost::assert_linear(
+            "over the bound",
+            200_000,
+            4,
+            |n| vec![b'y'; n * 8],
+            |b| {
+                let mut lines = Lines::new(1000);
+                for p in b.chunks(7) {
+                    lines.feed(p, |_| {});
+                }
+            },
+        );
     }
 
     proptest! {

@@ -14,19 +14,19 @@ pub fn text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
     while let Some(at) = rest.find(['<', '&']) {
-        work(at + 1);
+        crate::cost::add(at + 1);
         out.push_str(&rest[..at]);
         rest = &rest[at..];
         if rest.starts_with('<') {
             let end = tag_end(rest);
-            work(end + 1);
+            crate::cost::add(end + 1);
             let name = tag_name(&rest[1..end]);
             if name.eq_ignore_ascii_case("br") {
                 out.push('\n');
             } else if name.eq_ignore_ascii_case("p") && !out.is_empty() {
                 // A paragraph after another: a blank line between them.
                 let trailing = out.bytes().rev().take(2).take_while(|b| *b == b'\n').count();
-                work(2);
+                crate::cost::add(2);
                 for _ in trailing..2 {
                     out.push('\n');
                 }
@@ -64,7 +64,7 @@ fn tag_end(s: &str) -> usize {
 /// tags only count (a closing one has a `/` first and gets an empty name).
 fn tag_name(inside: &str) -> &str {
     let end = inside.find(|c: char| c.is_whitespace() || c == '/' || c == '>').unwrap_or(inside.len());
-    work(end);
+    crate::cost::add(end);
     &inside[..end]
 }
 
@@ -75,7 +75,7 @@ const MAX_REFERENCE: usize = 12;
 /// it takes; `None` and 1 where it is not one (the `&` stays as it is).
 fn reference(s: &str) -> (Option<char>, usize) {
     let within = &s.as_bytes()[1..s.len().min(MAX_REFERENCE + 1)];
-    work(within.len());
+    crate::cost::add(within.len());
     let Some(semi) = memchr::memchr(b';', within).map(|i| i + 1) else { return (None, 1) };
     let name = &s[1..semi];
     let c = if let Some(num) = name.strip_prefix('#') {
@@ -101,50 +101,26 @@ fn reference(s: &str) -> (Option<char>, usize) {
     }
 }
 
-/// Counts the bytes looked at (in the tests only).
-#[cfg(not(test))]
-#[inline(always)]
-fn work(_bytes: usize) {}
-
-#[cfg(test)]
-thread_local! {
-    static WORK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-#[cfg(test)]
-fn work(bytes: usize) {
-    WORK.with(|w| w.set(w.get() + bytes));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The bytes looked at to read `html`.
-    fn cost(html: &str) -> usize {
-        WORK.with(|w| w.set(0));
-        text(html);
-        WORK.with(|w| w.get())
-    }
-
     #[test]
     fn the_work_is_linear_in_the_content_whatever_it_holds() {
-        let hostile: [&dyn Fn(usize) -> String; 7] = [
-            &|n| "&".repeat(n),
-            &|n| "&#".repeat(n),
-            &|n| "&amp".repeat(n),
-            &|n| format!("{}{}", "<br>".repeat(n), "<p>".repeat(n)),
-            &|n| format!("<p>{}", "<".repeat(n)),
-            &|n| format!("<a title=\"{}", "x>".repeat(n)),
-            &|n| "<p>a</p>".repeat(n),
+        let hostile: [(&str, &dyn Fn(usize) -> String); 7] = [
+            ("&", &|n| "&".repeat(n)),
+            ("&#", &|n| "&#".repeat(n)),
+            ("&amp", &|n| "&amp".repeat(n)),
+            ("<br> then <p>", &|n| format!("{}{}", "<br>".repeat(n), "<p>".repeat(n))),
+            ("<", &|n| format!("<p>{}", "<".repeat(n))),
+            ("an open quote", &|n| format!("<a title=\"{}", "x>".repeat(n))),
+            ("paragraphs", &|n| "<p>a</p>".repeat(n)),
         ];
-        for make in hostile {
-            let (small, large) = (make(20_000), make(40_000));
-            let (c1, c2) = (cost(&small), cost(&large));
-            // At most a bounded number of looks per byte, and doubling the
-            // input at most doubles the work.
-            assert!(c1 <= 16 * small.len(), "{c1} for {} bytes", small.len());
-            assert!(c2 <= 2 * c1 + 1024, "{c1} then {c2} for {:?}…", &small[..8]);
+        for (what, make) in hostile {
+            let make = |n| make(n).into_bytes();
+            crate::cost::assert_linear(what, 20_000, 16, make, |html| {
+                text(std::str::from_utf8(html).unwrap());
+            });
         }
     }
 

@@ -156,6 +156,7 @@ impl Provider for Mastodon {
             self.data.clear();
             return Seen::Nothing;
         };
+        crate::cost::add(line.len());
         if line.is_empty() {
             return self.dispatch(out);
         }
@@ -282,6 +283,31 @@ mod tests {
         // Dated when received.
         let now = crate::time::now_millis();
         assert!((lines[1]["created_at"].as_i64().unwrap() - now).abs() < 60_000);
+    }
+
+    #[test]
+    fn the_work_of_the_events_is_linear_in_the_stream() {
+        let hostile: [(&str, &dyn Fn(usize) -> String); 4] = [
+            ("one event of many data lines", &|n| format!("event: update\n{}\n", "data: xx\n".repeat(n / 9))),
+            ("heartbeats", &|n| ":\n".repeat(n / 2)),
+            ("colons", &|n| format!("data{}\n\n", ":".repeat(n))),
+            ("empty events", &|n| "event: update\n\n".repeat(n / 15)),
+        ];
+        for (what, make) in hostile {
+            crate::cost::assert_linear(
+                what,
+                100_000,
+                8,
+                |n| make(n).into_bytes(),
+                |stream| {
+                    let mut m = Mastodon::new(&SecretUrl::new("http://h"), &Timeline::Public, None, 1 << 20);
+                    let mut out = Vec::new();
+                    for line in stream.split(|b| *b == b'\n') {
+                        m.line(Line::Text(line), &mut out);
+                    }
+                },
+            );
+        }
     }
 
     #[test]
