@@ -96,7 +96,7 @@ where
         match attempt().await {
             Ok(v) => return Some(v),
             Err(e) => {
-                tracing::warn!("{} ({e:#}); retrying", what());
+                tracing::warn!(error = %format!("{e:#}"), "{} ({e:#}); retrying", what());
                 if !backoff.wait(shutdown.cancelled()).await {
                     return None;
                 }

@@ -79,9 +79,9 @@ impl ClientContext for ClientLog {
         };
         match level {
             Emerg | Alert | Critical | Error if self.fresh(message) => {
-                tracing::error!("kafka: {message} [{facility}]")
+                tracing::error!(facility, "kafka: {message} [{facility}]")
             }
-            Warning if self.fresh(message) => tracing::warn!("kafka: {message} [{facility}]"),
+            Warning if self.fresh(message) => tracing::warn!(facility, "kafka: {message} [{facility}]"),
             Notice => tracing::info!("kafka: {message} [{facility}]"),
             Info | Debug => tracing::debug!("kafka: {message} [{facility}]"),
             _ => {}
@@ -90,7 +90,7 @@ impl ClientContext for ClientLog {
 
     fn error(&self, error: KafkaError, reason: &str) {
         if self.fresh(reason) {
-            tracing::error!("kafka: {reason} ({error})");
+            tracing::error!(error = %error, "kafka: {reason} ({error})");
         }
     }
 }

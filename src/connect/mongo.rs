@@ -57,19 +57,10 @@ pub async fn connect(uri: &str, patience: Duration) -> anyhow::Result<Client> {
     }
 }
 
-/// `uri` with the password of its user information replaced by `***`
-/// (`mongodb://user:***@host/…`), for messages.
+/// `uri` with its secrets masked (`mongodb://user:***@host/…`), for
+/// messages ([`crate::secret::SecretUrl`]).
 pub fn redacted(uri: &str) -> String {
-    let Some((scheme, rest)) = uri.split_once("://") else { return uri.to_owned() };
-    // The user information ends at the last '@' before the host list.
-    let hosts_from = rest.find(['/', '?']).unwrap_or(rest.len());
-    match rest[..hosts_from].rfind('@') {
-        Some(at) => {
-            let user = rest[..at].split_once(':').map_or(&rest[..at], |(user, _)| user);
-            format!("{scheme}://{user}:***@{}", &rest[at + 1..])
-        }
-        None => uri.to_owned(),
-    }
+    crate::secret::SecretUrl::new(uri).to_string()
 }
 
 /// A driver error without its decoration (`Kind: …, labels: {}, source: …`).
@@ -104,7 +95,12 @@ mod tests {
             redacted("mongodb+srv://user:pw@cluster.example/x"),
             "mongodb+srv://user:***@cluster.example/x"
         );
-        assert_eq!(redacted("mongodb://user@h/"), "mongodb://user:***@h/");
+        // A user alone may be a token: masked whole.
+        assert_eq!(redacted("mongodb://user@h/"), "mongodb://***@h/");
+        assert_eq!(
+            redacted("mongodb://h/db?authSource=admin&tlsCertificateKeyFilePassword=pw"),
+            "mongodb://h/db?authSource=admin&tlsCertificateKeyFilePassword=***"
+        );
         assert_eq!(redacted("mongodb://127.0.0.1:27017"), "mongodb://127.0.0.1:27017");
         assert_eq!(redacted("not a uri"), "not a uri");
     }

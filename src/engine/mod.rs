@@ -159,11 +159,13 @@ impl Engine {
             let mut reasons: Vec<_> = batch.bad_reasons.iter().collect();
             reasons.sort();
             let list: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
+            let (batch_at, reasons) = (tables::format_millis(batch_time), list.join(", "));
             tracing::info!(
-                "batch {}: {} bad records skipped ({})",
-                tables::format_millis(batch_time),
+                batch = %batch_at,
+                bad_records = batch.bad_records,
+                reasons = %reasons,
+                "batch {batch_at}: {} bad records skipped ({reasons})",
                 batch.bad_records,
-                list.join(", ")
             );
         }
         self.explain_undated(&batch, batch_time);
@@ -310,6 +312,7 @@ impl Engine {
         }
         self.undated_warned = Some(now);
         tracing::warn!(
+            batch = %tables::format_millis(batch_time),
             "batch {}: none of its {tweets} tweets has a date that can be read, so sentiment_by_day leaves \
              them out (counted in batches.undated). Dates are read from created_at, date, tweet_created or \
              timestamp; --undated arrival counts tweets without one on the day they arrive",

@@ -419,7 +419,7 @@ fn read_csv<F: FnMut(Lines) -> bool>(
             Err(err) => {
                 rows += 1;
                 e.stats.skipped_bad += 1;
-                tracing::warn!("{name}: row {}: {err}; skipped", rows + 1);
+                tracing::warn!(file = %name, row = rows + 1, error = %err, "{name}: row {}: {err}; skipped", rows + 1);
                 continue;
             }
         }
@@ -430,7 +430,7 @@ fn read_csv<F: FnMut(Lines) -> bool>(
         let field = |i: usize| record.get(i).map(String::from_utf8_lossy);
         let Some(text) = field(text_col) else {
             e.stats.skipped_bad += 1;
-            tracing::warn!("{name}: row {}: no text field; skipped", rows + 1);
+            tracing::warn!(file = %name, row = rows + 1, reason = "no text field", "{name}: row {}: no text field; skipped", rows + 1);
             continue;
         };
         let date = date_col.and_then(field);
@@ -482,7 +482,7 @@ fn read_parquet<F: FnMut(Lines) -> bool>(path: &Path, e: &mut Emitter<F>) -> io:
             }
             Err(skip) => {
                 e.stats.skipped_bad += 1;
-                tracing::warn!("{name}: row {rows}: {}; skipped", skip.reason());
+                tracing::warn!(file = %name, row = rows, reason = skip.reason(), "{name}: row {rows}: {}; skipped", skip.reason());
             }
         }
         failed.is_ok() && !e.done

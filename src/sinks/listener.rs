@@ -123,7 +123,7 @@ pub async fn accept_loop<S, F>(
                 Ok(a) => a,
                 Err(e) => {
                     // Out of file descriptors, say: wait instead of spinning.
-                    tracing::warn!("{name}: accept failed: {e}");
+                    tracing::warn!(error = %e, "{name}: accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -165,9 +165,11 @@ impl RefusalLog {
             return;
         }
         if self.unlogged == 1 {
-            tracing::warn!("{name}: refused {peer}: already {max} connections (--max-connections)");
+            tracing::warn!(%peer, "{name}: refused {peer}: already {max} connections (--max-connections)");
         } else {
             tracing::warn!(
+                %peer,
+                refused = self.unlogged,
                 "{name}: refused {} connections in the last {}s (the latest from {peer}): already {max} \
                  connections (--max-connections)",
                 self.unlogged,

@@ -271,10 +271,8 @@ impl BatchStore for Results {
                     }
                     Ok(Outcome::Dropped) => break,
                     Err(e) => {
-                        tracing::warn!(
-                            "results: storing {} failed ({e:#}); retrying",
-                            self.store.topics.describe(origin.partition)
-                        );
+                        let part = self.store.topics.describe(origin.partition);
+                        tracing::warn!(error = %format!("{e:#}"), part = %part, "results: storing {part} failed ({e:#}); retrying");
                         crate::metrics::metrics().result_retries.inc();
                         // The write may or may not have happened: read it back next time.
                         self.stored.remove(&origin.partition);
@@ -298,7 +296,7 @@ impl BatchStore for Results {
             match self.store.totals().await {
                 Ok(t) => return Ok(Some(t)),
                 Err(e) => {
-                    tracing::warn!("results: reading the totals failed ({e:#}); retrying");
+                    tracing::warn!(error = %format!("{e:#}"), "results: reading the totals failed ({e:#}); retrying");
                     if !backoff.wait(&mut *give_up).await {
                         return Ok(None);
                     }

@@ -365,6 +365,7 @@ impl StateStore for Checkpoint {
                     crate::metrics::metrics().checkpoint_save.observe(saving.elapsed().as_secs_f64());
                     if let Err(e) = rewrite {
                         tracing::warn!(
+                            error = %format!("{e:#}"),
                             "checkpoint {}: rewriting it failed ({e:#}); going on",
                             self.path.display()
                         );
@@ -380,6 +381,8 @@ impl StateStore for Checkpoint {
                 }
                 Err(e) => {
                     tracing::warn!(
+                        error = %e,
+                        batch = change.seq,
                         "checkpoint {}: saving batch {} failed ({e}); retrying",
                         self.path.display(),
                         change.seq

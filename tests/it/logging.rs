@@ -145,3 +145,32 @@ fn a_closed_stdout_or_stderr_ends_a_command_quietly() {
         }
     }
 }
+
+/// A source's JSON log lines carry what people filter on as fields: the
+/// source (its span), why a connection ended, how many events it brought
+/// and the wait before the next.
+#[test]
+fn json_logs_of_a_source_carry_its_name_and_the_reconnection_as_fields() {
+    let server =
+        crate::jetstream::serve(crate::jetstream::events(50, 3), vec![(50, crate::jetstream::Ending::Close)]);
+    let url = format!("ws://{}/subscribe", server.addr);
+    let mut engine = crate::common::Proc::spawn(&[
+        "stream",
+        "--jetstream",
+        &url,
+        "--batch",
+        "manual",
+        "--print-every",
+        "never",
+        "--log-format",
+        "json",
+    ]);
+    let line = engine.wait_stderr("reconnecting in");
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["span"]["name"], "source", "{v}");
+    assert_eq!(v["span"]["source"], format!("jetstream {url}"), "{v}");
+    assert_eq!(v["fields"]["events"], 50, "{v}");
+    assert!(v["fields"]["delay_ms"].as_u64().is_some_and(|d| (125..=250).contains(&d)), "{v}");
+    engine.terminate();
+    engine.wait_exit();
+}

@@ -52,12 +52,13 @@ impl LogWatch {
                 Some(false) if self.missing.insert(topic.clone()) => {
                     status.set_missing(self.missing.len() as u32);
                     tracing::warn!(
+                        %topic,
                         "topic {topic} is not in the broker's metadata any more (deleted?); not ready \
                          until it is back"
                     );
                 }
                 Some(true) if self.missing.remove(topic) => {
-                    tracing::info!("topic {topic} is back in the broker's metadata");
+                    tracing::info!(%topic, "topic {topic} is back in the broker's metadata");
                     status.set_missing(self.missing.len() as u32);
                 }
                 _ => {}
