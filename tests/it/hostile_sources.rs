@@ -210,13 +210,7 @@ fn credentials_in_a_live_url_are_used_and_never_shown() {
     let (mut engine, http) =
         engine(&["--mastodon", &url, "--jetstream", &j_url, "--checkpoint", checkpoint], &[]);
     poll_until("every post taken", || {
-        let (_, metrics) = http_get_text(&http, "/metrics");
-        let taken: u64 = metrics
-            .lines()
-            .filter(|l| l.starts_with("tweetstream_live_posts_total{"))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .sum();
-        (taken >= (posts.len() + j_posts) as u64).then_some(())
+        (crate::jetstream::posts_taken(&http) >= (posts.len() + j_posts) as u64).then_some(())
     });
     engine.tick();
     let mut said = everything_said(&mut engine, &http);

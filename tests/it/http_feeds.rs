@@ -499,13 +499,7 @@ fn feeds_of_three_providers_are_read_as_one_stream() {
     );
     let all: Vec<(String, String)> = x_posts.iter().chain(&m_posts).chain(&j_posts).cloned().collect();
     poll_until("every post taken", || {
-        let (_, metrics) = http_get_text(&http, "/metrics");
-        let taken: u64 = metrics
-            .lines()
-            .filter(|l| l.starts_with("tweetstream_live_posts_total{"))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .sum();
-        (taken >= all.len() as u64).then_some(())
+        (crate::jetstream::posts_taken(&http) >= all.len() as u64).then_some(())
     });
     let (_, health) = http_get(&http, "/health");
     let names: Vec<&str> =

@@ -220,6 +220,15 @@ pub fn metric(http: &str, series: &str) -> u64 {
         .map_or(0, |v| v as u64)
 }
 
+/// Posts taken by every live source of the engine at `http`.
+pub fn posts_taken(http: &str) -> u64 {
+    let (_, text) = http_get_text(http, "/metrics");
+    text.lines()
+        .filter(|l| l.starts_with("tweetstream_live_posts_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
 #[test]
 fn a_close_frame_and_a_dropped_connection_lose_and_repeat_nothing() {
     let events = events(3_000, 7);
