@@ -34,8 +34,16 @@ pub const EXPIRY_WARNING: Duration = Duration::from_secs(14 * 86_400);
 const WARN_EVERY: Duration = Duration::from_secs(86_400);
 
 /// The listeners' certificate and key, re-read when their files change.
-#[derive(Clone, Debug)]
+/// Its `Debug` names the files, never the key.
+#[derive(Clone)]
 pub struct Certificate(Arc<Reloading>);
+
+impl std::fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let files = &self.0.files;
+        write!(f, "Certificate({}, key {})", files.cert.display(), files.key.display())
+    }
+}
 
 impl Certificate {
     /// Loads `cert` (the chain, the server's own certificate first) and
