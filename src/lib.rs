@@ -20,6 +20,7 @@ pub mod fixtures;
 pub mod job;
 pub mod lab;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod progress;
 pub mod replay;

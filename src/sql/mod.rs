@@ -233,6 +233,37 @@ impl SqlEngine {
         result
     }
 
+    /// Runs one statement and hands each row to `each` as SQLite yields it
+    /// (the caller sends rows on as they come, and waits for its reader:
+    /// memory holds a few rows, not the result), up to the row limit;
+    /// `columns` is called once, before the first row. `each` returning
+    /// false stops the statement. Returns the rows handed on, and whether
+    /// more matched than the row limit.
+    pub fn stream(
+        &self,
+        sql: &str,
+        params: Params<'_>,
+        snapshot: Option<&Arc<Snapshot>>,
+        cancel: Option<Cancel>,
+        rows: Rows<'_>,
+    ) -> Result<(u64, bool), SqlError> {
+        let started = Instant::now();
+        let result = self.pinned(snapshot, cancel, |conn, limits| {
+            let mut n = 0u64;
+            let mut each = |row: Vec<Value>| {
+                n += 1;
+                (rows.each)(&row)
+            };
+            let max = Some(limits.max_rows);
+            let (_, _, truncated, _) = run_rows(conn, sql, params, limits, max, rows.columns, &mut each)?;
+            Ok((n, truncated))
+        });
+        let m = crate::metrics::metrics();
+        m.sql_queries.inc();
+        m.sql_query_duration.observe(started.elapsed().as_secs_f64());
+        result.map(|(n, _)| n)
+    }
+
     /// The latest snapshot, for a reader that reads several statements at
     /// one batch (a transaction); handed back with [`SqlEngine::release`].
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -250,6 +281,26 @@ impl SqlEngine {
         snapshot: Option<&Arc<Snapshot>>,
         cancel: Option<Cancel>,
     ) -> Result<QueryResult, SqlError> {
+        let answer = self.pinned(snapshot, cancel, |conn, limits| run(conn, sql, params, limits));
+        answer.map(|((columns, types, rows, truncated, parameters), batch_time)| QueryResult {
+            columns,
+            types,
+            rows,
+            batch_time,
+            truncated,
+            parameters,
+        })
+    }
+
+    /// Runs `f` on a pooled connection with `snapshot` (or the latest)
+    /// pinned, under the limits of time and memory and `cancel`; returns its
+    /// answer and the batch time read at.
+    fn pinned<T>(
+        &self,
+        snapshot: Option<&Arc<Snapshot>>,
+        cancel: Option<Cancel>,
+        f: impl FnOnce(&Connection, Limits) -> Result<T, SqlError>,
+    ) -> Result<(T, Option<i64>), SqlError> {
         let mut session = self.session()?;
         let snapshot = snapshot.cloned().unwrap_or_else(|| self.tables.snapshot());
         let batch_time = snapshot.batch_time;
@@ -276,7 +327,7 @@ impl SqlEngine {
             .conn
             .progress_handler(1000, Some(handler))
             .map_err(|e| SqlError::Invalid(e.to_string()))
-            .and_then(|()| run(&session.conn, sql, params, self.limits))
+            .and_then(|()| f(&session.conn, self.limits))
             .map_err(|e| match e {
                 SqlError::Timeout(_) if stopped.load(Ordering::Relaxed) == STOPPED_FOR_MEMORY => {
                     SqlError::OutOfMemory(self.limits.memory)
@@ -293,14 +344,7 @@ impl SqlEngine {
                 }
                 other => other,
             })
-            .map(|(columns, types, rows, truncated, parameters)| QueryResult {
-                columns,
-                types,
-                rows,
-                batch_time,
-                truncated,
-                parameters,
-            });
+            .map(|answer| (answer, batch_time));
         if let Some(done) = session.pinned.lock().unwrap_or_else(|e| e.into_inner()).take() {
             self.tables.release(done);
         }
@@ -309,9 +353,88 @@ impl SqlEngine {
     }
 }
 
+/// Where a streamed statement's answer goes: its columns, once, then each row.
+pub struct Rows<'a> {
+    pub columns: &'a mut dyn FnMut(&[String]),
+    /// One row; false stops the statement.
+    pub each: &'a mut dyn FnMut(&[Value]) -> bool,
+}
+
 type Answer = (Vec<String>, Vec<ColumnType>, Vec<Vec<Value>>, bool, usize);
 
+/// Runs `sql` and collects its rows, up to the row limit.
 fn run(conn: &Connection, sql: &str, params: Params<'_>, limits: Limits) -> Result<Answer, SqlError> {
+    let mut rows = Vec::new();
+    let mut collect = |row: Vec<Value>| {
+        rows.push(row);
+        true
+    };
+    let (columns, types, truncated, parameters) =
+        run_rows(conn, sql, params, limits, Some(limits.max_rows), &mut |_| {}, &mut collect)?;
+    Ok((columns, types, rows, truncated, parameters))
+}
+
+/// Runs `sql`, handing each row to `each` (up to `max_rows`, if any; past
+/// it the answer is truncated); returns the columns, their types, whether
+/// it was truncated, and the parameters it takes.
+fn run_rows(
+    conn: &Connection,
+    sql: &str,
+    params: Params<'_>,
+    limits: Limits,
+    max_rows: Option<usize>,
+    on_columns: &mut dyn FnMut(&[String]),
+    each: &mut dyn FnMut(Vec<Value>) -> bool,
+) -> Result<(Vec<String>, Vec<ColumnType>, bool, usize), SqlError> {
+    let mut stmt = prepare(conn, sql, limits)?;
+    let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
+    let declared: Vec<Option<ColumnType>> = stmt
+        .columns()
+        .map(|c| match c.decl_type().map(str::to_ascii_uppercase).as_deref() {
+            Some("INTEGER") => Some(ColumnType::Integer),
+            Some("REAL") => Some(ColumnType::Real),
+            Some("TEXT") => Some(ColumnType::Text),
+            _ => None,
+        })
+        .collect();
+    let parameters = bind(&mut stmt, params)?;
+    on_columns(&columns);
+    let mut seen: Vec<Option<ColumnType>> = vec![None; columns.len()];
+    let mut rows = stmt.raw_query();
+    let (mut n, mut truncated) = (0usize, false);
+    while let Some(row) = rows.next().map_err(|e| sqlite_error(e, limits))? {
+        if max_rows == Some(n) {
+            truncated = true;
+            break;
+        }
+        n += 1;
+        let mut values = Vec::with_capacity(columns.len());
+        for (i, seen) in seen.iter_mut().enumerate() {
+            let v = row.get_ref(i).map_err(|e| sqlite_error(e, limits))?;
+            let (value, ty) = match v {
+                ValueRef::Null => (Value::Null, None),
+                ValueRef::Integer(n) => (json!(n), Some(ColumnType::Integer)),
+                ValueRef::Real(x) => (json!(x), Some(ColumnType::Real)),
+                ValueRef::Text(t) => (json!(String::from_utf8_lossy(t)), Some(ColumnType::Text)),
+                ValueRef::Blob(b) => {
+                    (json!(b.iter().map(|x| format!("{x:02x}")).collect::<String>()), Some(ColumnType::Text))
+                }
+            };
+            if seen.is_none() {
+                *seen = ty;
+            }
+            values.push(value);
+        }
+        if !each(values) {
+            break;
+        }
+    }
+    let types = declared.iter().zip(&seen).map(|(d, s)| d.or(*s).unwrap_or(ColumnType::Text)).collect();
+    Ok((columns, types, truncated, parameters))
+}
+
+/// Prepares `sql`, refusing what would write before anything runs.
+fn prepare<'c>(conn: &'c Connection, sql: &str, limits: Limits) -> Result<Statement<'c>, SqlError> {
     if sql.trim().trim_end_matches(';').trim().is_empty() {
         return Err(SqlError::Invalid("empty statement".into()));
     }
@@ -333,51 +456,11 @@ fn run(conn: &Connection, sql: &str, params: Params<'_>, limits: Limits) -> Resu
     ) {
         return Err(SqlError::ReadOnly);
     }
-    let mut stmt = conn.prepare(sql).map_err(|e| sqlite_error(e, limits))?;
+    let stmt = conn.prepare(sql).map_err(|e| sqlite_error(e, limits))?;
     if !stmt.readonly() {
         return Err(SqlError::ReadOnly);
     }
-    let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
-    let declared: Vec<Option<ColumnType>> = stmt
-        .columns()
-        .map(|c| match c.decl_type().map(str::to_ascii_uppercase).as_deref() {
-            Some("INTEGER") => Some(ColumnType::Integer),
-            Some("REAL") => Some(ColumnType::Real),
-            Some("TEXT") => Some(ColumnType::Text),
-            _ => None,
-        })
-        .collect();
-    let parameters = bind(&mut stmt, params)?;
-    let mut seen: Vec<Option<ColumnType>> = vec![None; columns.len()];
-    let mut rows = stmt.raw_query();
-    let mut out = Vec::new();
-    let mut truncated = false;
-    while let Some(row) = rows.next().map_err(|e| sqlite_error(e, limits))? {
-        if out.len() == limits.max_rows {
-            truncated = true;
-            break;
-        }
-        let mut values = Vec::with_capacity(columns.len());
-        for (i, seen) in seen.iter_mut().enumerate() {
-            let v = row.get_ref(i).map_err(|e| sqlite_error(e, limits))?;
-            let (value, ty) = match v {
-                ValueRef::Null => (Value::Null, None),
-                ValueRef::Integer(n) => (json!(n), Some(ColumnType::Integer)),
-                ValueRef::Real(x) => (json!(x), Some(ColumnType::Real)),
-                ValueRef::Text(t) => (json!(String::from_utf8_lossy(t)), Some(ColumnType::Text)),
-                ValueRef::Blob(b) => {
-                    (json!(b.iter().map(|x| format!("{x:02x}")).collect::<String>()), Some(ColumnType::Text))
-                }
-            };
-            if seen.is_none() {
-                *seen = ty;
-            }
-            values.push(value);
-        }
-        out.push(values);
-    }
-    let types = declared.iter().zip(&seen).map(|(d, s)| d.or(*s).unwrap_or(ColumnType::Text)).collect();
-    Ok((columns, types, out, truncated, parameters))
+    Ok(stmt)
 }
 
 /// Binds `params` to the statement's parameters and returns how many it takes.

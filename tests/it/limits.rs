@@ -390,3 +390,113 @@ fn a_large_table_comes_with_the_default_limit_unless_all_is_asked() {
     assert_eq!(event, body);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The resident size of process `pid`, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+/// A tokio-postgres client of the engine's `--pg` listener at `addr`.
+async fn pg_client(addr: &str) -> tokio_postgres::Client {
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let config = format!("host={host} port={port} user=tweetstream connect_timeout=10");
+    let (client, connection) = tokio_postgres::connect(&config, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+const MB: u64 = 1 << 20;
+
+/// A careless client declares 800 `WITH HOLD` cursors of 10,000 rows over
+/// two sessions: past the documented caps (64 a session, 128 MiB for all)
+/// each DECLARE is refused with its SQLSTATE, the engine grows by less than
+/// 300 MB, and once the clients are gone its resident size comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursors_are_capped_and_their_memory_given_back_when_clients_leave() {
+    let (mut engine, _, _, pg) = tokio::task::spawn_blocking(|| engine(&[])).await.unwrap();
+    let pid = engine.child.id();
+    let clients = [pg_client(&pg).await, pg_client(&pg).await];
+    // Warm: a first query sets up the SQL engine's connections.
+    clients[0].simple_query("select 1").await.unwrap();
+    let before = rss(pid);
+    let (mut declared, mut refused, mut peak) = (0, std::collections::BTreeMap::<String, u32>::new(), before);
+    for i in 0..400 {
+        for (k, client) in clients.iter().enumerate() {
+            let sql = format!(
+                "DECLARE c{k}_{i} CURSOR WITH HOLD FOR select value, printf('%0150d', value) from generate_series(1, 10000)"
+            );
+            match client.batch_execute(&sql).await {
+                Ok(()) => declared += 1,
+                Err(e) => {
+                    let code = e.code().map(|c| c.code().to_owned()).unwrap_or_else(|| panic!("{e}"));
+                    assert!(code == "54000" || code == "53200", "{code}: {e:?}");
+                    *refused.entry(code).or_default() += 1;
+                }
+            }
+            peak = peak.max(rss(pid));
+        }
+    }
+    assert!(declared >= 20 && declared + refused.values().sum::<u32>() == 800, "{declared} {refused:?}");
+    assert!(peak - before < 300 * MB, "grew by {} MB with {declared} cursors", (peak - before) / MB);
+    // What was declared holds its rows.
+    let rows = clients[0].query("FETCH 3 FROM c0_0", &[]).await.unwrap();
+    let values: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(values, [1, 2, 3]);
+    drop(clients);
+    let after = tokio::task::spawn_blocking(move || {
+        poll_until("the memory given back", || {
+            let now = rss(pid);
+            (now < before + 64 * MB).then_some(now)
+        })
+    })
+    .await
+    .unwrap();
+    eprintln!("rss: {} MB before, {} MB at the peak, {} MB after", before / MB, peak / MB, after / MB);
+    engine.terminate();
+    engine.wait_exit();
+}
+
+/// `COPY … TO STDOUT` of a 4,000,000-row join streams: every row arrives
+/// (their values sum as they must), and the engine grows by less than 150 MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_of_four_million_rows_streams_in_bounded_memory() {
+    use futures_util::StreamExt;
+    let (mut engine, _, _, pg) =
+        tokio::task::spawn_blocking(|| engine(&["--sql-timeout", "600s", "--sql-max-rows", "10000000"]))
+            .await
+            .unwrap();
+    let pid = engine.child.id();
+    let client = pg_client(&pg).await;
+    client.simple_query("select 1").await.unwrap();
+    let before = rss(pid);
+    let sql = "COPY (select a.value, b.value from generate_series(1, 2000) a, generate_series(1, 2000) b) TO STDOUT";
+    let stream = client.copy_out(sql).await.unwrap();
+    futures_util::pin_mut!(stream);
+    // Rows are `A\tB\n`: counted, and their numbers summed, byte by byte.
+    let (mut rows, mut sum, mut number, mut peak) = (0u64, 0u64, 0u64, before);
+    while let Some(piece) = stream.next().await {
+        for &b in piece.unwrap().iter() {
+            match b {
+                b'0'..=b'9' => number = number * 10 + u64::from(b - b'0'),
+                b'\t' => sum += std::mem::take(&mut number),
+                b'\n' => {
+                    sum += std::mem::take(&mut number);
+                    rows += 1;
+                }
+                other => panic!("{other} in a COPY of numbers"),
+            }
+        }
+        if rows % 65_536 < 100 {
+            peak = peak.max(rss(pid));
+        }
+    }
+    peak = peak.max(rss(pid));
+    assert_eq!(rows, 4_000_000);
+    // Each of 1..=2000 stands 2000 times in each column.
+    assert_eq!(sum, 2 * 2000 * (2000 * 2001 / 2));
+    assert!(peak - before < 150 * MB, "grew by {} MB", (peak - before) / MB);
+    engine.terminate();
+    engine.wait_exit();
+}

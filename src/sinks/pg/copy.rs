@@ -161,12 +161,12 @@ impl Copy {
 
     /// One row as a line.
     pub fn row(&self, row: &[Value]) -> String {
-        let texts: Vec<Option<String>> = row
+        let texts: Vec<Option<std::borrow::Cow<'_, str>>> = row
             .iter()
             .map(|v| match v {
                 Value::Null => None,
-                Value::String(s) => Some(s.clone()),
-                other => Some(other.to_string()),
+                Value::String(s) => Some(s.as_str().into()),
+                other => Some(other.to_string().into()),
             })
             .collect();
         self.line(texts.iter().map(Option::as_deref))

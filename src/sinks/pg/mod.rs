@@ -41,7 +41,7 @@ use crate::sql::{Param, Params, QueryResult, SqlEngine, SqlError};
 use async_trait::async_trait;
 use bytes::Bytes;
 use cancel::{Cancels, Running};
-use futures_util::{Sink, SinkExt, stream};
+use futures_util::{Sink, SinkExt, StreamExt, stream};
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{
     ExtendedQueryHandler, SimpleQueryHandler, send_execution_response, send_query_response,
@@ -53,7 +53,7 @@ use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireServerHandlers, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
+use pgwire::messages::copy::CopyData;
 use pgwire::messages::extendedquery::Execute;
 use pgwire::messages::response::{EmptyQueryResponse, NoticeResponse};
 use pgwire::messages::simplequery::Query;
@@ -62,6 +62,11 @@ use session::{Command, Outcome, Refusal, Session};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio_util::sync::CancellationToken;
+
+/// Rows of a COPY handed from the statement to the client at a time, and
+/// such batches queued between them at most.
+const COPY_BATCH: usize = 256;
+const COPY_QUEUE: usize = 4;
 
 /// One client's handlers: the shared engine and the client's session.
 #[derive(Clone)]
@@ -154,6 +159,88 @@ impl Backend {
         self.run(translated.sql.clone(), params, false, snapshot).await
     }
 
+    /// A `COPY … TO STDOUT`'s rows as they come: the statement runs on a
+    /// blocking thread and hands each row's line through a short queue, so
+    /// the client's reading paces it and memory holds a few hundred rows,
+    /// whatever the result's size. An error before the first row is the
+    /// statement's; one after it (a row past `--sql-max-rows` too) ends the
+    /// copy with it.
+    async fn copy_out(
+        &self,
+        c: &copy::Copy,
+        translated: &Translated,
+        params: Vec<Param>,
+    ) -> PgWireResult<pgwire::api::results::CopyResponse> {
+        let snapshot = {
+            let mut session = self.session();
+            session.may_query().map_err(refusal)?;
+            session.snapshot(|| self.client.sql.snapshot())
+        };
+        let (columns_tx, columns_rx) = tokio::sync::oneshot::channel::<usize>();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<PgWireResult<Vec<CopyData>>>(COPY_QUEUE);
+        let (sql, running, copy) = (self.client.sql.clone(), self.client.running.clone(), c.clone());
+        let cancel = running.start();
+        let statement = translated.sql.clone();
+        tokio::task::spawn_blocking(move || {
+            let header = std::cell::RefCell::new(None);
+            let mut columns_tx = Some(columns_tx);
+            let mut on_columns = |columns: &[String]| {
+                *header.borrow_mut() = copy.header(columns);
+                if let Some(t) = columns_tx.take() {
+                    let _ = t.send(columns.len());
+                }
+            };
+            // One message a row (pgwire counts them for the tag), queued
+            // COPY_BATCH at a time.
+            let mut batch = Vec::with_capacity(COPY_BATCH);
+            let mut each = |row: &[Value]| {
+                let mut line = copy.row(row);
+                if let Some(h) = header.borrow_mut().take() {
+                    line.insert_str(0, &h);
+                }
+                batch.push(CopyData::new(Bytes::from(line)));
+                batch.len() < COPY_BATCH
+                    || tx
+                        .blocking_send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(COPY_BATCH))))
+                        .is_ok()
+            };
+            let rows = crate::sql::Rows { columns: &mut on_columns, each: &mut each };
+            let ran = sql.stream(&statement, Params::Values(&params), snapshot.as_ref(), Some(cancel), rows);
+            running.finish();
+            // No row: the header alone, as PostgreSQL writes it.
+            batch.extend(header.borrow_mut().take().map(|h| CopyData::new(Bytes::from(h))));
+            if !batch.is_empty() {
+                let _ = tx.blocking_send(Ok(batch));
+            }
+            // Past the row limit, after the rows: an error, never a silent cut.
+            let failed = match ran {
+                Ok((n, true)) => Some(too_many_rows(n as usize)),
+                Ok(_) => None,
+                Err(e) => Some(user_error(&e)),
+            };
+            if let Some(e) = failed {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        let Ok(columns) = columns_rx.await else {
+            // It failed before its first row: its error is in the queue.
+            return match rx.recv().await {
+                Some(Err(e)) => Err(e),
+                _ => Err(pg_error("XX000", "the COPY ended without an answer".into())),
+            };
+        };
+        let batches =
+            futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|d| (d, rx)) });
+        let data = batches.flat_map(|batch| {
+            let rows: Vec<PgWireResult<CopyData>> = match batch {
+                Ok(rows) => rows.into_iter().map(Ok).collect(),
+                Err(e) => vec![Err(e)],
+            };
+            stream::iter(rows)
+        });
+        Ok(pgwire::api::results::CopyResponse::new(0, columns, data))
+    }
+
     /// Describes a translated query by a dry run (a `LIMIT $N` bound to 1).
     async fn describe(&self, translated: &Translated) -> PgWireResult<QueryResult> {
         self.session().may_query().map_err(refusal)?;
@@ -175,7 +262,7 @@ impl Backend {
         let translated = self.translate(&query)?;
         let r = self.query(&translated, params).await?;
         check_cut(&r)?;
-        self.session().declare(name, hold, r.columns, r.types, r.rows);
+        self.session().declare(name, hold, r.columns, r.types, r.rows).map_err(refusal)?;
         Ok(Outcome::Done { tag: "DECLARE CURSOR", warning: None })
     }
 
@@ -285,26 +372,8 @@ impl Backend {
             },
             Statement::Copy(c) => {
                 let translated = self.translate(&c.query)?;
-                let r = self.query(&translated, Vec::new()).await?;
-                check_cut(&r)?;
-                let columns = r.columns.len() as i16;
-                client
-                    .feed(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(
-                        0,
-                        columns,
-                        vec![0; columns as usize],
-                    )))
-                    .await?;
-                if let Some(header) = c.header(&r.columns) {
-                    client.feed(PgWireBackendMessage::CopyData(CopyData::new(Bytes::from(header)))).await?;
-                }
-                for row in &r.rows {
-                    client
-                        .feed(PgWireBackendMessage::CopyData(CopyData::new(Bytes::from(c.row(row)))))
-                        .await?;
-                }
-                client.feed(PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
-                send_execution_response(client, Tag::new("COPY").with_rows(r.rows.len())).await
+                let copy = self.copy_out(&c, &translated, Vec::new()).await?;
+                pgwire::api::copy::send_copy_out_response(client, copy).await
             }
         }
     }
@@ -475,23 +544,7 @@ impl ExtendedQueryHandler for Backend {
             Statement::Copy(c) => {
                 let translated = self.translate(&c.query)?;
                 let params = portal_params(portal, &translated)?;
-                let r = self.query(&translated, params).await?;
-                check_cut(&r)?;
-                // One message per row (pgwire counts them for the tag), the
-                // header with the first.
-                let mut lines: Vec<String> = r.rows.iter().map(|row| c.row(row)).collect();
-                if let Some(header) = c.header(&r.columns) {
-                    match lines.first_mut() {
-                        Some(first) => first.insert_str(0, &header),
-                        None => lines.push(header),
-                    }
-                }
-                let data = lines.into_iter().map(|l| Ok(CopyData::new(Bytes::from(l))));
-                Ok(Response::CopyOut(pgwire::api::results::CopyResponse::new(
-                    0,
-                    r.columns.len(),
-                    stream::iter(data),
-                )))
+                Ok(Response::CopyOut(self.copy_out(c, &translated, params).await?))
             }
         }
     }
@@ -671,16 +724,20 @@ fn refusal(r: Refusal) -> PgWireError {
 /// first rows for all of them.
 fn check_cut(r: &QueryResult) -> PgWireResult<()> {
     if r.truncated {
-        return Err(pg_error(
-            "54000",
-            format!(
-                "the result has more than {} rows, the server's limit (--sql-max-rows): add a LIMIT, \
-                 aggregate, or raise --sql-max-rows",
-                r.rows.len()
-            ),
-        ));
+        return Err(too_many_rows(r.rows.len()));
     }
     Ok(())
+}
+
+/// A result past the row limit of `limit` rows, as an error.
+fn too_many_rows(limit: usize) -> PgWireError {
+    pg_error(
+        "54000",
+        format!(
+            "the result has more than {limit} rows, the server's limit (--sql-max-rows): add a LIMIT, \
+             aggregate, or raise --sql-max-rows"
+        ),
+    )
 }
 
 /// The columns as Postgres fields, each in the format the client asked for.
@@ -791,7 +848,13 @@ pub async fn serve(
         0,
         move |socket, peer, stop, _| {
             let backend = Arc::new(Backend::new(sql.clone(), cancels.clone(), sasl.clone()));
-            connection::serve(socket, peer, backend, cancels.clone(), limits, acceptor.clone(), stop)
+            let served =
+                connection::serve(socket, peer, backend, cancels.clone(), limits, acceptor.clone(), stop);
+            async move {
+                served.await;
+                // What its cursors and results held goes back to the system.
+                crate::memory::give_back();
+            }
         },
     ));
     Ok((bound, task))

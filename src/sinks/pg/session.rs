@@ -330,12 +330,46 @@ pub struct Session {
 }
 
 /// An open cursor: its query's rows, read when it was declared (at most
-/// the row limit, like any result), handed out by FETCH.
+/// the row limit, like any result), handed out by FETCH. What it holds is
+/// counted against [`CURSOR_MEMORY`] until it closes.
 pub struct Cursor {
     pub columns: Vec<String>,
     pub types: Vec<ColumnType>,
     rows: std::collections::VecDeque<Vec<Value>>,
     hold: bool,
+    /// Its rows' size when declared, as counted.
+    bytes: usize,
+}
+
+/// Cursors one session may hold open at once; one more is refused
+/// (SQLSTATE 54000, program_limit_exceeded).
+pub const MAX_CURSORS: usize = 64;
+
+/// Bytes the open cursors of all sessions may hold together (their rows,
+/// read at DECLARE); a DECLARE past it is refused (SQLSTATE 53200,
+/// out_of_memory), so a client cannot grow the engine without bound.
+pub const CURSOR_MEMORY: usize = 128 << 20;
+
+/// What the open cursors hold now, in bytes.
+static CURSOR_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Drop for Cursor {
+    fn drop(&mut self) {
+        CURSOR_BYTES.fetch_sub(self.bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// About what `rows` take in memory: each value's own size and what it
+/// points to, each row's vector.
+fn size_of_rows(rows: &[Vec<Value>]) -> usize {
+    let value = |v: &Value| {
+        std::mem::size_of::<Value>()
+            + match v {
+                Value::String(s) => s.capacity(),
+                _ => 0,
+            }
+    };
+    rows.iter().map(|r| std::mem::size_of::<Vec<Value>>() + r.iter().map(value).sum::<usize>()).sum()
 }
 
 #[derive(Default)]
@@ -572,10 +606,17 @@ impl Session {
         if self.cursors.contains_key(name) {
             return Err(refuse("42P03", format!("cursor \"{name}\" already exists")));
         }
+        if self.cursors.len() >= MAX_CURSORS {
+            return Err(refuse(
+                "54000",
+                format!("too many open cursors: a session may hold {MAX_CURSORS}; CLOSE some first"),
+            ));
+        }
         Ok(())
     }
 
-    /// Opens a cursor over a query's rows.
+    /// Opens a cursor over a query's rows, unless the open cursors of all
+    /// sessions would then hold more than [`CURSOR_MEMORY`].
     pub fn declare(
         &mut self,
         name: String,
@@ -583,8 +624,25 @@ impl Session {
         columns: Vec<String>,
         types: Vec<ColumnType>,
         rows: Vec<Vec<Value>>,
-    ) {
-        self.cursors.insert(name, Cursor { columns, types, rows: rows.into(), hold });
+    ) -> Result<(), Refusal> {
+        use std::sync::atomic::Ordering;
+        let bytes = size_of_rows(&rows);
+        let held = CURSOR_BYTES.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if held > CURSOR_MEMORY {
+            CURSOR_BYTES.fetch_sub(bytes, Ordering::Relaxed);
+            return Err(refuse(
+                "53200",
+                format!(
+                    "out of memory for cursors: the open cursors hold {} MiB and this one needs {} MiB more \
+                     of the {} MiB they may hold; CLOSE some, or FETCH from a smaller query",
+                    (held - bytes) >> 20,
+                    bytes.div_ceil(1 << 20),
+                    CURSOR_MEMORY >> 20
+                ),
+            ));
+        }
+        self.cursors.insert(name, Cursor { columns, types, rows: rows.into(), hold, bytes });
+        Ok(())
     }
 
     /// An open cursor's columns.
