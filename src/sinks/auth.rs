@@ -54,10 +54,26 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// The middleware.
+/// The address of the connection a request came on (an extension the
+/// listener adds), for the record of failed logins.
+#[derive(Clone, Copy, Debug)]
+pub struct Peer(pub std::net::IpAddr);
+
+/// The middleware. Wrong credentials (not missing ones: a browser asks
+/// first without) are failed logins: logged and answered later the more the
+/// peer failed ([`super::failures`]).
 pub async fn layer(State(credentials): State<Credentials>, request: Request, next: Next) -> Response {
+    let peer = request.extensions().get::<Peer>().map(|p| p.0);
+    let presented = request.headers().contains_key(header::AUTHORIZATION);
     if credentials.admits(&request) {
+        if let (Some(peer), true, Some(_)) = (peer, presented, &credentials.0) {
+            super::failures::failures().succeeded(peer);
+        }
         return next.run(request).await;
+    }
+    if let (Some(peer), true) = (peer, presented) {
+        let wait = super::failures::failures().failed(peer, "http", None);
+        tokio::time::sleep(wait).await;
     }
     let mut r = (
         StatusCode::UNAUTHORIZED,

@@ -154,7 +154,9 @@ pub fn spawn_app(
         listener::PROBE_RESERVE,
         move |stream, peer, shutdown, admission| {
             let (router, header_timeout) = match admission {
-                Admission::Full => (app.clone(), limits.header_timeout),
+                Admission::Full => {
+                    (app.clone().layer(axum::Extension(super::auth::Peer(peer.ip()))), limits.header_timeout)
+                }
                 // A probe sends its request at once: a slot of the reserve
                 // is not held longer than that, nor for a second request.
                 Admission::ProbesOnly => (probes.clone(), limits.header_timeout.min(PROBE_HEADER_TIMEOUT)),

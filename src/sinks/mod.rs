@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod cors;
 pub mod dashboard;
+pub mod failures;
 pub mod health;
 pub mod http;
 pub mod listener;

@@ -500,3 +500,69 @@ async fn copy_of_four_million_rows_streams_in_bounded_memory() {
     engine.terminate();
     engine.wait_exit();
 }
+
+/// A guesser of the token: each wrong password (PostgreSQL) or wrong bearer
+/// token (HTTP) is logged with the peer once, not once per try, and each is
+/// answered later than the one before (at least 100 ms, doubling: the fifth
+/// in a row waits at least 1.6 s, a lower bound however busy the machine).
+/// The right token still gets in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_are_logged_per_peer_and_slowed() {
+    const TOKEN: &str = "t0ken-for-guessers";
+    let mut engine = tokio::task::spawn_blocking(|| {
+        let args = ["stream", "--connect", "127.0.0.1:9", "--batch", "manual", "--http", "127.0.0.1:0"];
+        let mut p =
+            Proc::spawn_env(&[&args[..], &["--pg", "127.0.0.1:0"]].concat(), &[("TWEETSTREAM_TOKEN", TOKEN)]);
+        p.wait_stderr("http: serving the tables on ");
+        p.wait_stderr("pg: serving SQL on postgresql://");
+        p
+    })
+    .await
+    .unwrap();
+    let said = engine.stderr_seen.join("\n");
+    let http = logged_http_addr(said.lines().find(|l| l.contains("http: serving")).unwrap());
+    let pg = said.split("postgresql://").nth(1).unwrap().split([' ', '/']).next().unwrap().to_owned();
+    let (host, port) = pg.rsplit_once(':').unwrap();
+    let login = |password: &str| {
+        let config = format!("host={host} port={port} user=guesser password={password} connect_timeout=30");
+        async move { tokio_postgres::connect(&config, tokio_postgres::NoTls).await }
+    };
+    let mut waits = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let err = login("guess").await.err().expect("a wrong password is refused");
+        assert_eq!(err.as_db_error().map(|e| e.code().code()), Some("28P01"), "{err}");
+        waits.push(started.elapsed());
+    }
+    assert!(waits[4] >= Duration::from_millis(1600), "{waits:?}");
+    let (client, connection) = login(TOKEN).await.expect("the token still logs in");
+    tokio::spawn(connection);
+    client.simple_query("select 1").await.unwrap();
+    // HTTP: a wrong bearer token, five times.
+    let mut http_waits = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let request = "GET /tables HTTP/1.1
+Host: x
+Authorization: Bearer guess
+Connection: close
+
+";
+        let (status, _, _) = tokio::task::spawn_blocking({
+            let http = http.clone();
+            move || http_exchange(&http, request)
+        })
+        .await
+        .unwrap();
+        assert_eq!(status, 401);
+        http_waits.push(started.elapsed());
+    }
+    assert!(http_waits[4] >= Duration::from_millis(1600), "{http_waits:?}");
+    engine.terminate();
+    let said = engine.rest_of_stderr();
+    let pg_lines = said.lines().filter(|l| l.contains("pg: failed login from 127.0.0.1")).count();
+    let http_lines = said.lines().filter(|l| l.contains("http: failed login from 127.0.0.1")).count();
+    assert_eq!((pg_lines, http_lines), (1, 1), "{said}");
+    assert!(said.contains("(user \"guesser\")"), "{said}");
+    assert!(!said.contains(TOKEN) && !said.contains("guess\""), "{said}");
+}

@@ -87,15 +87,24 @@ impl StartupHandler for Startup {
             }
             return Ok(());
         };
-        sasl.on_startup(client, message).await.map_err(|e| match e {
+        let failures = crate::sinks::failures::failures();
+        let peer = client.socket_addr().ip();
+        match sasl.on_startup(client, message).await {
             // libpq leaves SCRAM's user name empty (the server has it from
             // the startup message): name the user, as PostgreSQL does.
-            PgWireError::InvalidPassword(named) if named.is_empty() => PgWireError::InvalidPassword(
-                client.metadata().get(pgwire::api::METADATA_USER).cloned().unwrap_or_default(),
-            ),
-            e => e,
-        })?;
+            Err(PgWireError::InvalidPassword(named)) => {
+                let user = match named.is_empty() {
+                    true => client.metadata().get(pgwire::api::METADATA_USER).cloned().unwrap_or_default(),
+                    false => named,
+                };
+                // Logged, and answered later the more this peer failed.
+                tokio::time::sleep(failures.failed(peer, "pg", Some(&user))).await;
+                return Err(PgWireError::InvalidPassword(user));
+            }
+            other => other?,
+        }
         if matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            failures.succeeded(peer);
             self.backend.register(client);
         }
         Ok(())
