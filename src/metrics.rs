@@ -101,6 +101,15 @@ impl Metrics {
             sql_query_duration: seconds(),
             resident_memory: Gauge::default(),
         };
+        m.register_batches();
+        m.register_sources();
+        m.register_stores_and_sql();
+        m
+    }
+
+    /// The batches' metrics.
+    fn register_batches(&mut self) {
+        let m = self;
         let r = &mut m.registry;
         r.register("records", "Records taken into closed batches, bad ones included", m.records.clone());
         r.register("bad_records", "Records skipped as bad, by reason", m.bad_records.clone());
@@ -124,6 +133,12 @@ impl Metrics {
             "Tags that left tag_totals for new ones (--max-tags)",
             m.tags_evicted.clone(),
         );
+    }
+
+    /// The sources' metrics.
+    fn register_sources(&mut self) {
+        let m = self;
+        let r = &mut m.registry;
         r.register(
             "source_connected",
             "1 while the source is connected, per source",
@@ -144,6 +159,13 @@ impl Metrics {
             Unit::Seconds,
             m.live_disconnected.clone(),
         );
+    }
+
+    /// The stores', the SQL engine's and the process's metrics.
+    fn register_stores_and_sql(&mut self) {
+        let m = self;
+        let r = &mut m.registry;
+        let s = Unit::Seconds;
         r.register(
             "kafka_consumer_lag",
             "Messages in a partition beyond the group's committed offset",
@@ -174,7 +196,6 @@ impl Metrics {
             Unit::Bytes,
             m.resident_memory.clone(),
         );
-        m
     }
 
     /// The exposition in `format`, with each source's state (name,

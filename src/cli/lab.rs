@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -49,6 +50,26 @@ pub struct Args {
     /// then keeps running, as with --run-on, until Ctrl-C.
     #[arg(long, value_name = "ADDR")]
     pub dashboard: Option<String>,
+}
+
+/// Produces the lab's messages; then the engine stops once it has counted
+/// as many (`target`, unless it runs on). A failure stops the lab.
+async fn produce_then_say(job: Produce, target: Option<Arc<AtomicU64>>, stop: CancellationToken) {
+    match produce::run(job).await {
+        Ok(s) => {
+            crate::logging::sayln!("lab: produced {} messages ({} failed)", s.delivered, s.failed);
+            if let Some(target) = target {
+                target.store(s.delivered, Ordering::Release);
+            }
+            if s.failed > 0 {
+                tracing::error!("{} messages were not delivered", s.failed);
+            }
+        }
+        Err(e) => {
+            tracing::error!("lab: produce failed: {e:#}");
+            stop.cancel();
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -93,25 +114,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             options: args.kafka.settings(),
             note_existing: false,
         };
-        let (producer_target, producer_stop) = (target.clone(), shutdown.clone());
         let run_on = args.run_on || args.dashboard.is_some();
-        let producer = tokio::spawn(async move {
-            match produce::run(job).await {
-                Ok(s) => {
-                    crate::logging::sayln!("lab: produced {} messages ({} failed)", s.delivered, s.failed);
-                    if !run_on {
-                        producer_target.store(s.delivered, Ordering::Release);
-                    }
-                    if s.failed > 0 {
-                        tracing::error!("{} messages were not delivered", s.failed);
-                    }
-                }
-                Err(e) => {
-                    tracing::error!("lab: produce failed: {e:#}");
-                    producer_stop.cancel();
-                }
-            }
-        });
+        let producer =
+            tokio::spawn(produce_then_say(job, (!run_on).then(|| target.clone()), shutdown.clone()));
 
         // The lab reads its one topic: the first of the source's topics.
         let start_at = start_at.into_iter().map(|(partition, at)| (PartitionId { topic: 0, partition }, at));

@@ -286,8 +286,10 @@ pub struct Args {
     #[arg(long, requires = "checkpoint")]
     pub checkpoint_reset: bool,
 
-    /// Testing aid: abort the process right after this many batches have stored
-    /// records, before offsets are committed to Kafka.
+    /// Testing aid, in debug builds only (the tests'): abort the process
+    /// right after this many batches have stored records, before offsets are
+    /// committed to Kafka. A release binary has no such flag.
+    #[cfg(debug_assertions)]
     #[arg(long, hide = true, requires = "results")]
     pub crash_after_stores: Option<u64>,
 }
@@ -315,7 +317,10 @@ impl Args {
                     uri: or_env(uri, "MONGO_URI", crate::connect::mongo::DEFAULT_URI),
                     db: self.results_db,
                     collection: self.results_collection,
+                    #[cfg(debug_assertions)]
                     crash_after_stores: self.crash_after_stores,
+                    #[cfg(not(debug_assertions))]
+                    crash_after_stores: None,
                 }),
                 on_truncation: self.on_truncation,
                 on_gap: self.on_gap,

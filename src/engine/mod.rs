@@ -155,65 +155,18 @@ impl Engine {
         let batch = closed.merged();
         self.seen_data |= batch.records > 0;
         self.seq += 1;
-        if batch.bad_records > 0 {
-            let mut reasons: Vec<_> = batch.bad_reasons.iter().collect();
-            reasons.sort();
-            let list: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
-            let (batch_at, reasons) = (tables::format_millis(batch_time), list.join(", "));
-            tracing::info!(
-                batch = %batch_at,
-                bad_records = batch.bad_records,
-                reasons = %reasons,
-                "batch {batch_at}: {} bad records skipped ({reasons})",
-                batch.bad_records,
-            );
-        }
+        log_bad_records(&batch, batch_time);
         self.explain_undated(&batch, batch_time);
-        // The batch's tags as the totals hold them (one allocation per tag,
-        // shared by every table), with the batch's own counts.
-        let mut tag_counts: Vec<Row> = Vec::with_capacity(batch.tags.len());
-        let mut evicted: Vec<Tag> = Vec::new();
-        match stored {
-            Some(totals) => {
-                self.totals = totals;
-                for (tag, n) in &batch.tags {
-                    let tag = self.totals.tags.tag(tag).unwrap_or(tag).clone();
-                    tag_counts.push(Row::new(*n, tag));
-                }
-            }
+        let (mut tag_counts, mut evicted) = match stored {
+            Some(totals) => self.take_stored(totals, &batch),
             None => {
                 self.totals.add_days(&batch.days);
                 match self.max_tags {
-                    None => {
-                        for (tag, n) in &batch.tags {
-                            let (tag, _) = self.totals.tags.add(tag, *n, Some(tag));
-                            tag_counts.push(Row::new(*n, tag));
-                        }
-                    }
-                    Some(max) => {
-                        // Tags already held first, then new ones by count and
-                        // tag: which tags a new one evicts depends on the batch
-                        // alone, so a restart from a checkpoint evicts the same.
-                        let (mut held, mut new): (Vec<Row>, Vec<Row>) = batch
-                            .tags
-                            .iter()
-                            .map(|(tag, n)| Row::new(*n, tag.clone()))
-                            .partition(|r| self.totals.tags.get(&r.tag) > 0);
-                        new.sort_unstable();
-                        held.append(&mut new);
-                        for row in held {
-                            let (tag, out) =
-                                self.totals.tags.add_bounded(&row.tag, row.count, Some(&row.tag), max);
-                            evicted.extend(out);
-                            tag_counts.push(Row::new(row.count, tag));
-                        }
-                        if !evicted.is_empty() {
-                            crate::metrics::metrics().tags_evicted.inc_by(evicted.len() as u64);
-                        }
-                    }
+                    None => (self.add_tags(&batch), Vec::new()),
+                    Some(max) => self.add_tags_bounded(&batch, max),
                 }
             }
-        }
+        };
         tag_counts.sort_unstable();
         let days: Vec<Day> = batch.days.keys().copied().collect();
         let day_counts = batch.days.values().map(|s| s.count).sum();
@@ -223,6 +176,64 @@ impl Engine {
                 self.tag_window = Some(rows.clone());
             }
         }
+        let row = self.record(&batch, batch_time, busy, delay);
+        // A tag evicted after the batch counted it is in `tag_counts` (its
+        // total now 0 says it left); the others are listed apart.
+        evicted.retain(|t| !batch.tags.contains_key(&**t));
+        Applied { row, tag_counts, evicted, days, day_counts, origins, started: start }
+    }
+
+    /// The tags regime of a results store: its totals (the sum over every
+    /// consumer of the group) replace the engine's; the batch's tags as they
+    /// hold them, with the batch's own counts.
+    fn take_stored(&mut self, totals: Totals, batch: &Batch) -> (Vec<Row>, Vec<Tag>) {
+        self.totals = totals;
+        let rows = batch
+            .tags
+            .iter()
+            .map(|(tag, n)| Row::new(*n, self.totals.tags.tag(tag).unwrap_or(tag).clone()))
+            .collect();
+        (rows, Vec::new())
+    }
+
+    /// The tags regime without a bound: every tag added to the totals (one
+    /// allocation per tag, shared by every table).
+    fn add_tags(&mut self, batch: &Batch) -> Vec<Row> {
+        let mut rows = Vec::with_capacity(batch.tags.len());
+        for (tag, n) in &batch.tags {
+            let (tag, _) = self.totals.tags.add(tag, *n, Some(tag));
+            rows.push(Row::new(*n, tag));
+        }
+        rows
+    }
+
+    /// The tags regime of `--max-tags`: tags already held first, then new
+    /// ones by count and tag, so which tags a new one evicts depends on the
+    /// batch alone (a restart from a checkpoint evicts the same). Returns the
+    /// batch's rows and the tags evicted.
+    fn add_tags_bounded(&mut self, batch: &Batch, max: usize) -> (Vec<Row>, Vec<Tag>) {
+        let (mut held, mut new): (Vec<Row>, Vec<Row>) = batch
+            .tags
+            .iter()
+            .map(|(tag, n)| Row::new(*n, tag.clone()))
+            .partition(|r| self.totals.tags.get(&r.tag) > 0);
+        new.sort_unstable();
+        held.append(&mut new);
+        let (mut rows, mut evicted) = (Vec::with_capacity(held.len()), Vec::new());
+        for row in held {
+            let (tag, out) = self.totals.tags.add_bounded(&row.tag, row.count, Some(&row.tag), max);
+            evicted.extend(out);
+            rows.push(Row::new(row.count, tag));
+        }
+        if !evicted.is_empty() {
+            crate::metrics::metrics().tags_evicted.inc_by(evicted.len() as u64);
+        }
+        (rows, evicted)
+    }
+
+    /// The batch's row of the batch log, kept in the history and counted in
+    /// the metrics.
+    fn record(&mut self, batch: &Batch, batch_time: i64, busy: Duration, delay: Duration) -> BatchRow {
         let row = BatchRow {
             batch_time,
             records: batch.records,
@@ -242,10 +253,7 @@ impl Engine {
             self.history.pop_front();
         }
         self.history.push_back(row.clone());
-        // A tag evicted after the batch counted it is in `tag_counts` (its
-        // total now 0 says it left); the others are listed apart.
-        evicted.retain(|t| !batch.tags.contains_key(&**t));
-        Applied { row, tag_counts, evicted, days, day_counts, origins, started: start }
+        row
     }
 
     /// What the batch just applied changed, for a checkpoint to save.
@@ -372,6 +380,24 @@ pub struct Applied {
     /// Where the source stands after it, per partition.
     origins: Vec<Origin>,
     started: Instant,
+}
+
+/// Says which bad records a batch skipped, by reason.
+fn log_bad_records(batch: &Batch, batch_time: i64) {
+    if batch.bad_records == 0 {
+        return;
+    }
+    let mut reasons: Vec<_> = batch.bad_reasons.iter().collect();
+    reasons.sort();
+    let list: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    let (batch_at, reasons) = (tables::format_millis(batch_time), list.join(", "));
+    tracing::info!(
+        batch = %batch_at,
+        bad_records = batch.bad_records,
+        reasons = %reasons,
+        "batch {batch_at}: {} bad records skipped ({reasons})",
+        batch.bad_records,
+    );
 }
 
 #[cfg(test)]

@@ -90,8 +90,8 @@ pub struct ResultsTarget {
     pub uri: String,
     pub db: String,
     pub collection: String,
-    /// Testing aid: abort the process after this many stored batches, before
-    /// offsets are committed to Kafka.
+    /// Testing aid, honoured by debug builds only: abort the process after
+    /// this many stored batches, before offsets are committed to Kafka.
     pub crash_after_stores: Option<u64>,
 }
 

@@ -61,24 +61,7 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
     let source_stop = shutdown.child_token();
     // Stops the engine like a shutdown; a source cancels it when it must end the run.
     let engine_stop = shutdown.child_token();
-    let readiness = Readiness {
-        batch_every: match config.batch {
-            BatchSpec::Every(period) => Some(period),
-            BatchSpec::Manual => None,
-        },
-        started_ms: crate::time::now_millis(),
-    };
-    let shared = http::Shared {
-        readiness,
-        tables: engine.tables(),
-        source: sources,
-        sql: sql.clone(),
-        limits: config.listener,
-        frames: Default::default(),
-        cors: crate::sinks::cors::Origins(config.cors_origins.clone().into()),
-        credentials: config.token.clone(),
-        tls: config.tls.clone(),
-    };
+    let shared = shared(&config, &engine, sources, sql.clone());
     let servers = Servers::start(&config, shared, &source_stop).await?;
     let stores = (&source_stop, &engine_stop, checkpoint.as_mut());
     let (source, mut results) = start_source(&config, tx, statuses, stores).await?;
@@ -98,16 +81,7 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         reporter: &mut printer,
         store: results.as_mut().map(|r| r as &mut dyn BatchStore),
         checkpoint: checkpoint.as_mut().map(|c| c as &mut dyn StateStore),
-        // What was not saved is read again: from Kafka's offsets, or from
-        // a Jetstream's cursor when a checkpoint keeps it.
-        replayable: match &config.source {
-            SourceConfig::Kafka(_) => true,
-            SourceConfig::Live { sockets, feeds, .. } => {
-                sockets.is_empty()
-                    && matches!(feeds.as_slice(), [Feed::Jetstream { .. }])
-                    && config.checkpoint.is_some()
-            }
-        },
+        replayable: replayable(&config),
     };
     let ended = run::run(&mut engine, rx, plan, engine_stop).await;
     source_stop.cancel();
@@ -124,6 +98,46 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         tracing::info!("out: wrote {} tables into {}", files.len(), dir.display());
     }
     Ok(ended)
+}
+
+/// What the servers reading the live tables share.
+fn shared(
+    config: &StreamConfig,
+    engine: &Engine,
+    sources: Arc<Sources>,
+    sql: Arc<SqlEngine>,
+) -> http::Shared {
+    let readiness = Readiness {
+        batch_every: match config.batch {
+            BatchSpec::Every(period) => Some(period),
+            BatchSpec::Manual => None,
+        },
+        started_ms: crate::time::now_millis(),
+    };
+    http::Shared {
+        readiness,
+        tables: engine.tables(),
+        source: sources,
+        sql,
+        limits: config.listener,
+        frames: Default::default(),
+        cors: crate::sinks::cors::Origins(config.cors_origins.clone().into()),
+        credentials: config.token.clone(),
+        tls: config.tls.clone(),
+    }
+}
+
+/// Whether what was not saved is read again after a restart: from Kafka's
+/// offsets, or from a Jetstream's cursor when a checkpoint keeps it.
+fn replayable(config: &StreamConfig) -> bool {
+    match &config.source {
+        SourceConfig::Kafka(_) => true,
+        SourceConfig::Live { sockets, feeds, .. } => {
+            sockets.is_empty()
+                && matches!(feeds.as_slice(), [Feed::Jetstream { .. }])
+                && config.checkpoint.is_some()
+        }
+    }
 }
 
 /// Opens the job's checkpoint, if it has one, and restores the engine's state from it.

@@ -235,8 +235,9 @@ pub struct Results {
     /// What each partition stored last (a cache of its document).
     stored: FxHashMap<PartitionId, Stored>,
     stores: u64,
-    /// For crash tests: abort the process right after this many batches that
-    /// stored something, before committing offsets to Kafka.
+    /// For crash tests (debug builds only): abort the process right after
+    /// this many batches that stored something, before committing offsets to
+    /// Kafka.
     pub crash_after_stores: Option<u64>,
 }
 
@@ -285,6 +286,8 @@ impl BatchStore for Results {
         }
         if !stored.is_empty() {
             self.stores += 1;
+            // The crash tests' hook: compiled into debug builds only.
+            #[cfg(debug_assertions)]
             if self.crash_after_stores == Some(self.stores) {
                 tracing::error!("results: aborting after {} stored batches, as asked", self.stores);
                 std::process::abort();

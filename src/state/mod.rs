@@ -335,32 +335,10 @@ impl StateStore for Checkpoint {
         let bounded = records::bounded(&self.identity);
         let payload = records::batch(change, &offsets, bounded);
         let record = Arc::new((log::record(Kind::Batch as u8, &payload), payload));
-        let totals = change.totals.clone();
         let mut backoff = Backoff::default();
         loop {
             let saving = std::time::Instant::now();
-            let (open, record_, path, identity) =
-                (self.open.clone(), record.clone(), self.path.clone(), self.identity.clone());
-            let totals = totals.clone();
-            let written = tokio::task::spawn_blocking(move || {
-                let (bytes, payload) = &*record_;
-                let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
-                // Only a failed write is tried again; once the record is in
-                // the file, the rest happens once.
-                open.log.append_raw(bytes)?;
-                if let Some(c) = &mut open.compaction {
-                    c.pending.extend_from_slice(bytes);
-                }
-                // The same record, applied to the store's copy of the small
-                // parts, as a restore would apply it.
-                let applied =
-                    records::apply(&mut open.kept, None, payload, bounded).map_err(anyhow::Error::msg);
-                Ok::<_, std::io::Error>(
-                    applied.map(|()| compact::after_save(&mut open, &path, &identity, totals)),
-                )
-            })
-            .await?;
-            match written {
+            match self.write(record.clone(), bounded, change.totals.clone()).await? {
                 Ok(Ok(rewrite)) => {
                     crate::metrics::metrics().checkpoint_save.observe(saving.elapsed().as_secs_f64());
                     if let Err(e) = rewrite {
@@ -373,20 +351,12 @@ impl StateStore for Checkpoint {
                     break;
                 }
                 Ok(Err(e)) => {
-                    return Err(e.context(format!(
-                        "checkpoint {}: batch {}",
-                        self.path.display(),
-                        change.seq
-                    )));
+                    let path = self.path.display();
+                    return Err(e.context(format!("checkpoint {path}: batch {}", change.seq)));
                 }
                 Err(e) => {
-                    tracing::warn!(
-                        error = %e,
-                        batch = change.seq,
-                        "checkpoint {}: saving batch {} failed ({e}); retrying",
-                        self.path.display(),
-                        change.seq
-                    );
+                    let (path, seq) = (self.path.display(), change.seq);
+                    tracing::warn!(error = %e, batch = seq, "checkpoint {path}: saving batch {seq} failed ({e}); retrying");
                     if !backoff.wait(&mut *give_up).await {
                         return Ok(false);
                     }
@@ -404,6 +374,39 @@ impl StateStore for Checkpoint {
             acks.stored(&reached);
         }
         Ok(true)
+    }
+}
+
+impl Checkpoint {
+    /// Appends a batch's record (its bytes and payload) off the async
+    /// threads, applies it to the kept parts as a restore would, and rewrites
+    /// the file if it is due. `Err`: the write failed (tried again); `Ok(Err)`:
+    /// the record does not apply (a fault); `Ok(Ok(Err))`: the rewrite failed.
+    async fn write(
+        &self,
+        record: Arc<(Vec<u8>, Vec<u8>)>,
+        bounded: bool,
+        totals: crate::engine::ranked::Ranked,
+    ) -> anyhow::Result<Result<anyhow::Result<anyhow::Result<()>>, std::io::Error>> {
+        let (open, path, identity) = (self.open.clone(), self.path.clone(), self.identity.clone());
+        let written = tokio::task::spawn_blocking(move || {
+            let (bytes, payload) = &*record;
+            let mut open = open.lock().unwrap_or_else(|e| e.into_inner());
+            // Only a failed write is tried again; once the record is in
+            // the file, the rest happens once.
+            open.log.append_raw(bytes)?;
+            if let Some(c) = &mut open.compaction {
+                c.pending.extend_from_slice(bytes);
+            }
+            // The same record, applied to the store's copy of the small
+            // parts, as a restore would apply it.
+            let applied = records::apply(&mut open.kept, None, payload, bounded).map_err(anyhow::Error::msg);
+            Ok::<_, std::io::Error>(
+                applied.map(|()| compact::after_save(&mut open, &path, &identity, totals)),
+            )
+        })
+        .await?;
+        Ok(written)
     }
 }
 

@@ -20,65 +20,83 @@ pub struct Copy {
 
 /// `sql` as a COPY, or None when it is not one.
 pub fn parse(sql: &str) -> Option<Result<Copy, Refusal>> {
-    let tokens = lex::tokens(sql);
     let words = lex::words(sql);
     if !words.first()?.is("copy") {
         return None;
     }
-    let bad = |m: &str| Some(Err(Refusal { code: "42601", message: m.to_owned() }));
-    // Where the query ends, in words.
-    let (query, mut i) = if words.get(1).is_some_and(|t| t.is_punct("(")) {
-        let end = lex::matching(&words, 1, "(", ")");
-        let Some(end) = end else { return bad("COPY (query …: the ) is missing") };
-        // The text between the parentheses, as written.
-        let start = offset(&tokens, &words[1]) + 1;
-        let stop = offset(&tokens, &words[end]);
-        (sql[start..stop].to_owned(), end + 1)
-    } else {
-        let Some(mut table) = words.get(1).filter(|t| t.name().is_some()).map(|t| t.text.to_owned()) else {
-            return bad("COPY needs a table or a (query)");
-        };
-        let mut i = 2;
-        if words.get(i).is_some_and(|t| t.is_punct(".")) {
-            table = words.get(i + 1).map(|t| t.text.to_owned()).unwrap_or_default();
-            i += 2;
-        }
-        let columns = if words.get(i).is_some_and(|t| t.is_punct("(")) {
-            let mut names = Vec::new();
-            i += 1;
-            while let Some(t) = words.get(i) {
-                i += 1;
-                if t.is_punct(")") {
-                    break;
-                }
-                if !t.is_punct(",") {
-                    names.push(t.text.to_owned());
-                }
-            }
-            names.join(", ")
-        } else {
-            "*".to_owned()
-        };
-        (format!("select {columns} from {table}"), i)
-    };
+    Some(parse_words(sql, &words))
+}
+
+fn bad(message: &str) -> Refusal {
+    Refusal { code: "42601", message: message.to_owned() }
+}
+
+fn unsupported(message: String) -> Refusal {
+    Refusal { code: "0A000", message }
+}
+
+/// A COPY statement's words (after `COPY`) as a [`Copy`].
+fn parse_words(sql: &str, words: &[Token<'_>]) -> Result<Copy, Refusal> {
+    let (query, mut i) = source(sql, words)?;
     if words.get(i).is_some_and(|t| t.is("from")) {
-        return Some(Err(Refusal { code: "25006", message: crate::sql::SqlError::ReadOnly.to_string() }));
+        return Err(Refusal { code: "25006", message: crate::sql::SqlError::ReadOnly.to_string() });
     }
     if !(words.get(i).is_some_and(|t| t.is("to")) && words.get(i + 1).is_some_and(|t| t.is("stdout"))) {
-        return Some(Err(Refusal {
-            code: "0A000",
-            message: "only COPY … TO STDOUT is supported (the server writes no files): use psql's \\copy"
-                .into(),
-        }));
+        return Err(unsupported(
+            "only COPY … TO STDOUT is supported (the server writes no files): use psql's \\copy".into(),
+        ));
     }
     i += 2;
-    let mut copy = Copy { query, csv: false, header: false, delimiter: '\t', null: "\\N".into() };
-    let mut delimiter = None;
-    let mut null = None;
     if words.get(i).is_some_and(|t| t.is("with")) {
         i += 1;
     }
-    let options = &words[i.min(words.len())..];
+    options(query, &words[i.min(words.len())..])
+}
+
+/// What is copied, as a query, and the word after it: `(query)` as written,
+/// or `table [(columns)]` as a select.
+fn source(sql: &str, words: &[Token<'_>]) -> Result<(String, usize), Refusal> {
+    if words.get(1).is_some_and(|t| t.is_punct("(")) {
+        let end = lex::matching(words, 1, "(", ")").ok_or_else(|| bad("COPY (query …: the ) is missing"))?;
+        // The text between the parentheses, as written.
+        let tokens = lex::tokens(sql);
+        let start = offset(&tokens, &words[1]) + 1;
+        let stop = offset(&tokens, &words[end]);
+        return Ok((sql[start..stop].to_owned(), end + 1));
+    }
+    let mut table = words
+        .get(1)
+        .filter(|t| t.name().is_some())
+        .map(|t| t.text.to_owned())
+        .ok_or_else(|| bad("COPY needs a table or a (query)"))?;
+    let mut i = 2;
+    if words.get(i).is_some_and(|t| t.is_punct(".")) {
+        table = words.get(i + 1).map(|t| t.text.to_owned()).unwrap_or_default();
+        i += 2;
+    }
+    let mut columns = "*".to_owned();
+    if words.get(i).is_some_and(|t| t.is_punct("(")) {
+        let mut names = Vec::new();
+        i += 1;
+        while let Some(t) = words.get(i) {
+            i += 1;
+            if t.is_punct(")") {
+                break;
+            }
+            if !t.is_punct(",") {
+                names.push(t.text.to_owned());
+            }
+        }
+        columns = names.join(", ");
+    }
+    Ok((format!("select {columns} from {table}"), i))
+}
+
+/// The options after `TO STDOUT [WITH]`, old style (`CSV HEADER`) or new
+/// (`(FORMAT csv, HEADER)`).
+fn options(query: String, options: &[Token<'_>]) -> Result<Copy, Refusal> {
+    let mut copy = Copy { query, csv: false, header: false, delimiter: '\t', null: "\\N".into() };
+    let (mut delimiter, mut null) = (None, None);
     let is = |k: usize, w: &str| options.get(k).is_some_and(|t| t.is(w));
     let value = |k: usize| options.get(k).and_then(|t: &Token<'_>| t.string().or_else(|| t.name()));
     let mut k = 0;
@@ -87,52 +105,43 @@ pub fn parse(sql: &str) -> Option<Result<Copy, Refusal>> {
         if t.is_punct("(") || t.is_punct(")") || t.is_punct(",") {
             k += 1;
         } else if is(k, "format") {
-            match value(k + 1).as_deref() {
-                Some("csv") => copy.csv = true,
-                Some("text") => copy.csv = false,
+            copy.csv = match value(k + 1).as_deref() {
+                Some("csv") => true,
+                Some("text") => false,
                 Some(other) => {
-                    return Some(Err(Refusal {
-                        code: "0A000",
-                        message: format!("COPY format {other} is not supported (text or csv)"),
-                    }));
+                    return Err(unsupported(format!("COPY format {other} is not supported (text or csv)")));
                 }
-                None => return bad("COPY: FORMAT needs a value"),
-            }
+                None => return Err(bad("COPY: FORMAT needs a value")),
+            };
             k += 2;
         } else if is(k, "csv") {
             copy.csv = true;
             k += 1;
         } else if is(k, "header") {
-            copy.header = !matches!(value(k + 1).as_deref(), Some("false" | "off" | "0"));
-            k += if matches!(value(k + 1).as_deref(), Some("true" | "false" | "on" | "off" | "1" | "0")) {
-                2
-            } else {
-                1
-            };
+            let given = value(k + 1);
+            copy.header = !matches!(given.as_deref(), Some("false" | "off" | "0"));
+            let valued = matches!(given.as_deref(), Some("true" | "false" | "on" | "off" | "1" | "0"));
+            k += if valued { 2 } else { 1 };
         } else if is(k, "delimiter") {
             match value(k + 1).map(|v| v.chars().collect::<Vec<_>>()) {
                 Some(c) if c.len() == 1 => delimiter = Some(c[0]),
-                _ => return bad("COPY delimiter must be a single character"),
+                _ => return Err(bad("COPY delimiter must be a single character")),
             }
             k += 2;
         } else if is(k, "null") {
             null = value(k + 1);
             k += 2;
-        } else if options[k].kind == Kind::Word && (is(k, "binary")) {
-            return Some(Err(Refusal {
-                code: "0A000",
-                message: "COPY in binary is not supported (text or csv)".into(),
-            }));
+        } else if t.kind == Kind::Word && is(k, "binary") {
+            return Err(unsupported("COPY in binary is not supported (text or csv)".into()));
         } else {
-            return Some(Err(Refusal {
-                code: "0A000",
-                message: format!("COPY option {} is not supported (format, header, delimiter, null)", t.text),
-            }));
+            let message =
+                format!("COPY option {} is not supported (format, header, delimiter, null)", t.text);
+            return Err(unsupported(message));
         }
     }
     copy.delimiter = delimiter.unwrap_or(if copy.csv { ',' } else { '\t' });
     copy.null = null.unwrap_or_else(|| if copy.csv { String::new() } else { "\\N".into() });
-    Some(Ok(copy))
+    Ok(copy)
 }
 
 /// The byte offset of `word` (a token of `tokens`) in the statement.

@@ -112,6 +112,18 @@ pub fn install(conn: &Connection, tables: &[(&str, &[(&str, ColumnType)])]) -> r
     for name in ["pg_table_is_visible", "pg_type_is_visible", "pg_collation_is_visible"] {
         conn.create_scalar_function(name, 1, flags, |_| Ok(true))?;
     }
+    install_lookups(conn, flags, tables)?;
+    conn.execute_batch(&catalog(tables))
+}
+
+/// The functions that look things up: types and tables by name or oid
+/// (`format_type`, `to_regtype`, `to_regclass`), owners, definitions and
+/// descriptions (none here), `generate_series`, and `regexp` (`~`).
+fn install_lookups(
+    conn: &Connection,
+    flags: FunctionFlags,
+    tables: &[(&str, &[(&str, ColumnType)])],
+) -> rusqlite::Result<()> {
     conn.create_scalar_function("pg_get_userbyid", 1, flags, |_| Ok(USER))?;
     conn.create_scalar_function("pg_encoding_to_char", 1, flags, |_| Ok("UTF8"))?;
     for (name, args) in [("obj_description", 1), ("obj_description", 2), ("col_description", 2)] {
@@ -174,8 +186,7 @@ pub fn install(conn: &Connection, tables: &[(&str, &[(&str, ColumnType)])]) -> r
     for (name, args) in [("pg_get_constraintdef", 1), ("pg_get_constraintdef", 2), ("pg_get_indexdef", 3)] {
         conn.create_scalar_function(name, args, flags, |_| Ok(None::<String>))?;
     }
-    install_reflection(conn, flags)?;
-    conn.execute_batch(&catalog(tables))
+    install_reflection(conn, flags)
 }
 
 /// What SQLAlchemy's reflection (and `read_sql_table`) calls besides the
@@ -334,107 +345,123 @@ const TEXT_COLUMNS: &[&str] = &[
     "rulename",
 ];
 
-/// The catalog's tables, from the tables of this run.
-fn catalog(tables: &[(&str, &[(&str, ColumnType)])]) -> String {
-    let q = |s: &str| format!("'{}'", s.replace('\'', "''"));
-    let namespaces =
-        "(11, 'pg_catalog', 10), (2200, 'public', 10), (13_000, 'information_schema', 10)".replace('_', "");
-    let types: Vec<String> = TYPES
-        .iter()
-        .map(|(oid, name, array, len)| {
-            format!("({oid}, {}, 11, {array}, 'b', {len}, 0, -1, 0, 0, 0, 'n', 0, 0, ',')", q(name))
-        })
+/// Catalog tables that hold nothing here (no keys, indexes, sequences,
+/// policies, publications …): each one's name and columns.
+const EMPTY_TABLES: [(&str, &str); 14] = [
+    ("pg_description", "objoid, classoid, objsubid, description"),
+    ("pg_attrdef", "oid, adrelid, adnum, adbin"),
+    ("pg_sequence", "seqrelid, seqtypid, seqstart, seqincrement, seqmax, seqmin, seqcache, seqcycle"),
+    ("pg_collation", "oid, collname, collnamespace"),
+    (
+        "pg_constraint",
+        "oid, conname, connamespace, contype, conrelid, confrelid, conkey, confkey, conindid, condeferrable, \
+         condeferred, convalidated",
+    ),
+    (
+        "pg_index",
+        "indexrelid, indrelid, indnatts, indnkeyatts, indisunique, indisprimary, indkey, indoption, indpred, \
+         indexprs, indnullsnotdistinct, indisclustered, indisvalid, indclass",
+    ),
+    ("pg_opclass", "oid, opcname, opcmethod, opcdefault"),
+    ("pg_inherits", "inhrelid, inhparent, inhseqno, inhdetachpending"),
+    ("pg_policy", "oid, polname, polrelid, polcmd, polpermissive, polroles, polqual, polwithcheck"),
+    ("pg_statistic_ext", "oid, stxrelid, stxname, stxnamespace, stxkeys, stxkind, stxstattarget"),
+    ("pg_publication", "oid, pubname, puballtables"),
+    ("pg_publication_rel", "oid, prpubid, prrelid, prqual, prattrs"),
+    ("pg_publication_namespace", "oid, pnpubid, pnnspid"),
+    ("pg_trigger", "oid, tgrelid, tgname, tgisinternal, tgenabled"),
+];
+
+/// A string as an SQL literal.
+fn quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A catalog table as a temporary table with `rows`. A table, not a view: a
+/// declared INTEGER column compares with a quoted number as Postgres' oid
+/// columns do (`where c.oid = '16384'`).
+fn catalog_table(name: &str, columns: &str, rows: &[String]) -> String {
+    let declared: Vec<String> = columns
+        .split(',')
+        .map(str::trim)
+        .map(|c| format!("{c} {}", if TEXT_COLUMNS.contains(&c) { "TEXT" } else { "INTEGER" }))
         .collect();
+    let mut sql = format!("CREATE TEMP TABLE {name}({});\n", declared.join(", "));
+    if !rows.is_empty() {
+        sql += &format!("INSERT INTO {name} VALUES {};\n", rows.join(", "));
+    }
+    sql
+}
+
+/// The rows of `pg_class` and `pg_attribute` for the live tables.
+fn live_tables(tables: &[(&str, &[(&str, ColumnType)])]) -> (Vec<String>, Vec<String>) {
     let mut classes = Vec::new();
     let mut attributes = Vec::new();
     for (i, (name, columns)) in tables.iter().enumerate() {
         let oid = FIRST_TABLE_OID + i as i64;
         classes.push(format!(
             "({oid}, {}, 2200, 'r', 'p', -1, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 2, NULL, NULL, 'd', 0)",
-            q(name)
+            quoted(name)
         ));
         for (n, (column, ty)) in columns.iter().enumerate() {
             let t = type_oid(*ty);
             let len = TYPES.iter().find(|x| x.0 == t).map_or(-1, |x| x.3);
             attributes.push(format!(
                 "({oid}, {}, {t}, {}, {}, -1, 0, {len}, 0, '', '', 0, 0)",
-                q(column),
+                quoted(column),
                 n + 1,
                 i64::from(n == 0)
             ));
         }
     }
-    // Tables, not views: a declared INTEGER column compares with a quoted
-    // number as Postgres' oid columns do (`where c.oid = '16384'`).
-    let view = |name: &str, columns: &str, rows: &[String]| {
-        let declared: Vec<String> = columns
-            .split(',')
-            .map(str::trim)
-            .map(|c| format!("{c} {}", if TEXT_COLUMNS.contains(&c) { "TEXT" } else { "INTEGER" }))
-            .collect();
-        let mut sql = format!("CREATE TEMP TABLE {name}({});\n", declared.join(", "));
-        if !rows.is_empty() {
-            sql += &format!("INSERT INTO {name} VALUES {};\n", rows.join(", "));
-        }
-        sql
-    };
+    (classes, attributes)
+}
+
+/// The catalog's tables, from the tables of this run.
+fn catalog(tables: &[(&str, &[(&str, ColumnType)])]) -> String {
+    let namespaces =
+        "(11, 'pg_catalog', 10), (2200, 'public', 10), (13_000, 'information_schema', 10)".replace('_', "");
+    let types: Vec<String> = TYPES
+        .iter()
+        .map(|(oid, name, array, len)| {
+            format!("({oid}, {}, 11, {array}, 'b', {len}, 0, -1, 0, 0, 0, 'n', 0, 0, ',')", quoted(name))
+        })
+        .collect();
+    let (classes, attributes) = live_tables(tables);
+    let filled: [(&str, &str, Vec<String>); 9] = [
+        ("pg_namespace", "oid, nspname, nspowner", vec![namespaces]),
+        (
+            "pg_type",
+            "oid, typname, typnamespace, typarray, typtype, typlen, typbasetype, typtypmod, typrelid, typelem, \
+             typnotnull, typcategory, typndims, typcollation, typdelim",
+            types,
+        ),
+        (
+            "pg_class",
+            "oid, relname, relnamespace, relkind, relpersistence, reltuples, relhasindex, relchecks, relowner, \
+             reltablespace, relhasrules, relhastriggers, relrowsecurity, relforcerowsecurity, relispartition, \
+             reloftype, relam, relpartbound, reloptions, relreplident, reltoastrelid",
+            classes,
+        ),
+        (
+            "pg_attribute",
+            "attrelid, attname, atttypid, attnum, attnotnull, atttypmod, attisdropped, attlen, atthasdef, \
+             attidentity, attgenerated, attcollation, attndims",
+            attributes,
+        ),
+        ("pg_database", "oid, datname, datdba, encoding", vec![format!("(1, {}, 10, 6)", quoted(DATABASE))]),
+        ("pg_tablespace", "oid, spcname, spcowner", vec!["(1663, 'pg_default', 10)".to_owned()]),
+        ("pg_am", "oid, amname, amtype", vec!["(2, 'heap', 't')".to_owned()]),
+        ("pg_roles", "oid, rolname, rolsuper", vec![format!("(10, {}, 0)", quoted(USER))]),
+        ("pg_rewrite", "oid, rulename, ev_class", vec![]),
+    ];
     let mut sql = String::new();
-    sql += &view("pg_namespace", "oid, nspname, nspowner", &[namespaces]);
-    sql += &view(
-        "pg_type",
-        "oid, typname, typnamespace, typarray, typtype, typlen, typbasetype, typtypmod, typrelid, typelem, typnotnull, typcategory, typndims, typcollation, typdelim",
-        &types,
-    );
-    sql += &view(
-        "pg_class",
-        "oid, relname, relnamespace, relkind, relpersistence, reltuples, relhasindex, relchecks, relowner, reltablespace, relhasrules, relhastriggers, relrowsecurity, relforcerowsecurity, relispartition, reloftype, relam, relpartbound, reloptions, relreplident, reltoastrelid",
-        &classes,
-    );
-    sql += &view(
-        "pg_attribute",
-        "attrelid, attname, atttypid, attnum, attnotnull, atttypmod, attisdropped, attlen, atthasdef, attidentity, attgenerated, attcollation, attndims",
-        &attributes,
-    );
-    sql += &view("pg_database", "oid, datname, datdba, encoding", &[format!("(1, {}, 10, 6)", q(DATABASE))]);
-    sql += &view("pg_description", "objoid, classoid, objsubid, description", &[]);
-    sql += &view("pg_attrdef", "oid, adrelid, adnum, adbin", &[]);
-    sql += &view(
-        "pg_sequence",
-        "seqrelid, seqtypid, seqstart, seqincrement, seqmax, seqmin, seqcache, seqcycle",
-        &[],
-    );
-    sql += &view("pg_collation", "oid, collname, collnamespace", &[]);
-    sql += &view(
-        "pg_constraint",
-        "oid, conname, connamespace, contype, conrelid, confrelid, conkey, confkey, conindid, condeferrable, condeferred, convalidated",
-        &[],
-    );
-    sql += &view(
-        "pg_index",
-        "indexrelid, indrelid, indnatts, indnkeyatts, indisunique, indisprimary, indkey, indoption, indpred, \
-         indexprs, indnullsnotdistinct, indisclustered, indisvalid, indclass",
-        &[],
-    );
-    sql += &view("pg_tablespace", "oid, spcname, spcowner", &["(1663, 'pg_default', 10)".to_owned()]);
-    sql += &view("pg_opclass", "oid, opcname, opcmethod, opcdefault", &[]);
-    sql += &view("pg_inherits", "inhrelid, inhparent, inhseqno, inhdetachpending", &[]);
-    sql += &view("pg_am", "oid, amname, amtype", &["(2, 'heap', 't')".to_owned()]);
-    sql += &view("pg_roles", "oid, rolname, rolsuper", &[format!("(10, {}, 0)", q(USER))]);
-    sql += &view(
-        "pg_policy",
-        "oid, polname, polrelid, polcmd, polpermissive, polroles, polqual, polwithcheck",
-        &[],
-    );
-    sql += &view(
-        "pg_statistic_ext",
-        "oid, stxrelid, stxname, stxnamespace, stxkeys, stxkind, stxstattarget",
-        &[],
-    );
-    sql += &view("pg_publication", "oid, pubname, puballtables", &[]);
-    sql += &view("pg_publication_rel", "oid, prpubid, prrelid, prqual, prattrs", &[]);
-    sql += &view("pg_publication_namespace", "oid, pnpubid, pnnspid", &[]);
-    sql += &view("pg_trigger", "oid, tgrelid, tgname, tgisinternal, tgenabled", &[]);
-    sql += &view("pg_rewrite", "oid, rulename, ev_class", &[]);
+    for (name, columns, rows) in &filled {
+        sql += &catalog_table(name, columns, rows);
+    }
+    for (name, columns) in EMPTY_TABLES {
+        sql += &catalog_table(name, columns, &[]);
+    }
     sql
 }
 

@@ -66,85 +66,103 @@ pub fn tokens(sql: &str) -> Vec<Token<'_>> {
     let mut i = 0;
     while i < b.len() {
         let start = i;
-        let c = b[i];
-        let kind = if c.is_ascii_whitespace() {
-            while i < b.len() && b[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            Kind::Space
-        } else if b[i..].starts_with(b"--") {
-            i = sql[i..].find('\n').map_or(b.len(), |n| i + n + 1);
-            Kind::Space
-        } else if b[i..].starts_with(b"/*") {
-            // Postgres nests block comments.
-            let mut depth = 0;
-            while i < b.len() {
-                if b[i..].starts_with(b"/*") {
-                    depth += 1;
-                    i += 2;
-                } else if b[i..].starts_with(b"*/") {
-                    depth -= 1;
-                    i += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
-            }
-            Kind::Space
-        } else if c == b'\'' || (matches!(c | 0x20, b'e' | b'b' | b'x') && b.get(i + 1) == Some(&b'\'')) {
-            let backslash = c | 0x20 == b'e';
-            i = closing(b, if c == b'\'' { i } else { i + 1 }, b'\'', backslash);
-            Kind::Str
-        } else if c == b'"' {
-            i = closing(b, i, b'"', false);
-            Kind::QuotedName
-        } else if c == b'$' && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-            while i < b.len() && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            Kind::Param(sql[start + 1..i].parse().unwrap_or(usize::MAX))
-        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)) {
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_') {
-                // An exponent's sign belongs to the number.
-                if matches!(b[i], b'e' | b'E') && matches!(b.get(i + 1), Some(b'+' | b'-')) {
-                    i += 1;
-                }
-                i += 1;
-            }
-            Kind::Number
-        } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
-            while i < b.len()
-                && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80)
-            {
-                i += 1;
-            }
-            Kind::Word
-        } else if b[i..].starts_with(b"::") {
-            i += 2;
-            Kind::Cast
-        } else if b"()[],;.:".contains(&c) {
-            i += 1;
-            Kind::Punct
-        } else if OPERATOR.contains(&c) {
-            while i < b.len()
-                && OPERATOR.contains(&b[i])
-                && !b[i..].starts_with(b"--")
-                && !b[i..].starts_with(b"/*")
-            {
-                i += 1;
-            }
-            Kind::Op
-        } else {
-            // Anything else stands alone (and SQLite will say what it thinks).
-            i += sql[i..].chars().next().map_or(1, char::len_utf8);
-            Kind::Op
-        };
+        let kind;
+        (kind, i) = token_at(sql, i);
         out.push(Token { kind, text: &sql[start..i] });
     }
     out
+}
+
+/// The kind of the token starting at byte `i` of `sql` and where it ends
+/// (past `i`: every token takes at least a byte).
+fn token_at(sql: &str, mut i: usize) -> (Kind, usize) {
+    let b = sql.as_bytes();
+    let (start, c) = (i, b[i]);
+    let kind = if c.is_ascii_whitespace() {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        Kind::Space
+    } else if b[i..].starts_with(b"--") {
+        i = sql[i..].find('\n').map_or(b.len(), |n| i + n + 1);
+        Kind::Space
+    } else if b[i..].starts_with(b"/*") {
+        i = block_comment_end(b, i);
+        Kind::Space
+    } else if c == b'\'' || (matches!(c | 0x20, b'e' | b'b' | b'x') && b.get(i + 1) == Some(&b'\'')) {
+        let backslash = c | 0x20 == b'e';
+        i = closing(b, if c == b'\'' { i } else { i + 1 }, b'\'', backslash);
+        Kind::Str
+    } else if c == b'"' {
+        i = closing(b, i, b'"', false);
+        Kind::QuotedName
+    } else if c == b'$' && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        Kind::Param(sql[start + 1..i].parse().unwrap_or(usize::MAX))
+    } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.' || b[i] == b'_') {
+            // An exponent's sign belongs to the number.
+            if matches!(b[i], b'e' | b'E') && matches!(b.get(i + 1), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            i += 1;
+        }
+        Kind::Number
+    } else if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80) {
+            i += 1;
+        }
+        Kind::Word
+    } else {
+        return symbol_at(sql, i);
+    };
+    (kind, i)
+}
+
+/// A cast, punctuation or an operator at byte `i` (anything else stands
+/// alone, and SQLite will say what it thinks).
+fn symbol_at(sql: &str, mut i: usize) -> (Kind, usize) {
+    let b = sql.as_bytes();
+    let c = b[i];
+    if b[i..].starts_with(b"::") {
+        (Kind::Cast, i + 2)
+    } else if b"()[],;.:".contains(&c) {
+        (Kind::Punct, i + 1)
+    } else if OPERATOR.contains(&c) {
+        while i < b.len()
+            && OPERATOR.contains(&b[i])
+            && !b[i..].starts_with(b"--")
+            && !b[i..].starts_with(b"/*")
+        {
+            i += 1;
+        }
+        (Kind::Op, i)
+    } else {
+        (Kind::Op, i + sql[i..].chars().next().map_or(1, char::len_utf8))
+    }
+}
+
+/// Where the block comment opening at `i` ends: Postgres nests them.
+fn block_comment_end(b: &[u8], mut i: usize) -> usize {
+    let mut depth = 0;
+    while i < b.len() {
+        if b[i..].starts_with(b"/*") {
+            depth += 1;
+            i += 2;
+        } else if b[i..].starts_with(b"*/") {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                break;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    i
 }
 
 /// The end (exclusive) of a quoted token opening at `open`: a doubled quote
