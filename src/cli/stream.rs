@@ -123,6 +123,11 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = super::values::number_in(super::values::BATCH_COUNTS, "--stop-when-idle"))]
     pub stop_when_idle: Option<u64>,
 
+    /// Stop once this many records (bad ones included) have been counted,
+    /// at the end of the batch that reaches it, and print the final tables.
+    #[arg(long, value_name = "N", value_parser = super::values::number_in(super::values::BATCH_COUNTS, "--stop-after-records"))]
+    pub stop_after_records: Option<u64>,
+
     /// Lines longer than this are skipped and counted as bad records.
     #[arg(long, default_value_t = DEFAULT_MAX_LINE_BYTES, value_name = "BYTES", value_parser = super::values::byte_limit)]
     pub max_line_bytes: usize,
@@ -340,6 +345,9 @@ impl Args {
             print_sql: self.print_sql,
             batches: self.batches,
             stop_when_idle: self.stop_when_idle,
+            stop_at_records: self
+                .stop_after_records
+                .map(|n| std::sync::Arc::new(std::sync::atomic::AtomicU64::new(n))),
             max_line_bytes: self.max_line_bytes,
             window: self.window.map(|w| (w, self.slide)),
             max_tags: self.max_tags,

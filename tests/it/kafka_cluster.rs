@@ -88,7 +88,7 @@ fn topics_compressed_with_every_codec_are_consumed_and_counted() {
 
         let stream = format!(
             "stream --kafka {b} --topic {topic} --group {group} --batch 300ms --print-every never \
-             --stop-when-idle 3 --format json"
+             --stop-after-records 600 --format json"
         );
         let (status, stdout, stderr) = run_to_end(&words(&stream));
         assert!(status.success(), "{codec}: {stderr}");

@@ -95,7 +95,7 @@ fn produce_then_consume_gives_the_per_day_table() {
 
     let stream = format!(
         "stream --kafka {b} --topic {topic} --group {group} --batch 500ms --print-every never \
-         --stop-when-idle 4 --format json"
+         --stop-after-records 600 --format json"
     );
     let mut engine = Proc::spawn(&words(&stream));
     let mut tables = std::collections::HashMap::new();
@@ -138,7 +138,7 @@ fn produced_twitter_objects_keep_their_untruncated_text() {
     let b = brokers();
     let stream = format!(
         "stream --kafka {b} --topic {topic} --group {group} --batch 500ms --print-every never \
-         --stop-when-idle 4 --format json --top 0"
+         --stop-after-records {n} --format json --top 0"
     );
     let mut engine = Proc::spawn(&words(&stream));
     let mut tables = std::collections::HashMap::new();
