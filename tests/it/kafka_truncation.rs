@@ -297,3 +297,65 @@ fn a_running_engine_stops_when_its_log_goes_back_under_it() {
         client.database(&db).drop().await.unwrap();
     });
 }
+
+/// Messages deleted from the log (retention, here `DeleteRecords`) before
+/// they were counted: by default the engine refuses to go on (exit 1, naming
+/// the offsets lost); with `--on-gap skip` it goes on at the first offset
+/// left and counts exactly what is there, once, with a checkpoint and with
+/// MongoDB results alike.
+#[test]
+fn messages_deleted_before_they_were_counted_stop_the_run_or_are_skipped_as_asked() {
+    let brokers = brokers();
+    let all = lab_messages();
+    let path = std::env::temp_dir().join(unique("gap-checkpoint"));
+    let db = unique("gap_results");
+    for (k, store) in [Store::Checkpoint(&path), Store::Results(&db)].into_iter().enumerate() {
+        let (topic, group) = (unique(&format!("gap_{k}")), unique("gap_group"));
+        let run = Run { brokers: &brokers, topic: &topic, group: &group, store };
+        // 50 counted and stored.
+        produce(&brokers, &topic, &all[..50]);
+        run.count_until(&days_of(&all[..50]), &[]);
+        // 50 more, of which the first 20 are deleted before any engine reads them.
+        append(&brokers, &topic, &all[50..100]);
+        delete_before(&brokers, &topic, 70);
+        // By default: refused.
+        let mut engine = run.engine(&[]);
+        let status = engine.wait_exit();
+        let stderr = engine.rest_of_stderr();
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        let error = stderr.lines().find(|l| l.starts_with("tweetstream: error:")).unwrap_or_default();
+        assert!(error.contains(&format!("topic {topic} partition 0: offsets 50..70 were deleted")), "{stderr}");
+        assert!(error.contains("--on-gap skip"), "{error}");
+        // Skipped as asked: the first 50 and the last 30, each once.
+        let counted: Vec<String> = all[..50].iter().chain(&all[70..100]).cloned().collect();
+        run.count_until(&days_of(&counted), &["--on-gap", "skip"]);
+    }
+    let _ = std::fs::remove_file(&path);
+    drop_database(&db);
+}
+
+/// Produces `messages` to an existing `topic`, in order.
+fn append(brokers: &str, topic: &str, messages: &[String]) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", brokers).create().unwrap();
+        for m in messages {
+            let record = FutureRecord::<(), _>::to(topic).payload(m.as_str());
+            producer.send(record, Duration::from_secs(30)).await.expect("delivered");
+        }
+    });
+}
+
+/// Deletes the messages of partition 0 of `topic` before `offset`, as
+/// retention would.
+fn delete_before(brokers: &str, topic: &str, offset: i64) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let admin: AdminClient<_> = ClientConfig::new().set("bootstrap.servers", brokers).create().unwrap();
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        tpl.add_partition_offset(topic, 0, rdkafka::Offset::Offset(offset)).unwrap();
+        let deleted = admin.delete_records(&tpl, &AdminOptions::new()).await.expect("DeleteRecords");
+        let low = deleted.elements_for_topic(topic)[0].error();
+        assert!(low.is_ok(), "{low:?}");
+    });
+}
