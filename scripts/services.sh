@@ -8,6 +8,8 @@
 #   scripts/services.sh kafka PORT DIR   run a Kafka broker of its own in the foreground,
 #                                        on 127.0.0.1:PORT with its data in DIR (for tests
 #                                        that stop, wipe and restart a broker)
+#   scripts/services.sh mongo PORT DIR   the same for a MongoDB server (for tests that
+#                                        stop it in the middle of a run)
 #
 # No real Apache Kafka or mongod can be installed on this project's machines; these two
 # speak the protocols (see README, "Kafka/Mongo mode"):
@@ -161,5 +163,10 @@ case "${1:-}" in
     install
     mkdir -p "$3"
     exec "$(noida_bin)" start --only kafka --host 127.0.0.1 --kafka-port "$2" --data-dir "$3" ;;
-  *) echo "usage: $0 up|down|status|running|kafka PORT DIR" >&2; exit 2 ;;
+  mongo)
+    [ $# -eq 3 ] || { echo "usage: $0 mongo PORT DIR" >&2; exit 2; }
+    install
+    mkdir -p "$3"
+    exec "$venv/bin/secantusd-py" --host 127.0.0.1 --port "$2" --storage-path "$3" ;;
+  *) echo "usage: $0 up|down|status|running|kafka PORT DIR|mongo PORT DIR" >&2; exit 2 ;;
 esac

@@ -116,18 +116,21 @@ impl ResultsStore {
 
     /// A partition's stored document, if any.
     async fn load(&self, partition: PartitionId) -> anyhow::Result<Option<Stored>> {
-        let found = self.coll.find_one(doc! {"_id": self.id(partition)}).await?;
+        let found = answered("a read", self.coll.find_one(doc! {"_id": self.id(partition)})).await??;
         found.map(|d| self.read(&d)).transpose()
     }
 
     /// The sum over every partition document of this group and topic.
     pub async fn totals(&self) -> anyhow::Result<Totals> {
-        let mut cursor = self.coll.find(self.of_this_job()).await?;
-        let mut all = Totals::default();
-        while let Some(d) = cursor.try_next().await? {
-            all.add_totals(&self.read(&d)?.totals);
-        }
-        Ok(all)
+        answered("a read of the totals", async {
+            let mut cursor = self.coll.find(self.of_this_job()).await?;
+            let mut all = Totals::default();
+            while let Some(d) = cursor.try_next().await? {
+                all.add_totals(&self.read(&d)?.totals);
+            }
+            Ok(all)
+        })
+        .await?
     }
 
     /// A stored document, refused if another model counted it.
@@ -156,8 +159,10 @@ impl ResultsStore {
     ) -> anyhow::Result<bool> {
         let id = self.id(partition);
         let d = self.document(partition, stored);
-        let written = self.coll.replace_one(doc! {"_id": &id, "next_offset": from}, d).upsert(true).await;
-        match written {
+        let replacing = self.coll.replace_one(doc! {"_id": &id, "next_offset": from}, d).upsert(true);
+        // A write without an answer may or may not have happened: the caller
+        // reads it back before it tries again.
+        match answered("a write", replacing).await? {
             Ok(_) => Ok(true),
             // The filter did not match an existing document, so the upsert
             // tried to insert a second one with the same _id.
@@ -456,6 +461,20 @@ fn from_document(d: &Document, model: Option<Model>) -> anyhow::Result<Stored> {
     // Documents written before fingerprints were kept have none.
     let last = d.get("last_fingerprint").map(|_| int(d, "last_fingerprint").map(|n| n as u64)).transpose()?;
     Ok(Stored { next_offset: int(d, "next_offset")?, totals, last })
+}
+
+/// How long a MongoDB operation may go unanswered. The driver gives up
+/// selecting a server after 2 s, but an operation sent on a connection to a
+/// server that went away and came back can wait for ever; past this it is an
+/// error, and the store's retry loop goes on.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `operation`'s outcome, or an error if MongoDB did not answer within
+/// [`ANSWER_WITHIN`].
+async fn answered<T>(what: &str, operation: impl std::future::IntoFuture<Output = T>) -> anyhow::Result<T> {
+    tokio::time::timeout(ANSWER_WITHIN, operation.into_future())
+        .await
+        .map_err(|_| anyhow::anyhow!("MongoDB did not answer {what} within {ANSWER_WITHIN:?}"))
 }
 
 #[cfg(test)]

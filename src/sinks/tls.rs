@@ -49,14 +49,19 @@ impl Certificate {
     /// Loads `cert` (the chain, the server's own certificate first) and
     /// `key`; an error says which file is wrong and how.
     pub fn load(cert: &Path, key: &Path) -> anyhow::Result<Self> {
+        Self::load_with(cert, key, Clock::default())
+    }
+
+    /// [`Certificate::load`] on `clock` (a test's, which it moves on).
+    fn load_with(cert: &Path, key: &Path, clock: Clock) -> anyhow::Result<Self> {
         let provider = Arc::new(ring::default_provider());
         let files = Files { cert: cert.to_owned(), key: key.to_owned() };
         let stamp = files.stamp();
         let loaded = files.load(&provider)?;
-        announce(&loaded, &files.cert, crate::time::now_millis(), true);
-        let now = Instant::now();
+        announce(&loaded, &files.cert, clock.now_ms(), true);
+        let now = clock.instant();
         let current = Current { key: loaded, stamp, checked: now, failed: None, expiry_checked: now };
-        Ok(Certificate(Arc::new(Reloading { files, provider, current: Mutex::new(current) })))
+        Ok(Certificate(Arc::new(Reloading { files, provider, current: Mutex::new(current), clock })))
     }
 
     /// An acceptor offering `alpn` (the protocols of the listener, e.g.
@@ -117,6 +122,33 @@ struct Reloading {
     files: Files,
     provider: Arc<CryptoProvider>,
     current: Mutex<Current>,
+    clock: Clock,
+}
+
+/// The time the reloader goes by: the system's, moved on by a test's
+/// [`Clock::advance`] (the daily expiry check cannot wait a day).
+#[derive(Clone, Debug, Default)]
+struct Clock {
+    ahead_ms: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Clock {
+    fn ahead(&self) -> Duration {
+        Duration::from_millis(self.ahead_ms.load(std::sync::atomic::Ordering::Relaxed).max(0) as u64)
+    }
+
+    fn instant(&self) -> Instant {
+        Instant::now() + self.ahead()
+    }
+
+    fn now_ms(&self) -> i64 {
+        crate::time::now_millis() + self.ahead().as_millis() as i64
+    }
+
+    #[cfg(test)]
+    fn advance(&self, by: Duration) {
+        self.ahead_ms.fetch_add(by.as_millis() as i64, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 #[derive(Debug)]
@@ -135,8 +167,9 @@ struct Current {
 impl ResolvesServerCert for Reloading {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         let mut current = self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if current.checked.elapsed() >= RECHECK {
-            current.checked = Instant::now();
+        let now = self.clock.instant();
+        if now.duration_since(current.checked) >= RECHECK {
+            current.checked = now;
             let stamp = self.files.stamp();
             if stamp != current.stamp && current.failed != Some(stamp) {
                 match self.files.load(&self.provider) {
@@ -145,7 +178,7 @@ impl ResolvesServerCert for Reloading {
                             "tls: {} changed: serving the new certificate",
                             self.files.cert.display()
                         );
-                        announce(&key, &self.files.cert, crate::time::now_millis(), true);
+                        announce(&key, &self.files.cert, self.clock.now_ms(), true);
                         let checked = current.checked;
                         *current = Current { key, stamp, checked, failed: None, expiry_checked: checked };
                     }
@@ -158,11 +191,20 @@ impl ResolvesServerCert for Reloading {
                 }
             }
         }
-        if current.expiry_checked.elapsed() >= WARN_EVERY {
-            current.expiry_checked = Instant::now();
-            announce(&current.key, &self.files.cert, crate::time::now_millis(), false);
-        }
+        self.check_expiry(&mut current, now);
         Some(current.key.clone())
+    }
+}
+
+impl Reloading {
+    /// Looks at the served certificate's expiry once a day (warning when it
+    /// is near or past); returns what it found, when it looked.
+    fn check_expiry(&self, current: &mut Current, now: Instant) -> Option<Expiry> {
+        if now.duration_since(current.expiry_checked) < WARN_EVERY {
+            return None;
+        }
+        current.expiry_checked = now;
+        announce(&current.key, &self.files.cert, self.clock.now_ms(), false)
     }
 }
 
@@ -187,22 +229,24 @@ fn expiry(until_ms: i64, now_ms: i64) -> Expiry {
 }
 
 /// Warns when the certificate expires soon or has expired; when it was
-/// just `loaded`, also says which is served and until when.
-fn announce(key: &CertifiedKey, path: &Path, now_ms: i64, loaded: bool) {
+/// just `loaded`, also says which is served and until when. Returns what it
+/// found (None: the certificate's dates cannot be read).
+fn announce(key: &CertifiedKey, path: &Path, now_ms: i64, loaded: bool) -> Option<Expiry> {
     let cert =
         key.cert.first().and_then(|leaf| x509_certificate::X509Certificate::from_der(leaf.as_ref()).ok());
     let Some(cert) = cert else {
         if loaded {
             tracing::info!("tls: serving {}", path.display());
         }
-        return;
+        return None;
     };
     let until_ms = cert.validity_not_after().timestamp_millis();
     let until = crate::engine::tables::format_millis(until_ms);
     let until = &until[..until.len().min(10)];
     let name = cert.subject_common_name().unwrap_or_default();
     let path = path.display();
-    match expiry(until_ms, now_ms) {
+    let found = expiry(until_ms, now_ms);
+    match found {
         Expiry::Valid if loaded => tracing::info!("tls: serving {path} ({name}), valid until {until}"),
         Expiry::Valid => {}
         Expiry::Soon(days) => {
@@ -218,6 +262,7 @@ fn announce(key: &CertifiedKey, path: &Path, now_ms: i64, loaded: bool) {
             );
         }
     }
+    Some(found)
 }
 
 #[cfg(test)]
@@ -234,6 +279,47 @@ mod tests {
             let loaded = Certificate::load(&data(cert), &data(key)).unwrap();
             assert_eq!(loaded.0.current.lock().unwrap().key.cert.len(), 1, "{cert}");
         }
+    }
+
+    /// The certificate's end of validity, in ms since the epoch.
+    fn not_after(c: &Certificate) -> i64 {
+        let current = c.0.current.lock().unwrap();
+        let leaf = x509_certificate::X509Certificate::from_der(current.key.cert[0].as_ref()).unwrap();
+        leaf.validity_not_after().timestamp_millis()
+    }
+
+    #[test]
+    fn the_expiry_is_looked_at_again_each_day_as_the_clock_moves_on() {
+        let clock = Clock::default();
+        let c = Certificate::load_with(&data("server.pem"), &data("server.key"), clock.clone()).unwrap();
+        // Twenty days before it expires, by the clock.
+        let day = Duration::from_secs(86_400);
+        let until = not_after(&c);
+        clock.advance(Duration::from_millis((until - clock.now_ms()) as u64) - day * 20);
+        let look = || {
+            let mut current = c.0.current.lock().unwrap();
+            c.0.check_expiry(&mut current, c.0.clock.instant())
+        };
+        // The jump itself is more than a day: one look.
+        assert_eq!(look(), Some(Expiry::Valid));
+        assert_eq!(look(), None);
+        // Then once a day, not more often.
+        let mut seen = Vec::new();
+        for hours in (6..=21 * 24).step_by(6) {
+            clock.advance(Duration::from_secs(6 * 3600));
+            if let Some(found) = look() {
+                seen.push((hours / 24, found));
+            }
+        }
+        assert_eq!(seen.len(), 21, "{seen:?}");
+        // Day k leaves 20 - k days, less the moments the test took.
+        assert_eq!(seen[0], (1, Expiry::Valid));
+        assert_eq!(seen[4], (5, Expiry::Valid));
+        // Within two weeks: warned each day, then past it.
+        assert_eq!(seen[5], (6, Expiry::Soon(13)));
+        assert_eq!(seen[18], (19, Expiry::Soon(0)));
+        assert_eq!(seen[19], (20, Expiry::Expired));
+        assert_eq!(seen[20], (21, Expiry::Expired));
     }
 
     #[test]

@@ -25,16 +25,21 @@ struct Broker {
 
 /// Starts `scripts/services.sh kafka PORT DIR` and waits for the port.
 fn spawn_broker(port: u16, dir: &std::path::Path) -> Child {
+    spawn_server("kafka", port, dir)
+}
+
+/// Starts `scripts/services.sh KIND PORT DIR` (`kafka` or `mongo`) and waits for the port.
+fn spawn_server(kind: &str, port: u16, dir: &std::path::Path) -> Child {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/services.sh");
     let child = Command::new(script)
-        .args(["kafka", &port.to_string(), dir.to_str().unwrap()])
+        .args([kind, &port.to_string(), dir.to_str().unwrap()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("scripts/services.sh kafka");
     let deadline = Instant::now() + EVENT_TIMEOUT;
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the test's broker did not open port {port}");
+        assert!(Instant::now() < deadline, "the test's {kind} server did not open port {port}");
         std::thread::sleep(Duration::from_millis(100));
     }
     child
@@ -324,7 +329,10 @@ fn messages_deleted_before_they_were_counted_stop_the_run_or_are_skipped_as_aske
         let stderr = engine.rest_of_stderr();
         assert_eq!(status.code(), Some(1), "{stderr}");
         let error = stderr.lines().find(|l| l.starts_with("tweetstream: error:")).unwrap_or_default();
-        assert!(error.contains(&format!("topic {topic} partition 0: offsets 50..70 were deleted")), "{stderr}");
+        assert!(
+            error.contains(&format!("topic {topic} partition 0: offsets 50..70 were deleted")),
+            "{stderr}"
+        );
         assert!(error.contains("--on-gap skip"), "{error}");
         // Skipped as asked: the first 50 and the last 30, each once.
         let counted: Vec<String> = all[..50].iter().chain(&all[70..100]).cloned().collect();
@@ -338,7 +346,8 @@ fn messages_deleted_before_they_were_counted_stop_the_run_or_are_skipped_as_aske
 fn append(brokers: &str, topic: &str, messages: &[String]) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", brokers).create().unwrap();
+        let producer: FutureProducer =
+            ClientConfig::new().set("bootstrap.servers", brokers).create().unwrap();
         for m in messages {
             let record = FutureRecord::<(), _>::to(topic).payload(m.as_str());
             producer.send(record, Duration::from_secs(30)).await.expect("delivered");
@@ -358,4 +367,71 @@ fn delete_before(brokers: &str, topic: &str, offset: i64) {
         let low = deleted.elements_for_topic(topic)[0].error();
         assert!(low.is_ok(), "{low:?}");
     });
+}
+
+/// MongoDB unreachable in the middle of a run with `--results` (frozen with
+/// SIGSTOP: connections open, no answer): the batch that closes meanwhile
+/// waits, its writes timing out and retried (counted in
+/// `tweetstream_result_retries_total`), while the messages keep coming; once
+/// it answers again, every message is stored exactly once: the per-day
+/// table, read back from what MongoDB holds by a new engine, equals an
+/// independent computation.
+#[test]
+fn mongodb_unreachable_during_a_batch_loses_and_repeats_nothing() {
+    let dir = std::env::temp_dir().join(unique("tweetstream-mongo"));
+    let port = free_port();
+    let mut mongo = spawn_server("mongo", port, &dir);
+    let uri = format!("mongodb://127.0.0.1:{port}");
+    let (brokers, topic, group) = (brokers(), unique("mongo_outage"), unique("mongo_outage_group"));
+    let all = lab_messages();
+    produce(&brokers, &topic, &all[..100]);
+    let line = format!(
+        "stream --kafka {brokers} --topic {topic} --group {group} --results {uri} --results-db outage \
+         --batch 200ms --print-every batch --format json --http 127.0.0.1:0"
+    );
+    let mut args = words(&line);
+    args.extend(["--print-sql", "select * from sentiment_by_day"]);
+    let mut engine = Proc::spawn(&args);
+    let http = logged_http_addr(&engine.wait_stderr("serving the tables on http://"));
+    let until = |engine: &mut Proc, want: &BTreeMap<String, (f64, u64)>| {
+        let deadline = Instant::now() + EVENT_TIMEOUT;
+        let mut last = BTreeMap::new();
+        loop {
+            let t = engine.next_json();
+            if t["query"].is_string() {
+                last = day_rows(&t);
+            }
+            if &last == want {
+                return;
+            }
+            if Instant::now() > deadline {
+                engine.terminate();
+                panic!("the per-day table never became {want:?}, last {last:?}: {}", engine.rest_of_stderr());
+            }
+        }
+    };
+    until(&mut engine, &days_of(&all[..100]));
+    // MongoDB stops answering (frozen: its connections stay open, nothing
+    // comes back, as in a network partition); messages keep coming.
+    let signal = |name: &str| {
+        let status = Command::new("kill").args([name, &mongo.id().to_string()]).status().unwrap();
+        assert!(status.success(), "kill {name}");
+    };
+    signal("-STOP");
+    append(&brokers, &topic, &all[100..200]);
+    engine.wait_stderr("results: storing");
+    let retries = crate::jetstream::metric(&http, "tweetstream_result_retries_total");
+    assert!(retries >= 1, "no write was retried");
+    signal("-CONT");
+    until(&mut engine, &days_of(&all[..200]));
+    engine.terminate();
+    assert!(engine.wait_exit().success());
+    // What MongoDB holds, read by a new engine that counts nothing new.
+    let mut reader = Proc::spawn(&args);
+    until(&mut reader, &days_of(&all[..200]));
+    reader.terminate();
+    reader.wait_exit();
+    let _ = mongo.kill();
+    let _ = mongo.wait();
+    let _ = std::fs::remove_dir_all(&dir);
 }
