@@ -33,11 +33,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     super::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let inputs = crate::fixtures::default_files()
+        let inputs: Vec<Input> = crate::fixtures::default_files()
             .into_iter()
             .filter(|(name, _)| !name.ends_with(".parquet"))
             .map(|(name, data)| Input::Memory { name, data: Bytes::from(data) })
             .collect();
+        // The demo ends once the engine has counted every line it replays
+        // (the fixtures are small: counted first, as the replay reads them).
+        let (counting, selection) = (inputs.clone(), Selection::default());
+        let total = tokio::task::spawn_blocking(move || {
+            let mut lines = 0u64;
+            crate::files::lines::read_all(&counting, selection, |b| {
+                lines += b.lines as u64;
+                true
+            })
+            .map(|_| lines)
+        })
+        .await??;
         let plan = Replay { inputs, selection: Selection::default(), pace: Pace::Rate(args.rate) };
         tracing::info!(
             "demo: replaying the fixtures at {} tweets/s on {addr}; engine batches every {:?}",
@@ -52,7 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             batch: BatchSpec::Every(args.batch),
             format: args.format,
             print_every: PrintEvery::Batch,
-            stop_when_idle: Some(2),
+            stop_at_records: Some(std::sync::Arc::new(std::sync::atomic::AtomicU64::new(total))),
             workers: 2,
             sentiment: args.sentiment.model(),
             ..StreamConfig::new(SourceConfig::Live {

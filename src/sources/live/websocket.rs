@@ -24,12 +24,36 @@ const MAX_HEAD: usize = 16 << 10;
 /// A message from the server.
 #[derive(Debug, PartialEq)]
 pub enum Message {
-    Text(String),
+    Text(Text),
     /// A text message that is not UTF-8.
     Malformed,
     Binary,
     /// A message over the bound, discarded.
     Oversized,
+}
+
+/// A text message: bytes checked to be UTF-8 when it was made (taken from
+/// the read buffer without a copy when it came in one frame).
+#[derive(Debug, PartialEq)]
+pub struct Text(bytes::Bytes);
+
+impl Text {
+    /// `bytes` as text, if they are UTF-8.
+    fn new(bytes: bytes::Bytes) -> Option<Text> {
+        simdutf8::basic::from_utf8(&bytes).is_ok().then_some(Text(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // SAFETY: the bytes were checked to be UTF-8 in `Text::new`, the
+        // only way one is made, and `Bytes` never changes them.
+        unsafe { std::str::from_utf8_unchecked(&self.0) }
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text(bytes::Bytes::copy_from_slice(s.as_bytes()))
+    }
 }
 
 /// An open WebSocket. Reading is cancel safe (the read loop gathers what
@@ -203,6 +227,17 @@ impl WebSocket {
                         _ => {} // a pong
                     }
                 }
+                // A whole text message in one frame, all arrived: taken
+                // from the buffer as it is (the common case).
+                0x1 if fin
+                    && self.message.is_none()
+                    && len <= self.max as u64
+                    && self.buf.len() as u64 >= head as u64 + len =>
+                {
+                    let mut frame = self.buf.split_to(head + len as usize);
+                    let payload = frame.split_off(head).freeze();
+                    return Ok(Parsed::Message(Text::new(payload).map_or(Message::Malformed, Message::Text)));
+                }
                 0x0..=0x2 => {
                     let _ = self.buf.split_to(head);
                     self.start_frame(opcode, len, fin)?;
@@ -236,10 +271,10 @@ impl WebSocket {
         if std::mem::take(&mut self.oversized) {
             return Message::Oversized;
         }
-        match (text, String::from_utf8(bytes)) {
+        match (text, text.then(|| Text::new(bytes.into())).flatten()) {
             (false, _) => Message::Binary,
-            (true, Ok(s)) => Message::Text(s),
-            (true, Err(_)) => Message::Malformed,
+            (true, Some(t)) => Message::Text(t),
+            (true, None) => Message::Malformed,
         }
     }
 

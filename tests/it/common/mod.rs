@@ -51,10 +51,12 @@ impl Proc {
         Proc { child, stdin, stdout, stderr, stderr_seen: Vec::new() }
     }
 
-    /// Waits for a stderr line containing `needle`; returns it.
+    /// Waits for a stderr line containing `needle` (for [`EVENT_TIMEOUT`]
+    /// in all, however many other lines come); returns it.
     pub fn wait_stderr(&mut self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + EVENT_TIMEOUT;
         loop {
-            match self.stderr.recv_timeout(EVENT_TIMEOUT) {
+            match self.stderr.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
                 Ok(line) => {
                     self.stderr_seen.push(line.clone());
                     if line.contains(needle) {

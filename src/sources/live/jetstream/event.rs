@@ -59,15 +59,15 @@ pub enum Decoded {
 
 /// What makes an event the one it is, whatever its `time_us`: its kind and
 /// author, and for a commit the record (collection, rkey), the operation
-/// and the revision; hashed with the process's random keys (a server cannot
-/// aim at a collision).
+/// and the revision; hashed (foldhash) with the process's random seed, so a
+/// server cannot aim at a collision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Identity(pub u64);
 
 fn identity(parts: &[&str]) -> Identity {
     use std::hash::{BuildHasher, Hasher};
-    static KEYS: std::sync::OnceLock<std::collections::hash_map::RandomState> = std::sync::OnceLock::new();
-    let mut h = KEYS.get_or_init(Default::default).build_hasher();
+    static SEED: std::sync::OnceLock<foldhash::quality::RandomState> = std::sync::OnceLock::new();
+    let mut h = SEED.get_or_init(Default::default).build_hasher();
     for p in parts {
         h.write(p.as_bytes());
         h.write_u8(0xFF);

@@ -183,7 +183,7 @@ impl Protocol for Jetstream {
             Message::Oversized => return skip(events, "oversized"),
         };
         let before = out.len();
-        let (time_us, id, reason) = match event::decode(&text, out) {
+        let (time_us, id, reason) = match event::decode(text.as_str(), out) {
             Decoded::Post { time_us, id } => (Some(time_us), Some(id), None),
             Decoded::Skipped { time_us, id, reason } => (time_us, id, Some(reason)),
         };

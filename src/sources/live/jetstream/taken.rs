@@ -1,10 +1,13 @@
 //! Which Jetstream events were taken, so that what a reconnection replays
 //! is skipped and nothing else is: the identities ([`Identity`]) of the
 //! events taken within [`REWIND_US`] of the newest one (what a cursor
-//! rewound by that much can replay), at most [`MAX_REMEMBERED`] of them.
+//! rewound by that much can replay), at most [`MAX_REMEMBERED`] of them, in
+//! the order taken (a queue: nothing to look up while the stream flows).
+//! When a connection starts, they become a set, and the events it brings up
+//! to the newest time taken before are looked up in it: those seen before
+//! are replays, skipped.
 //!
-//! Within a connection every distinct event is taken, whatever its
-//! `time_us`; an event seen again (by identity) is a replay, skipped. After
+//! Within a connection every event is taken, whatever its `time_us`. After
 //! a restart from a checkpoint nothing is remembered but the newest
 //! `time_us` and how many events of that time were taken ([`Resume`]): the
 //! first connection skips the events before that time, and that many of
@@ -13,7 +16,8 @@
 
 use super::REWIND_US;
 use super::event::Identity;
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashSet;
+use std::collections::VecDeque;
 
 /// The most identities remembered: a few seconds of the firehose are a
 /// few hundred; a server sending more within the rewind is bounded here (the
@@ -38,10 +42,13 @@ pub enum Verdict {
 
 /// The events taken lately.
 pub struct Taken {
-    /// Identity → its `time_us`.
-    ids: HashMap<Identity, i64>,
-    /// The same, in the order taken (to forget the oldest).
+    /// The identities taken within the rewind of the newest, in the order
+    /// taken, with their `time_us`.
     order: VecDeque<(Identity, i64)>,
+    /// From the start of a connection: the identities taken before it, and
+    /// the newest time then (what its cursor replays). An identity is a
+    /// hash already: Fx only mixes it.
+    replay: Option<(FxHashSet<Identity>, i64)>,
     newest: Option<i64>,
     /// Events taken at `newest`.
     at_newest: u64,
@@ -55,8 +62,8 @@ pub struct Taken {
 impl Taken {
     pub fn new(after: Option<Resume>) -> Taken {
         Taken {
-            ids: HashMap::new(),
             order: VecDeque::new(),
+            replay: None,
             newest: after.map(|a| a.newest),
             at_newest: after.map_or(0, |a| a.at_newest),
             restart: after,
@@ -74,18 +81,27 @@ impl Taken {
         Some((self.newest?, self.at_newest))
     }
 
-    /// A new connection starts (after a restart's first one, the restart
-    /// rule no longer applies: the identities do).
+    /// A new connection starts: what it replays is looked up among the
+    /// identities taken so far (after a restart's first connection, the
+    /// restart rule no longer applies: the identities do).
     pub fn reconnected(&mut self) {
         if self.restart.is_some() && !self.order.is_empty() {
             self.restart = None;
         }
         self.restart_left = self.restart.map_or(0, |r| r.at_newest);
+        self.replay = self.newest.filter(|_| !self.order.is_empty()).map(|newest| {
+            let seen: FxHashSet<Identity> = self.order.iter().map(|(id, _)| *id).collect();
+            (seen, newest)
+        });
     }
 
     /// Takes the event (`time_us`, `id`) unless it was taken before.
     pub fn verdict(&mut self, time_us: i64, id: Identity) -> Verdict {
-        if self.ids.contains_key(&id) || self.restart_skips(time_us) {
+        let replayed = match &self.replay {
+            Some((seen, until)) if time_us <= *until => seen.contains(&id),
+            _ => false,
+        };
+        if replayed || self.restart_skips(time_us) {
             return Verdict::Seen;
         }
         match self.newest {
@@ -96,7 +112,6 @@ impl Taken {
                 self.at_newest = 1;
             }
         }
-        self.ids.insert(id, time_us);
         self.order.push_back((id, time_us));
         self.forget();
         Verdict::Taken
@@ -118,21 +133,18 @@ impl Taken {
     /// Forgets what no rewound cursor can replay, and the oldest past the bound.
     fn forget(&mut self) {
         let horizon = self.newest.unwrap_or(i64::MIN).saturating_sub(REWIND_US);
-        while let Some(&(id, t)) = self.order.front() {
+        while let Some(&(_, t)) = self.order.front() {
             if t >= horizon && self.order.len() <= MAX_REMEMBERED {
                 break;
             }
             self.order.pop_front();
-            if self.ids.get(&id) == Some(&t) {
-                self.ids.remove(&id);
-            }
         }
     }
 
     /// Identities remembered now.
     #[cfg(test)]
     fn remembered(&self) -> usize {
-        self.ids.len()
+        self.order.len()
     }
 }
 
