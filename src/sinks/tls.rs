@@ -292,10 +292,11 @@ mod tests {
     fn the_expiry_is_looked_at_again_each_day_as_the_clock_moves_on() {
         let clock = Clock::default();
         let c = Certificate::load_with(&data("server.pem"), &data("server.key"), clock.clone()).unwrap();
-        // Twenty days before it expires, by the clock.
         let day = Duration::from_secs(86_400);
         let until = not_after(&c);
-        clock.advance(Duration::from_millis((until - clock.now_ms()) as u64) - day * 20);
+        // Nineteen and a half days before it expires, by the clock (half a
+        // day from any boundary, whatever the moments the test takes).
+        clock.advance(Duration::from_millis((until - clock.now_ms()) as u64) - day * 20 + day / 2);
         let look = || {
             let mut current = c.0.current.lock().unwrap();
             c.0.check_expiry(&mut current, c.0.clock.instant())
@@ -312,7 +313,7 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), 21, "{seen:?}");
-        // Day k leaves 20 - k days, less the moments the test took.
+        // Day k leaves 19.5 - k days.
         assert_eq!(seen[0], (1, Expiry::Valid));
         assert_eq!(seen[4], (5, Expiry::Valid));
         // Within two weeks: warned each day, then past it.
