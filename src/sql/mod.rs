@@ -225,12 +225,7 @@ impl SqlEngine {
         snapshot: Option<&Arc<Snapshot>>,
         cancel: Option<Cancel>,
     ) -> Result<QueryResult, SqlError> {
-        let started = Instant::now();
-        let result = self.query_pinned(sql, params, snapshot, cancel);
-        let m = crate::metrics::metrics();
-        m.sql_queries.inc();
-        m.sql_query_duration.observe(started.elapsed().as_secs_f64());
-        result
+        self.query_pinned(sql, params, snapshot, cancel)
     }
 
     /// Runs one statement and hands each row to `each` as SQLite yields it
@@ -247,7 +242,6 @@ impl SqlEngine {
         cancel: Option<Cancel>,
         rows: Rows<'_>,
     ) -> Result<(u64, bool), SqlError> {
-        let started = Instant::now();
         let result = self.pinned(snapshot, cancel, |conn, limits| {
             let mut n = 0u64;
             let mut each = |row: Vec<Value>| {
@@ -258,9 +252,6 @@ impl SqlEngine {
             let (_, _, truncated, _) = run_rows(conn, sql, params, limits, max, rows.columns, &mut each)?;
             Ok((n, truncated))
         });
-        let m = crate::metrics::metrics();
-        m.sql_queries.inc();
-        m.sql_query_duration.observe(started.elapsed().as_secs_f64());
         result.map(|(n, _)| n)
     }
 
@@ -294,8 +285,23 @@ impl SqlEngine {
 
     /// Runs `f` on a pooled connection with `snapshot` (or the latest)
     /// pinned, under the limits of time and memory and `cancel`; returns its
-    /// answer and the batch time read at.
+    /// answer and the batch time read at. Every statement is counted here,
+    /// with its time, in the metrics.
     fn pinned<T>(
+        &self,
+        snapshot: Option<&Arc<Snapshot>>,
+        cancel: Option<Cancel>,
+        f: impl FnOnce(&Connection, Limits) -> Result<T, SqlError>,
+    ) -> Result<(T, Option<i64>), SqlError> {
+        let started = Instant::now();
+        let result = self.pinned_untimed(snapshot, cancel, f);
+        let m = crate::metrics::metrics();
+        m.sql_queries.inc();
+        m.sql_query_duration.observe(started.elapsed().as_secs_f64());
+        result
+    }
+
+    fn pinned_untimed<T>(
         &self,
         snapshot: Option<&Arc<Snapshot>>,
         cancel: Option<Cancel>,
