@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tweetstream::engine::ranked::Ranked;
 use tweetstream::engine::tables::{Snapshot, Tables};
-use tweetstream::sinks::http;
+use tweetstream::serve::http;
 use tweetstream::sql::{Limits, ORIGINAL_QUERY, SqlEngine};
 
 const TAGS: u64 = 100_000;
@@ -72,7 +72,7 @@ fn main() {
         source: Arc::default(),
         sql: sql.clone(),
         limits: Default::default(),
-        readiness: tweetstream::sinks::health::Readiness { batch_every: None, started_ms: 0 },
+        readiness: tweetstream::serve::health::Readiness { batch_every: None, started_ms: 0 },
         frames: Arc::default(),
         cors: Default::default(),
         credentials: Default::default(),

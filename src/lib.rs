@@ -3,8 +3,9 @@
 //!
 //! Data flow, one folder per stage: [`sources`] (socket, Kafka) → [`codec`] (line
 //! framing) → [`tweet`] (decoding) → [`transforms`] (hashtags) and [`sentiment`]
-//! → [`engine`] (micro-batches, live tables) → [`sql`] and [`sinks`] (terminal,
-//! HTTP, Postgres, dashboard, MongoDB); beside the engine, [`state`] keeps its
+//! → [`engine`] (micro-batches, live tables) → [`sql`], then [`sinks`] (where
+//! results go: terminal, files, MongoDB) and [`serve`] (the servers that read
+//! the tables: HTTP, dashboard, PostgreSQL); beside the engine, [`state`] keeps its
 //! state across restarts (`--checkpoint`). [`job`] wires a streaming job from a
 //! configuration; [`replay`] feeds a source; [`lab`] loads and produces the
 //! lab's data. docs/design.md has the module map.
@@ -28,6 +29,7 @@ pub mod retry;
 pub mod rng;
 pub mod secret;
 pub mod sentiment;
+pub mod serve;
 pub mod shutdown;
 pub mod sinks;
 pub mod sources;

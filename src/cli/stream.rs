@@ -7,7 +7,7 @@ use crate::codec::DEFAULT_MAX_LINE_BYTES;
 use crate::engine::run::PrintEvery;
 use crate::job::config::default_workers;
 use crate::job::{self, BatchSpec, CheckpointTarget, KafkaConfig, ResultsTarget, SourceConfig, StreamConfig};
-use crate::sinks::listener;
+use crate::serve::listener;
 use crate::sinks::print::OutputFormat;
 use crate::sources::kafka::StartFrom;
 use crate::sources::kafka::exactly_once::truncation::{OnGap, OnTruncation};
@@ -358,9 +358,9 @@ impl Args {
             pg: self.pg,
             out: self.out,
             out_format: self.out_format,
-            token: crate::sinks::auth::Credentials(token(self.token_file.as_deref())?),
+            token: crate::serve::auth::Credentials(token(self.token_file.as_deref())?),
             tls: match (&self.tls_cert, &self.tls_key) {
-                (Some(cert), Some(key)) => Some(crate::sinks::tls::Certificate::load(cert, key)?),
+                (Some(cert), Some(key)) => Some(crate::serve::tls::Certificate::load(cert, key)?),
                 _ => None,
             },
             cors_origins: self.cors_origin,

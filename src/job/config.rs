@@ -6,7 +6,7 @@ use crate::codec::{DEFAULT_MAX_LINE_BYTES, PartitionId};
 use crate::engine::run::PrintEvery;
 use crate::engine::window::WindowSpec;
 use crate::sentiment::Model;
-use crate::sinks::listener;
+use crate::serve::listener;
 use crate::sinks::print::OutputFormat;
 use crate::sources::kafka::StartFrom;
 use crate::sources::kafka::exactly_once::truncation::{OnGap, OnTruncation};
@@ -135,9 +135,9 @@ pub struct StreamConfig {
     pub out: Option<std::path::PathBuf>,
     pub out_format: crate::sinks::out::OutFormat,
     /// The token clients of `http` and `dashboard` must present.
-    pub token: crate::sinks::auth::Credentials,
+    pub token: crate::serve::auth::Credentials,
     /// The certificate of the listeners, which then take TLS only.
-    pub tls: Option<crate::sinks::tls::Certificate>,
+    pub tls: Option<crate::serve::tls::Certificate>,
     /// Origins whose web pages may read `http` and `dashboard` (CORS).
     pub cors_origins: Vec<String>,
     pub sql: sql::Limits,

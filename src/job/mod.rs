@@ -14,10 +14,10 @@ use crate::engine::batch::Operators;
 use crate::engine::clock::BatchClock;
 use crate::engine::outputs::{BatchStore, StateStore};
 use crate::engine::run::{self, Ended, StopWhen};
-use crate::sinks::health::Readiness;
+use crate::serve::health::Readiness;
+use crate::serve::{dashboard, http, pg};
 use crate::sinks::print::Printer;
 use crate::sinks::results::{Results, ResultsConfig, ResultsStore};
-use crate::sinks::{dashboard, http, pg};
 use crate::sources::acks::PositionStore;
 use crate::sources::kafka::exactly_once::KafkaAcks;
 use crate::sources::kafka::exactly_once::positions::Positions;
@@ -52,7 +52,9 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
     // A checkpoint that cannot be used stops the run before anything starts.
     let mut checkpoint = open_checkpoint(&config, &mut engine).await?;
     sql::sandbox::set_process_ceiling(config.sql.memory);
-    let sql = Arc::new(SqlEngine::new(engine.tables(), window.is_some(), config.sql));
+    let sql = Arc::new(
+        SqlEngine::new(engine.tables(), window.is_some(), config.sql).with_extension(pg::catalog::install),
+    );
     let timer_sql = config.timer_sql();
     // A bad statement fails now, not at the first print.
     sql.query(&timer_sql).map_err(|e| anyhow::anyhow!("--print-sql: {e}"))?;
@@ -121,7 +123,7 @@ fn shared(
         sql,
         limits: config.listener,
         frames: Default::default(),
-        cors: crate::sinks::cors::Origins(config.cors_origins.clone().into()),
+        cors: crate::serve::cors::Origins(config.cors_origins.clone().into()),
         credentials: config.token.clone(),
         tls: config.tls.clone(),
     }

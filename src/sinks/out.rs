@@ -1,10 +1,10 @@
 //! `stream --out DIR`: the final tables written as files when the run ends,
 //! one per table (`DIR/sentiment_by_day.csv`, …), as CSV with a header or as
-//! JSON records ([`super::tabular`]). Each file is written to a temporary name
+//! JSON records ([`crate::sql::text`]). Each file is written to a temporary name
 //! and renamed, so a reader never sees half a table.
 
-use super::tabular;
 use crate::engine::tables::Snapshot;
+use crate::sql::text;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 
@@ -25,10 +25,8 @@ pub fn write(dir: &Path, snapshot: &Snapshot, format: OutFormat) -> anyhow::Resu
         let columns: Vec<String> = table.columns.iter().map(|c| (*c).to_owned()).collect();
         let rows = table.rows.iter().map(Vec::as_slice);
         let (text, ext) = match format {
-            OutFormat::Csv => (tabular::csv(&columns, rows), "csv"),
-            OutFormat::Json => {
-                (serde_json::to_string_pretty(&tabular::records(&columns, rows))? + "\n", "json")
-            }
+            OutFormat::Csv => (text::csv(&columns, rows), "csv"),
+            OutFormat::Json => (serde_json::to_string_pretty(&text::records(&columns, rows))? + "\n", "json"),
         };
         let path = dir.join(format!("{name}.{ext}"));
         let partial = dir.join(format!(".{name}.{ext}.partial"));

@@ -11,8 +11,8 @@
 //! and every query is interrupted past a time limit and past a memory limit, and
 //! cut at a row limit.
 
-pub mod postgres;
 pub mod sandbox;
+pub mod text;
 pub mod vtab;
 
 use crate::engine::tables::{ColumnType, Snapshot, TableKind, Tables};
@@ -48,6 +48,15 @@ impl Default for Limits {
         Limits { timeout: Duration::from_secs(5), max_rows: 10_000, memory: DEFAULT_MEMORY }
     }
 }
+
+/// The live tables as a catalog sees them: each name with its columns.
+pub type LiveTables<'a> = [(&'a str, &'a [(&'a str, ColumnType)])];
+
+/// What a dialect adds to every connection before it is made read-only:
+/// functions and catalog tables (the PostgreSQL one is
+/// `serve::pg::catalog::install`). Given by whoever builds the engine, so
+/// that the SQL engine knows no client's dialect.
+pub type Extension = fn(&Connection, &LiveTables<'_>) -> rusqlite::Result<()>;
 
 /// A value bound to a parameter (`$1`, `$2`, ... or `?`).
 pub use rusqlite::types::Value as Param;
@@ -138,6 +147,7 @@ pub struct SqlEngine {
     limits: Limits,
     has_window: bool,
     totals_error: bool,
+    extension: Option<Extension>,
     idle: Mutex<Vec<Session>>,
 }
 
@@ -164,7 +174,13 @@ impl SqlEngine {
         // The first snapshot says already whether `tag_totals` has an
         // `error` column (`--max-tags`).
         let totals_error = tables.snapshot().totals_error;
-        SqlEngine { tables, limits, has_window, totals_error, idle: Mutex::new(Vec::new()) }
+        SqlEngine { tables, limits, has_window, totals_error, extension: None, idle: Mutex::new(Vec::new()) }
+    }
+
+    /// The engine with a dialect's functions and catalog on every connection.
+    pub fn with_extension(mut self, extension: Extension) -> Self {
+        self.extension = Some(extension);
+        self
     }
 
     fn session(&self) -> Result<Session, SqlError> {
@@ -184,7 +200,9 @@ impl SqlEngine {
             // with files they would spill wherever the temp directory is.
             // (Set first: changing it drops the temporary catalog tables below.)
             conn.pragma_update(None, "temp_store", "memory")?;
-            postgres::functions::install(&conn, &live)?;
+            if let Some(install) = self.extension {
+                install(&conn, &live)?;
+            }
             conn.pragma_update(None, "query_only", true)?;
             let pinned = Pinned::default();
             vtab::register(

@@ -38,6 +38,14 @@ fn startup() -> Vec<u8> {
     m
 }
 
+/// A frontend message of type `kind`.
+fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![kind];
+    m.extend((body.len() as u32 + 4).to_be_bytes());
+    m.extend(body);
+    m
+}
+
 /// Reads backend messages until one of type `kind`; returns its body.
 fn read_until(s: &mut TcpStream, kind: u8) -> Vec<u8> {
     loop {
@@ -454,6 +462,57 @@ async fn cursors_are_capped_and_their_memory_given_back_when_clients_leave() {
     .await
     .unwrap();
     eprintln!("rss: {} MB before, {} MB at the peak, {} MB after", before / MB, peak / MB, after / MB);
+    engine.terminate();
+    engine.wait_exit();
+}
+
+/// A client that prepares statements and never closes them is refused past
+/// 1,000 with SQLSTATE 54000; closing one (Close), `DEALLOCATE name` and
+/// `DEALLOCATE ALL` give room back, and a refused Parse leaves the session
+/// usable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepared_statements_are_capped_per_session() {
+    let (mut engine, _, _, pg) = tokio::task::spawn_blocking(|| engine(&[])).await.unwrap();
+    let client = pg_client(&pg).await;
+    let mut kept = Vec::new();
+    let code = loop {
+        // Each text differs, so the client keeps every statement apart.
+        match client.prepare(&format!("select count from tag_totals where count > {}", kept.len())).await {
+            Ok(statement) => kept.push(statement),
+            Err(e) => break e.code().map(|c| c.code().to_owned()).unwrap_or_else(|| panic!("{e}")),
+        }
+        assert!(kept.len() <= 1000, "no cap after {} statements", kept.len());
+    };
+    assert_eq!((code.as_str(), kept.len()), ("54000", 1000));
+    // The session goes on (a simple query prepares nothing), and a statement
+    // kept still runs.
+    let n = match &client.simple_query("select count(*) from tag_totals").await.unwrap()[1] {
+        tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).unwrap().parse::<i64>().unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let rows = client.query(&kept[0], &[]).await.unwrap();
+    assert_eq!(rows.len() as i64, n);
+    // Dropping a statement closes it: room for one more, not two.
+    kept.pop();
+    kept.push(client.prepare("select 1").await.unwrap());
+    assert!(client.prepare("select 2").await.is_err());
+    let e = client.batch_execute("DEALLOCATE no_such_statement").await.unwrap_err();
+    assert_eq!(e.code().map(|c| c.code()), Some("26000"), "{e}");
+    client.batch_execute("DEALLOCATE ALL").await.unwrap();
+    for i in 0..10 {
+        client.prepare(&format!("select {i}")).await.unwrap();
+    }
+    // DEALLOCATE by name, on a statement of a name we choose (raw protocol).
+    let mut raw = connect(&pg);
+    raw.write_all(&startup()).unwrap();
+    read_until(&mut raw, b'Z');
+    raw.write_all(&[message(b'P', b"mine\0select 1\0\0\0"), message(b'S', b"")].concat()).unwrap();
+    read_until(&mut raw, b'Z');
+    raw.write_all(&message(b'Q', b"DEALLOCATE mine\0")).unwrap();
+    assert_eq!(read_until(&mut raw, b'C'), b"DEALLOCATE\0");
+    raw.write_all(&message(b'Q', b"DEALLOCATE mine\0")).unwrap();
+    assert_eq!(sqlstate(&read_until(&mut raw, b'E')), "26000");
+    drop(kept);
     engine.terminate();
     engine.wait_exit();
 }

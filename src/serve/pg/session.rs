@@ -10,10 +10,11 @@
 //! server cannot honour (another time zone, a read-write transaction) are
 //! refused with the reason.
 
+use super::dialect::lex::{self, Kind, Token};
+use super::dialect::settings::{Allowed, SETTINGS, setting};
+use super::statements::Statements;
 use crate::engine::tables::ColumnType;
 use crate::engine::tables::Snapshot;
-use crate::sql::postgres::lex::{self, Kind, Token};
-use crate::sql::postgres::settings::{Allowed, SETTINGS, setting};
 use pgwire::messages::response::TransactionStatus;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -46,6 +47,8 @@ pub enum Command {
         query: String,
         hold: bool,
     },
+    /// `DEALLOCATE [PREPARE] name`, or `DEALLOCATE ALL` (None).
+    Deallocate(Option<String>),
     /// `FETCH [FORWARD] [n | ALL] FROM name` (or `MOVE`: `moving`).
     Fetch {
         name: String,
@@ -127,11 +130,14 @@ pub fn parse(sql: &str) -> Option<Result<Command, Refusal>> {
         "declare" => declare(sql, &words),
         "fetch" | "move" => fetch(&words, first.is("move")),
         "unlisten" => Ok(Command::Nothing("UNLISTEN")),
-        "deallocate" => Ok(Command::Nothing(if is(1, "all") || (is(1, "prepare") && is(2, "all")) {
-            "DEALLOCATE ALL"
-        } else {
-            "DEALLOCATE"
-        })),
+        "deallocate" => {
+            let at = if is(1, "prepare") { 2 } else { 1 };
+            if is(at, "all") {
+                Ok(Command::Deallocate(None))
+            } else {
+                name_at(&words, at).map(|n| Command::Deallocate(Some(n)))
+            }
+        }
         "listen" | "notify" => Err(refuse(
             "0A000",
             "LISTEN and NOTIFY are not supported: to be told of each batch, watch a table over HTTP \
@@ -327,6 +333,8 @@ pub struct Session {
     settings: BTreeMap<String, String>,
     transaction: Option<Transaction>,
     cursors: BTreeMap<String, Cursor>,
+    /// The prepared statements it keeps, counted.
+    pub statements: Statements,
 }
 
 /// An open cursor: its query's rows, read when it was declared (at most
@@ -491,20 +499,7 @@ impl Session {
                 self.set(&name, None)?;
                 Ok(done("RESET"))
             }
-            Command::Show(None) => Ok(Outcome::Rows {
-                columns: vec!["name".into(), "setting".into()],
-                rows: SETTINGS
-                    .iter()
-                    .map(|s| vec![s.0.to_owned(), self.setting(s.0).unwrap_or_default()])
-                    .collect(),
-            }),
-            Command::Show(Some(name)) => {
-                let value = self.setting(&name).ok_or_else(|| {
-                    refuse("42704", format!("unrecognized configuration parameter \"{name}\""))
-                })?;
-                let column = setting(&name).map_or(name.clone(), |s| s.0.to_owned());
-                Ok(Outcome::Rows { columns: vec![column], rows: vec![vec![value]] })
-            }
+            Command::Show(name) => self.show(name),
             Command::Declare { .. } => Err(refuse("XX000", "DECLARE is run by the connection")),
             Command::Fetch { name, count, moving } => self.fetch(&name, count, moving),
             Command::Close(name) => {
@@ -513,11 +508,20 @@ impl Session {
                     .ok_or_else(|| refuse("34000", format!("cursor \"{name}\" does not exist")))?;
                 Ok(done("CLOSE CURSOR"))
             }
+            Command::Deallocate(Some(name)) => {
+                self.statements.deallocate(&name)?;
+                Ok(done("DEALLOCATE"))
+            }
+            Command::Deallocate(None) => {
+                self.statements.deallocate_all();
+                Ok(done("DEALLOCATE ALL"))
+            }
             Command::Nothing(tag) => {
                 match tag {
                     "DISCARD ALL" => {
                         self.settings.clear();
                         self.cursors.clear();
+                        self.statements.deallocate_all();
                     }
                     "CLOSE CURSOR ALL" => self.cursors.clear(),
                     _ => {}
@@ -525,6 +529,24 @@ impl Session {
                 Ok(done(tag))
             }
         }
+    }
+
+    /// `SHOW name` or `SHOW ALL` (None).
+    fn show(&self, name: Option<String>) -> Result<Outcome, Refusal> {
+        let Some(name) = name else {
+            return Ok(Outcome::Rows {
+                columns: vec!["name".into(), "setting".into()],
+                rows: SETTINGS
+                    .iter()
+                    .map(|s| vec![s.0.to_owned(), self.setting(s.0).unwrap_or_default()])
+                    .collect(),
+            });
+        };
+        let value = self
+            .setting(&name)
+            .ok_or_else(|| refuse("42704", format!("unrecognized configuration parameter \"{name}\"")))?;
+        let column = setting(&name).map_or(name.clone(), |s| s.0.to_owned());
+        Ok(Outcome::Rows { columns: vec![column], rows: vec![vec![value]] })
     }
 
     /// `BEGIN` / `START TRANSACTION`, with its modes.

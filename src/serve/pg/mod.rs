@@ -8,7 +8,7 @@
 //! served. Each client has a [`session::Session`]: transactions (each reads one
 //! batch), savepoints and settings, answered as PostgreSQL answers them.
 //! Statements are translated from Postgres' dialect first
-//! ([`crate::sql::postgres`]: `pg_catalog`, casts, parameter types);
+//! ([`dialect`]: `pg_catalog`, casts, parameter types);
 //! `COPY … TO STDOUT` is served in text and CSV ([`copy`]); a CancelRequest
 //! stops the named connection's running query ([`cancel`]).
 //!
@@ -29,19 +29,23 @@
 
 pub mod auth;
 pub mod cancel;
+pub mod catalog;
 mod connection;
 pub mod copy;
+pub mod dialect;
 pub mod session;
+pub mod statements;
 
 use super::listener::{self, Limits};
 use super::tls::Certificate;
 use crate::engine::tables::ColumnType;
-use crate::sql::postgres::{self, ParamType, Translated};
 use crate::sql::{Param, Params, QueryResult, SqlEngine, SqlError};
 use async_trait::async_trait;
 use bytes::Bytes;
 use cancel::{Cancels, Running};
+use dialect::{ParamType, Translated};
 use futures_util::{Sink, SinkExt, StreamExt, stream};
+use pgwire::api::DEFAULT_NAME;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{
     ExtendedQueryHandler, SimpleQueryHandler, send_execution_response, send_query_response,
@@ -54,7 +58,9 @@ use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireSe
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::copy::CopyData;
-use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::extendedquery::{
+    Close, CloseComplete, Execute, Parse, ParseComplete, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
+};
 use pgwire::messages::response::{EmptyQueryResponse, NoticeResponse};
 use pgwire::messages::simplequery::Query;
 use serde_json::Value;
@@ -139,11 +145,11 @@ impl Backend {
     /// Translates `sql` with this client's settings.
     fn translate(&self, sql: &str) -> PgWireResult<Translated> {
         let session = self.session();
-        postgres::translate(sql, &|name| session.setting(name)).map_err(|e| {
+        dialect::translate(sql, &|name| session.setting(name)).map_err(|e| {
             let code = match e {
-                postgres::Untranslatable::NotSupported(_) => "0A000",
-                postgres::Untranslatable::UnknownSetting(_) => "42704",
-                postgres::Untranslatable::BadDate(_) => "22007",
+                dialect::Untranslatable::NotSupported(_) => "0A000",
+                dialect::Untranslatable::UnknownSetting(_) => "42704",
+                dialect::Untranslatable::BadDate(_) => "22007",
             };
             pg_error(code, e.to_string())
         })
@@ -185,7 +191,7 @@ impl Backend {
             let header = std::cell::RefCell::new(None);
             let mut columns_tx = Some(columns_tx);
             let mut on_columns = |columns: &[String]| {
-                *header.borrow_mut() = copy.header(columns);
+                *header.borrow_mut() = copy.format.header(columns);
                 if let Some(t) = columns_tx.take() {
                     let _ = t.send(columns.len());
                 }
@@ -194,7 +200,7 @@ impl Backend {
             // COPY_BATCH at a time.
             let mut batch = Vec::with_capacity(COPY_BATCH);
             let mut each = |row: &[Value]| {
-                let mut line = copy.row(row);
+                let mut line = copy.format.row(row);
                 if let Some(h) = header.borrow_mut().take() {
                     line.insert_str(0, &h);
                 }
@@ -317,12 +323,14 @@ impl SimpleQueryHandler for Backend {
             return Err(PgWireError::NotReadyForQuery);
         }
         client.set_state(PgWireConnectionState::QueryInProgress);
-        let statements = postgres::lex::statements(&query.query);
+        let statements = dialect::lex::statements(&query.query);
         if statements.is_empty() {
             client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
         }
         for sql in statements {
-            if let Err(e) = self.simple(client, sql).await {
+            let answered = self.simple(client, sql).await;
+            self.forget_deallocated(client);
+            if let Err(e) = answered {
                 self.failed();
                 client.set_transaction_status(self.session().status());
                 return Err(e);
@@ -491,6 +499,52 @@ impl ExtendedQueryHandler for Backend {
         Arc::new(Parser { backend: self.clone() })
     }
 
+    /// pgwire's Parse, counted against the session's caps on prepared
+    /// statements ([`statements`]). A Parse that fails leaves no statement of
+    /// its name, as in PostgreSQL.
+    async fn on_parse<C>(&self, client: &mut C, message: Parse) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.clone().unwrap_or_else(|| DEFAULT_NAME.to_owned());
+        self.session().statements.prepare(&name, message.query.len()).map_err(refusal)?;
+        match StoredStatement::parse(client, &message, self.query_parser()).await {
+            Ok(Some(stmt)) => client.portal_store().put_statement(Arc::new(stmt)),
+            Ok(None) => client.portal_store().put_empty_statement(&name),
+            Err(e) => {
+                client.portal_store().rm_statement(&name);
+                self.session().statements.close(&name);
+                return Err(e);
+            }
+        }
+        client.send(PgWireBackendMessage::ParseComplete(ParseComplete::new())).await?;
+        Ok(())
+    }
+
+    /// pgwire's Close, and the statement's count given back.
+    async fn on_close<C>(&self, client: &mut C, message: Close) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        match message.target_type {
+            TARGET_TYPE_BYTE_STATEMENT => {
+                client.portal_store().rm_statement(name);
+                self.session().statements.close(name);
+            }
+            TARGET_TYPE_BYTE_PORTAL => client.portal_store().rm_portal(name),
+            _ => {}
+        }
+        client.send(PgWireBackendMessage::CloseComplete(CloseComplete::new())).await?;
+        Ok(())
+    }
+
     /// pgwire's Execute, then the session's transaction status (a rollback
     /// to a savepoint leaves a failed transaction, which pgwire's own
     /// bookkeeping cannot say).
@@ -551,6 +605,18 @@ impl ExtendedQueryHandler for Backend {
 }
 
 impl Backend {
+    /// Removes from pgwire's store the statements a `DEALLOCATE` or
+    /// `DISCARD ALL` dropped.
+    fn forget_deallocated<C>(&self, client: &C)
+    where
+        C: ClientPortalStore,
+        C::PortalStore: PortalStore,
+    {
+        for name in self.session().statements.take_dropped() {
+            client.portal_store().rm_statement(&name);
+        }
+    }
+
     /// Runs a session command of the extended protocol and answers it.
     async fn command_response<C>(
         &self,
@@ -565,7 +631,9 @@ impl Backend {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        match self.execute(command.clone(), params).await? {
+        let outcome = self.execute(command.clone(), params).await;
+        self.forget_deallocated(client);
+        match outcome? {
             Outcome::Done { tag, warning } => {
                 if let Some((code, message)) = warning {
                     warn(client, code, message).await?;
@@ -627,7 +695,7 @@ fn param(portal: &Portal<Prepared>, i: usize, ty: Type, ours: ParamType) -> PgWi
                     ),
                 )
             })?;
-            return Ok(Param::Text(postgres::moment_text(moment, ours)));
+            return Ok(Param::Text(dialect::moment_text(moment, ours)));
         }
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
             portal.parameter::<String>(i, &ty).map(|v| v.map(Param::Text))
@@ -649,24 +717,24 @@ fn param(portal: &Portal<Prepared>, i: usize, ty: Type, ours: ParamType) -> PgWi
 const PG_EPOCH_DAYS: i64 = 10_957;
 
 /// A binary date or timestamp.
-fn binary_moment(ty: &Type, raw: &[u8]) -> Option<postgres::Moment> {
+fn binary_moment(ty: &Type, raw: &[u8]) -> Option<dialect::Moment> {
     if *ty == Type::DATE {
         let days = i32::from_be_bytes(raw.try_into().ok()?);
-        Some(postgres::Moment::Day(i64::from(days) + PG_EPOCH_DAYS))
+        Some(dialect::Moment::Day(i64::from(days) + PG_EPOCH_DAYS))
     } else {
         let micros = i64::from_be_bytes(raw.try_into().ok()?);
-        Some(postgres::Moment::Millis(micros.div_euclid(1000) + PG_EPOCH_DAYS * 86_400_000))
+        Some(dialect::Moment::Millis(micros.div_euclid(1000) + PG_EPOCH_DAYS * 86_400_000))
     }
 }
 
 /// A date or timestamp written as text: a date reads the day as written
 /// (as Postgres' date input does), a timestamp the moment in UTC.
-fn text_moment(ty: &Type, raw: &[u8]) -> Option<postgres::Moment> {
+fn text_moment(ty: &Type, raw: &[u8]) -> Option<dialect::Moment> {
     let text = std::str::from_utf8(raw).ok()?;
     if *ty == Type::DATE {
-        postgres::day_of(text).map(postgres::Moment::Day)
+        dialect::day_of(text).map(dialect::Moment::Day)
     } else {
-        crate::tweet::date::parse_millis(text).map(postgres::Moment::Millis)
+        crate::tweet::date::parse_millis(text).map(dialect::Moment::Millis)
     }
 }
 

@@ -1,5 +1,5 @@
 //! One PostgreSQL client connection, held to the listener limits
-//! ([`crate::sinks::listener`]).
+//! ([`crate::serve::listener`]).
 //!
 //! pgwire's own connection loop would buffer a message of any announced length
 //! (up to 1 GiB) and waits 60 s for a startup message, so this module runs the
@@ -18,7 +18,7 @@
 //! - at shutdown, a connection waiting for its next message is closed.
 
 use super::Backend;
-use crate::sinks::listener::Limits;
+use crate::serve::listener::Limits;
 use futures_util::{SinkExt, StreamExt};
 use pgwire::api::{ClientInfo, NoopHandler, PgWireConnectionState};
 use pgwire::error::{ErrorInfo, PgWireError};

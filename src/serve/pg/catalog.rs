@@ -5,6 +5,7 @@
 //! client's `has_table` or type lookup gets a true answer.
 
 use crate::engine::tables::ColumnType;
+use crate::sql::LiveTables;
 use rusqlite::Connection;
 use rusqlite::functions::{Aggregate, Context, FunctionFlags};
 use rusqlite::types::ValueRef;
@@ -77,8 +78,8 @@ pub fn type_oid(ty: ColumnType) -> i64 {
 }
 
 /// Columns of the catalog tables that a parameter may be compared with.
-pub fn catalog_column_type(name: &str) -> Option<super::ParamType> {
-    use super::ParamType::*;
+pub fn catalog_column_type(name: &str) -> Option<super::dialect::ParamType> {
+    use super::dialect::ParamType::*;
     match name {
         "relname" | "nspname" | "typname" | "attname" | "relkind" | "datname" | "relpersistence"
         | "typtype" => Some(Text),
@@ -91,7 +92,7 @@ pub fn catalog_column_type(name: &str) -> Option<super::ParamType> {
 /// Registers the functions and creates the catalog (as temporary tables, so
 /// before the connection is made read-only). `tables`: the live tables of
 /// this run with their columns.
-pub fn install(conn: &Connection, tables: &[(&str, &[(&str, ColumnType)])]) -> rusqlite::Result<()> {
+pub fn install(conn: &Connection, tables: &LiveTables<'_>) -> rusqlite::Result<()> {
     let flags =
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_INNOCUOUS;
     let text = |conn: &Connection, name: &str, value: String| {
@@ -211,8 +212,8 @@ fn install_reflection(conn: &Connection, flags: FunctionFlags) -> rusqlite::Resu
         conn.create_scalar_function("current_setting", args, flags, |ctx| {
             let name: String = ctx.get(0)?;
             let missing_ok = ctx.len() == 2 && ctx.get::<Option<bool>>(1)?.unwrap_or(false);
-            match super::settings::setting(&name) {
-                Some(&(_, value, super::settings::Allowed::Fixed)) => Ok(Some(value.to_owned())),
+            match super::dialect::settings::setting(&name) {
+                Some(&(_, value, super::dialect::settings::Allowed::Fixed)) => Ok(Some(value.to_owned())),
                 None if missing_ok => Ok(None),
                 None => Err(rusqlite::Error::UserFunctionError(
                     format!("unrecognized configuration parameter \"{name}\"").into(),

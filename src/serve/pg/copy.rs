@@ -2,20 +2,16 @@
 //! or CSV, what psql's `\copy`, psycopg's `copy()` and asyncpg's
 //! `copy_from_query` ask for. `COPY … FROM` writes, and is refused.
 
+use super::dialect::lex::{self, Kind, Token};
 use super::session::Refusal;
-use crate::sql::postgres::lex::{self, Kind, Token};
-use serde_json::Value;
+use crate::sql::text::TextFormat;
 
 /// A `COPY … TO STDOUT`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Copy {
     /// The query whose rows are copied.
     pub query: String,
-    pub csv: bool,
-    pub header: bool,
-    pub delimiter: char,
-    /// How NULL is written.
-    pub null: String,
+    pub format: TextFormat,
 }
 
 /// `sql` as a COPY, or None when it is not one.
@@ -95,7 +91,8 @@ fn source(sql: &str, words: &[Token<'_>]) -> Result<(String, usize), Refusal> {
 /// The options after `TO STDOUT [WITH]`, old style (`CSV HEADER`) or new
 /// (`(FORMAT csv, HEADER)`).
 fn options(query: String, options: &[Token<'_>]) -> Result<Copy, Refusal> {
-    let mut copy = Copy { query, csv: false, header: false, delimiter: '\t', null: "\\N".into() };
+    let mut copy = Copy { query, format: TextFormat::text() };
+    let format = &mut copy.format;
     let (mut delimiter, mut null) = (None, None);
     let is = |k: usize, w: &str| options.get(k).is_some_and(|t| t.is(w));
     let value = |k: usize| options.get(k).and_then(|t: &Token<'_>| t.string().or_else(|| t.name()));
@@ -105,7 +102,7 @@ fn options(query: String, options: &[Token<'_>]) -> Result<Copy, Refusal> {
         if t.is_punct("(") || t.is_punct(")") || t.is_punct(",") {
             k += 1;
         } else if is(k, "format") {
-            copy.csv = match value(k + 1).as_deref() {
+            format.csv = match value(k + 1).as_deref() {
                 Some("csv") => true,
                 Some("text") => false,
                 Some(other) => {
@@ -115,11 +112,11 @@ fn options(query: String, options: &[Token<'_>]) -> Result<Copy, Refusal> {
             };
             k += 2;
         } else if is(k, "csv") {
-            copy.csv = true;
+            format.csv = true;
             k += 1;
         } else if is(k, "header") {
             let given = value(k + 1);
-            copy.header = !matches!(given.as_deref(), Some("false" | "off" | "0"));
+            format.header = !matches!(given.as_deref(), Some("false" | "off" | "0"));
             let valued = matches!(given.as_deref(), Some("true" | "false" | "on" | "off" | "1" | "0"));
             k += if valued { 2 } else { 1 };
         } else if is(k, "delimiter") {
@@ -139,8 +136,8 @@ fn options(query: String, options: &[Token<'_>]) -> Result<Copy, Refusal> {
             return Err(unsupported(message));
         }
     }
-    copy.delimiter = delimiter.unwrap_or(if copy.csv { ',' } else { '\t' });
-    copy.null = null.unwrap_or_else(|| if copy.csv { String::new() } else { "\\N".into() });
+    format.delimiter = delimiter.unwrap_or(if format.csv { ',' } else { '\t' });
+    format.null = null.unwrap_or_else(|| if format.csv { String::new() } else { "\\N".into() });
     Ok(copy)
 }
 
@@ -156,75 +153,9 @@ fn offset(tokens: &[Token<'_>], word: &Token<'_>) -> usize {
     at
 }
 
-impl Copy {
-    /// CSV with a header, as `COPY … TO STDOUT (FORMAT csv, HEADER)` writes
-    /// it: also the CSV of `GET /tables/NAME?format=csv`.
-    pub fn csv() -> Copy {
-        Copy { query: String::new(), csv: true, header: true, delimiter: ',', null: String::new() }
-    }
-
-    /// The header line, if one was asked for.
-    pub fn header(&self, columns: &[String]) -> Option<String> {
-        self.header.then(|| self.line(columns.iter().map(|c| Some(c.as_str()))))
-    }
-
-    /// One row as a line.
-    pub fn row(&self, row: &[Value]) -> String {
-        let texts: Vec<Option<std::borrow::Cow<'_, str>>> = row
-            .iter()
-            .map(|v| match v {
-                Value::Null => None,
-                Value::String(s) => Some(s.as_str().into()),
-                other => Some(other.to_string().into()),
-            })
-            .collect();
-        self.line(texts.iter().map(Option::as_deref))
-    }
-
-    fn line<'a>(&self, values: impl Iterator<Item = Option<&'a str>>) -> String {
-        let mut out = String::new();
-        for (i, v) in values.enumerate() {
-            if i > 0 {
-                out.push(self.delimiter);
-            }
-            match v {
-                None => out.push_str(&self.null),
-                Some(v) if self.csv => {
-                    let quote = v == self.null || v.contains([self.delimiter, '"', '\n', '\r']);
-                    if quote {
-                        out.push('"');
-                        out.push_str(&v.replace('"', "\"\""));
-                        out.push('"');
-                    } else {
-                        out.push_str(v);
-                    }
-                }
-                Some(v) => {
-                    for c in v.chars() {
-                        match c {
-                            '\\' => out.push_str("\\\\"),
-                            '\n' => out.push_str("\\n"),
-                            '\r' => out.push_str("\\r"),
-                            '\t' => out.push_str("\\t"),
-                            c if c == self.delimiter => {
-                                out.push('\\');
-                                out.push(c);
-                            }
-                            c => out.push(c),
-                        }
-                    }
-                }
-            }
-        }
-        out.push('\n');
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn copy(sql: &str) -> Copy {
         parse(sql).unwrap().unwrap()
@@ -236,27 +167,18 @@ mod tests {
             "COPY (select tag, count from tag_totals where tag <> ')' order by count desc) TO STDOUT WITH (FORMAT csv, HEADER)",
         );
         assert_eq!(c.query, "select tag, count from tag_totals where tag <> ')' order by count desc");
-        assert!(c.csv && c.header && c.delimiter == ',' && c.null.is_empty());
+        assert_eq!(c.format, TextFormat::csv());
         let c = copy("copy tag_totals (tag, count) to stdout");
         assert_eq!(c.query, "select tag, count from tag_totals");
-        assert!(!c.csv && !c.header && c.delimiter == '\t' && c.null == "\\N");
+        assert_eq!(c.format, TextFormat::text());
         let c = copy("COPY public.batches TO STDOUT WITH CSV HEADER DELIMITER ';'");
-        assert_eq!((c.query.as_str(), c.delimiter, c.header), ("select * from batches", ';', true));
+        assert_eq!(
+            (c.query.as_str(), c.format.delimiter, c.format.header),
+            ("select * from batches", ';', true)
+        );
         assert_eq!(parse("copy t from stdin").unwrap().unwrap_err().code, "25006");
         assert_eq!(parse("copy t to '/etc/x'").unwrap().unwrap_err().code, "0A000");
         assert_eq!(parse("copy (select 1) to stdout (format binary)").unwrap().unwrap_err().code, "0A000");
         assert!(parse("select 1").is_none());
-    }
-
-    #[test]
-    fn rows_are_written_as_postgres_writes_them() {
-        let csv = copy("copy (select 1) to stdout (format csv, header)");
-        assert_eq!(csv.header(&["tag".into(), "n".into()]).unwrap(), "tag,n\n");
-        assert_eq!(
-            csv.row(&[json!("a,\"b\""), json!(3), Value::Null, json!("")]),
-            "\"a,\"\"b\"\"\",3,,\"\"\n"
-        );
-        let text = copy("copy (select 1) to stdout");
-        assert_eq!(text.row(&[json!("a\tb\\c\nd"), json!(1.5), Value::Null]), "a\\tb\\\\c\\nd\t1.5\t\\N\n");
     }
 }

@@ -425,10 +425,10 @@ impl TableFormat {
         let rows = rows.iter().map(|row| row.as_array().map(Vec::as_slice).unwrap_or_default());
         Ok(match self {
             TableFormat::Csv => {
-                ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], super::tabular::csv(&columns, rows))
+                ([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], crate::sql::text::csv(&columns, rows))
                     .into_response()
             }
-            _ => Json(super::tabular::records(&columns, rows)).into_response(),
+            _ => Json(crate::sql::text::records(&columns, rows)).into_response(),
         })
     }
 }

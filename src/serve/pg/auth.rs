@@ -87,7 +87,7 @@ impl StartupHandler for Startup {
             }
             return Ok(());
         };
-        let failures = crate::sinks::failures::failures();
+        let failures = crate::serve::failures::failures();
         let peer = client.socket_addr().ip();
         match sasl.on_startup(client, message).await {
             // libpq leaves SCRAM's user name empty (the server has it from
@@ -115,11 +115,11 @@ static PIDS: LazyLock<RandomPidSecretKeyGenerator> = LazyLock::new(RandomPidSecr
 static PARAMETERS: LazyLock<DefaultServerParameterProvider> = LazyLock::new(parameters);
 
 /// The settings a client is told at startup (ParameterStatus), with the
-/// values `SHOW` gives ([`crate::sql::postgres::settings`]): among them that
+/// values `SHOW` gives ([`super::dialect::settings`]): among them that
 /// transactions are read-only and the user is no superuser, which drivers
 /// and tools read to decide what they may offer.
 pub fn parameters() -> DefaultServerParameterProvider {
-    let value = |name: &str| crate::sql::postgres::settings::setting(name).map_or("", |s| s.1).to_owned();
+    let value = |name: &str| super::dialect::settings::setting(name).map_or("", |s| s.1).to_owned();
     let on = |name: &str| value(name) == "on";
     let mut p = DefaultServerParameterProvider::default();
     p.server_version = value("server_version");

@@ -1,0 +1,16 @@
+//! The servers that read the live tables while the job runs: HTTP (SQL,
+//! tables, metrics, SSE watch) with the dashboard, and the PostgreSQL wire
+//! protocol with its dialect and catalog ([`pg`]). What they share is here
+//! too: limits on connections ([`listener`]), TLS, tokens ([`auth`]), CORS,
+//! health, and the throttle on failed logins ([`failures`]). They read
+//! through [`crate::sql`]; nothing upstream of them imports them.
+
+pub mod auth;
+pub mod cors;
+pub mod dashboard;
+pub mod failures;
+pub mod health;
+pub mod http;
+pub mod listener;
+pub mod pg;
+pub mod tls;
