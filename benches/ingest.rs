@@ -75,7 +75,7 @@ fn main() {
             input: InputFormat::Json,
             hashtags: HashtagMode::Twitter,
             sentiment,
-            track: None,
+            select: tweetstream::transforms::select::Select::default(),
             undated: tweetstream::engine::batch::Undated::Skip,
         };
         let mut ingest = Ingest::new(ops);

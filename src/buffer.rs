@@ -89,10 +89,6 @@ impl RecycledBuf {
     pub fn len(&self) -> usize {
         self.buf.len()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -10,31 +10,31 @@
 //! configuration; [`replay`] feeds a source; [`lab`] loads and produces the
 //! lab's data. docs/design.md has the module map.
 
-pub mod buffer;
+pub(crate) mod buffer;
 pub mod cli;
 pub mod codec;
-pub mod connect;
-pub mod cost;
+pub(crate) mod connect;
+pub(crate) mod cost;
 pub mod engine;
-pub mod files;
+pub(crate) mod files;
 pub mod fixtures;
-pub mod job;
-pub mod lab;
+pub(crate) mod job;
+pub(crate) mod lab;
 pub mod logging;
-pub mod memory;
-pub mod metrics;
-pub mod progress;
-pub mod replay;
-pub mod retry;
-pub mod rng;
+pub(crate) mod memory;
+pub(crate) mod metrics;
+pub(crate) mod progress;
+pub(crate) mod replay;
+pub(crate) mod retry;
+pub(crate) mod rng;
 pub mod secret;
 pub mod sentiment;
 pub mod serve;
-pub mod shutdown;
-pub mod sinks;
+pub(crate) mod shutdown;
+pub(crate) mod sinks;
 pub mod sources;
 pub mod sql;
-pub mod state;
-pub mod time;
+pub(crate) mod state;
+pub(crate) mod time;
 pub mod transforms;
 pub mod tweet;

@@ -1,7 +1,7 @@
-//! Metrics for an operator's tools, in the OpenMetrics text format or, for
-//! a scraper that asks for it, Prometheus' classic text format 0.0.4 (`GET
-//! /metrics` on `--http` and `--dashboard`), through the `prometheus-client`
-//! crate.
+//! Metrics for an operator's tools, in the OpenMetrics text format for a
+//! scraper that asks for it (Prometheus does), else Prometheus' classic text
+//! format 0.0.4 (`GET /metrics` on `--http` and `--dashboard`), through the
+//! `prometheus-client` crate.
 //!
 //! One registry per process ([`metrics`]): the stages record into it as they
 //! work (the engine per closed batch, the SQL engine per query, the results
@@ -225,9 +225,11 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format an `Accept` header prefers: the classic one when it ranks
-    /// `text/plain` above OpenMetrics, else OpenMetrics (also with no header,
-    /// or `*/*`). Prometheus itself asks for OpenMetrics first.
+    /// The format an `Accept` header asks for, as Prometheus' own client
+    /// libraries answer: OpenMetrics when it names OpenMetrics (with a weight
+    /// above 0, not below `text/plain`'s), else the classic text format, which
+    /// every parser reads (also with no header, or `*/*`, what a plain
+    /// `requests.get` sends). Prometheus itself asks for OpenMetrics first.
     pub fn from_accept(accept: Option<&str>) -> Format {
         let (mut open, mut plain) = (None::<f32>, None::<f32>);
         for range in accept.unwrap_or("").split(',') {
@@ -243,8 +245,8 @@ impl Format {
             *slot = Some(slot.map_or(q, |best| best.max(q)));
         }
         match (open, plain) {
-            (open, Some(plain)) if plain > 0.0 && plain > open.unwrap_or(0.0) => Format::Classic,
-            _ => Format::OpenMetrics,
+            (Some(open), plain) if open > 0.0 && open >= plain.unwrap_or(0.0) => Format::OpenMetrics,
+            _ => Format::Classic,
         }
     }
 
@@ -299,14 +301,16 @@ mod tests {
     fn the_accept_header_chooses_the_format() {
         use Format::*;
         for (accept, want) in [
-            (None, OpenMetrics),
-            (Some("*/*"), OpenMetrics),
+            (None, Classic),
+            (Some("*/*"), Classic),
             (Some("text/plain"), Classic),
             (Some("text/plain;version=0.0.4;q=0.9, */*;q=0.1"), Classic),
             (Some("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"), OpenMetrics),
             (Some("application/openmetrics-text;q=0.2, text/plain;q=0.8"), Classic),
-            (Some("text/plain;q=0"), OpenMetrics),
-            (Some("text/html"), OpenMetrics),
+            (Some("text/plain;q=0"), Classic),
+            (Some("text/html"), Classic),
+            (Some("application/openmetrics-text"), OpenMetrics),
+            (Some("application/openmetrics-text;q=0, */*"), Classic),
         ] {
             assert_eq!(Format::from_accept(accept), want, "{accept:?}");
         }

@@ -49,11 +49,6 @@ impl Backoff {
         }
     }
 
-    /// The longest wait.
-    pub fn max(&self) -> Duration {
-        self.max
-    }
-
     /// After a success: the next failure waits `first` again.
     pub fn reset(&mut self) {
         self.next = self.first;

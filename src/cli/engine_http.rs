@@ -2,17 +2,28 @@
 //! as `HOST:PORT`, `http://HOST:PORT` or `https://HOST:PORT` (TLS, the
 //! certificate checked against the public CAs or `--ca-cert`), and the token
 //! (`TWEETSTREAM_TOKEN` or `--token-file`, as the engine takes it) sent as a
-//! bearer token. A blocking client: one request per run.
+//! bearer token. HTTP/1.1 is hyper's client; this module says what a failure
+//! means for someone who typed `--server`.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
+use hyper::{Method, Request, Response};
+use hyper_util::rt::TokioIo;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::client::WebPkiServerVerifier;
+use tokio_rustls::rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
-use tokio_rustls::rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio_rustls::rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, Error as TlsError, RootCertStore, SignatureScheme,
+};
 
 /// Where the engine is, and how to talk to it.
 pub struct Engine {
@@ -22,14 +33,12 @@ pub struct Engine {
     token: Option<crate::secret::Secret>,
 }
 
-/// A byte stream to the engine, plain or TLS.
-pub trait Io: Read + Write + Send {}
-impl<T: Read + Write + Send> Io for T {}
-
-/// An open connection: the stream, and the socket under it (for timeouts).
-pub struct Connection {
-    pub io: Box<dyn Io>,
-    pub socket: TcpStream,
+/// A request to the engine: method, path (with its query), body, `Accept`.
+pub struct Ask<'a> {
+    pub method: Method,
+    pub path: &'a str,
+    pub body: Option<&'a str>,
+    pub accept: &'a str,
 }
 
 impl Engine {
@@ -59,81 +68,103 @@ impl Engine {
         Ok(Engine { addr, tls, token })
     }
 
-    /// The request head's lines that say who asks: Host, and the token.
-    pub fn headers(&self) -> String {
-        let mut h = format!("Host: {}\r\n", self.addr);
-        if let Some(token) = &self.token {
-            h.push_str(&format!("Authorization: Bearer {}\r\n", token.expose()));
-        }
-        h
-    }
-
-    /// Connects, giving up after `timeout` (also for each read and write).
-    pub fn connect(&self, timeout: Duration) -> anyhow::Result<Connection> {
+    /// Sends `ask` on a new connection and returns the response (its body
+    /// still to read), giving up after `timeout` to connect and to answer.
+    pub async fn send(&self, ask: Ask<'_>, timeout: Duration) -> anyhow::Result<Response<Incoming>> {
         let addr = &self.addr;
-        let unreachable = |e: std::io::Error| {
-            anyhow::anyhow!(
-                "cannot reach the engine at {addr} ({e}); is `tweetstream stream --http {addr}` running?"
-            )
-        };
-        let socket_addr = std::net::ToSocketAddrs::to_socket_addrs(addr)
-            .map_err(unreachable)?
-            .next()
-            .ok_or_else(|| anyhow::anyhow!("{addr}: no address"))?;
-        let socket = TcpStream::connect_timeout(&socket_addr, timeout).map_err(unreachable)?;
-        socket.set_read_timeout(Some(timeout))?;
-        socket.set_write_timeout(Some(timeout))?;
-        let io: Box<dyn Io> = match &self.tls {
-            None => Box::new(socket.try_clone()?),
-            Some(config) => {
-                let host = addr.rsplit_once(':').map_or(addr.as_str(), |(host, _)| host);
-                let host = host.trim_start_matches('[').trim_end_matches(']');
-                let name = ServerName::try_from(host.to_owned())
-                    .map_err(|e| anyhow::anyhow!("--server {addr}: {host} is no host name: {e}"))?;
-                let tls = ClientConnection::new(config.clone(), name)?;
-                Box::new(StreamOwned::new(tls, socket.try_clone()?))
+        let connecting = async {
+            let socket = TcpStream::connect(addr).await.map_err(|e| self.unreachable(e))?;
+            match &self.tls {
+                None => self.handshake(socket).await,
+                Some(config) => {
+                    let host = addr.rsplit_once(':').map_or(addr.as_str(), |(host, _)| host);
+                    let host = host.trim_start_matches('[').trim_end_matches(']');
+                    let name = ServerName::try_from(host.to_owned())
+                        .map_err(|e| anyhow::anyhow!("--server {addr}: {host} is no host name: {e}"))?;
+                    let tls = TlsConnector::from(config.clone())
+                        .connect(name, socket)
+                        .await
+                        .map_err(|e| self.failed(e.to_string()))?;
+                    self.handshake(tls).await
+                }
             }
         };
-        Ok(Connection { io, socket })
+        let mut sender =
+            tokio::time::timeout(timeout, connecting).await.map_err(|_| self.silent(timeout))??;
+        let request = self.request(ask)?;
+        let answered = tokio::time::timeout(timeout, sender.send_request(request)).await;
+        answered.map_err(|_| self.silent(timeout))?.map_err(|e| self.broken(&e))
     }
 
-    /// An I/O error while talking to the engine, saying what it likely means.
-    pub fn failed(&self, timeout: Duration, e: std::io::Error) -> anyhow::Error {
+    /// HTTP/1.1 over `io`; the connection is driven on its own task.
+    async fn handshake<T>(
+        &self,
+        io: T,
+    ) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>>
+    where
+        T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(io)).await.map_err(|e| self.broken(&e))?;
+        tokio::spawn(connection);
+        Ok(sender)
+    }
+
+    fn request(&self, ask: Ask<'_>) -> anyhow::Result<Request<Full<Bytes>>> {
+        let mut request = Request::builder()
+            .method(ask.method)
+            .uri(ask.path)
+            .header(HOST, &self.addr)
+            .header(ACCEPT, ask.accept);
+        if let Some(token) = &self.token {
+            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                .map_err(|_| anyhow::anyhow!("the token holds characters a header cannot carry"))?;
+            value.set_sensitive(true);
+            request = request.header(AUTHORIZATION, value);
+        }
+        if ask.body.is_some() {
+            request = request.header(CONTENT_TYPE, "text/plain");
+        }
+        let body = Full::new(Bytes::from(ask.body.unwrap_or_default().to_owned()));
+        Ok(request.body(body)?)
+    }
+
+    fn unreachable(&self, e: std::io::Error) -> anyhow::Error {
         let addr = &self.addr;
-        if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) {
-            anyhow::anyhow!(
-                "no answer from {addr} within {timeout:?} (--timeout): something listens there, \
-                 but it is not answering like an engine's --http"
-            )
-        } else if self.tls.is_some() && e.to_string().contains("certificate") {
+        anyhow::anyhow!(
+            "cannot reach the engine at {addr} ({e}); is `tweetstream stream --http {addr}` running?"
+        )
+    }
+
+    /// Nothing came within `timeout`.
+    pub fn silent(&self, timeout: Duration) -> anyhow::Error {
+        anyhow::anyhow!(
+            "no answer from {} within {timeout:?} (--timeout): something listens there, but it is not \
+             answering like an engine's --http",
+            self.addr
+        )
+    }
+
+    /// A TLS failure, saying what it likely means.
+    fn failed(&self, e: String) -> anyhow::Error {
+        let addr = &self.addr;
+        if e.contains("certificate") || e.contains("Certificate") {
             anyhow::anyhow!("{addr}: {e} (a certificate of your own CA is trusted with --ca-cert PATH)")
-        } else if self.tls.is_none()
-            && matches!(
-                e.kind(),
-                std::io::ErrorKind::BrokenPipe
-                    | std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::UnexpectedEof
-            )
-        {
-            // An engine with --tls-cert closes a plain-text connection at once.
-            anyhow::anyhow!(
-                "{addr} closed the connection ({e}); if the engine runs with --tls-cert, give --server https://{addr}"
-            )
         } else {
             anyhow::anyhow!("{addr}: {e}")
         }
     }
 
-    /// What to say when the engine answered something that is not HTTP.
-    pub fn not_http(&self, response: &[u8]) -> anyhow::Error {
+    /// An HTTP failure: what the engine's side likely is.
+    pub fn broken(&self, e: &hyper::Error) -> anyhow::Error {
         let addr = &self.addr;
-        // A TLS record (alert or handshake) where an HTTP response was expected.
-        if self.tls.is_none() && matches!(response.first(), Some(0x15 | 0x16)) {
-            anyhow::anyhow!(
-                "{addr} answers with TLS (the engine runs with --tls-cert): give --server https://{addr}"
-            )
-        } else {
-            anyhow::anyhow!("{addr}: not an HTTP response")
+        match &self.tls {
+            // A TLS server sends a TLS record (or closes) where a response was expected.
+            None if e.is_parse() || e.is_incomplete_message() || e.is_closed() => anyhow::anyhow!(
+                "{addr} closed the connection or answered with something that is not HTTP ({e}); if the \
+                 engine runs with --tls-cert, give --server https://{addr}"
+            ),
+            _ => anyhow::anyhow!("{addr}: {e}"),
         }
     }
 }
@@ -141,23 +172,79 @@ impl Engine {
 /// TLS 1.2 and 1.3, the certificate checked against `ca` (PEM), else the
 /// public CAs (webpki-roots).
 fn client_config(ca: Option<&Path>) -> anyhow::Result<ClientConfig> {
+    let provider = Arc::new(ring::default_provider());
+    let builder =
+        ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
+    let Some(path) = ca else {
+        let mut roots = RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        return Ok(builder.with_root_certificates(roots).with_no_client_auth());
+    };
+    let pem = std::fs::read(path).map_err(|e| anyhow::anyhow!("--ca-cert {}: {e}", path.display()))?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("--ca-cert {}: not PEM certificates: {e}", path.display()))?;
     let mut roots = RootCertStore::empty();
-    match ca {
-        Some(path) => {
-            let pem =
-                std::fs::read(path).map_err(|e| anyhow::anyhow!("--ca-cert {}: {e}", path.display()))?;
-            let certs = CertificateDer::pem_slice_iter(&pem)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| anyhow::anyhow!("--ca-cert {}: not PEM certificates: {e}", path.display()))?;
-            let (added, _) = roots.add_parsable_certificates(certs);
-            if added == 0 {
-                anyhow::bail!("--ca-cert {} holds no usable certificate", path.display());
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    let (added, _) = roots.add_parsable_certificates(certs.clone());
+    if added == 0 {
+        anyhow::bail!("--ca-cert {} holds no usable certificate", path.display());
     }
-    Ok(ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider).build()?;
+    let verifier = Arc::new(Given { webpki, given: certs });
+    Ok(builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth())
+}
+
+/// `--ca-cert`'s certificates, trusted as CAs (webpki's checks), and each
+/// also as the server's own certificate: a self-signed certificate made
+/// with `openssl req -x509` is its own CA, which webpki refuses as an end
+/// entity (`CaUsedAsEndEntity`) where curl takes it. Only the exact
+/// certificate given is taken that way; the handshake's signatures are
+/// checked as always, so only the holder of its key can present it.
+#[derive(Debug)]
+struct Given {
+    webpki: Arc<WebPkiServerVerifier>,
+    given: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for Given {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, TlsError> {
+        match self.webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            // webpki's CaUsedAsEndEntity comes as `Other`.
+            Err(TlsError::InvalidCertificate(
+                CertificateError::UnknownIssuer | CertificateError::Other(_),
+            )) if self.given.iter().any(|c| c.as_ref() == end_entity.as_ref()) => {
+                Ok(ServerCertVerified::assertion())
+            }
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, TlsError> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }

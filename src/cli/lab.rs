@@ -113,6 +113,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             rate: None,
             options: args.kafka.settings(),
             note_existing: false,
+            select: Default::default(),
         };
         let run_on = args.run_on || args.dashboard.is_some();
         let producer =

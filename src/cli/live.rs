@@ -6,9 +6,7 @@
 use crate::codec::Chunk;
 use crate::replay::output::{Broadcaster, Output};
 use crate::sources::live;
-use crate::transforms::track::Track;
-use crate::tweet::{self, InputFormat};
-use std::sync::Arc;
+use crate::transforms::select::Select;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -25,10 +23,8 @@ pub struct Args {
     #[command(flatten)]
     pub feeds: super::feeds::FeedArgs,
 
-    /// Write only the posts matching any of these comma-separated phrases, as
-    /// the streaming API's `track` did (`--track 'u.s.,delta air'`).
-    #[arg(long, value_name = "PHRASES", value_parser = super::values::track)]
-    pub track: Option<Arc<Track>>,
+    #[command(flatten)]
+    pub select: super::select::SelectArgs,
 
     /// Stop after this many posts (default: run until Ctrl-C).
     #[arg(long, value_name = "N", value_parser = super::values::number_in(super::values::BATCH_COUNTS, "--limit"))]
@@ -74,7 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let settings = live::FeedSettings { stall: args.feeds.silence_timeout };
         let source = live::start_all(feeds, settings, args.max_line_bytes, tx, stop.clone());
         let mut posts = Posts {
-            track: args.track,
+            select: args.select.select(),
             limit: args.limit,
             written: 0,
             left_out: 0,
@@ -102,10 +98,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         stop.cancel();
         let failed = source.await?;
         let finished = output.finish().await;
-        let track = if posts.track.is_some() {
-            format!(", {} left out by --track", posts.left_out)
-        } else {
-            String::new()
+        let track = match posts.select.flags() {
+            Some(flags) => format!(", {} left out by {flags}", posts.left_out),
+            None => String::new(),
         };
         tracing::info!("wrote {} posts{track}", posts.written);
         failed?;
@@ -117,9 +112,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })
 }
 
-/// Which posts are written: `--track`, then `--limit`.
+/// Which posts are written: `--track` and `--lang`, then `--limit`.
 struct Posts {
-    track: Option<Arc<Track>>,
+    select: Select,
     limit: Option<u64>,
     written: u64,
     left_out: u64,
@@ -136,14 +131,10 @@ impl Posts {
             if done {
                 return;
             }
-            if let Some(track) = &self.track {
-                let (text, lowered) = &mut self.scratch;
-                let kept = tweet::decode(line, InputFormat::Json, text)
-                    .is_ok_and(|t| track.matches(t.text, lowered));
-                if !kept {
-                    self.left_out += 1;
-                    return;
-                }
+            let (text, lowered) = &mut self.scratch;
+            if !self.select.keeps_all() && !self.select.keeps_line(line, text, lowered) {
+                self.left_out += 1;
+                return;
             }
             out.extend_from_slice(line);
             out.push(b'\n');

@@ -4,8 +4,8 @@
 
 pub mod checkpoint;
 pub mod demo;
-pub mod engine_http;
-pub mod feeds;
+pub(crate) mod engine_http;
+pub(crate) mod feeds;
 pub mod fixtures;
 pub mod lab;
 pub mod live;
@@ -14,8 +14,9 @@ pub mod produce;
 pub mod query;
 pub mod replay;
 pub mod score;
+pub(crate) mod select;
 pub mod stream;
-pub mod values;
+pub(crate) mod values;
 
 use clap::{Parser, Subcommand};
 

@@ -30,7 +30,10 @@ pub struct Args {
     #[command(flatten)]
     pub feeds: super::feeds::FeedArgs,
 
-    /// With a live feed: stop after this many posts.
+    #[command(flatten)]
+    pub select: super::select::SelectArgs,
+
+    /// With a live feed: stop after this many posts (sent).
     #[arg(long, value_name = "N", requires = "live", value_parser = super::values::number_in(super::values::BATCH_COUNTS, "--limit"))]
     pub limit: Option<u64>,
 }
@@ -43,16 +46,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let names: Vec<String> = feeds.iter().map(|f| f.name()).collect();
         let s = super::runtime()?.block_on(async {
             let shutdown = crate::shutdown::on_signal();
-            let live = produce::Live { feeds, silence: args.feeds.silence_timeout, limit: args.limit };
+            let live = produce::Live {
+                feeds,
+                silence: args.feeds.silence_timeout,
+                limit: args.limit,
+                select: args.select.select(),
+            };
             produce::run_live(live, &k.brokers, &options, &k.topic, k.partitions, shutdown).await
         })?;
         crate::logging::sayln!(
-            "produced {} to topic {}: {} posts, {} delivered, {} failed in {:.2} s",
+            "produced {} to topic {}: {} posts, {} delivered, {} failed{} in {:.2} s",
             names.join(" + "),
             k.topic,
             s.read,
             s.delivered,
             s.failed,
+            left_out(&args.select, s.filtered),
             s.elapsed.as_secs_f64()
         );
         anyhow::ensure!(s.failed == 0, "{} messages were not delivered", s.failed);
@@ -69,10 +78,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         rate: args.rate,
         options,
         note_existing: true,
+        select: args.select.select(),
     };
     let s = super::runtime()?.block_on(produce::run(job))?;
     crate::logging::sayln!(
-        "produced {}.{} to topic {}: {} documents read, {} delivered, {} failed, {} skipped (no text) in {:.2} s",
+        "produced {}.{} to topic {}: {} documents read, {} delivered, {} failed, {} skipped (no text){} in {:.2} s",
         args.mongo.db,
         args.mongo.collection,
         args.kafka.topic,
@@ -80,8 +90,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         s.delivered,
         s.failed,
         s.skipped_no_text,
+        left_out(&args.select, s.filtered),
         s.elapsed.as_secs_f64()
     );
     anyhow::ensure!(s.failed == 0, "{} messages were not delivered", s.failed);
     Ok(())
+}
+
+/// ", N left out by --lang" when a filter was given.
+fn left_out(select: &super::select::SelectArgs, filtered: u64) -> String {
+    select.select().flags().map(|flags| format!(", {filtered} left out by {flags}")).unwrap_or_default()
 }

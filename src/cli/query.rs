@@ -4,10 +4,12 @@
 //! Server-Sent Events). How it connects (TLS, the token) is in
 //! [`super::engine_http`].
 
-use super::engine_http::Engine;
+use super::engine_http::{Ask, Engine};
 use crate::sinks::print::write_aligned;
+use http_body_util::BodyExt;
+use hyper::Method;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
@@ -15,7 +17,7 @@ use std::time::Duration;
 tweetstream query \"select tag, count from tag_counts order by count desc limit 10\"")]
 pub struct Args {
     /// The statement (read-only SQL over tag_counts, tag_totals, tag_window,
-    /// sentiment_by_day, batches).
+    /// sentiment_by_day, languages, batches).
     #[arg(value_name = "SQL")]
     pub sql: String,
 
@@ -58,84 +60,64 @@ pub enum Format {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let token = super::stream::token(args.token_file.as_deref())?;
     let engine = Engine::new(&args.server, args.ca_cert.as_deref(), token)?;
-    if args.follow {
-        return follow(&args, &engine);
-    }
-    let failed = |e| engine.failed(args.timeout, e);
-    let mut stream = engine.connect(args.timeout)?.io;
-    let request = format!(
-        "POST /sql HTTP/1.1\r\n{}Content-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-        engine.headers(),
-        args.sql.len(),
-        args.sql
-    );
-    stream.write_all(request.as_bytes()).map_err(failed)?;
-    stream.flush().map_err(failed)?;
-    let mut response = Vec::new();
-    if let Err(e) = stream.read_to_end(&mut response) {
-        // A TLS peer may close without its close_notify once it has answered.
-        if e.kind() != std::io::ErrorKind::UnexpectedEof || response.is_empty() {
-            return Err(failed(e));
+    super::runtime()?.block_on(async {
+        if args.follow {
+            return follow(&args, &engine).await;
         }
-    }
-    let text = String::from_utf8_lossy(&response);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| engine.not_http(&response))?;
-    let answer = answer(&engine.addr, status_of(head), body)?;
-    print(&answer, args.format)
+        let ask =
+            Ask { method: Method::POST, path: "/sql", body: Some(&args.sql), accept: "application/json" };
+        let response = engine.send(ask, args.timeout).await?;
+        let status = response.status().as_u16();
+        let body = tokio::time::timeout(args.timeout, response.into_body().collect())
+            .await
+            .map_err(|_| engine.silent(args.timeout))?
+            .map_err(|e| engine.broken(&e))?
+            .to_bytes();
+        let answer = answer(&engine.addr, status, &String::from_utf8_lossy(&body))?;
+        print(&answer, args.format)
+    })
 }
 
-/// `--follow`: `GET /sql/watch` as HTTP/1.0 (the events then come without
-/// chunked encoding, until the connection closes); each `data:` line is one
-/// result.
-fn follow(args: &Args, engine: &Engine) -> anyhow::Result<()> {
-    let failed = |e| engine.failed(args.timeout, e);
-    let connection = engine.connect(args.timeout)?;
-    let mut stream = connection.io;
-    let query = percent_encode(&args.sql);
-    write!(
-        stream,
-        "GET /sql/watch?q={query} HTTP/1.0\r\n{}Accept: text/event-stream\r\n\r\n",
-        engine.headers()
-    )
-    .map_err(failed)?;
-    stream.flush().map_err(failed)?;
-    let mut reader = BufReader::new(stream);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).map_err(failed)? == 0 || line == "\r\n" {
-            break;
-        }
-        head.push_str(&line);
-    }
-    let status = status_of(&head);
-    if status == 0 {
-        return Err(engine.not_http(head.as_bytes()));
-    }
+/// `--follow`: `GET /sql/watch` (Server-Sent Events, until the engine
+/// stops); each `data:` line is one result.
+async fn follow(args: &Args, engine: &Engine) -> anyhow::Result<()> {
+    let path = format!("/sql/watch?q={}", percent_encode(&args.sql));
+    let ask = Ask { method: Method::GET, path: &path, body: None, accept: "text/event-stream" };
+    let response = engine.send(ask, args.timeout).await?;
+    let status = response.status().as_u16();
+    let mut body = response.into_body();
     if status != 200 {
-        let mut body = String::new();
-        let _ = reader.read_to_string(&mut body);
-        answer(&engine.addr, status, &body)?;
+        let text = body.collect().await.map_err(|e| engine.broken(&e))?.to_bytes();
+        answer(&engine.addr, status, &String::from_utf8_lossy(&text))?;
         anyhow::bail!("{}: status {status}", engine.addr);
     }
     // The engine sends a comment every 15 s while no batch closes.
-    connection.socket.set_read_timeout(Some(args.timeout.max(Duration::from_secs(45))))?;
-    let mut event = String::new();
-    for line in reader.lines() {
-        let line = line.map_err(failed)?;
-        if let Some(name) = line.strip_prefix("event: ") {
-            event = name.to_owned();
-        } else if let Some(data) = line.strip_prefix("data: ") {
-            let value: Value = serde_json::from_str(data)
-                .map_err(|e| anyhow::anyhow!("{}: an event that is not JSON ({e}): {data}", engine.addr))?;
-            if event == "error" {
-                anyhow::bail!("{}", value["error"].as_str().unwrap_or(data));
+    let patience = args.timeout.max(Duration::from_secs(45));
+    let (mut pending, mut event) = (Vec::new(), String::new());
+    loop {
+        let frame =
+            tokio::time::timeout(patience, body.frame()).await.map_err(|_| engine.silent(patience))?;
+        let Some(frame) = frame else { return Ok(()) };
+        let Ok(data) = frame.map_err(|e| engine.broken(&e))?.into_data() else { continue };
+        pending.extend_from_slice(&data);
+        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line);
+            let line = line.trim_end_matches(['\r', '\n']);
+            if let Some(name) = line.strip_prefix("event: ") {
+                event = name.to_owned();
+            } else if let Some(data) = line.strip_prefix("data: ") {
+                let value: Value = serde_json::from_str(data).map_err(|e| {
+                    anyhow::anyhow!("{}: an event that is not JSON ({e}): {data}", engine.addr)
+                })?;
+                if event == "error" {
+                    anyhow::bail!("{}", value["error"].as_str().unwrap_or(data));
+                }
+                print(&value, args.format)?;
+                std::io::stdout().flush()?;
             }
-            print(&value, args.format)?;
-            std::io::stdout().flush()?;
         }
     }
-    Ok(())
 }
 
 /// A statement's answer as JSON, or the engine's error.
@@ -190,11 +172,6 @@ fn print(answer: &Value, format: Format) -> anyhow::Result<()> {
         crate::logging::sayln!("query: the result was cut at the engine's row limit (--sql-max-rows)");
     }
     Ok(())
-}
-
-/// The status code of an HTTP response's head (0 if there is none).
-fn status_of(head: &str) -> u16 {
-    head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
 /// `s` for a URL's query string: everything but letters, digits and `-._~`

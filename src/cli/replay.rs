@@ -43,12 +43,8 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub skip: u64,
 
-    /// Send only the tweets matching any of these comma-separated phrases, as
-    /// the streaming API's `track` does: every term of a phrase, in any order,
-    /// ignoring case, as a word with only punctuation around it
-    /// (`--track 'u.s.,delta air'`).
-    #[arg(long, value_name = "PHRASES", value_parser = super::values::track)]
-    pub track: Option<std::sync::Arc<crate::transforms::track::Track>>,
+    #[command(flatten)]
+    pub select: super::select::SelectArgs,
 
     /// Serve the stream to TCP clients on this address (like `nc -lk`) instead of
     /// writing to stdout. Waits for a client before sending. Port 0 picks a free
@@ -72,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             skip: args.skip,
             limit: args.limit,
             looping: args.looping,
-            track: args.track.clone(),
+            select: args.select.select(),
         },
         pace: match (args.rate, args.realtime) {
             (Some(rate), _) => Pace::Rate(rate),

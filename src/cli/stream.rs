@@ -90,12 +90,8 @@ pub struct Args {
     #[command(flatten)]
     pub sentiment: super::SentimentArgs,
 
-    /// Keep only the tweets matching any of these comma-separated phrases, as
-    /// the streaming API's `track` does: every term of a phrase, in any order,
-    /// ignoring case, as a word with only punctuation around it
-    /// (`--track 'u.s.,delta air'`). The others count in `batches.filtered`.
-    #[arg(long, value_name = "PHRASES", value_parser = super::values::track)]
-    pub track: Option<std::sync::Arc<crate::transforms::track::Track>>,
+    #[command(flatten)]
+    pub select: super::select::SelectArgs,
 
     /// A tweet with no date is left out of sentiment_by_day (`skip`; it still
     /// counts in batches.undated), or counted on the day it arrived
@@ -337,7 +333,7 @@ impl Args {
             batch: self.batch,
             hashtags: self.hashtags,
             sentiment: self.sentiment.model(),
-            track: self.track,
+            select: self.select.select(),
             undated: self.undated,
             print_every: self.print_every,
             top: self.top,

@@ -45,6 +45,11 @@ pub fn websocket_url(s: &str) -> Result<crate::secret::SecretUrl, String> {
 }
 
 /// `--track PHRASES`: comma-separated phrases (see [`crate::transforms::track`]).
+/// `--lang en,pt-BR,und`: language tags, as the sources give them.
+pub fn lang(s: &str) -> Result<std::sync::Arc<crate::tweet::lang::LangFilter>, String> {
+    crate::tweet::lang::LangFilter::parse(s).map(std::sync::Arc::new)
+}
+
 pub fn track(s: &str) -> Result<std::sync::Arc<crate::transforms::track::Track>, String> {
     crate::transforms::track::Track::parse(s).map(std::sync::Arc::new)
 }

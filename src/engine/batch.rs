@@ -9,10 +9,9 @@ use crate::sentiment::Model;
 use crate::sentiment::textblob::TextBlob;
 use crate::sentiment::vader::SentimentAnalyzer;
 use crate::transforms::hashtags::{HashtagMode, for_each_hashtag};
-use crate::transforms::track::Track;
-use crate::tweet::{self, BadRecord, Day, InputFormat};
+use crate::transforms::select::Select;
+use crate::tweet::{self, BadRecord, Day, InputFormat, Lang};
 use rustc_hash::FxHashMap;
-use std::sync::Arc;
 
 /// What the engine computes per record.
 #[derive(Clone, Debug)]
@@ -21,8 +20,8 @@ pub struct Operators {
     pub hashtags: HashtagMode,
     /// The sentiment model (None: the hashtag-only pipeline).
     pub sentiment: Option<Model>,
-    /// Keep only the tweets matching these phrases (`--track`).
-    pub track: Option<Arc<Track>>,
+    /// Which posts are kept (`--track`, `--lang`).
+    pub select: Select,
     /// What day a tweet with no date counts on (`--undated`).
     pub undated: Undated,
 }
@@ -106,8 +105,11 @@ pub struct Batch {
     pub bad_records: u64,
     /// Tweets with no usable date (counted for hashtags, not per day).
     pub undated: u64,
-    /// Tweets left out by `--track` (counted in `records`, nowhere else).
+    /// Tweets left out by `--track` or `--lang` (counted in `records` and
+    /// `langs`, nowhere else).
     pub filtered: u64,
+    /// Posts by language, every post read (kept by `--lang` or not).
+    pub langs: FxHashMap<Lang, u64>,
     /// Tags as the tables will hold them: a tag new to the totals keeps this
     /// allocation for good (no copy, and nothing short-lived between the
     /// long-lived tags in memory).
@@ -127,6 +129,9 @@ impl Batch {
         self.bad_records += other.bad_records;
         self.undated += other.undated;
         self.filtered += other.filtered;
+        for (lang, n) in other.langs {
+            *self.langs.entry(lang).or_default() += n;
+        }
         if self.tags.is_empty() {
             self.tags = other.tags;
         } else {
@@ -158,6 +163,14 @@ fn bad(batch: &mut Batch, reason: &'static str) {
     tracing::debug!("bad record skipped: {reason}");
 }
 
+/// Adds a run of posts of one language to the batch's counts.
+fn count_lang_run(run: &mut (Lang, u64), batch: &mut Batch) {
+    let (lang, n) = std::mem::replace(run, (Lang::UND, 0));
+    if n > 0 {
+        *batch.langs.entry(lang).or_default() += n;
+    }
+}
+
 /// A sentiment model's scorer, with its scratch buffers.
 enum Scorer {
     Vader(Box<SentimentAnalyzer>),
@@ -174,6 +187,10 @@ pub struct Ingest {
     scratch: String,
     /// Tweet text that had JSON escapes.
     text: String,
+    /// Posts of one language in a row, not yet in the batch's counts (a
+    /// chunk's posts are mostly of one or two languages: one comparison a
+    /// post instead of a lookup).
+    lang_run: (Lang, u64),
 }
 
 impl Ingest {
@@ -182,7 +199,7 @@ impl Ingest {
             Model::Vader => Scorer::Vader(Box::default()),
             Model::TextBlob => Scorer::TextBlob(Box::default()),
         });
-        Ingest { ops, scorer, scratch: String::new(), text: String::new() }
+        Ingest { ops, scorer, scratch: String::new(), text: String::new(), lang_run: (Lang::UND, 0) }
     }
 
     /// Adds every line of `chunk` to `batch`. A final line cut off by a closed
@@ -197,18 +214,22 @@ impl Ingest {
             Line::TooLong { .. } => bad(batch, BadRecord::TooLong.reason()),
             Line::Cut(_) => bad(batch, CUT_OFF),
         });
+        count_lang_run(&mut self.lang_run, batch);
     }
 
-    /// Adds one line.
-    pub fn line(&mut self, batch: &mut Batch, bytes: &[u8]) {
+    /// Adds one line (its language to the run: see [`Ingest::chunk`]).
+    fn line(&mut self, batch: &mut Batch, bytes: &[u8]) {
         let tweet = match tweet::decode(bytes, self.ops.input, &mut self.text) {
             Ok(t) => t,
             Err(e) => return bad(batch, e.reason()),
         };
         batch.records += 1;
-        if let Some(track) = &self.ops.track
-            && !track.matches(tweet.text, &mut self.scratch)
-        {
+        if tweet.lang != self.lang_run.0 {
+            count_lang_run(&mut self.lang_run, batch);
+            self.lang_run.0 = tweet.lang;
+        }
+        self.lang_run.1 += 1;
+        if !self.ops.select.keeps_all() && !self.ops.select.keeps(&tweet, &mut self.scratch) {
             batch.filtered += 1;
             return;
         }
@@ -229,7 +250,10 @@ impl Ingest {
         match day {
             None => batch.undated += 1,
             Some(day) => {
-                if let Some(scorer) = &mut self.scorer {
+                // The models are English: a post in another language is
+                // not scored (it would score about 0 and pull the day
+                // toward neutral).
+                if let Some(scorer) = self.scorer.as_mut().filter(|_| tweet.lang.is_scored_in_english()) {
                     let (model, score) = match scorer {
                         Scorer::Vader(v) => (Model::Vader, v.polarity_scores(tweet.text).compound),
                         Scorer::TextBlob(t) => (Model::TextBlob, t.sentiment(tweet.text).polarity),

@@ -74,7 +74,7 @@ impl ExactSum {
     }
 
     /// The sum as an integer, if it is one that fits an `i64`.
-    pub fn to_i64(&self) -> Option<i64> {
+    pub fn to_i64(self) -> Option<i64> {
         let (m, negative) = self.magnitude();
         // Units are 2^-1074: the integer part starts at bit 1074.
         const POINT: usize = 1074;
@@ -144,7 +144,7 @@ impl ExactSum {
     }
 
     /// The exact sum rounded once to the nearest double (ties to even).
-    pub fn to_f64(&self) -> f64 {
+    pub fn to_f64(self) -> f64 {
         self.round(true)
     }
 
@@ -189,8 +189,8 @@ impl ExactSum {
     /// Doubles whose exact sum is this sum, largest first (at most a few
     /// dozen; usually one to three): a form that storage can hold and
     /// [`ExactSum::from_parts`] reads back.
-    pub fn to_parts(&self) -> Vec<f64> {
-        let mut rest = *self;
+    pub fn to_parts(self) -> Vec<f64> {
+        let mut rest = self;
         let mut parts = Vec::new();
         while !rest.is_zero() {
             let part = rest.truncated();

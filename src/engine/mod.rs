@@ -7,16 +7,16 @@
 //! [`outputs`], which the sinks implement; tests can drive it directly.
 
 pub mod batch;
-pub mod clock;
-pub mod exact_sum;
-pub mod outputs;
-pub mod pool;
+pub(crate) mod clock;
+pub(crate) mod exact_sum;
+pub(crate) mod outputs;
+pub(crate) mod pool;
 pub mod ranked;
-pub mod run;
-pub mod state;
+pub(crate) mod run;
+pub(crate) mod state;
 pub mod tables;
-pub mod tag_table;
-pub mod window;
+pub(crate) mod tag_table;
+pub(crate) mod window;
 
 use batch::{Batch, DayStats, Operators};
 use pool::{Closed, IngestPool};
@@ -31,14 +31,22 @@ use window::{Window, WindowSpec};
 
 use crate::codec::{Chunk, Origin};
 use crate::sentiment::Model;
-use crate::tweet::Day;
+use crate::tweet::{Day, Lang};
 
-/// Running totals since start: tag counts and per-day sentiment.
+/// Running totals since start: tag counts, per-day sentiment, posts per
+/// language.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Totals {
     pub tags: TagTable,
     pub days: BTreeMap<Day, DayStats>,
+    /// Posts per language (at most [`MAX_LANGUAGES`] codes).
+    pub langs: BTreeMap<Lang, u64>,
 }
+
+/// Language codes the `languages` table keeps apart: a source that sends
+/// more distinct (well-formed) codes than any language list has gets its
+/// posts of further codes counted as `und`, so the table stays bounded.
+pub const MAX_LANGUAGES: usize = 1_000;
 
 impl Totals {
     /// Adds a batch's counts.
@@ -47,6 +55,7 @@ impl Totals {
             self.tags.add(tag, *n, Some(tag));
         }
         self.add_days(&batch.days);
+        self.add_langs(&batch.langs);
     }
 
     /// Adds other totals (of another partition).
@@ -55,6 +64,22 @@ impl Totals {
             self.tags.add(tag, *n, Some(tag));
         }
         self.add_days(&other.days);
+        self.add_langs(&other.langs);
+    }
+
+    /// Adds a batch's posts per language; returns the codes whose totals
+    /// changed.
+    pub fn add_langs<'a>(&mut self, langs: impl IntoIterator<Item = (&'a Lang, &'a u64)>) -> Vec<Lang> {
+        let mut touched = Vec::new();
+        for (lang, n) in langs {
+            let full = self.langs.len() >= MAX_LANGUAGES;
+            let lang = if full && !self.langs.contains_key(lang) { Lang::UND } else { *lang };
+            *self.langs.entry(lang).or_default() += n;
+            touched.push(lang);
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        touched
     }
 
     fn add_days<'a>(&mut self, days: impl IntoIterator<Item = (&'a Day, &'a DayStats)>) {
@@ -168,6 +193,7 @@ impl Engine {
             }
         };
         tag_counts.sort_unstable();
+        let langs = self.totals.add_langs(&batch.langs);
         let days: Vec<Day> = batch.days.keys().copied().collect();
         let day_counts = batch.days.values().map(|s| s.count).sum();
         if let Some(window) = &mut self.window {
@@ -180,14 +206,16 @@ impl Engine {
         // A tag evicted after the batch counted it is in `tag_counts` (its
         // total now 0 says it left); the others are listed apart.
         evicted.retain(|t| !batch.tags.contains_key(&**t));
-        Applied { row, tag_counts, evicted, days, day_counts, origins, started: start }
+        Applied { row, tag_counts, evicted, days, day_counts, langs, origins, started: start }
     }
 
     /// The tags regime of a results store: its totals (the sum over every
     /// consumer of the group) replace the engine's; the batch's tags as they
     /// hold them, with the batch's own counts.
     fn take_stored(&mut self, totals: Totals, batch: &Batch) -> (Vec<Row>, Vec<Tag>) {
-        self.totals = totals;
+        // The store keeps tags and days; the languages are this engine's.
+        let langs = std::mem::take(&mut self.totals.langs);
+        self.totals = Totals { langs, ..totals };
         let rows = batch
             .tags
             .iter()
@@ -272,6 +300,11 @@ impl Engine {
                 .iter()
                 .map(|d| (*d, self.totals.days.get(d).copied().unwrap_or_default()))
                 .collect(),
+            langs: applied
+                .langs
+                .iter()
+                .map(|l| (*l, self.totals.langs.get(l).copied().unwrap_or(0)))
+                .collect(),
             pane: self.window.is_some().then_some(&applied.tag_counts[..]),
             keep_panes_from: self.window.as_ref().map_or(self.seq + 1, |w| w.needed_from(self.seq)),
             row: &applied.row,
@@ -336,6 +369,7 @@ impl Engine {
             tag_totals: self.totals.tags.ranked().clone(),
             tag_window: self.tag_window.clone(),
             sentiment_by_day: self.totals.days.iter().map(|(d, s)| (*d, *s)).collect(),
+            languages: tables::ranked_languages(&self.totals.langs),
             model: self.model,
             batches: self.history.iter().cloned().collect(),
             batches_closed: self.seq,
@@ -358,6 +392,7 @@ impl Engine {
         // with nothing new to read stops when idle, as the run before would.
         self.seen_data = !self.totals.days.is_empty()
             || !self.totals.tags.is_empty()
+            || !self.totals.langs.is_empty()
             || batches.iter().any(|b| b.records > 0);
         let keep = batches.len().saturating_sub(BATCH_HISTORY);
         self.history = batches.into_iter().skip(keep).collect();
@@ -377,6 +412,8 @@ pub struct Applied {
     /// The days the batch added to, and the tweets it added to them.
     days: Vec<Day>,
     day_counts: u64,
+    /// The languages the batch added to.
+    langs: Vec<Lang>,
     /// Where the source stands after it, per partition.
     origins: Vec<Origin>,
     started: Instant,
@@ -416,7 +453,7 @@ mod tests {
             input: InputFormat::Text,
             hashtags: HashtagMode::Twitter,
             sentiment: None,
-            track: None,
+            select: crate::transforms::select::Select::default(),
             undated: crate::engine::batch::Undated::Skip,
         }
     }

@@ -40,9 +40,10 @@ pub enum Ended {
     BatchLimit,
     Idle,
     Drained,
-    ClockEnded,
+    /// The batch clock stopped (manual batches: stdin ended).
+    ClockStopped,
     /// Every source has ended (files read to their end): nothing more can come.
-    SourcesEnded,
+    SourcesDone,
     Shutdown,
 }
 
@@ -88,7 +89,7 @@ pub async fn run(
             biased;
             () = shutdown.cancelled() => break Ended::Shutdown,
             tick = clock.tick() => {
-                let Tick::Batch { batch_time, delay } = tick else { break Ended::ClockEnded };
+                let Tick::Batch { batch_time, delay } = tick else { break Ended::ClockStopped };
                 take_queued(engine, &mut source).await;
                 let give_up = Box::pin(shutdown.cancelled());
                 let stores = (store.as_deref_mut(), checkpoint.as_deref_mut());
@@ -108,11 +109,11 @@ pub async fn run(
             }
             chunk = source.recv() => match chunk {
                 Some(chunk) => engine.ingest(chunk).await,
-                None => break Ended::SourcesEnded,
+                None => break Ended::SourcesDone,
             },
         }
     };
-    if matches!(ended, Ended::Shutdown | Ended::ClockEnded | Ended::SourcesEnded) {
+    if matches!(ended, Ended::Shutdown | Ended::ClockStopped | Ended::SourcesDone) {
         // Take what already arrived, then finish the current batch.
         take_queued(engine, &mut source).await;
         let give_up = Box::pin(tokio::time::sleep(FINAL_STORE_PATIENCE));
@@ -272,7 +273,7 @@ mod tests {
                 input: InputFormat::Text,
                 hashtags: HashtagMode::Twitter,
                 sentiment: Some(crate::sentiment::Model::Vader),
-                track: None,
+                select: crate::transforms::select::Select::default(),
                 undated: crate::engine::batch::Undated::Skip,
             },
             2,
@@ -296,7 +297,7 @@ mod tests {
             run(&mut engine, rx, quiet(clock, StopWhen::default(), &mut printer), CancellationToken::new())
                 .await
                 .unwrap();
-        assert_eq!(ended, Ended::SourcesEnded);
+        assert_eq!(ended, Ended::SourcesDone);
         assert!(started.elapsed() < Duration::from_secs(1), "not at the next tick");
         let snap = tables.snapshot();
         assert_eq!(snap.batches.iter().map(|b| b.records).collect::<Vec<_>>(), vec![2]);
@@ -429,7 +430,7 @@ mod tests {
         tokio::time::advance(Duration::from_millis(1500)).await;
         until("the engine takes every chunk", || tx.capacity() == total).await;
         drop(tick);
-        assert_eq!(running.await.unwrap(), Ended::ClockEnded);
+        assert_eq!(running.await.unwrap(), Ended::ClockStopped);
         let queued = queued_at_print.lock().unwrap()[0];
         assert!(queued > 0, "the first print waited until the source's queue was empty");
     }

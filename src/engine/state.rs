@@ -12,7 +12,7 @@ use super::ranked::{Ranked, Row, Tag};
 use super::tables::BatchRow;
 use super::{Totals, window::Pane};
 use crate::codec::Origin;
-use crate::tweet::Day;
+use crate::tweet::{Day, Lang};
 
 /// The state a restart resumes from.
 #[derive(Debug, Default, PartialEq)]
@@ -38,6 +38,8 @@ pub struct Change<'a> {
     pub tags: Vec<(Tag, u64, u64)>,
     /// The days the batch added to, with their new totals.
     pub days: Vec<(Day, DayStats)>,
+    /// The languages the batch added to, with their new totals.
+    pub langs: Vec<(Lang, u64)>,
     /// The batch's tag counts as a pane of the window (None: no window).
     pub pane: Option<&'a [Row]>,
     /// Panes numbered below this are not needed any more.

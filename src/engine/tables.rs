@@ -7,8 +7,8 @@
 use super::batch::DayStats;
 use super::ranked::{Iter, Ranked, Row};
 use crate::sentiment::Model;
-use crate::tweet::Day;
 use crate::tweet::date::CivilTime;
+use crate::tweet::{Day, Lang};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -40,6 +40,9 @@ pub struct Snapshot {
     pub tag_window: Option<Ranked>,
     /// `sentiment_by_day`, by date.
     pub sentiment_by_day: Vec<(Day, DayStats)>,
+    /// `languages`: posts per language since start, by posts descending
+    /// then code.
+    pub languages: Vec<(Lang, u64)>,
     /// The model whose scores `sentiment_by_day` sums (None: sentiment off,
     /// the table stays empty).
     pub model: Option<Model>,
@@ -63,6 +66,7 @@ pub enum TableKind {
     TagWindow,
     SentimentByDay,
     Batches,
+    Languages,
 }
 
 /// A column's SQL type.
@@ -98,12 +102,13 @@ const TAG_ERROR_COLUMNS: &[(&str, ColumnType)] =
     &[("tag", ColumnType::Text), ("count", ColumnType::Integer), ("error", ColumnType::Integer)];
 
 impl TableKind {
-    pub const ALL: [TableKind; 5] = [
+    pub const ALL: [TableKind; 6] = [
         TableKind::TagCounts,
         TableKind::TagTotals,
         TableKind::TagWindow,
         TableKind::SentimentByDay,
         TableKind::Batches,
+        TableKind::Languages,
     ];
 
     pub fn name(self) -> &'static str {
@@ -113,6 +118,7 @@ impl TableKind {
             TableKind::TagWindow => "tag_window",
             TableKind::SentimentByDay => "sentiment_by_day",
             TableKind::Batches => "batches",
+            TableKind::Languages => "languages",
         }
     }
 
@@ -144,6 +150,7 @@ impl TableKind {
                 ("delay_ms", Real),
                 ("filtered", Integer),
             ],
+            TableKind::Languages => &[("lang", Text), ("posts", Integer)],
         }
     }
 
@@ -151,7 +158,9 @@ impl TableKind {
     /// descending then tag; days and batches by time.
     pub fn order(self) -> &'static [(usize, bool)] {
         match self {
-            TableKind::TagCounts | TableKind::TagTotals | TableKind::TagWindow => &[(1, true), (0, false)],
+            TableKind::TagCounts | TableKind::TagTotals | TableKind::TagWindow | TableKind::Languages => {
+                &[(1, true), (0, false)]
+            }
             TableKind::SentimentByDay | TableKind::Batches => &[(0, false)],
         }
     }
@@ -192,6 +201,7 @@ impl Snapshot {
         match kind {
             TableKind::SentimentByDay => Some(self.sentiment_by_day.len()),
             TableKind::Batches => Some(self.batches.len()),
+            TableKind::Languages => Some(self.languages.len()),
             tags => self.tags(tags).map(Ranked::len),
         }
     }
@@ -220,6 +230,13 @@ impl Snapshot {
                     4 => Cell::Real(b.processing_ms),
                     5 => Cell::Real(b.delay_ms),
                     _ => Cell::Integer(b.filtered as i64),
+                }
+            }
+            TableKind::Languages => {
+                let (lang, posts) = &self.languages[row];
+                match column {
+                    0 => Cell::Text(lang.as_str().to_owned().into()),
+                    _ => Cell::Integer(*posts as i64),
                 }
             }
             tags => {
@@ -261,6 +278,14 @@ impl Snapshot {
     pub fn tag_rows(&self, kind: TableKind, row: usize) -> Option<Iter<'_>> {
         self.tags(kind).map(|t| t.iter_from(row))
     }
+}
+
+/// Posts per language in the `languages` table's order: by posts
+/// descending, then code.
+pub fn ranked_languages(langs: &std::collections::BTreeMap<Lang, u64>) -> Vec<(Lang, u64)> {
+    let mut rows: Vec<(Lang, u64)> = langs.iter().map(|(l, n)| (*l, *n)).collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.as_str().cmp(b.0.as_str())));
+    rows
 }
 
 /// A tag table's value at `column` of the row (tag, count, error).

@@ -55,7 +55,8 @@ impl Window {
     }
 
     /// Batches currently held (at most `size`).
-    pub fn held(&self) -> usize {
+    #[cfg(test)]
+    fn held(&self) -> usize {
         self.batches.len()
     }
 

@@ -8,13 +8,12 @@
 use super::{self as files, Format, Opened};
 use crate::buffer::RecycledBuf;
 use crate::codec::{self, CHUNK_BYTES, Line};
-use crate::transforms::track::Track;
+use crate::transforms::select::Select;
 use crate::tweet::csv_input::{QuoteCheck, unclosed_error};
 use crate::tweet::{self, InputFormat, record};
 use bytes::Bytes;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// One input of a replay.
 #[derive(Clone, Debug)]
@@ -173,13 +172,14 @@ pub struct Lines {
 const MAX_REPLAY_LINE: usize = 64 << 20;
 
 /// Which lines to emit: `skip` first, then at most `limit`, looping if asked;
-/// with `track`, only the tweets matching it (`limit` counts those).
+/// with a `select` (`--track`, `--lang`), only the tweets it keeps (`limit`
+/// counts those).
 #[derive(Clone, Debug, Default)]
 pub struct Selection {
     pub skip: u64,
     pub limit: Option<u64>,
     pub looping: bool,
-    pub track: Option<Arc<Track>>,
+    pub select: Select,
 }
 
 /// Counts of what was read, for the summary.
@@ -187,7 +187,7 @@ pub struct Selection {
 pub struct ReadStats {
     pub emitted: u64,
     pub skipped_bad: u64,
-    /// Lines left out by `track` (including lines that are not tweets).
+    /// Lines left out by `select` (including lines that are not tweets).
     pub filtered: u64,
 }
 
@@ -202,7 +202,7 @@ struct Emitter<F: FnMut(Lines) -> bool> {
     stats: ReadStats,
     /// The consumer is gone or the limit is reached.
     done: bool,
-    /// Scratch for `track`: a tweet's unescaped text, its lowercased copy.
+    /// Scratch for `select`: a tweet's unescaped text, its lowercased copy.
     text: String,
     lowered: String,
 }
@@ -217,13 +217,11 @@ impl<F: FnMut(Lines) -> bool> Emitter<F> {
             self.done = true;
             return;
         }
-        if let Some(track) = &self.sel.track {
-            let kept = tweet::decode(line, InputFormat::Json, &mut self.text)
-                .is_ok_and(|t| track.matches(t.text, &mut self.lowered));
-            if !kept {
-                self.stats.filtered += 1;
-                return;
-            }
+        if !self.sel.select.keeps_all()
+            && !self.sel.select.keeps_line(line, &mut self.text, &mut self.lowered)
+        {
+            self.stats.filtered += 1;
+            return;
         }
         let out = self.out.reserve(line.len() + 1);
         out.extend_from_slice(line);
@@ -238,7 +236,10 @@ impl<F: FnMut(Lines) -> bool> Emitter<F> {
     /// Whether every line from here on is taken (no `skip` or `limit` left
     /// to apply), so that whole chunks can be sent as they are.
     fn takes_all(&self) -> bool {
-        !self.done && self.sel.limit.is_none() && self.sel.track.is_none() && self.position >= self.sel.skip
+        !self.done
+            && self.sel.limit.is_none()
+            && self.sel.select.keeps_all()
+            && self.position >= self.sel.skip
     }
 
     /// Sends `data`, `lines` whole lines as read, without copying them (when
@@ -367,15 +368,20 @@ fn pass_through<F: FnMut(Lines) -> bool>(
     }
 }
 
-/// Emits a row as the lab's `{"tweet", "date"}`.
+/// Emits a row as the lab's `{"tweet", "date"}`, with its `"lang"` when
+/// the row has one.
 fn push_row<F: FnMut(Lines) -> bool>(
     e: &mut Emitter<F>,
     json: &mut Vec<u8>,
-    text: &str,
-    date: Option<&str>,
+    row: [Option<&str>; 3],
 ) -> io::Result<()> {
+    let [text, date, lang] = row;
     json.clear();
-    serde_json::to_writer(&mut *json, &serde_json::json!({"tweet": text, "date": date}))?;
+    let line = match lang.filter(|l| !l.trim().is_empty()) {
+        None => serde_json::json!({"tweet": text, "date": date}),
+        Some(lang) => serde_json::json!({"tweet": text, "date": date, "lang": lang}),
+    };
+    serde_json::to_writer(&mut *json, &line)?;
     e.push(json);
     Ok(())
 }
@@ -396,8 +402,8 @@ fn read_csv<F: FnMut(Lines) -> bool>(
     if let Some(line) = csv.get_ref().unclosed() {
         return Err(unclosed_error(name, line));
     }
-    let (text_col, date_col) = record::pick(headers.iter());
-    let text_col = text_col.ok_or_else(|| {
+    let columns = record::pick(headers.iter());
+    let text_col = columns.text.ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
@@ -433,8 +439,8 @@ fn read_csv<F: FnMut(Lines) -> bool>(
             tracing::warn!(file = %name, row = rows + 1, reason = "no text field", "{name}: row {}: no text field; skipped", rows + 1);
             continue;
         };
-        let date = date_col.and_then(field);
-        push_row(e, &mut json, &text, date.as_deref())?;
+        let (date, lang) = (columns.date.and_then(field), columns.lang.and_then(field));
+        push_row(e, &mut json, [Some(&text), date.as_deref(), lang.as_deref()])?;
         if e.done {
             break;
         }
@@ -476,7 +482,8 @@ fn read_parquet<F: FnMut(Lines) -> bool>(path: &Path, e: &mut Emitter<F>) -> io:
                 let date = files::rows::date_field(&doc)
                     .and_then(|f| doc.get_datetime(f).ok())
                     .and_then(|d| d.try_to_rfc3339_string().ok());
-                if let Err(err) = push_row(e, &mut json, &text, date.as_deref()) {
+                let lang = files::rows::lang_of(&doc);
+                if let Err(err) = push_row(e, &mut json, [Some(&text), date.as_deref(), lang]) {
                     failed = Err(err);
                 }
             }
@@ -494,6 +501,7 @@ fn read_parquet<F: FnMut(Lines) -> bool>(path: &Path, e: &mut Emitter<F>) -> io:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     /// A JSON Lines source of `n` lines of varying length (a few chunks'
     /// worth), with an empty line and a `\r`, and no newline after the last.
@@ -543,7 +551,7 @@ mod tests {
         let all: Vec<Vec<u8>> =
             [&c_lines, &a_lines, &c_lines, &b_lines].into_iter().flatten().cloned().collect();
         let inputs = [csv.clone(), a, csv, b];
-        let sel = |skip, limit, looping| Selection { skip, limit, looping, track: None };
+        let sel = |skip, limit, looping| Selection { skip, limit, looping, select: Select::default() };
 
         let (got, n) = replayed(&inputs, sel(0, None, false));
         assert_eq!(n as usize, all.len());
@@ -561,5 +569,29 @@ mod tests {
         let pass = &all[22_000..];
         let passes: Vec<Vec<u8>> = pass.iter().cycle().take(2_500).cloned().collect();
         same(&got, &passes, "loop");
+    }
+
+    /// A CSV's `lang` column goes into the lines, and `--lang` keeps only
+    /// its rows in that language (and counts the others).
+    #[test]
+    fn a_language_column_is_kept_and_selected_on() {
+        let data = Bytes::from_static(
+            b"Tweet,Date,lang
+hola #a,2015-11-01,es
+hello,2015-11-02,en
+none,2015-11-03,
+",
+        );
+        let csv = [Input::Memory { name: "l.csv", data }];
+        let (got, n) = replayed(&csv, Selection::default());
+        assert_eq!(n, 3);
+        let lines: Vec<String> = got.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect();
+        assert_eq!(lines[0], r##"{"tweet":"hola #a","date":"2015-11-01","lang":"es"}"##);
+        assert_eq!(lines[2], r##"{"tweet":"none","date":"2015-11-03"}"##, "an empty language is none");
+        let lang = Some(Arc::new(crate::tweet::lang::LangFilter::parse("es").unwrap()));
+        let (got, emitted) =
+            replayed(&csv, Selection { select: Select { track: None, lang }, ..Selection::default() });
+        assert_eq!((got.len(), emitted), (1, 1));
+        assert_eq!(got[0], lines[0].as_bytes());
     }
 }

@@ -20,6 +20,7 @@ fn found(doc: &Document) -> Found<&str, &str> {
         match record::field(key) {
             Some(Field::Text(rank)) => found.set_text(rank, value.as_str()),
             Some(Field::Date(rank)) => found.set_date(rank, Some(key.as_str())),
+            Some(Field::Lang(rank)) => found.set_lang(rank, value.as_str()),
             // The untruncated text: v1.1's `extended_tweet.full_text`, v2's
             // `note_tweet.text`.
             None if key == record::EXTENDED || key == record::NOTE => {
@@ -50,6 +51,11 @@ pub fn date_field(doc: &Document) -> Option<&str> {
     found(doc).date()
 }
 
+/// A document's language, as its best language field gives it (a string).
+pub fn lang_of(doc: &Document) -> Option<&str> {
+    found(doc).lang()
+}
+
 /// Why a row was not loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Skip {
@@ -72,15 +78,17 @@ impl Skip {
 
 /// A Twitter API v2 object is read through its `data` ([`record`]): the
 /// text fields of `data` become the document's when it has no text of its
-/// own, the date fields when it has no date. (`data` stays as it is.)
+/// own, the date fields when it has no date, the language likewise. (`data` stays as it is.)
 fn lift_v2(doc: &mut Document) {
     let Some(Bson::Document(data)) = doc.get(record::V2_DATA) else { return };
-    let (take_text, take_date) = (text_of(doc).is_none(), date_field(doc).is_none());
+    let (take_text, take_date, take_lang) =
+        (text_of(doc).is_none(), date_field(doc).is_none(), lang_of(doc).is_none());
     let lifted: Vec<(String, Bson)> = data
         .iter()
         .filter(|(k, _)| match record::field(k) {
             Some(Field::Text(_)) => take_text,
             Some(Field::Date(_)) => take_date,
+            Some(Field::Lang(_)) => take_lang,
             None => take_text && k.as_str() == record::NOTE,
         })
         .map(|(k, v)| (k.clone(), v.clone()))

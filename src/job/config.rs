@@ -13,7 +13,6 @@ use crate::sources::kafka::exactly_once::truncation::{OnGap, OnTruncation};
 use crate::sql;
 use crate::state::Identity;
 use crate::transforms::hashtags::HashtagMode;
-use crate::transforms::track::Track;
 use crate::tweet::InputFormat;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -104,8 +103,8 @@ pub struct StreamConfig {
     pub hashtags: HashtagMode,
     /// The sentiment model (None: hashtags only).
     pub sentiment: Option<Model>,
-    /// Keep only the tweets matching these phrases (`--track`).
-    pub track: Option<Arc<Track>>,
+    /// Which posts are kept (`--track`, `--lang`).
+    pub select: crate::transforms::select::Select,
     /// What day a tweet with no date counts on.
     pub undated: crate::engine::batch::Undated,
     pub print_every: PrintEvery,
@@ -168,7 +167,7 @@ impl StreamConfig {
             batch: BatchSpec::Every(Duration::from_secs(10)),
             hashtags: HashtagMode::Twitter,
             sentiment: Some(Model::Vader),
-            track: None,
+            select: crate::transforms::select::Select::default(),
             undated: crate::engine::batch::Undated::Skip,
             print_every: PrintEvery::Every(Duration::from_secs(15)),
             top: 10,

@@ -45,7 +45,7 @@ pub async fn run(config: StreamConfig, shutdown: CancellationToken) -> anyhow::R
         input: config.input,
         hashtags: config.hashtags,
         sentiment: config.sentiment,
-        track: config.track.clone(),
+        select: config.select.clone(),
         undated: config.undated,
     };
     let mut engine = Engine::new(ops, config.workers, window).with_max_tags(config.max_tags);

@@ -1,10 +1,13 @@
 //! `produce`: the documents of a MongoDB collection into a Kafka topic as
-//! `{"tweet": …, "date": …}`, the lab's producer thread as one command. Every
+//! `{"tweet": …, "date": …}` (with `"lang"` where the post has a language),
+//! the lab's producer thread as one command. Every
 //! delivery report is awaited; failures are counted and make the run fail.
 
 use crate::connect::kafka::{ClientLog, client_config, set_default, wait_reachable};
-use crate::files::rows::{date_field, text_of};
+use crate::files::rows::{date_field, lang_of, text_of};
 use crate::progress::Progress;
+use crate::transforms::select::Select;
+use crate::tweet::{DateStatus, Lang, Tweet};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use mongodb::bson::{Bson, Document, doc};
@@ -40,6 +43,8 @@ pub struct Produce {
     /// Warn when the topic already holds messages (not for `lab`, which
     /// reads only what it produces).
     pub note_existing: bool,
+    /// Which posts are sent (`--track`, `--lang`).
+    pub select: Select,
 }
 
 #[derive(Debug, Default)]
@@ -48,6 +53,8 @@ pub struct Summary {
     pub delivered: u64,
     pub failed: u64,
     pub skipped_no_text: u64,
+    /// Posts left out by `--track` or `--lang`.
+    pub filtered: u64,
     pub elapsed: Duration,
 }
 
@@ -115,9 +122,19 @@ pub fn iso_millis(ms: i64) -> String {
     format!("{}T{:02}:{:02}:{:02}.{:03}Z", t.day, t.hour, t.minute, t.second, t.milli)
 }
 
+/// The lab's message: the text, the date, and the language where there is
+/// one (so that the engine on the other side applies the same rules).
+fn lab_message(text: &str, date: serde_json::Value, lang: Lang) -> serde_json::Value {
+    match lang {
+        Lang::UND => json!({ "tweet": text, "date": date }),
+        lang => json!({ "tweet": text, "date": date, "lang": lang.as_str() }),
+    }
+}
+
 /// The message for one document, or None if it has no text.
 pub fn message(doc: &Document, format: DateFormat) -> Option<serde_json::Value> {
     let text = text_of(doc)?;
+    let lang = Lang::or_und(lang_of(doc));
     let date = match date_field(doc).and_then(|f| doc.get(f)) {
         Some(Bson::DateTime(d)) => match format {
             DateFormat::Iso => json!(iso_millis(d.timestamp_millis())),
@@ -126,7 +143,14 @@ pub fn message(doc: &Document, format: DateFormat) -> Option<serde_json::Value> 
         Some(Bson::String(s)) => json!(s),
         _ => serde_json::Value::Null,
     };
-    Some(json!({ "tweet": text, "date": date }))
+    Some(lab_message(text, date, lang))
+}
+
+/// Whether `select` keeps a document (its text and language).
+fn keeps(select: &Select, doc: &Document, lowered: &mut String) -> bool {
+    let Some(text) = text_of(doc) else { return true };
+    let tweet = Tweet { text, date: DateStatus::Missing, lang: Lang::or_und(lang_of(doc)) };
+    select.keeps_all() || select.keeps(&tweet, lowered)
 }
 
 pub async fn run(job: Produce) -> anyhow::Result<Summary> {
@@ -137,6 +161,7 @@ pub async fn run(job: Produce) -> anyhow::Result<Summary> {
     let mut cursor = coll.find(doc! {}).sort(doc! { "_id": 1 }).await?;
     let mut progress = Progress::new("produced");
     let start = tokio::time::Instant::now();
+    let mut lowered = String::new();
     while let Some(doc) = cursor.next().await {
         let doc = doc?;
         sender.summary.read += 1;
@@ -144,8 +169,12 @@ pub async fn run(job: Produce) -> anyhow::Result<Summary> {
             sender.summary.skipped_no_text += 1;
             continue;
         };
+        if !keeps(&job.select, &doc, &mut lowered) {
+            sender.summary.filtered += 1;
+            continue;
+        }
         if let Some(rate) = job.rate {
-            let sent = sender.summary.read - sender.summary.skipped_no_text - 1;
+            let sent = sender.summary.read - sender.summary.skipped_no_text - sender.summary.filtered - 1;
             tokio::time::sleep_until(crate::time::after_secs(start, sent as f64 / rate)).await;
         }
         let key = doc.get_object_id("_id").map(|id| id.to_hex()).unwrap_or_default();
@@ -161,8 +190,10 @@ pub async fn run(job: Produce) -> anyhow::Result<Summary> {
 pub struct Live {
     pub feeds: Vec<crate::sources::live::Feed>,
     pub silence: Option<Duration>,
-    /// Stop after this many posts.
+    /// Stop after this many posts (sent).
     pub limit: Option<u64>,
+    /// Which posts are sent (`--track`, `--lang`).
+    pub select: Select,
 }
 
 /// The posts of live feeds into a Kafka topic, as the lab's messages: until
@@ -183,7 +214,7 @@ pub async fn run_live(
     let settings = crate::sources::live::FeedSettings { stall: live.silence };
     let source = crate::sources::live::start_all(live.feeds, settings, max_line, tx, stop.clone());
     let mut progress = Progress::new("produced");
-    let mut text = String::new();
+    let (mut text, mut lowered) = (String::new(), String::new());
     'posts: while let Some(chunk) = tokio::select! {
         () = shutdown.cancelled() => None,
         c = rx.recv() => c,
@@ -201,11 +232,16 @@ pub async fn run_live(
                 sender.summary.skipped_no_text += 1;
                 continue;
             };
+            if !live.select.keeps_all() && !live.select.keeps(&tweet, &mut lowered) {
+                sender.summary.filtered += 1;
+                continue;
+            }
             let date = tweet.date.millis().map(iso_millis);
-            let payload = json!({ "tweet": tweet.text, "date": date }).to_string();
+            let payload = lab_message(tweet.text, json!(date), tweet.lang).to_string();
             sender.send(&payload, "").await;
             progress.update(sender.summary.read);
-            if live.limit.is_some_and(|l| sender.summary.read >= l) {
+            let sent = sender.summary.read - sender.summary.skipped_no_text - sender.summary.filtered;
+            if live.limit.is_some_and(|l| sent >= l) {
                 break 'posts;
             }
         }

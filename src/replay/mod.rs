@@ -133,8 +133,8 @@ pub async fn run(plan: Replay, mut output: Output) -> anyhow::Result<u64> {
     if stats.skipped_bad > 0 {
         bad += &format!(", {} unreadable rows skipped", stats.skipped_bad);
     }
-    if plan.selection.track.is_some() {
-        bad += &format!(", {} left out by --track", stats.filtered);
+    if let Some(flags) = plan.selection.select.flags() {
+        bad += &format!(", {} left out by {flags}", stats.filtered);
     }
     tracing::info!("replayed {sent} tweets in {secs:.2} s ({:.0}/s){bad}", sent as f64 / secs.max(1e-9));
     Ok(sent)

@@ -3,10 +3,10 @@
 //! [`textblob`] (TextBlob 0.20.1's polarity, the measure of the Kafka/MongoDB
 //! lab's notebook). [`Model`] names the choice a run makes.
 
-pub mod pystr;
+pub(crate) mod pystr;
 pub mod textblob;
 pub mod vader;
-pub mod word_table;
+pub(crate) mod word_table;
 
 /// Which measure a run scores tweets with.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

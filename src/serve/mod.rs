@@ -5,12 +5,12 @@
 //! health, and the throttle on failed logins ([`failures`]). They read
 //! through [`crate::sql`]; nothing upstream of them imports them.
 
-pub mod auth;
-pub mod cors;
-pub mod dashboard;
-pub mod failures;
+pub(crate) mod auth;
+pub(crate) mod cors;
+pub(crate) mod dashboard;
+pub(crate) mod failures;
 pub mod health;
 pub mod http;
-pub mod listener;
-pub mod pg;
-pub mod tls;
+pub(crate) mod listener;
+pub(crate) mod pg;
+pub(crate) mod tls;

@@ -66,12 +66,13 @@ impl Printer {
     }
 
     /// The final tables: tag totals, the window if there is one, sentiment
-    /// per day, and the batch log (always last).
+    /// per day, posts per language, and the batch log (always last).
     pub fn print_final(&mut self, snap: &Snapshot) -> io::Result<()> {
         let tables = [
             ("tag_totals", self.top),
             ("tag_window", self.top),
             ("sentiment_by_day", None),
+            ("languages", self.top),
             ("batches", Some(20)),
         ];
         for (name, limit) in tables {

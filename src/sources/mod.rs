@@ -11,13 +11,13 @@
 //! rule for what they receive ([`events`]). A new source is a module here
 //! and one line where the job lists its sources.
 
-pub mod acks;
-pub mod events;
-pub mod file;
-pub mod kafka;
+pub(crate) mod acks;
+pub(crate) mod events;
+pub(crate) mod file;
+pub(crate) mod kafka;
 pub mod live;
-pub mod reconnect;
-pub mod socket;
+pub(crate) mod reconnect;
+pub(crate) mod socket;
 
 use crate::codec::Chunk;
 use futures_util::future::BoxFuture;

@@ -11,9 +11,9 @@
 //! and every query is interrupted past a time limit and past a memory limit, and
 //! cut at a row limit.
 
-pub mod sandbox;
-pub mod text;
-pub mod vtab;
+pub(crate) mod sandbox;
+pub(crate) mod text;
+pub(crate) mod vtab;
 
 use crate::engine::tables::{ColumnType, Snapshot, TableKind, Tables};
 use rusqlite::limits::Limit;

@@ -78,6 +78,8 @@ type Offsets = FxHashMap<(String, i32), Resume>;
 struct Kept {
     seq: u64,
     days: BTreeMap<Day, DayStats>,
+    /// Posts per language.
+    langs: BTreeMap<crate::tweet::Lang, u64>,
     panes: VecDeque<(u64, Pane)>,
     batches: VecDeque<(u64, BatchRow)>,
     offsets: Offsets,
@@ -456,7 +458,7 @@ mod tests {
             input: InputFormat::Json,
             hashtags: HashtagMode::Twitter,
             sentiment: Some(Model::TextBlob),
-            track: None,
+            select: crate::transforms::select::Select::default(),
             undated: crate::engine::batch::Undated::Skip,
         };
         Engine::new(ops, 2, Some(WindowSpec { size: 3, slide: 2 })).with_max_tags(max_tags)
@@ -469,8 +471,8 @@ mod tests {
         Identity(entries)
     }
 
-    /// Batch `n`'s tweets: tags that come and go, days that repeat; every
-    /// fourth batch is empty.
+    /// Batch `n`'s tweets: tags that come and go, days that repeat,
+    /// languages (and none); every fourth batch is empty.
     fn lines(n: u64) -> String {
         if n.is_multiple_of(4) {
             return String::new();
@@ -478,8 +480,9 @@ mod tests {
         (0..n % 5 + 1)
             .map(|i| {
                 let day = 1 + (n + i) % 3;
+                let lang = ["", r#","lang":"en""#, r#","lang":"es""#, r#","lang":"pt-BR""#][((n * 7 + i) % 4) as usize];
                 format!(
-                    "{{\"text\":\"#t{} #u{n} a good and very bad day\",\"created_at\":\"Sun Nov 0{day} 06:08:46 +0000 2015\"}}\n",
+                    "{{\"text\":\"#t{} #u{n} a good and very bad day\",\"created_at\":\"Sun Nov 0{day} 06:08:46 +0000 2015\"{lang}}}\n",
                     (n + i) % 3
                 )
             })
@@ -501,7 +504,7 @@ mod tests {
     fn tables(engine: &Engine) -> Vec<serde_json::Value> {
         let snap = engine.tables().snapshot();
         let mut all: Vec<serde_json::Value> =
-            [TableKind::TagTotals, TableKind::TagWindow, TableKind::SentimentByDay]
+            [TableKind::TagTotals, TableKind::TagWindow, TableKind::SentimentByDay, TableKind::Languages]
                 .into_iter()
                 .map(|k| serde_json::json!(snap.table(k.name(), None).unwrap().rows))
                 .collect();

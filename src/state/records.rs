@@ -1,7 +1,8 @@
 //! What a checkpoint's records hold, and how a file's records become the
 //! state again. A file is: the identity; the base (the whole state as of
 //! batch `seq`: tags in the tables' order in chunks, days, panes, the batch
-//! log, offsets, then an end record with `seq` and the running sums); then
+//! log, offsets, posts per language, then an end record with `seq` and the
+//! running sums); then
 //! one record per batch saved since. Restoring applies each batch record to
 //! the base; saving applies the same record to the store's copy of the small
 //! parts ([`apply`]), so both go one way.
@@ -17,7 +18,7 @@ use crate::engine::tables::BatchRow;
 use crate::engine::tag_table::TagTable;
 use crate::engine::window::Pane;
 use crate::sources::acks::Resume;
-use crate::tweet::Day;
+use crate::tweet::{Day, Lang};
 
 /// The kinds of records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,12 +32,15 @@ pub enum Kind {
     BaseOffsets = 6,
     BaseEnd = 7,
     Batch = 8,
+    /// Posts per language (files written before languages were counted
+    /// have none, and their batch records end before the languages).
+    BaseLangs = 9,
 }
 
 impl Kind {
     fn of(byte: u8) -> Option<Kind> {
         use Kind::*;
-        [Identity, BaseTags, BaseDays, BasePanes, BaseBatches, BaseOffsets, BaseEnd, Batch]
+        [Identity, BaseTags, BaseDays, BasePanes, BaseBatches, BaseOffsets, BaseEnd, Batch, BaseLangs]
             .into_iter()
             .find(|k| *k as u8 == byte)
     }
@@ -94,6 +98,24 @@ fn put_row(out: &mut Out, b: &BatchRow) {
     out.f64(b.processing_ms).f64(b.delay_ms);
 }
 
+fn put_langs<'a>(out: &mut Out, langs: impl ExactSizeIterator<Item = (&'a Lang, &'a u64)>) {
+    out.len(langs.len());
+    for (lang, n) in langs {
+        out.str(lang.as_str()).u64(*n);
+    }
+}
+
+/// Posts per language, into `into` (each code with its new total).
+fn get_langs(r: &mut In<'_>, into: &mut std::collections::BTreeMap<Lang, u64>) -> Result<(), String> {
+    let n = r.len(9).map_err(short)?;
+    for _ in 0..n {
+        let code = r.str().map_err(short)?;
+        let lang = Lang::parse(code).ok_or_else(|| format!("a language that is no tag, {code:?}"))?;
+        into.insert(lang, r.u64().map_err(short)?);
+    }
+    Ok(())
+}
+
 fn put_offsets<'a>(out: &mut Out, offsets: impl ExactSizeIterator<Item = (&'a str, i32, i64, u64)>) {
     out.len(offsets.len());
     for (topic, partition, next, last) in offsets {
@@ -124,6 +146,8 @@ pub fn base_rest(kept: &Kept, tags: u64) -> Vec<(Kind, Vec<u8>)> {
     let list: Vec<_> =
         kept.offsets.iter().map(|((t, p), r)| (t.as_str(), *p, r.next, r.last.unwrap_or(0))).collect();
     put_offsets(&mut offsets, list.into_iter());
+    let mut langs = Out::default();
+    put_langs(&mut langs, kept.langs.iter());
     let mut end = Out::default();
     end.u64(kept.seq).u64(tags).u64(kept.tags_total).u64(kept.days_count);
     vec![
@@ -131,6 +155,7 @@ pub fn base_rest(kept: &Kept, tags: u64) -> Vec<(Kind, Vec<u8>)> {
         (Kind::BasePanes, panes.0),
         (Kind::BaseBatches, batches.0),
         (Kind::BaseOffsets, offsets.0),
+        (Kind::BaseLangs, langs.0),
         (Kind::BaseEnd, end.0),
     ]
 }
@@ -163,6 +188,7 @@ pub fn batch(change: &Change<'_>, offsets: &[(String, i32, i64, u64)], bounded: 
     put_row(&mut out, change.row);
     put_offsets(&mut out, offsets.iter().map(|(t, p, n, l)| (t.as_str(), *p, *n, *l)));
     out.u64(change.counted.0).u64(change.counted.1);
+    put_langs(&mut out, change.langs.iter().map(|(l, n)| (l, n)));
     out.0
 }
 
@@ -268,6 +294,9 @@ pub fn apply(
     }
     get_offsets(&mut r, &mut kept.offsets).map_err(short)?;
     let (added_tags, added_days) = (r.u64().map_err(short)?, r.u64().map_err(short)?);
+    if !r.0.is_empty() {
+        get_langs(&mut r, &mut kept.langs)?;
+    }
     r.end().map_err(short)?;
     kept.tags_total = kept.tags_total.saturating_add(added_tags);
     kept.days_count = kept.days_count.saturating_add(added_days);
@@ -353,6 +382,7 @@ impl Restore {
                 }
             }
             Kind::BaseOffsets => get_offsets(&mut r, &mut self.kept.offsets).map_err(short)?,
+            Kind::BaseLangs => get_langs(&mut r, &mut self.kept.langs)?,
             Kind::BaseEnd => {
                 self.kept.seq = r.u64().map_err(short)?;
                 let tags = r.u64().map_err(short)?;
@@ -392,7 +422,7 @@ impl Restore {
         }
         let saved = Saved {
             seq: kept.seq,
-            totals: Totals { tags, days: kept.days.clone() },
+            totals: Totals { tags, days: kept.days.clone(), langs: kept.langs.clone() },
             panes: kept.panes.iter().cloned().collect(),
             batches: kept.batches.iter().map(|(_, b)| b.clone()).collect(),
         };

@@ -304,7 +304,9 @@ fn twitter_fields(s: &str) -> Option<i64> {
     Some(utc_millis(day, hms(time)?, offset_minutes(offset)?))
 }
 
-/// `2015-11-01`, `2015-11-01T06:08:46Z`, `2015-11-01 06:08:46.5+02:00`.
+/// `2015-11-01`, `2015-11-01T06:08:46Z`, `2015-11-01 06:08:46.5+02:00`, and
+/// with a space before the offset, `2015-02-24 11:35:52 -0800` (the Kaggle
+/// airline data set's `tweet_created`).
 fn parse_iso(s: &str) -> Option<i64> {
     let day = Day::from_ymd(s.get(..4)?.parse().ok()?, num(s.get(5..7)?)?, num(s.get(8..10)?)?)?;
     let rest = s.get(10..)?;
@@ -314,6 +316,7 @@ fn parse_iso(s: &str) -> Option<i64> {
     let rest = rest.strip_prefix(['T', ' '])?;
     let zone_at = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
     let (time, zone) = rest.split_at(zone_at);
+    let time = time.strip_suffix(' ').filter(|_| !zone.is_empty()).unwrap_or(time);
     let offset = match zone {
         "" | "Z" | "z" => 0,
         z => offset_minutes(z)?,
@@ -501,6 +504,9 @@ mod tests {
         assert_eq!(parse_date("2015-11-01T06:08:46Z"), Some(day("2015-11-01")));
         assert_eq!(parse_date("2015-11-01 00:30:00.250+02:00"), Some(day("2015-10-31")));
         assert_eq!(parse_date("2015-11-01T23:59:59-0100"), Some(day("2015-11-02")));
+        // The airline data set's form: 20:35 at -0800 is 04:35 the next day.
+        assert_eq!(parse_millis("2015-02-24 11:35:52 -0800"), parse_millis("2015-02-24T19:35:52Z"));
+        assert_eq!(parse_date("2015-02-24 20:35:52 -0800"), Some(day("2015-02-25")));
         assert_eq!(parse_date("1446358126000"), Some(day("2015-11-01")));
         assert_eq!(parse_date("yesterday"), None);
         assert_eq!(parse_date("2015-13-01"), None);

@@ -36,6 +36,12 @@ pub struct RawStr<'a> {
 }
 
 impl<'a> RawStr<'a> {
+    /// The string, when it has no escapes.
+    #[inline]
+    pub fn plain(self) -> Option<&'a str> {
+        (!self.escaped).then_some(self.raw)
+    }
+
     /// The string's value: borrowed when it has no escapes, else decoded into
     /// `scratch` (so that escaped text costs no allocation either).
     #[inline]

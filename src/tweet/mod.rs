@@ -6,15 +6,17 @@
 //! `created_at`; the lab's `{"tweet": …, "date": …}`), or, with
 //! [`InputFormat::Text`], the raw text itself.
 
-pub mod csv_input;
+pub(crate) mod csv_input;
 pub mod date;
-pub mod json;
-pub mod record;
+pub(crate) mod json;
+pub(crate) mod lang;
+pub(crate) mod record;
 
 use json::{RawStr, Scanner};
 use record::Field;
 
 pub use date::Day;
+pub use lang::Lang;
 
 /// How stream lines are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -30,6 +32,8 @@ pub enum InputFormat {
 pub struct Tweet<'a> {
     pub text: &'a str,
     pub date: DateStatus,
+    /// Its language (`und` where the line gives none).
+    pub lang: Lang,
 }
 
 /// What we know about a tweet's date.
@@ -89,7 +93,7 @@ pub fn decode<'a>(
 ) -> Result<Tweet<'a>, BadRecord> {
     let utf8 = |line| simdutf8::basic::from_utf8(line).map_err(|_| BadRecord::InvalidUtf8);
     match format {
-        InputFormat::Text => Ok(Tweet { text: utf8(line)?, date: DateStatus::Missing }),
+        InputFormat::Text => Ok(Tweet { text: utf8(line)?, date: DateStatus::Missing, lang: Lang::UND }),
         // The scanner checks UTF-8 as it goes (a line that scans is UTF-8); a
         // line it rejects is told apart here, off the hot path.
         InputFormat::Json => decode_json(line, scratch).map_err(|e| match e {
@@ -114,6 +118,7 @@ fn member<'a, const TOP: bool>(
     match record::field(key) {
         Some(Field::Text(rank)) => f.set_text(rank, string_or_skip(p)?),
         Some(Field::Date(rank)) => f.set_date(rank, Some(p.skip()?)),
+        Some(Field::Lang(rank)) => f.set_lang(rank, string_or_skip(p)?),
         // The untruncated text: v1.1's `extended_tweet.full_text`, v2's
         // `note_tweet.text`.
         None if key == record::EXTENDED || key == record::NOTE => untruncated(p, key, f)?,
@@ -169,6 +174,7 @@ fn v2_data<'a>(
 }
 
 /// A string value, or `None` (after skipping it) for any other kind.
+#[inline(always)]
 fn string_or_skip<'a>(p: &mut Scanner<'a>) -> Result<Option<RawStr<'a>>, json::Invalid> {
     if p.peek() == Some(b'"') { p.string().map(Some) } else { p.skip().map(|_| None) }
 }
@@ -181,8 +187,8 @@ fn decode_json<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Tweet<'a>,
     p.object(|p, key| member::<true>(p, key, &mut f, &mut v2))
         .and_then(|()| p.end())
         .map_err(|_| BadRecord::InvalidJson)?;
-    let f = f.or(v2);
-    let (text, date) = f.into_best();
+    f.fill_from(v2);
+    let (text, date, lang) = f.into_best();
     let text = text.ok_or(BadRecord::NoText)?;
     let text = text.decode_into(scratch).map_err(|_| BadRecord::InvalidJson)?;
     let date = match date {
@@ -193,7 +199,22 @@ fn decode_json<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Tweet<'a>,
             Err(date::UnreadableDate) => DateStatus::Unreadable,
         },
     };
-    Ok(Tweet { text, date })
+    Ok(Tweet { text, date, lang: lang.map_or(Lang::UND, lang_of) })
+}
+
+/// A language field's value (an escaped one, which no tag needs, is
+/// decoded first, out of line).
+#[inline]
+fn lang_of(raw: RawStr<'_>) -> Lang {
+    match raw.plain() {
+        Some(s) => Lang::parse(s).unwrap_or(Lang::UND),
+        None => escaped_lang(raw),
+    }
+}
+
+#[inline(never)]
+fn escaped_lang(raw: RawStr<'_>) -> Lang {
+    Lang::or_und(raw.decode_into(&mut String::new()).ok())
 }
 
 #[cfg(test)]
@@ -253,6 +274,30 @@ mod tests {
         assert_eq!(t.1, DateStatus::Missing);
         let t = decode(br#"{"tweet":"x","date":"the day after"}"#, InputFormat::Json).unwrap();
         assert_eq!(t.1, DateStatus::Unreadable);
+    }
+
+    #[test]
+    fn languages_are_read_from_lang_then_language() {
+        let lang = |line: &str| {
+            super::decode(line.as_bytes(), InputFormat::Json, &mut String::new()).unwrap().lang.to_string()
+        };
+        // Twitter v1.1: `lang` at the top (a retweet's or the user's is not the post's).
+        assert_eq!(lang(r#"{"text":"x","user":{"lang":"fr"},"lang":"es"}"#), "es");
+        assert_eq!(lang(r#"{"text":"x","retweeted_status":{"lang":"fr","text":"y"}}"#), "und");
+        // v2: `data.lang`; the object's own fields first.
+        assert_eq!(lang(r#"{"data":{"text":"x","lang":"ja"}}"#), "ja");
+        assert_eq!(lang(r#"{"data":{"text":"x","lang":"ja"},"lang":"ko"}"#), "ko");
+        // Mastodon's `language`, and a data set's column, in any case; `lang` wins.
+        assert_eq!(lang(r#"{"tweet":"x","Language":"pt-br"}"#), "pt-BR");
+        assert_eq!(lang(r#"{"tweet":"x","language":"pt","lang":"en"}"#), "en");
+        // None, null, a number, an empty or malformed value, an escaped one.
+        for none in [r#"{"text":"x"}"#, r#"{"text":"x","lang":null}"#, r#"{"text":"x","lang":7}"#] {
+            assert_eq!(lang(none), "und", "{none}");
+        }
+        assert_eq!(lang(r#"{"text":"x","lang":""}"#), "und");
+        assert_eq!(lang(r#"{"text":"x","lang":"qme_bad"}"#), "und");
+        assert_eq!(lang(r#"{"text":"x","lang":"e\u006e"}"#), "en");
+        assert_eq!(super::decode(b"plain", InputFormat::Text, &mut String::new()).unwrap().lang, Lang::UND);
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //!   …}`) is read through its `data`: its fields count where the object has
 //!   none of its own.
 //! - Date, best first: `created_at`, `date`, `tweet_created`, `timestamp`.
+//! - Language, best first: `lang` (Twitter's, X's, the lines `live` and
+//!   `produce` write), `language` (Mastodon's; a data set's column).
 //!
 //! Names match without regard to ASCII case (`Tweet` and `Date` are the lab's
 //! column names). The lab's `{"tweet": …, "date": …}` is what the replay and
@@ -20,6 +22,9 @@ pub const TEXT_FIELDS: [&str; 3] = ["full_text", "text", "tweet"];
 
 /// Date field names, best first.
 pub const DATE_FIELDS: [&str; 4] = ["created_at", "date", "tweet_created", "timestamp"];
+
+/// Language field names, best first.
+pub const LANG_FIELDS: [&str; 2] = ["lang", "language"];
 
 /// The Twitter API object that holds the untruncated `full_text`.
 pub const EXTENDED: &str = "extended_tweet";
@@ -35,6 +40,7 @@ pub const V2_DATA: &str = "data";
 pub enum Field {
     Text(usize),
     Date(usize),
+    Lang(usize),
 }
 
 /// What `name` names, if anything.
@@ -51,6 +57,8 @@ pub fn field(name: &str) -> Option<Field> {
         "date" | "Date" => Some(Field::Date(1)),
         "tweet_created" => Some(Field::Date(2)),
         "timestamp" => Some(Field::Date(3)),
+        "lang" => Some(Field::Lang(0)),
+        "language" => Some(Field::Lang(1)),
         // Other capitalizations: compared with the names of the same length
         // (a key that is none of them differs at its first byte, mostly).
         _ => {
@@ -58,7 +66,9 @@ pub fn field(name: &str) -> Option<Field> {
             match name.len() {
                 4 if is("text") => Some(Field::Text(1)),
                 4 if is("date") => Some(Field::Date(1)),
+                4 if is("lang") => Some(Field::Lang(0)),
                 5 if is("tweet") => Some(Field::Text(2)),
+                8 if is("language") => Some(Field::Lang(1)),
                 9 if is("full_text") => Some(Field::Text(0)),
                 9 if is("timestamp") => Some(Field::Date(3)),
                 10 if is("created_at") => Some(Field::Date(0)),
@@ -69,19 +79,21 @@ pub fn field(name: &str) -> Option<Field> {
     }
 }
 
-/// A record's text and date fields as a reader finds them, kept by rank;
-/// [`Found::text`] and [`Found::date`] give the best. Every reader of records
+/// A record's text, date and language fields as a reader finds them, kept
+/// by rank; [`Found::text`] and [`Found::date`] give the best (a language
+/// is of the text's kind, `T`). Every reader of records
 /// (the stream decoder, the lab's loader and producer) fills one, so which
 /// field wins is decided here, once.
 #[derive(Debug)]
 pub struct Found<T, D> {
     text: [Option<T>; TEXT_FIELDS.len()],
     date: [Option<D>; DATE_FIELDS.len()],
+    lang: [Option<T>; LANG_FIELDS.len()],
 }
 
 impl<T, D> Default for Found<T, D> {
     fn default() -> Self {
-        Found { text: Default::default(), date: Default::default() }
+        Found { text: Default::default(), date: Default::default(), lang: Default::default() }
     }
 }
 
@@ -97,27 +109,40 @@ impl<T, D> Found<T, D> {
         self.date[rank] = value;
     }
 
+    /// A language field's value, `None` where it is not a string.
+    pub fn set_lang(&mut self, rank: usize, value: Option<T>) {
+        self.lang[rank] = value;
+    }
+
     /// The Twitter API's [`EXTENDED`]`.full_text` (`None`: the object has no
     /// string `full_text`): the untruncated text, ranked with `full_text`.
     pub fn set_extended(&mut self, full_text: Option<T>) {
         self.text[0] = full_text;
     }
 
-    /// These fields, else `other`'s: the text (and the date) of `other`
-    /// count where these have none (a v2 object's `data`).
-    pub fn or(mut self, other: Found<T, D>) -> Found<T, D> {
+    /// Takes `other`'s text (and date, and language) where these fields have
+    /// none (a v2 object's `data`). In place: a tweet's fields are moved
+    /// only when they are taken.
+    pub fn fill_from(&mut self, other: Found<T, D>) {
         if self.text.iter().all(Option::is_none) {
             self.text = other.text;
         }
         if self.date.iter().all(Option::is_none) {
             self.date = other.date;
         }
-        self
+        if self.lang.iter().all(Option::is_none) {
+            self.lang = other.lang;
+        }
     }
 
-    /// The best text, and the best date, as found.
-    pub fn into_best(self) -> (Option<T>, Option<D>) {
-        (self.text.into_iter().flatten().next(), self.date.into_iter().flatten().next())
+    /// The best text, the best date and the best language, as found.
+    pub fn into_best(self) -> (Option<T>, Option<D>, Option<T>) {
+        let Found { text, date, lang } = self;
+        (
+            text.into_iter().flatten().next(),
+            date.into_iter().flatten().next(),
+            lang.into_iter().flatten().next(),
+        )
     }
 
     pub fn text(self) -> Option<T> {
@@ -127,22 +152,37 @@ impl<T, D> Found<T, D> {
     pub fn date(self) -> Option<D> {
         self.into_best().1
     }
+
+    pub fn lang(self) -> Option<T> {
+        self.into_best().2
+    }
 }
 
-/// The best of `names` for text and for date: (index of the text name, index
-/// of the date name), e.g. of a CSV header.
-pub fn pick<'a>(names: impl IntoIterator<Item = &'a str>) -> (Option<usize>, Option<usize>) {
+/// Where a header's best text, date and language columns are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Columns {
+    pub text: Option<usize>,
+    pub date: Option<usize>,
+    pub lang: Option<usize>,
+}
+
+/// The best of `names` for text, date and language (e.g. of a CSV header).
+pub fn pick<'a>(names: impl IntoIterator<Item = &'a str>) -> Columns {
     // (rank, index) of the best of each so far.
-    let mut text: Option<(usize, usize)> = None;
-    let mut date: Option<(usize, usize)> = None;
+    let mut best: [Option<(usize, usize)>; 3] = [None; 3];
     for (i, name) in names.into_iter().enumerate() {
-        match field(name.trim()) {
-            Some(Field::Text(r)) if text.is_none_or(|(best, _)| r < best) => text = Some((r, i)),
-            Some(Field::Date(r)) if date.is_none_or(|(best, _)| r < best) => date = Some((r, i)),
-            _ => {}
+        let (slot, r) = match field(name.trim()) {
+            Some(Field::Text(r)) => (0, r),
+            Some(Field::Date(r)) => (1, r),
+            Some(Field::Lang(r)) => (2, r),
+            None => continue,
+        };
+        if best[slot].is_none_or(|(b, _)| r < b) {
+            best[slot] = Some((r, i));
         }
     }
-    (text.map(|t| t.1), date.map(|d| d.1))
+    let [text, date, lang] = best.map(|b| b.map(|(_, i)| i));
+    Columns { text, date, lang }
 }
 
 #[cfg(test)]
@@ -151,9 +191,14 @@ mod tests {
 
     #[test]
     fn the_fast_path_agrees_with_the_lists() {
-        let lengths: Vec<usize> = TEXT_FIELDS.iter().chain(&DATE_FIELDS).map(|n| n.len()).collect();
+        let lengths: Vec<usize> =
+            TEXT_FIELDS.iter().chain(&DATE_FIELDS).chain(&LANG_FIELDS).map(|n| n.len()).collect();
         for len in lengths {
-            assert!(matches!(len, 4 | 5 | 9 | 10 | 13), "a name of {len} bytes: add it to field()");
+            assert!(matches!(len, 4 | 5 | 8 | 9 | 10 | 13), "a name of {len} bytes: add it to field()");
+        }
+        for (rank, name) in LANG_FIELDS.iter().enumerate() {
+            assert_eq!(field(name), Some(Field::Lang(rank)));
+            assert_eq!(field(&name.to_uppercase()), Some(Field::Lang(rank)));
         }
         for (rank, name) in TEXT_FIELDS.iter().enumerate() {
             assert_eq!(field(name), Some(Field::Text(rank)));
@@ -170,7 +215,9 @@ mod tests {
 
     #[test]
     fn pick_takes_the_best_of_a_header() {
-        assert_eq!(pick(["id", "Tweet", "Date", "text"]), (Some(3), Some(2)));
-        assert_eq!(pick(["x", " created_at ", "date"]), (None, Some(1)));
+        let c = pick(["id", "Tweet", "Date", "text", "language", "lang"]);
+        assert_eq!((c.text, c.date, c.lang), (Some(3), Some(2), Some(5)));
+        let c = pick(["x", " created_at ", "date"]);
+        assert_eq!((c.text, c.date, c.lang), (None, Some(1), None));
     }
 }

@@ -6,8 +6,9 @@ independent count of the fixture.
 
 pandas reads a table as records (`read_json`) and as CSV (`read_csv`);
 /metrics is fetched as a scraper asking for the classic text format would,
-as Prometheus does (OpenMetrics first), and with no Accept header, and parsed
-with prometheus_client's parser of each format. Prints one JSON object; a
+as Prometheus does (OpenMetrics first), with no Accept header and with
+`requests.get`'s `*/*` (both get the classic format, which every parser
+reads), and parsed with prometheus_client's parser of each format. Prints one JSON object; a
 step that fails has {"error": "..."} instead of its answer.
 """
 
@@ -59,7 +60,8 @@ def main():
                 openmetrics,
             ),
         ),
-        ("no_accept", lambda: metrics(None, openmetrics)),
+        ("no_accept", lambda: metrics(None, classic)),
+        ("any", lambda: metrics("*/*", classic)),
     ]
     report = {}
     for name, step in steps:

@@ -98,11 +98,7 @@ fn produce_then_consume_gives_the_per_day_table() {
          --stop-after-records 600 --format json"
     );
     let mut engine = Proc::spawn(&words(&stream));
-    let mut tables = std::collections::HashMap::new();
-    while tables.len() < 3 {
-        let t = engine.next_json();
-        tables.insert(t["table"].as_str().unwrap().to_owned(), t);
-    }
+    let tables = engine.final_tables();
     assert_eq!(day_rows(&tables["sentiment_by_day"]), lab_days());
     let records: u64 =
         tables["batches"]["rows"].as_array().unwrap().iter().map(|r| r[1].as_u64().unwrap()).sum();
@@ -141,11 +137,7 @@ fn produced_twitter_objects_keep_their_untruncated_text() {
          --stop-after-records {n} --format json --top 0"
     );
     let mut engine = Proc::spawn(&words(&stream));
-    let mut tables = std::collections::HashMap::new();
-    while tables.len() < 3 {
-        let t = engine.next_json();
-        tables.insert(t["table"].as_str().unwrap().to_owned(), t);
-    }
+    let tables = engine.final_tables();
     assert_eq!(table_counts(&tables["tag_totals"]), count_tags(&kept, twitter_tags));
     let dated = kept.iter().filter_map(|e| match e {
         Expected::Tweet { text, day: Some(day) } => Some((day.clone(), text.clone())),

@@ -22,6 +22,7 @@ mod jetstream;
 mod kafka_cluster;
 mod kafka_mongo;
 mod kafka_truncation;
+mod languages;
 mod limits;
 mod logging;
 mod replay;

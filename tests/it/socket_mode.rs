@@ -185,7 +185,7 @@ fn http_endpoint_serves_the_latest_batch() {
     let (_, list) = http_get(&http, "/tables");
     assert_eq!(
         list["tables"],
-        serde_json::json!(["tag_counts", "tag_totals", "sentiment_by_day", "batches"])
+        serde_json::json!(["tag_counts", "tag_totals", "sentiment_by_day", "batches", "languages"])
     );
     let (status, days) = http_get(&http, "/tables/sentiment_by_day");
     assert_eq!(status, 200);
@@ -289,8 +289,15 @@ fn metrics_equal_the_batch_log() {
         (rows(&t).len() == 2).then_some(t)
     });
     // No batch closes between the two reads: batches close only when told.
-    let (status, text) = http_get_text(&http, "/metrics");
+    // OpenMetrics, asked for as Prometheus does; without an Accept, the
+    // classic format (no `# EOF`).
+    let ask =
+        format!("GET /metrics HTTP/1.0\r\nHost: {http}\r\nAccept: application/openmetrics-text\r\n\r\n");
+    let (status, head, text) = http_exchange(&http, &ask);
     assert_eq!(status, 200);
+    assert!(head.to_ascii_lowercase().contains("application/openmetrics-text"), "{head}");
+    let (_, classic) = http_get_text(&http, "/metrics");
+    assert!(!classic.contains("# EOF") && classic.contains("tweetstream_records_total "), "{classic}");
     let m = parse_exposition(&text);
     let column = |i: usize| rows(&batches).iter().map(|r| r[i].as_f64().unwrap()).sum::<f64>();
     assert_eq!(m["tweetstream_records_total"], column(1));

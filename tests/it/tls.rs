@@ -137,3 +137,43 @@ fn a_key_that_is_not_the_certificates_is_an_error_naming_it() {
     let stderr = String::from_utf8_lossy(&alone.stderr);
     assert!(!alone.status.success() && stderr.contains("--tls-key"), "{stderr}");
 }
+
+/// A self-signed certificate made as the docs suggest (`openssl req -x509`),
+/// which is its own CA: `query --ca-cert` with that very file trusts it;
+/// another self-signed certificate given as `--ca-cert` is refused.
+#[test]
+fn query_trusts_a_self_signed_certificate_given_as_its_own_ca() {
+    let dir = std::env::temp_dir().join(unique("selfsigned"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let make = |name: &str| {
+        let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
+        let out = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+            .args([
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("openssl is installed");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (cert.to_str().unwrap().to_owned(), key.to_str().unwrap().to_owned())
+    };
+    let ((cert, key), (other, _)) = (make("self"), make("other"));
+    let r = running_with(&["--tls-cert", &cert, "--tls-key", &key], &[]);
+    let https = format!("https://{}", r.http);
+    let count = ["--format", "csv", "select count(*) as n from tag_totals"];
+    let (ok, out, err) = query(&https, &[&["--ca-cert", cert.as_str()][..], &count].concat());
+    assert!(ok, "{err}");
+    assert_eq!(out, format!("n\n{}\n", count_tags(&r.lines, twitter_tags).len()));
+    let (ok, _, err) = query(&https, &[&["--ca-cert", other.as_str()][..], &count].concat());
+    assert!(!ok && err.contains("certificate") && err.contains("--ca-cert"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}

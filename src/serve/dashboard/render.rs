@@ -95,6 +95,7 @@ pub fn panels(snap: &Snapshot, view: &View, connected: bool, now_ms: i64, sizes:
     out.push_str(r#"<div class="grid">"#);
     sentiment(&mut out, snap, sizes.sentiment);
     tags(&mut out, snap, view, sizes.tags);
+    languages(&mut out, &snap.languages);
     health(&mut out, &snap.batches);
     out.push_str("</div></div>");
     out
@@ -422,10 +423,35 @@ fn bar_chart(out: &mut String, table: &str, title: &str, rows: &Ranked, w: f64) 
     out.push_str("</tbody></table></figure>");
 }
 
+/// Panel 3: posts per language since start (every post read, kept by
+/// `--lang` or not), the top [`TOP`], with each one's share.
+fn languages(out: &mut String, langs: &[(crate::tweet::Lang, u64)]) {
+    out.push_str(
+        r#"<section class="panel" id="languages" aria-labelledby="languages-h"><h2 id="languages-h">Languages</h2>"#,
+    );
+    if langs.is_empty() {
+        out.push_str(r#"<p class="empty">No posts yet.</p></section>"#);
+        return;
+    }
+    let all: u64 = langs.iter().map(|(_, n)| n).sum();
+    out.push_str(
+        r#"<table class="tags" id="languages-table"><caption>Posts per language since start (languages)</caption><thead><tr><th scope="col">lang</th><th scope="col">posts</th><th scope="col">share</th></tr></thead><tbody>"#,
+    );
+    for (lang, n) in langs.iter().take(TOP) {
+        let _ = write!(
+            out,
+            r#"<tr data-lang="{lang}" data-posts="{n}"><th scope="row">{lang}</th><td>{}</td><td>{:.1}%</td></tr>"#,
+            thousands(*n),
+            *n as f64 * 100.0 / all.max(1) as f64
+        );
+    }
+    out.push_str("</tbody></table></section>");
+}
+
 /// A health measure: key, title, value of a batch, unit.
 type Measure = (&'static str, &'static str, fn(&BatchRow) -> f64, &'static str);
 
-/// Panel 3: batch health, one small chart per measure (like Spark's Streaming tab).
+/// Panel 4: batch health, one small chart per measure (like Spark's Streaming tab).
 fn health(out: &mut String, batches: &[BatchRow]) {
     out.push_str(
         r#"<section class="panel" id="health" aria-labelledby="health-h"><h2 id="health-h">Batch health</h2>"#,
@@ -594,6 +620,7 @@ mod tests {
             tag_totals: Ranked::from_pairs([("#b<", 9), ("#a", 3)]),
             tag_window: None,
             sentiment_by_day: vec![(d(1), DayStats::vader(5_000, 2)), (d(3), DayStats::vader(-3_000, 1))],
+            languages: vec![(crate::tweet::Lang::parse("en").unwrap(), 5), (crate::tweet::Lang::UND, 3)],
             batches: vec![BatchRow {
                 batch_time: 100_000,
                 records: 7,
@@ -618,6 +645,10 @@ mod tests {
         assert!(html.contains(r##"data-tag="#b&lt;" data-count="9""##), "totals when no window");
         assert!(!html.contains("#b<"), "no raw tag text");
         assert!(html.contains(r#"<tr data-batch-time="1970-01-01 00:01:40" data-records="7" data-bad="1">"#));
+        assert!(html.contains(
+            r#"<tr data-lang="en" data-posts="5"><th scope="row">en</th><td>5</td><td>62.5%</td></tr>"#
+        ));
+        assert!(html.contains(r#"<tr data-lang="und" data-posts="3">"#));
         // Bars of the tag chart are proportional to the counts.
         assert!(html.contains(r#"data-count="4" x="170" y="4.0" width="246.00""#), "{html}");
         assert!(html.contains(r#"data-count="2" x="170" y="30.0" width="123.00""#));

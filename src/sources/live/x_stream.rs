@@ -35,7 +35,7 @@ pub fn stream_url(base: &str) -> String {
     let path = if path.ends_with(STREAM_PATH) { path.to_owned() } else { format!("{path}{STREAM_PATH}") };
     let mut params: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
     if !params.iter().any(|p| p.starts_with("tweet.fields=")) {
-        params.push("tweet.fields=created_at,note_tweet");
+        params.push("tweet.fields=created_at,note_tweet,lang");
     }
     format!("{path}?{}", params.join("&"))
 }
@@ -104,6 +104,8 @@ struct Data<'a> {
     created_at: Option<Cow<'a, str>>,
     #[serde(borrow)]
     note_tweet: Option<Note<'a>>,
+    #[serde(borrow)]
+    lang: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -138,7 +140,7 @@ pub fn decode(line: &[u8], out: &mut Vec<u8>) -> Decoded {
             let text = data.note_tweet.and_then(|n| n.text).or(data.text);
             let Some(text) = text else { return Decoded::Skipped("no text") };
             let created = data.created_at.as_deref().and_then(crate::tweet::date::parse_millis);
-            super::post::line(out, &text, created);
+            super::post::line(out, &text, created, data.lang.as_deref());
             Decoded::Post
         }
         (None, Some(errors)) => {
@@ -172,11 +174,11 @@ mod tests {
     fn the_request_asks_for_the_stream_with_the_fields_needed() {
         assert_eq!(
             stream_url(PUBLIC),
-            "https://api.x.com/2/tweets/search/stream?tweet.fields=created_at,note_tweet"
+            "https://api.x.com/2/tweets/search/stream?tweet.fields=created_at,note_tweet,lang"
         );
         assert_eq!(
             stream_url("http://127.0.0.1:9/2/tweets/search/stream?expansions=author_id"),
-            "http://127.0.0.1:9/2/tweets/search/stream?expansions=author_id&tweet.fields=created_at,note_tweet"
+            "http://127.0.0.1:9/2/tweets/search/stream?expansions=author_id&tweet.fields=created_at,note_tweet,lang"
         );
     }
 

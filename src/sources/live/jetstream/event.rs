@@ -1,5 +1,5 @@
 //! One Jetstream event, as the engine sees it: a new post becomes a tweet line
-//! (`{"text": …, "created_at": <ms>}`); anything else is skipped with a reason.
+//! (`{"text": …, "created_at": <ms>, "lang": …}`); anything else is skipped with a reason.
 //!
 //! Jetstream (Bluesky's JSON firehose) sends one JSON object per WebSocket
 //! text message: `{"did", "time_us", "kind", …}`. A post is a `commit` whose
@@ -45,6 +45,37 @@ struct Record<'a> {
     text: Option<Cow<'a, str>>,
     #[serde(borrow, rename = "createdAt")]
     created_at: Option<Cow<'a, str>>,
+    /// The post's languages, as its author's client guessed them: the first
+    /// is the post's.
+    #[serde(borrow, default)]
+    langs: First<'a>,
+}
+
+/// The first string of an array (`langs`), kept without collecting the
+/// array; anything else is None.
+#[derive(Default)]
+struct First<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for First<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = First<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of language tags")
+            }
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(self, mut seq: S) -> Result<First<'a>, S::Error> {
+                // The first element if it is a string; the rest skipped.
+                let first = seq.next_element::<serde_json::Value>()?;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(First(first.and_then(|v| v.as_str().map(|s| Cow::Owned(s.to_owned())))))
+            }
+            fn visit_unit<E>(self) -> Result<First<'a>, E> {
+                Ok(First(None))
+            }
+        }
+        d.deserialize_any(Visit(std::marker::PhantomData))
+    }
 }
 
 /// What an event is to the engine.
@@ -118,7 +149,7 @@ pub fn decode(message: &str, out: &mut Vec<u8>) -> Decoded {
     let Some(record) = commit.record else { return skip("malformed") };
     let Some(text) = record.text else { return skip("no text") };
     let created = record.created_at.as_deref().and_then(parse_millis).unwrap_or(time_us.div_euclid(1000));
-    super::super::post::line(out, &text, Some(created));
+    super::super::post::line(out, &text, Some(created), record.langs.0.as_deref());
     Decoded::Post { time_us, id }
 }
 

@@ -193,6 +193,8 @@ struct Status<'a> {
     #[serde(borrow)]
     created_at: Option<Cow<'a, str>>,
     reblog: Option<serde::de::IgnoredAny>,
+    #[serde(borrow)]
+    language: Option<Cow<'a, str>>,
 }
 
 /// An `update` event's Status: a post, unless it is a boost of another.
@@ -203,7 +205,7 @@ fn status(data: &[u8], out: &mut Vec<u8>) -> Seen {
     }
     let Some(content) = status.content else { return Seen::Skipped("no text") };
     let created = status.created_at.as_deref().and_then(crate::tweet::date::parse_millis);
-    super::post::line(out, &html::text(&content), created);
+    super::post::line(out, &html::text(&content), created, status.language.as_deref());
     Seen::Post
 }
 
