@@ -377,25 +377,36 @@ impl SqlEngine {
     }
 }
 
+/// Told a statement's columns, once, before its rows: their names, and the
+/// types their tables declare (None for a computed column).
+pub type OnColumns<'a> = dyn FnMut(&[String], &[Option<ColumnType>]) + 'a;
+
 /// Where a streamed statement's answer goes: its columns, once, then each row.
 pub struct Rows<'a> {
-    pub columns: &'a mut dyn FnMut(&[String]),
+    pub columns: &'a mut OnColumns<'a>,
     /// One row; false stops the statement.
     pub each: &'a mut dyn FnMut(&[Value]) -> bool,
 }
 
 type Answer = (Vec<String>, Vec<ColumnType>, Vec<Vec<Value>>, bool, usize);
 
-/// Runs `sql` and collects its rows, up to the row limit.
+/// Rows a dry run reads: enough for the types of computed columns (their
+/// first value), never the whole result of a large query.
+pub const DRY_RUN_ROWS: usize = 256;
+
+/// Runs `sql` and collects its rows, up to the row limit (a dry run: its
+/// first [`DRY_RUN_ROWS`]).
 fn run(conn: &Connection, sql: &str, params: Params<'_>, limits: Limits) -> Result<Answer, SqlError> {
+    let dry = matches!(params, Params::DryRun(_));
     let mut rows = Vec::new();
     let mut collect = |row: Vec<Value>| {
         rows.push(row);
         true
     };
+    let max = if dry { DRY_RUN_ROWS } else { limits.max_rows };
     let (columns, types, truncated, parameters) =
-        run_rows(conn, sql, params, limits, Some(limits.max_rows), &mut |_| {}, &mut collect)?;
-    Ok((columns, types, rows, truncated, parameters))
+        run_rows(conn, sql, params, limits, Some(max), &mut |_, _| {}, &mut collect)?;
+    Ok((columns, types, rows, truncated && !dry, parameters))
 }
 
 /// Runs `sql`, handing each row to `each` (up to `max_rows`, if any; past
@@ -407,7 +418,7 @@ fn run_rows(
     params: Params<'_>,
     limits: Limits,
     max_rows: Option<usize>,
-    on_columns: &mut dyn FnMut(&[String]),
+    on_columns: &mut OnColumns<'_>,
     each: &mut dyn FnMut(Vec<Value>) -> bool,
 ) -> Result<(Vec<String>, Vec<ColumnType>, bool, usize), SqlError> {
     let mut stmt = prepare(conn, sql, limits)?;
@@ -422,7 +433,7 @@ fn run_rows(
         })
         .collect();
     let parameters = bind(&mut stmt, params)?;
-    on_columns(&columns);
+    on_columns(&columns, &declared);
     let mut seen: Vec<Option<ColumnType>> = vec![None; columns.len()];
     let mut rows = stmt.raw_query();
     let (mut n, mut truncated) = (0usize, false);

@@ -560,6 +560,54 @@ async fn copy_of_four_million_rows_streams_in_bounded_memory() {
     engine.wait_exit();
 }
 
+/// A SELECT of a 4,000,000-row join, read by a driver (tokio-postgres'
+/// extended protocol, all rows at once) as it arrives: every row comes (the
+/// values sum as they must), and the engine grows by less than 150 MB, as
+/// for COPY. Past `--sql-max-rows`, the rows end with the error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_select_of_four_million_rows_streams_in_bounded_memory() {
+    use futures_util::StreamExt;
+    let (mut engine, _, _, pg) =
+        tokio::task::spawn_blocking(|| engine(&["--sql-timeout", "600s", "--sql-max-rows", "4000000"]))
+            .await
+            .unwrap();
+    let pid = engine.child.id();
+    let client = pg_client(&pg).await;
+    client.simple_query("select 1").await.unwrap();
+    let before = rss(pid);
+    let join = |n: u32| {
+        format!("select a.value, b.value from generate_series(1, 2000) a, generate_series(1, {n}) b")
+    };
+    let stream = client.query_raw(join(2000).as_str(), std::iter::empty::<i64>()).await.unwrap();
+    futures_util::pin_mut!(stream);
+    let (mut rows, mut sum, mut peak) = (0u64, 0i64, before);
+    while let Some(row) = stream.next().await {
+        let row = row.unwrap();
+        sum += row.get::<_, i64>(0) + row.get::<_, i64>(1);
+        rows += 1;
+        if rows % 65_536 == 0 {
+            peak = peak.max(rss(pid));
+        }
+    }
+    peak = peak.max(rss(pid));
+    assert_eq!(rows, 4_000_000);
+    assert_eq!(sum, 2 * 2000 * (2000 * 2001 / 2));
+    assert!(peak - before < 150 * MB, "grew by {} MB", (peak - before) / MB);
+    // One row more than the limit: the rows, then the error (54000).
+    let stream = client.query_raw(join(2001).as_str(), std::iter::empty::<i64>()).await.unwrap();
+    futures_util::pin_mut!(stream);
+    let (mut rows, mut failed) = (0u64, None);
+    while let Some(row) = stream.next().await {
+        match row {
+            Ok(_) => rows += 1,
+            Err(e) => failed = e.code().map(|c| c.code().to_owned()),
+        }
+    }
+    assert_eq!((rows, failed.as_deref()), (4_000_000, Some("54000")));
+    engine.terminate();
+    engine.wait_exit();
+}
+
 /// A guesser of the token: each wrong password (PostgreSQL) or wrong bearer
 /// token (HTTP) is logged with the peer once, not once per try, and each is
 /// answered later than the one before (at least 100 ms, doubling: the fifth

@@ -33,6 +33,7 @@ pub mod catalog;
 mod connection;
 pub mod copy;
 pub mod dialect;
+mod results;
 pub mod session;
 pub mod statements;
 
@@ -58,6 +59,7 @@ use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireSe
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::copy::CopyData;
+use pgwire::messages::data::DataRow;
 use pgwire::messages::extendedquery::{
     Close, CloseComplete, Execute, Parse, ParseComplete, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
 };
@@ -190,7 +192,7 @@ impl Backend {
         tokio::task::spawn_blocking(move || {
             let header = std::cell::RefCell::new(None);
             let mut columns_tx = Some(columns_tx);
-            let mut on_columns = |columns: &[String]| {
+            let mut on_columns = |columns: &[String], _: &[Option<ColumnType>]| {
                 *header.borrow_mut() = copy.format.header(columns);
                 if let Some(t) = columns_tx.take() {
                     let _ = t.send(columns.len());
@@ -363,9 +365,8 @@ impl Backend {
     {
         match classify(self, sql)? {
             Statement::Query(translated) => {
-                let r = self.query(&translated, Vec::new()).await?;
-                let fields = fields(&r.columns, &r.types, &Format::UnifiedText);
-                send_query_response(client, response(r, fields)?, true).await
+                let rows = self.query_streamed(&translated, Vec::new(), None, &Format::UnifiedText).await?;
+                send_query_response(client, rows, true).await
             }
             Statement::Command(command) => match self.execute(command, Vec::new()).await? {
                 Outcome::Done { tag, warning } => {
@@ -545,9 +546,10 @@ impl ExtendedQueryHandler for Backend {
         Ok(())
     }
 
-    /// pgwire's Execute, then the session's transaction status (a rollback
-    /// to a savepoint leaves a failed transaction, which pgwire's own
-    /// bookkeeping cannot say).
+    /// pgwire's Execute (all the rows of a query not yet run go out as
+    /// they come instead: [`results`]), then the session's transaction
+    /// status (a rollback to a savepoint leaves a failed transaction, which
+    /// pgwire's own bookkeeping cannot say).
     async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -555,7 +557,11 @@ impl ExtendedQueryHandler for Backend {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        self._on_execute(client, message).await?;
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        match results::all_rows_of_a_new_query(client, name, message.max_rows) {
+            Some(portal) => self.execute_all(client, portal).await?,
+            None => self._on_execute(client, message).await?,
+        }
         client.set_transaction_status(self.session().status());
         Ok(())
     }
@@ -564,7 +570,7 @@ impl ExtendedQueryHandler for Backend {
         &self,
         client: &mut C,
         portal: &Portal<Prepared>,
-        _max_rows: usize,
+        max_rows: usize,
     ) -> PgWireResult<Response>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -574,6 +580,15 @@ impl ExtendedQueryHandler for Backend {
     {
         let stmt = &portal.statement.statement;
         match &stmt.statement {
+            // All the rows at once: streamed as they come. In pieces
+            // (`max_rows`, a driver's fetch size): read first, as before, so
+            // that a portal left suspended holds rows, not a running statement.
+            Statement::Query(translated) if max_rows == 0 => {
+                let params = portal_params(portal, translated)?;
+                let described = results::Described { columns: &stmt.columns, types: &stmt.types };
+                let format = &portal.result_column_format;
+                Ok(Response::Query(self.query_streamed(translated, params, Some(described), format).await?))
+            }
             Statement::Query(translated) => {
                 let params = portal_params(portal, translated)?;
                 let mut r = self.query(translated, params).await?;
@@ -825,45 +840,54 @@ fn fields(columns: &[String], types: &[ColumnType], format: &Format) -> Vec<Fiel
         .collect()
 }
 
-/// Encodes the rows with `fields`' types: a value of another type is converted
-/// where that loses nothing, else the query fails with a clear message.
+/// Encodes the rows with `fields`' types (see [`encode_row`]).
 fn response(r: QueryResult, fields: Vec<FieldInfo>) -> PgWireResult<QueryResponse> {
     check_cut(&r)?;
     let fields = Arc::new(fields);
     let mut encoder = DataRowEncoder::new(fields.clone());
-    let mut rows = Vec::with_capacity(r.rows.len());
-    for row in &r.rows {
-        for (i, v) in row.iter().enumerate() {
-            let (name, ty) = (&r.columns[i], r.types[i]);
-            match (v, ty) {
-                (Value::Null, _) => encoder.encode_field(&None::<String>)?,
-                (Value::Number(n), ColumnType::Integer) if n.is_i64() => encoder.encode_field(&n.as_i64())?,
-                (Value::Number(n), ColumnType::Real) => encoder.encode_field(&n.as_f64())?,
-                (Value::String(s), ColumnType::Text) => encoder.encode_field(&s.as_str())?,
-                // A value of another type than its column's (SQLite is loosely
-                // typed): a text column, or any column sent as text, takes it
-                // as it is written; a binary number column cannot.
-                (other, ColumnType::Text) => encoder.encode_field(&other.to_string())?,
-                (Value::String(s), _) if fields[i].format() == FieldFormat::Text => {
-                    encoder.encode_field(&s.as_str())?
-                }
-                (other, _) if fields[i].format() == FieldFormat::Text => {
-                    encoder.encode_field(&other.to_string())?
-                }
-                (other, _) => {
-                    return Err(pg_error(
-                        "22023",
-                        format!(
-                            "column {name} was described as {} but has the value {other}; cast it in the query",
-                            fields[i].datatype()
-                        ),
-                    ));
-                }
+    let rows: Vec<PgWireResult<DataRow>> =
+        r.rows.iter().map(|row| encode_row(&mut encoder, row, &r.columns, &r.types, &fields)).collect();
+    Ok(QueryResponse::new(fields, stream::iter(rows)))
+}
+
+/// One row with `fields`' types: a value of another type is converted where
+/// that loses nothing, else the query fails with a clear message.
+fn encode_row(
+    encoder: &mut DataRowEncoder,
+    row: &[Value],
+    columns: &[String],
+    types: &[ColumnType],
+    fields: &[FieldInfo],
+) -> PgWireResult<DataRow> {
+    for (i, v) in row.iter().enumerate() {
+        match (v, types[i]) {
+            (Value::Null, _) => encoder.encode_field(&None::<String>)?,
+            (Value::Number(n), ColumnType::Integer) if n.is_i64() => encoder.encode_field(&n.as_i64())?,
+            (Value::Number(n), ColumnType::Real) => encoder.encode_field(&n.as_f64())?,
+            (Value::String(s), ColumnType::Text) => encoder.encode_field(&s.as_str())?,
+            // A value of another type than its column's (SQLite is loosely
+            // typed): a text column, or any column sent as text, takes it
+            // as it is written; a binary number column cannot.
+            (other, ColumnType::Text) => encoder.encode_field(&other.to_string())?,
+            (Value::String(s), _) if fields[i].format() == FieldFormat::Text => {
+                encoder.encode_field(&s.as_str())?
+            }
+            (other, _) if fields[i].format() == FieldFormat::Text => {
+                encoder.encode_field(&other.to_string())?
+            }
+            (other, _) => {
+                return Err(pg_error(
+                    "22023",
+                    format!(
+                        "column {} was described as {} but has the value {other}; cast it in the query",
+                        columns[i],
+                        fields[i].datatype()
+                    ),
+                ));
             }
         }
-        rows.push(Ok(encoder.take_row()));
     }
-    Ok(QueryResponse::new(fields, stream::iter(rows)))
+    Ok(encoder.take_row())
 }
 
 fn pg_error(code: &str, message: String) -> PgWireError {

@@ -1,0 +1,241 @@
+//! A query's rows sent to the client as SQLite yields them: the statement
+//! runs on a blocking thread and hands its rows over a short queue, so the
+//! client's reading paces it and memory holds a few hundred rows whatever
+//! the result's size (as `COPY` does, [`super::copy`]).
+//!
+//! The columns' types must be sent before the first row. With the extended
+//! protocol they are the ones the statement was described with (its dry
+//! run reads the first [`crate::sql::DRY_RUN_ROWS`] rows, not the result);
+//! with a simple query, a table's column has its declared type and a
+//! computed one the type of its first value among the first rows (a
+//! batch, as many), else text.
+//! An error before the first row is the statement's; one after it (a row
+//! past `--sql-max-rows` too) ends the result with it, as PostgreSQL ends a
+//! result whose computation fails half-way.
+//!
+//! pgwire's Execute gathers a portal's rows before it sends them, so an
+//! Execute of all the rows (`max_rows` 0, what drivers send unless asked
+//! for a fetch size) of a query not yet run is answered here; rows asked
+//! for in pieces are read first, as before, so that a portal left
+//! suspended holds rows rather than a running statement.
+
+use super::{
+    Backend, COPY_BATCH, COPY_QUEUE, Prepared, Statement, encode_row, fields, pg_error, refusal,
+    too_many_rows, user_error,
+};
+use crate::engine::tables::ColumnType;
+use crate::serve::pg::dialect::Translated;
+use crate::sql::{Param, Params, SqlError};
+use futures_util::{Sink, SinkExt, StreamExt, stream};
+use pgwire::api::portal::{Format, Portal, PortalExecutionState};
+use pgwire::api::query::ExtendedQueryHandler;
+use pgwire::api::results::{DataRowEncoder, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::store::{Entry, PortalStore};
+use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use serde_json::Value;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+/// What the statement's thread hands over, in order.
+enum Piece {
+    Columns(Vec<String>, Vec<Option<ColumnType>>),
+    Rows(Vec<Vec<Value>>),
+    /// The rows handed on and whether more matched than the row limit, or
+    /// the statement's error.
+    End(Result<(u64, bool), SqlError>),
+}
+
+/// The columns and types a statement was described with (extended protocol).
+pub struct Described<'a> {
+    pub columns: &'a [String],
+    pub types: &'a [ColumnType],
+}
+
+impl Backend {
+    /// Runs a query and answers its rows as they come, in `format`.
+    pub(super) async fn query_streamed(
+        &self,
+        translated: &Translated,
+        params: Vec<Param>,
+        described: Option<Described<'_>>,
+        format: &Format,
+    ) -> PgWireResult<QueryResponse> {
+        let snapshot = {
+            let mut session = self.session();
+            session.may_query().map_err(refusal)?;
+            session.snapshot(|| self.client.sql.snapshot())
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Piece>(COPY_QUEUE);
+        let (sql, running) = (self.client.sql.clone(), self.client.running.clone());
+        let cancel = running.start();
+        let statement = translated.sql.clone();
+        tokio::task::spawn_blocking(move || {
+            let columns_tx = tx.clone();
+            let mut on_columns = |columns: &[String], declared: &[Option<ColumnType>]| {
+                let _ = columns_tx.blocking_send(Piece::Columns(columns.to_vec(), declared.to_vec()));
+            };
+            let mut batch = Vec::with_capacity(COPY_BATCH);
+            let mut each = |row: &[Value]| {
+                batch.push(row.to_vec());
+                batch.len() < COPY_BATCH
+                    || tx
+                        .blocking_send(Piece::Rows(std::mem::replace(
+                            &mut batch,
+                            Vec::with_capacity(COPY_BATCH),
+                        )))
+                        .is_ok()
+            };
+            let rows = crate::sql::Rows { columns: &mut on_columns, each: &mut each };
+            let ran = sql.stream(&statement, Params::Values(&params), snapshot.as_ref(), Some(cancel), rows);
+            running.finish();
+            if !batch.is_empty() {
+                let _ = tx.blocking_send(Piece::Rows(batch));
+            }
+            let _ = tx.blocking_send(Piece::End(ran));
+        });
+        let (columns, declared) = match rx.recv().await {
+            Some(Piece::Columns(columns, declared)) => (columns, declared),
+            Some(Piece::End(Err(e))) => return Err(user_error(&e)),
+            _ => return Err(pg_error("XX000", "the statement ended without an answer".into())),
+        };
+        // The first rows, or the end.
+        let first = match rx.recv().await {
+            Some(Piece::Rows(rows)) => Some(Piece::Rows(rows)),
+            Some(Piece::End(Err(e))) => return Err(user_error(&e)),
+            other => other,
+        };
+        let types = match described {
+            Some(d) if d.columns != columns => {
+                return Err(pg_error(
+                    "0A000",
+                    "the statement's columns changed since it was prepared".into(),
+                ));
+            }
+            Some(d) => d.types.to_vec(),
+            None => types_of(
+                &declared,
+                match &first {
+                    Some(Piece::Rows(rows)) => rows,
+                    _ => &[],
+                },
+            ),
+        };
+        let fields = Arc::new(fields(&columns, &types, format));
+        let rest = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|p| (p, rx)) });
+        let pieces = stream::iter(first).chain(rest);
+        let (columns, types) = (Arc::new(columns), Arc::new(types));
+        let schema = fields.clone();
+        let rows = pieces.flat_map(move |piece| stream::iter(answer(piece, &columns, &types, &schema)));
+        Ok(QueryResponse::new(fields, rows))
+    }
+}
+
+/// The portal an Execute names, when it asks for all the rows of a query
+/// not yet run (which [`Backend::execute_all`] answers).
+pub(super) fn all_rows_of_a_new_query<C>(
+    client: &C,
+    name: &str,
+    max_rows: i32,
+) -> Option<Arc<Portal<Prepared>>>
+where
+    C: ClientPortalStore,
+    C::PortalStore: PortalStore<Statement = Prepared>,
+{
+    if max_rows != 0 {
+        return None;
+    }
+    let Some(Entry::Value(portal)) = client.portal_store().get_portal(name) else { return None };
+    let fresh = portal.state().try_lock().is_ok_and(|s| matches!(*s, PortalExecutionState::Initial));
+    (fresh && matches!(portal.statement.statement.statement, Statement::Query(_))).then_some(portal)
+}
+
+impl Backend {
+    /// Executes a query's portal, sending each row as it comes, then the
+    /// command tag; the portal is then finished.
+    pub(super) async fn execute_all<C>(
+        &self,
+        client: &mut C,
+        portal: Arc<Portal<Prepared>>,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let sent = async {
+            let Response::Query(mut rows) = self.do_query(client, &portal, 0).await? else {
+                return Err(pg_error("XX000", "a query without rows".into()));
+            };
+            let tag = rows.command_tag().to_owned();
+            let mut n = 0;
+            while let Some(row) = rows.data_rows().next().await {
+                client.feed(PgWireBackendMessage::DataRow(row?)).await?;
+                n += 1;
+            }
+            client.send(PgWireBackendMessage::CommandComplete(Tag::new(&tag).with_rows(n).into())).await?;
+            Ok(())
+        }
+        .await;
+        *portal.state().lock().await = PortalExecutionState::Finished;
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        sent
+    }
+}
+
+/// A piece as data rows, or the error that ends the result.
+fn answer(
+    piece: Piece,
+    columns: &[String],
+    types: &[ColumnType],
+    fields: &Arc<Vec<FieldInfo>>,
+) -> Vec<PgWireResult<pgwire::messages::data::DataRow>> {
+    match piece {
+        Piece::Rows(rows) => {
+            let mut encoder = DataRowEncoder::new(fields.clone());
+            rows.iter().map(|row| encode_row(&mut encoder, row, columns, types, fields)).collect()
+        }
+        // Past the row limit, after the rows: an error, never a silent cut.
+        Piece::End(Ok((n, true))) => vec![Err(too_many_rows(n as usize))],
+        Piece::End(Err(e)) => vec![Err(user_error(&e))],
+        Piece::End(Ok(_)) | Piece::Columns(..) => Vec::new(),
+    }
+}
+
+/// Each column's type: declared, else that of its first non-null value in
+/// `rows`, else text.
+fn types_of(declared: &[Option<ColumnType>], rows: &[Vec<Value>]) -> Vec<ColumnType> {
+    (0..declared.len())
+        .map(|i| {
+            declared[i].or_else(|| {
+                rows.iter().find_map(|r| match &r[i] {
+                    Value::Null => None,
+                    Value::Number(n) if n.is_i64() || n.is_u64() => Some(ColumnType::Integer),
+                    Value::Number(_) => Some(ColumnType::Real),
+                    _ => Some(ColumnType::Text),
+                })
+            })
+        })
+        .map(|t| t.unwrap_or(ColumnType::Text))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn computed_columns_take_the_type_of_their_first_value() {
+        let rows = vec![vec![Value::Null, json!(1), json!("a")], vec![json!(2.5), json!(2), json!(3)]];
+        let declared = [None, None, Some(ColumnType::Integer)];
+        assert_eq!(types_of(&declared, &rows), [ColumnType::Real, ColumnType::Integer, ColumnType::Integer]);
+        assert_eq!(types_of(&[None], &[]), [ColumnType::Text]);
+    }
+}
