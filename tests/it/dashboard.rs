@@ -397,3 +397,52 @@ fn the_page_updates_when_a_batch_closes_without_waiting_to_poll() {
             .wait_for(&format!("document.querySelectorAll('#batches-table tbody tr').length === {batches}"));
     }
 }
+
+/// A dashboard opened with the token in the URL (`http://me:TOKEN@host/`,
+/// how many people bookmark a basic-auth page) keeps refreshing: its
+/// requests go to the page's origin, and the browser sends the credentials
+/// it was given. Each batch closed shows up on the page, which never says
+/// the engine is unreachable.
+#[test]
+fn a_dashboard_opened_with_credentials_in_the_url_keeps_refreshing() {
+    let token = "s3cret-Token";
+    let file = fixture("lab.jsonl");
+    let (_replay, addr) = replay_listen(&file, "127.0.0.1:0", &["--loop", "--rate", "200"]);
+    let args = [
+        "stream",
+        "--connect",
+        &addr,
+        "--batch",
+        "manual",
+        "--format",
+        "json",
+        "--print-every",
+        "never",
+        "--dashboard",
+        "127.0.0.1:0",
+        "--refresh",
+        "1s",
+    ];
+    let mut engine = Proc::spawn_env(&args, &[("TWEETSTREAM_TOKEN", token)]);
+    let dash = logged_http_addr(&engine.wait_stderr("dashboard: open http://"));
+    engine.wait_stderr("connected to");
+    engine.tick();
+    let driver = Driver::start();
+    let browser = Browser::open(&driver, 1280, 800);
+    browser.go(&format!("http://me:{token}@{dash}/"));
+    browser.wait_for("document.querySelectorAll('#batches-table tbody tr').length === 1");
+    for batches in 2..=3 {
+        engine.tick();
+        browser.wait_for(&format!(
+            "document.querySelectorAll('#batches-table tbody tr').length === {batches} && \
+             document.body.dataset.state !== 'unreachable' && document.getElementById('conn').hidden"
+        ));
+    }
+    // Two refreshes more (one a second): still reachable.
+    let refreshed = browser.script("return Number(document.body.dataset.refreshed)");
+    browser.wait_for(&format!("Number(document.body.dataset.refreshed) > {refreshed} + 1500"));
+    assert_eq!(
+        browser.script("return document.body.dataset.state !== 'unreachable'"),
+        serde_json::json!(true)
+    );
+}

@@ -50,8 +50,14 @@
     timer = setTimeout(poll, ms);
   }
 
+  // Requests go to the page's origin, which never holds user info: a page
+  // opened as https://me:TOKEN@host/ would make a relative URL carry the
+  // credentials, which fetch refuses. The browser still sends the
+  // credentials it was given for this origin.
+  var origin = window.location.origin;
+
   function poll() {
-    fetch("/panels" + widths(), { cache: "no-store" })
+    fetch(origin + "/panels" + widths(), { cache: "no-store", credentials: "same-origin" })
       .then(function (r) {
         if (!r.ok) throw new Error("HTTP " + r.status);
         return r.text();
@@ -80,7 +86,7 @@
   // A batch closed: refresh now rather than at the next poll. (The browser
   // reconnects by itself if the engine goes away and comes back.)
   if (window.EventSource) {
-    var pushed = new EventSource("/tables/batches/watch?limit=1");
+    var pushed = new EventSource(origin + "/tables/batches/watch?limit=1");
     pushed.addEventListener("table", function () { schedule(0); });
   }
 })();
