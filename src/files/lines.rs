@@ -58,9 +58,11 @@ const SNIFF_BYTES: u64 = 64 * 1024;
 /// only serve as garbage or nothing: one that is not text (a NUL byte in its
 /// first 64 KiB once decompressed, as grep and ripgrep tell binary files:
 /// never in JSON, CSV or a tweet's text), a Parquet file it cannot read, and
-/// a JSON Lines file none of whose first lines is a tweet. Regular files are
-/// looked at here; others (a FIFO can be read once only) as they are read.
-pub fn check_text(inputs: &[Input]) -> io::Result<()> {
+/// a JSON Lines file none of whose first lines is a tweet; with `records`
+/// (the engine reads JSON records), a file of plain text lines as well.
+/// Regular files are looked at here; others (a FIFO can be read once only)
+/// as they are read.
+pub fn check_text(inputs: &[Input], records: bool) -> io::Result<()> {
     for input in inputs {
         if let Input::File(p) = input
             && !std::fs::metadata(p).is_ok_and(|m| m.is_file())
@@ -79,8 +81,8 @@ pub fn check_text(inputs: &[Input]) -> io::Result<()> {
             (format, _) => {
                 let mut head = Vec::new();
                 TextOnly::new(opened.reader, input.name()).take(SNIFF_BYTES).read_to_end(&mut head)?;
-                if format == Format::JsonLines {
-                    no_tweets(&head, &input.name())?;
+                if format == Format::JsonLines || (records && format == Format::Text) {
+                    no_tweets(&head, &input.name(), format)?;
                 }
             }
         }
@@ -90,7 +92,7 @@ pub fn check_text(inputs: &[Input]) -> io::Result<()> {
 
 /// An error when `head` (a JSON Lines file's first bytes) has whole lines
 /// and none of them is a tweet, naming why the first is not.
-fn no_tweets(head: &[u8], name: &str) -> io::Result<()> {
+fn no_tweets(head: &[u8], name: &str, format: Format) -> io::Result<()> {
     let mut lines = head.split(|&b| b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace));
     let whole: Vec<&[u8]> = match head.len() as u64 {
         n if n < SNIFF_BYTES => lines.collect(),
@@ -111,13 +113,18 @@ fn no_tweets(head: &[u8], name: &str) -> io::Result<()> {
             }
         }
     }
+    // A file of plain text: say how to read it as tweets' texts.
+    let hint = match format {
+        Format::Text => "; a file of one tweet's text per line is read with --input text",
+        _ => "",
+    };
     match first_error {
         None => Ok(()),
         Some(e) => Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
                 "{name}: none of its first {} lines is a tweet (the first: {}); a tweet is a JSON object \
-                 with a text field ({})",
+                 with a text field ({}), or a CSV or Parquet row with a text column{hint}",
                 whole.len(),
                 e.reason(),
                 record::TEXT_FIELDS.join(", ")

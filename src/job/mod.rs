@@ -244,7 +244,7 @@ async fn start_live(
     let mut list: Vec<Box<dyn Source>> =
         sockets.iter().map(|addr| Box::new(Socket { addr: addr.clone() }) as Box<dyn Source>).collect();
     if !files.is_empty() {
-        crate::sources::file::check(files).await?;
+        crate::sources::file::check(files, config.input).await?;
         list.push(Box::new(Files { paths: files.to_vec() }));
     }
     let settings = FeedSettings { stall: silence };

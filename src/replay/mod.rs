@@ -98,7 +98,7 @@ impl Pacer {
 pub async fn run(plan: Replay, mut output: Output) -> anyhow::Result<u64> {
     // Before any client is waited for: a binary file is refused at once.
     let inputs = plan.inputs.clone();
-    tokio::task::spawn_blocking(move || input::check_text(&inputs)).await??;
+    tokio::task::spawn_blocking(move || input::check_text(&inputs, false)).await??;
     let (tx, mut rx) = mpsc::channel::<Lines>(8);
     let (inputs, selection) = (plan.inputs.clone(), plan.selection.clone());
     let reader = tokio::task::spawn_blocking(move || {

@@ -6,14 +6,18 @@
 use super::{Context, Source};
 use crate::codec::Chunk;
 use crate::files::lines::{self, Input, Selection};
+use crate::tweet::InputFormat;
 use futures_util::future::BoxFuture;
 use std::path::PathBuf;
 
 /// Checks the files can be read (before anything starts): each exists, is
-/// text or Parquet, and has tweets.
-pub async fn check(paths: &[PathBuf]) -> anyhow::Result<()> {
+/// text or Parquet, and has tweets; with `--input json` (the default), a
+/// file of plain text lines is refused too (each line would be a bad
+/// record), naming `--input text`.
+pub async fn check(paths: &[PathBuf], input: InputFormat) -> anyhow::Result<()> {
     let inputs: Vec<Input> = paths.iter().cloned().map(Input::File).collect();
-    tokio::task::spawn_blocking(move || lines::check_text(&inputs)).await??;
+    let records = input == InputFormat::Json;
+    tokio::task::spawn_blocking(move || lines::check_text(&inputs, records)).await??;
     Ok(())
 }
 

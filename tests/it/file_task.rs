@@ -104,3 +104,38 @@ fn a_file_stream_fails_before_starting_on_a_file_it_cannot_read() {
     assert!(!dir.join("out").exists(), "no tables written after a failure");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A file of plain text lines is not records: `stream --file` refuses it
+/// with a clear error, saying how to read it (`--input text`), which then
+/// counts its hashtags.
+#[test]
+fn a_plain_text_file_is_refused_unless_read_as_text() {
+    let dir = std::env::temp_dir().join(unique("plaintext"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("notes.txt");
+    std::fs::write(&file, "loving #Spark today\nno tags here\n#spark and #rust\n").unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_tweetstream"))
+            .args(["stream", "--file", file.to_str().unwrap(), "--format", "json", "--top", "0"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("notes.txt: none of its first 3 lines is a tweet"), "{stderr}");
+    assert!(stderr.contains("--input text"), "{stderr}");
+    let out = run(&["--input", "text"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let totals: serde_json::Value = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|t| t["table"] == "tag_totals")
+        .unwrap();
+    let want: std::collections::BTreeMap<String, u64> =
+        [("#spark".to_owned(), 2), ("#rust".to_owned(), 1)].into();
+    assert_eq!(table_counts(&totals), want);
+    let _ = std::fs::remove_dir_all(dir);
+}
