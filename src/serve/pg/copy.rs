@@ -14,13 +14,17 @@ pub struct Copy {
     pub format: TextFormat,
 }
 
-/// `sql` as a COPY, or None when it is not one.
-pub fn parse(sql: &str) -> Option<Result<Copy, Refusal>> {
-    let words = lex::words(sql);
+/// `sql` (lexed into `words`) as a COPY, or None when it is not one.
+pub fn read(sql: &str, words: &[Token<'_>]) -> Option<Result<Copy, Refusal>> {
     if !words.first()?.is("copy") {
         return None;
     }
-    Some(parse_words(sql, &words))
+    Some(parse_words(sql, words))
+}
+
+#[cfg(test)]
+fn parse(sql: &str) -> Option<Result<Copy, Refusal>> {
+    read(sql, &lex::words(sql))
 }
 
 fn bad(message: &str) -> Refusal {

@@ -289,12 +289,17 @@ pub enum Statement {
     Copy(copy::Copy),
 }
 
-/// Reads a statement: a COPY, a session command, or a query.
+/// Reads a statement, the one entry for all a client sends: lexed once into
+/// words, it is a COPY ([`copy::read`]), a session command
+/// ([`session::read`]: transactions, settings, cursors, prepared
+/// statements), or else a query, rewritten into SQLite's dialect
+/// ([`dialect::translate`]).
 fn classify(backend: &Backend, sql: &str) -> PgWireResult<Statement> {
-    if let Some(c) = copy::parse(sql) {
+    let words = dialect::lex::words(sql);
+    if let Some(c) = copy::read(sql, &words) {
         return c.map(Statement::Copy).map_err(refusal);
     }
-    if let Some(c) = session::parse(sql) {
+    if let Some(c) = session::read(sql, &words) {
         return c.map(Statement::Command).map_err(refusal);
     }
     backend.translate(sql).map(Statement::Query)

@@ -10,7 +10,7 @@
 //! server cannot honour (another time zone, a read-write transaction) are
 //! refused with the reason.
 
-use super::dialect::lex::{self, Kind, Token};
+use super::dialect::lex::{Kind, Token};
 use super::dialect::settings::{Allowed, SETTINGS, setting};
 use super::statements::Statements;
 use crate::engine::tables::ColumnType;
@@ -80,10 +80,10 @@ fn refuse(code: &'static str, message: impl Into<String>) -> Refusal {
     Refusal { code, message: message.into() }
 }
 
-/// The statement `sql` as a [`Command`], or None when it is a query for the
-/// SQL engine. Statements no client can have here are refused.
-pub fn parse(sql: &str) -> Option<Result<Command, Refusal>> {
-    let words = lex::words(sql);
+/// The statement `sql` (lexed into `words`) as a [`Command`], or None when it
+/// is a query for the SQL engine. Statements no client can have here are
+/// refused.
+pub fn read(sql: &str, words: &[Token<'_>]) -> Option<Result<Command, Refusal>> {
     let w = |i: usize| words.get(i);
     let is = |i: usize, k: &str| w(i).is_some_and(|t| t.is(k));
     let first = w(0)?;
@@ -106,36 +106,36 @@ pub fn parse(sql: &str) -> Option<Result<Command, Refusal>> {
                 if is(i, "savepoint") {
                     i += 1;
                 }
-                name_at(&words, i).map(Command::RollbackTo)
+                name_at(words, i).map(Command::RollbackTo)
             } else if is(i, "prepared") {
                 Err(refuse("0A000", "prepared transactions are not supported"))
             } else {
                 Ok(Command::Rollback)
             }
         }
-        "savepoint" => name_at(&words, 1).map(Command::Savepoint),
-        "release" => name_at(&words, if is(1, "savepoint") { 2 } else { 1 }).map(Command::Release),
-        "set" => set(&words),
+        "savepoint" => name_at(words, 1).map(Command::Savepoint),
+        "release" => name_at(words, if is(1, "savepoint") { 2 } else { 1 }).map(Command::Release),
+        "set" => set(words),
         "reset" if is(1, "all") => Ok(Command::Reset(None)),
-        "reset" => name_at(&words, 1).map(|n| Command::Reset(Some(n))),
+        "reset" => name_at(words, 1).map(|n| Command::Reset(Some(n))),
         "show" if is(1, "all") => Ok(Command::Show(None)),
         "show" if is(1, "transaction") && is(2, "isolation") && is(3, "level") => {
             Ok(Command::Show(Some("transaction_isolation".into())))
         }
         "show" if is(1, "time") && is(2, "zone") => Ok(Command::Show(Some("TimeZone".into()))),
-        "show" => name_at(&words, 1).map(|n| Command::Show(Some(n))),
+        "show" => name_at(words, 1).map(|n| Command::Show(Some(n))),
         "discard" => Ok(Command::Nothing(if is(1, "all") { "DISCARD ALL" } else { "DISCARD" })),
         "close" if is(1, "all") => Ok(Command::Nothing("CLOSE CURSOR ALL")),
-        "close" => name_at(&words, 1).map(Command::Close),
-        "declare" => declare(sql, &words),
-        "fetch" | "move" => fetch(&words, first.is("move")),
+        "close" => name_at(words, 1).map(Command::Close),
+        "declare" => declare(sql, words),
+        "fetch" | "move" => fetch(words, first.is("move")),
         "unlisten" => Ok(Command::Nothing("UNLISTEN")),
         "deallocate" => {
             let at = if is(1, "prepare") { 2 } else { 1 };
             if is(at, "all") {
                 Ok(Command::Deallocate(None))
             } else {
-                name_at(&words, at).map(|n| Command::Deallocate(Some(n)))
+                name_at(words, at).map(|n| Command::Deallocate(Some(n)))
             }
         }
         "listen" | "notify" => Err(refuse(
@@ -763,6 +763,10 @@ fn check_modes(modes: &[Mode]) -> Result<(), Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(sql: &str) -> Option<Result<Command, Refusal>> {
+        read(sql, &super::super::dialect::lex::words(sql))
+    }
 
     fn cmd(sql: &str) -> Command {
         parse(sql).expect("a session command").expect("valid")
