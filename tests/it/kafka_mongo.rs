@@ -324,9 +324,10 @@ fn results_are_stored_in_mongodb_and_a_restart_resumes_without_recounting() {
     assert!(engine.child.wait().unwrap().success());
     assert_stored_exactly(&db, &group, n as i64);
 
-    // A second run of the group starts where the stored results end: a few
-    // batches later nothing was added.
-    let mut again = results_engine(&topic, &group, &db, &["--batch", "300ms", "--batches", "4"]);
+    // A second run of the group starts where the stored results end: it has
+    // nothing new to read, so `--stop-when-idle` ends it, and nothing was
+    // added.
+    let mut again = results_engine(&topic, &group, &db, &["--batch", "300ms", "--stop-when-idle", "3"]);
     let tables = again.finish();
     assert_eq!(day_rows(&tables["sentiment_by_day"]), lab_days());
     assert_stored_exactly(&db, &group, n as i64);
