@@ -181,8 +181,8 @@ impl Engine {
         // Data seen: records in this batch, or counts a results store
         // already holds (a restarted engine with nothing new to read stops
         // when idle, as the run before it would).
-        self.seen_data |= batch.records > 0
-            || stored.as_ref().is_some_and(|t| !t.tags.is_empty() || !t.days.is_empty());
+        self.seen_data |=
+            batch.records > 0 || stored.as_ref().is_some_and(|t| !t.tags.is_empty() || !t.days.is_empty());
         self.seq += 1;
         log_bad_records(&batch, batch_time);
         self.explain_undated(&batch, batch_time);
