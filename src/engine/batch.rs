@@ -108,6 +108,9 @@ pub struct Batch {
     /// Tweets left out by `--track` or `--lang` (counted in `records` and
     /// `langs`, nowhere else).
     pub filtered: u64,
+    /// The first date in the batch that could not be read, as written (for
+    /// the warning that says so).
+    pub unreadable_date: Option<String>,
     /// Posts by language, every post read (kept by `--lang` or not).
     pub langs: FxHashMap<Lang, u64>,
     /// Tags as the tables will hold them: a tag new to the totals keeps this
@@ -128,6 +131,9 @@ impl Batch {
         self.records += other.records;
         self.bad_records += other.bad_records;
         self.undated += other.undated;
+        if self.unreadable_date.is_none() {
+            self.unreadable_date = other.unreadable_date;
+        }
         self.filtered += other.filtered;
         for (lang, n) in other.langs {
             *self.langs.entry(lang).or_default() += n;
@@ -247,6 +253,9 @@ impl Ingest {
             }
             date => date.day(),
         };
+        if tweet.date == tweet::DateStatus::Unreadable && batch.unreadable_date.is_none() {
+            batch.unreadable_date = tweet::date_text(bytes);
+        }
         match day {
             None => batch.undated += 1,
             Some(day) => {

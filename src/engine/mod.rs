@@ -356,11 +356,18 @@ impl Engine {
             return;
         }
         self.undated_warned = Some(now);
+        let example = match &batch.unreadable_date {
+            Some(value) => format!(
+                " The first it could not read: {value} (read: Twitter's created_at, ISO 8601 such as \
+                 2015-02-24 11:35:52 -0800, epoch milliseconds, MM/DD/YYYY [HH:MM])."
+            ),
+            None => " None has a date field.".to_owned(),
+        };
         tracing::warn!(
             batch = %tables::format_millis(batch_time),
             "batch {}: none of its {tweets} tweets has a date that can be read, so sentiment_by_day leaves \
-             them out (counted in batches.undated). Dates are read from created_at, date, tweet_created or \
-             timestamp; --undated arrival counts tweets without one on the day they arrive",
+             them out (counted in batches.undated).{example} Dates are read from created_at, date, \
+             tweet_created or timestamp; --undated arrival counts tweets without one on the day they arrive",
             tables::format_millis(batch_time)
         );
     }

@@ -202,6 +202,20 @@ fn decode_json<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Tweet<'a>,
     Ok(Tweet { text, date, lang: lang.map_or(Lang::UND, lang_of) })
 }
 
+/// The value of a line's date field as written (its best one, as
+/// [`record`] ranks them), for a message about a date that cannot be read:
+/// at most 80 characters. Off the hot path: it reads the line again.
+#[inline(never)]
+pub fn date_text(line: &[u8]) -> Option<String> {
+    let mut f = record::Found::<RawStr<'_>, &str>::default();
+    let mut v2 = record::Found::default();
+    let mut p = Scanner::new(line);
+    p.object(|p, key| member::<true>(p, key, &mut f, &mut v2)).ok()?;
+    f.fill_from(v2);
+    let raw = f.date()?;
+    Some(raw.chars().take(80).collect())
+}
+
 /// A language field's value (an escaped one, which no tag needs, is
 /// decoded first, out of line).
 #[inline]
