@@ -19,6 +19,9 @@ PYTHON_PACKAGES=(
   "pandas==3.1.1"
   "asyncpg==0.32.0"
   "prometheus_client==0.26.0"
+  "polars==2.1.0"
+  "connectorx==0.4.6"
+  "pyarrow==26.0.1"
 )
 NODE_PACKAGES=("pg@8.23.1")
 # What is installed, as a stamp: a change of a pin reinstalls.

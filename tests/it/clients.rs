@@ -201,6 +201,25 @@ const BAD_REASONS: [&str; 5] = [
     "line cut off by a closed connection",
 ];
 
+/// polars' `read_database_uri` and connectorx with their defaults (a binary
+/// COPY of the query) read the tables: tags and per-day counts equal the
+/// fixture's, with integer and text columns typed as such.
+#[test]
+fn polars_and_connectorx_read_the_tables_with_their_defaults() {
+    let dir = clients_dir();
+    let r = running_with(&[], &[]);
+    let (_, want) = want(&r.lines);
+    let mut python = Command::new(dir.join("venv/bin/python"));
+    python.args([&script("polars_read.py"), &r.pg_port]);
+    let report = json_output(python, Duration::from_secs(120));
+    let polars = no_error(&report, "polars");
+    assert_eq!(polars["counts"], json!(count_tags(&r.lines, twitter_tags)), "{report}");
+    assert_eq!(polars["dtypes"], json!(["String", "Int64"]), "{report}");
+    let cx = no_error(&report, "connectorx");
+    assert_eq!(cx["counts"], want.days, "{report}");
+    assert_eq!(cx["types"], json!(["string", "int64", "double"]), "{report}");
+}
+
 #[test]
 fn pandas_reads_tables_and_both_prometheus_parsers_read_the_metrics() {
     let dir = clients_dir();

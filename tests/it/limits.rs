@@ -608,6 +608,37 @@ async fn a_select_of_four_million_rows_streams_in_bounded_memory() {
     engine.wait_exit();
 }
 
+/// `COPY … TO STDOUT (FORMAT binary)`, the default of connectorx and
+/// polars' `read_database_uri`: read with tokio-postgres' binary COPY
+/// reader, each row's typed fields (bigint, double, text, NULL) are the
+/// query's, and a large one streams like the text COPY.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_copy_gives_typed_rows() {
+    use futures_util::StreamExt;
+    use tokio_postgres::binary_copy::BinaryCopyOutStream;
+    use tokio_postgres::types::Type;
+    let (mut engine, _, _, pg) =
+        tokio::task::spawn_blocking(|| engine(&["--sql-max-rows", "1000000"])).await.unwrap();
+    let client = pg_client(&pg).await;
+    let sql = "COPY (select value, value / 4.0, 'n' || value, nullif(value % 3, 0) from generate_series(1, 300000)) \
+               TO STDOUT WITH (FORMAT binary)";
+    let types = [Type::INT8, Type::FLOAT8, Type::TEXT, Type::INT8];
+    let stream = BinaryCopyOutStream::new(client.copy_out(sql).await.unwrap(), &types);
+    futures_util::pin_mut!(stream);
+    let mut n = 0i64;
+    while let Some(row) = stream.next().await {
+        let row = row.unwrap();
+        n += 1;
+        assert_eq!(row.get::<i64>(0), n);
+        assert_eq!(row.get::<f64>(1), n as f64 / 4.0);
+        assert_eq!(row.get::<&str>(2), format!("n{n}"));
+        assert_eq!(row.get::<Option<i64>>(3), (n % 3 != 0).then_some(n % 3));
+    }
+    assert_eq!(n, 300_000);
+    engine.terminate();
+    engine.wait_exit();
+}
+
 /// A guesser of the token: each wrong password (PostgreSQL) or wrong bearer
 /// token (HTTP) is logged with the peer once, not once per try, and each is
 /// answered later than the one before (at least 100 ms, doubling: the fifth

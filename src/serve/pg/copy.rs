@@ -12,6 +12,9 @@ pub struct Copy {
     /// The query whose rows are copied.
     pub query: String,
     pub format: TextFormat,
+    /// PostgreSQL's binary COPY format (`FORMAT binary`, what connectorx
+    /// and polars ask for) instead of text or CSV.
+    pub binary: bool,
 }
 
 /// `sql` (lexed into `words`) as a COPY, or None when it is not one.
@@ -95,8 +98,8 @@ fn source(sql: &str, words: &[Token<'_>]) -> Result<(String, usize), Refusal> {
 /// The options after `TO STDOUT [WITH]`, old style (`CSV HEADER`) or new
 /// (`(FORMAT csv, HEADER)`).
 fn options(query: String, options: &[Token<'_>]) -> Result<Copy, Refusal> {
-    let mut copy = Copy { query, format: TextFormat::text() };
-    let format = &mut copy.format;
+    let mut copy = Copy { query, format: TextFormat::text(), binary: false };
+    let (format, binary) = (&mut copy.format, &mut copy.binary);
     let (mut delimiter, mut null) = (None, None);
     let is = |k: usize, w: &str| options.get(k).is_some_and(|t| t.is(w));
     let value = |k: usize| options.get(k).and_then(|t: &Token<'_>| t.string().or_else(|| t.name()));
@@ -106,11 +109,14 @@ fn options(query: String, options: &[Token<'_>]) -> Result<Copy, Refusal> {
         if t.is_punct("(") || t.is_punct(")") || t.is_punct(",") {
             k += 1;
         } else if is(k, "format") {
-            format.csv = match value(k + 1).as_deref() {
-                Some("csv") => true,
-                Some("text") => false,
+            (format.csv, *binary) = match value(k + 1).as_deref() {
+                Some("csv") => (true, false),
+                Some("text") => (false, false),
+                Some("binary") => (false, true),
                 Some(other) => {
-                    return Err(unsupported(format!("COPY format {other} is not supported (text or csv)")));
+                    return Err(unsupported(format!(
+                        "COPY format {other} is not supported (text, csv or binary)"
+                    )));
                 }
                 None => return Err(bad("COPY: FORMAT needs a value")),
             };
@@ -133,7 +139,8 @@ fn options(query: String, options: &[Token<'_>]) -> Result<Copy, Refusal> {
             null = value(k + 1);
             k += 2;
         } else if t.kind == Kind::Word && is(k, "binary") {
-            return Err(unsupported("COPY in binary is not supported (text or csv)".into()));
+            *binary = true;
+            k += 1;
         } else {
             let message =
                 format!("COPY option {} is not supported (format, header, delimiter, null)", t.text);
@@ -182,7 +189,9 @@ mod tests {
         );
         assert_eq!(parse("copy t from stdin").unwrap().unwrap_err().code, "25006");
         assert_eq!(parse("copy t to '/etc/x'").unwrap().unwrap_err().code, "0A000");
-        assert_eq!(parse("copy (select 1) to stdout (format binary)").unwrap().unwrap_err().code, "0A000");
+        assert!(copy("copy (select 1) to stdout (format binary)").binary);
+        assert!(copy("copy t to stdout with binary").binary);
+        assert_eq!(parse("copy (select 1) to stdout (format xml)").unwrap().unwrap_err().code, "0A000");
         assert!(parse("select 1").is_none());
     }
 }

@@ -386,7 +386,10 @@ impl Backend {
             },
             Statement::Copy(c) => {
                 let translated = self.translate(&c.query)?;
-                let copy = self.copy_out(&c, &translated, Vec::new()).await?;
+                let copy = match c.binary {
+                    true => self.copy_binary(&translated, Vec::new()).await?,
+                    false => self.copy_out(&c, &translated, Vec::new()).await?,
+                };
                 pgwire::api::copy::send_copy_out_response(client, copy).await
             }
         }
@@ -618,7 +621,10 @@ impl ExtendedQueryHandler for Backend {
             Statement::Copy(c) => {
                 let translated = self.translate(&c.query)?;
                 let params = portal_params(portal, &translated)?;
-                Ok(Response::CopyOut(self.copy_out(c, &translated, params).await?))
+                Ok(Response::CopyOut(match c.binary {
+                    true => self.copy_binary(&translated, params).await?,
+                    false => self.copy_out(c, &translated, params).await?,
+                }))
             }
         }
     }

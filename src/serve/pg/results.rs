@@ -29,11 +29,12 @@ use crate::sql::{Param, Params, SqlError};
 use futures_util::{Sink, SinkExt, StreamExt, stream};
 use pgwire::api::portal::{Format, Portal, PortalExecutionState};
 use pgwire::api::query::ExtendedQueryHandler;
-use pgwire::api::results::{DataRowEncoder, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::results::{CopyEncoder, DataRowEncoder, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::store::{Entry, PortalStore};
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::copy::CopyData;
 use serde_json::Value;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -53,6 +54,14 @@ pub struct Described<'a> {
     pub types: &'a [ColumnType],
 }
 
+/// A statement started: its columns, their types (decided before the first
+/// row), and its pieces (rows, then the end) as they come.
+struct Started {
+    columns: Vec<String>,
+    types: Vec<ColumnType>,
+    pieces: std::pin::Pin<Box<dyn futures_util::Stream<Item = Piece> + Send>>,
+}
+
 impl Backend {
     /// Runs a query and answers its rows as they come, in `format`.
     pub(super) async fn query_streamed(
@@ -62,6 +71,46 @@ impl Backend {
         described: Option<Described<'_>>,
         format: &Format,
     ) -> PgWireResult<QueryResponse> {
+        let Started { columns, types, pieces } = self.start(translated, params, described).await?;
+        let fields = Arc::new(fields(&columns, &types, format));
+        let (columns, types) = (Arc::new(columns), Arc::new(types));
+        let schema = fields.clone();
+        let rows = pieces.flat_map(move |piece| stream::iter(answer(piece, &columns, &types, &schema)));
+        Ok(QueryResponse::new(fields, rows))
+    }
+
+    /// `COPY … TO STDOUT (FORMAT binary)`: PostgreSQL's binary copy format
+    /// (a header, each row as typed fields, a trailer), rows as they come.
+    pub(super) async fn copy_binary(
+        &self,
+        translated: &Translated,
+        params: Vec<Param>,
+    ) -> PgWireResult<pgwire::api::results::CopyResponse> {
+        let Started { columns, types, pieces } = self.start(translated, params, None).await?;
+        let fields = Arc::new(fields(&columns, &types, &Format::UnifiedBinary));
+        let n = columns.len();
+        let (columns, types) = (Arc::new(columns), Arc::new(types));
+        // One encoder for the whole copy: it writes the header before the first row.
+        let mut encoder = CopyEncoder::new_binary(fields);
+        let data = pieces.flat_map(move |piece| {
+            let out: Vec<PgWireResult<CopyData>> = match piece {
+                Piece::Rows(rows) => {
+                    rows.iter().map(|row| binary_row(&mut encoder, row, &columns, &types)).collect()
+                }
+                end => ended(end).map(Err).into_iter().collect(),
+            };
+            stream::iter(out)
+        });
+        Ok(pgwire::api::results::CopyResponse::new(1, n, data))
+    }
+
+    /// Starts the statement on a blocking thread; returns once its types are known.
+    async fn start(
+        &self,
+        translated: &Translated,
+        params: Vec<Param>,
+        described: Option<Described<'_>>,
+    ) -> PgWireResult<Started> {
         let snapshot = {
             let mut session = self.session();
             session.may_query().map_err(refusal)?;
@@ -122,14 +171,40 @@ impl Backend {
                 },
             ),
         };
-        let fields = Arc::new(fields(&columns, &types, format));
         let rest = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|p| (p, rx)) });
-        let pieces = stream::iter(first).chain(rest);
-        let (columns, types) = (Arc::new(columns), Arc::new(types));
-        let schema = fields.clone();
-        let rows = pieces.flat_map(move |piece| stream::iter(answer(piece, &columns, &types, &schema)));
-        Ok(QueryResponse::new(fields, rows))
+        Ok(Started { columns, types, pieces: Box::pin(stream::iter(first).chain(rest)) })
     }
+}
+
+/// One row of a binary copy: each value as its column's type (a number
+/// written as text in a text column; another mismatch is an error).
+fn binary_row(
+    encoder: &mut CopyEncoder,
+    row: &[Value],
+    columns: &[String],
+    types: &[ColumnType],
+) -> PgWireResult<CopyData> {
+    for (i, v) in row.iter().enumerate() {
+        match (v, types[i]) {
+            (Value::Null, ColumnType::Integer) => encoder.encode_field(&None::<i64>)?,
+            (Value::Null, ColumnType::Real) => encoder.encode_field(&None::<f64>)?,
+            (Value::Null, ColumnType::Text) => encoder.encode_field(&None::<String>)?,
+            (Value::Number(n), ColumnType::Integer) if n.is_i64() => encoder.encode_field(&n.as_i64())?,
+            (Value::Number(n), ColumnType::Real) => encoder.encode_field(&n.as_f64())?,
+            (Value::String(s), ColumnType::Text) => encoder.encode_field(&s.as_str())?,
+            (other, ColumnType::Text) => encoder.encode_field(&other.to_string())?,
+            (other, ty) => {
+                return Err(pg_error(
+                    "22023",
+                    format!(
+                        "column {} is {ty:?} but has the value {other}; cast it in the query",
+                        columns[i]
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(encoder.take_copy())
 }
 
 /// The portal an Execute names, when it asks for all the rows of a query
@@ -201,10 +276,17 @@ fn answer(
             let mut encoder = DataRowEncoder::new(fields.clone());
             rows.iter().map(|row| encode_row(&mut encoder, row, columns, types, fields)).collect()
         }
-        // Past the row limit, after the rows: an error, never a silent cut.
-        Piece::End(Ok((n, true))) => vec![Err(too_many_rows(n as usize))],
-        Piece::End(Err(e)) => vec![Err(user_error(&e))],
-        Piece::End(Ok(_)) | Piece::Columns(..) => Vec::new(),
+        end => ended(end).map(Err).into_iter().collect(),
+    }
+}
+
+/// The error a statement's end brings, if any: past the row limit (after
+/// the rows: never a silent cut), or the statement's own.
+fn ended(piece: Piece) -> Option<PgWireError> {
+    match piece {
+        Piece::End(Ok((n, true))) => Some(too_many_rows(n as usize)),
+        Piece::End(Err(e)) => Some(user_error(&e)),
+        _ => None,
     }
 }
 
