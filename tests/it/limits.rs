@@ -618,7 +618,9 @@ async fn binary_copy_gives_typed_rows() {
     use tokio_postgres::binary_copy::BinaryCopyOutStream;
     use tokio_postgres::types::Type;
     let (mut engine, _, _, pg) =
-        tokio::task::spawn_blocking(|| engine(&["--sql-max-rows", "1000000"])).await.unwrap();
+        tokio::task::spawn_blocking(|| engine(&["--sql-max-rows", "300000", "--sql-timeout", "600s"]))
+            .await
+            .unwrap();
     let client = pg_client(&pg).await;
     let sql = "COPY (select value, value / 4.0, 'n' || value, nullif(value % 3, 0) from generate_series(1, 300000)) \
                TO STDOUT WITH (FORMAT binary)";
@@ -635,6 +637,34 @@ async fn binary_copy_gives_typed_rows() {
         assert_eq!(row.get::<Option<i64>>(3), (n % 3 != 0).then_some(n % 3));
     }
     assert_eq!(n, 300_000);
+    // One row past the limit, with psql (a simple query): the rows, then the
+    // error, as PostgreSQL ends a failing COPY; in either format.
+    let (host, port) = pg.rsplit_once(':').unwrap();
+    for (format, rows) in [("text", 300_000), ("binary", 0)] {
+        let sql = format!("COPY (select value from generate_series(1, 300001)) TO STDOUT (FORMAT {format})");
+        let out = tokio::process::Command::new("psql")
+            .args(["-h", host, "-p", port, "-U", "tweetstream", "-X", "-c", &sql])
+            .env("PGCONNECT_TIMEOUT", "10")
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains("more than 300000 rows"), "{format}: {stderr}");
+        if rows > 0 {
+            assert_eq!(
+                out.stdout.iter().filter(|&&b| b == b'\n').count(),
+                rows,
+                "{format}: the rows came first"
+            );
+        } else {
+            assert!(
+                out.stdout.starts_with(b"PGCOPY\n\xff\r\n\0") && out.stdout.len() > 300_000 * 10,
+                "{format}"
+            );
+        }
+    }
+    // The connection is still usable.
+    assert_eq!(client.simple_query("select 1").await.unwrap().len(), 3);
     engine.terminate();
     engine.wait_exit();
 }

@@ -390,7 +390,7 @@ impl Backend {
                     true => self.copy_binary(&translated, Vec::new()).await?,
                     false => self.copy_out(&c, &translated, Vec::new()).await?,
                 };
-                pgwire::api::copy::send_copy_out_response(client, copy).await
+                results::send_copy(client, copy).await
             }
         }
     }

@@ -29,12 +29,13 @@ use crate::sql::{Param, Params, SqlError};
 use futures_util::{Sink, SinkExt, StreamExt, stream};
 use pgwire::api::portal::{Format, Portal, PortalExecutionState};
 use pgwire::api::query::ExtendedQueryHandler;
+use pgwire::api::results::CopyResponse;
 use pgwire::api::results::{CopyEncoder, DataRowEncoder, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::store::{Entry, PortalStore};
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::messages::copy::CopyData;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
 use serde_json::Value;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -176,6 +177,38 @@ impl Backend {
     }
 }
 
+/// Sends a `COPY … TO STDOUT` of a simple query (psql, psycopg's `copy()`):
+/// CopyOutResponse, the data as it comes, CopyDone and the tag. An error
+/// half-way ends it with the error alone, as PostgreSQL does (pgwire's own
+/// sender sends CopyFail first, a message only a client may send). A COPY
+/// of the extended protocol still goes through pgwire's sender.
+pub(super) async fn send_copy<C>(client: &mut C, copy: CopyResponse) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let formats = copy.column_formats();
+    let CopyResponse { format, columns, mut data_stream, .. } = copy;
+    client
+        .send(PgWireBackendMessage::CopyOutResponse(CopyOutResponse::new(format, columns as i16, formats)))
+        .await?;
+    let mut rows = 0;
+    while let Some(data) = data_stream.next().await {
+        let data = data?;
+        if !data.data.is_empty() {
+            // The binary trailer is no row.
+            if data.data.as_ref() != [0xFF, 0xFF] {
+                rows += 1;
+            }
+            client.feed(PgWireBackendMessage::CopyData(data)).await?;
+        }
+    }
+    client.feed(PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
+    client.send(PgWireBackendMessage::CommandComplete(Tag::new("COPY").with_rows(rows).into())).await?;
+    Ok(())
+}
+
 /// One row of a binary copy: each value as its column's type (a number
 /// written as text in a text column; another mismatch is an error).
 fn binary_row(
@@ -218,12 +251,10 @@ where
     C: ClientPortalStore,
     C::PortalStore: PortalStore<Statement = Prepared>,
 {
-    if max_rows != 0 {
-        return None;
-    }
     let Some(Entry::Value(portal)) = client.portal_store().get_portal(name) else { return None };
     let fresh = portal.state().try_lock().is_ok_and(|s| matches!(*s, PortalExecutionState::Initial));
-    (fresh && matches!(portal.statement.statement.statement, Statement::Query(_))).then_some(portal)
+    let query = matches!(portal.statement.statement.statement, Statement::Query(_));
+    (fresh && query && max_rows == 0).then_some(portal)
 }
 
 impl Backend {
