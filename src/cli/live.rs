@@ -132,7 +132,7 @@ impl Posts {
                 return;
             }
             let (text, lowered) = &mut self.scratch;
-            if !self.select.keeps_all() && !self.select.keeps_line(line, text, lowered) {
+            if !self.select.keeps_line(line, text, lowered) {
                 self.left_out += 1;
                 return;
             }

@@ -235,7 +235,7 @@ impl Ingest {
             self.lang_run.0 = tweet.lang;
         }
         self.lang_run.1 += 1;
-        if !self.ops.select.keeps_all() && !self.ops.select.keeps(&tweet, &mut self.scratch) {
+        if !self.ops.select.keeps(&tweet, &mut self.scratch) {
             batch.filtered += 1;
             return;
         }

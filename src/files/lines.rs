@@ -224,9 +224,7 @@ impl<F: FnMut(Lines) -> bool> Emitter<F> {
             self.done = true;
             return;
         }
-        if !self.sel.select.keeps_all()
-            && !self.sel.select.keeps_line(line, &mut self.text, &mut self.lowered)
-        {
+        if !self.sel.select.keeps_line(line, &mut self.text, &mut self.lowered) {
             self.stats.filtered += 1;
             return;
         }

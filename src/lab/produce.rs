@@ -150,7 +150,7 @@ pub fn message(doc: &Document, format: DateFormat) -> Option<serde_json::Value> 
 fn keeps(select: &Select, doc: &Document, lowered: &mut String) -> bool {
     let Some(text) = text_of(doc) else { return true };
     let tweet = Tweet { text, date: DateStatus::Missing, lang: Lang::or_und(lang_of(doc)) };
-    select.keeps_all() || select.keeps(&tweet, lowered)
+    select.keeps(&tweet, lowered)
 }
 
 pub async fn run(job: Produce) -> anyhow::Result<Summary> {
@@ -232,7 +232,7 @@ pub async fn run_live(
                 sender.summary.skipped_no_text += 1;
                 continue;
             };
-            if !live.select.keeps_all() && !live.select.keeps(&tweet, &mut lowered) {
+            if !live.select.keeps(&tweet, &mut lowered) {
                 sender.summary.filtered += 1;
                 continue;
             }

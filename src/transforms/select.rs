@@ -21,7 +21,8 @@ impl Select {
     }
 
     /// Whether `tweet` is kept (`lowered`: scratch for the phrase match).
-    /// The language is looked at first: it costs next to nothing.
+    /// The language is looked at first: it costs next to nothing; with no
+    /// filter, nothing is looked at.
     pub fn keeps(&self, tweet: &Tweet<'_>, lowered: &mut String) -> bool {
         self.lang.as_ref().is_none_or(|l| l.keeps(tweet.lang))
             && self.track.as_ref().is_none_or(|t| t.matches(tweet.text, lowered))
@@ -30,6 +31,9 @@ impl Select {
     /// Whether a line is kept: a tweet line that [`Select::keeps`] (a line
     /// that is no tweet is not). `text`: scratch for its unescaped text.
     pub fn keeps_line(&self, line: &[u8], text: &mut String, lowered: &mut String) -> bool {
+        if self.keeps_all() {
+            return true;
+        }
         tweet::decode(line, InputFormat::Json, text).is_ok_and(|t| self.keeps(&t, lowered))
     }
 

@@ -711,15 +711,16 @@ fn load_reads_the_files_replay_reads_and_fails_on_nothing_readable() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// The README's step-by-step commands, as written there (with this test's
-/// database, topic, group and broker, and shorter batches), give the file's
-/// per-day counts; producing the file a second time into the same topic
-/// says that the topic already holds it.
+/// The lab page's step-by-step commands (docs/kafka-mongodb.md), as written
+/// there (with this test's database, topic, group and broker, and shorter
+/// batches), give the file's per-day counts; producing the file a second
+/// time into the same topic says that the topic already holds it.
 #[test]
-fn the_readmes_lab_steps_count_the_file_once() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let steps = readme.split("The steps also run one by one").nth(1).unwrap();
-    let block = steps.split("```sh\n").nth(1).unwrap().split("```").next().unwrap();
+fn the_lab_pages_steps_count_the_file_once() {
+    let page =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/kafka-mongodb.md")).unwrap();
+    let steps = page.split("# or step by step instead").nth(1).unwrap();
+    let block = steps.split("```").next().unwrap();
     let commands: Vec<&str> = block.lines().filter(|l| l.starts_with("tweetstream ")).collect();
     assert_eq!(commands.len(), 3, "load, produce, stream: {block}");
     let (db, topic, group, b) = (unique("steps"), unique("steps_topic"), unique("steps_group"), brokers());

@@ -45,7 +45,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use cancel::{Cancels, Running};
 use dialect::{ParamType, Translated};
-use futures_util::{Sink, SinkExt, StreamExt, stream};
+use futures_util::{Sink, SinkExt, stream};
 use pgwire::api::DEFAULT_NAME;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{
@@ -58,7 +58,6 @@ use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireServerHandlers, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::messages::copy::CopyData;
 use pgwire::messages::data::DataRow;
 use pgwire::messages::extendedquery::{
     Close, CloseComplete, Execute, Parse, ParseComplete, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
@@ -165,88 +164,6 @@ impl Backend {
             session.snapshot(|| self.client.sql.snapshot())
         };
         self.run(translated.sql.clone(), params, false, snapshot).await
-    }
-
-    /// A `COPY … TO STDOUT`'s rows as they come: the statement runs on a
-    /// blocking thread and hands each row's line through a short queue, so
-    /// the client's reading paces it and memory holds a few hundred rows,
-    /// whatever the result's size. An error before the first row is the
-    /// statement's; one after it (a row past `--sql-max-rows` too) ends the
-    /// copy with it.
-    async fn copy_out(
-        &self,
-        c: &copy::Copy,
-        translated: &Translated,
-        params: Vec<Param>,
-    ) -> PgWireResult<pgwire::api::results::CopyResponse> {
-        let snapshot = {
-            let mut session = self.session();
-            session.may_query().map_err(refusal)?;
-            session.snapshot(|| self.client.sql.snapshot())
-        };
-        let (columns_tx, columns_rx) = tokio::sync::oneshot::channel::<usize>();
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<PgWireResult<Vec<CopyData>>>(COPY_QUEUE);
-        let (sql, running, copy) = (self.client.sql.clone(), self.client.running.clone(), c.clone());
-        let cancel = running.start();
-        let statement = translated.sql.clone();
-        tokio::task::spawn_blocking(move || {
-            let header = std::cell::RefCell::new(None);
-            let mut columns_tx = Some(columns_tx);
-            let mut on_columns = |columns: &[String], _: &[Option<ColumnType>]| {
-                *header.borrow_mut() = copy.format.header(columns);
-                if let Some(t) = columns_tx.take() {
-                    let _ = t.send(columns.len());
-                }
-            };
-            // One message a row (pgwire counts them for the tag), queued
-            // COPY_BATCH at a time.
-            let mut batch = Vec::with_capacity(COPY_BATCH);
-            let mut each = |row: &[Value]| {
-                let mut line = copy.format.row(row);
-                if let Some(h) = header.borrow_mut().take() {
-                    line.insert_str(0, &h);
-                }
-                batch.push(CopyData::new(Bytes::from(line)));
-                batch.len() < COPY_BATCH
-                    || tx
-                        .blocking_send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(COPY_BATCH))))
-                        .is_ok()
-            };
-            let rows = crate::sql::Rows { columns: &mut on_columns, each: &mut each };
-            let ran = sql.stream(&statement, Params::Values(&params), snapshot.as_ref(), Some(cancel), rows);
-            running.finish();
-            // No row: the header alone, as PostgreSQL writes it.
-            batch.extend(header.borrow_mut().take().map(|h| CopyData::new(Bytes::from(h))));
-            if !batch.is_empty() {
-                let _ = tx.blocking_send(Ok(batch));
-            }
-            // Past the row limit, after the rows: an error, never a silent cut.
-            let failed = match ran {
-                Ok((n, true)) => Some(too_many_rows(n as usize)),
-                Ok(_) => None,
-                Err(e) => Some(user_error(&e)),
-            };
-            if let Some(e) = failed {
-                let _ = tx.blocking_send(Err(e));
-            }
-        });
-        let Ok(columns) = columns_rx.await else {
-            // It failed before its first row: its error is in the queue.
-            return match rx.recv().await {
-                Some(Err(e)) => Err(e),
-                _ => Err(pg_error("XX000", "the COPY ended without an answer".into())),
-            };
-        };
-        let batches =
-            futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|d| (d, rx)) });
-        let data = batches.flat_map(|batch| {
-            let rows: Vec<PgWireResult<CopyData>> = match batch {
-                Ok(rows) => rows.into_iter().map(Ok).collect(),
-                Err(e) => vec![Err(e)],
-            };
-            stream::iter(rows)
-        });
-        Ok(pgwire::api::results::CopyResponse::new(0, columns, data))
     }
 
     /// Describes a translated query by a dry run (a `LIMIT $N` bound to 1).
@@ -386,10 +303,7 @@ impl Backend {
             },
             Statement::Copy(c) => {
                 let translated = self.translate(&c.query)?;
-                let copy = match c.binary {
-                    true => self.copy_binary(&translated, Vec::new()).await?,
-                    false => self.copy_out(&c, &translated, Vec::new()).await?,
-                };
+                let copy = self.copy_out(&c, &translated, Vec::new()).await?;
                 results::send_copy(client, copy).await
             }
         }
@@ -621,10 +535,7 @@ impl ExtendedQueryHandler for Backend {
             Statement::Copy(c) => {
                 let translated = self.translate(&c.query)?;
                 let params = portal_params(portal, &translated)?;
-                Ok(Response::CopyOut(match c.binary {
-                    true => self.copy_binary(&translated, params).await?,
-                    false => self.copy_out(c, &translated, params).await?,
-                }))
+                Ok(Response::CopyOut(self.copy_out(c, &translated, params).await?))
             }
         }
     }

@@ -19,6 +19,7 @@
 //! for in pieces are read first, as before, so that a portal left
 //! suspended holds rows rather than a running statement.
 
+use super::copy::Copy;
 use super::{
     Backend, COPY_BATCH, COPY_QUEUE, Prepared, Statement, encode_row, fields, pg_error, refusal,
     too_many_rows, user_error,
@@ -26,6 +27,7 @@ use super::{
 use crate::engine::tables::ColumnType;
 use crate::serve::pg::dialect::Translated;
 use crate::sql::{Param, Params, SqlError};
+use bytes::Bytes;
 use futures_util::{Sink, SinkExt, StreamExt, stream};
 use pgwire::api::portal::{Format, Portal, PortalExecutionState};
 use pgwire::api::query::ExtendedQueryHandler;
@@ -80,29 +82,46 @@ impl Backend {
         Ok(QueryResponse::new(fields, rows))
     }
 
-    /// `COPY … TO STDOUT (FORMAT binary)`: PostgreSQL's binary copy format
-    /// (a header, each row as typed fields, a trailer), rows as they come.
-    pub(super) async fn copy_binary(
+    /// A `COPY … TO STDOUT`'s rows as they come, in text or CSV (with its
+    /// header, alone when there is no row) or in PostgreSQL's binary copy
+    /// format (a header, each row as typed fields, a trailer).
+    pub(super) async fn copy_out(
         &self,
+        copy: &Copy,
         translated: &Translated,
         params: Vec<Param>,
-    ) -> PgWireResult<pgwire::api::results::CopyResponse> {
+    ) -> PgWireResult<CopyResponse> {
         let Started { columns, types, pieces } = self.start(translated, params, None).await?;
-        let fields = Arc::new(fields(&columns, &types, &Format::UnifiedBinary));
         let n = columns.len();
+        let (format, mut header) = (copy.format.clone(), copy.format.header(&columns));
+        let mut encoder = copy.binary.then(|| {
+            // One encoder for the whole copy: it writes the header before the first row.
+            CopyEncoder::new_binary(Arc::new(fields(&columns, &types, &Format::UnifiedBinary)))
+        });
         let (columns, types) = (Arc::new(columns), Arc::new(types));
-        // One encoder for the whole copy: it writes the header before the first row.
-        let mut encoder = CopyEncoder::new_binary(fields);
         let data = pieces.flat_map(move |piece| {
-            let out: Vec<PgWireResult<CopyData>> = match piece {
-                Piece::Rows(rows) => {
-                    rows.iter().map(|row| binary_row(&mut encoder, row, &columns, &types)).collect()
+            let mut out: Vec<PgWireResult<CopyData>> = match (&piece, &mut encoder) {
+                (Piece::Rows(rows), Some(encoder)) => {
+                    rows.iter().map(|row| binary_row(encoder, row, &columns, &types)).collect()
                 }
-                end => ended(end).map(Err).into_iter().collect(),
+                // One message a row (pgwire counts them for the tag).
+                (Piece::Rows(rows), None) => rows
+                    .iter()
+                    .map(|row| {
+                        let line = header.take().unwrap_or_default() + &format.row(row);
+                        Ok(CopyData::new(Bytes::from(line)))
+                    })
+                    .collect(),
+                _ => Vec::new(),
             };
+            if let Piece::End(_) = piece {
+                // No row: the header alone, as PostgreSQL writes it.
+                out.extend(header.take().map(|h| Ok(CopyData::new(Bytes::from(h)))));
+            }
+            out.extend(ended(piece).map(Err));
             stream::iter(out)
         });
-        Ok(pgwire::api::results::CopyResponse::new(1, n, data))
+        Ok(CopyResponse::new(if copy.binary { 1 } else { 0 }, n, data))
     }
 
     /// Starts the statement on a blocking thread; returns once its types are known.
