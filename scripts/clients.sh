@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The client libraries the tests drive against `stream --pg` and `--http`, as
 # users run them, pinned, into .services/clients (CLIENTS_DIR overrides):
-#   - a Python venv: psycopg 3, psycopg2, SQLAlchemy, pandas, asyncpg and
-#     prometheus_client;
+#   - a Python venv: psycopg 3, psycopg2, SQLAlchemy, pandas, asyncpg,
+#     prometheus_client, polars with connectorx, and pgcli;
 #   - node-postgres (`pg`), for node.
 # Installs what is missing and says so; does nothing when all is there.
 # scripts/test.sh runs it while the tests build. Needs python3 (with venv),
@@ -22,6 +22,7 @@ PYTHON_PACKAGES=(
   "polars==2.1.0"
   "connectorx==0.4.6"
   "pyarrow==26.0.1"
+  "pgcli==4.7.1"
 )
 NODE_PACKAGES=("pg@8.23.1")
 # What is installed, as a stamp: a change of a pin reinstalls.

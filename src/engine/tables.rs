@@ -75,6 +75,9 @@ pub enum ColumnType {
     Text,
     Integer,
     Real,
+    /// True or false: no live table has one, but SQL answers can (the
+    /// PostgreSQL catalog's flags, declared BOOLEAN).
+    Boolean,
 }
 
 /// One value of a table.

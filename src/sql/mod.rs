@@ -189,7 +189,6 @@ impl SqlEngine {
         }
         let setup = || -> rusqlite::Result<Session> {
             let mut conn = Connection::open_in_memory()?;
-            conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
             conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, sandbox::MAX_VALUE_BYTES)?;
             let live: Vec<(&str, &[(&str, ColumnType)])> = TableKind::ALL
                 .into_iter()
@@ -203,6 +202,8 @@ impl SqlEngine {
             if let Some(install) = self.extension {
                 install(&conn, &live)?;
             }
+            // After the extension, which may attach a schema of its own.
+            conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)?;
             conn.pragma_update(None, "query_only", true)?;
             let pinned = Pinned::default();
             vtab::register(
@@ -429,6 +430,7 @@ fn run_rows(
             Some("INTEGER") => Some(ColumnType::Integer),
             Some("REAL") => Some(ColumnType::Real),
             Some("TEXT") => Some(ColumnType::Text),
+            Some("BOOLEAN" | "BOOL") => Some(ColumnType::Boolean),
             _ => None,
         })
         .collect();
@@ -448,6 +450,9 @@ fn run_rows(
             let v = row.get_ref(i).map_err(|e| sqlite_error(e, limits))?;
             let (value, ty) = match v {
                 ValueRef::Null => (Value::Null, None),
+                ValueRef::Integer(n) if declared[i] == Some(ColumnType::Boolean) => {
+                    (Value::Bool(n != 0), Some(ColumnType::Boolean))
+                }
                 ValueRef::Integer(n) => (json!(n), Some(ColumnType::Integer)),
                 ValueRef::Real(x) => (json!(x), Some(ColumnType::Real)),
                 ValueRef::Text(t) => (json!(String::from_utf8_lossy(t)), Some(ColumnType::Text)),

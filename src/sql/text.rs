@@ -40,6 +40,8 @@ impl TextFormat {
             .map(|v| match v {
                 Value::Null => None,
                 Value::String(s) => Some(s.as_str().into()),
+                // As Postgres writes a boolean.
+                Value::Bool(b) => Some(if *b { "t" } else { "f" }.into()),
                 other => Some(other.to_string().into()),
             })
             .collect();

@@ -81,6 +81,7 @@ unsafe impl<'vtab> VTab<'vtab> for LiveTable {
                     ColumnType::Text => "TEXT",
                     ColumnType::Integer => "INTEGER",
                     ColumnType::Real => "REAL",
+                    ColumnType::Boolean => "BOOLEAN",
                 };
                 format!("{name} {ty}")
             })

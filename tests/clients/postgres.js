@@ -20,6 +20,18 @@ async function main() {
   const tags = await client.query(
     'select tag, count from tag_totals where count >= $1 order by count desc, tag limit $2', [2, 5]);
   out.tags = tags.rows.map((r) => [r.tag, Number(r.count)]);
+  // `$1::int` is an int4, which pg reads as a JS number.
+  const cast = await client.query('select $1::int as n', [41]);
+  out.int_cast = [cast.rows[0].n, cast.fields[0].dataTypeID];
+  // The day as a string: what the docs give for "this day" in any zone.
+  const byString = await client.query(
+    'select date, score_count from sentiment_by_day where date = $1', [day]);
+  out.day_by_string = byString.rows.map((r) => [r.date, Number(r.score_count)]);
+  // UTC midnight of DAY, as `new Date('YYYY-MM-DD')` makes it: sent in
+  // local time, it is the day before west of UTC, as in PostgreSQL.
+  const utc = await client.query(
+    'select date from sentiment_by_day where date = $1', [new Date(day)]);
+  out.utc_midnight = utc.rows.map((r) => r.date);
   await client.query('BEGIN');
   out.tx_tag_count = Number((await client.query('select count(*) as n from tag_totals')).rows[0].n);
   await client.query('COMMIT');

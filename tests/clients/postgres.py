@@ -92,6 +92,24 @@ def psycopg_check():
     return out
 
 
+def psycopg_types_check():
+    """Parameters and results typed as PostgreSQL types them: psycopg sends
+    5 as an int2 and True as a bool; a cast names its column's type."""
+    import psycopg
+
+    out = {}
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        out["plus_one"] = conn.execute("select %s + 1", (5,)).fetchone()[0]
+        out["bool"] = conn.execute("select %s", (True,)).fetchone()[0]
+        cur = conn.execute("select %s::int, %s::smallint, %s::boolean", ("7", 8, "yes"))
+        out["casts"] = list(cur.fetchone())
+        out["cast_oids"] = [c.type_code for c in cur.description]
+        with conn.cursor(binary=True) as cur:
+            cur.execute("select %s::int, %s::int2, %s::bool, %s::float4", (1, 2, True, 1.5))
+            out["binary"] = list(cur.fetchone())
+    return out
+
+
 def cancel_check():
     """A query that would run for minutes, cancelled from another thread."""
     import psycopg
@@ -167,6 +185,7 @@ def main():
     for name, check in [
         ("psycopg2", psycopg2_check),
         ("psycopg", psycopg_check),
+        ("psycopg_types", psycopg_types_check),
         ("pandas", pandas_check),
         ("asyncpg", asyncpg_check),
     ]:

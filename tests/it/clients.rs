@@ -126,6 +126,12 @@ fn python_clients_in_their_default_modes_pandas_asyncpg_and_a_cancel() {
     assert_eq!(cancel["sqlstate"], "57014", "{cancel}");
     assert!(cancel["message"].as_str().unwrap().contains("user request"), "{cancel}");
     assert_eq!(cancel["after"], 1, "the connection serves on after a cancel");
+    let types = no_error(&report, "psycopg_types");
+    assert_eq!(types["plus_one"], 5 + 1, "select %s + 1 with 5 is a number");
+    assert_eq!(types["bool"], true, "select %s with True is a boolean");
+    assert_eq!(types["casts"], json!([7, 8, true]), "{types}");
+    assert_eq!(types["cast_oids"], json!([23, 21, 16]), "int4, int2, bool: {types}");
+    assert_eq!(types["binary"], json!([1, 2, true, 1.5]), "in binary: {types}");
     let asyncpg = no_error(&report, "asyncpg");
     assert_eq!(asyncpg["pool_counts"], json!(vec![want.tag_count; 4]), "every pooled connection, reset");
     let pandas = no_error(&report, "pandas");
@@ -142,16 +148,29 @@ fn node_postgres_with_a_date_parameter_selects_its_own_day() {
     let (day, want) = want(&r.lines);
     // East of UTC: local midnight is the day before in UTC, which a server
     // that converted the timestamp node sends would select instead.
-    let mut node = Command::new("node");
-    node.args([&script("postgres.js"), &r.pg_port, &day])
-        .env("NODE_PATH", dir.join("node_modules"))
-        .env("TZ", "Asia/Tokyo");
-    let got = json_output(node, Duration::from_secs(60));
-    assert!(got.get("error").is_none(), "node pg failed:\n{}", got["error"].as_str().unwrap_or(""));
+    let node = |zone: &str| {
+        let mut node = Command::new("node");
+        node.args([&script("postgres.js"), &r.pg_port, &day])
+            .env("NODE_PATH", dir.join("node_modules"))
+            .env("TZ", zone);
+        let got = json_output(node, Duration::from_secs(60));
+        assert!(got.get("error").is_none(), "node pg failed:\n{}", got["error"].as_str().unwrap_or(""));
+        got
+    };
+    let got = node("Asia/Tokyo");
     assert_eq!(got["offset_minutes"], -540, "node runs in Tokyo's time zone");
     assert_eq!(got["day"], want.day);
     assert_eq!(got["tags"], want.tags);
     assert_eq!(got["tx_tag_count"], want.tag_count);
+    assert_eq!(got["int_cast"], json!([41, 23]), "$1::int is an int4, read as a number");
+    assert_eq!(got["day_by_string"], want.day, "the day as a string");
+    // West of UTC, `new Date(day)` (UTC midnight) is sent as the evening
+    // before, local time; as a date that is the day before, as in PostgreSQL.
+    let got = node("America/New_York");
+    assert_eq!(got["day_by_string"], want.day, "the day as a string, in any zone");
+    let before = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap().pred_opt().unwrap().to_string();
+    let expected: Vec<&str> = want.days.get(&before).map(|_| before.as_str()).into_iter().collect();
+    assert_eq!(got["utc_midnight"], json!(expected), "UTC midnight of {day} sent from New York");
 }
 
 /// The ```python blocks of docs/sql.md, with the port they name.

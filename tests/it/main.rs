@@ -7,6 +7,7 @@
 
 mod common;
 
+mod browse;
 mod checkpoint;
 mod cli_score;
 mod clients;

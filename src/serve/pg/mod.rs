@@ -44,7 +44,7 @@ use crate::sql::{Param, Params, QueryResult, SqlEngine, SqlError};
 use async_trait::async_trait;
 use bytes::Bytes;
 use cancel::{Cancels, Running};
-use dialect::{ParamType, Translated};
+use dialect::{Item, Output, ParamType, Translated};
 use futures_util::{Sink, SinkExt, stream};
 use pgwire::api::DEFAULT_NAME;
 use pgwire::api::portal::{Format, Portal};
@@ -166,16 +166,26 @@ impl Backend {
         self.run(translated.sql.clone(), params, false, snapshot).await
     }
 
-    /// Describes a translated query by a dry run (a `LIMIT $N` bound to 1).
-    async fn describe(&self, translated: &Translated) -> PgWireResult<QueryResult> {
+    /// Describes a translated query by a dry run, each parameter bound to a
+    /// value of its type (`params`), so that `$1 + 1` has the type of a sum
+    /// of numbers; where a sample is not a value the query takes (an empty
+    /// text read as a boolean), with NULLs. A `LIMIT $N` is 1.
+    async fn describe(&self, translated: &Translated, params: &[Type]) -> PgWireResult<QueryResult> {
         self.session().may_query().map_err(refusal)?;
-        let mut samples = vec![Param::Null; translated.params.len()];
-        for &n in &translated.counts {
-            if let Some(s) = samples.get_mut(n - 1) {
-                *s = Param::Integer(1);
+        let counted = |mut samples: Vec<Param>| {
+            samples.resize(translated.params.len(), Param::Null);
+            for &n in &translated.counts {
+                if let Some(s) = samples.get_mut(n - 1) {
+                    *s = Param::Integer(1);
+                }
             }
+            samples
+        };
+        let typed = counted(params.iter().map(sample).collect());
+        match self.run(translated.sql.clone(), typed, true, None).await {
+            Ok(r) => Ok(r),
+            Err(_) => self.run(translated.sql.clone(), counted(Vec::new()), true, None).await,
         }
-        self.run(translated.sql.clone(), samples, true, None).await
     }
 
     /// Runs a session command; a DECLARE runs its query here.
@@ -228,7 +238,60 @@ pub struct Prepared {
     statement: Statement,
     columns: Vec<String>,
     types: Vec<ColumnType>,
+    /// Finer types than `types` says, where the query says them
+    /// ([`outputs`]).
+    outputs: Vec<Option<Type>>,
     parameters: Vec<Type>,
+}
+
+/// A value of type `ty` for a dry run (NULL where there is none to give).
+fn sample(ty: &Type) -> Param {
+    match *ty {
+        Type::INT2 | Type::INT4 | Type::INT8 | Type::OID | Type::BOOL => Param::Integer(1),
+        Type::FLOAT4 | Type::FLOAT8 | Type::NUMERIC => Param::Real(1.0),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => Param::Text(String::new()),
+        _ => Param::Null,
+    }
+}
+
+/// The Postgres type of each column where the select list says it more
+/// finely than the values do: a cast's type, or a parameter's alone
+/// (`select $1` of a boolean is a boolean). `params`: the parameters'
+/// types. Empty when the items are not the columns (a `*`).
+fn outputs(items: &[Item], params: &[Type], columns: usize) -> Vec<Option<Type>> {
+    if items.len() != columns {
+        return Vec::new();
+    }
+    items
+        .iter()
+        .map(|item| match *item {
+            Item::Cast(o) => Some(match o {
+                Output::Int2 => Type::INT2,
+                Output::Int4 => Type::INT4,
+                Output::Int8 => Type::INT8,
+                Output::Float4 => Type::FLOAT4,
+                Output::Float8 => Type::FLOAT8,
+                Output::Bool => Type::BOOL,
+                Output::Text => Type::TEXT,
+            }),
+            Item::Param(n) => params
+                .get(n.wrapping_sub(1))
+                .filter(|t| {
+                    matches!(
+                        **t,
+                        Type::INT2
+                            | Type::INT4
+                            | Type::INT8
+                            | Type::FLOAT4
+                            | Type::FLOAT8
+                            | Type::BOOL
+                            | Type::TEXT
+                    )
+                })
+                .cloned(),
+            Item::Other => None,
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -337,18 +400,26 @@ impl QueryParser for Parser {
         &self,
         _client: &C,
         sql: &str,
-        _types: &[Option<Type>],
+        types: &[Option<Type>],
     ) -> PgWireResult<Option<Prepared>>
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
         let statement = classify(&self.backend, sql)?;
+        let mut outputs = Vec::new();
         let (columns, types, parameters) = match &statement {
             Statement::Query(translated) => {
-                let r = self.backend.describe(translated).await?;
-                let parameters = (0..r.parameters)
-                    .map(|i| param_type(translated.params.get(i).copied().unwrap_or(ParamType::Unknown)))
+                // The client's type where it gave one, else ours.
+                let parameters: Vec<Type> = (0..translated.params.len())
+                    .map(|i| match types.get(i).cloned().flatten() {
+                        Some(t) if t != Type::UNKNOWN => t,
+                        _ => param_type(translated.params[i]),
+                    })
                     .collect();
+                let r = self.backend.describe(translated, &parameters).await?;
+                outputs = self::outputs(&translated.items, &parameters, r.columns.len());
+                let mut parameters = parameters;
+                parameters.resize(r.parameters, Type::TEXT);
                 (r.columns, r.types, parameters)
             }
             Statement::Command(Command::Show(name)) => {
@@ -378,7 +449,7 @@ impl QueryParser for Parser {
             }
             Statement::Command(_) => (Vec::new(), Vec::new(), Vec::new()),
         };
-        Ok(Some(Prepared { statement, columns, types, parameters }))
+        Ok(Some(Prepared { statement, columns, types, outputs, parameters }))
     }
 
     fn get_parameter_types(&self, stmt: &Prepared) -> PgWireResult<Vec<Type>> {
@@ -386,7 +457,7 @@ impl QueryParser for Parser {
     }
 
     fn get_result_schema(&self, stmt: &Prepared, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
-        Ok(fields(&stmt.columns, &stmt.types, format.unwrap_or(&Format::UnifiedText)))
+        Ok(fields(&stmt.columns, &stmt.types, &stmt.outputs, format.unwrap_or(&Format::UnifiedText)))
     }
 }
 
@@ -507,7 +578,8 @@ impl ExtendedQueryHandler for Backend {
             // that a portal left suspended holds rows, not a running statement.
             Statement::Query(translated) if max_rows == 0 => {
                 let params = portal_params(portal, translated)?;
-                let described = results::Described { columns: &stmt.columns, types: &stmt.types };
+                let described =
+                    results::Described { columns: &stmt.columns, types: &stmt.types, outputs: &stmt.outputs };
                 let format = &portal.result_column_format;
                 Ok(Response::Query(self.query_streamed(translated, params, Some(described), format).await?))
             }
@@ -521,7 +593,7 @@ impl ExtendedQueryHandler for Backend {
                     ));
                 }
                 r.types.clone_from(&stmt.types);
-                let fields = fields(&r.columns, &r.types, &portal.result_column_format);
+                let fields = fields(&r.columns, &r.types, &stmt.outputs, &portal.result_column_format);
                 Ok(Response::Query(response(r, fields)?))
             }
             Statement::Command(command) => {
@@ -598,8 +670,13 @@ impl Backend {
             return;
         };
         let fetch = Command::Fetch { name: name.to_owned(), count: None, moving: false };
-        let prepared =
-            Prepared { statement: Statement::Command(fetch), columns, types, parameters: Vec::new() };
+        let prepared = Prepared {
+            statement: Statement::Command(fetch),
+            columns,
+            types,
+            outputs: Vec::new(),
+            parameters: Vec::new(),
+        };
         let stored = StoredStatement::new(name.to_owned(), prepared, Vec::new());
         client.portal_store().put_portal(Arc::new(Portal::new_cursor(name.to_owned(), Arc::new(stored))));
     }
@@ -714,7 +791,7 @@ fn rows_response(outcome: Outcome, format: &Format) -> PgWireResult<QueryRespons
         Outcome::Fetched { columns, types, rows } => (columns, types, rows, "FETCH"),
         Outcome::Done { .. } => unreachable!("a command without rows"),
     };
-    let fields = fields(&columns, &types, format);
+    let fields = fields(&columns, &types, &[], format);
     let r = QueryResult { columns, types, rows, batch_time: None, truncated: false, parameters: 0 };
     let mut response = response(r, fields)?;
     response.set_command_tag(tag);
@@ -745,18 +822,25 @@ fn too_many_rows(limit: usize) -> PgWireError {
     )
 }
 
-/// The columns as Postgres fields, each in the format the client asked for.
-fn fields(columns: &[String], types: &[ColumnType], format: &Format) -> Vec<FieldInfo> {
+/// The columns as Postgres fields, each in the format the client asked for:
+/// of its type in `outputs` where there is one, else of `types`.
+fn fields(
+    columns: &[String],
+    types: &[ColumnType],
+    outputs: &[Option<Type>],
+    format: &Format,
+) -> Vec<FieldInfo> {
     columns
         .iter()
         .zip(types)
         .enumerate()
         .map(|(i, (name, ty))| {
-            let ty = match ty {
+            let ty = outputs.get(i).cloned().flatten().unwrap_or(match ty {
                 ColumnType::Integer => Type::INT8,
                 ColumnType::Real => Type::FLOAT8,
                 ColumnType::Text => Type::TEXT,
-            };
+                ColumnType::Boolean => Type::BOOL,
+            });
             FieldInfo::new(name.clone(), None, None, ty, format.format_for(i))
         })
         .collect()
@@ -782,11 +866,25 @@ fn encode_row(
     fields: &[FieldInfo],
 ) -> PgWireResult<DataRow> {
     for (i, v) in row.iter().enumerate() {
+        if let Some(encoded) = encode_narrow(encoder, v, &fields[i]) {
+            encoded.map_err(|e| {
+                pg_error(
+                    "22003",
+                    format!(
+                        "column {}: {v} is out of range for type {} ({e})",
+                        columns[i],
+                        fields[i].datatype()
+                    ),
+                )
+            })?;
+            continue;
+        }
         match (v, types[i]) {
             (Value::Null, _) => encoder.encode_field(&None::<String>)?,
             (Value::Number(n), ColumnType::Integer) if n.is_i64() => encoder.encode_field(&n.as_i64())?,
             (Value::Number(n), ColumnType::Real) => encoder.encode_field(&n.as_f64())?,
             (Value::String(s), ColumnType::Text) => encoder.encode_field(&s.as_str())?,
+            (Value::Bool(b), ColumnType::Boolean) => encoder.encode_field(b)?,
             // A value of another type than its column's (SQLite is loosely
             // typed): a text column, or any column sent as text, takes it
             // as it is written; a binary number column cannot.
@@ -810,6 +908,31 @@ fn encode_row(
         }
     }
     Ok(encoder.take_row())
+}
+
+/// A number in a column of a narrower type than its values' (`int4`,
+/// `int2`, `float4`, or `bool` from 0 or 1: see [`outputs`]), if the
+/// column is one; an error if the value does not fit.
+fn encode_narrow(encoder: &mut DataRowEncoder, v: &Value, field: &FieldInfo) -> Option<PgWireResult<()>> {
+    let n = match v {
+        Value::Number(n) => n,
+        Value::Bool(b) if *field.datatype() == Type::BOOL => return Some(encoder.encode_field(b)),
+        _ => return None,
+    };
+    let range = |what: &str| Err(PgWireError::ApiError(what.to_owned().into()));
+    Some(match *field.datatype() {
+        Type::INT4 => match n.as_i64().and_then(|n| i32::try_from(n).ok()) {
+            Some(n) => encoder.encode_field(&n),
+            None => range("not a 32-bit integer"),
+        },
+        Type::INT2 => match n.as_i64().and_then(|n| i16::try_from(n).ok()) {
+            Some(n) => encoder.encode_field(&n),
+            None => range("not a 16-bit integer"),
+        },
+        Type::FLOAT4 => encoder.encode_field(&(n.as_f64().unwrap_or(f64::NAN) as f32)),
+        Type::BOOL => encoder.encode_field(&(n.as_f64() != Some(0.0))),
+        _ => return None,
+    })
 }
 
 fn pg_error(code: &str, message: String) -> PgWireError {

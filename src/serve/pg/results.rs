@@ -55,6 +55,7 @@ enum Piece {
 pub struct Described<'a> {
     pub columns: &'a [String],
     pub types: &'a [ColumnType],
+    pub outputs: &'a [Option<pgwire::api::Type>],
 }
 
 /// A statement started: its columns, their types (decided before the first
@@ -74,8 +75,12 @@ impl Backend {
         described: Option<Described<'_>>,
         format: &Format,
     ) -> PgWireResult<QueryResponse> {
+        let described_outputs = described.as_ref().map(|d| d.outputs.to_vec());
         let Started { columns, types, pieces } = self.start(translated, params, described).await?;
-        let fields = Arc::new(fields(&columns, &types, format));
+        // Not described (a simple query): the types its casts say.
+        let outputs =
+            described_outputs.unwrap_or_else(|| super::outputs(&translated.items, &[], columns.len()));
+        let fields = Arc::new(fields(&columns, &types, &outputs, format));
         let (columns, types) = (Arc::new(columns), Arc::new(types));
         let schema = fields.clone();
         let rows = pieces.flat_map(move |piece| stream::iter(answer(piece, &columns, &types, &schema)));
@@ -96,7 +101,7 @@ impl Backend {
         let (format, mut header) = (copy.format.clone(), copy.format.header(&columns));
         let mut encoder = copy.binary.then(|| {
             // One encoder for the whole copy: it writes the header before the first row.
-            CopyEncoder::new_binary(Arc::new(fields(&columns, &types, &Format::UnifiedBinary)))
+            CopyEncoder::new_binary(Arc::new(fields(&columns, &types, &[], &Format::UnifiedBinary)))
         });
         let (columns, types) = (Arc::new(columns), Arc::new(types));
         let data = pieces.flat_map(move |piece| {
@@ -241,6 +246,8 @@ fn binary_row(
             (Value::Null, ColumnType::Integer) => encoder.encode_field(&None::<i64>)?,
             (Value::Null, ColumnType::Real) => encoder.encode_field(&None::<f64>)?,
             (Value::Null, ColumnType::Text) => encoder.encode_field(&None::<String>)?,
+            (Value::Null, ColumnType::Boolean) => encoder.encode_field(&None::<bool>)?,
+            (Value::Bool(b), ColumnType::Boolean) => encoder.encode_field(b)?,
             (Value::Number(n), ColumnType::Integer) if n.is_i64() => encoder.encode_field(&n.as_i64())?,
             (Value::Number(n), ColumnType::Real) => encoder.encode_field(&n.as_f64())?,
             (Value::String(s), ColumnType::Text) => encoder.encode_field(&s.as_str())?,
@@ -350,6 +357,7 @@ fn types_of(declared: &[Option<ColumnType>], rows: &[Vec<Value>]) -> Vec<ColumnT
                     Value::Null => None,
                     Value::Number(n) if n.is_i64() || n.is_u64() => Some(ColumnType::Integer),
                     Value::Number(_) => Some(ColumnType::Real),
+                    Value::Bool(_) => Some(ColumnType::Boolean),
                     _ => Some(ColumnType::Text),
                 })
             })

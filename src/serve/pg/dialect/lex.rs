@@ -49,11 +49,89 @@ impl Token<'_> {
         }
     }
 
-    /// A string literal's value.
+    /// A string literal's value (of `'…'` or `E'…'`).
     pub fn string(&self) -> Option<String> {
-        (self.kind == Kind::Str && self.text.starts_with('\''))
-            .then(|| self.text[1..self.text.len() - 1].replace("''", "'"))
+        if self.text.starts_with('$') {
+            return self.dollar_string();
+        }
+        if self.kind != Kind::Str || self.text.len() < 2 || !self.text.ends_with('\'') {
+            return None;
+        }
+        if self.text.starts_with('\'') {
+            Some(self.text[1..self.text.len() - 1].replace("''", "'"))
+        } else if self.text.starts_with(['e', 'E']) && self.text.len() >= 3 {
+            Some(unescape(&self.text[2..self.text.len() - 1]))
+        } else {
+            None
+        }
     }
+
+    /// A dollar-quoted string's value (`$$…$$`, `$tag$…$tag$`).
+    pub fn dollar_string(&self) -> Option<String> {
+        let tag = self.text.strip_prefix('$')?.split_once('$')?.0;
+        let delimiter_len = tag.len() + 2;
+        let body = self.text.get(delimiter_len..self.text.len().checked_sub(delimiter_len)?)?;
+        (self.kind == Kind::Str
+            && self.text.len() >= 2 * delimiter_len
+            && self.text.ends_with(&self.text[..delimiter_len]))
+        .then(|| body.to_owned())
+    }
+}
+
+/// The value of an `E'…'` string's body: Postgres' backslash escapes
+/// (`\n`, `\t`, `\b`, `\f`, `\r`, octal `\ooo`, `\xhh`, `\uXXXX`,
+/// `\UXXXXXXXX`, and `\c` for any other `c`) and `''` for a quote. An escape
+/// that names no character (a zero, a surrogate) is dropped.
+fn unescape(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                chars.next_if_eq(&'\'');
+                out.push('\'');
+            }
+            '\\' => {
+                let Some(e) = chars.next() else { break };
+                // Up to `max` more digits of `radix` after `v`.
+                let digits =
+                    |chars: &mut std::iter::Peekable<std::str::Chars<'_>>, mut v: u32, radix: u32, max| {
+                        for _ in 0..max {
+                            match chars.peek().and_then(|d| d.to_digit(radix)) {
+                                Some(d) => {
+                                    v = v.saturating_mul(radix).saturating_add(d);
+                                    chars.next();
+                                }
+                                None => break,
+                            }
+                        }
+                        v
+                    };
+                let code = match e {
+                    'b' => Some(8),
+                    'f' => Some(12),
+                    'n' => Some(10),
+                    'r' => Some(13),
+                    't' => Some(9),
+                    '0'..='7' => Some(digits(&mut chars, e.to_digit(8).unwrap_or(0), 8, 2)),
+                    'x' if chars.peek().is_some_and(char::is_ascii_hexdigit) => {
+                        Some(digits(&mut chars, 0, 16, 2))
+                    }
+                    'u' => Some(digits(&mut chars, 0, 16, 4)),
+                    'U' => Some(digits(&mut chars, 0, 16, 8)),
+                    other => {
+                        out.push(other);
+                        None
+                    }
+                };
+                if let Some(ch) = code.filter(|&c| c != 0).and_then(char::from_u32) {
+                    out.push(ch);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 const OPERATOR: &[u8] = b"+-*/<>=~!@#%^&|`?";
@@ -92,6 +170,9 @@ fn token_at(sql: &str, mut i: usize) -> (Kind, usize) {
     } else if c == b'\'' || (matches!(c | 0x20, b'e' | b'b' | b'x') && b.get(i + 1) == Some(&b'\'')) {
         let backslash = c | 0x20 == b'e';
         i = closing(b, if c == b'\'' { i } else { i + 1 }, b'\'', backslash);
+        Kind::Str
+    } else if let Some(end) = dollar_quoted(sql, i) {
+        i = end;
         Kind::Str
     } else if c == b'"' {
         i = closing(b, i, b'"', false);
@@ -163,6 +244,25 @@ fn block_comment_end(b: &[u8], mut i: usize) -> usize {
         }
     }
     i
+}
+
+/// The end (exclusive) of a dollar-quoted string (`$$…$$`, `$tag$…$tag$`)
+/// opening at `i`, if one does (unterminated, it runs to the end).
+fn dollar_quoted(sql: &str, i: usize) -> Option<usize> {
+    let b = sql.as_bytes();
+    if b[i] != b'$' {
+        return None;
+    }
+    let tag_len = b[i + 1..].iter().position(|&c| c == b'$')?;
+    let tag = &b[i + 1..i + 1 + tag_len];
+    let valid = tag.first().is_none_or(|c| c.is_ascii_alphabetic() || *c == b'_' || *c >= 0x80)
+        && tag.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c >= 0x80);
+    if !valid {
+        return None;
+    }
+    let delimiter = &sql[i..i + tag_len + 2];
+    let body = i + tag_len + 2;
+    Some(sql[body..].find(delimiter).map_or(b.len(), |n| body + n + delimiter.len()))
 }
 
 /// The end (exclusive) of a quoted token opening at `open`: a doubled quote

@@ -51,6 +51,156 @@ pub struct Translated {
     /// Parameters that are a `LIMIT` or `OFFSET` (a dry run binds them a
     /// number: SQLite refuses `LIMIT NULL`).
     pub counts: Vec<usize>,
+    /// What each item of the outer select list is, where it says its type
+    /// (empty when the list has a `*`, whose columns are not counted here).
+    pub items: Vec<Item>,
+}
+
+/// An item of a select list, as far as its Postgres type goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item {
+    /// `$N` alone: the parameter's type.
+    Param(usize),
+    /// A cast (`x::int4`, `CAST(x AS boolean)`) to one of these types.
+    Cast(Output),
+    /// Anything else: the type of its values.
+    Other,
+}
+
+/// The types a cast in a select list gives its column, where Postgres'
+/// type is finer than the values' (an `int4`, not an `int8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    Bool,
+    Text,
+}
+
+impl Output {
+    fn of(type_name: &str) -> Option<Output> {
+        Some(match type_name {
+            "int2" | "smallint" => Output::Int2,
+            "int" | "int4" | "integer" => Output::Int4,
+            "int8" | "bigint" => Output::Int8,
+            "float4" | "real" => Output::Float4,
+            "float8" | "float" | "double precision" => Output::Float8,
+            "bool" | "boolean" => Output::Bool,
+            "text" | "varchar" | "character varying" => Output::Text,
+            _ => return None,
+        })
+    }
+}
+
+/// The items of the outer select list of `tokens` (significant ones by
+/// index in `sig`): each one's `$N`, or the type of a cast that ends it.
+fn select_items(sig: &[usize], tokens: &[Token<'_>]) -> Vec<Item> {
+    let t = |k: usize| &tokens[sig[k]];
+    // The outer SELECT: at depth 0 (not a WITH's query).
+    let Some(select) = (0..sig.len()).find(|&k| t(k).is("select") && depth_between(sig, tokens, 0, k) == 0)
+    else {
+        return Vec::new();
+    };
+    let mut depth = 0;
+    let mut items = Vec::new();
+    let first = select
+        + 1
+        + usize::from(select + 1 < sig.len() && (t(select + 1).is("distinct") || t(select + 1).is("all")));
+    let mut start = first;
+    for k in first..=sig.len() {
+        let end =
+            k == sig.len() || depth == 0 && (t(k).is_punct(",") || t(k).is_punct(";") || is_clause(t(k)));
+        if !end {
+            if t(k).is_punct("(") {
+                depth += 1;
+            } else if t(k).is_punct(")") {
+                depth -= 1;
+            }
+            continue;
+        }
+        let star = k > start && t(k - 1).text == "*" && (k == start + 1 || t(k - 2).is_punct("."));
+        if k == start || star {
+            return Vec::new();
+        }
+        items.push(item(sig, tokens, start, k));
+        if k == sig.len() || !t(k).is_punct(",") {
+            break;
+        }
+        start = k + 1;
+    }
+    items
+}
+
+/// Words that end a select list.
+fn is_clause(tok: &Token<'_>) -> bool {
+    [
+        "from",
+        "where",
+        "group",
+        "having",
+        "order",
+        "limit",
+        "offset",
+        "union",
+        "except",
+        "intersect",
+        "window",
+        "into",
+    ]
+    .iter()
+    .any(|w| tok.is(w))
+}
+
+/// What the select item of significant tokens `start..end` is.
+fn item(sig: &[usize], tokens: &[Token<'_>], start: usize, mut end: usize) -> Item {
+    let t = |k: usize| &tokens[sig[k]];
+    // Without its label: `x AS name`, `x name`.
+    if end >= start + 3 && t(end - 2).is("as") {
+        end -= 2;
+    } else if end >= start + 2
+        && matches!(t(end - 1).kind, Kind::Word | Kind::QuotedName)
+        && !is_keyword(t(end - 1).text)
+    {
+        let before = t(end - 2);
+        if matches!(before.kind, Kind::Word | Kind::QuotedName | Kind::Param(_) | Kind::Number | Kind::Str)
+            || before.is_punct(")")
+        {
+            end -= 1;
+        }
+    }
+    if end == start + 1
+        && let Kind::Param(n) = t(start).kind
+    {
+        return Item::Param(n);
+    }
+    // `CAST(x AS type)`
+    if t(start).is("cast")
+        && end >= start + 5
+        && t(end - 1).is_punct(")")
+        && matching(sig, tokens, start + 1, "(", ")") == Some(end - 1)
+    {
+        if let Some(as_at) = (start + 2..end - 1)
+            .rev()
+            .find(|&j| t(j).is("as") && depth_between(sig, tokens, start + 2, j) == 0)
+            && let Ok((name, last)) = type_name(sig, tokens, as_at + 1)
+            && last == end - 2
+        {
+            return Output::of(&name).map_or(Item::Other, Item::Cast);
+        }
+        return Item::Other;
+    }
+    // `… ::type` at depth 0, the last cast of the item.
+    if let Some(cast) =
+        (start + 1..end).rev().find(|&j| t(j).kind == Kind::Cast && depth_between(sig, tokens, start, j) == 0)
+        && let Ok((name, last)) = type_name(sig, tokens, cast + 1)
+        && last + 1 == end
+    {
+        return Output::of(&name).map_or(Item::Other, Item::Cast);
+    }
+    Item::Other
 }
 
 /// The type a column of the live tables has in comparisons, by name.
@@ -65,7 +215,7 @@ pub fn column_type(name: &str) -> Option<ParamType> {
         for (column, ty) in kind.columns(true) {
             if *column == name {
                 let ty = match ty {
-                    ColumnType::Integer => ParamType::Integer,
+                    ColumnType::Integer | ColumnType::Boolean => ParamType::Integer,
                     ColumnType::Real => ParamType::Real,
                     ColumnType::Text => ParamType::Text,
                 };
@@ -109,14 +259,7 @@ const BARE_CALLS: &[&str] =
 /// Translates `sql`; `setting` answers `current_setting(name)`. The rules
 /// are in [`rewrite`].
 pub fn translate(sql: &str, setting: &dyn Fn(&str) -> Option<String>) -> Result<Translated, Untranslatable> {
-    let r = rewrite::Rewriter::new(sql, setting).run();
-    {
-        use std::io::Write;
-        let mut f =
-            std::fs::OpenOptions::new().create(true).append(true).open("/tmp/translate-new.log").unwrap();
-        writeln!(f, "{:?}\t{:?}", sql, r).unwrap();
-    }
-    r
+    rewrite::Rewriter::new(sql, setting).run()
 }
 
 fn quote(s: &str) -> String {
@@ -194,6 +337,8 @@ fn cast_target(name: &str) -> Result<Target, Untranslatable> {
         "oid" => Target::Sqlite("INTEGER", ParamType::Integer),
         "regtype" => Target::Call("format_type(", ", NULL)"),
         "regclass" => Target::Call("to_regclass(", ")"),
+        "regproc" | "regprocedure" => Target::Call("pg_regproc(", ")"),
+        "bool" | "boolean" => Target::Call("pg_bool(", ")"),
         "regnamespace" => Target::Call("(select nspname from pg_namespace where oid = ", ")"),
         "date" => Target::Day,
         "timestamp" | "timestamptz" | "timestamp with time zone" | "timestamp without time zone" => {
@@ -201,7 +346,7 @@ fn cast_target(name: &str) -> Result<Target, Untranslatable> {
         }
         other => {
             return Err(Untranslatable::NotSupported(format!(
-                "a cast to {other} is not supported (casts: int, bigint, float8, numeric, text, varchar, date, oid, regtype, regclass, regnamespace, and timestamp on parameters)"
+                "a cast to {other} is not supported (casts: int, bigint, float8, numeric, text, varchar, date, oid, regtype, regclass, regnamespace, regproc, bool, and timestamp on parameters)"
             )));
         }
     })
@@ -460,8 +605,39 @@ mod tests {
                 "select 'pg_catalog.x::int', \"a::b\" from t where count = 3 -- ::date\n",
                 vec![vec![s("pg_catalog.x::int"), s("q")]],
             ),
-            // Arrays have no place here: a subscript reads as NULL, an array cast as its element.
-            ("select y[1], x::int2[] from t where count = 4", vec![vec![rusqlite::types::Value::Null, I(8)]]),
+            // An array is its literal: subscripts, unnest, ARRAY(SELECT …), casts.
+            (
+                "select (pg_catalog.current_schemas(true))[1], current_schemas(false), array_upper(current_schemas(true), 1)",
+                vec![vec![s("pg_catalog"), s("{public}"), I(2)]],
+            ),
+            ("select '{1}'::int[], x::int2[] from t where count = 4", vec![vec![s("{1}"), I(8)]]),
+            (
+                "select x from pg_catalog.unnest('{a,\"b c\"}') x order by 1",
+                vec![vec![s("a")], vec![s("b c")]],
+            ),
+            (
+                "select r from pg_catalog.generate_series(1, 3) as s(r) where r > 1",
+                vec![vec![I(2)], vec![I(3)]],
+            ),
+            ("select s, s.value from generate_series(1, 2) s", vec![vec![I(1), I(1)], vec![I(2), I(2)]]),
+            ("select value from generate_series(1, 2)", vec![vec![I(1)], vec![I(2)]]),
+            (
+                "select array_to_string(array(select tag from t order by tag desc), ', ')",
+                vec![vec![s("gamma, beta, alpha")]],
+            ),
+            (
+                "select relname from rels where relkind = any('{r,v}') order by 1",
+                vec![vec![s("pg_x")], vec![s("tag_totals")], vec![s("v1")]],
+            ),
+            (
+                "select count(*) from pg_index i where (information_schema._pg_expandarray(i.indkey)).n = 1",
+                vec![vec![I(0)]],
+            ),
+            (
+                "select trim(both 'x' from 'xxaxx'), trim(leading 'x' from 'xa'), trim(trailing from 'a  ')",
+                vec![vec![s("a"), s("a"), s("a")]],
+            ),
+            ("select E'a\\nb\\'', $$it's$$, $q$$q$ as default", vec![vec![s("a\nb'"), s("it's"), s("")]]),
         ];
         for (pg, expected) in cases {
             assert_eq!(rows(&conn, pg), expected, "{pg}\n→ {}", tr(pg).sql);
@@ -477,7 +653,7 @@ mod tests {
             matches!(err("select 1::interval"), Untranslatable::NotSupported(m) if m.contains("interval"))
         );
         assert!(
-            matches!(err("select '{1}'::int[] from t"), Untranslatable::NotSupported(m) if m.contains("arrays"))
+            matches!(err("select x[1:2] from t"), Untranslatable::NotSupported(m) if m.contains("slices"))
         );
         assert!(matches!(err("select ::int"), Untranslatable::NotSupported(_)));
         assert!(matches!(err("select batch_time::timestamp from batches"), Untranslatable::NotSupported(_)));
@@ -509,6 +685,25 @@ mod tests {
         // A call's result is not the column of the same name.
         assert_eq!(tr("select * from t where count(x) = $1").params, [Unknown]);
         assert_eq!(tr("select * from t where $2 = 1").params, [Unknown, Unknown]);
+    }
+
+    #[test]
+    fn select_items_say_the_types_their_casts_and_parameters_give() {
+        use Item::*;
+        assert_eq!(
+            tr("select $1, $2::int as n, cast($3 as boolean) b, x::text, count(*), (y)::int2 from t").items,
+            [Param(1), Cast(Output::Int4), Cast(Output::Bool), Cast(Output::Text), Other, Cast(Output::Int2)]
+        );
+        // A `*` makes the columns more than the items: nothing is said.
+        assert_eq!(tr("select *, 1::int from t").items, []);
+        assert_eq!(tr("select t.*, 1::int from t").items, []);
+        assert_eq!(tr("select 2 * 3::int4").items, [Cast(Output::Int4)]);
+        // The outer select list, not a CTE's or a subquery's.
+        assert_eq!(
+            tr("with a as (select 1::int2 as v) select v, (select 1::bool) from a").items,
+            [Other, Other]
+        );
+        assert_eq!(tr("select distinct $1::float4 from t").items, [Cast(Output::Float4)]);
     }
 
     #[test]

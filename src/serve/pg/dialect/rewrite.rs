@@ -41,8 +41,10 @@ impl<'a, 's> Rewriter<'a, 's> {
     /// Applies the rules to every significant token, in order.
     pub(super) fn run(mut self) -> Result<Translated, Untranslatable> {
         // In the order they see each token.
-        let rules: [fn(&mut Self, usize) -> Step; 13] = [
+        let rules: [fn(&mut Self, usize) -> Step; 18] = [
             Self::schema_prefix,
+            Self::label,
+            Self::escape_string,
             Self::bare_call,
             Self::current_setting,
             Self::renamed,
@@ -50,7 +52,10 @@ impl<'a, 's> Rewriter<'a, 's> {
             Self::regex_operator,
             Self::collate,
             Self::subscript,
-            Self::array_to_string,
+            Self::field,
+            Self::trim,
+            Self::array_subquery,
+            Self::table_function,
             Self::any_all_array,
             Self::any_value,
             Self::parameter,
@@ -66,7 +71,8 @@ impl<'a, 's> Rewriter<'a, 's> {
             }
             k += 1;
         }
-        Ok(Translated { sql: self.out.concat(), params: self.params, counts: self.counts })
+        let items = super::select_items(&self.sig, &self.tokens);
+        Ok(Translated { sql: self.out.concat(), params: self.params, counts: self.counts, items })
     }
 
     /// The `k`th significant token.
@@ -100,10 +106,12 @@ impl<'a, 's> Rewriter<'a, 's> {
         }
     }
 
-    /// `pg_catalog.name` is `name`.
+    /// `pg_catalog.name` is `name`, and so is `information_schema.f(…)` (a
+    /// function: the schema's tables keep their name).
     fn schema_prefix(&mut self, k: usize) -> Step {
         let tok = self.t(k).expect("k < len");
-        if tok.is("pg_catalog")
+        let function = || self.next_is(k, 3, "(");
+        if (tok.is("pg_catalog") || tok.is("information_schema") && function())
             && self.next_is(k, 1, ".")
             && self.t(k + 2).is_some_and(|x| x.name().is_some())
         {
@@ -112,6 +120,83 @@ impl<'a, 's> Rewriter<'a, 's> {
             return Ok(Some(k + 2));
         }
         Ok(None)
+    }
+
+    /// A column label that SQLite reads as a keyword (`AS default`, which
+    /// Postgres takes as a name after AS) is quoted.
+    fn label(&mut self, k: usize) -> Step {
+        const SQLITE_KEYWORDS: &[&str] = &[
+            "default",
+            "order",
+            "group",
+            "table",
+            "index",
+            "check",
+            "column",
+            "constraint",
+            "primary",
+            "references",
+            "unique",
+            "values",
+            "transaction",
+            "foreign",
+            "limit",
+            "offset",
+            "collate",
+            "natural",
+            "returning",
+            "notnull",
+            "isnull",
+            "to",
+            "into",
+            "escape",
+            "glob",
+            "match",
+            "regexp",
+            "autoincrement",
+            "deferrable",
+            "nothing",
+            "except",
+            "intersect",
+            "union",
+            "between",
+            "exists",
+        ];
+        let tok = self.t(k).expect("k < len");
+        if tok.is("as")
+            && let Some(name) = self.t(k + 1)
+            && SQLITE_KEYWORDS.iter().any(|w| name.is(w))
+            && self
+                .t(k + 2)
+                .is_none_or(|x| x.is_punct(",") || x.is_punct(")") || x.is_punct(";") || x.is("from"))
+        {
+            *self.piece(k + 1) = format!("\"{}\"", name.text.to_ascii_lowercase());
+            return Ok(Some(k + 2));
+        }
+        Ok(None)
+    }
+
+    /// `E'a\nb'` and `$$a'b$$` are the strings they write.
+    fn escape_string(&mut self, k: usize) -> Step {
+        let tok = self.t(k).expect("k < len");
+        if tok.kind == Kind::Str
+            && tok.text.starts_with(['e', 'E', '$'])
+            && let Some(value) = tok.string()
+        {
+            *self.piece(k) = quote(&value);
+            return Ok(Some(k + 1));
+        }
+        Ok(None)
+    }
+
+    /// The significant token before `k` that is not a cleared schema
+    /// prefix (`pg_catalog.`).
+    fn before(&self, k: usize) -> Option<Token<'a>> {
+        let mut j = k.checked_sub(1)?;
+        while j >= 2 && self.t(j).is_some_and(|x| x.is_punct(".")) && self.out[self.sig[j]].is_empty() {
+            j -= 2;
+        }
+        self.t(j)
     }
 
     /// `current_user` and the like are calls.
@@ -215,58 +300,209 @@ impl<'a, 's> Rewriter<'a, 's> {
         Ok(None)
     }
 
-    /// A subscript (`prattrs[s]`): there are no arrays, so no element.
+    /// A subscript (`x[i]`, `(current_schemas(true))[1]`) is the element of
+    /// the array's literal (`array_get`); a slice is not supported.
     fn subscript(&mut self, k: usize) -> Step {
         let tok = self.t(k).expect("k < len");
-        if (tok.kind == Kind::Word && !tok.is("array") && !is_keyword(tok.text)
-            || tok.kind == Kind::QuotedName)
-            && self.next_is(k, 1, "[")
-            && self.sig[k + 1] == self.sig[k] + 1
-            && let Some(close) = matching(&self.sig, &self.tokens, k + 1, "[", "]")
-        {
-            *self.piece(k) = "NULL".into();
-            self.clear(k + 1, close);
-            return Ok(Some(close + 1));
+        if !tok.is_punct("[") || k == 0 || self.t(k - 1).is_some_and(|x| x.is("array")) {
+            return Ok(None);
         }
-        Ok(None)
+        let Some(start) = operand_start(&self.sig, &self.tokens, k, &self.groups) else {
+            return Ok(None);
+        };
+        let close = matching(&self.sig, &self.tokens, k, "[", "]")
+            .ok_or_else(|| Untranslatable::NotSupported("a [ without its ]".into()))?;
+        if (k + 1..close).any(|j| self.t(j).is_some_and(|x| x.is_punct(":"))) {
+            return Err(Untranslatable::NotSupported("array slices ([a:b]) are not supported".into()));
+        }
+        self.piece(start).insert_str(0, "array_get(");
+        *self.piece(k) = ", ".into();
+        *self.piece(close) = ")".into();
+        self.groups.insert(close, start);
+        Ok(Some(k + 1))
     }
 
-    /// `array_to_string(array(select e from …), sep)`: the values joined, as
-    /// `(select group_concat(v, sep) from (select e AS v from …))`.
-    fn array_to_string(&mut self, k: usize) -> Step {
-        let shape = self.t(k).is_some_and(|x| x.is("array_to_string"))
+    /// A field of a composite value, `(x).name`: `pg_field(x, 'name')`
+    /// (no value here is composite; see the catalog).
+    fn field(&mut self, k: usize) -> Step {
+        let tok = self.t(k).expect("k < len");
+        if !(tok.is_punct(".") && k > 0 && self.t(k - 1).is_some_and(|x| x.is_punct(")"))) {
+            return Ok(None);
+        }
+        let (Some(start), Some(name)) = (
+            operand_start(&self.sig, &self.tokens, k, &self.groups),
+            self.t(k + 1).as_ref().and_then(Token::name),
+        ) else {
+            return Ok(None);
+        };
+        if !self.t(start).is_some_and(|x| x.is_punct("(")) {
+            return Ok(None);
+        }
+        self.piece(start).insert_str(0, "pg_field(");
+        *self.piece(k) = ", ".into();
+        *self.piece(k + 1) = format!("{})", quote(&name));
+        self.groups.insert(k + 1, start);
+        Ok(Some(k + 2))
+    }
+
+    /// `trim([both|leading|trailing] [chars] from s)` is SQLite's `trim(s,
+    /// chars)` (`ltrim`, `rtrim`). The characters are taken as written.
+    fn trim(&mut self, k: usize) -> Step {
+        let tok = self.t(k).expect("k < len");
+        if !(tok.is("trim") && self.next_is(k, 1, "(")) {
+            return Ok(None);
+        }
+        let Some(close) = matching(&self.sig, &self.tokens, k + 1, "(", ")") else {
+            return Ok(None);
+        };
+        let from = (k + 2..close).find(|&j| {
+            self.t(j).is_some_and(|x| x.is("from")) && depth_between(&self.sig, &self.tokens, k + 2, j) == 0
+        });
+        let mode = self.t(k + 2).filter(|x| x.is("both") || x.is("leading") || x.is("trailing"));
+        if from.is_none() && mode.is_none() {
+            return Ok(None);
+        }
+        let function = match mode {
+            Some(m) if m.is("leading") => "ltrim",
+            Some(m) if m.is("trailing") => "rtrim",
+            _ => "trim",
+        };
+        let chars_from = if mode.is_some() { k + 3 } else { k + 2 };
+        let chars: String = match from {
+            Some(from) if from > chars_from => {
+                let text = self.out[self.sig[chars_from]..self.sig[from]].concat();
+                self.clear(chars_from, from);
+                text
+            }
+            Some(from) => {
+                self.piece(from).clear();
+                String::new()
+            }
+            None => String::new(),
+        };
+        if mode.is_some() {
+            self.piece(k + 2).clear();
+        }
+        *self.piece(k) = function.into();
+        if !chars.trim().is_empty() {
+            *self.piece(close) = format!(", {})", chars.trim());
+        }
+        Ok(Some(k + 1))
+    }
+
+    /// `ARRAY(SELECT e FROM …)`: the values as an array literal,
+    /// `(select array_agg(v) from (select e AS v from …))`.
+    fn array_subquery(&mut self, k: usize) -> Step {
+        let shape = self.t(k).is_some_and(|x| x.is("array"))
             && self.next_is(k, 1, "(")
-            && self.t(k + 2).is_some_and(|x| x.is("array"))
-            && self.next_is(k, 3, "(")
-            && self.t(k + 4).is_some_and(|x| x.is("select"));
+            && self.t(k + 2).is_some_and(|x| x.is("select"));
         if !shape {
             return Ok(None);
         }
         let (sig, tokens) = (&self.sig, &self.tokens);
-        let close_array = matching(sig, tokens, k + 3, "(", ")");
-        let close_call = matching(sig, tokens, k + 1, "(", ")");
-        let from = (k + 5..close_array.unwrap_or(k))
-            .find(|&j| self.t(j).is_some_and(|x| x.is("from")) && depth_between(sig, tokens, k + 4, j) == 0);
-        let (Some(close_array), Some(close_call), Some(from)) = (close_array, close_call, from) else {
+        let Some(close) = matching(sig, tokens, k + 1, "(", ")") else {
             return Ok(None);
         };
-        if !self.next_is(close_array, 1, ",") {
+        // The end of the select list: its FROM, or the first clause after it.
+        let clauses = ["from", "where", "group", "order", "limit", "having", "union", "offset"];
+        let end = (k + 3..close)
+            .find(|&j| {
+                self.t(j).is_some_and(|x| clauses.iter().any(|c| x.is(c)))
+                    && depth_between(sig, tokens, k + 2, j) == 0
+            })
+            .unwrap_or(close);
+        *self.piece(k) = "(select array_agg(v) from ".into();
+        if end >= 2 && self.t(end - 2).is_some_and(|x| x.is("as")) {
+            *self.piece(end - 1) = "v".into();
+        } else {
+            self.piece(end).insert_str(0, " AS v ");
+        }
+        self.piece(close).push(')');
+        Ok(Some(k + 2))
+    }
+
+    /// Whether the significant token `k` is in a FROM clause's list (the
+    /// nearest clause word before it, at its depth, is FROM).
+    fn in_from_list(&self, k: usize) -> bool {
+        let mut depth = 0;
+        for j in (0..k).rev() {
+            let x = self.t(j).expect("j < k");
+            if x.is_punct(")") {
+                depth += 1;
+            } else if x.is_punct("(") {
+                if depth == 0 {
+                    return false;
+                }
+                depth -= 1;
+            } else if depth == 0 && x.kind == Kind::Word {
+                if x.is("from") {
+                    return true;
+                }
+                if ["select", "where", "on", "group", "order", "having", "set", "values", "using"]
+                    .iter()
+                    .any(|w| x.is(w))
+                {
+                    return false;
+                }
+            }
+        }
+        false
+    }
+
+    /// A set-returning function in a FROM clause: `unnest(a) [AS] x` is the
+    /// array's elements as column `x` (read through `array_json`), and
+    /// `generate_series(…) [AS] s(r)` names its column `r`, and
+    /// `generate_series(…) s` names it `s` (and SQLite's `value`, still).
+    fn table_function(&mut self, k: usize) -> Step {
+        let tok = self.t(k).expect("k < len");
+        let unnest = tok.is("unnest");
+        if !((unnest || tok.is("generate_series"))
+            && self.next_is(k, 1, "(")
+            && self
+                .before(k)
+                .is_some_and(|x| x.is("from") || x.is("join") || x.is_punct(",") && self.in_from_list(k)))
+        {
             return Ok(None);
         }
-        let separator: String =
-            (close_array + 2..close_call).map(|j| tokens[sig[j]].text).collect::<Vec<_>>().join(" ");
-        *self.piece(k) = "(select group_concat(v, ".into();
-        for j in k + 1..=k + 4 {
-            self.piece(j).clear();
+        let Some(close) = matching(&self.sig, &self.tokens, k + 1, "(", ")") else {
+            return Ok(None);
+        };
+        let alias_at = if self.t(close + 1).is_some_and(|x| x.is("as")) { close + 2 } else { close + 1 };
+        let alias = self.t(alias_at).filter(|x| {
+            x.kind == Kind::QuotedName || x.kind == Kind::Word && !is_keyword(x.text) && !is_join_word(x.text)
+        });
+        let mut column = "unnest".to_owned();
+        let mut listed = false;
+        if let Some(alias) = alias {
+            column = alias.text.to_owned();
+            if self.next_is(alias_at, 1, "(")
+                && let Some(list_end) = matching(&self.sig, &self.tokens, alias_at + 1, "(", ")")
+            {
+                if list_end != alias_at + 3 {
+                    return Err(Untranslatable::NotSupported(format!(
+                        "{}() gives one column: name one",
+                        tok.text
+                    )));
+                }
+                column = self.t(alias_at + 2).expect("inside the list").text.to_owned();
+                self.clear(alias_at + 1, list_end);
+                listed = true;
+            }
         }
-        *self.piece(k + 1) = format!("{separator}) from (select ");
-        *self.piece(from) = " AS v from".into();
-        *self.piece(close_array) = "))".into();
-        let (after, end) = (self.sig[close_array] + 1, self.sig[close_call]);
-        for piece in &mut self.out[after..=end] {
-            piece.clear();
+        if !unnest && alias.is_none() {
+            return Ok(None);
         }
-        Ok(Some(k + 5))
+        let open = if unnest { "json_each(array_json(" } else { "generate_series(" };
+        // An alias without a column list names the column too (Postgres);
+        // `alias.value` (SQLite's name) is kept for generate_series.
+        let kept = if unnest || listed { "" } else { "value, " };
+        *self.piece(k) = format!("(select {kept}value AS {column} from {open}");
+        self.piece(k + 1).clear();
+        self.piece(close).push_str(if unnest { "))" } else { ")" });
+        if alias.is_none() {
+            self.piece(close).push_str(&format!(" AS {column}"));
+        }
+        Ok(Some(k + 2))
     }
 
     /// `= ANY (ARRAY[…])` and `<> ALL (ARRAY[…])` are `IN (…)` and `NOT IN (…)`.
@@ -305,9 +541,8 @@ impl<'a, 's> Rewriter<'a, 's> {
         Ok(None)
     }
 
-    /// `x = ANY (y)` with no array literal: no column here holds an array
-    /// (the catalog's array columns belong to empty tables), so `y` is one
-    /// value.
+    /// `x = ANY (y)` with an array value `y` (a parameter, a column): `x`
+    /// is one of its elements (read through `array_json`).
     fn any_value(&mut self, k: usize) -> Step {
         let tok = self.t(k).expect("k < len");
         if tok.is("any")
@@ -315,9 +550,12 @@ impl<'a, 's> Rewriter<'a, 's> {
             && self.t(k - 1).is_some_and(|x| x.text == "=")
             && self.next_is(k, 1, "(")
             && !self.t(k + 2).is_some_and(|x| x.is("array") || x.is("select"))
+            && let Some(close) = matching(&self.sig, &self.tokens, k + 1, "(", ")")
         {
             *self.piece(k - 1) = "IN".into();
             self.piece(k).clear();
+            *self.piece(k + 1) = "(select value from json_each(array_json(".into();
+            *self.piece(close) = ")))".into();
         }
         Ok(None)
     }
@@ -351,18 +589,11 @@ impl<'a, 's> Rewriter<'a, 's> {
         let (name, end) = type_name(&self.sig, &self.tokens, k + 1)?;
         let operand = self.t(start).expect("start < k");
         let single = start + 1 == k;
-        if let Some(element) = name.strip_suffix("[]") {
-            // No column here holds an array (the catalog's array columns
-            // belong to empty tables): a column cast to one stays as it is.
-            // Anything else would need arrays.
-            let a_column = (start..k).all(|j| {
-                let x = self.t(j).expect("j < k");
-                matches!(x.kind, Kind::Word | Kind::QuotedName) && !is_keyword(x.text) || x.is_punct(".")
-            });
-            if !a_column {
-                return Err(Untranslatable::NotSupported(format!("arrays ({element}[]) are not supported")));
-            }
+        if name.ends_with("[]") {
+            // An array is its literal's text here, whatever its elements:
+            // the cast leaves it as it is.
             self.clear(k, end);
+            self.groups.insert(end, start);
             return Ok(Some(end + 1));
         }
         let target = cast_target(&name)?;
@@ -400,4 +631,14 @@ impl<'a, 's> Rewriter<'a, 's> {
         self.groups.insert(end, start);
         Ok(Some(end + 1))
     }
+}
+
+/// Words that may follow a table in a FROM clause without being its alias.
+fn is_join_word(word: &str) -> bool {
+    [
+        "left", "right", "inner", "outer", "cross", "full", "natural", "order", "group", "union", "window",
+        "lateral",
+    ]
+    .iter()
+    .any(|w| word.eq_ignore_ascii_case(w))
 }

@@ -23,6 +23,7 @@ pub const SETTINGS: &[(&str, &str, Allowed)] = &[
     ("lc_ctype", "C", Allowed::Fixed),
     ("lock_timeout", "0", Allowed::Any),
     ("max_identifier_length", "63", Allowed::Fixed),
+    ("max_index_keys", "32", Allowed::Fixed),
     ("search_path", "\"$user\", public", Allowed::Any),
     ("server_encoding", "UTF8", Allowed::Fixed),
     ("server_version", "16.6", Allowed::Fixed),

@@ -10,6 +10,10 @@ use rusqlite::Connection;
 use rusqlite::functions::{Aggregate, Context, FunctionFlags};
 use rusqlite::types::ValueRef;
 
+mod arrays;
+mod information_schema;
+mod tables;
+
 /// The version string: Postgres' form, which clients parse for the major
 /// version, then what this server is.
 pub fn version() -> String {
@@ -74,6 +78,7 @@ pub fn type_oid(ty: ColumnType) -> i64 {
         ColumnType::Integer => 20,
         ColumnType::Real => 701,
         ColumnType::Text => 25,
+        ColumnType::Boolean => 16,
     }
 }
 
@@ -114,7 +119,110 @@ pub fn install(conn: &Connection, tables: &LiveTables<'_>) -> rusqlite::Result<(
         conn.create_scalar_function(name, 1, flags, |_| Ok(true))?;
     }
     install_lookups(conn, flags, tables)?;
-    conn.execute_batch(&catalog(tables))
+    install_objects(conn, flags)?;
+    arrays::install(conn, flags)?;
+    conn.execute_batch(&tables::catalog(tables))?;
+    information_schema::install(conn, tables)
+}
+
+/// What psql's `\d+`, `\dt+`, `\df` and pgjdbc's metadata ask of tables
+/// and functions besides the catalog tables: sizes (unknown for tables kept
+/// in memory: NULL, as Postgres answers for a relation it has no file
+/// for), function signatures (there are no user functions), privileges
+/// (reading is all there is, and it is allowed), and the composite and
+/// set-returning forms pgjdbc reads keys with (refused if ever given a
+/// value: no table has keys).
+fn install_objects(conn: &Connection, flags: FunctionFlags) -> rusqlite::Result<()> {
+    for name in ["pg_table_size", "pg_total_relation_size", "pg_relation_size", "pg_indexes_size"] {
+        conn.create_scalar_function(name, 1, flags, |_| Ok(None::<i64>))?;
+    }
+    conn.create_scalar_function("pg_size_pretty", 1, flags, |ctx| {
+        Ok(ctx.get::<Option<i64>>(0)?.map(size_pretty))
+    })?;
+    conn.create_scalar_function("pg_function_is_visible", 1, flags, |_| Ok(true))?;
+    for name in ["pg_get_function_result", "pg_get_function_arguments", "pg_get_function_identity_arguments"]
+    {
+        conn.create_scalar_function(name, 1, flags, |_| Ok(None::<String>))?;
+    }
+    for (name, args) in [
+        ("has_table_privilege", 2),
+        ("has_table_privilege", 3),
+        ("has_schema_privilege", 2),
+        ("has_schema_privilege", 3),
+        ("has_database_privilege", 2),
+        ("has_database_privilege", 3),
+        ("has_column_privilege", 3),
+        ("has_column_privilege", 4),
+    ] {
+        conn.create_scalar_function(name, args, flags, |ctx| {
+            let privilege: String = ctx.get(ctx.len() - 1)?;
+            Ok(privilege.split(',').all(|p| {
+                let p = p.trim().to_ascii_uppercase();
+                matches!(p.strip_suffix(" WITH GRANT OPTION").unwrap_or(&p), "SELECT" | "USAGE" | "CONNECT")
+            }))
+        })?;
+    }
+    // `x::bool`: 1 or 0 as Postgres' boolean input reads it (`t`, `true`,
+    // `yes`, `on`, `1`, any case, or a number: non-zero is true).
+    conn.create_scalar_function("pg_bool", 1, flags, |ctx| {
+        let text = match ctx.get_raw(0) {
+            ValueRef::Null => return Ok(None),
+            ValueRef::Integer(n) => return Ok(Some(n != 0)),
+            ValueRef::Real(x) => return Ok(Some(x != 0.0)),
+            ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).trim().to_ascii_lowercase(),
+        };
+        let is = |word: &str| !text.is_empty() && word.starts_with(text.as_str());
+        match text.as_str() {
+            "1" | "on" => Ok(Some(true)),
+            "0" | "of" | "off" => Ok(Some(false)),
+            _ if is("true") || is("yes") => Ok(Some(true)),
+            _ if is("false") || is("no") => Ok(Some(false)),
+            _ => Err(rusqlite::Error::UserFunctionError(
+                format!("invalid input syntax for type boolean: \"{text}\"").into(),
+            )),
+        }
+    })?;
+    // `'pg_catalog.array_in'::regproc`: the function's name as `regproc`
+    // prints it (the catalog's schema is implied).
+    conn.create_scalar_function("pg_regproc", 1, flags, |ctx| {
+        let name: Option<String> = ctx.get(0)?;
+        Ok(name.map(|n| n.strip_prefix("pg_catalog.").map(str::to_owned).unwrap_or(n)))
+    })?;
+    let refuse = |what: &'static str| {
+        move |ctx: &Context<'_>| -> rusqlite::Result<Option<i64>> {
+            match ctx.get_raw(0) {
+                ValueRef::Null => Ok(None),
+                _ => Err(rusqlite::Error::UserFunctionError(format!("{what} is not supported").into())),
+            }
+        }
+    };
+    conn.create_scalar_function("_pg_expandarray", 1, flags, refuse("_pg_expandarray() of an array"))?;
+    conn.create_scalar_function("pg_field", 2, flags, refuse("a field of a composite value"))?;
+    Ok(())
+}
+
+/// Bytes as `pg_size_pretty` writes them (Postgres 16's units and
+/// rounding: a unit is used below 10240 bytes, or below 20480 of it, and
+/// rounded half away from zero).
+fn size_pretty(bytes: i64) -> String {
+    const UNITS: [(&str, i64, bool, u32); 6] = [
+        ("bytes", 10 * 1024, false, 0),
+        ("kB", 20 * 1024 - 1, true, 10),
+        ("MB", 20 * 1024 - 1, true, 20),
+        ("GB", 20 * 1024 - 1, true, 30),
+        ("TB", 20 * 1024 - 1, true, 40),
+        ("PB", 20 * 1024 - 1, true, 50),
+    ];
+    let half_rounded = |x: i64| (x + if x < 0 { -1 } else { 1 }) / 2;
+    let mut size = bytes;
+    let mut i = 0;
+    while i + 1 < UNITS.len() && size.abs() >= UNITS[i].1 {
+        let ((_, _, round, bits), (_, _, next_round, next_bits)) = (UNITS[i], UNITS[i + 1]);
+        size /= 1i64 << (next_bits - bits - u32::from(next_round) + u32::from(round));
+        i += 1;
+    }
+    let (name, _, round, _) = UNITS[i];
+    format!("{} {name}", if round { half_rounded(size) } else { size })
 }
 
 /// The functions that look things up: types and tables by name or oid
@@ -164,7 +272,6 @@ fn install_lookups(
     })?;
     conn.create_scalar_function("pg_get_statisticsobjdef_columns", 1, flags, |_| Ok(None::<String>))?;
     conn.create_scalar_function("pg_relation_is_publishable", 1, flags, |_| Ok(false))?;
-    conn.create_scalar_function("array_upper", 2, flags, |_| Ok(None::<i64>))?;
     // generate_series(start, stop[, step]) as a table, as in Postgres.
     rusqlite::vtab::series::load_module(conn)?;
     for args in [2, 3] {
@@ -225,50 +332,9 @@ fn install_reflection(conn: &Connection, flags: FunctionFlags) -> rusqlite::Resu
             }
         })?;
     }
-    conn.create_aggregate_function("array_agg", 1, flags, ArrayAgg)?;
     conn.create_aggregate_function("bool_and", 1, flags, BoolAgg(true))?;
     conn.create_aggregate_function("bool_or", 1, flags, BoolAgg(false))?;
     Ok(())
-}
-
-/// `array_agg(x)`: the values as a Postgres array literal (`{a,"b c",NULL}`),
-/// as a text client reads an array.
-struct ArrayAgg;
-
-impl Aggregate<Vec<Option<String>>, Option<String>> for ArrayAgg {
-    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<Vec<Option<String>>> {
-        Ok(Vec::new())
-    }
-
-    fn step(&self, ctx: &mut Context<'_>, acc: &mut Vec<Option<String>>) -> rusqlite::Result<()> {
-        acc.push(match ctx.get_raw(0) {
-            ValueRef::Null => None,
-            ValueRef::Integer(n) => Some(n.to_string()),
-            ValueRef::Real(x) => Some(x.to_string()),
-            ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
-        });
-        Ok(())
-    }
-
-    fn finalize(
-        &self,
-        _: &mut Context<'_>,
-        acc: Option<Vec<Option<String>>>,
-    ) -> rusqlite::Result<Option<String>> {
-        Ok(acc.map(|values| {
-            let items: Vec<String> =
-                values.into_iter().map(|v| v.map_or("NULL".to_owned(), array_item)).collect();
-            format!("{{{}}}", items.join(","))
-        }))
-    }
-}
-
-/// An element of an array literal, quoted where Postgres quotes it.
-fn array_item(v: String) -> String {
-    let plain = !v.is_empty()
-        && !v.eq_ignore_ascii_case("null")
-        && !v.contains(|c: char| c.is_whitespace() || "{},\"\\".contains(c));
-    if plain { v } else { format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")) }
 }
 
 /// `bool_and` (`BoolAgg(true)`) and `bool_or`: NULLs are skipped, no rows is NULL.
@@ -295,199 +361,34 @@ impl Aggregate<Option<bool>, Option<bool>> for BoolAgg {
     }
 }
 
-/// The catalog's columns of text; the others are integers (oids, numbers,
-/// booleans).
-const TEXT_COLUMNS: &[&str] = &[
-    "nspname",
-    "typname",
-    "typtype",
-    "typcategory",
-    "typdelim",
-    "relname",
-    "relkind",
-    "relpersistence",
-    "relpartbound",
-    "reloptions",
-    "relreplident",
-    "attname",
-    "attidentity",
-    "attgenerated",
-    "datname",
-    "description",
-    "adbin",
-    "collname",
-    "conname",
-    "contype",
-    "conkey",
-    "confkey",
-    "indkey",
-    "indoption",
-    "indpred",
-    "indexprs",
-    "amname",
-    "amtype",
-    "spcname",
-    "opcname",
-    "indclass",
-    "rolname",
-    "polname",
-    "polcmd",
-    "polroles",
-    "polqual",
-    "polwithcheck",
-    "stxname",
-    "stxkeys",
-    "stxkind",
-    "pubname",
-    "prqual",
-    "prattrs",
-    "tgname",
-    "tgenabled",
-    "rulename",
-];
-
-/// Catalog tables that hold nothing here (no keys, indexes, sequences,
-/// policies, publications …): each one's name and columns.
-const EMPTY_TABLES: [(&str, &str); 14] = [
-    ("pg_description", "objoid, classoid, objsubid, description"),
-    ("pg_attrdef", "oid, adrelid, adnum, adbin"),
-    ("pg_sequence", "seqrelid, seqtypid, seqstart, seqincrement, seqmax, seqmin, seqcache, seqcycle"),
-    ("pg_collation", "oid, collname, collnamespace"),
-    (
-        "pg_constraint",
-        "oid, conname, connamespace, contype, conrelid, confrelid, conkey, confkey, conindid, condeferrable, \
-         condeferred, convalidated",
-    ),
-    (
-        "pg_index",
-        "indexrelid, indrelid, indnatts, indnkeyatts, indisunique, indisprimary, indkey, indoption, indpred, \
-         indexprs, indnullsnotdistinct, indisclustered, indisvalid, indclass",
-    ),
-    ("pg_opclass", "oid, opcname, opcmethod, opcdefault"),
-    ("pg_inherits", "inhrelid, inhparent, inhseqno, inhdetachpending"),
-    ("pg_policy", "oid, polname, polrelid, polcmd, polpermissive, polroles, polqual, polwithcheck"),
-    ("pg_statistic_ext", "oid, stxrelid, stxname, stxnamespace, stxkeys, stxkind, stxstattarget"),
-    ("pg_publication", "oid, pubname, puballtables"),
-    ("pg_publication_rel", "oid, prpubid, prrelid, prqual, prattrs"),
-    ("pg_publication_namespace", "oid, pnpubid, pnnspid"),
-    ("pg_trigger", "oid, tgrelid, tgname, tgisinternal, tgenabled"),
-];
-
-/// A string as an SQL literal.
-fn quoted(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// A catalog table as a temporary table with `rows`. A table, not a view: a
-/// declared INTEGER column compares with a quoted number as Postgres' oid
-/// columns do (`where c.oid = '16384'`).
-fn catalog_table(name: &str, columns: &str, rows: &[String]) -> String {
-    let declared: Vec<String> = columns
-        .split(',')
-        .map(str::trim)
-        .map(|c| format!("{c} {}", if TEXT_COLUMNS.contains(&c) { "TEXT" } else { "INTEGER" }))
-        .collect();
-    let mut sql = format!("CREATE TEMP TABLE {name}({});\n", declared.join(", "));
-    if !rows.is_empty() {
-        sql += &format!("INSERT INTO {name} VALUES {};\n", rows.join(", "));
-    }
-    sql
-}
-
-/// The rows of `pg_class` and `pg_attribute` for the live tables.
-fn live_tables(tables: &[(&str, &[(&str, ColumnType)])]) -> (Vec<String>, Vec<String>) {
-    let mut classes = Vec::new();
-    let mut attributes = Vec::new();
-    for (i, (name, columns)) in tables.iter().enumerate() {
-        let oid = FIRST_TABLE_OID + i as i64;
-        classes.push(format!(
-            "({oid}, {}, 2200, 'r', 'p', -1, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 2, NULL, NULL, 'd', 0)",
-            quoted(name)
-        ));
-        for (n, (column, ty)) in columns.iter().enumerate() {
-            let t = type_oid(*ty);
-            let len = TYPES.iter().find(|x| x.0 == t).map_or(-1, |x| x.3);
-            attributes.push(format!(
-                "({oid}, {}, {t}, {}, {}, -1, 0, {len}, 0, '', '', 0, 0)",
-                quoted(column),
-                n + 1,
-                i64::from(n == 0)
-            ));
-        }
-    }
-    (classes, attributes)
-}
-
-/// The catalog's tables, from the tables of this run.
-fn catalog(tables: &[(&str, &[(&str, ColumnType)])]) -> String {
-    let namespaces =
-        "(11, 'pg_catalog', 10), (2200, 'public', 10), (13_000, 'information_schema', 10)".replace('_', "");
-    let types: Vec<String> = TYPES
-        .iter()
-        .map(|(oid, name, array, len)| {
-            format!("({oid}, {}, 11, {array}, 'b', {len}, 0, -1, 0, 0, 0, 'n', 0, 0, ',')", quoted(name))
-        })
-        .collect();
-    let (classes, attributes) = live_tables(tables);
-    let filled: [(&str, &str, Vec<String>); 9] = [
-        ("pg_namespace", "oid, nspname, nspowner", vec![namespaces]),
-        (
-            "pg_type",
-            "oid, typname, typnamespace, typarray, typtype, typlen, typbasetype, typtypmod, typrelid, typelem, \
-             typnotnull, typcategory, typndims, typcollation, typdelim",
-            types,
-        ),
-        (
-            "pg_class",
-            "oid, relname, relnamespace, relkind, relpersistence, reltuples, relhasindex, relchecks, relowner, \
-             reltablespace, relhasrules, relhastriggers, relrowsecurity, relforcerowsecurity, relispartition, \
-             reloftype, relam, relpartbound, reloptions, relreplident, reltoastrelid",
-            classes,
-        ),
-        (
-            "pg_attribute",
-            "attrelid, attname, atttypid, attnum, attnotnull, atttypmod, attisdropped, attlen, atthasdef, \
-             attidentity, attgenerated, attcollation, attndims",
-            attributes,
-        ),
-        ("pg_database", "oid, datname, datdba, encoding", vec![format!("(1, {}, 10, 6)", quoted(DATABASE))]),
-        ("pg_tablespace", "oid, spcname, spcowner", vec!["(1663, 'pg_default', 10)".to_owned()]),
-        ("pg_am", "oid, amname, amtype", vec!["(2, 'heap', 't')".to_owned()]),
-        ("pg_roles", "oid, rolname, rolsuper", vec![format!("(10, {}, 0)", quoted(USER))]),
-        ("pg_rewrite", "oid, rulename, ev_class", vec![]),
-    ];
-    let mut sql = String::new();
-    for (name, columns, rows) in &filled {
-        sql += &catalog_table(name, columns, rows);
-    }
-    for (name, columns) in EMPTY_TABLES {
-        sql += &catalog_table(name, columns, &[]);
-    }
-    sql
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::tables::TableKind;
+    use rusqlite::types::FromSql;
+
+    /// The rows of a statement of four columns.
+    fn quads<A: FromSql, B: FromSql, C: FromSql, D: FromSql>(
+        conn: &Connection,
+        sql: &str,
+    ) -> Vec<(A, B, C, D)> {
+        let mut statement = conn.prepare(sql).unwrap();
+        let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    }
 
     #[test]
     fn the_catalog_lists_the_live_tables_and_their_columns() {
         let conn = Connection::open_in_memory().unwrap();
         let columns: &[(&str, ColumnType)] = TableKind::TagTotals.columns(false);
         install(&conn, &[("tag_totals", columns)]).unwrap();
-        let rows: Vec<(String, String, i64, String)> = conn
-            .prepare(
-                "select c.relname, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod)
-                 from pg_class c join pg_namespace n on n.oid = c.relnamespace
-                 join pg_attribute a on a.attrelid = c.oid
-                 where n.nspname = 'public' and pg_table_is_visible(c.oid) order by a.attnum",
-            )
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let rows: Vec<(String, String, i64, String)> = quads(
+            &conn,
+            "select c.relname, a.attname, a.attnum, format_type(a.atttypid, a.atttypmod)
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace
+             join pg_attribute a on a.attrelid = c.oid
+             where n.nspname = 'public' and pg_table_is_visible(c.oid) order by a.attnum",
+        );
         assert_eq!(
             rows,
             [
@@ -502,6 +403,65 @@ mod tests {
         let hstore: Option<i64> =
             conn.query_row("select oid from pg_type where typname = 'hstore'", [], |r| r.get(0)).ok();
         assert_eq!(hstore, None);
+    }
+
+    #[test]
+    fn sizes_booleans_and_the_information_schema_answer_as_postgres() {
+        // pg_size_pretty's answers in Postgres 16.
+        for (bytes, text) in [
+            (0, "0 bytes"),
+            (10_239, "10239 bytes"),
+            (10_240, "10 kB"),
+            (1_000_000, "977 kB"),
+            (-20_000, "-20 kB"),
+        ] {
+            assert_eq!(size_pretty(bytes), text, "{bytes}");
+        }
+        assert_eq!(size_pretty(1 << 40), "1024 GB");
+        let conn = Connection::open_in_memory().unwrap();
+        install(&conn, &[("tag_totals", TableKind::TagTotals.columns(false))]).unwrap();
+        let b = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, Option<bool>>(0));
+        for (input, want) in [
+            ("'t'", true),
+            ("'yes'", true),
+            ("' On '", true),
+            ("'f'", false),
+            ("'no'", false),
+            ("0", false),
+            ("2", true),
+        ] {
+            assert_eq!(b(&format!("select pg_bool({input})")).unwrap(), Some(want), "{input}");
+        }
+        assert!(
+            b("select pg_bool('maybe')")
+                .unwrap_err()
+                .to_string()
+                .contains("invalid input syntax for type boolean")
+        );
+        let columns: Vec<(String, i64, String, String)> = quads(
+            &conn,
+            "select column_name, ordinal_position, data_type, is_nullable from information_schema.columns",
+        );
+        assert_eq!(
+            columns,
+            [
+                ("tag".into(), 1, "text".into(), "NO".into()),
+                ("count".into(), 2, "bigint".into(), "YES".into())
+            ]
+        );
+        let n: i64 = conn
+            .query_row(
+                "select count(*) from information_schema.tables where table_schema = 'public'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+        // The flags are booleans, declared so that clients read t and f.
+        let statement = conn.prepare("select relhasindex from pg_class").unwrap();
+        let declared: Vec<Option<String>> =
+            statement.columns().map(|c| c.decl_type().map(str::to_owned)).collect();
+        assert_eq!(declared, [Some("BOOLEAN".to_owned())]);
     }
 
     #[test]
