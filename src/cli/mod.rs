@@ -39,6 +39,13 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = crate::logging::Color::Auto)]
     pub color: crate::logging::Color,
 
+    /// Read dates in this form (strftime fields: `%d/%m/%Y %H:%M`, `%Y%m%d`,
+    /// `%d.%m.%Y %H:%M:%S %z`) before the built-in ones (Twitter's created_at,
+    /// ISO 8601, epoch milliseconds, MM/DD/YYYY): with %z the moment it names,
+    /// else a time in UTC, else a day.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub date_format: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }

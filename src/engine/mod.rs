@@ -359,7 +359,8 @@ impl Engine {
         let example = match &batch.unreadable_date {
             Some(value) => format!(
                 " The first it could not read: {value} (read: Twitter's created_at, ISO 8601 such as \
-                 2015-02-24 11:35:52 -0800, epoch milliseconds, MM/DD/YYYY [HH:MM])."
+                 2015-02-24 11:35:52 -0800, epoch milliseconds, MM/DD/YYYY [HH:MM]; --date-format reads \
+                 others)."
             ),
             None => " None has a date field.".to_owned(),
         };

@@ -109,9 +109,45 @@ pub fn parse_date(s: &str) -> Option<Day> {
     parse_millis(s).map(Day::from_epoch_millis)
 }
 
+/// The user's date form (`--date-format`), read before the built-in ones.
+static FORMAT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Reads dates in `format` (strftime's fields as chrono reads them, such as
+/// `%d/%m/%Y %H:%M`) before the built-in forms: with an offset (`%z`) the
+/// moment it names, else a time in UTC, else a day. Set once, at start, from
+/// `--date-format` (as the log settings are); a second call is refused.
+pub fn set_format(format: &str) -> Result<(), String> {
+    use chrono::format::{Item, StrftimeItems};
+    if StrftimeItems::new(format).any(|item| matches!(item, Item::Error)) {
+        return Err(format!(
+            "--date-format {format:?}: not a strftime format (fields such as %Y-%m-%d %H:%M)"
+        ));
+    }
+    if !["%Y", "%y", "%C", "%G", "%F", "%D", "%x", "%s", "%+", "%c"].iter().any(|f| format.contains(f)) {
+        return Err(format!("--date-format {format:?}: names no year (%Y, %y, %F, %D or %s)"));
+    }
+    FORMAT.set(format.to_owned()).map_err(|_| "the date format is already set".to_owned())
+}
+
+/// `s` read with the user's format, if one is set and reads it.
+fn parse_formatted(s: &str) -> Option<i64> {
+    let format = FORMAT.get()?;
+    if let Ok(t) = chrono::DateTime::parse_from_str(s, format) {
+        return Some(t.timestamp_millis());
+    }
+    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, format) {
+        return Some(t.and_utc().timestamp_millis());
+    }
+    let day = chrono::NaiveDate::parse_from_str(s, format).ok()?;
+    Some(day.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
+}
+
 /// Parses a date string in any accepted format to milliseconds since the epoch.
 pub fn parse_millis(s: &str) -> Option<i64> {
     let s = s.trim();
+    if let Some(ms) = parse_formatted(s) {
+        return Some(ms);
+    }
     let b = s.as_bytes();
     if b.first().is_some_and(u8::is_ascii_alphabetic) {
         return parse_twitter(s);

@@ -141,36 +141,48 @@ fn a_plain_text_file_is_refused_unless_read_as_text() {
 }
 
 /// Dates the engine cannot read: the warning quotes the first one as
-/// written, so the user sees what to change; the airline data set's own
-/// form (`2015-02-24 11:35:52 -0800`) is read, each tweet on its UTC day.
+/// written, so the user sees what to change, and `--date-format` reads
+/// them; the airline data set's own form (`2015-02-24 11:35:52 -0800`) is
+/// read, each tweet on its UTC day.
 #[test]
 fn an_unreadable_date_is_quoted_and_the_airline_form_is_read() {
     let dir = std::env::temp_dir().join(unique("dates"));
     std::fs::create_dir_all(&dir).unwrap();
-    let run = |name: &str, body: &str| {
+    let run_with = |name: &str, body: &str, extra: &[&str]| {
         let file = dir.join(name);
         std::fs::write(&file, body).unwrap();
-        Command::new(env!("CARGO_BIN_EXE_tweetstream"))
-            .args(["stream", "--file", file.to_str().unwrap(), "--format", "json", "--top", "0"])
-            .output()
-            .unwrap()
+        let mut args = vec!["stream", "--file", file.to_str().unwrap(), "--format", "json", "--top", "0"];
+        args.extend_from_slice(extra);
+        run_to_end(&args)
     };
-    let out = run("dotted.csv", "text,tweet_created\ngood day,24.02.2015 11:35\nbad day,25.02.2015 10:00\n");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let run = |name: &str, body: &str| run_with(name, body, &[]);
+    let days_of = |stdout: &[String]| -> Vec<(String, u64)> {
+        let days = stdout
+            .iter()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|t| t["table"] == "sentiment_by_day")
+            .unwrap();
+        day_rows(&days).into_iter().map(|(day, (_, n))| (day, n)).collect()
+    };
+    let dotted =
+        "text,tweet_created\ngood day,24.02.2015 11:35\nbad day,25.02.2015 10:00\nok day,03.02.2015 09:00\n";
+    let (status, _, stderr) = run("dotted.csv", dotted);
+    assert!(status.success(), "{stderr}");
     assert!(stderr.contains("The first it could not read: \"24.02.2015 11:35\""), "{stderr}");
+    assert!(stderr.contains("--date-format"), "the warning names the way out: {stderr}");
+    // Read with the user's form: day first (03.02 is the 3rd of February).
+    let (status, stdout, stderr) = run_with("dotted.csv", dotted, &["--date-format", "%d.%m.%Y %H:%M"]);
+    assert!(status.success(), "{stderr}");
+    let want = [("2015-02-03".to_owned(), 1), ("2015-02-24".to_owned(), 1), ("2015-02-25".to_owned(), 1)];
+    assert_eq!(days_of(&stdout), want);
+    // A form that is not one is refused before anything is read.
+    let (status, _, stderr) = run_with("dotted.csv", dotted, &["--date-format", "%d.%m %Q"]);
+    assert!(!status.success() && stderr.contains("not a strftime format"), "{stderr}");
     let airline = "tweet_id,text,tweet_created\n1,good flight,2015-02-24 11:35:52 -0800\n\
                    2,awful delay,2015-02-24 20:35:52 -0800\n";
-    let out = run("airline.csv", airline);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let days = stdout
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|t| t["table"] == "sentiment_by_day")
-        .unwrap();
+    let (status, stdout, stderr) = run("airline.csv", airline);
+    assert!(status.success(), "{stderr}");
     // 20:35 at -0800 is 04:35 the next day in UTC.
-    let counts: Vec<(String, u64)> = day_rows(&days).into_iter().map(|(day, (_, n))| (day, n)).collect();
-    assert_eq!(counts, [("2015-02-24".to_owned(), 1), ("2015-02-25".to_owned(), 1)]);
+    assert_eq!(days_of(&stdout), [("2015-02-24".to_owned(), 1), ("2015-02-25".to_owned(), 1)]);
     let _ = std::fs::remove_dir_all(dir);
 }
