@@ -99,7 +99,9 @@ def psycopg_types_check():
 
     out = {}
     with psycopg.connect(DSN, autocommit=True) as conn:
-        out["plus_one"] = conn.execute("select %s + 1", (5,)).fetchone()[0]
+        cur = conn.execute("select %s + 1", (5,))
+        out["plus_one"] = cur.fetchone()[0]
+        out["plus_one_oid"] = cur.description[0].type_code
         out["bool"] = conn.execute("select %s", (True,)).fetchone()[0]
         cur = conn.execute("select %s::int, %s::smallint, %s::boolean", ("7", 8, "yes"))
         out["casts"] = list(cur.fetchone())

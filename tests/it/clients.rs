@@ -128,6 +128,7 @@ fn python_clients_in_their_default_modes_pandas_asyncpg_and_a_cancel() {
     assert_eq!(cancel["after"], 1, "the connection serves on after a cancel");
     let types = no_error(&report, "psycopg_types");
     assert_eq!(types["plus_one"], 5 + 1, "select %s + 1 with 5 is a number");
+    assert_eq!(types["plus_one_oid"], 23, "an int2 parameter plus 1 is an int4, as in PostgreSQL");
     assert_eq!(types["bool"], true, "select %s with True is a boolean");
     assert_eq!(types["casts"], json!([7, 8, true]), "{types}");
     assert_eq!(types["cast_oids"], json!([23, 21, 16]), "int4, int2, bool: {types}");

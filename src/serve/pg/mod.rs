@@ -264,7 +264,7 @@ fn outputs(items: &[Item], params: &[Type], columns: usize) -> Vec<Option<Type>>
     }
     items
         .iter()
-        .map(|item| match *item {
+        .map(|item| match item {
             Item::Cast(o) => Some(match o {
                 Output::Int2 => Type::INT2,
                 Output::Int4 => Type::INT4,
@@ -289,9 +289,24 @@ fn outputs(items: &[Item], params: &[Type], columns: usize) -> Vec<Option<Type>>
                     )
                 })
                 .cloned(),
+            Item::Arithmetic { params: used, literal } => integer_arithmetic(used, *literal, params),
             Item::Other => None,
         })
         .collect()
+}
+
+/// The type of integer arithmetic on the parameters `used` (numbers into
+/// `params`): int2 with int2 stays int2, with an int4 or a literal it is
+/// int4, as Postgres' operators give; anything else is left to the values.
+fn integer_arithmetic(used: &[usize], literal: bool, params: &[Type]) -> Option<Type> {
+    let types: Vec<&Type> = used.iter().map(|n| params.get(n.wrapping_sub(1))).collect::<Option<_>>()?;
+    if types.iter().all(|t| **t == Type::INT2) && !literal {
+        Some(Type::INT2)
+    } else if types.iter().all(|t| matches!(**t, Type::INT2 | Type::INT4)) {
+        Some(Type::INT4)
+    } else {
+        None
+    }
 }
 
 #[async_trait]

@@ -57,10 +57,14 @@ pub struct Translated {
 }
 
 /// An item of a select list, as far as its Postgres type goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
     /// `$N` alone: the parameter's type.
     Param(usize),
+    /// Arithmetic (`+ - * / %`) on these parameters and integer literals
+    /// (`literal`: there is one, an `int4`): an `int4` or `int2` where the
+    /// parameters are, as Postgres' operators give.
+    Arithmetic { params: Vec<usize>, literal: bool },
     /// A cast (`x::int4`, `CAST(x AS boolean)`) to one of these types.
     Cast(Output),
     /// Anything else: the type of its values.
@@ -134,6 +138,22 @@ fn select_items(sig: &[usize], tokens: &[Token<'_>]) -> Vec<Item> {
     items
 }
 
+/// `tokens` as arithmetic on parameters and integer literals that fit an
+/// `int4`, if they are that and name a parameter.
+fn arithmetic(tokens: &[&Token<'_>]) -> Option<Item> {
+    let (mut params, mut literal, mut operators) = (Vec::new(), false, 0);
+    for tok in tokens {
+        match tok.kind {
+            Kind::Param(n) => params.push(n),
+            Kind::Number if tok.text.parse::<i32>().is_ok() => literal = true,
+            Kind::Op if matches!(tok.text, "+" | "-" | "*" | "/" | "%") => operators += 1,
+            Kind::Punct if tok.text == "(" || tok.text == ")" => {}
+            _ => return None,
+        }
+    }
+    (!params.is_empty() && operators > 0).then_some(Item::Arithmetic { params, literal })
+}
+
 /// Words that end a select list.
 fn is_clause(tok: &Token<'_>) -> bool {
     [
@@ -175,6 +195,9 @@ fn item(sig: &[usize], tokens: &[Token<'_>], start: usize, mut end: usize) -> It
         && let Kind::Param(n) = t(start).kind
     {
         return Item::Param(n);
+    }
+    if let Some(arithmetic) = arithmetic(&(start..end).map(t).collect::<Vec<_>>()) {
+        return arithmetic;
     }
     // `CAST(x AS type)`
     if t(start).is("cast")
@@ -704,6 +727,15 @@ mod tests {
             [Other, Other]
         );
         assert_eq!(tr("select distinct $1::float4 from t").items, [Cast(Output::Float4)]);
+        assert_eq!(
+            tr("select $1 + 1, ($2 * $1) as p, $1 + 1.5, $1 || 'x'").items,
+            [
+                Arithmetic { params: vec![1], literal: true },
+                Arithmetic { params: vec![2, 1], literal: false },
+                Other,
+                Other
+            ]
+        );
     }
 
     #[test]
