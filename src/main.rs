@@ -7,12 +7,6 @@ use tweetstream::cli::{self, Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tweetstream::logging::init(&cli.log, cli.log_format, cli.color);
-    if let Some(format) = &cli.date_format
-        && let Err(e) = tweetstream::tweet::date::set_format(format)
-    {
-        tweetstream::logging::say(format_args!("tweetstream: error: {e}\n"));
-        return ExitCode::FAILURE;
-    }
     let result = match cli.command {
         Command::Demo(args) => cli::demo::run(args),
         Command::Replay(args) => cli::replay::run(args),

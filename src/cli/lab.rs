@@ -26,6 +26,9 @@ pub struct Args {
     pub file: PathBuf,
 
     #[command(flatten)]
+    pub dates: super::dates::DateArgs,
+
+    #[command(flatten)]
     pub mongo: super::MongoArgs,
 
     #[command(flatten)]
@@ -73,6 +76,7 @@ async fn produce_then_say(job: Produce, target: Option<Arc<AtomicU64>>, stop: Ca
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    args.dates.install()?;
     super::readable_input(&args.file)?;
     super::runtime()?.block_on(async move {
         let shutdown = crate::shutdown::on_signal();

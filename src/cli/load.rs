@@ -16,6 +16,9 @@ pub struct Args {
     pub file: PathBuf,
 
     #[command(flatten)]
+    pub dates: super::dates::DateArgs,
+
+    #[command(flatten)]
     pub mongo: super::MongoArgs,
 
     /// `overwrite` drops the collection first; `append` adds to it.
@@ -34,6 +37,7 @@ pub enum Mode {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    args.dates.install()?;
     super::readable_input(&args.file)?;
     crate::files::rows::check(&args.file)?;
     let job = Load {

@@ -3,6 +3,7 @@
 //! Each subcommand lives in its own file and exposes `run(args) -> anyhow::Result<()>`.
 
 pub mod checkpoint;
+pub(crate) mod dates;
 pub mod demo;
 pub(crate) mod engine_http;
 pub(crate) mod feeds;
@@ -38,13 +39,6 @@ pub struct Cli {
     /// (even with NO_COLOR), or never.
     #[arg(long, global = true, value_enum, default_value_t = crate::logging::Color::Auto)]
     pub color: crate::logging::Color,
-
-    /// Read dates in this form (strftime fields: `%d/%m/%Y %H:%M`, `%Y%m%d`,
-    /// `%d.%m.%Y %H:%M:%S %z`) before the built-in ones (Twitter's created_at,
-    /// ISO 8601, epoch milliseconds, MM/DD/YYYY): with %z the moment it names,
-    /// else a time in UTC, else a day.
-    #[arg(long, global = true, value_name = "FORMAT")]
-    pub date_format: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,

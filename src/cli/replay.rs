@@ -19,6 +19,9 @@ pub struct Args {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
+    #[command(flatten)]
+    pub dates: super::dates::DateArgs,
+
     /// Tweets per second, evenly spaced (default: as fast as the output takes them).
     #[arg(long, value_name = "N", value_parser = super::values::rate, conflicts_with = "realtime")]
     pub rate: Option<f64>,
@@ -59,6 +62,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    args.dates.install()?;
     for f in &args.files {
         super::readable_input(f)?;
     }

@@ -45,6 +45,9 @@ pub struct Args {
     #[command(flatten)]
     pub feeds: super::feeds::FeedArgs,
 
+    #[command(flatten)]
+    pub dates: super::dates::DateArgs,
+
     /// Consume a Kafka topic instead, from these bootstrap servers. Without a
     /// value: $KAFKA_BROKERS, else 127.0.0.1:9092 (the environment gives the
     /// value only: Kafka mode needs --kafka).
@@ -418,6 +421,7 @@ fn parse_print_every(s: &str) -> Result<PrintEvery, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    args.dates.install()?;
     let runtime = super::runtime()?;
     let result = runtime.block_on(async move {
         let shutdown = crate::shutdown::on_signal();
