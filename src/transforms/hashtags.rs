@@ -21,7 +21,9 @@ pub enum HashtagMode {
 /// reused for lowercasing so the hot path does not allocate.
 pub fn for_each_hashtag(mode: HashtagMode, text: &str, scratch: &mut String, mut f: impl FnMut(&str)) {
     match mode {
-        HashtagMode::Spark => spark_tags(text, |word| f(lowercase(word, scratch))),
+        HashtagMode::Spark => {
+            spark_tags(text, |word, plain| f(if plain { word } else { lowercase(word, scratch) }))
+        }
         HashtagMode::Twitter => {
             twitter_tags::<true>(text, |tag, plain| f(if plain { tag } else { lowercase(tag, scratch) }))
         }
@@ -31,19 +33,21 @@ pub fn for_each_hashtag(mode: HashtagMode, text: &str, scratch: &mut String, mut
 /// The words of `text.split(' ')` that start with `#`, found from the `#`s
 /// rather than word by word: a `#` at the start or after a space starts
 /// one, which runs to the next space. Most words of a tweet are not tags,
-/// and `#` is rare, so a vector search for it skips them in bulk.
+/// and `#` is rare, so a vector search for it skips them in bulk. Calls
+/// `f(word, plain)`; `plain`: the word is lowercase ASCII already.
 #[inline]
-fn spark_tags<'a>(text: &'a str, mut f: impl FnMut(&'a str)) {
+fn spark_tags<'a>(text: &'a str, mut f: impl FnMut(&'a str, bool)) {
     let b = text.as_bytes();
     let mut from = 0;
-    while let Some(at) = memchr::memchr(b'#', &b[from..]).map(|i| from + i) {
+    while let Some(at) = find_either(b, from, b'#', b'#') {
         if at > 0 && b[at - 1] != b' ' {
             from = at + 1;
             continue;
         }
-        let end = memchr::memchr(b' ', &b[at..]).map_or(b.len(), |i| at + i);
+        let end = find_either(b, at, b' ', b' ').unwrap_or(b.len());
+        let plain = !b[at..end].iter().any(|&c| c.is_ascii_uppercase() || !c.is_ascii());
         // `#` and ' ' are ASCII: both ends are character boundaries.
-        f(&text[at..end]);
+        f(&text[at..end], plain);
         from = end;
     }
 }
@@ -228,6 +232,11 @@ fn lowercase<'a>(s: &'a str, scratch: &'a mut String) -> &'a str {
     if !b.iter().any(|&c| c.is_ascii_uppercase() || !c.is_ascii()) {
         return s;
     }
+    // Non-ASCII with nothing to lower (`#日本語`, `#café`): the table of the
+    // Basic Multilingual Plane says so without Unicode's case tables.
+    if !b.iter().any(u8::is_ascii_uppercase) && s.chars().all(unchanged_by_lowercase) {
+        return s;
+    }
     scratch.clear();
     if s.is_ascii() {
         scratch.push_str(s);
@@ -247,11 +256,23 @@ fn lowercase<'a>(s: &'a str, scratch: &'a mut String) -> &'a str {
     scratch
 }
 
+/// Whether lowercasing leaves `c` as it is: letters and marks as the table
+/// says, digits and `_`; anything else (symbols such as `Ⓐ`, which has a
+/// lowercase) as Unicode says.
+#[inline]
+fn unchanged_by_lowercase(c: char) -> bool {
+    match tag_char(c) {
+        TagChar::Letter | TagChar::Other => true,
+        TagChar::Capital => false,
+        TagChar::No => c.is_ascii() || c.to_lowercase().eq([c]),
+    }
+}
+
 /// The byte offset of the next `#` or fullwidth `＃` (UTF-8 EF BC 83) at or
 /// after `from`.
 #[inline]
 fn next_hash(b: &[u8], mut from: usize) -> Option<usize> {
-    while let Some(at) = find_hash_or_ef(b, from) {
+    while let Some(at) = find_either(b, from, b'#', 0xef) {
         if b[at] == b'#' || b[at..].starts_with("＃".as_bytes()) {
             return Some(at);
         }
@@ -260,11 +281,12 @@ fn next_hash(b: &[u8], mut from: usize) -> Option<usize> {
     None
 }
 
-/// The first `#` or 0xEF byte at or after `from`: sixteen bytes at a time with
-/// SSE2 (in the x86-64 baseline), inline, as tweets are short and a call to
-/// memchr costs more than the search.
+/// The first byte `x` or `y` at or after `i` (`#` or 0xEF, which starts a
+/// fullwidth `＃`; a space): sixteen bytes at a time with SSE2 (in the
+/// x86-64 baseline), inline, as tweets are short and a call to memchr costs
+/// more than the search.
 #[inline]
-fn find_hash_or_ef(b: &[u8], mut i: usize) -> Option<usize> {
+fn find_either(b: &[u8], mut i: usize, x: u8, y: u8) -> Option<usize> {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     // SAFETY: SSE2 is enabled, and every 16-byte load is inside `b` (the
     // intrinsics have no alignment needs).
@@ -272,18 +294,17 @@ fn find_hash_or_ef(b: &[u8], mut i: usize) -> Option<usize> {
         use std::arch::x86_64::{
             __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
         };
-        let hash = _mm_set1_epi8(b'#' as i8);
-        let ef = _mm_set1_epi8(0xefu8 as i8);
+        let (vx, vy) = (_mm_set1_epi8(x as i8), _mm_set1_epi8(y as i8));
         while i + 16 <= b.len() {
             let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
-            let mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, hash), _mm_cmpeq_epi8(v, ef)));
+            let mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, vx), _mm_cmpeq_epi8(v, vy)));
             if mask != 0 {
                 return Some(i + mask.trailing_zeros() as usize);
             }
             i += 16;
         }
     }
-    b.get(i..)?.iter().position(|&c| c == b'#' || c == 0xef).map(|j| i + j)
+    b.get(i..)?.iter().position(|&c| c == x || c == y).map(|j| i + j)
 }
 
 /// A word that is a link: `http://`, `https://` or `www.` after any leading
@@ -400,9 +421,19 @@ mod tests {
         }
 
         #[test]
+        fn lowercasing_is_unicode_lowercasing(text in "[#a-zA-Z0-9_ éÉΣσςİ日本語Ⓐⓐǅ😀𝐀ß]{0,12}") {
+            let mut scratch = String::new();
+            let lowered = lowercase(&text, &mut scratch).to_owned();
+            proptest::prop_assert_eq!(lowered, text.to_lowercase());
+        }
+
+        #[test]
         fn spark_words_are_the_original_split(text in "([ #a-zA-Z.'\t\u{a0}é日😀]|##| #){0,40}") {
             let mut found = Vec::new();
-            spark_tags(&text, |w| found.push(w));
+            spark_tags(&text, |w, plain| {
+                assert_eq!(plain, w == w.to_lowercase() && w.is_ascii(), "{w}");
+                found.push(w)
+            });
             let split: Vec<&str> = text.split(' ').filter(|w| w.starts_with('#')).collect();
             proptest::prop_assert_eq!(found, split);
         }

@@ -418,12 +418,90 @@ pub fn parse_json_date(raw: &str) -> Result<Option<i64>, UnreadableDate> {
     // Twitter's own layout, read in place. Its 30 bytes are letters, digits,
     // spaces, ':' and a sign, so the quoted value is a JSON string without escapes
     // and the general path below would give the same result.
-    if let [b'"', inner @ .., b'"'] = raw.as_bytes()
-        && let Some(ms) = twitter_fixed(inner)
-    {
-        return Ok(Some(ms));
+    // ISO 8601 in UTC and epoch milliseconds are likewise read in place.
+    match fast_json_date(raw.as_bytes()) {
+        Some(ms) => Ok(Some(ms)),
+        None => parse_json_date_general(raw),
     }
-    parse_json_date_general(raw)
+}
+
+/// A date value in one of the forms read in place: Twitter's layout, ISO
+/// 8601 in UTC as most exports write it, and epoch milliseconds (a number,
+/// or BSON's {"$date": …}). None for any other (and whenever `--date-format`
+/// is set, which is read first); where it answers, the general reader gives
+/// the same.
+#[inline]
+pub fn fast_json_date(raw: &[u8]) -> Option<i64> {
+    if FORMAT.get().is_some() {
+        return None;
+    }
+    match raw {
+        [b'"', inner @ .., b'"'] => twitter_fixed(inner).or_else(|| iso_fixed(inner)),
+        [b'{', ..] => {
+            raw.strip_prefix(br#"{"$date":"#).and_then(|r| r.strip_suffix(b"}")).and_then(epoch_digits)
+        }
+        _ => epoch_digits(raw),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` or `YYYY-MM-DDTHH:MM:SS.fffZ`, at fixed
+/// positions, as [`parse_iso`] reads them; the day is remembered as
+/// Twitter's layout's is.
+#[inline]
+fn iso_fixed(b: &[u8]) -> Option<i64> {
+    let (b, milli): (&[u8; 20], i64) = match b.len() {
+        20 => (b.try_into().ok()?, 0),
+        24 if b[19] == b'.' && b[23] == b'Z' => {
+            let digits = &b[20..23];
+            if !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let milli = digits.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0'));
+            let mut head = [0u8; 20];
+            head[..19].copy_from_slice(&b[..19]);
+            head[19] = b'Z';
+            return iso_fixed(&head).map(|ms| ms + milli);
+        }
+        _ => return None,
+    };
+    if b[19] != b'Z' || b[10] != b'T' {
+        return None;
+    }
+    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    let of_day = time_of_day(word(11))?;
+    let key = (word(0), u64::from(u16::from_le_bytes([b[8], b[9]])), 0);
+    let slot = ((key.0 ^ key.1.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        >> (64 - RECENT_DAYS.ilog2())) as usize;
+    let midnight = match RECENT.with(|recent| recent[slot].get()) {
+        (seen, midnight) if seen == key => midnight,
+        _ => {
+            let day = iso_day(b)?;
+            RECENT.with(|recent| recent[slot].set((key, day)));
+            day
+        }
+    };
+    Some(midnight + of_day + milli)
+}
+
+/// The midnight (UTC milliseconds) of an ISO date's `YYYY-MM-DD`.
+#[inline(never)]
+fn iso_day(b: &[u8; 20]) -> Option<i64> {
+    if b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = two_digits(b, 0)? * 100 + two_digits(b, 2)?;
+    let day = Day::from_ymd(year as i32, two_digits(b, 5)?, two_digits(b, 8)?)?;
+    Some(utc_millis(day, 0, 0))
+}
+
+/// Epoch milliseconds written as 1 to 15 digits (exact as the general
+/// path's floating-point reading is), else None.
+#[inline]
+fn epoch_digits(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || b.len() > 15 || !b.iter().all(u8::is_ascii_digit) || (b.len() > 1 && b[0] == b'0') {
+        return None;
+    }
+    Some(b.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
 }
 
 /// [`parse_json_date`] without the fast path.
@@ -575,6 +653,52 @@ mod tests {
             assert_eq!(parse_json_date(&quoted), parse_json_date_general(&quoted), "{s}");
             if twitter_fields(&s).is_some() {
                 assert!(fast.is_some(), "{s}");
+            }
+        }
+    }
+
+    /// ISO dates and epoch milliseconds read in place agree with the general
+    /// reader, and every one-byte change of an ISO date too (read right after
+    /// the date itself, so that its day is remembered).
+    #[test]
+    fn iso_and_epoch_fast_paths_agree() {
+        let mut rng = crate::rng::Rng::new(5);
+        for _ in 0..20_000 {
+            let s = format!(
+                "\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}Z\"",
+                1960 + rng.below(100),
+                rng.below(14),
+                rng.below(33),
+                rng.below(26),
+                rng.below(62),
+                rng.below(62),
+                rng.pick(&["", ".5", ".123", ".999", ".12x"]),
+            );
+            assert_eq!(parse_json_date(&s), parse_json_date_general(&s), "{s}");
+            let inner = &s.as_bytes()[1..s.len() - 1];
+            if parse_json_date_general(&s).ok().flatten().is_some() && matches!(inner.len(), 20 | 24) {
+                assert!(iso_fixed(inner).is_some(), "the fast path answers for {s}");
+            }
+            let n = rng.below(10_000_000_000_000_000).to_string();
+            let digits = &n[..1 + rng.below(n.len())];
+            for raw in [
+                digits.to_owned(),
+                format!("{{\"$date\":{digits}}}"),
+                format!("0{digits}"),
+                format!("{digits}.5"),
+            ] {
+                assert_eq!(parse_json_date(&raw), parse_json_date_general(&raw), "{raw}");
+            }
+        }
+        for date in ["\"2015-11-01T06:08:46Z\"", "\"2016-02-29T23:59:60.250Z\""] {
+            for at in 1..date.len() - 1 {
+                for c in 0..0x80u8 {
+                    let mut b = date.as_bytes().to_vec();
+                    b[at] = c;
+                    let Ok(s) = std::str::from_utf8(&b) else { continue };
+                    assert!(parse_json_date(date).unwrap().is_some());
+                    assert_eq!(parse_json_date(s), parse_json_date_general(s), "{s}");
+                }
             }
         }
     }

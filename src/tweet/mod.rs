@@ -179,7 +179,36 @@ fn string_or_skip<'a>(p: &mut Scanner<'a>) -> Result<Option<RawStr<'a>>, json::I
     if p.peek() == Some(b'"') { p.string().map(Some) } else { p.skip().map(|_| None) }
 }
 
+/// The lab's message exactly as `produce` and `replay` write it,
+/// `{"tweet":"…","date":…}`, with a text of no escapes and a date of a form
+/// [`date::fast_json_date`] reads, decoded in place: the prefix, one vector
+/// search for the text's end, its UTF-8 check, the date. Anything else
+/// (another key, an escape, a control character, another date form) is
+/// left to the scanner, which gives the same answer for these lines (a test
+/// holds the two together).
+#[inline]
+fn lab_message(line: &[u8]) -> Option<Tweet<'_>> {
+    let body = line.strip_prefix(br#"{"tweet":"#)?.strip_suffix(b"}")?;
+    if body.first() != Some(&b'"') {
+        return None;
+    }
+    // The scanner's own string reader: it checks UTF-8 and control characters.
+    let text = Scanner::new(body).string().ok()?.plain().filter(|t| !t.is_empty())?;
+    // Without escapes the text is its bytes, between two quotes.
+    let raw = body[text.len() + 2..].strip_prefix(br#","date":"#)?;
+    let ms = date::fast_json_date(raw)?;
+    Some(Tweet { text, date: DateStatus::At(ms), lang: Lang::UND })
+}
+
 fn decode_json<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Tweet<'a>, BadRecord> {
+    match lab_message(line) {
+        Some(tweet) => Ok(tweet),
+        None => decode_json_scanned(line, scratch),
+    }
+}
+
+/// [`decode_json`] by the scanner, for any JSON object.
+fn decode_json_scanned<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Tweet<'a>, BadRecord> {
     // Text fields that are not strings count as absent.
     let mut f = record::Found::<RawStr<'a>, &'a str>::default();
     let mut v2 = record::Found::default();
@@ -234,6 +263,50 @@ fn escaped_lang(raw: RawStr<'_>) -> Lang {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// Where the lab message's fast path answers, the scanner answers the
+        /// same; lines differing from the exact form in any way are included.
+        #[test]
+        fn the_lab_fast_path_answers_as_the_scanner(
+            head in proptest::sample::select(vec![r#"{"tweet":"#, r#"{"tweet": "#, r#"{"text":"#, r#"{"tweet":"#]),
+            text in "([a-zA-Z #'é日😀\\\"\t]|\\n|\\u00e9){0,12}",
+            middle in proptest::sample::select(vec![r#","date":"#, r#", "date":"#, r#","lang":"en","date":"#, r#","date":"#]),
+            date in proptest::sample::select(vec![
+                "\"2015-11-01T00:05:42Z\"", "\"2015-02-30T00:05:42Z\"", "\"2015-11-01T00:05:42.123Z\"",
+                "1446336570255", "0", "01", "{\"$date\":1446336570255}", "{\"$date\": 1}", "\"Sun Nov 01 06:08:46 +0000 2015\"",
+                "null", "\"\"", "1e3", "\"2015-11-01\"", "[1]",
+            ]),
+            tail in proptest::sample::select(vec!["}", "} ", "}}", ""]),
+            bad_byte in proptest::option::of(0usize..40),
+        ) {
+            let mut line = format!("{head}\"{text}\"{middle}{date}{tail}").into_bytes();
+            if let Some(at) = bad_byte.filter(|&at| at < line.len()) {
+                line[at] = 0xff;
+            }
+            if let Some(fast) = lab_message(&line) {
+                let mut scratch = String::new();
+                proptest::prop_assert_eq!(Ok(fast), decode_json_scanned(&line, &mut scratch));
+            }
+        }
+    }
+
+    #[test]
+    fn the_lab_fast_path_takes_the_lab_messages() {
+        for line in [
+            r#"{"tweet":"Breaking #rust, this is terrible #日本語","date":1446336912771}"#,
+            r#"{"tweet":"a","date":"2015-11-01T00:05:42Z"}"#,
+            r#"{"tweet":"a","date":{"$date":1446336570255}}"#,
+        ] {
+            assert!(lab_message(line.as_bytes()).is_some(), "{line}");
+        }
+        for line in
+            [r#"{"tweet":"a\nb","date":1}"#, r#"{"tweet":"","date":1}"#, r#"{"tweet":"a","date":null}"#]
+        {
+            assert!(lab_message(line.as_bytes()).is_none(), "{line}");
+        }
+    }
 
     /// (text, date) of a line.
     fn decode(line: &[u8], format: InputFormat) -> Result<(String, DateStatus), BadRecord> {
