@@ -230,18 +230,24 @@ fn twitter_fixed(b: &[u8]) -> Option<i64> {
     // " Oct 31 ", " -0500 2", "2015". A key found in the cache was checked by
     // `twitter_fixed_day` when it went in.
     let key = (word(3), word(19), u32::from_le_bytes(b[26..30].try_into().expect("4 bytes")));
+    Some(remembered_day(key, || twitter_fixed_day(b))? + of_day)
+}
+
+/// The midnight of the day whose bytes are `key`, from [`RECENT`], else
+/// from `read` (which checks those bytes), then remembered.
+#[inline]
+fn remembered_day(key: (u64, u64, u32), read: impl FnOnce() -> Option<i64>) -> Option<i64> {
     // The slot of this day and offset: a multiplicative hash of the bytes.
     let slot = ((key.0 ^ key.1.rotate_left(17) ^ u64::from(key.2)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
         >> (64 - RECENT_DAYS.ilog2())) as usize;
-    let midnight = match RECENT.with(|recent| recent[slot].get()) {
-        (seen, midnight) if seen == key => midnight,
+    match RECENT.with(|recent| recent[slot].get()) {
+        (seen, midnight) if seen == key => Some(midnight),
         _ => {
-            let midnight = twitter_fixed_day(b)?;
+            let midnight = read()?;
             RECENT.with(|recent| recent[slot].set((key, midnight)));
-            midnight
+            Some(midnight)
         }
-    };
-    Some(midnight + of_day)
+    }
 }
 
 /// Slots of [`RECENT`] (a power of two).
@@ -469,17 +475,9 @@ fn iso_fixed(b: &[u8]) -> Option<i64> {
     }
     let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
     let of_day = time_of_day(word(11))?;
+    // `YYYY-MM-` and `DD` (a Twitter key always holds spaces: no clash).
     let key = (word(0), u64::from(u16::from_le_bytes([b[8], b[9]])), 0);
-    let slot = ((key.0 ^ key.1.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-        >> (64 - RECENT_DAYS.ilog2())) as usize;
-    let midnight = match RECENT.with(|recent| recent[slot].get()) {
-        (seen, midnight) if seen == key => midnight,
-        _ => {
-            let day = iso_day(b)?;
-            RECENT.with(|recent| recent[slot].set((key, day)));
-            day
-        }
-    };
+    let midnight = remembered_day(key, || iso_day(b))?;
     Some(midnight + of_day + milli)
 }
 
