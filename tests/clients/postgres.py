@@ -109,6 +109,15 @@ def psycopg_types_check():
         with conn.cursor(binary=True) as cur:
             cur.execute("select %s::int, %s::int2, %s::bool, %s::float4", (1, 2, True, 1.5))
             out["binary"] = list(cur.fetchone())
+        # A `$1::timestamptz` is an instant: the first batch's time (UTC),
+        # sent as Tokyo's local time, and a second before it.
+        from datetime import datetime, timedelta, timezone
+
+        first = conn.execute("select min(batch_time) from batches").fetchone()[0]
+        t0 = datetime.fromisoformat(first).replace(tzinfo=timezone.utc).astimezone(timezone(timedelta(hours=9)))
+        since = "select count(*) from batches where batch_time <= %s::timestamptz"
+        out["instant_at"] = conn.execute(since, (t0,)).fetchone()[0]
+        out["instant_before"] = conn.execute(since, (t0 - timedelta(seconds=1),)).fetchone()[0]
     return out
 
 

@@ -133,6 +133,9 @@ fn python_clients_in_their_default_modes_pandas_asyncpg_and_a_cancel() {
     assert_eq!(types["casts"], json!([7, 8, true]), "{types}");
     assert_eq!(types["cast_oids"], json!([23, 21, 16]), "int4, int2, bool: {types}");
     assert_eq!(types["binary"], json!([1, 2, true, 1.5]), "in binary: {types}");
+    // The first batch's time sent as Tokyo's local time is that instant.
+    assert_eq!(types["instant_at"], 1, "the first batch, at its instant: {types}");
+    assert_eq!(types["instant_before"], 0, "a second before it: {types}");
     let asyncpg = no_error(&report, "asyncpg");
     assert_eq!(asyncpg["pool_counts"], json!(vec![want.tag_count; 4]), "every pooled connection, reset");
     let pandas = no_error(&report, "pandas");
