@@ -665,6 +665,30 @@ async fn binary_copy_gives_typed_rows() {
             );
         }
     }
+    // And in the extended protocol (tokio-postgres' copy_out): the rows, then
+    // the error (PostgreSQL's ErrorResponse, not a CopyFail, which only a
+    // client may send), and the connection serves on.
+    let sql = "COPY (select value from generate_series(1, 300001)) TO STDOUT";
+    let stream = client.copy_out(sql).await.unwrap();
+    futures_util::pin_mut!(stream);
+    let (mut bytes, mut error) = (0usize, None);
+    let read = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        while let Some(piece) = stream.next().await {
+            match piece {
+                Ok(data) => bytes += data.len(),
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+    });
+    read.await.expect("the COPY ends within its deadline");
+    let error = error.expect("the COPY past the row limit ends with an error");
+    let db = error.as_db_error().unwrap_or_else(|| panic!("a server error, not {error:?}"));
+    assert_eq!(db.code().code(), "54000", "{db:?}");
+    let rows: usize = (1..=300_000).map(|n: usize| n.to_string().len() + 1).sum();
+    assert_eq!(bytes, rows, "every row within the limit came first");
     // The connection is still usable.
     assert_eq!(client.simple_query("select 1").await.unwrap().len(), 3);
     engine.terminate();

@@ -204,8 +204,8 @@ impl Backend {
 /// Sends a `COPY … TO STDOUT` of a simple query (psql, psycopg's `copy()`):
 /// CopyOutResponse, the data as it comes, CopyDone and the tag. An error
 /// half-way ends it with the error alone, as PostgreSQL does (pgwire's own
-/// sender sends CopyFail first, a message only a client may send). A COPY
-/// of the extended protocol still goes through pgwire's sender.
+/// sender sends CopyFail first, a message only a client may send); a COPY of
+/// the extended protocol too ([`Backend::execute_all`]).
 pub(super) async fn send_copy<C>(client: &mut C, copy: CopyResponse) -> PgWireResult<()>
 where
     C: Sink<PgWireBackendMessage> + Unpin,
@@ -279,12 +279,17 @@ where
 {
     let Some(Entry::Value(portal)) = client.portal_store().get_portal(name) else { return None };
     let fresh = portal.state().try_lock().is_ok_and(|s| matches!(*s, PortalExecutionState::Initial));
-    let query = matches!(portal.statement.statement.statement, Statement::Query(_));
-    (fresh && query && max_rows == 0).then_some(portal)
+    // A COPY goes out whole, whatever the row limit asked (as in PostgreSQL).
+    let whole = match portal.statement.statement.statement {
+        Statement::Query(_) => max_rows == 0,
+        Statement::Copy(_) => true,
+        Statement::Command(_) => false,
+    };
+    (fresh && whole).then_some(portal)
 }
 
 impl Backend {
-    /// Executes a query's portal, sending each row as it comes, then the
+    /// Executes a query's (or a COPY's) portal, sending each row as it comes, then the
     /// command tag; the portal is then finished.
     pub(super) async fn execute_all<C>(
         &self,
@@ -302,8 +307,11 @@ impl Backend {
         }
         client.set_state(PgWireConnectionState::QueryInProgress);
         let sent = async {
-            let Response::Query(mut rows) = self.do_query(client, &portal, 0).await? else {
-                return Err(pg_error("XX000", "a query without rows".into()));
+            let mut rows = match self.do_query(client, &portal, 0).await? {
+                Response::Query(rows) => rows,
+                // Through our sender: an error ends it with the error alone.
+                Response::CopyOut(copy) => return send_copy(client, copy).await,
+                _ => return Err(pg_error("XX000", "a query without rows".into())),
             };
             let tag = rows.command_tag().to_owned();
             let mut n = 0;
