@@ -20,9 +20,9 @@
 //! suspended holds rows rather than a running statement.
 
 use super::copy::Copy;
+use super::types::{encode_row, fields, outputs};
 use super::{
-    Backend, COPY_BATCH, COPY_QUEUE, Prepared, Statement, encode_row, fields, pg_error, refusal,
-    too_many_rows, user_error,
+    Backend, COPY_BATCH, COPY_QUEUE, Prepared, Statement, pg_error, refusal, too_many_rows, user_error,
 };
 use crate::engine::tables::ColumnType;
 use crate::serve::pg::dialect::Translated;
@@ -78,8 +78,7 @@ impl Backend {
         let described_outputs = described.as_ref().map(|d| d.outputs.to_vec());
         let Started { columns, types, pieces } = self.start(translated, params, described).await?;
         // Not described (a simple query): the types its casts say.
-        let outputs =
-            described_outputs.unwrap_or_else(|| super::outputs(&translated.items, &[], columns.len()));
+        let outputs = described_outputs.unwrap_or_else(|| outputs(&translated.items, &[], columns.len()));
         let fields = Arc::new(fields(&columns, &types, &outputs, format));
         let (columns, types) = (Arc::new(columns), Arc::new(types));
         let schema = fields.clone();
