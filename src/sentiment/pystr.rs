@@ -51,12 +51,52 @@ pub fn is_upper(s: &str) -> bool {
         return cased;
     }
     for c in s.chars() {
-        if c.is_lowercase() || is_titlecase(c) {
-            return false;
+        // ASCII and caseless characters (emoji, CJK) without Unicode's tables.
+        if c.is_ascii() {
+            if c.is_ascii_lowercase() {
+                return false;
+            }
+            cased |= c.is_ascii_uppercase();
+        } else if !caseless(c) {
+            if c.is_lowercase() || is_titlecase(c) {
+                return false;
+            }
+            cased |= c.is_uppercase();
         }
-        cased |= c.is_uppercase();
     }
     cased
+}
+
+/// Characters in blocks that have no case (CJK, kana, Hangul, the emoji and
+/// pictograph planes' symbols but the squared and circled capitals,
+/// variation selectors, the zero-width joiner): neither upper, lower nor
+/// title case, and lowercasing leaves them as they are, which a test checks
+/// for every one of them.
+#[inline]
+fn caseless(c: char) -> bool {
+    matches!(
+        c,
+        '\u{3000}'..='\u{9fff}'
+            | '\u{ac00}'..='\u{d7af}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{1f000}'..='\u{1f12f}'
+            | '\u{1f18a}'..='\u{1faff}'
+            | '\u{200d}'
+    )
+}
+
+/// Appends `token` lowercased char by char (`char::to_lowercase`, as the
+/// tokenizers read a token) to `out`: a token of ASCII and caseless
+/// characters (emoji, CJK) is copied and lowercased as ASCII, without a
+/// look into Unicode's case tables for each character.
+pub fn push_lowercase(token: &str, out: &mut String) {
+    if token.chars().all(|c| c.is_ascii() || caseless(c)) {
+        let start = out.len();
+        out.push_str(token);
+        out[start..].make_ascii_lowercase();
+    } else {
+        out.extend(token.chars().flat_map(char::to_lowercase));
+    }
 }
 
 /// Python's `round(x, digits)` for a finite float: the exact binary value of `x`
@@ -135,6 +175,25 @@ fn round_half_even_exactly(x: f64, digits: u32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caseless_characters_are_left_as_they_are_by_lowercasing() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32).filter(|&c| caseless(c)) {
+            assert!(c.to_lowercase().eq([c]), "{c:?} has a lowercase");
+            assert!(!c.is_lowercase() && !c.is_uppercase() && !is_titlecase(c), "{c:?} is cased");
+        }
+        for s in ["😭 LOL", "LOL 😭", "日本語ABC", "🅰B", "Ⓐ", "ǅ", "😭", "ÉTÉ", "été"] {
+            let by_char = s.chars().any(|c| c.is_uppercase())
+                && !s.chars().any(|c| c.is_lowercase() || is_titlecase(c));
+            assert_eq!(is_upper(s), by_char, "{s}");
+        }
+        for token in ["😭 LOL", "日本語ABC", "café", "ΣΑΣ", "İx", "\u{200d}Ⓐ"] {
+            let mut fast = String::new();
+            push_lowercase(token, &mut fast);
+            let by_char: String = token.chars().flat_map(char::to_lowercase).collect();
+            assert_eq!(fast, by_char, "{token}");
+        }
+    }
 
     #[test]
     fn round_matches_python_on_ties_and_inexact_halves() {

@@ -13,7 +13,7 @@
 //! at a few bits. "!" and "?" are counted by popcount.
 
 use super::lexicon::{Entry, Key, Lexicon, MAX_WORD_BYTES, Word};
-use crate::sentiment::pystr::{is_space, is_upper};
+use crate::sentiment::pystr::{is_space, is_upper, push_lowercase};
 use crate::sentiment::word_table::load_words;
 
 /// What the rules need to know about one token of `words_and_emoticons`.
@@ -440,9 +440,12 @@ const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 #[cold]
 fn describe(token: &str, lower: &mut String) -> (Key, bool, bool) {
     lower.clear();
-    lower.extend(token.chars().flat_map(char::to_lowercase));
+    push_lowercase(token, lower);
     let key = Key::new(lower.as_bytes()).unwrap_or(Key::NONE);
-    (key, lower.contains("n't"), is_upper(token))
+    // A window search: `str::contains` sets up a searcher worth it only on
+    // long texts.
+    let negated = lower.as_bytes().windows(3).any(|w| w == b"n't");
+    (key, negated, is_upper(token))
 }
 
 #[cfg(test)]
