@@ -228,13 +228,10 @@ fn word_around(text: &str, i: usize) -> (usize, usize, bool) {
 /// ASCII, else written into `scratch` (without allocating, but for the rare
 /// capital sigma, whose lowercase depends on its position in the word).
 fn lowercase<'a>(s: &'a str, scratch: &'a mut String) -> &'a str {
-    let b = s.as_bytes();
-    if !b.iter().any(|&c| c.is_ascii_uppercase() || !c.is_ascii()) {
-        return s;
-    }
-    // Non-ASCII with nothing to lower (`#日本語`, `#café`): the table of the
-    // Basic Multilingual Plane says so without Unicode's case tables.
-    if !b.iter().any(u8::is_ascii_uppercase) && s.chars().all(unchanged_by_lowercase) {
+    // Nothing to lower (`#rust`, `#日本語`, `#café`): for non-ASCII, the
+    // table of the Basic Multilingual Plane says so without Unicode's case
+    // tables.
+    if !s.bytes().any(|c| c.is_ascii_uppercase()) && s.chars().all(unchanged_by_lowercase) {
         return s;
     }
     scratch.clear();

@@ -407,6 +407,12 @@ fn rss(pid: u32) -> u64 {
 }
 
 /// A tokio-postgres client of the engine's `--pg` listener at `addr`.
+/// [`engine`], started off the async threads; with its PostgreSQL address.
+async fn pg_engine(extra: &'static [&'static str]) -> (Proc, String) {
+    let (engine, _, _, pg) = tokio::task::spawn_blocking(|| engine(extra)).await.unwrap();
+    (engine, pg)
+}
+
 async fn pg_client(addr: &str) -> tokio_postgres::Client {
     let (host, port) = addr.rsplit_once(':').unwrap();
     let config = format!("host={host} port={port} user=tweetstream connect_timeout=10");
@@ -423,7 +429,7 @@ const MB: u64 = 1 << 20;
 /// 300 MB, and once the clients are gone its resident size comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cursors_are_capped_and_their_memory_given_back_when_clients_leave() {
-    let (mut engine, _, _, pg) = tokio::task::spawn_blocking(|| engine(&[])).await.unwrap();
+    let (mut engine, pg) = pg_engine(&[]).await;
     let pid = engine.child.id();
     let clients = [pg_client(&pg).await, pg_client(&pg).await];
     // Warm: a first query sets up the SQL engine's connections.
@@ -472,7 +478,7 @@ async fn cursors_are_capped_and_their_memory_given_back_when_clients_leave() {
 /// usable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prepared_statements_are_capped_per_session() {
-    let (mut engine, _, _, pg) = tokio::task::spawn_blocking(|| engine(&[])).await.unwrap();
+    let (mut engine, pg) = pg_engine(&[]).await;
     let client = pg_client(&pg).await;
     let mut kept = Vec::new();
     let code = loop {
@@ -522,10 +528,7 @@ async fn prepared_statements_are_capped_per_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_of_four_million_rows_streams_in_bounded_memory() {
     use futures_util::StreamExt;
-    let (mut engine, _, _, pg) =
-        tokio::task::spawn_blocking(|| engine(&["--sql-timeout", "600s", "--sql-max-rows", "10000000"]))
-            .await
-            .unwrap();
+    let (mut engine, pg) = pg_engine(&["--sql-timeout", "600s", "--sql-max-rows", "10000000"]).await;
     let pid = engine.child.id();
     let client = pg_client(&pg).await;
     client.simple_query("select 1").await.unwrap();
@@ -568,10 +571,7 @@ async fn copy_of_four_million_rows_streams_in_bounded_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_select_of_two_million_rows_streams_in_bounded_memory() {
     use futures_util::StreamExt;
-    let (mut engine, _, _, pg) =
-        tokio::task::spawn_blocking(|| engine(&["--sql-timeout", "600s", "--sql-max-rows", "2000000"]))
-            .await
-            .unwrap();
+    let (mut engine, pg) = pg_engine(&["--sql-timeout", "600s", "--sql-max-rows", "2000000"]).await;
     let pid = engine.child.id();
     let client = pg_client(&pg).await;
     client.simple_query("select 1").await.unwrap();
@@ -619,10 +619,7 @@ async fn binary_copy_gives_typed_rows() {
     use futures_util::StreamExt;
     use tokio_postgres::binary_copy::BinaryCopyOutStream;
     use tokio_postgres::types::Type;
-    let (mut engine, _, _, pg) =
-        tokio::task::spawn_blocking(|| engine(&["--sql-max-rows", "300000", "--sql-timeout", "600s"]))
-            .await
-            .unwrap();
+    let (mut engine, pg) = pg_engine(&["--sql-max-rows", "300000", "--sql-timeout", "600s"]).await;
     let client = pg_client(&pg).await;
     let sql = "COPY (select value, value / 4.0, 'n' || value, nullif(value % 3, 0) from generate_series(1, 300000)) \
                TO STDOUT WITH (FORMAT binary)";

@@ -53,7 +53,7 @@ const TYPES: &[(i64, &str, i64, i64)] = &[
 ];
 
 /// A type's oid by any of its names.
-fn type_by_name(name: &str) -> Option<i64> {
+pub fn type_by_name(name: &str) -> Option<i64> {
     let name = name.trim().to_ascii_lowercase();
     let name = name.strip_prefix("pg_catalog.").unwrap_or(&name);
     let canonical = match name {

@@ -66,15 +66,12 @@ impl Token<'_> {
         }
     }
 
-    /// A dollar-quoted string's value (`$$…$$`, `$tag$…$tag$`).
-    pub fn dollar_string(&self) -> Option<String> {
-        let tag = self.text.strip_prefix('$')?.split_once('$')?.0;
-        let delimiter_len = tag.len() + 2;
-        let body = self.text.get(delimiter_len..self.text.len().checked_sub(delimiter_len)?)?;
-        (self.kind == Kind::Str
-            && self.text.len() >= 2 * delimiter_len
-            && self.text.ends_with(&self.text[..delimiter_len]))
-        .then(|| body.to_owned())
+    /// A dollar-quoted string's value (`$$…$$`, `$tag$…$tag$`): the text
+    /// between its two delimiters (none when it is unterminated).
+    fn dollar_string(&self) -> Option<String> {
+        let delimiter = &self.text[..self.text.get(1..)?.find('$')? + 2];
+        let body = self.text.strip_prefix(delimiter)?.strip_suffix(delimiter)?;
+        (self.kind == Kind::Str).then(|| body.to_owned())
     }
 }
 

@@ -85,15 +85,19 @@ pub enum Output {
 }
 
 impl Output {
+    /// The output of a cast to `type_name`, by the catalog's names of types.
     fn of(type_name: &str) -> Option<Output> {
-        Some(match type_name {
-            "int2" | "smallint" => Output::Int2,
-            "int" | "int4" | "integer" => Output::Int4,
-            "int8" | "bigint" => Output::Int8,
-            "float4" | "real" => Output::Float4,
-            "float8" | "float" | "double precision" => Output::Float8,
-            "bool" | "boolean" => Output::Bool,
-            "text" | "varchar" | "character varying" => Output::Text,
+        if type_name == "float" {
+            return Some(Output::Float8); // `float` without a precision
+        }
+        Some(match super::catalog::type_by_name(type_name)? {
+            21 => Output::Int2,
+            23 => Output::Int4,
+            20 => Output::Int8,
+            700 => Output::Float4,
+            701 => Output::Float8,
+            16 => Output::Bool,
+            25 | 1043 => Output::Text,
             _ => return None,
         })
     }
