@@ -146,7 +146,7 @@ impl Chunk {
     }
 
     /// Calls `f` on every line, in stream order.
-    pub fn for_each_line(&self, mut f: impl FnMut(Line<'_>)) {
+    pub fn for_each_line<'a>(&'a self, mut f: impl FnMut(Line<'a>)) {
         for &len in &self.dropped_before {
             f(Line::TooLong { len });
         }
@@ -275,9 +275,8 @@ pub fn read_chunks(
 ) -> io::Result<()> {
     let mut codec = LineCodec::new(max_line_bytes);
     let mut buffer = RecycledBuf::new();
-    let mut block = vec![0u8; CHUNK_BYTES];
     loop {
-        let n = match reader.read(&mut block) {
+        let n = match buffer.read_from(&mut reader, CHUNK_BYTES) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
@@ -288,8 +287,7 @@ pub fn read_chunks(
             }
             return Ok(());
         }
-        let buf = buffer.reserve(n);
-        buf.extend_from_slice(&block[..n]);
+        let buf = buffer.get_mut();
         while let Some(chunk) = codec.decode(buf)? {
             f(&chunk)?;
         }

@@ -8,7 +8,7 @@ use crate::codec::{Chunk, Line, Origin};
 use crate::sentiment::Model;
 use crate::sentiment::textblob::TextBlob;
 use crate::sentiment::vader::SentimentAnalyzer;
-use crate::transforms::hashtags::{HashtagMode, for_each_hashtag};
+use crate::transforms::hashtags::{self, HashtagMode};
 use crate::transforms::select::Select;
 use crate::tweet::{self, BadRecord, Day, InputFormat, Lang};
 use rustc_hash::FxHashMap;
@@ -177,6 +177,22 @@ fn count_lang_run(run: &mut (Lang, u64), batch: &mut Batch) {
     }
 }
 
+/// A chunk's hashtags as written in its lines, with their counts. Why:
+/// lowercasing a tag (`#Überfall`, `#MongoDB`) costs several times its
+/// count, and a chunk holds a few distinct tags many times over; each is
+/// lowercased and added to the batch once per chunk. Bounded by the chunk.
+type RawTags<'c> = FxHashMap<&'c [u8], u64>;
+
+/// Adds `n` to `tag`'s count.
+fn count_tag(tags: &mut TagMap<u64>, tag: &str, n: u64) {
+    match tags.get_mut(tag) {
+        Some(count) => *count += n,
+        None => {
+            tags.insert(tag.into(), n);
+        }
+    }
+}
+
 /// A sentiment model's scorer, with its scratch buffers.
 enum Scorer {
     Vader(Box<SentimentAnalyzer>),
@@ -215,16 +231,23 @@ impl Ingest {
         if let Some(origin) = chunk.origin {
             batch.origin = Some(batch.origin.map_or(origin, |o| o.span(origin)));
         }
+        let mut raw_tags = RawTags::default();
         chunk.for_each_line(|line| match line {
-            Line::Ok(bytes) => self.line(batch, bytes),
+            Line::Ok(bytes) => self.line(batch, bytes, &mut raw_tags),
             Line::TooLong { .. } => bad(batch, BadRecord::TooLong.reason()),
             Line::Cut(_) => bad(batch, CUT_OFF),
         });
         count_lang_run(&mut self.lang_run, batch);
+        for (raw, n) in raw_tags {
+            let raw = std::str::from_utf8(raw).expect("a tag is a slice of a tweet's text");
+            count_tag(&mut batch.tags, hashtags::lowercase(raw, &mut self.scratch), n);
+        }
     }
 
-    /// Adds one line (its language to the run: see [`Ingest::chunk`]).
-    fn line(&mut self, batch: &mut Batch, bytes: &[u8]) {
+    /// Adds one line (its language to the run: see [`Ingest::chunk`]). Its
+    /// hashtags, when its text lies in the line as it is (no JSON escapes),
+    /// go to `raw_tags` as written.
+    fn line<'c>(&mut self, batch: &mut Batch, bytes: &'c [u8], raw_tags: &mut RawTags<'c>) {
         let tweet = match tweet::decode(bytes, self.ops.input, &mut self.text) {
             Ok(t) => t,
             Err(e) => return bad(batch, e.reason()),
@@ -239,14 +262,17 @@ impl Ingest {
             batch.filtered += 1;
             return;
         }
-        for_each_hashtag(self.ops.hashtags, tweet.text, &mut self.scratch, |tag| {
-            match batch.tags.get_mut(tag) {
-                Some(n) => *n += 1,
-                None => {
-                    batch.tags.insert(tag.into(), 1);
-                }
-            }
-        });
+        let line = bytes.as_ptr_range();
+        if line.contains(&tweet.text.as_ptr()) {
+            hashtags::for_each_raw_hashtag(self.ops.hashtags, tweet.text, |tag, _| {
+                let at = tag.as_ptr() as usize - line.start as usize;
+                *raw_tags.entry(&bytes[at..at + tag.len()]).or_default() += 1;
+            });
+        } else {
+            hashtags::for_each_hashtag(self.ops.hashtags, tweet.text, &mut self.scratch, |tag| {
+                count_tag(&mut batch.tags, tag, 1)
+            });
+        }
         let day = match tweet.date {
             tweet::DateStatus::Missing if self.ops.undated == Undated::Arrival => {
                 Some(Day::from_epoch_millis(crate::time::now_millis()))
@@ -270,6 +296,58 @@ impl Ingest {
                     batch.days.entry(day).or_default().add_score(model, score);
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::LineCodec;
+    use bytes::BytesMut;
+    use proptest::prelude::*;
+    use tokio_util::codec::Decoder;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// A chunk's tags, counted as written and lowercased once per chunk,
+        /// equal the tags of each text lowercased one by one: with the Spark
+        /// rule, `text.split(' ')`'s words that start with `#`, lowercased
+        /// (Python's job, restated here), whether the text has JSON escapes
+        /// (the per-line path) or not.
+        #[test]
+        fn tags_counted_per_chunk_equal_tags_lowercased_per_tweet(
+            texts in prop::collection::vec("([ #a-zA-Z.\u{e9}\u{dc}\u{3a3}\u{65e5}]|#R|#\u{dc}ber|\n|\"){0,30}", 1..40),
+            mode in prop::sample::select(vec![HashtagMode::Spark, HashtagMode::Twitter]),
+        ) {
+            let lines: String = texts
+                .iter()
+                .map(|t| format!("{}\n", serde_json::json!({"text": t, "created_at": "Sun Nov 01 00:00:00 +0000 2015"})))
+                .collect();
+            let chunk = LineCodec::new(1 << 20).decode(&mut BytesMut::from(lines.as_str())).unwrap().unwrap();
+            let ops = Operators {
+                input: InputFormat::Json,
+                hashtags: mode,
+                sentiment: None,
+                select: Select::default(),
+                undated: Undated::Skip,
+            };
+            let mut batch = Batch::default();
+            Ingest::new(ops).chunk(&mut batch, &chunk);
+            let mut want = std::collections::BTreeMap::<String, u64>::new();
+            let mut scratch = String::new();
+            for t in &texts {
+                let mut add = |tag: &str| *want.entry(tag.to_owned()).or_default() += 1;
+                match mode {
+                    HashtagMode::Spark => t.split(' ').filter(|w| w.starts_with('#')).for_each(|w| add(&w.to_lowercase())),
+                    HashtagMode::Twitter => hashtags::for_each_hashtag(mode, t, &mut scratch, add),
+                }
+            }
+            let got: std::collections::BTreeMap<String, u64> =
+                batch.tags.iter().map(|(t, n)| (t.to_string(), *n)).collect();
+            prop_assert_eq!(got, want);
+            prop_assert_eq!(batch.records, texts.len() as u64);
         }
     }
 }

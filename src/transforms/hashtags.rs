@@ -20,13 +20,19 @@ pub enum HashtagMode {
 /// Calls `f` with each hashtag of `text`, lowercased, in order. `scratch` is
 /// reused for lowercasing so the hot path does not allocate.
 pub fn for_each_hashtag(mode: HashtagMode, text: &str, scratch: &mut String, mut f: impl FnMut(&str)) {
+    for_each_raw_hashtag(mode, text, |tag, plain| f(if plain { tag } else { lowercase(tag, scratch) }));
+}
+
+/// Calls `f(tag, plain)` with each hashtag of `text` as it stands in the
+/// text, in order; `plain`: the tag is lowercase already. The tag as counted
+/// is [`lowercase`]`(tag)` when not `plain`: a pure function of the tag, so
+/// a caller may count tags as written and lowercase each distinct one once
+/// (the engine does, per chunk).
+#[inline]
+pub fn for_each_raw_hashtag<'a>(mode: HashtagMode, text: &'a str, f: impl FnMut(&'a str, bool)) {
     match mode {
-        HashtagMode::Spark => {
-            spark_tags(text, |word, plain| f(if plain { word } else { lowercase(word, scratch) }))
-        }
-        HashtagMode::Twitter => {
-            twitter_tags::<true>(text, |tag, plain| f(if plain { tag } else { lowercase(tag, scratch) }))
-        }
+        HashtagMode::Spark => spark_tags(text, f),
+        HashtagMode::Twitter => twitter_tags::<true>(text, f),
     }
 }
 
@@ -103,7 +109,7 @@ fn class(b: u8) -> u8 {
 /// With `SHORTCUT`, a word that is a tag from start to end (most tags) skips
 /// the URL check: it has neither `:` nor `.`, and every URL prefix has one.
 /// (A test compares it with the full rules: `SHORTCUT` false.)
-fn twitter_tags<const SHORTCUT: bool>(text: &str, mut f: impl FnMut(&str, bool)) {
+fn twitter_tags<'a, const SHORTCUT: bool>(text: &'a str, mut f: impl FnMut(&'a str, bool)) {
     let b = text.as_bytes();
     let (mut from, mut word_to, mut in_url) = (0, 0, false);
     while let Some(hash) = next_hash(b, from) {
@@ -227,7 +233,7 @@ fn word_around(text: &str, i: usize) -> (usize, usize, bool) {
 /// `s` lowercased, like `str::to_lowercase`; borrowed when already lowercase
 /// ASCII, else written into `scratch` (without allocating, but for the rare
 /// capital sigma, whose lowercase depends on its position in the word).
-fn lowercase<'a>(s: &'a str, scratch: &'a mut String) -> &'a str {
+pub fn lowercase<'a>(s: &'a str, scratch: &'a mut String) -> &'a str {
     // Nothing to lower (`#rust`, `#日本語`, `#café`): for non-ASCII, the
     // table of the Basic Multilingual Plane says so without Unicode's case
     // tables.

@@ -91,35 +91,54 @@ impl SentimentAnalyzer {
 /// The emoji loop at the top of `polarity_scores`: each code point found in the emoji
 /// lexicon becomes its description, preceded by a space unless the previous
 /// character was one. Writes into `out` and returns true if the text had any.
+///
+/// No emoji lexicon key is ASCII, so only the non-ASCII characters are
+/// looked up (found eight bytes at a time), and the text between emoji is
+/// copied in runs.
 fn replace_emoji(lexicon: &Lexicon, text: &str, out: &mut String) -> bool {
-    // No emoji lexicon key is ASCII: look up only the characters beyond it.
-    if is_ascii(text.as_bytes()) {
+    let b = text.as_bytes();
+    if is_ascii(b) {
         return false;
     }
-    let Some(first) =
-        text.char_indices().find(|&(_, c)| !c.is_ascii() && lexicon.emoji(c).is_some()).map(|(i, _)| i)
-    else {
-        return false;
-    };
-    out.clear();
-    out.push_str(&text[..first]);
-    let mut prev_space = first == 0 || text[..first].ends_with(' ');
-    for c in text[first..].chars() {
-        match (!c.is_ascii()).then(|| lexicon.emoji(c)).flatten() {
-            Some(description) => {
-                if !prev_space {
-                    out.push(' ');
-                }
-                out.push_str(description);
-                prev_space = false;
-            }
-            None => {
-                out.push(c);
-                prev_space = c == ' ';
-            }
+    // `copied`: where the text not yet written to `out` starts (after the
+    // last emoji); `any`: an emoji was seen.
+    let (mut copied, mut any, mut i) = (0, false, 0);
+    while let Some(at) = next_non_ascii(b, i) {
+        let Some(c) = text[at..].chars().next() else { break };
+        i = at + c.len_utf8();
+        let Some(description) = lexicon.emoji(c) else { continue };
+        if !any {
+            out.clear();
+            any = true;
         }
+        out.push_str(&text[copied..at]);
+        // Python's `prev_space`: true at the start, else whether the
+        // character before was ' ' (right after an emoji it is not; ' ' is
+        // a byte never part of a longer character).
+        let prev_space = at == 0 || b[at - 1] == b' ';
+        if !prev_space {
+            out.push(' ');
+        }
+        out.push_str(description);
+        copied = i;
     }
-    true
+    if any {
+        out.push_str(&text[copied..]);
+    }
+    any
+}
+
+/// The first byte at or after `i` that is not ASCII, eight bytes at a time.
+#[inline]
+fn next_non_ascii(b: &[u8], mut i: usize) -> Option<usize> {
+    while let Some(word) = b.get(i..i + 8) {
+        let high = u64::from_le_bytes(word.try_into().expect("8 bytes")) & 0x8080_8080_8080_8080;
+        if high != 0 {
+            return Some(i + high.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    b.get(i..)?.iter().position(|&c| !c.is_ascii()).map(|j| i + j)
 }
 
 /// `b.is_ascii()`, eight bytes at a time and the last eight overlapping
@@ -439,6 +458,41 @@ mod tests {
                 got[i] = v;
             }
             proptest::prop_assert_eq!(got, expected);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// The emoji replacement equals Python's loop, character by
+        /// character, restated literally.
+        #[test]
+        fn emoji_are_replaced_as_python_replaces_them(
+            text in "[ ab.\u{e9}\u{65e5}\u{1f600}\u{1f44d}\u{2764}\u{fe0f}\u{200d}\u{1f525}\u{a9}]{0,30}"
+        ) {
+            let lexicon = Lexicon::get();
+            let (mut python, mut prev_space) = (String::new(), true);
+            for c in text.chars() {
+                match lexicon.emoji(c) {
+                    Some(description) => {
+                        if !prev_space {
+                            python.push(' ');
+                        }
+                        python.push_str(description);
+                        prev_space = false;
+                    }
+                    None => {
+                        python.push(c);
+                        prev_space = c == ' ';
+                    }
+                }
+            }
+            let mut out = String::from("left over");
+            let replaced = replace_emoji(lexicon, &text, &mut out);
+            proptest::prop_assert_eq!(replaced, python != text);
+            if replaced {
+                proptest::prop_assert_eq!(out, python);
+            }
         }
     }
 

@@ -129,7 +129,7 @@ impl Tokenizer {
                         && lowered[start..stop].windows(3).any(|w| w == b"n't");
                     (key, nt, upper)
                 } else {
-                    describe(&text[start..stop], lower)
+                    describe(&text[start..stop], &lowered[start..stop], lower)
                 };
             lookups.push(Lookup { key, slot: lexicon.locate(&key), nt, upper });
         });
@@ -434,18 +434,31 @@ fn at_most_2_chars(s: &[u8]) -> bool {
 
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 
-/// Lowercases a long or non-ASCII token (the general path beside the short
-/// ASCII one of [`Tokenizer::tokenize`]); returns its key, whether it contains
-/// "n't", and whether it is ALL CAPS.
-#[cold]
-fn describe(token: &str, lower: &mut String) -> (Key, bool, bool) {
+/// What the rules need of a token the fast path does not take (one with a
+/// non-ASCII byte, or longer than any key): its key, whether it has "n't",
+/// whether it is ALL CAPS. `ascii_lowered` is the token with its ASCII
+/// capitals lowercased.
+///
+/// No lexicon or rule word has a non-ASCII character once lowercased (the
+/// lexicon's two, `:Þ` and `:-Þ`, have a capital, and tokens are looked up
+/// lowercased), and of all characters only the Kelvin sign lowercases to
+/// ASCII alone (`k`; `İ` gives `i` and a combining dot). So unless the token
+/// has a Kelvin sign, it has no entry, and its "n't" is in its ASCII
+/// lowercasing: nothing needs Unicode's lowercasing (tests compare it with
+/// the full path).
+fn describe(token: &str, ascii_lowered: &[u8], lower: &mut String) -> (Key, bool, bool) {
+    debug_assert!(!token.is_ascii() || token.len() > MAX_WORD_BYTES, "{token:?} is for the fast path");
+    const KELVIN: &[u8] = "\u{212a}".as_bytes();
+    let has_nt = |lowered: &[u8]| lowered.windows(3).any(|w| w == b"n't");
+    if !ascii_lowered.windows(3).any(|w| w == KELVIN) {
+        return (Key::NONE, has_nt(ascii_lowered), is_upper(token));
+    }
     lower.clear();
     push_lowercase(token, lower);
     let key = Key::new(lower.as_bytes()).unwrap_or(Key::NONE);
     // A window search: `str::contains` sets up a searcher worth it only on
     // long texts.
-    let negated = lower.as_bytes().windows(3).any(|w| w == b"n't");
-    (key, negated, is_upper(token))
+    (key, has_nt(lower.as_bytes()), is_upper(token))
 }
 
 #[cfg(test)]
@@ -515,8 +528,43 @@ mod tests {
         }
     }
 
+    /// `describe`'s premise: of all non-ASCII characters, only the Kelvin
+    /// sign lowercases to ASCII alone, and only it and `İ` give any ASCII.
+    #[test]
+    fn only_the_kelvin_sign_lowercases_to_ascii() {
+        let gives_ascii: Vec<char> = (0x80..=0x10ffff)
+            .filter_map(char::from_u32)
+            .filter(|c| c.to_lowercase().any(|l| l.is_ascii()))
+            .collect();
+        assert_eq!(gives_ascii, ['\u{130}', '\u{212a}']);
+        assert!(!"\u{130}".to_lowercase().is_ascii());
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// A token off the fast path is described as Unicode's lowercasing
+        /// describes it: the same lexicon entry, "n't" and ALL CAPS.
+        #[test]
+        fn describe_agrees_with_unicode_lowercasing(
+            token in "([a-zA-Z'\u{212a}\u{130}\u{de}\u{c9}\u{e9}\u{3a3}\u{65e5}\u{1f600}:-]|n't|N'T|O\u{212a}|\u{212a}ind|goo+d){1,12}"
+        ) {
+            // What the fast path of `tokenize` leaves to `describe`.
+            proptest::prop_assume!(!token.is_ascii() || token.len() > MAX_WORD_BYTES);
+            let lexicon = Lexicon::get();
+            let ascii: Vec<u8> = token.bytes().map(|b| b.to_ascii_lowercase()).collect();
+            let (key, nt, upper) = describe(&token, &ascii, &mut String::new());
+            let lower = token.to_lowercase();
+            let want = lexicon.lookup(lower.as_bytes());
+            let got = lexicon.entry(key);
+            proptest::prop_assert_eq!(
+                (got.valence(), got.booster(), got.negate, got.word),
+                (want.valence(), want.booster(), want.negate, want.word)
+            );
+            proptest::prop_assert_eq!(nt, lower.contains("n't"));
+            proptest::prop_assert_eq!(upper, is_upper(&token));
+        }
+
         #[test]
         fn tokens_are_python_tokens(texts in proptest::collection::vec(
             "([ a-zA-Z0-9!?.,:;'()#@\\-\t\n\u{1c}\u{a0}\u{2009}\u{3000}é😀…]{0,50}){0,4}", 1..4)
