@@ -180,8 +180,38 @@ fn count_lang_run(run: &mut (Lang, u64), batch: &mut Batch) {
 /// A chunk's hashtags as written in its lines, with their counts. Why:
 /// lowercasing a tag (`#Überfall`, `#MongoDB`) costs several times its
 /// count, and a chunk holds a few distinct tags many times over; each is
-/// lowercased and added to the batch once per chunk. Bounded by the chunk.
-type RawTags<'c> = FxHashMap<&'c [u8], u64>;
+/// lowercased and added to the batch once per chunk. Bounded by the chunk;
+/// seeded per map, as the batch's tags are, so that no line can choose tags
+/// that collide.
+type RawTags<'c> = std::collections::HashMap<RawTag<'c>, u64, foldhash::fast::RandomState>;
+
+/// A hashtag as written in a line of the chunk.
+#[derive(Clone, Copy)]
+struct RawTag<'c>(&'c [u8]);
+
+impl PartialEq for RawTag<'_> {
+    /// Tags of 8 to 16 bytes (most) compare as two overlapping words, not
+    /// through a call to `memcmp`.
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.0, other.0);
+        let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+        a.len() == b.len()
+            && match a.len() {
+                n @ 8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+                _ => a == b,
+            }
+    }
+}
+
+impl Eq for RawTag<'_> {}
+
+impl std::hash::Hash for RawTag<'_> {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(self.0);
+    }
+}
 
 /// Adds `n` to `tag`'s count.
 fn count_tag(tags: &mut TagMap<u64>, tag: &str, n: u64) {
@@ -238,7 +268,7 @@ impl Ingest {
             Line::Cut(_) => bad(batch, CUT_OFF),
         });
         count_lang_run(&mut self.lang_run, batch);
-        for (raw, n) in raw_tags {
+        for (RawTag(raw), n) in raw_tags {
             let raw = std::str::from_utf8(raw).expect("a tag is a slice of a tweet's text");
             count_tag(&mut batch.tags, hashtags::lowercase(raw, &mut self.scratch), n);
         }
@@ -266,7 +296,7 @@ impl Ingest {
         if line.contains(&tweet.text.as_ptr()) {
             hashtags::for_each_raw_hashtag(self.ops.hashtags, tweet.text, |tag, _| {
                 let at = tag.as_ptr() as usize - line.start as usize;
-                *raw_tags.entry(&bytes[at..at + tag.len()]).or_default() += 1;
+                *raw_tags.entry(RawTag(&bytes[at..at + tag.len()])).or_default() += 1;
             });
         } else {
             hashtags::for_each_hashtag(self.ops.hashtags, tweet.text, &mut self.scratch, |tag| {
