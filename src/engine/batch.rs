@@ -320,7 +320,7 @@ impl Ingest {
                 // toward neutral).
                 if let Some(scorer) = self.scorer.as_mut().filter(|_| tweet.lang.is_scored_in_english()) {
                     let (model, score) = match scorer {
-                        Scorer::Vader(v) => (Model::Vader, v.polarity_scores(tweet.text).compound),
+                        Scorer::Vader(v) => (Model::Vader, v.compound(tweet.text)),
                         Scorer::TextBlob(t) => (Model::TextBlob, t.sentiment(tweet.text).polarity),
                     };
                     batch.days.entry(day).or_default().add_score(model, score);

@@ -18,6 +18,17 @@ fn every_reference_line_scores_identically() {
     assert_all_identical(&cases, |t| vader.polarity_scores(t), |a, b| a == b);
 }
 
+/// The compound score alone (what the engine sums per day) is Python's too.
+#[test]
+fn every_reference_line_has_the_compound_score_alone_identically() {
+    let cases: Vec<Case<f64>> = load_reference()
+        .into_iter()
+        .map(|c| Case { expected: c.expected.compound, source: c.source, line: c.line, text: c.text })
+        .collect();
+    let mut vader = SentimentAnalyzer::new();
+    assert_all_identical(&cases, |t| vader.compound(t), |a, b| a == b);
+}
+
 #[test]
 fn scores_are_the_same_on_every_thread_and_every_run() {
     let cases = load_reference();

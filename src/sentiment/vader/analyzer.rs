@@ -57,6 +57,24 @@ impl SentimentAnalyzer {
 
     /// Scores `text` exactly as Python's `polarity_scores(text)` does.
     pub fn polarity_scores(&mut self, text: &str) -> Scores {
+        match self.sentiments(text) {
+            Some(marks) => score_valence(self.tokens.len(), &self.scored, marks),
+            None => Scores::default(),
+        }
+    }
+
+    /// `polarity_scores(text)["compound"]` alone: what the per-day tables
+    /// sum, without the proportions' three divisions and roundings.
+    pub fn compound(&mut self, text: &str) -> f64 {
+        match self.sentiments(text) {
+            Some(marks) => compound(&self.scored, marks),
+            None => 0.0,
+        }
+    }
+
+    /// Fills `tokens` and `scored` for `text`; returns its marks, or None
+    /// for a text of no tokens (all scores 0).
+    fn sentiments(&mut self, text: &str) -> Option<Marks> {
         let text = if replace_emoji(self.lexicon, text, &mut self.demojized) {
             self.demojized.as_str()
         } else {
@@ -64,7 +82,7 @@ impl SentimentAnalyzer {
         };
         let marks = self.tokenizer.tokenize(self.lexicon, text, &mut self.tokens);
         if self.tokens.is_empty() {
-            return Scores::default();
+            return None;
         }
         let tokens = &self.tokens;
         let upper = tokens.iter().filter(|t| t.upper).count();
@@ -84,7 +102,7 @@ impl SentimentAnalyzer {
             }
         }
         but_check(tokens, scored);
-        score_valence(tokens.len(), scored, marks)
+        Some(marks)
     }
 }
 
@@ -259,6 +277,12 @@ fn special_case(seq: &[Word]) -> Option<f64> {
 fn special_idioms_check(mut valence: f64, t: &[Token], i: usize) -> f64 {
     let w = |j: usize| t[j].word();
     let (w3, w2, w1, w0) = (w(i - 3), w(i - 2), w(i - 1), w(i));
+    // Every sequence below holds w0, w1 or w2, and every idiom and n-gram is
+    // of rule words only: with none of the three a rule word (most times),
+    // nothing can match.
+    if [w0, w1, w2] == [Word::Other; 3] {
+        return valence;
+    }
     let three_two_one = [w3, w2, w1];
     let three_two = [w3, w2];
     let two_one = [w2, w1];
@@ -369,28 +393,33 @@ fn punctuation_emphasis(marks: Marks) -> f64 {
     ep_amplifier + qm_amplifier
 }
 
-/// `score_valence` and `_sift_sentiment_scores` over `tokens` sentiments, of
-/// which only the `scored` ones (in order) can be other than 0.
-fn score_valence(tokens: usize, scored: &[(usize, f64)], marks: Marks) -> Scores {
-    // One pass for both of Python's loops. `sum_s` is Python 3.11's sum():
-    // plain left-to-right addition. Adding 0.0 leaves a sum that is not -0.0
-    // unchanged, and these sums never are, so the zeros are only counted.
-    let (mut sum_s, mut pos_sum, mut neg_sum) = (0.0f64, 0.0f64, 0.0f64);
-    let mut neu_count = (tokens - scored.len()) as u32;
-    // Without branches: signs are unpredictable.
-    for &(_, s) in scored {
-        sum_s += s;
-        pos_sum += if s > 0.0 { s + 1.0 } else { 0.0 };
-        neg_sum += if s < 0.0 { s - 1.0 } else { 0.0 };
-        neu_count += u32::from(s == 0.0);
-    }
+/// The compound score of `score_valence`, rounded as `polarity_scores`
+/// rounds it. `sum_s` is Python 3.11's sum(): plain left-to-right addition.
+/// Adding 0.0 leaves a sum that is not -0.0 unchanged, and these sums never
+/// are, so only the `scored` sentiments are added.
+fn compound(scored: &[(usize, f64)], marks: Marks) -> f64 {
+    let mut sum_s = scored.iter().fold(0.0f64, |sum, &(_, s)| sum + s);
     let punct = punctuation_emphasis(marks);
     if sum_s > 0.0 {
         sum_s += punct;
     } else if sum_s < 0.0 {
         sum_s -= punct;
     }
-    let compound = normalize(sum_s);
+    round_half_even(normalize(sum_s), 4)
+}
+
+/// `score_valence` and `_sift_sentiment_scores` over `tokens` sentiments, of
+/// which only the `scored` ones (in order) can be other than 0.
+fn score_valence(tokens: usize, scored: &[(usize, f64)], marks: Marks) -> Scores {
+    let (mut pos_sum, mut neg_sum) = (0.0f64, 0.0f64);
+    let mut neu_count = (tokens - scored.len()) as u32;
+    // Without branches: signs are unpredictable.
+    for &(_, s) in scored {
+        pos_sum += if s > 0.0 { s + 1.0 } else { 0.0 };
+        neg_sum += if s < 0.0 { s - 1.0 } else { 0.0 };
+        neu_count += u32::from(s == 0.0);
+    }
+    let punct = punctuation_emphasis(marks);
     if pos_sum > neg_sum.abs() {
         pos_sum += punct;
     } else if pos_sum < neg_sum.abs() {
@@ -398,7 +427,7 @@ fn score_valence(tokens: usize, scored: &[(usize, f64)], marks: Marks) -> Scores
     }
     let total = pos_sum + neg_sum.abs() + f64::from(neu_count);
     Scores {
-        compound: round_half_even(compound, 4),
+        compound: compound(scored, marks),
         pos: round_half_even((pos_sum / total).abs(), 3),
         neu: round_half_even((f64::from(neu_count) / total).abs(), 3),
         neg: round_half_even((neg_sum / total).abs(), 3),
@@ -494,6 +523,17 @@ mod tests {
                 proptest::prop_assert_eq!(out, python);
             }
         }
+    }
+
+    /// `special_idioms_check`'s shortcut: no idiom or n-gram holds a word
+    /// that is not a rule word.
+    #[test]
+    fn idioms_and_ngrams_are_of_rule_words_only() {
+        let words = SPECIAL_CASES.iter().map(|(w, _)| *w).chain(BOOSTER_NGRAMS.iter().copied());
+        assert!(words.flatten().all(|&w| w != Word::Other));
+        // And the words are those of the lexicon's rule words: "kiss of death".
+        let kiss = [b"kiss".as_slice(), b"of", b"death"].map(|w| Lexicon::get().lookup(w).word);
+        assert!(SPECIAL_CASES.iter().any(|(w, _)| **w == kiss));
     }
 
     #[test]
