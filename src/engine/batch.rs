@@ -64,11 +64,18 @@ impl DayStats {
 
     /// Adds one tweet's score, as `model` made it.
     pub fn add_score(&mut self, model: Model, score: f64) {
-        let value = match model {
-            Model::Vader => compound_e4(score) as f64,
-            Model::TextBlob => score,
-        };
-        self.sum.add(value);
+        match model {
+            Model::Vader => self.add_vader_e4(compound_e4(score)),
+            Model::TextBlob => {
+                self.sum.add(score);
+                self.count += 1;
+            }
+        }
+    }
+
+    /// Adds one tweet's VADER compound score, in ten-thousandths.
+    pub fn add_vader_e4(&mut self, compound_e4: i64) {
+        self.sum.add(compound_e4 as f64);
         self.count += 1;
     }
 
@@ -319,11 +326,13 @@ impl Ingest {
                 // not scored (it would score about 0 and pull the day
                 // toward neutral).
                 if let Some(scorer) = self.scorer.as_mut().filter(|_| tweet.lang.is_scored_in_english()) {
-                    let (model, score) = match scorer {
-                        Scorer::Vader(v) => (Model::Vader, v.compound(tweet.text)),
-                        Scorer::TextBlob(t) => (Model::TextBlob, t.sentiment(tweet.text).polarity),
-                    };
-                    batch.days.entry(day).or_default().add_score(model, score);
+                    let stats = batch.days.entry(day).or_default();
+                    match scorer {
+                        Scorer::Vader(v) => stats.add_vader_e4(v.compound_e4(tweet.text)),
+                        Scorer::TextBlob(t) => {
+                            stats.add_score(Model::TextBlob, t.sentiment(tweet.text).polarity)
+                        }
+                    }
                 }
             }
         }

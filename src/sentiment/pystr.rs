@@ -105,16 +105,46 @@ pub fn push_lowercase(token: &str, out: &mut String) {
 /// values such as 0.00005 or 2.675.)
 #[inline]
 pub fn round_half_even(x: f64, digits: u32) -> f64 {
-    debug_assert!(digits <= 15);
-    const POW10: [f64; 16] = {
-        let mut p = [1.0; 16];
-        let mut i = 1;
-        while i < 16 {
-            p[i] = p[i - 1] * 10.0; // exact: 10^15 < 2^53
-            i += 1;
+    match rounded_units(x, digits) {
+        Some(units) => (units as f64 / POW10[digits as usize]).copysign(x),
+        None => round_half_even_exactly(x, digits),
+    }
+}
+
+/// [`round_half_even`]`(x, digits)` as a whole number of `10^-digits`
+/// units (`0.1235` at 4 digits: 1235), without the division back: what
+/// the per-day sums add up.
+pub fn round_half_even_units(x: f64, digits: u32) -> i64 {
+    match rounded_units(x, digits) {
+        Some(units) => {
+            if x < 0.0 {
+                -units
+            } else {
+                units
+            }
         }
-        p
-    };
+        // The nearest float to k / 10^digits, times 10^digits, is within
+        // an ulp of k.
+        None => (round_half_even_exactly(x, digits) * POW10[digits as usize]).round() as i64,
+    }
+}
+
+/// Powers of ten up to 10^15, all exact.
+const POW10: [f64; 16] = {
+    let mut p = [1.0; 16];
+    let mut i = 1;
+    while i < 16 {
+        p[i] = p[i - 1] * 10.0; // exact: 10^15 < 2^53
+        i += 1;
+    }
+    p
+};
+
+/// The fast path of [`round_half_even`]: |x| * 10^digits rounded half to
+/// even, when that is safe to tell from the float product; else None.
+#[inline]
+fn rounded_units(x: f64, digits: u32) -> Option<i64> {
+    debug_assert!(digits <= 15);
     let scale = POW10[digits as usize];
     // Fast path (scores are small): `y` is |x| * 10^digits rounded once, off by
     // at most 2^-23 below 2^30. Unless it lies that close to a half (where the
@@ -127,11 +157,10 @@ pub fn round_half_even(x: f64, digits: u32) -> f64 {
         let whole = y as i64; // truncates
         let frac = y - whole as f64; // exact
         if (frac - 0.5).abs() > 1.0 / (1u64 << 20) as f64 {
-            let rounded = whole + i64::from(frac > 0.5);
-            return (rounded as f64 / scale).copysign(x);
+            return Some(whole + i64::from(frac > 0.5));
         }
     }
-    round_half_even_exactly(x, digits)
+    None
 }
 
 /// [`round_half_even`] by exact integer arithmetic, for any finite float.
@@ -224,6 +253,10 @@ mod tests {
                     for v in [v, -v] {
                         let (fast, exact) = (round_half_even(v, digits), round_half_even_exactly(v, digits));
                         assert_eq!(fast.to_bits(), exact.to_bits(), "{v:e} at {digits}");
+                        // In units, what the engine did with the float: times
+                        // 10^digits, rounded.
+                        let units = (exact * 10f64.powi(digits as i32)).round() as i64;
+                        assert_eq!(round_half_even_units(v, digits), units, "{v:e} at {digits}");
                     }
                 }
             }

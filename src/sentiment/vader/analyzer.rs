@@ -7,7 +7,7 @@
 
 use super::lexicon::{B_DECR, BOOSTER_NGRAMS, Lexicon, SPECIAL_CASES, Word};
 use super::tokenizer::{Marks, Token, Tokenizer};
-use crate::sentiment::pystr::round_half_even;
+use crate::sentiment::pystr::{round_half_even, round_half_even_units};
 use serde::Serialize;
 
 /// Empirical increase for a word in ALL CAPS while others are not (`C_INCR`).
@@ -63,12 +63,13 @@ impl SentimentAnalyzer {
         }
     }
 
-    /// `polarity_scores(text)["compound"]` alone: what the per-day tables
-    /// sum, without the proportions' three divisions and roundings.
-    pub fn compound(&mut self, text: &str) -> f64 {
+    /// `polarity_scores(text)["compound"]` alone, in ten-thousandths (it has
+    /// four decimals): what the per-day tables sum, without the proportions'
+    /// divisions and roundings, nor the division back to a decimal.
+    pub fn compound_e4(&mut self, text: &str) -> i64 {
         match self.sentiments(text) {
-            Some(marks) => compound(&self.scored, marks),
-            None => 0.0,
+            Some(marks) => round_half_even_units(normalize(emphasized_sum(&self.scored, marks)), 4),
+            None => 0,
         }
     }
 
@@ -393,11 +394,11 @@ fn punctuation_emphasis(marks: Marks) -> f64 {
     ep_amplifier + qm_amplifier
 }
 
-/// The compound score of `score_valence`, rounded as `polarity_scores`
-/// rounds it. `sum_s` is Python 3.11's sum(): plain left-to-right addition.
-/// Adding 0.0 leaves a sum that is not -0.0 unchanged, and these sums never
-/// are, so only the `scored` sentiments are added.
-fn compound(scored: &[(usize, f64)], marks: Marks) -> f64 {
+/// The sum that `score_valence` normalizes into the compound score.
+/// `sum_s` is Python 3.11's sum(): plain left-to-right addition. Adding 0.0
+/// leaves a sum that is not -0.0 unchanged, and these sums never are, so
+/// only the `scored` sentiments are added.
+fn emphasized_sum(scored: &[(usize, f64)], marks: Marks) -> f64 {
     let mut sum_s = scored.iter().fold(0.0f64, |sum, &(_, s)| sum + s);
     let punct = punctuation_emphasis(marks);
     if sum_s > 0.0 {
@@ -405,7 +406,7 @@ fn compound(scored: &[(usize, f64)], marks: Marks) -> f64 {
     } else if sum_s < 0.0 {
         sum_s -= punct;
     }
-    round_half_even(normalize(sum_s), 4)
+    sum_s
 }
 
 /// `score_valence` and `_sift_sentiment_scores` over `tokens` sentiments, of
@@ -427,7 +428,7 @@ fn score_valence(tokens: usize, scored: &[(usize, f64)], marks: Marks) -> Scores
     }
     let total = pos_sum + neg_sum.abs() + f64::from(neu_count);
     Scores {
-        compound: compound(scored, marks),
+        compound: round_half_even(normalize(emphasized_sum(scored, marks)), 4),
         pos: round_half_even((pos_sum / total).abs(), 3),
         neu: round_half_even((f64::from(neu_count) / total).abs(), 3),
         neg: round_half_even((neg_sum / total).abs(), 3),
