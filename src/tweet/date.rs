@@ -494,6 +494,7 @@ fn iso_day(b: &[u8; 20]) -> Option<i64> {
 
 /// Epoch milliseconds written as 1 to 15 digits (exact as the general
 /// path's floating-point reading is), else None.
+///
 /// Read as two words of eight digits (the first left-padded with `0`s),
 /// each checked and converted without a loop.
 #[inline]
