@@ -71,6 +71,25 @@ pub struct WordTable<E> {
     slots: Box<[(Key, E)]>,
     /// An empty slot: where a lookup of a word not in the table reads.
     empty: usize,
+    /// See [`WordTable::new`] (kept for the tests).
+    #[cfg(test)]
+    attempt: u32,
+}
+
+/// How many sets of multipliers [`WordTable::new`] tries.
+const ATTEMPTS: u32 = 1000;
+
+/// The multipliers (odd) of attempt `n`: outputs `4n..4n + 4` of splitmix64
+/// from a fixed seed (its `k`th output depends on `k` alone).
+fn multipliers(n: u32) -> [u64; 4] {
+    let output = |k: u64| {
+        let mut z = 0x9e37_79b9_7f4a_7c15u64.wrapping_mul(k + 2);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) | 1
+    };
+    let k = 4 * u64::from(n);
+    [output(k), output(k + 1), output(k + 2), output(k + 3)]
 }
 
 impl<E: Copy + Default> WordTable<E> {
@@ -141,27 +160,32 @@ impl<E: Copy + Default> WordTable<E> {
 
     /// Finds multipliers and displacements that give every word its own slot,
     /// in a table of the smallest power of two of slots that holds them all.
-    pub fn new(words: &FxHashMap<Key, E>) -> WordTable<E> {
+    ///
+    /// The multipliers of attempt `n` are a fixed sequence's (so every
+    /// process builds the same table), and the search starts at
+    /// `first_attempt`: a lexicon passes the attempt that works for it, found
+    /// once and held by the lexicon's test, because each
+    /// failed attempt costs a placement (four of them were two thirds of
+    /// VADER's start-up). Any other start still finds a table.
+    pub fn new(words: &FxHashMap<Key, E>, first_attempt: u32) -> WordTable<E> {
         // The next power of two above the number of words (so that a slot is
         // left empty), half as many buckets.
         let bucket_bits = (words.len() + 1).max(4).next_power_of_two().trailing_zeros() - 1;
         assert!(bucket_bits < 16, "displacements are 16 bits: at most 32,768 words");
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        // splitmix64: a fixed sequence, so every process builds the same table.
-        let mut next = || {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            (z ^ (z >> 31)) | 1
-        };
-        for _ in 0..1000 {
-            let mult = [next(), next(), next(), next()];
-            if let Some(table) = Self::place(words, mult, bucket_bits) {
+        for attempt in (first_attempt..ATTEMPTS).chain(0..first_attempt.min(ATTEMPTS)) {
+            if let Some(table) = Self::place(words, multipliers(attempt), bucket_bits) {
+                #[cfg(test)]
+                let table = WordTable { attempt, ..table };
                 return table;
             }
         }
         panic!("no perfect hash for the embedded lexicon");
+    }
+
+    /// The attempt whose multipliers built this table.
+    #[cfg(test)]
+    pub fn attempt(&self) -> u32 {
+        self.attempt
     }
 
     /// Places the buckets, largest first, each at the first displacement whose
@@ -174,7 +198,8 @@ impl<E: Copy + Default> WordTable<E> {
             buckets[bucket].push((low, *key, *entry));
         }
         let mut order: Vec<usize> = (0..buckets.len()).collect();
-        order.sort_by_key(|&b| (std::cmp::Reverse(buckets[b].len()), b));
+        // Keys are distinct: an unstable sort gives the same order.
+        order.sort_unstable_by_key(|&b| (std::cmp::Reverse(buckets[b].len()), b));
         let mut table = WordTable {
             mult,
             bucket_shift: 64 - bucket_bits,
@@ -182,6 +207,8 @@ impl<E: Copy + Default> WordTable<E> {
             displace: vec![0; 1 << bucket_bits].into_boxed_slice(),
             slots: vec![(Key([0; 3]), E::default()); slots].into_boxed_slice(),
             empty: 0,
+            #[cfg(test)]
+            attempt: 0,
         };
         let mut taken = vec![false; slots];
         let mut first_free = 0;
@@ -270,7 +297,7 @@ mod tests {
         for n in [1usize, 2, 3, 4, 100, 1000, 1024, 2860, 5000] {
             let words: FxHashMap<Key, u32> =
                 (0..n as u32).map(|i| (Key::new(format!("w{i}").as_bytes()).unwrap(), i + 1)).collect();
-            let table = WordTable::new(&words);
+            let table = WordTable::new(&words, 0);
             assert!(table.slots().len() > n && table.slots().len() < 2 * (n + 1).max(4), "{n} words");
             for (key, value) in &words {
                 assert_eq!(table.get(key), *value);

@@ -113,7 +113,7 @@ fn member<'a, const TOP: bool>(
     p: &mut Scanner<'a>,
     key: &str,
     f: &mut record::Found<RawStr<'a>, &'a str>,
-    data: &mut record::Found<RawStr<'a>, &'a str>,
+    data: &mut Option<record::Found<RawStr<'a>, &'a str>>,
 ) -> Result<(), json::Invalid> {
     match record::field(key) {
         Some(Field::Text(rank)) => f.set_text(rank, string_or_skip(p)?),
@@ -156,17 +156,19 @@ fn untruncated<'a>(
     Ok(())
 }
 
-/// A v2 object's `data`, into `data`; a repeated `data` replaces the one
+/// A v2 object's `data`, into `data` (`None` until a line has one, so that
+/// other lines never make or read it); a repeated `data` replaces the one
 /// before, as a repeated key does.
 #[inline(never)]
 fn v2_data<'a>(
     p: &mut Scanner<'a>,
-    data: &mut record::Found<RawStr<'a>, &'a str>,
+    data: &mut Option<record::Found<RawStr<'a>, &'a str>>,
 ) -> Result<(), json::Invalid> {
-    *data = record::Found::default();
+    *data = None;
     if p.peek() == Some(b'{') {
-        let mut unused = record::Found::default();
-        p.object(|p, key| member::<false>(p, key, data, &mut unused))?;
+        let inner = data.insert(record::Found::default());
+        let mut unused = None;
+        p.object(|p, key| member::<false>(p, key, inner, &mut unused))?;
     } else {
         p.skip()?;
     }
@@ -211,13 +213,15 @@ fn decode_json<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Tweet<'a>,
 fn decode_json_scanned<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Tweet<'a>, BadRecord> {
     // Text fields that are not strings count as absent.
     let mut f = record::Found::<RawStr<'a>, &'a str>::default();
-    let mut v2 = record::Found::default();
+    let mut v2 = None;
     let mut p = Scanner::new(line);
     p.object(|p, key| member::<true>(p, key, &mut f, &mut v2))
         .and_then(|()| p.end())
         .map_err(|_| BadRecord::InvalidJson)?;
-    f.fill_from(v2);
-    let (text, date, lang) = f.into_best();
+    if let Some(v2) = &v2 {
+        f.fill_from(v2);
+    }
+    let (text, date, lang) = f.best();
     let text = text.ok_or(BadRecord::NoText)?;
     let text = text.decode_into(scratch).map_err(|_| BadRecord::InvalidJson)?;
     let date = match date {
@@ -237,10 +241,12 @@ fn decode_json_scanned<'a>(line: &'a [u8], scratch: &'a mut String) -> Result<Tw
 #[inline(never)]
 pub fn date_text(line: &[u8]) -> Option<String> {
     let mut f = record::Found::<RawStr<'_>, &str>::default();
-    let mut v2 = record::Found::default();
+    let mut v2 = None;
     let mut p = Scanner::new(line);
     p.object(|p, key| member::<true>(p, key, &mut f, &mut v2)).ok()?;
-    f.fill_from(v2);
+    if let Some(v2) = &v2 {
+        f.fill_from(v2);
+    }
     let raw = f.date()?;
     Some(raw.chars().take(80).collect())
 }
@@ -344,6 +350,12 @@ mod tests {
         let t = decode(both, InputFormat::Json).unwrap();
         assert_eq!((t.0.as_str(), t.1.day()), ("own", day(2022, 3, 3)));
         assert_eq!(decode(br#"{"data":"x"}"#, InputFormat::Json), Err(BadRecord::NoText));
+        // A repeated `data` replaces the one before, whatever it is.
+        assert_eq!(decode(br#"{"data":{"text":"a"},"data":5}"#, InputFormat::Json), Err(BadRecord::NoText));
+        assert_eq!(
+            decode(br#"{"data":{"text":"a"},"data":{"text":"b"}}"#, InputFormat::Json).unwrap().0,
+            "b"
+        );
         // Only the outer object's data is read as v2's.
         assert_eq!(
             decode(br#"{"data":{"data":{"text":"deep"}}}"#, InputFormat::Json),

@@ -119,11 +119,13 @@ impl<T, D> Found<T, D> {
     pub fn set_extended(&mut self, full_text: Option<T>) {
         self.text[0] = full_text;
     }
+}
 
+/// Reading what was found (the values are references into the record).
+impl<T: Copy, D: Copy> Found<T, D> {
     /// Takes `other`'s text (and date, and language) where these fields have
-    /// none (a v2 object's `data`). In place: a tweet's fields are moved
-    /// only when they are taken.
-    pub fn fill_from(&mut self, other: Found<T, D>) {
+    /// none (a v2 object's `data`).
+    pub fn fill_from(&mut self, other: &Found<T, D>) {
         if self.text.iter().all(Option::is_none) {
             self.text = other.text;
         }
@@ -135,26 +137,25 @@ impl<T, D> Found<T, D> {
         }
     }
 
-    /// The best text, the best date and the best language, as found.
-    pub fn into_best(self) -> (Option<T>, Option<D>, Option<T>) {
-        let Found { text, date, lang } = self;
-        (
-            text.into_iter().flatten().next(),
-            date.into_iter().flatten().next(),
-            lang.into_iter().flatten().next(),
-        )
+    /// The best text, the best date and the best language, as found. By
+    /// reference: a tweet's decoder calls it on every line, and moving the
+    /// arrays out cost a copy of all of them.
+    #[inline]
+    pub fn best(&self) -> (Option<T>, Option<D>, Option<T>) {
+        let first = |slots: &[Option<T>]| slots.iter().find_map(|s| *s);
+        (first(&self.text), self.date.iter().find_map(|d| *d), first(&self.lang))
     }
 
-    pub fn text(self) -> Option<T> {
-        self.into_best().0
+    pub fn text(&self) -> Option<T> {
+        self.best().0
     }
 
-    pub fn date(self) -> Option<D> {
-        self.into_best().1
+    pub fn date(&self) -> Option<D> {
+        self.best().1
     }
 
-    pub fn lang(self) -> Option<T> {
-        self.into_best().2
+    pub fn lang(&self) -> Option<T> {
+        self.best().2
     }
 }
 

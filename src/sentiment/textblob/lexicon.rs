@@ -75,6 +75,10 @@ pub struct Lexicon {
     len: usize,
 }
 
+/// The word table's first working attempt for this lexicon (see
+/// [`WordTable::new`]; a test holds it).
+const TABLE_ATTEMPT: u32 = 2;
+
 impl Lexicon {
     /// The lexicon, loaded once per process.
     pub fn get() -> &'static Lexicon {
@@ -156,7 +160,7 @@ impl Lexicon {
             .map(|(form, word)| (Key::new(form.as_bytes()).expect("a form short enough for a key"), *word))
             .collect();
         Lexicon {
-            words: WordTable::new(&keyed),
+            words: WordTable::new(&keyed, TABLE_ATTEMPT),
             #[cfg(test)]
             len: words.len(),
         }
@@ -227,6 +231,12 @@ fn attribute<'a>(element: &'a str, name: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// As VADER's: the table is built at the first attempt tried.
+    #[test]
+    fn the_word_table_is_built_at_its_first_attempt() {
+        assert_eq!(Lexicon::get().words.attempt(), TABLE_ATTEMPT);
+    }
 
     #[test]
     fn loads_every_form_and_derives_adverbs() {
