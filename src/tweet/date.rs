@@ -455,35 +455,34 @@ pub fn fast_json_date(raw: &[u8]) -> Option<i64> {
 /// Twitter's layout's is.
 #[inline]
 fn iso_fixed(b: &[u8]) -> Option<i64> {
-    let (b, milli): (&[u8; 20], i64) = match b.len() {
-        20 => (b.try_into().ok()?, 0),
+    // The milliseconds, if any; both forms share the first 19 bytes, read
+    // in place.
+    let milli = match b.len() {
+        20 if b[19] == b'Z' => 0,
         24 if b[19] == b'.' && b[23] == b'Z' => {
             let digits = &b[20..23];
             if !digits.iter().all(u8::is_ascii_digit) {
                 return None;
             }
-            let milli = digits.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0'));
-            let mut head = [0u8; 20];
-            head[..19].copy_from_slice(&b[..19]);
-            head[19] = b'Z';
-            return iso_fixed(&head).map(|ms| ms + milli);
+            digits.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0'))
         }
         _ => return None,
     };
-    if b[19] != b'Z' || b[10] != b'T' {
+    let head: &[u8; 19] = b.first_chunk()?;
+    if head[10] != b'T' {
         return None;
     }
-    let word = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+    let word = |i: usize| u64::from_le_bytes(head[i..i + 8].try_into().expect("8 bytes"));
     let of_day = time_of_day(word(11))?;
     // `YYYY-MM-` and `DD` (a Twitter key always holds spaces: no clash).
-    let key = (word(0), u64::from(u16::from_le_bytes([b[8], b[9]])), 0);
-    let midnight = remembered_day(key, || iso_day(b))?;
+    let key = (word(0), u64::from(u16::from_le_bytes([head[8], head[9]])), 0);
+    let midnight = remembered_day(key, || iso_day(head))?;
     Some(midnight + of_day + milli)
 }
 
 /// The midnight (UTC milliseconds) of an ISO date's `YYYY-MM-DD`.
 #[inline(never)]
-fn iso_day(b: &[u8; 20]) -> Option<i64> {
+fn iso_day(b: &[u8; 19]) -> Option<i64> {
     if b[4] != b'-' || b[7] != b'-' {
         return None;
     }
