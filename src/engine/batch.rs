@@ -347,6 +347,9 @@ impl Ingest {
 mod tests {
     use super::*;
     use crate::codec::LineCodec;
+    use bytes::BytesMut;
+    use proptest::prelude::*;
+    use tokio_util::codec::Decoder;
 
     /// Raw tags are equal exactly when their bytes are, at every length and
     /// with a difference at every place.
@@ -363,9 +366,6 @@ mod tests {
             }
         }
     }
-    use bytes::BytesMut;
-    use proptest::prelude::*;
-    use tokio_util::codec::Decoder;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]

@@ -164,9 +164,9 @@ impl<E: Copy + Default> WordTable<E> {
     /// The multipliers of attempt `n` are a fixed sequence's (so every
     /// process builds the same table), and the search starts at
     /// `first_attempt`: a lexicon passes the attempt that works for it, found
-    /// once and held by the lexicon's test, because each
-    /// failed attempt costs a placement (four of them were two thirds of
-    /// VADER's start-up). Any other start still finds a table.
+    /// once and held by the lexicon's test, because each failed attempt
+    /// costs a placement (four of them were two thirds of VADER's start-up).
+    /// Any other start still finds a table.
     pub fn new(words: &FxHashMap<Key, E>, first_attempt: u32) -> WordTable<E> {
         // The next power of two above the number of words (so that a slot is
         // left empty), half as many buckets.
@@ -198,7 +198,8 @@ impl<E: Copy + Default> WordTable<E> {
             buckets[bucket].push((low, *key, *entry));
         }
         let mut order: Vec<usize> = (0..buckets.len()).collect();
-        // Keys are distinct: an unstable sort gives the same order.
+        // The sort keys are distinct (each holds its bucket): an unstable sort
+        // gives the same order.
         order.sort_unstable_by_key(|&b| (std::cmp::Reverse(buckets[b].len()), b));
         let mut table = WordTable {
             mult,
