@@ -254,6 +254,41 @@ pub struct Ingest {
     /// chunk's posts are mostly of one or two languages: one comparison a
     /// post instead of a lookup).
     lang_run: (Lang, u64),
+    /// Scores of one day in a row, not yet in the batch's days: the same
+    /// idea for the per-day table, whose tweets mostly come in date order.
+    day_run: DayRun,
+}
+
+/// Scored tweets of one day in a row. VADER's scores (whole ten-thousandths)
+/// add up as integers, exactly; one lookup and one exact addition per run
+/// put them in the batch.
+#[derive(Default)]
+struct DayRun {
+    day: Option<Day>,
+    stats: DayStats,
+    vader_e4: i64,
+}
+
+impl DayRun {
+    /// The run's stats for `day`, after the run so far went to `batch` if
+    /// it was of another day.
+    #[inline]
+    fn of(&mut self, day: Day, batch: &mut Batch) -> &mut Self {
+        if self.day != Some(day) {
+            self.flush(batch);
+            self.day = Some(day);
+        }
+        self
+    }
+
+    /// Adds the run to the batch's days and starts an empty one.
+    fn flush(&mut self, batch: &mut Batch) {
+        let DayRun { day, mut stats, vader_e4 } = std::mem::take(self);
+        if let Some(day) = day.filter(|_| stats.count > 0) {
+            stats.sum.add_i64(vader_e4);
+            batch.days.entry(day).or_default().add(&stats);
+        }
+    }
 }
 
 impl Ingest {
@@ -262,7 +297,14 @@ impl Ingest {
             Model::Vader => Scorer::Vader(Box::default()),
             Model::TextBlob => Scorer::TextBlob(Box::default()),
         });
-        Ingest { ops, scorer, scratch: String::new(), text: String::new(), lang_run: (Lang::UND, 0) }
+        Ingest {
+            ops,
+            scorer,
+            scratch: String::new(),
+            text: String::new(),
+            lang_run: (Lang::UND, 0),
+            day_run: DayRun::default(),
+        }
     }
 
     /// Adds every line of `chunk` to `batch`. A final line cut off by a closed
@@ -279,6 +321,7 @@ impl Ingest {
             Line::Cut(_) => bad(batch, CUT_OFF),
         });
         count_lang_run(&mut self.lang_run, batch);
+        self.day_run.flush(batch);
         for (RawTag(raw), n) in raw_tags {
             let raw = std::str::from_utf8(raw).expect("a tag is a slice of a tweet's text");
             count_tag(&mut batch.tags, hashtags::lowercase(raw, &mut self.scratch), n);
@@ -330,11 +373,12 @@ impl Ingest {
                 // not scored (it would score about 0 and pull the day
                 // toward neutral).
                 if let Some(scorer) = self.scorer.as_mut().filter(|_| tweet.lang.is_scored_in_english()) {
-                    let stats = batch.days.entry(day).or_default();
+                    let run = self.day_run.of(day, batch);
+                    run.stats.count += 1;
                     match scorer {
-                        Scorer::Vader(v) => stats.add_vader_e4(v.compound_e4(tweet.text)),
+                        Scorer::Vader(v) => run.vader_e4 += v.compound_e4(tweet.text),
                         Scorer::TextBlob(t) => {
-                            stats.add_score(Model::TextBlob, t.sentiment(tweet.text).polarity)
+                            run.stats.sum.add(t.sentiment(tweet.text).polarity);
                         }
                     }
                 }
@@ -407,6 +451,43 @@ mod tests {
                 batch.tags.iter().map(|(t, n)| (t.to_string(), *n)).collect();
             prop_assert_eq!(got, want);
             prop_assert_eq!(batch.records, texts.len() as u64);
+        }
+
+        /// A chunk's per-day stats, gathered in runs of one day, equal each
+        /// tweet's score added to its day one by one, whatever the order of
+        /// the days (runs broken and taken up again), with either model.
+        #[test]
+        fn day_stats_gathered_in_runs_equal_scores_added_one_by_one(
+            tweets in prop::collection::vec((0i32..3, "(good|bad|not|very|the|!| ){0,8}"), 1..40),
+            model in prop::sample::select(vec![Model::Vader, Model::TextBlob]),
+        ) {
+            let lines: String = tweets
+                .iter()
+                .map(|(day, t)| {
+                    let date = format!("2015-11-0{}", day + 1);
+                    format!("{}\n", serde_json::json!({"text": t, "date": date}))
+                })
+                .collect();
+            let chunk = LineCodec::new(1 << 20).decode(&mut BytesMut::from(lines.as_str())).unwrap().unwrap();
+            let ops = Operators {
+                input: InputFormat::Json,
+                hashtags: HashtagMode::Spark,
+                sentiment: Some(model),
+                select: Select::default(),
+                undated: Undated::Skip,
+            };
+            let mut batch = Batch::default();
+            Ingest::new(ops).chunk(&mut batch, &chunk);
+            let (mut vader, mut blob) = (SentimentAnalyzer::new(), TextBlob::default());
+            let mut want = FxHashMap::<Day, DayStats>::default();
+            for (day, t) in &tweets {
+                let score = match model {
+                    Model::Vader => vader.polarity_scores(t).compound,
+                    Model::TextBlob => blob.sentiment(t).polarity,
+                };
+                want.entry(Day::from_ymd(2015, 11, *day as u32 + 1).unwrap()).or_default().add_score(model, score);
+            }
+            prop_assert_eq!(batch.days, want);
         }
     }
 }
