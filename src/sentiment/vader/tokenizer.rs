@@ -227,9 +227,10 @@ fn for_each_span(text: &[u8], blocks: &[BlockMasks], mut f: impl FnMut(usize, us
 #[inline(always)]
 fn strip_token(text: &[u8], blocks: &[BlockMasks], i: usize, end: usize, f: &mut impl FnMut(usize, usize)) {
     let is_punct = |at: usize| blocks[at / 64].punct & (1 << (at % 64)) != 0;
-    // `|`, not `||`: one branch on both ends, not two.
+    // `|`, not `||`: one branch on both ends, not two (whether a word ends
+    // in punctuation is as unpredictable as the words).
     let (start, stop) = if !(is_punct(i) | is_punct(end - 1)) {
-        // Nothing to strip (most words): one predictable branch.
+        // Nothing to strip (most words).
         (i, end)
     } else {
         let first = next_clear_punct(blocks, i);
