@@ -150,20 +150,24 @@ impl Chunk {
         for &len in &self.dropped_before {
             f(Line::TooLong { len });
         }
-        let mut rest = &self.data[..];
-        while !rest.is_empty() {
-            let (line, next) = match memchr::memchr(b'\n', rest) {
-                Some(end) => (&rest[..end], &rest[end + 1..]),
-                None => (rest, &rest[rest.len()..]),
-            };
+        let data = &self.data[..];
+        let mut start = 0;
+        let mut emit = |line: &'a [u8], cut: bool| {
             if line.len() > self.max_line_bytes {
                 f(Line::TooLong { len: line.len() });
-            } else if next.is_empty() && self.unterminated && !rest.ends_with(b"\n") {
+            } else if cut {
                 f(Line::Cut(line));
             } else {
                 f(Line::Ok(line));
             }
-            rest = next;
+        };
+        for_each_newline(data, |end| {
+            emit(&data[start..end], false);
+            start = end + 1;
+        });
+        if start < data.len() {
+            // A last line without its `\n`.
+            emit(&data[start..], self.unterminated);
         }
     }
 
@@ -181,6 +185,51 @@ impl Chunk {
         let newlines = memchr::memchr_iter(b'\n', &self.data).count();
         self.dropped_before.len() + newlines + usize::from(self.unterminated)
     }
+}
+
+/// Calls `f` with the position of every `\n` in `data`, in order.
+///
+/// Why not `memchr` per line: a call costs about 80 instructions and a
+/// branch on where the line ends, more than the search itself on lines of a
+/// hundred bytes. Here each 64 bytes become one bitmap of newlines (SSE2,
+/// part of every x86-64 CPU), and lines are cut at its set bits.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn for_each_newline(data: &[u8], mut f: impl FnMut(usize)) {
+    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+    let newlines = |block: &[u8; 64]| {
+        let mut bits = 0u64;
+        for k in 0..4 {
+            // SAFETY: SSE2 is enabled (x86-64 baseline), and the 16-byte load
+            // lies inside `block` (the intrinsic has no alignment needs).
+            let part = unsafe {
+                let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8)))
+            };
+            bits |= u64::from(part as u16) << (16 * k);
+        }
+        bits
+    };
+    let (blocks, tail) = data.as_chunks::<64>();
+    let mut each_bit = |base: usize, mut bits: u64| {
+        while bits != 0 {
+            f(base + bits.trailing_zeros() as usize);
+            bits &= bits - 1;
+        }
+    };
+    for (k, block) in blocks.iter().enumerate() {
+        each_bit(64 * k, newlines(block));
+    }
+    if !tail.is_empty() {
+        let mut last = [0u8; 64];
+        last[..tail.len()].copy_from_slice(tail);
+        each_bit(64 * blocks.len(), newlines(&last));
+    }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+fn for_each_newline(data: &[u8], f: impl FnMut(usize)) {
+    memchr::memchr_iter(b'\n', data).for_each(f);
 }
 
 /// The decoder. Feed it with `FramedRead` (async) or [`read_chunks`] (blocking).
@@ -297,6 +346,7 @@ pub fn read_chunks(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::{Just, any};
 
     /// Runs the codec over `input` fed in pieces of `step` bytes.
     fn lines(input: &[u8], max: usize, step: usize) -> Vec<Result<Vec<u8>, usize>> {
@@ -366,5 +416,44 @@ mod tests {
         tail.for_each_line(|l| lines.push(matches!(l, Line::Cut(b"c"))));
         assert_eq!(lines, vec![true]);
         assert!(codec.decode_eof(&mut buf).unwrap().is_none());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// Lines cut at the newline bitmaps are `split(b'\n')`'s pieces
+        /// (without the empty one after a final `\n`), at every length and
+        /// newline place across the 64-byte blocks, the last one cut off only
+        /// when the chunk is unterminated.
+        #[test]
+        fn lines_are_the_pieces_between_newlines(
+            data in proptest::collection::vec(proptest::prop_oneof![Just(b'\n'), Just(b'a'), Just(0xffu8), any::<u8>()], 0..300),
+            max in 0usize..80,
+            unterminated: bool,
+        ) {
+            let unterminated = unterminated && !data.ends_with(b"\n");
+            let chunk = Chunk { data: Bytes::from(data.clone()), dropped_before: Vec::new(), unterminated, max_line_bytes: max, origin: None };
+            let mut got = Vec::new();
+            chunk.for_each_line(|line| got.push(match line {
+                Line::Ok(l) => (0, l.to_vec()),
+                Line::Cut(l) => (1, l.to_vec()),
+                Line::TooLong { len } => (2, vec![0; len]),
+            }));
+            let mut pieces: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+            if data.is_empty() || data.ends_with(b"\n") {
+                pieces.pop();
+            }
+            let n = pieces.len();
+            let want: Vec<(u8, Vec<u8>)> = pieces.into_iter().enumerate().map(|(i, p)| {
+                if p.len() > max {
+                    (2, vec![0; p.len()])
+                } else if i + 1 == n && !data.ends_with(b"\n") && unterminated {
+                    (1, p.to_vec())
+                } else {
+                    (0, p.to_vec())
+                }
+            }).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::exact_sum::ExactSum;
 use super::ranked::TagMap;
+use super::raw_tags::RawTags;
 use crate::codec::{Chunk, Line, Origin};
 use crate::sentiment::Model;
 use crate::sentiment::textblob::TextBlob;
@@ -184,46 +185,6 @@ fn count_lang_run(run: &mut (Lang, u64), batch: &mut Batch) {
     }
 }
 
-/// A chunk's hashtags as written in its lines, with their counts. Why:
-/// lowercasing a tag (`#Überfall`, `#MongoDB`) costs several times its
-/// count, and a chunk holds a few distinct tags many times over; each is
-/// lowercased and added to the batch once per chunk. Bounded by the chunk;
-/// seeded per map, as the batch's tags are, so that no line can choose tags
-/// that collide.
-type RawTags<'c> = std::collections::HashMap<RawTag<'c>, u64, foldhash::fast::RandomState>;
-
-/// A hashtag as written in a line of the chunk.
-#[derive(Clone, Copy)]
-struct RawTag<'c>(&'c [u8]);
-
-impl PartialEq for RawTag<'_> {
-    /// Tags of up to 16 bytes (most) compare as two overlapping words or
-    /// half-words, or byte by byte, not through a call to `memcmp`.
-    #[inline]
-    fn eq(&self, other: &Self) -> bool {
-        let (a, b) = (self.0, other.0);
-        let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
-        let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"));
-        a.len() == b.len()
-            && match a.len() {
-                0 => true,
-                n @ 1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
-                n @ 4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
-                n @ 8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
-                _ => a == b,
-            }
-    }
-}
-
-impl Eq for RawTag<'_> {}
-
-impl std::hash::Hash for RawTag<'_> {
-    #[inline]
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write(self.0);
-    }
-}
-
 /// Adds `n` to `tag`'s count.
 fn count_tag(tags: &mut TagMap<u64>, tag: &str, n: u64) {
     match tags.get_mut(tag) {
@@ -322,7 +283,7 @@ impl Ingest {
         });
         count_lang_run(&mut self.lang_run, batch);
         self.day_run.flush(batch);
-        for (RawTag(raw), n) in raw_tags {
+        for (raw, n) in raw_tags.iter() {
             let raw = std::str::from_utf8(raw).expect("a tag is a slice of a tweet's text");
             count_tag(&mut batch.tags, hashtags::lowercase(raw, &mut self.scratch), n);
         }
@@ -350,7 +311,7 @@ impl Ingest {
         if line.contains(&tweet.text.as_ptr()) {
             hashtags::for_each_raw_hashtag(self.ops.hashtags, tweet.text, |tag, _| {
                 let at = tag.as_ptr() as usize - line.start as usize;
-                *raw_tags.entry(RawTag(&bytes[at..at + tag.len()])).or_default() += 1;
+                raw_tags.add(&bytes[at..at + tag.len()]);
             });
         } else {
             hashtags::for_each_hashtag(self.ops.hashtags, tweet.text, &mut self.scratch, |tag| {
@@ -394,22 +355,6 @@ mod tests {
     use bytes::BytesMut;
     use proptest::prelude::*;
     use tokio_util::codec::Decoder;
-
-    /// Raw tags are equal exactly when their bytes are, at every length and
-    /// with a difference at every place.
-    #[test]
-    fn raw_tags_compare_as_their_bytes() {
-        for len in 0..40usize {
-            let a: Vec<u8> = (0..len as u8).map(|i| b'a' + i % 26).collect();
-            assert!(RawTag(&a) == RawTag(&a.clone()));
-            assert!(RawTag(&a) != RawTag(&a[..len.saturating_sub(1)]) || len == 0);
-            for at in 0..len {
-                let mut b = a.clone();
-                b[at] ^= 0x20;
-                assert!(RawTag(&a) != RawTag(&b), "{len} {at}");
-            }
-        }
-    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]

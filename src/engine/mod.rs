@@ -12,6 +12,7 @@ pub(crate) mod exact_sum;
 pub(crate) mod outputs;
 pub(crate) mod pool;
 pub mod ranked;
+mod raw_tags;
 pub(crate) mod run;
 pub(crate) mod state;
 pub mod tables;

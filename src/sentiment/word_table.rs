@@ -117,23 +117,12 @@ impl<E: Copy + Default> WordTable<E> {
         (low ^ usize::from(self.displace[bucket])) & self.slot_mask
     }
 
-    /// The slot where `key` would be; its memory is requested at once.
+    /// The entry of `key` (the default entry if the word is not there):
+    /// its slot's, if the slot holds `key`, chosen without a branch (whether
+    /// a word is in a lexicon is as unpredictable as the words).
     #[inline(always)]
-    pub fn locate(&self, key: &Key) -> usize {
+    pub fn get(&self, key: &Key) -> E {
         let slot = self.slot(Self::hash(&self.mult, key));
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
-        // SAFETY: SSE is enabled, and a prefetch never faults (the address is a
-        // slot of the table anyway).
-        unsafe {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(&self.slots[slot]).cast::<i8>());
-        }
-        slot
-    }
-
-    /// The entry of `key`, found at `slot` (from [`WordTable::locate`]) or not at all.
-    #[inline(always)]
-    pub fn entry_at(&self, slot: usize, key: &Key) -> E {
         let (stored, entry) = &self.slots[slot];
         let differ = (stored.0[0] ^ key.0[0]) | (stored.0[1] ^ key.0[1]) | (stored.0[2] ^ key.0[2]);
         if size_of::<E>() <= 16 {
@@ -150,12 +139,6 @@ impl<E: Copy + Default> WordTable<E> {
     #[cfg(test)]
     pub fn slots(&self) -> &[(Key, E)] {
         &self.slots
-    }
-
-    /// The entry of `key` (the default entry if the word is not there).
-    #[inline(always)]
-    pub fn get(&self, key: &Key) -> E {
-        self.entry_at(self.locate(key), key)
     }
 
     /// Finds multipliers and displacements that give every word its own slot,

@@ -14,9 +14,11 @@ fn load_reference() -> Vec<Case<Scores>> {
 fn every_reference_line_scores_identically() {
     let cases = load_reference();
     assert_eq!(cases.len(), 10_487, "reference.jsonl should have 10,487 lines");
-    let mut vader = SentimentAnalyzer::new();
-    // Compared with `==` on every score: "identical", not "close".
-    assert_all_identical(&cases, |t| vader.polarity_scores(t), |a, b| a == b);
+    // Compared with `==` on every score: "identical", not "close". Both
+    // copies of the scorer: the one for this CPU and the baseline one.
+    for mut vader in [SentimentAnalyzer::new(), SentimentAnalyzer::baseline()] {
+        assert_all_identical(&cases, |t| vader.polarity_scores(t), |a, b| a == b);
+    }
 }
 
 /// The compound score alone, in ten-thousandths (what the engine sums per
@@ -32,8 +34,9 @@ fn every_reference_line_has_the_compound_score_alone_identically() {
             text: c.text,
         })
         .collect();
-    let mut vader = SentimentAnalyzer::new();
-    assert_all_identical(&cases, |t| vader.compound_e4(t), |a, b| a == b);
+    for mut vader in [SentimentAnalyzer::new(), SentimentAnalyzer::baseline()] {
+        assert_all_identical(&cases, |t| vader.compound_e4(t), |a, b| a == b);
+    }
 }
 
 #[test]

@@ -211,7 +211,7 @@ pub enum Word {
     Yeah,
 }
 
-const RULE_WORDS: &[(&str, Word)] = &[
+pub(super) const RULE_WORDS: &[(&str, Word)] = &[
     ("at", Word::At),
     ("ass", Word::Ass),
     ("bad", Word::Bad),
@@ -402,24 +402,9 @@ impl Lexicon {
     }
 
     /// The entry for a key (the default entry if unknown).
-    #[cfg(test)]
+    #[inline(always)]
     pub fn entry(&self, key: Key) -> Entry {
         self.words.get(&key)
-    }
-
-    /// Where a key's entry would be, with its memory requested at once: finding
-    /// the slots of all of a text's tokens first and reading the entries after
-    /// ([`Lexicon::entry_at`]) lets the lookups wait for memory all together,
-    /// not one after the other.
-    #[inline(always)]
-    pub fn locate(&self, key: &Key) -> usize {
-        self.words.locate(key)
-    }
-
-    /// The entry for a key located at `slot` (the default entry if unknown).
-    #[inline(always)]
-    pub fn entry_at(&self, slot: usize, key: &Key) -> Entry {
-        self.words.entry_at(slot, key)
     }
 
     /// The emoji lexicon's description of one code point.
