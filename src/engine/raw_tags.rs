@@ -14,7 +14,10 @@ use std::hash::BuildHasher;
 /// Distinct raw tags of one chunk and how many times each was seen.
 pub(super) struct RawTags<'c> {
     /// Open addressing with linear probing; a power of two long, kept at
-    /// most half full. A slot with a count of 0 is empty.
+    /// most three quarters full (probes stay short, and a chunk of nothing
+    /// but distinct tags takes no more memory than a `HashMap` did: about
+    /// 12 MB for the largest chunk, a line of 1 MiB and a quarter MiB more).
+    /// A slot with a count of 0 is empty.
     slots: Vec<Slot<'c>>,
     len: usize,
     hasher: foldhash::fast::RandomState,
@@ -49,7 +52,7 @@ impl<'c> RawTags<'c> {
             if slot.count == 0 {
                 *slot = Slot { tag, check, count: 1 };
                 self.len += 1;
-                if 2 * self.len > self.slots.len() {
+                if 4 * self.len > 3 * self.slots.len() {
                     self.grow();
                 }
                 return;
