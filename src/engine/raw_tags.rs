@@ -141,7 +141,8 @@ mod tests {
 
     proptest! {
         /// The table's counts are those of a `HashMap` over the same tags,
-        /// through growth (up to 600 distinct tags from 64 slots).
+        /// through growth (up to 1,200 tags, most of them distinct, from 64
+        /// slots).
         #[test]
         fn counts_equal_a_hash_maps(tags in prop::collection::vec("[a-cA\u{e9}]{0,20}", 0..1200)) {
             let mut table = RawTags::default();

@@ -38,6 +38,7 @@ pub struct SentimentAnalyzer {
     scored: Vec<(usize, f64)>,
     /// Whether to score with the copy compiled for more instructions than
     /// x86-64's baseline ([`Self::sentiments_wide`]): the CPU has them.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     wide: bool,
 }
 
@@ -111,6 +112,7 @@ impl SentimentAnalyzer {
         self.sentiments_in(text)
     }
 
+    /// [`Self::sentiments`] for x86-64's baseline (and other architectures).
     #[inline(never)]
     fn sentiments_baseline(&mut self, text: &str) -> Option<Marks> {
         self.sentiments_in(text)

@@ -17,7 +17,7 @@ use crate::sentiment::pystr::{is_space, is_upper, push_lowercase};
 use crate::sentiment::word_table::load_words;
 
 /// What the rules need to know about one token of `words_and_emoticons`.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub(super) struct Token {
     pub entry: Entry,
     /// `negated([token])`: in `NEGATE`, or contains "n't".
