@@ -16,6 +16,12 @@ use rdkafka::{ClientConfig, ClientContext};
 /// creates topics, and the short-lived readers of offsets.
 pub fn client_config(brokers: &str, options: &[(String, String)]) -> ClientConfig {
     let mut c = ClientConfig::new();
+    // rust-rdkafka takes its level from the `log` crate, which this program
+    // does not use: without this, `--log debug` with `-X debug=cgrp` showed
+    // nothing of librdkafka's debug lines.
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        c.set_log_level(rdkafka::config::RDKafkaLogLevel::Debug);
+    }
     c.set("bootstrap.servers", brokers).set("client.id", "tweetstream");
     for (key, value) in options {
         c.set(key, value);

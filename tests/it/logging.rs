@@ -174,3 +174,34 @@ fn json_logs_of_a_source_carry_its_name_and_the_reconnection_as_fields() {
     engine.terminate();
     engine.wait_exit();
 }
+
+/// librdkafka's own debug lines (`-X debug=…`) reach the log at `--log
+/// debug`: the Kafka client takes its level from this program's log, not
+/// from the `log` crate's (which this program does not set, and which kept
+/// them out). No broker is needed: the refused connections are debugged too.
+#[test]
+fn librdkafka_debug_lines_show_at_log_debug() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let brokers = closed.to_string();
+    let mut engine = crate::common::Proc::spawn(&[
+        "--log",
+        "debug",
+        "stream",
+        "--kafka",
+        &brokers,
+        "--topic",
+        "t",
+        "-X",
+        "debug=broker",
+        "--print-every",
+        "never",
+    ]);
+    // The client's first few lines come before its level is set (and showed
+    // before too): the reconnections' come after it.
+    for _ in 0..20 {
+        let line = engine.wait_stderr("[CONNECT]");
+        assert!(line.contains("DEBUG") && line.contains("kafka:"), "{line}");
+    }
+    engine.terminate();
+    engine.wait_exit();
+}

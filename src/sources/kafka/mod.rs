@@ -14,6 +14,7 @@
 //! checkpoint, the source assigns itself every partition of its topics instead
 //! of joining the group's rebalancing, and adds partitions created later.
 
+pub mod close;
 pub mod exactly_once;
 pub mod log_watch;
 
@@ -65,8 +66,9 @@ pub struct KafkaSource {
     pub assign_all: bool,
 }
 
-/// The consumer, as the source and the results store share it.
-pub type KafkaConsumer = StreamConsumer<Rebalances>;
+/// The consumer, as the source and the results store share it (closed within
+/// a deadline when the last of them drops it).
+pub type KafkaConsumer = close::Closing<StreamConsumer<Rebalances>>;
 
 /// Logs partition assignments, forgets the positions of revoked partitions,
 /// and says the source is connected once it has partitions (before any
@@ -171,7 +173,7 @@ impl KafkaSource {
         for (key, value) in &self.options {
             config.set(key, value);
         }
-        let consumer: KafkaConsumer = config
+        let consumer: StreamConsumer<Rebalances> = config
             .create_with_context(context)
             .map_err(|e| anyhow::anyhow!("kafka consumer for {}: {e}", self.brokers))?;
         match &self.start_at {
@@ -201,7 +203,7 @@ impl KafkaSource {
                 );
             }
         }
-        Ok(consumer)
+        Ok(close::Closing::new(consumer))
     }
 }
 

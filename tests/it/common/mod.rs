@@ -97,10 +97,15 @@ impl Proc {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the process did not exit within {EVENT_TIMEOUT:?}"
-            );
+            if std::time::Instant::now() >= deadline {
+                while let Ok(line) = self.stderr.try_recv() {
+                    self.stderr_seen.push(line);
+                }
+                panic!(
+                    "the process did not exit within {EVENT_TIMEOUT:?}; stderr:\n{}",
+                    self.stderr_seen.join("\n")
+                );
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -255,7 +255,7 @@ async fn check_log(
         shutdown,
         || async {
             tokio::task::block_in_place(|| {
-                truncation::check_log(consumer, &config, topic, p, stored.next, stored.last)
+                truncation::check_log(&**consumer, &config, topic, p, stored.next, stored.last)
             })
         },
         || format!("{}: cannot check the log", src.topics.describe(partition)),
