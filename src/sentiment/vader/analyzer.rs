@@ -374,6 +374,8 @@ const NGRAM_CODES: [u32; BOOSTER_NGRAMS.len()] = {
 #[inline(always)]
 fn special_case(seq: &[Word]) -> Option<f64> {
     let code = seq_code(seq);
+    // Every code looked at, no early exit: the scan has no branch per code,
+    // and no two special cases share a code (a test holds it).
     let mut found = None;
     for &(c, v) in &SPECIAL_CODES {
         if c == code {
@@ -397,14 +399,9 @@ fn special_idioms_check(mut valence: f64, t: &[Token], i: usize) -> f64 {
     let three_two_one = [w3, w2, w1];
     let three_two = [w3, w2];
     let two_one = [w2, w1];
-    // The first of these that is a special case (no two special cases share
-    // a code, so the last match of each search is its only one).
     let sequences: [&[Word]; 5] = [&[w1, w0], &[w2, w1, w0], &two_one, &three_two_one, &three_two];
-    for seq in sequences {
-        if let Some(v) = special_case(seq) {
-            valence = v;
-            break;
-        }
+    if let Some(v) = sequences.iter().find_map(|seq| special_case(seq)) {
+        valence = v;
     }
     if t.len() - 1 > i
         && let Some(v) = special_case(&[w0, w(i + 1)])
@@ -643,8 +640,6 @@ mod tests {
         }
     }
 
-    /// `special_idioms_check`'s shortcut: no idiom or n-gram holds a word
-    /// that is not a rule word.
     /// Special cases and n-grams found by code are those found word by
     /// word, for every sequence of two and three words (each rule word and
     /// any other).
@@ -673,6 +668,8 @@ mod tests {
         }
     }
 
+    /// `special_idioms_check`'s shortcut: no idiom or n-gram holds a word
+    /// that is not a rule word.
     #[test]
     fn idioms_and_ngrams_are_of_rule_words_only() {
         let words = SPECIAL_CASES.iter().map(|(w, _)| *w).chain(BOOSTER_NGRAMS.iter().copied());
